@@ -1,0 +1,121 @@
+# rdns - reverse-DNS management server. GNU Make + pkg-config.
+# make            build build/rdns-api and build/rdns-zonegen
+# make test       install deps, run unit tests (ASan+UBSan) and system tests
+# make run        install deps, start the whole system on an embedded PostgreSQL under var/
+# make bench      run the benchmarks in bench/
+
+CC      ?= cc
+PYTHON  := /usr/bin/python3
+PKGS    := libpq libmicrohttpd jansson ldns inih libcrypto
+WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -Wold-style-definition -Wundef -Wshadow -Wno-unused-parameter -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -I. -Ibuild/gen $(WARN) $(CFLAGS) -MMD -MP \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+CORE_SRC := $(wildcard core/*.c)
+DB_SRC   := $(wildcard db/*.c) build/gen/migrations.c
+API_SRC  := $(filter-out api/main.c,$(wildcard api/*.c)) build/gen/openapi.c
+ZG_SRC   := $(filter-out zonegen/main.c,$(wildcard zonegen/*.c))
+LIB_SRC  := $(CORE_SRC) $(DB_SRC) $(API_SRC) $(ZG_SRC)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+# obj(dir, sources)
+obj = $(patsubst %.c,$(1)/%.o,$(patsubst build/gen/%,gen/%,$(2)))
+
+REL_OBJ  := $(call obj,build/obj,$(LIB_SRC))
+SAN_OBJ  := $(call obj,build/asan,$(LIB_SRC))
+
+.PHONY: all deps deps-build test unit system run bench fuzz format format-check clean asan
+all: build/rdns-api build/rdns-zonegen
+
+deps:
+	@./deploy/install-deps.sh test
+deps-build:
+	@./deploy/install-deps.sh build
+
+build/gen/migrations.c: $(sort $(wildcard db/migrations/*.sql)) db/embed.sh
+	@mkdir -p $(dir $@)
+	./db/embed.sh $(sort $(wildcard db/migrations/*.sql)) > $@.tmp && mv $@.tmp $@
+
+build/gen/openapi.c: api/openapi.yaml api/embed-openapi.sh
+	@mkdir -p $(dir $@)
+	./api/embed-openapi.sh $< > $@.tmp && mv $@.tmp $@
+
+build/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+build/asan/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+build/librdns.a: $(REL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+build/asan/librdns.a: $(SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/rdns-api: build/obj/api/main.o build/librdns.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+build/rdns-zonegen: build/obj/zonegen/main.o build/librdns.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+build/asan/rdns-api: build/asan/api/main.o build/asan/librdns.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
+build/asan/rdns-zonegen: build/asan/zonegen/main.o build/asan/librdns.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
+asan: build/asan/rdns-api build/asan/rdns-zonegen
+
+UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+build/asan/tests/%: build/asan/tests/unit/%.o build/asan/librdns.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+unit: deps-build $(UNIT_BIN)
+	@fail=0; total=0; for t in $(UNIT_BIN); do total=$$((total+1)); \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $$t > $$t.log 2>&1 || { fail=$$((fail+1)); cat $$t.log; }; \
+	  grep -E '^\[  (PASSED|FAILED)' $$t.log | sed "s|^|$$(basename $$t): |"; done; \
+	  echo "unit: $$total programs, $$fail failed"; [ $$fail -eq 0 ]
+
+system: all asan
+	cd tests/system && RDNS_BUILD=$(CURDIR)/build $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory system
+
+run: deps all
+	./deploy/run.sh
+
+bench: all
+	@./deploy/install-deps.sh bench
+	./bench/run.sh
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/gen/migrations.c
+	@mkdir -p $(dir $@)
+	clang -std=c17 -D_GNU_SOURCE -I. -Ibuild/gen -g -O1 -fsanitize=fuzzer,address,undefined \
+	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)
+
+FMT_SRC = $(wildcard core/*.[ch] db/*.[ch] api/*.[ch] zonegen/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+format:
+	clang-format -i $(FMT_SRC)
+format-check:
+	clang-format --dry-run --Werror $(FMT_SRC)
+
+clean:
+	rm -rf build
+
+.SECONDARY:
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,36 @@
+/* auth.c - bearer-token authentication; tokens are never logged. */
+#include "auth.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "core/err.h"
+#include "db/accounts.h"
+
+bool api_auth(api_req_t *r)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	int rc = RDNS_EDENIED;
+	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+		const char *tok = h + 7;
+		while (*tok == ' ')
+			tok++;
+		db_principal_t who;
+		rc = db_token_check(r->db, tok, &who);
+		if (rc == RDNS_OK) {
+			r->caller.account_id = who.account_id;
+			r->caller.token_id = who.token_id;
+			r->caller.staff = who.staff;
+			memcpy(r->caller.name, who.name, sizeof(r->caller.name));
+			return true;
+		}
+	}
+	if (rc == RDNS_EDB) {
+		api_db_error(r, rc);
+		return false;
+	}
+	api_problem(r, 401, "unauthorized", "Unauthorized", NULL, "%s",
+		    h ? "the bearer token is invalid or revoked" : "an Authorization: Bearer token is required");
+	api_header(r, "WWW-Authenticate", "Bearer realm=\"rdns\"");
+	return false;
+}

@@ -1,0 +1,510 @@
+/* http.c - libmicrohttpd server, routing, body limits, JSON and problem+json answers. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "core/err.h"
+#include "core/log.h"
+
+struct api_app {
+	const rdns_conf_t *conf;
+	struct MHD_Daemon *mhd;
+	pthread_mutex_t lock;
+	db_t **dbs; /* every worker's connection, freed at the end */
+	size_t n_dbs, cap_dbs;
+};
+
+static const api_route_t *const route_tables[] = {api_routes_core, api_routes_ptr, api_routes_staff};
+
+static _Thread_local db_t *tl_db;
+
+/* This worker thread's database handle, created on first use. */
+static db_t *thread_db(api_app_t *app)
+{
+	if (tl_db)
+		return tl_db;
+	db_t *db = db_new(app->conf->database_url);
+	if (!db)
+		return NULL;
+	pthread_mutex_lock(&app->lock);
+	if (app->n_dbs == app->cap_dbs) {
+		size_t cap = app->cap_dbs ? app->cap_dbs * 2 : 16;
+		db_t **n = realloc(app->dbs, cap * sizeof(*n));
+		if (!n) {
+			pthread_mutex_unlock(&app->lock);
+			db_free(db);
+			return NULL;
+		}
+		app->dbs = n;
+		app->cap_dbs = cap;
+	}
+	app->dbs[app->n_dbs++] = db;
+	pthread_mutex_unlock(&app->lock);
+	tl_db = db;
+	return db;
+}
+
+static void set_response(api_req_t *r, unsigned status, struct MHD_Response *resp)
+{
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	r->resp = resp;
+	r->status = status;
+}
+
+void api_raw(api_req_t *r, unsigned status, const char *content_type, const char *data, size_t len)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	set_response(r, status, resp);
+}
+
+static void json_answer(api_req_t *r, unsigned status, json_t *body, const char *ctype)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(body);
+	if (!text) {
+		set_response(r, 500, NULL);
+		return;
+	}
+	size_t len = strlen(text);
+	text[len] = 0;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	set_response(r, status, resp);
+}
+
+void api_json(api_req_t *r, unsigned status, json_t *body)
+{
+	json_answer(r, status, body, "application/json");
+}
+
+void api_no_content(api_req_t *r)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	set_response(r, 204, resp);
+}
+
+void api_header(api_req_t *r, const char *name, const char *value)
+{
+	if (r->resp)
+		MHD_add_response_header(r->resp, name, value);
+}
+
+void api_problem(api_req_t *r, unsigned status, const char *slug, const char *title, json_t *extra,
+		 const char *detail_fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+	va_start(ap, detail_fmt);
+	vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+	va_end(ap);
+	char type[160];
+	if (slug)
+		snprintf(type, sizeof(type), "https://rdns.dev/problems/%s", slug);
+	else
+		snprintf(type, sizeof(type), "about:blank");
+	json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", (int)status,
+			      "detail", detail);
+	if (r->path)
+		json_object_set_new(p, "instance", json_string(r->path));
+	if (extra) {
+		json_object_update(p, extra);
+		json_decref(extra);
+	}
+	json_answer(r, status, p, "application/problem+json");
+}
+
+void api_db_error(api_req_t *r, int err)
+{
+	switch (err) {
+	case RDNS_EDB:
+		api_problem(r, 503, "database-unavailable", "Service Unavailable", NULL,
+			    "the database is unavailable; retry shortly");
+		api_header(r, "Retry-After", "1");
+		break;
+	case RDNS_EEXIST:
+		api_problem(r, 409, "conflict", "Conflict", NULL, "%s", "the change conflicts with existing data");
+		break;
+	case RDNS_ENOTFOUND:
+		api_problem(r, 404, NULL, "Not Found", NULL, "%s", "no such object");
+		break;
+	case RDNS_EINVAL:
+		api_problem(r, 400, NULL, "Bad Request", NULL, "%s", "a value was rejected by the database");
+		break;
+	default:
+		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", rdns_strerror(err));
+	}
+}
+
+const char *api_query(api_req_t *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+json_t *api_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static const char *type_name(json_type t)
+{
+	switch (t) {
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_TRUE: return "boolean";
+	case JSON_ARRAY: return "array of strings";
+	case JSON_OBJECT: return "object";
+	default: return "value";
+	}
+}
+
+bool api_check_fields(api_req_t *r, const api_field_t *spec)
+{
+	json_t *errors = json_array();
+	const char *key;
+	json_t *val;
+	json_object_foreach(r->json, key, val)
+	{
+		const api_field_t *f = spec;
+		while (f->name && strcmp(f->name, key) != 0)
+			f++;
+		if (!f->name) {
+			json_array_append_new(errors, json_pack("{s:s, s:s}", "field", key, "error", "unknown field"));
+			continue;
+		}
+		bool ok;
+		switch (f->type) {
+		case JSON_TRUE: ok = json_is_boolean(val); break;
+		case JSON_ARRAY:
+			ok = json_is_array(val);
+			for (size_t i = 0; ok && i < json_array_size(val); i++)
+				ok = json_is_string(json_array_get(val, i));
+			break;
+		case JSON_STRING: ok = json_is_string(val) || (json_is_null(val) && !f->required); break;
+		default: ok = json_typeof(val) == f->type;
+		}
+		if (!ok) {
+			char msg[80];
+			snprintf(msg, sizeof(msg), "must be %s", type_name(f->type));
+			json_array_append_new(errors, json_pack("{s:s, s:s}", "field", key, "error", msg));
+		}
+	}
+	for (const api_field_t *f = spec; f->name; f++)
+		if (f->required && !json_object_get(r->json, f->name))
+			json_array_append_new(errors, json_pack("{s:s, s:s}", "field", f->name, "error", "required"));
+	if (json_array_size(errors) == 0) {
+		json_decref(errors);
+		return true;
+	}
+	api_problem(r, 400, "invalid-body", "Bad Request", json_pack("{s:o}", "errors", errors),
+		    "the request body has invalid fields");
+	return false;
+}
+
+/* Match path against pattern; fills r->params. */
+static bool match(const char *pattern, const char *path, api_req_t *r, bool capture)
+{
+	int np = 0;
+	char *out = r->param_buf;
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			const char *end = strchr(path, '/');
+			size_t n = end ? (size_t)(end - path) : strlen(path);
+			if (n == 0 || np >= API_MAX_PARAMS)
+				return false;
+			if (capture) {
+				memcpy(out, path, n);
+				out[n] = 0;
+				r->params[np] = out;
+				out += n + 1;
+			}
+			np++;
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern != *path)
+			return false;
+		pattern++;
+		path++;
+	}
+	return *pattern == 0 && *path == 0;
+}
+
+static void dispatch(api_req_t *r)
+{
+	const api_route_t *found = NULL;
+	char allow[128] = "";
+	size_t nt = sizeof(route_tables) / sizeof(route_tables[0]);
+	for (size_t t = 0; t < nt && !found; t++)
+		for (const api_route_t *rt = route_tables[t]; rt->method; rt++) {
+			if (!match(rt->pattern, r->path, r, false))
+				continue;
+			if (strcmp(rt->method, r->method) == 0 ||
+			    (strcmp(r->method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
+				found = rt;
+				break;
+			}
+			if (!strstr(allow, rt->method)) {
+				size_t l = strlen(allow);
+				snprintf(allow + l, sizeof(allow) - l, "%s%s", l ? ", " : "", rt->method);
+			}
+		}
+	if (!found) {
+		if (allow[0]) {
+			api_problem(r, 405, NULL, "Method Not Allowed", NULL, "%s is not allowed on %s; allowed: %s",
+				    r->method, r->path, allow);
+			api_header(r, "Allow", allow);
+		} else {
+			api_problem(r, 404, NULL, "Not Found", NULL, "no route %s", r->path);
+		}
+		return;
+	}
+	match(found->pattern, r->path, r, true);
+
+	if (found->body) {
+		const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+		bool empty = r->body_len == 0;
+		if (!empty || ct) {
+			size_t n = ct ? strcspn(ct, "; \t") : 0;
+			if (!ct || n != strlen("application/json") || strncasecmp(ct, "application/json", n) != 0) {
+				api_problem(r, 415, NULL, "Unsupported Media Type", NULL,
+					    "the body must be application/json");
+				return;
+			}
+		}
+		if (empty) {
+			r->json = json_object();
+		} else {
+			json_error_t jerr;
+			r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+			if (!r->json) {
+				api_problem(r, 400, "malformed-json", "Bad Request", NULL,
+					    "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+					    jerr.text);
+				return;
+			}
+			if (!json_is_object(r->json)) {
+				api_problem(r, 400, "malformed-json", "Bad Request", NULL,
+					    "the body must be a JSON object");
+				return;
+			}
+		}
+	} else if (r->body_len) {
+		api_problem(r, 400, NULL, "Bad Request", NULL, "%s %s takes no body", r->method, found->pattern);
+		return;
+	}
+
+	if (found->auth != API_AUTH_NONE) {
+		r->db = thread_db(r->app);
+		if (!r->db || db_ensure(r->db) != RDNS_OK) {
+			api_db_error(r, RDNS_EDB);
+			return;
+		}
+		if (!api_auth(r))
+			return; /* answered 401 or 503 */
+		if (found->auth == API_AUTH_STAFF && !r->caller.staff) {
+			api_problem(r, 403, "staff-only", "Forbidden", NULL, "this route is for provider staff");
+			return;
+		}
+	} else {
+		r->db = thread_db(r->app);
+	}
+	found->handler(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **req_cls)
+{
+	api_app_t *app = cls;
+	api_req_t *r = *req_cls;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->conn = conn;
+		r->app = app;
+		r->conf = app->conf;
+		r->method = method;
+		r->path = strdup(url);
+		r->param_buf = malloc(strlen(url) + API_MAX_PARAMS + 1);
+		if (!r->path || !r->param_buf) {
+			free(r->path);
+			free(r->param_buf);
+			free(r);
+			return MHD_NO;
+		}
+		*req_cls = r;
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY)
+			r->body_too_large = true;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->body_too_large) {
+			if (r->body_len + *upload_data_size > API_MAX_BODY) {
+				r->body_too_large = true;
+				free(r->body);
+				r->body = NULL;
+				r->body_len = 0;
+			} else {
+				char *nb = realloc(r->body, r->body_len + *upload_data_size + 1);
+				if (!nb)
+					return MHD_NO;
+				memcpy(nb + r->body_len, upload_data, *upload_data_size);
+				r->body = nb;
+				r->body_len += *upload_data_size;
+				r->body[r->body_len] = 0;
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->body_too_large)
+		api_problem(r, 413, NULL, "Content Too Large", NULL, "the body exceeds %d bytes", API_MAX_BODY);
+	else
+		dispatch(r);
+	if (!r->resp) {
+		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "no answer was produced");
+		if (!r->resp)
+			return MHD_NO;
+	}
+	if (r->db && PQtransactionStatus(db_conn(r->db) ? db_conn(r->db) : NULL) == PQTRANS_INTRANS) {
+		log_err("http: %s %s left a transaction open", r->method, r->path);
+		db_rollback(r->db);
+	}
+	MHD_add_response_header(r->resp, "Cache-Control", "no-store");
+	enum MHD_Result ret = MHD_queue_response(conn, r->status, r->resp);
+	log_debug("http: %s %s -> %u", r->method, r->path, r->status);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	api_req_t *r = *req_cls;
+	if (!r)
+		return;
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	json_decref(r->json);
+	free(r->body);
+	free(r->path);
+	free(r->param_buf);
+	free(r);
+	*req_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = 0;
+	log_warn("http: %s", msg);
+}
+
+/* "ip:port" or "[v6]:port" → sockaddr. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+	char host[64];
+	const char *port;
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (!e || e[1] != ':' || (size_t)(e - s - 1) >= sizeof(host))
+			return RDNS_EINVAL;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = 0;
+		port = e + 2;
+	} else {
+		const char *c = strrchr(s, ':');
+		if (!c || (size_t)(c - s) >= sizeof(host))
+			return RDNS_EINVAL;
+		memcpy(host, s, (size_t)(c - s));
+		host[c - s] = 0;
+		port = c + 1;
+	}
+	char *end;
+	long p = strtol(port, &end, 10);
+	if (*port == 0 || *end || p < 0 || p > 65535)
+		return RDNS_EINVAL;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)p);
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)p);
+	} else {
+		return RDNS_EINVAL;
+	}
+	return RDNS_OK;
+}
+
+api_app_t *api_app_new(const rdns_conf_t *conf, int *err)
+{
+	api_app_t *app = calloc(1, sizeof(*app));
+	if (!app) {
+		*err = RDNS_ENOMEM;
+		return NULL;
+	}
+	app->conf = conf;
+	pthread_mutex_init(&app->lock, NULL);
+	*err = RDNS_OK;
+	return app;
+}
+
+int api_app_start(api_app_t *app)
+{
+	struct sockaddr_storage ss;
+	if (parse_listen(app->conf->api_listen, &ss) != RDNS_OK) {
+		log_err("http: api_listen '%s' is not ip:port or [v6]:port", app->conf->api_listen);
+		return RDNS_ECONFIG;
+	}
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	app->mhd = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)app->conf->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)app->conf->api_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)app->conf->api_idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+	if (!app->mhd) {
+		log_err("http: cannot listen on %s: %s", app->conf->api_listen, strerror(errno));
+		return RDNS_EIO;
+	}
+	log_info("http: listening on %s with %ld threads", app->conf->api_listen, app->conf->api_threads);
+	return RDNS_OK;
+}
+
+void api_app_free(api_app_t *app)
+{
+	if (!app)
+		return;
+	if (app->mhd)
+		MHD_stop_daemon(app->mhd);
+	for (size_t i = 0; i < app->n_dbs; i++)
+		db_free(app->dbs[i]);
+	free(app->dbs);
+	pthread_mutex_destroy(&app->lock);
+	free(app);
+}

@@ -1,0 +1,97 @@
+/* http.h - the rdns-api HTTP layer: server, router, requests, JSON and problem responses. */
+#ifndef RDNS_API_HTTP_H
+#define RDNS_API_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/conf.h"
+#include "db/db.h"
+
+#define API_MAX_BODY (16 * 1024)
+#define API_MAX_PARAMS 4
+
+typedef enum { API_AUTH_NONE, API_AUTH_ANY, API_AUTH_STAFF } api_auth_t;
+
+typedef struct api_app api_app_t;
+
+/* The caller, once authenticated. */
+typedef struct {
+	long long account_id;
+	long long token_id;
+	bool staff;
+	char name[201];
+} api_caller_t;
+
+typedef struct api_req {
+	struct MHD_Connection *conn;
+	api_app_t *app;
+	const rdns_conf_t *conf;
+	db_t *db; /* this worker thread's connection, ensured before the handler runs */
+	const char *method;
+	char *path;
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+	json_t *json; /* parsed body (an object) when the route takes one, else NULL */
+	const char *params[API_MAX_PARAMS]; /* path segments matched by '*' */
+	char *param_buf;
+	api_caller_t caller;
+	/* the answer */
+	unsigned status;
+	struct MHD_Response *resp;
+} api_req_t;
+
+typedef void (*api_handler_t)(api_req_t *r);
+
+typedef struct {
+	const char *method;  /* "GET", "PUT", ... */
+	const char *pattern; /* "/v1/ptr/ *" (no space): '*' matches one segment */
+	api_auth_t auth;
+	bool body;           /* takes a JSON object body */
+	api_handler_t handler;
+} api_route_t;
+
+/* Route tables of the modules, each ending with a NULL method. */
+extern const api_route_t api_routes_core[];
+extern const api_route_t api_routes_ptr[];
+extern const api_route_t api_routes_staff[];
+
+api_app_t *api_app_new(const rdns_conf_t *conf, int *err);
+int api_app_start(api_app_t *app);
+void api_app_free(api_app_t *app); /* stops the server first */
+
+/* Answer with a JSON value (stolen reference) and a status. */
+void api_json(api_req_t *r, unsigned status, json_t *body);
+/* Answer 204 No Content. */
+void api_no_content(api_req_t *r);
+/* Answer with raw bytes of a content type (copied). */
+void api_raw(api_req_t *r, unsigned status, const char *content_type, const char *data, size_t len);
+/* RFC 9457 problem: type is "about:blank" unless slug is given (then
+ * "https://rdns.dev/problems/<slug>"); extra (stolen, may be NULL) is merged. */
+void api_problem(api_req_t *r, unsigned status, const char *slug, const char *title, json_t *extra,
+		 const char *detail_fmt, ...) __attribute__((format(printf, 6, 7)));
+/* 500/503 for an rdns_err_t from the data layer (EDB → 503, EEXIST → 409 ...). */
+void api_db_error(api_req_t *r, int err);
+/* Add a response header to the current answer (after api_json / api_problem). */
+void api_header(api_req_t *r, const char *name, const char *value);
+
+/* Query-string argument, or NULL. */
+const char *api_query(api_req_t *r, const char *name);
+
+/* Field validation of a JSON body: allowed fields and their types. */
+typedef struct {
+	const char *name;
+	json_type type; /* JSON_STRING, JSON_INTEGER, JSON_TRUE (any boolean), JSON_ARRAY (of strings), JSON_OBJECT */
+	bool required;
+} api_field_t;
+/* Checks r->json against spec (NULL-name terminated). On failure answers
+ * 400 with an "errors" list and returns false. */
+bool api_check_fields(api_req_t *r, const api_field_t *spec);
+
+/* Canonical "now" helpers for JSON. */
+json_t *api_str_or_null(const char *s);
+
+#endif

@@ -1,0 +1,923 @@
+/* verify.c - the PTR verifier: syntax, policy, forward-confirmed reverse DNS (ldns) and generic-name checks.
+ */
+#include "api/verify.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <ldns/ldns.h>
+
+#include "core/err.h"
+
+#define DEFAULT_QUERY_TIMEOUT_MS 1000
+#define DEFAULT_RETRIES          2
+#define DEFAULT_DEADLINE_MS      5000
+/* EDNS buffer size of the DNS Flag Day 2020: avoids fragmentation, and an
+ * A/AAAA answer rarely needs more. */
+#define EDNS_UDP_SIZE 1232
+/* Addresses kept for the report; more are still compared. */
+#define MAX_ADDRS 32
+/* Longest presentation form of a name: 255 octets, each possibly \DDD. */
+#define NAME_TEXT_MAX (255 * 4 + 1)
+
+static const char ADVICE_GENERIC[] =
+    "Mail receivers treat names that embed the IP address or words like 'dynamic' "
+    "as residential; prefer a name such as mail.example.com.";
+
+/* One resolver to ask. */
+typedef struct {
+	ldns_rdf *addr; /* LDNS_RDF_TYPE_A or _AAAA */
+	uint16_t port;
+} ns_t;
+
+/* How the forward lookup ended. */
+typedef enum {
+	FWD_ADDRS,    /* the final name has address records */
+	FWD_NXDOMAIN, /* the final name does not exist */
+	FWD_NODATA,   /* the final name exists without address records */
+	FWD_RCODE,    /* the resolvers answered an error rcode (SERVFAIL, REFUSED, ...) */
+	FWD_TIMEOUT,  /* no answer before the attempts or the deadline ran out */
+	FWD_BADANSWER /* only answers that did not match the query or did not parse */
+} fwd_kind_t;
+
+typedef enum {
+	CHAIN_OK,
+	CHAIN_LOOP,   /* a CNAME pointed back into the chain */
+	CHAIN_TOOLONG /* more than API_VERIFY_MAX_CNAME hops */
+} chain_state_t;
+
+/* State of one forward lookup. */
+typedef struct {
+	/* inputs */
+	const ns_t *ns;
+	size_t n_ns;
+	ldns_rr_type qtype;
+	const core_addr_t *ip;
+	int64_t start_us, deadline_us;
+	int query_timeout_ms, retries, deadline_ms;
+	/* the chain of names: chain[0] is the requested name, the last one the
+	 * current target (for a loop, the repeated name is appended too) */
+	ldns_rdf *chain[API_VERIFY_MAX_CNAME + 2];
+	size_t n_chain;
+	chain_state_t chain_state;
+	/* outcome */
+	fwd_kind_t kind;
+	ldns_pkt_rcode rcode; /* for FWD_RCODE */
+	core_addr_t addrs[MAX_ADDRS];
+	size_t n_addrs, n_more; /* kept, and further distinct ones only counted */
+	bool matched;
+	int elapsed_ms;
+	bool deadline_hit; /* stopped because the deadline (nearly) passed */
+} fwd_t;
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Append formatted text to buf (NUL-terminated, len bytes), truncating. */
+__attribute__((format(printf, 3, 4))) static void append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strnlen(buf, len);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Replace buf with formatted text, truncating. */
+__attribute__((format(printf, 3, 4))) static void setf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static void check_set(api_check_t *c, const char *id, api_check_status_t status, api_check_severity_t sev)
+{
+	c->id = id;
+	c->status = status;
+	c->severity = sev;
+	c->detail[0] = '\0';
+	c->next_step[0] = '\0';
+}
+
+/* ---- resolver list ---- */
+
+/* Parse "ip", "ip:port", "[v6]", "[v6]:port" or a bare IPv6 address. */
+static int parse_resolver(const char *s, core_addr_t *addr, uint16_t *port)
+{
+	char host[CORE_ADDR_STRLEN + 1];
+	const char *h = s, *p = NULL;
+	size_t hlen;
+
+	*port = 53;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (end == NULL)
+			return RDNS_EINVAL;
+		h = s + 1;
+		hlen = (size_t)(end - h);
+		if (end[1] == ':')
+			p = end + 2;
+		else if (end[1] != '\0')
+			return RDNS_EINVAL;
+	} else {
+		const char *colon = strchr(s, ':');
+
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			hlen = (size_t)(colon - s); /* v4:port */
+			p = colon + 1;
+		} else {
+			hlen = strlen(s); /* v4, or a bare v6 */
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return RDNS_EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (core_addr_parse(host, addr) != RDNS_OK)
+		return RDNS_EINVAL;
+	if (p != NULL) {
+		unsigned long v = 0;
+
+		if (*p == '\0' || strlen(p) > 5)
+			return RDNS_EINVAL;
+		for (const char *q = p; *q; q++) {
+			if (*q < '0' || *q > '9')
+				return RDNS_EINVAL;
+			v = v * 10 + (unsigned long)(*q - '0');
+		}
+		if (v == 0 || v > 65535)
+			return RDNS_EINVAL;
+		*port = (uint16_t)v;
+	}
+	return RDNS_OK;
+}
+
+static ldns_rdf *addr_to_rdf(const core_addr_t *a)
+{
+	if (a->family == CORE_AF_INET)
+		return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, a->b);
+	return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, a->b);
+}
+
+static void ns_list_free(ns_t *ns, size_t n)
+{
+	if (ns == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ldns_rdf_deep_free(ns[i].addr);
+	free(ns);
+}
+
+/* Build the list of resolvers from the configuration or /etc/resolv.conf. */
+static int ns_list_new(const api_verify_conf_t *conf, ns_t **out, size_t *n_out)
+{
+	ldns_resolver *sys = NULL;
+	ns_t *ns = NULL;
+	size_t n = 0, want;
+	int ret = RDNS_OK;
+
+	if (conf != NULL && conf->n_resolvers > 0) {
+		want = conf->n_resolvers;
+	} else {
+		if (ldns_resolver_new_frm_file(&sys, NULL) != LDNS_STATUS_OK)
+			return RDNS_ECONFIG;
+		want = ldns_resolver_nameserver_count(sys);
+		if (want == 0) {
+			ret = RDNS_ECONFIG;
+			goto cleanup;
+		}
+	}
+	ns = calloc(want, sizeof(*ns));
+	if (ns == NULL) {
+		ret = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	for (n = 0; n < want;) {
+		if (sys != NULL) {
+			ns[n].addr = ldns_rdf_clone(ldns_resolver_nameservers(sys)[n]);
+			ns[n].port = 53;
+		} else {
+			core_addr_t a;
+
+			if (conf->resolvers == NULL || conf->resolvers[n] == NULL ||
+			    parse_resolver(conf->resolvers[n], &a, &ns[n].port) != RDNS_OK) {
+				ret = RDNS_ECONFIG;
+				goto cleanup;
+			}
+			ns[n].addr = addr_to_rdf(&a);
+		}
+		if (ns[n].addr == NULL) {
+			ret = RDNS_ENOMEM;
+			goto cleanup;
+		}
+		n++;
+	}
+	*out = ns;
+	*n_out = n;
+	ns = NULL;
+cleanup:
+	ns_list_free(ns, n);
+	ldns_resolver_deep_free(sys);
+	return ret;
+}
+
+/* ---- names ---- */
+
+/* Lower-case presentation form of a name without the trailing dot. */
+static void name_text(const ldns_rdf *name, char *buf, size_t len)
+{
+	char *s = ldns_rdf2str(name);
+	size_t l;
+
+	buf[0] = '\0';
+	if (s == NULL) {
+		snprintf(buf, len, "(unprintable name)");
+		return;
+	}
+	l = strlen(s);
+	if (l > 1 && s[l - 1] == '.' && s[l - 2] != '\\')
+		s[--l] = '\0';
+	for (char *c = s; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	snprintf(buf, len, "%s", s);
+	free(s);
+}
+
+static bool dname_eq(const ldns_rdf *a, const ldns_rdf *b)
+{
+	return ldns_dname_compare(a, b) == 0;
+}
+
+/* ---- one query ---- */
+
+/* Whether reply answers query: QR set, same ID, same single question. */
+static bool reply_matches(const ldns_pkt *query, const ldns_pkt *reply)
+{
+	const ldns_rr_list *qq = ldns_pkt_question(query);
+	const ldns_rr_list *rq = ldns_pkt_question(reply);
+	const ldns_rr *a, *b;
+
+	if (!ldns_pkt_qr(reply) || ldns_pkt_id(reply) != ldns_pkt_id(query))
+		return false;
+	if (rq == NULL || ldns_rr_list_rr_count(rq) != 1)
+		return false;
+	a = ldns_rr_list_rr(qq, 0);
+	b = ldns_rr_list_rr(rq, 0);
+	return ldns_rr_get_type(a) == ldns_rr_get_type(b) && ldns_rr_get_class(b) == LDNS_RR_CLASS_IN &&
+	       dname_eq(ldns_rr_owner(a), ldns_rr_owner(b));
+}
+
+typedef enum { SEND_ANSWER, SEND_NOANSWER, SEND_BAD } send_res_t;
+
+/* Send query to one resolver, waiting at most timeout_us. */
+static send_res_t send_one(const ns_t *ns, ldns_pkt *query, bool tcp, int64_t timeout_us, ldns_pkt **reply,
+                           int *err)
+{
+	ldns_resolver *res = NULL;
+	ldns_pkt *ans = NULL;
+	ldns_status st;
+	send_res_t ret = SEND_NOANSWER;
+	struct timeval tv;
+
+	*reply = NULL;
+	res = ldns_resolver_new();
+	if (res == NULL) {
+		*err = RDNS_ENOMEM;
+		return SEND_NOANSWER;
+	}
+	if (ldns_resolver_push_nameserver(res, ns->addr) != LDNS_STATUS_OK) {
+		*err = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	ldns_resolver_set_port(res, ns->port);
+	/* One try, no hidden TCP fallback or shuffling: the caller paces the
+	 * attempts against the deadline. */
+	ldns_resolver_set_retry(res, 1);
+	ldns_resolver_set_fallback(res, false);
+	ldns_resolver_set_random(res, false);
+	ldns_resolver_set_usevc(res, tcp);
+	tv.tv_sec = (time_t)(timeout_us / 1000000);
+	tv.tv_usec = (suseconds_t)(timeout_us % 1000000);
+	ldns_resolver_set_timeout(res, tv);
+
+	st = ldns_resolver_send_pkt(&ans, res, query);
+	if (st != LDNS_STATUS_OK || ans == NULL) {
+		/* ldns reports a timeout, an unreachable resolver and a
+		 * datagram that does not parse alike as a network error */
+		ret = st == LDNS_STATUS_NETWORK_ERR || st == LDNS_STATUS_SOCKET_ERROR ||
+		              st == LDNS_STATUS_RES_NO_NS || st == LDNS_STATUS_ERR
+		          ? SEND_NOANSWER
+		          : SEND_BAD;
+		if (st == LDNS_STATUS_MEM_ERR)
+			*err = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	if (!reply_matches(query, ans)) {
+		ret = SEND_BAD;
+		goto cleanup;
+	}
+	*reply = ans;
+	ans = NULL;
+	ret = SEND_ANSWER;
+cleanup:
+	ldns_pkt_free(ans);
+	ldns_resolver_deep_free(res);
+	return ret;
+}
+
+/* Ask the resolvers for name/qtype until one gives a NOERROR or NXDOMAIN
+ * answer, the rounds run out or the deadline passes. On RDNS_OK *reply is
+ * that answer; on RDNS_EDNS f->kind says why there is none. */
+static int ask(fwd_t *f, const ldns_rdf *name, ldns_pkt **reply)
+{
+	ldns_pkt *query = NULL;
+	bool got_rcode = false, got_bad = false;
+	int ret = RDNS_EDNS;
+
+	*reply = NULL;
+	query = ldns_pkt_query_new(ldns_rdf_clone(name), f->qtype, LDNS_RR_CLASS_IN, LDNS_RD);
+	if (query == NULL)
+		return RDNS_ENOMEM;
+	ldns_pkt_set_edns_udp_size(query, EDNS_UDP_SIZE);
+
+	for (int round = 0; round <= f->retries; round++) {
+		for (size_t i = 0; i < f->n_ns; i++) {
+			int64_t remaining = f->deadline_us - now_us();
+			int64_t tmo = (int64_t)f->query_timeout_ms * 1000;
+			ldns_pkt *ans = NULL;
+			send_res_t sr;
+			int err = RDNS_OK;
+
+			if (remaining <= 1000) {
+				f->deadline_hit = true;
+				goto out;
+			}
+			if (tmo > remaining)
+				tmo = remaining;
+			sr = send_one(&f->ns[i], query, false, tmo, &ans, &err);
+			if (sr == SEND_ANSWER && ldns_pkt_tc(ans)) {
+				/* rfc7766: truncated, retry over TCP; ldns
+				 * may wait twice (connect, read), so halve */
+				ldns_pkt_free(ans);
+				ans = NULL;
+				remaining = f->deadline_us - now_us();
+				if (remaining <= 2000) {
+					f->deadline_hit = true;
+					goto out;
+				}
+				tmo = (int64_t)f->query_timeout_ms * 1000;
+				if (tmo > remaining / 2)
+					tmo = remaining / 2;
+				sr = send_one(&f->ns[i], query, true, tmo, &ans, &err);
+			}
+			if (err == RDNS_ENOMEM) {
+				ldns_pkt_free(ans);
+				ret = RDNS_ENOMEM;
+				goto cleanup;
+			}
+			if (sr == SEND_BAD) {
+				got_bad = true;
+				continue;
+			}
+			if (sr != SEND_ANSWER)
+				continue;
+			if (ldns_pkt_get_rcode(ans) == LDNS_RCODE_NOERROR ||
+			    ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN) {
+				*reply = ans;
+				ret = RDNS_OK;
+				goto cleanup;
+			}
+			/* SERVFAIL, REFUSED, ...: another resolver may do better */
+			got_rcode = true;
+			f->rcode = ldns_pkt_get_rcode(ans);
+			ldns_pkt_free(ans);
+		}
+	}
+out:
+	f->kind = got_rcode ? FWD_RCODE : got_bad ? FWD_BADANSWER : FWD_TIMEOUT;
+cleanup:
+	ldns_pkt_free(query);
+	return ret;
+}
+
+/* ---- the forward lookup ---- */
+
+static bool chain_has(const fwd_t *f, const ldns_rdf *name)
+{
+	for (size_t i = 0; i < f->n_chain; i++)
+		if (dname_eq(f->chain[i], name))
+			return true;
+	return false;
+}
+
+static int chain_push(fwd_t *f, const ldns_rdf *name)
+{
+	ldns_rdf *c = ldns_rdf_clone(name);
+
+	if (c == NULL)
+		return RDNS_ENOMEM;
+	assert(f->n_chain < sizeof(f->chain) / sizeof(f->chain[0]));
+	f->chain[f->n_chain++] = c;
+	return RDNS_OK;
+}
+
+static void add_addr(fwd_t *f, const ldns_rr *rr)
+{
+	const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
+	core_addr_t a;
+
+	memset(&a, 0, sizeof(a));
+	if (rd == NULL)
+		return;
+	if (f->qtype == LDNS_RR_TYPE_A && ldns_rdf_get_type(rd) == LDNS_RDF_TYPE_A &&
+	    ldns_rdf_size(rd) == 4) {
+		a.family = CORE_AF_INET;
+		memcpy(a.b, ldns_rdf_data(rd), 4);
+	} else if (f->qtype == LDNS_RR_TYPE_AAAA && ldns_rdf_get_type(rd) == LDNS_RDF_TYPE_AAAA &&
+	           ldns_rdf_size(rd) == 16) {
+		a.family = CORE_AF_INET6;
+		memcpy(a.b, ldns_rdf_data(rd), 16);
+	} else {
+		return;
+	}
+	if (core_addr_equal(&a, f->ip))
+		f->matched = true;
+	for (size_t i = 0; i < f->n_addrs; i++)
+		if (core_addr_equal(&a, &f->addrs[i]))
+			return;
+	if (f->n_addrs < MAX_ADDRS)
+		f->addrs[f->n_addrs++] = a;
+	else
+		f->n_more++; /* may count a repeat beyond the kept ones; only for "and N more" */
+}
+
+/* Follow the answer section from the current end of the chain: take its
+ * addresses, or extend the chain along CNAMEs. *found: addresses of the
+ * final name were there; *advanced: the chain grew. */
+static int walk_answer(fwd_t *f, const ldns_pkt *pkt, bool *found, bool *advanced)
+{
+	const ldns_rr_list *an = ldns_pkt_answer(pkt);
+	size_t n = an ? ldns_rr_list_rr_count(an) : 0;
+
+	*found = false;
+	*advanced = false;
+	for (;;) {
+		const ldns_rdf *cur = f->chain[f->n_chain - 1];
+		const ldns_rdf *target = NULL;
+
+		for (size_t i = 0; i < n; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+			if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN || !dname_eq(ldns_rr_owner(rr), cur))
+				continue;
+			if (ldns_rr_get_type(rr) == f->qtype) {
+				add_addr(f, rr);
+				*found = true;
+			} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && target == NULL &&
+			           ldns_rr_rdf(rr, 0) != NULL) {
+				target = ldns_rr_rdf(rr, 0);
+			}
+		}
+		if (*found || target == NULL)
+			return RDNS_OK;
+		if (chain_has(f, target)) {
+			f->chain_state = CHAIN_LOOP;
+			return chain_push(f, target);
+		}
+		if (f->n_chain > API_VERIFY_MAX_CNAME) {
+			f->chain_state = CHAIN_TOOLONG;
+			return chain_push(f, target);
+		}
+		if (chain_push(f, target) != RDNS_OK)
+			return RDNS_ENOMEM;
+		*advanced = true;
+	}
+}
+
+/* Resolve the chain from f->chain[0]. Sets f->kind (and chain_state). */
+static int forward_lookup(fwd_t *f)
+{
+	for (;;) {
+		ldns_pkt *pkt = NULL;
+		bool found, advanced;
+		int ret = ask(f, f->chain[f->n_chain - 1], &pkt);
+
+		if (ret == RDNS_EDNS)
+			return RDNS_OK; /* f->kind set by ask() */
+		if (ret != RDNS_OK)
+			return ret;
+		ret = walk_answer(f, pkt, &found, &advanced);
+		if (ret == RDNS_OK && !found && f->chain_state == CHAIN_OK && !advanced)
+			f->kind = ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN ? FWD_NXDOMAIN : FWD_NODATA;
+		ldns_pkt_free(pkt);
+		if (ret != RDNS_OK)
+			return ret;
+		if (found) {
+			f->kind = FWD_ADDRS;
+			return RDNS_OK;
+		}
+		if (f->chain_state != CHAIN_OK || !advanced)
+			return RDNS_OK;
+		/* the answer ended at an alias target without its addresses
+		 * (e.g. a target in another zone): ask for the target */
+	}
+}
+
+static void addrs_text(const fwd_t *f, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < f->n_addrs; i++) {
+		char t[CORE_ADDR_STRLEN];
+
+		if (core_addr_format(&f->addrs[i], t, sizeof(t)) != RDNS_OK)
+			snprintf(t, sizeof(t), "?");
+		append(buf, len, "%s%s", i ? ", " : "", t);
+	}
+	if (f->n_more > 0)
+		append(buf, len, " and %zu more", f->n_more);
+}
+
+/* Fill the forward check from the outcome in f. */
+static void forward_report(const fwd_t *f, const char *host, const char *ip_text, api_verdict_t *v,
+                           api_check_t *c)
+{
+	const char *rr = f->qtype == LDNS_RR_TYPE_A ? "A" : "AAAA";
+	char final[NAME_TEXT_MAX], subject[1024], chain[1024];
+	bool alias = f->n_chain > 1 && f->chain_state == CHAIN_OK;
+
+	final[0] = subject[0] = chain[0] = '\0';
+	name_text(f->chain[f->n_chain - 1], final, sizeof(final));
+	/* "mail.example.com " or "mail.example.com is an alias (CNAME) of x,
+	 * which "; the predicate follows */
+	if (alias) {
+		append(subject, sizeof(subject), "%s is an alias (CNAME) of %s", host, final);
+		if (f->n_chain > 2) {
+			append(subject, sizeof(subject), " (via ");
+			for (size_t i = 1; i + 1 < f->n_chain; i++) {
+				char t[NAME_TEXT_MAX];
+
+				name_text(f->chain[i], t, sizeof(t));
+				append(subject, sizeof(subject), "%s%s", i > 1 ? ", " : "", t);
+			}
+			append(subject, sizeof(subject), ")");
+		}
+		append(subject, sizeof(subject), ", which");
+	} else {
+		append(subject, sizeof(subject), "%s", host);
+	}
+	for (size_t i = 0; i < f->n_chain; i++) {
+		char t[NAME_TEXT_MAX];
+
+		name_text(f->chain[i], t, sizeof(t));
+		append(chain, sizeof(chain), "%s%s", i ? " -> " : "", t);
+	}
+
+	if (f->kind == FWD_ADDRS)
+		addrs_text(f, v->found, sizeof(v->found));
+
+	if (f->chain_state == CHAIN_LOOP) {
+		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail), "%s leads into an alias (CNAME) loop: %s", host, chain);
+		setf(c->next_step, sizeof(c->next_step),
+		     "Fix the CNAME records so that %s ends at a name with an %s record for %s, "
+		     "or give %s an %s record directly, then retry.",
+		     host, rr, ip_text, host, rr);
+		return;
+	}
+	if (f->chain_state == CHAIN_TOOLONG) {
+		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail), "%s follows more than %d aliases (CNAME): %s", host,
+		     API_VERIFY_MAX_CNAME, chain);
+		setf(c->next_step, sizeof(c->next_step),
+		     "Give %s an %s record pointing to %s, or shorten its CNAME chain, then retry.", host, rr,
+		     ip_text);
+		return;
+	}
+
+	switch (f->kind) {
+	case FWD_ADDRS:
+		if (f->matched) {
+			check_set(c, "forward", API_CHECK_PASS, API_SEV_HIGH);
+			setf(c->detail, sizeof(c->detail), "%s has %s %s", subject, rr, v->found);
+			return;
+		}
+		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail), "%s has %s %s, not %s", subject, rr, v->found, ip_text);
+		if (alias)
+			setf(c->next_step, sizeof(c->next_step),
+			     "Add or correct the %s record of %s (the alias target of %s) so that it points "
+			     "to "
+			     "%s, then retry.",
+			     rr, final, host, ip_text);
+		else
+			setf(c->next_step, sizeof(c->next_step),
+			     "Add or correct the %s record of %s so that it points to %s, then retry.", rr,
+			     host, ip_text);
+		return;
+	case FWD_NXDOMAIN:
+		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail), "%s does not exist (NXDOMAIN)", subject);
+		setf(c->next_step, sizeof(c->next_step),
+		     "Create an %s record for %s pointing to %s at your DNS provider, wait until it is "
+		     "published, then retry.",
+		     rr, final, ip_text);
+		return;
+	case FWD_NODATA:
+		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail), "%s exists but has no %s record", subject, rr);
+		setf(c->next_step, sizeof(c->next_step),
+		     "Add an %s record for %s pointing to %s, then retry.", rr, final, ip_text);
+		return;
+	case FWD_RCODE: {
+		const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, (int)f->rcode);
+		const char *rc = lt && lt->name ? lt->name : "an error";
+
+		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
+		if (f->rcode == LDNS_RCODE_SERVFAIL) {
+			setf(c->detail, sizeof(c->detail),
+			     "the resolvers could not resolve %s (SERVFAIL): its name servers failed, are "
+			     "unreachable, or gave answers that fail DNSSEC validation",
+			     final);
+			setf(
+			    c->next_step, sizeof(c->next_step),
+			    "Check that the authoritative name servers for %s answer correctly (and that its "
+			    "DNSSEC signatures are valid, if the zone is signed), then retry.",
+			    final);
+		} else if (f->rcode == LDNS_RCODE_REFUSED) {
+			setf(c->detail, sizeof(c->detail), "the resolvers refused to resolve %s (REFUSED)",
+			     final);
+			setf(c->next_step, sizeof(c->next_step),
+			     "This is usually a problem on our side: retry later, and contact support if it "
+			     "persists.");
+		} else {
+			setf(c->detail, sizeof(c->detail), "the resolvers answered %s for %s", rc, final);
+			setf(c->next_step, sizeof(c->next_step),
+			     "Check that the authoritative name servers for %s answer correctly, then retry.",
+			     final);
+		}
+		return;
+	}
+	case FWD_BADANSWER:
+		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail), "the resolvers sent no valid answer for %s", final);
+		setf(c->next_step, sizeof(c->next_step), "Retry later, and contact support if it persists.");
+		return;
+	case FWD_TIMEOUT:
+	default:
+		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail), "timeout: no answer from the resolvers within %d ms",
+		     f->elapsed_ms);
+		if (f->n_chain > 1)
+			append(c->detail, sizeof(c->detail), " while resolving %s (the alias target of %s)",
+			       final, host);
+		setf(c->next_step, sizeof(c->next_step),
+		     "Check that the authoritative name servers for %s are reachable and answer queries, "
+		     "then retry in a few minutes.",
+		     final);
+		return;
+	}
+}
+
+static int check_forward(const api_verify_conf_t *conf, const core_addr_t *ip, int64_t start_us,
+                         api_verdict_t *v, api_check_t *c)
+{
+	fwd_t f;
+	ns_t *ns = NULL;
+	size_t n_ns = 0;
+	char ip_text[CORE_ADDR_STRLEN], qname[CORE_HOSTNAME_MAX + 1];
+	int64_t elapsed;
+	int ret;
+
+	memset(&f, 0, sizeof(f));
+	ret = ns_list_new(conf, &ns, &n_ns);
+	if (ret != RDNS_OK)
+		return ret;
+	f.ns = ns;
+	f.n_ns = n_ns;
+	f.ip = ip;
+	f.qtype = ip->family == CORE_AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
+	f.query_timeout_ms =
+	    conf && conf->query_timeout_ms > 0 ? conf->query_timeout_ms : DEFAULT_QUERY_TIMEOUT_MS;
+	f.retries = conf && conf->retries >= 0 ? conf->retries : DEFAULT_RETRIES;
+	if (f.retries > 100)
+		f.retries = 100; /* the deadline bounds the time anyway */
+	f.deadline_ms = conf && conf->deadline_ms > 0 ? conf->deadline_ms : DEFAULT_DEADLINE_MS;
+	f.start_us = start_us;
+	f.deadline_us = start_us + (int64_t)f.deadline_ms * 1000;
+	f.kind = FWD_TIMEOUT;
+
+	/* the normalised name has no trailing dot: make it absolute */
+	snprintf(qname, sizeof(qname), "%s.", v->hostname);
+	f.chain[0] = ldns_dname_new_frm_str(qname);
+	if (f.chain[0] == NULL) {
+		ret = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	f.n_chain = 1;
+
+	ret = forward_lookup(&f);
+	if (ret != RDNS_OK)
+		goto cleanup;
+	elapsed = (now_us() - start_us) / 1000;
+	f.elapsed_ms = f.deadline_hit || elapsed > f.deadline_ms ? f.deadline_ms : (int)elapsed;
+	if (core_addr_format(ip, ip_text, sizeof(ip_text)) != RDNS_OK)
+		snprintf(ip_text, sizeof(ip_text), "?");
+	forward_report(&f, v->hostname, ip_text, v, c);
+cleanup:
+	for (size_t i = 0; i < f.n_chain; i++)
+		ldns_rdf_deep_free(f.chain[i]);
+	ns_list_free(ns, n_ns);
+	return ret;
+}
+
+/* ---- the other checks ---- */
+
+static bool check_syntax(const char *hostname, api_verdict_t *v, api_check_t *c)
+{
+	const char *reason = NULL;
+	int r = core_hostname_normalize(hostname, v->hostname, sizeof(v->hostname), &reason);
+
+	if (r == RDNS_OK) {
+		check_set(c, "syntax", API_CHECK_PASS, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail), "%s is a valid host name", v->hostname);
+		return true;
+	}
+	v->hostname[0] = '\0';
+	check_set(c, "syntax", API_CHECK_FAIL, API_SEV_HIGH);
+	/* the reason is a predicate ("contains an underscore"); the raw input
+	 * is not echoed, it may hold control characters */
+	setf(c->detail, sizeof(c->detail), "the host name %s",
+	     reason != NULL     ? reason
+	     : r == RDNS_ESPACE ? "is too long"
+	                        : "is not valid");
+	setf(c->next_step, sizeof(c->next_step),
+	     "Use a fully qualified host name such as mail.example.com (letters, digits and hyphens, "
+	     "labels separated by dots).");
+	return false;
+}
+
+static bool check_policy(const api_verify_conf_t *conf, const core_addr_t *ip, api_verdict_t *v,
+                         api_check_t *c)
+{
+	const char *const *special = core_hostname_special_default;
+	size_t n_special = 0;
+	const char *which = NULL;
+	const char *rr = ip->family == CORE_AF_INET ? "A" : "AAAA";
+
+	if (conf != NULL && conf->special != NULL) {
+		special = conf->special;
+		n_special = conf->n_special;
+	} else {
+		while (special[n_special] != NULL)
+			n_special++;
+	}
+	if (core_hostname_matches_suffix(v->hostname, special, n_special, &which)) {
+		check_set(c, "policy", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail),
+		     "%s is in '%s', a special-use or internal domain that does not resolve on the public "
+		     "Internet",
+		     v->hostname, which ? which : "?");
+		setf(c->next_step, sizeof(c->next_step),
+		     "Use a host name in a public domain that you control, such as mail.example.com, with an "
+		     "%s record pointing to this address.",
+		     rr);
+		return false;
+	}
+	if (conf != NULL && conf->denied != NULL && conf->n_denied > 0 &&
+	    core_hostname_matches_suffix(v->hostname, conf->denied, conf->n_denied, &which)) {
+		check_set(c, "policy", API_CHECK_FAIL, API_SEV_HIGH);
+		setf(c->detail, sizeof(c->detail),
+		     "%s is in '%s', a domain that this provider does not allow as a reverse DNS name",
+		     v->hostname, which ? which : "?");
+		setf(
+		    c->next_step, sizeof(c->next_step),
+		    "Use a host name in a domain that you own or control, with an %s record pointing to this "
+		    "address.",
+		    rr);
+		return false;
+	}
+	check_set(c, "policy", API_CHECK_PASS, API_SEV_HIGH);
+	setf(c->detail, sizeof(c->detail), "%s is not in a special-use or denied domain", v->hostname);
+	return true;
+}
+
+static void check_generic(const core_addr_t *ip, api_verdict_t *v, api_check_t *c)
+{
+	char why[256];
+	unsigned flags;
+
+	why[0] = '\0';
+	flags = core_hostname_generic(v->hostname, ip, why, sizeof(why));
+	if (flags == 0) {
+		check_set(c, "generic", API_CHECK_PASS, API_SEV_LOW);
+		setf(c->detail, sizeof(c->detail), "%s does not look like a generic (residential) name",
+		     v->hostname);
+		return;
+	}
+	check_set(c, "generic", API_CHECK_WARN, API_SEV_LOW);
+	setf(c->detail, sizeof(c->detail), "%s looks like a generic (residential) name: %s", v->hostname,
+	     why[0] ? why : "matches a generic pattern");
+	setf(c->next_step, sizeof(c->next_step), "%s", ADVICE_GENERIC);
+}
+
+int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
+               api_verdict_t *out)
+{
+	int64_t start = now_us();
+	api_check_t *c;
+	int ret;
+
+	if (ip == NULL || hostname == NULL || out == NULL)
+		return RDNS_EINVAL;
+	if (ip->family != CORE_AF_INET && ip->family != CORE_AF_INET6)
+		return RDNS_EINVAL;
+	memset(out, 0, sizeof(*out));
+
+	c = &out->checks[out->n++];
+	if (!check_syntax(hostname, out, c))
+		goto done;
+
+	c = &out->checks[out->n++];
+	out->syntax_ok = check_policy(conf, ip, out, c);
+
+	if (out->syntax_ok) {
+		c = &out->checks[out->n++];
+		if (skip_forward) {
+			check_set(c, "forward", API_CHECK_WARN, API_SEV_HIGH);
+			setf(c->detail, sizeof(c->detail), "skipped (forced by staff)");
+		} else {
+			ret = check_forward(conf, ip, start, out, c);
+			if (ret != RDNS_OK)
+				return ret;
+		}
+	}
+
+	c = &out->checks[out->n++];
+	check_generic(ip, out, c);
+done:
+	out->ok = true;
+	for (size_t i = 0; i < out->n; i++)
+		if (out->checks[i].status == API_CHECK_FAIL)
+			out->ok = false;
+	return RDNS_OK;
+}
+
+const char *api_verify_status_str(api_check_status_t s)
+{
+	switch (s) {
+	case API_CHECK_PASS: return "pass";
+	case API_CHECK_FAIL: return "fail";
+	case API_CHECK_WARN: return "warn";
+	}
+	return "fail";
+}
+
+const char *api_verify_severity_str(api_check_severity_t s)
+{
+	switch (s) {
+	case API_SEV_LOW: return "low";
+	case API_SEV_MEDIUM: return "medium";
+	case API_SEV_HIGH: return "high";
+	}
+	return "high";
+}
+
+json_t *api_verdict_checks_json(const api_verdict_t *v)
+{
+	json_t *arr = json_array();
+
+	if (arr == NULL || v == NULL)
+		return arr;
+	for (size_t i = 0; i < v->n && i < sizeof(v->checks) / sizeof(v->checks[0]); i++) {
+		const api_check_t *c = &v->checks[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", c->id ? c->id : "", "status",
+		                      api_verify_status_str(c->status), "severity",
+		                      api_verify_severity_str(c->severity), "detail", c->detail, "next_step",
+		                      c->next_step);
+
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}

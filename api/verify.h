@@ -1,0 +1,91 @@
+/* verify.h - checks a requested PTR target: syntax, policy, forward confirmation (FCrDNS), generic names. */
+#ifndef RDNS_API_VERIFY_H
+#define RDNS_API_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "core/addr.h"
+#include "core/hostname.h"
+
+/* Size of api_verdict_t.found: the forward addresses found, as text. */
+#define API_VERIFY_FOUND_MAX 512
+
+/* Most CNAME hops followed from the requested name. */
+#define API_VERIFY_MAX_CNAME 8
+
+typedef enum { API_CHECK_PASS, API_CHECK_FAIL, API_CHECK_WARN } api_check_status_t;
+typedef enum { API_SEV_LOW, API_SEV_MEDIUM, API_SEV_HIGH } api_check_severity_t;
+
+/* One finding. id is a static string: "syntax", "policy", "forward" or
+ * "generic". detail says what was found; next_step what the customer should
+ * do about it (empty when there is nothing to do). Both are plain sentences
+ * meant for customers and staff. */
+typedef struct {
+	const char *id;
+	api_check_status_t status;
+	api_check_severity_t severity;
+	char detail[512];
+	char next_step[512];
+} api_check_t;
+
+typedef struct {
+	char hostname[CORE_HOSTNAME_MAX]; /* normalised, when syntax passed; else empty */
+	api_check_t checks[4];            /* in order: syntax, policy, forward, generic */
+	size_t n;                         /* checks used: 1 when syntax fails; 3 (no forward)
+	                                     when policy fails; else 4 */
+	bool ok;                          /* no check failed (warnings allowed) */
+	bool syntax_ok;                   /* syntax and policy passed (a staff force still needs this) */
+	char found[API_VERIFY_FOUND_MAX]; /* the final forward addresses found, canonical text,
+	                                     ", "-separated; empty when none or not queried */
+} api_verdict_t;
+
+typedef struct {
+	/* Resolvers to ask (recursion desired): "ip", "ip:port", "[v6]" or
+	 * "[v6]:port"; a bare IPv6 address means port 53. n_resolvers == 0:
+	 * the nameservers of /etc/resolv.conf, port 53. */
+	const char *const *resolvers;
+	size_t n_resolvers;
+	int query_timeout_ms; /* per query attempt; <= 0: 1000 */
+	int retries;          /* extra rounds over all resolvers after the first; < 0: 2 */
+	int deadline_ms;      /* the whole verification; <= 0: 5000 */
+	/* Special-use suffixes (without trailing dot); NULL: core_hostname_special_default. */
+	const char *const *special;
+	size_t n_special;
+	/* Provider-denied domains (suffix match at a label boundary). */
+	const char *const *denied;
+	size_t n_denied;
+} api_verify_conf_t;
+
+/* Verify that hostname may become the PTR target of ip and fill *out.
+ * Checks, in order:
+ *  - syntax (high): core_hostname_normalize; on failure no other check runs.
+ *  - policy (high): special-use/internal suffixes and provider-denied domains;
+ *    on failure the forward check is omitted (generic still runs).
+ *  - forward (high): A (IPv4) or AAAA (IPv6) of the name, CNAMEs followed
+ *    (at most API_VERIFY_MAX_CNAME hops, loops detected), must contain ip.
+ *    With skip_forward (a staff force) no query is sent and the check is a
+ *    warning "skipped (forced by staff)".
+ *  - generic (low): a warning when the name looks residential/generic.
+ * Never takes longer than deadline_ms (plus a few ms), whatever the
+ * resolvers do (a TCP retry after a truncated answer included). Thread-safe: keeps no global mutable state
+ * and may be called from many threads at once. conf may be NULL (all defaults). Nothing is applied here: the
+ * caller decides. Returns RDNS_OK (verdict in *out, whatever it says), RDNS_EINVAL (ip, hostname or out NULL,
+ * or ip of no known family), RDNS_ECONFIG (a resolver string that does not parse, or no nameserver in
+ * /etc/resolv.conf) or RDNS_ENOMEM; *out is only meaningful on RDNS_OK. */
+int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
+               api_verdict_t *out);
+
+/* The checks as a new jansson array of objects {"id", "status":
+ * "pass|fail|warn", "severity": "high|medium|low", "detail", "next_step"},
+ * in order. NULL on allocation failure. The caller owns the reference. */
+json_t *api_verdict_checks_json(const api_verdict_t *v);
+
+/* Static text for a status ("pass", "fail", "warn") or severity ("high",
+ * "medium", "low"). */
+const char *api_verify_status_str(api_check_status_t s);
+const char *api_verify_severity_str(api_check_severity_t s);
+
+#endif

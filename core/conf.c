@@ -1,0 +1,283 @@
+/* conf.c - option table, INI file parsing (inih), environment overrides. */
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+#define OFF(f) offsetof(rdns_conf_t, f)
+
+const conf_opt_t conf_options[] = {
+	{"database_url", CONF_STR, "", 0, 0, OFF(database_url), "both",
+	 "PostgreSQL connection: libpq conninfo or URI; empty uses libpq's PG* environment defaults"},
+	{"log_level", CONF_STR, "info", 0, 0, OFF(log_level), "both", "error, warn, info or debug"},
+	{"api_listen", CONF_STR, "127.0.0.1:8053", 0, 0, OFF(api_listen), "api",
+	 "HTTP listen address ip:port ([v6]:port for IPv6)"},
+	{"api_threads", CONF_INT, "16", 1, 512, OFF(api_threads), "api",
+	 "HTTP worker threads; each holds one PostgreSQL connection"},
+	{"api_max_connections", CONF_INT, "1024", 1, 65536, OFF(api_max_connections), "api",
+	 "maximum concurrent HTTP connections"},
+	{"api_per_ip_connections", CONF_INT, "0", 0, 65536, OFF(api_per_ip_connections), "api",
+	 "maximum concurrent HTTP connections from one address (0: no limit)"},
+	{"api_idle_timeout", CONF_INT, "30", 1, 3600, OFF(api_idle_timeout), "api",
+	 "seconds before an idle HTTP connection is closed"},
+	{"rate_limit_writes", CONF_INT, "120", 0, 1000000, OFF(rate_limit_writes), "api",
+	 "PTR writes per account per minute, shared by all instances through PostgreSQL (0: off)"},
+	{"resolvers", CONF_LIST, "", 0, 0, OFF(resolvers), "api",
+	 "resolvers for the forward check, ip[:port] list; empty: nameservers of /etc/resolv.conf"},
+	{"verify_timeout_ms", CONF_INT, "1000", 50, 60000, OFF(verify_timeout_ms), "api",
+	 "timeout of one forward-check query attempt"},
+	{"verify_retries", CONF_INT, "2", 0, 10, OFF(verify_retries), "api", "retries of a forward-check query"},
+	{"verify_deadline_ms", CONF_INT, "5000", 100, 120000, OFF(verify_deadline_ms), "api",
+	 "deadline of one whole verification"},
+	{"special_names", CONF_LIST,
+	 "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "
+	 "home.arpa in-addr.arpa ip6.arpa",
+	 0, 0, OFF(special_names), "api", "special-use and internal suffixes a PTR may never point into"},
+	{"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api",
+	 "domains customers may not use (the provider's own namespace, brands); suffix match"},
+	{"zone_dir", CONF_STR, "var/zones", 0, 0, OFF(zone_dir), "zonegen", "folder the zone files are written to"},
+	{"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
+	 "hidden primary listen address (SOA, AXFR, IXFR over UDP/TCP); empty: off"},
+	{"notify", CONF_LIST, "", 0, 0, OFF(notify), "zonegen",
+	 "NOTIFY targets for every zone: ip[:port][@tsigkey] list (the zone's own targets are added)"},
+	{"notify_tries", CONF_INT, "8", 1, 100, OFF(notify_tries), "zonegen", "NOTIFY attempts per target"},
+	{"notify_timeout_ms", CONF_INT, "250", 10, 60000, OFF(notify_timeout_ms), "zonegen",
+	 "first NOTIFY retransmit timeout; doubled each try up to 8 s"},
+	{"transfer_allow", CONF_LIST, "127.0.0.1 ::1", 0, 0, OFF(transfer_allow), "zonegen",
+	 "addresses or prefixes allowed to query SOA and transfer zones"},
+	{"tsig_keys", CONF_LIST, "", 0, 0, OFF(tsig_keys), "zonegen",
+	 "TSIG keys name:hmac-sha256:base64secret (secrets: keep this file private)"},
+	{"transfer_tsig_key", CONF_STR, "", 0, 0, OFF(transfer_tsig_key), "zonegen",
+	 "when set, transfers must be signed with this key"},
+	{"debounce_ms", CONF_INT, "100", 0, 60000, OFF(debounce_ms), "zonegen",
+	 "wait this long after a change before rendering, to batch changes"},
+	{"reconcile_interval", CONF_INT, "300", 1, 86400, OFF(reconcile_interval), "zonegen",
+	 "seconds between full reconciliations of all zones"},
+	{"post_write_command", CONF_STR, "", 0, 0, OFF(post_write_command), "zonegen",
+	 "command run after a zone file is replaced; {zone} and {file} are substituted (e.g. knotc zone-reload "
+	 "{zone})"},
+	{NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const conf_opt_t *find_opt(const char *key)
+{
+	for (const conf_opt_t *o = conf_options; o->key; o++)
+		if (strcmp(o->key, key) == 0)
+			return o;
+	return NULL;
+}
+
+void conf_list_free(conf_list_t *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int conf_list_parse(const char *s, conf_list_t *out)
+{
+	out->v = NULL;
+	out->n = 0;
+	size_t cap = 0;
+	const char *p = s;
+	while (*p) {
+		while (*p && (isspace((unsigned char)*p) || *p == ','))
+			p++;
+		const char *b = p;
+		while (*p && !isspace((unsigned char)*p) && *p != ',')
+			p++;
+		if (p == b)
+			break;
+		if (out->n == cap) {
+			cap = cap ? cap * 2 : 4;
+			char **nv = realloc(out->v, cap * sizeof(*nv));
+			if (!nv)
+				goto oom;
+			out->v = nv;
+		}
+		out->v[out->n] = strndup(b, (size_t)(p - b));
+		if (!out->v[out->n])
+			goto oom;
+		out->n++;
+	}
+	return RDNS_OK;
+oom:
+	conf_list_free(out);
+	return RDNS_ENOMEM;
+}
+
+int conf_set(rdns_conf_t *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	const conf_opt_t *o = find_opt(key);
+	if (!o) {
+		snprintf(err, errlen, "unknown option '%s'", key);
+		return RDNS_ENOTFOUND;
+	}
+	void *field = (char *)c + o->off;
+	switch (o->type) {
+	case CONF_STR: {
+		char *dup = strdup(value);
+		if (!dup)
+			return RDNS_ENOMEM;
+		free(*(char **)field);
+		*(char **)field = dup;
+		break;
+	}
+	case CONF_INT: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < o->min || v > o->max) {
+			snprintf(err, errlen, "%s: '%s' is not an integer from %ld to %ld", key, value, o->min, o->max);
+			return RDNS_EINVAL;
+		}
+		*(long *)field = v;
+		break;
+	}
+	case CONF_LIST: {
+		conf_list_t l;
+		if (conf_list_parse(value, &l) != RDNS_OK)
+			return RDNS_ENOMEM;
+		conf_list_free((conf_list_t *)field);
+		*(conf_list_t *)field = l;
+		break;
+	}
+	}
+	if (strcmp(key, "log_level") == 0 && !(strcmp(value, "error") == 0 || strcmp(value, "warn") == 0 ||
+					       strcmp(value, "info") == 0 || strcmp(value, "debug") == 0)) {
+		snprintf(err, errlen, "log_level: '%s' is not one of error, warn, info, debug", value);
+		return RDNS_EINVAL;
+	}
+	return RDNS_OK;
+}
+
+struct ini_ctx {
+	rdns_conf_t *c;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int on_ini_pair(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *ctx = user;
+	if (ctx->failed)
+		return 0;
+	char msg[256];
+	if (section && *section) {
+		snprintf(ctx->err, ctx->errlen, "sections are not used ([%s])", section);
+		ctx->failed = 1;
+		return 0;
+	}
+	if (conf_set(ctx->c, name, value, msg, sizeof(msg)) != RDNS_OK) {
+		snprintf(ctx->err, ctx->errlen, "%s", msg);
+		ctx->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int conf_load(rdns_conf_t *c, const char *path, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	char msg[256];
+	for (const conf_opt_t *o = conf_options; o->key; o++)
+		if (conf_set(c, o->key, o->def, msg, sizeof(msg)) != RDNS_OK) {
+			snprintf(err, errlen, "default of %s: %s", o->key, msg);
+			return RDNS_ECONFIG;
+		}
+	if (path) {
+		struct ini_ctx ctx = {c, err, errlen, 0};
+		int rc = ini_parse(path, on_ini_pair, &ctx);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: cannot open", path);
+			return RDNS_ECONFIG;
+		}
+		if (ctx.failed) {
+			size_t l = strlen(err);
+			snprintf(err + l, errlen - l, " (in %s, line %d)", path, rc);
+			return RDNS_ECONFIG;
+		}
+		if (rc > 0) {
+			snprintf(err, errlen, "%s: line %d: syntax error (expected key = value)", path, rc);
+			return RDNS_ECONFIG;
+		}
+	}
+	for (const conf_opt_t *o = conf_options; o->key; o++) {
+		char env[96] = "RDNS_";
+		size_t n = 5;
+		for (const char *k = o->key; *k && n < sizeof(env) - 1; k++)
+			env[n++] = (char)toupper((unsigned char)*k);
+		env[n] = 0;
+		const char *v = getenv(env);
+		if (v && conf_set(c, o->key, v, msg, sizeof(msg)) != RDNS_OK) {
+			snprintf(err, errlen, "%s: %s", env, msg);
+			return RDNS_ECONFIG;
+		}
+	}
+	return RDNS_OK;
+}
+
+void conf_print_help(FILE *f, const char *who)
+{
+	fprintf(f, "Configuration keys (file: key = value; environment: RDNS_<KEY>):\n");
+	for (const conf_opt_t *o = conf_options; o->key; o++) {
+		if (strcmp(o->who, "both") != 0 && strcmp(o->who, who) != 0)
+			continue;
+		fprintf(f, "  %-24s %s (default: \"%s\")\n", o->key, o->help, o->def);
+	}
+}
+
+void conf_print(FILE *f, const rdns_conf_t *c)
+{
+	for (const conf_opt_t *o = conf_options; o->key; o++) {
+		const void *field = (const char *)c + o->off;
+		fprintf(f, "%s = ", o->key);
+		switch (o->type) {
+		case CONF_STR: {
+			const char *s = *(char *const *)field;
+			if (strcmp(o->key, "database_url") == 0 && strstr(s, "password"))
+				fputs("(set, contains a password)", f);
+			else
+				fputs(s, f);
+			break;
+		}
+		case CONF_INT: fprintf(f, "%ld", *(const long *)field); break;
+		case CONF_LIST: {
+			const conf_list_t *l = field;
+			if (strcmp(o->key, "tsig_keys") == 0 && l->n) {
+				fprintf(f, "(%zu keys)", l->n);
+				break;
+			}
+			for (size_t i = 0; i < l->n; i++)
+				fprintf(f, "%s%s", i ? " " : "", l->v[i]);
+			break;
+		}
+		}
+		fputc('\n', f);
+	}
+}
+
+void conf_free(rdns_conf_t *c)
+{
+	if (!c)
+		return;
+	for (const conf_opt_t *o = conf_options; o->key; o++) {
+		void *field = (char *)c + o->off;
+		if (o->type == CONF_STR) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+		} else if (o->type == CONF_LIST) {
+			conf_list_free(field);
+		}
+	}
+}

@@ -1,0 +1,80 @@
+/* conf.h - the one declarative option table of rdns, its parser and help. */
+#ifndef RDNS_CORE_CONF_H
+#define RDNS_CORE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { CONF_STR, CONF_INT, CONF_LIST } conf_type_t;
+
+/* A parsed list value: items split on commas and white space. */
+typedef struct {
+	char **v;
+	size_t n;
+} conf_list_t;
+
+typedef struct {
+	char *database_url;
+	char *log_level;
+	/* rdns-api */
+	char *api_listen;
+	long api_threads;
+	long api_max_connections;
+	long api_per_ip_connections;
+	long api_idle_timeout;
+	long rate_limit_writes;
+	conf_list_t resolvers;
+	long verify_timeout_ms;
+	long verify_retries;
+	long verify_deadline_ms;
+	conf_list_t special_names;
+	conf_list_t denied_domains;
+	/* rdns-zonegen */
+	char *zone_dir;
+	char *dns_listen;
+	conf_list_t notify;
+	long notify_tries;
+	long notify_timeout_ms;
+	conf_list_t transfer_allow;
+	conf_list_t tsig_keys;
+	char *transfer_tsig_key;
+	long debounce_ms;
+	long reconcile_interval;
+	char *post_write_command;
+} rdns_conf_t;
+
+typedef struct {
+	const char *key;
+	conf_type_t type;
+	const char *def; /* default, as text */
+	long min, max;   /* for CONF_INT */
+	size_t off;      /* offset in rdns_conf_t */
+	const char *who; /* "api", "zonegen" or "both" */
+	const char *help;
+} conf_opt_t;
+
+/* The table, terminated by an entry with key NULL. */
+extern const conf_opt_t conf_options[];
+
+/* Defaults, then the file (path may be NULL), then RDNS_<KEY> environment
+ * variables. On error returns RDNS_ECONFIG and writes a message to err. */
+int conf_load(rdns_conf_t *c, const char *path, char *err, size_t errlen);
+
+/* Set one key from text. RDNS_EINVAL with a message on a bad value,
+ * RDNS_ENOTFOUND for an unknown key. */
+int conf_set(rdns_conf_t *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* Print the option table for --help (only options for `who` and "both"). */
+void conf_print_help(FILE *f, const char *who);
+
+/* Print the effective configuration (database_url passwords masked). */
+void conf_print(FILE *f, const rdns_conf_t *c);
+
+void conf_free(rdns_conf_t *c);
+
+/* Split "a, b c" into a list (used for list options and by callers). */
+int conf_list_parse(const char *s, conf_list_t *out);
+void conf_list_free(conf_list_t *l);
+
+#endif

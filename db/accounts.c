@@ -1,0 +1,116 @@
+/* accounts.c - accounts and API tokens: creation and constant-time checking. */
+#include "accounts.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core/err.h"
+
+DB_STMT(st_account_insert, "INSERT INTO accounts (name, role) VALUES ($1, $2) RETURNING id", 2);
+DB_STMT(st_token_insert,
+	"INSERT INTO api_tokens (account_id, secret_hash) VALUES ($1, decode($2, 'hex')) RETURNING id", 2);
+DB_STMT(st_token_get,
+	"SELECT encode(t.secret_hash, 'hex'), a.id, a.role, a.name,"
+	" t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds'"
+	" FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1 AND t.revoked_at IS NULL",
+	1);
+DB_STMT(st_token_touch, "UPDATE api_tokens SET last_used_at = now() WHERE id = $1", 1);
+
+int db_account_create(db_t *db, const char *name, const char *role, long long *id)
+{
+	int err;
+	const char *p[2] = {name, role};
+	PGresult *r = db_exec(db, &st_account_insert, p, &err);
+	if (!r)
+		return err;
+	*id = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return RDNS_OK;
+}
+
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+int db_token_create(db_t *db, long long account_id, char *token, size_t len, long long *token_id)
+{
+	unsigned char raw[32], secret_b64[48], digest[SHA256_DIGEST_LENGTH];
+	char hash_hex[2 * SHA256_DIGEST_LENGTH + 1], acct[24];
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return RDNS_EIO;
+	int n = EVP_EncodeBlock(secret_b64, raw, sizeof(raw)); /* 44 chars with one '=' */
+	while (n > 0 && secret_b64[n - 1] == '=')
+		secret_b64[--n] = 0;
+	for (int i = 0; i < n; i++) /* base64url */
+		if (secret_b64[i] == '+')
+			secret_b64[i] = '-';
+		else if (secret_b64[i] == '/')
+			secret_b64[i] = '_';
+	SHA256(secret_b64, (size_t)n, digest);
+	hex(digest, sizeof(digest), hash_hex);
+	snprintf(acct, sizeof(acct), "%lld", account_id);
+	const char *p[2] = {acct, hash_hex};
+	int err;
+	PGresult *r = db_exec(db, &st_token_insert, p, &err);
+	if (!r)
+		return err;
+	*token_id = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if ((size_t)snprintf(token, len, "rdns_%lld_%s", *token_id, (char *)secret_b64) >= len)
+		return RDNS_ESPACE;
+	return RDNS_OK;
+}
+
+int db_token_check(db_t *db, const char *token, db_principal_t *who)
+{
+	if (strncmp(token, "rdns_", 5) != 0)
+		return RDNS_EDENIED;
+	const char *idp = token + 5;
+	size_t idlen = strspn(idp, "0123456789");
+	if (idlen == 0 || idlen > 18 || idp[idlen] != '_')
+		return RDNS_EDENIED;
+	const char *secret = idp + idlen + 1;
+	size_t slen = strlen(secret);
+	if (slen != 43 || strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != slen)
+		return RDNS_EDENIED;
+	char id[24];
+	memcpy(id, idp, idlen);
+	id[idlen] = 0;
+
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char hash_hex[2 * SHA256_DIGEST_LENGTH + 1];
+	SHA256((const unsigned char *)secret, slen, digest);
+	hex(digest, sizeof(digest), hash_hex);
+
+	const char *p[1] = {id};
+	int err;
+	PGresult *r = db_exec(db, &st_token_get, p, &err);
+	if (!r)
+		return err;
+	int rc = RDNS_EDENIED;
+	if (PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 2 * SHA256_DIGEST_LENGTH &&
+	    CRYPTO_memcmp(PQgetvalue(r, 0, 0), hash_hex, 2 * SHA256_DIGEST_LENGTH) == 0) {
+		who->token_id = atoll(id);
+		who->account_id = atoll(PQgetvalue(r, 0, 1));
+		who->staff = strcmp(PQgetvalue(r, 0, 2), "staff") == 0;
+		snprintf(who->name, sizeof(who->name), "%s", PQgetvalue(r, 0, 3));
+		rc = RDNS_OK;
+		if (PQgetvalue(r, 0, 4)[0] == 't') {
+			PGresult *u = db_exec(db, &st_token_touch, p, &err);
+			if (u)
+				PQclear(u);
+		}
+	}
+	PQclear(r);
+	return rc;
+}

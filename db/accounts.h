@@ -1,0 +1,33 @@
+/* accounts.h - accounts and API tokens in PostgreSQL. */
+#ifndef RDNS_DB_ACCOUNTS_H
+#define RDNS_DB_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db/db.h"
+
+/* "rdns_" + decimal id + "_" + 43 base64url characters + NUL. */
+#define DB_TOKEN_MAX 80
+
+/* Create an account; role "customer" or "staff". RDNS_EEXIST when the name is taken. */
+int db_account_create(db_t *db, const char *name, const char *role, long long *id);
+
+/* Create a token for an account. The token text is written to token (shown
+ * once; only a hash of its secret is stored). RDNS_ENOTFOUND for no account. */
+int db_token_create(db_t *db, long long account_id, char *token, size_t len, long long *token_id);
+
+typedef struct {
+	long long account_id;
+	long long token_id;
+	bool staff;
+	char name[201];
+} db_principal_t;
+
+/* Authenticate a bearer token: RDNS_OK and *who filled, RDNS_EDENIED for an
+ * unknown, malformed or revoked token, RDNS_EDB when the database is down.
+ * The secret's hash is compared in constant time. last_used_at is refreshed
+ * at most once a minute per token. */
+int db_token_check(db_t *db, const char *token, db_principal_t *who);
+
+#endif

@@ -1,0 +1,259 @@
+/* db.c - libpq connection handling, lazy prepared statements, migrations. */
+#include "db.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "db/migrations.h"
+
+#define DB_MAX_STMTS 512
+
+struct db {
+	char *conninfo;
+	PGconn *conn;
+	bool broken;
+	unsigned char prepared[DB_MAX_STMTS];
+	char sqlstate[6];
+	char errmsg[512];
+};
+
+static atomic_int next_slot = 0;
+
+db_t *db_new(const char *conninfo)
+{
+	db_t *db = calloc(1, sizeof(*db));
+	if (!db)
+		return NULL;
+	db->conninfo = strdup(conninfo ? conninfo : "");
+	if (!db->conninfo) {
+		free(db);
+		return NULL;
+	}
+	db->broken = true;
+	return db;
+}
+
+void db_free(db_t *db)
+{
+	if (!db)
+		return;
+	if (db->conn)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+PGconn *db_conn(db_t *db)
+{
+	return db->conn;
+}
+
+static void set_error(db_t *db, const char *state, const char *msg)
+{
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg ? msg : "");
+	size_t n = strlen(db->errmsg);
+	while (n && (db->errmsg[n - 1] == '\n' || db->errmsg[n - 1] == ' '))
+		db->errmsg[--n] = 0;
+}
+
+int db_ensure(db_t *db)
+{
+	if (db->conn && !db->broken && PQstatus(db->conn) == CONNECTION_OK)
+		return RDNS_OK;
+	if (db->conn)
+		PQfinish(db->conn);
+	memset(db->prepared, 0, sizeof(db->prepared));
+	db->conn = PQconnectdb(db->conninfo);
+	if (!db->conn)
+		return RDNS_ENOMEM;
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		set_error(db, "08006", PQerrorMessage(db->conn));
+		PQfinish(db->conn);
+		db->conn = NULL;
+		db->broken = true;
+		return RDNS_EDB;
+	}
+	db->broken = false;
+	PGresult *r = PQexec(db->conn, "SET application_name = 'rdns'");
+	PQclear(r);
+	return RDNS_OK;
+}
+
+/* Map a failed result to an rdns_err_t and remember the details. */
+static int result_error(db_t *db, PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	set_error(db, state, r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+		db->broken = true;
+		return RDNS_EDB;
+	}
+	if (!state)
+		return RDNS_EDB;
+	if (strcmp(state, "23505") == 0 || strcmp(state, "23P01") == 0)
+		return RDNS_EEXIST;
+	if (strcmp(state, "23503") == 0)
+		return RDNS_ENOTFOUND;
+	if (strncmp(state, "22", 2) == 0 || strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0)
+		return RDNS_EINVAL;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+		return RDNS_EEXIST; /* serialization failure: a conflicting concurrent change */
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 || strncmp(state, "53", 2) == 0) {
+		db->broken = true;
+		return RDNS_EDB;
+	}
+	return RDNS_EDB;
+}
+
+PGresult *db_exec(db_t *db, db_stmt_t *st, const char *const *params, int *err)
+{
+	*err = RDNS_OK;
+	if (!db->conn || db->broken) {
+		*err = RDNS_EDB;
+		return NULL;
+	}
+	int slot = atomic_load(&st->slot);
+	if (slot < 0) {
+		int mine = atomic_fetch_add(&next_slot, 1);
+		if (mine >= DB_MAX_STMTS)
+			abort(); /* a programming error: raise DB_MAX_STMTS */
+		/* A racing thread may have assigned one first: use the winner's. */
+		slot = atomic_compare_exchange_strong(&st->slot, &slot, mine) ? mine : slot;
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "s%d", slot);
+	if (!db->prepared[slot]) {
+		PGresult *p = PQprepare(db->conn, name, st->sql, st->nparams, NULL);
+		if (!p || PQresultStatus(p) != PGRES_COMMAND_OK) {
+			*err = result_error(db, p);
+			if (*err != RDNS_EDB)
+				log_err("db: prepare %s failed: %s", st->name, db->errmsg);
+			PQclear(p);
+			return NULL;
+		}
+		PQclear(p);
+		db->prepared[slot] = 1;
+	}
+	PGresult *r = PQexecPrepared(db->conn, name, st->nparams, params, NULL, NULL, 0);
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
+		return r;
+	*err = result_error(db, r);
+	PQclear(r);
+	return NULL;
+}
+
+int db_simple(db_t *db, const char *sql)
+{
+	if (!db->conn || db->broken)
+		return RDNS_EDB;
+	PGresult *r = PQexec(db->conn, sql);
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	int rc = RDNS_OK;
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+		rc = result_error(db, r);
+	PQclear(r);
+	return rc;
+}
+
+int db_begin(db_t *db)
+{
+	return db_simple(db, "BEGIN");
+}
+
+int db_commit(db_t *db)
+{
+	return db_simple(db, "COMMIT");
+}
+
+void db_rollback(db_t *db)
+{
+	if (db->conn && !db->broken && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		(void)db_simple(db, "ROLLBACK");
+}
+
+const char *db_last_sqlstate(db_t *db)
+{
+	return db->sqlstate;
+}
+
+const char *db_last_error(db_t *db)
+{
+	return db->errmsg;
+}
+
+int db_schema_version(db_t *db)
+{
+	if (db_ensure(db) != RDNS_OK)
+		return RDNS_EDB;
+	PGresult *r = PQexec(db->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+	int v;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		v = atoi(PQgetvalue(r, 0, 0));
+	else if (strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "",
+			"42P01") == 0)
+		v = 0;
+	else
+		v = result_error(db, r);
+	PQclear(r);
+	return v;
+}
+
+int db_migrate(db_t *db, FILE *out)
+{
+	int rc = db_ensure(db);
+	if (rc != RDNS_OK)
+		return rc;
+	/* One migrator at a time across all processes. */
+	rc = db_simple(db, "SELECT pg_advisory_lock(7400521)");
+	if (rc != RDNS_OK)
+		return rc;
+	int applied = 0;
+	rc = db_simple(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			   " version integer PRIMARY KEY, name text NOT NULL,"
+			   " applied_at timestamptz NOT NULL DEFAULT now())");
+	if (rc != RDNS_OK)
+		goto cleanup;
+	int have = db_schema_version(db);
+	if (have < 0) {
+		rc = have;
+		goto cleanup;
+	}
+	for (const db_migration_t *m = db_migrations; m->name; m++) {
+		if (m->version <= have)
+			continue;
+		if ((rc = db_begin(db)) != RDNS_OK)
+			goto cleanup;
+		if ((rc = db_simple(db, m->sql)) != RDNS_OK) {
+			log_err("db: migration %03d_%s failed: %s", m->version, m->name, db->errmsg);
+			db_rollback(db);
+			goto cleanup;
+		}
+		char ver[16];
+		snprintf(ver, sizeof(ver), "%d", m->version);
+		const char *params[2] = {ver, m->name};
+		PGresult *r = PQexecParams(db->conn, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+					   2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			rc = result_error(db, r);
+			PQclear(r);
+			db_rollback(db);
+			goto cleanup;
+		}
+		PQclear(r);
+		if ((rc = db_commit(db)) != RDNS_OK)
+			goto cleanup;
+		if (out)
+			fprintf(out, "migrate: applied %03d_%s\n", m->version, m->name);
+		applied++;
+	}
+	rc = applied;
+cleanup:
+	if (db->conn && !db->broken)
+		(void)db_simple(db, "SELECT pg_advisory_unlock(7400521)");
+	return rc;
+}

@@ -1,0 +1,67 @@
+/* db.h - the libpq data layer shared by rdns-api and rdns-zonegen: connections,
+ * lazily prepared statements, transactions, migrations. */
+#ifndef RDNS_DB_DB_H
+#define RDNS_DB_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* A statement prepared on first use on each connection. Declare with
+ * DB_STMT(name, "SELECT ... $1 ...", nparams) at file scope. */
+typedef struct {
+	const char *name;
+	const char *sql;
+	int nparams;
+	_Atomic int slot; /* assigned on first use, process-wide */
+} db_stmt_t;
+
+#define DB_STMT(var, sqltext, n) static db_stmt_t var = {#var, sqltext, n, -1}
+
+typedef struct db db_t;
+
+/* Connect (conninfo: libpq conninfo or URI; "" for libpq defaults). The
+ * handle is returned even when the server is down: db_ensure() reconnects.
+ * NULL only on out-of-memory. Not thread-safe: one db_t per thread. */
+db_t *db_new(const char *conninfo);
+void db_free(db_t *db);
+
+/* Make sure the connection is usable, reconnecting when it is not.
+ * RDNS_OK or RDNS_EDB. Prepared statements are re-prepared after a reconnect. */
+int db_ensure(db_t *db);
+PGconn *db_conn(db_t *db);
+
+/* Execute a prepared statement. Returns the result (PGRES_TUPLES_OK or
+ * PGRES_COMMAND_OK) or NULL with *err set: RDNS_EDB (connection or server
+ * failure: the connection is marked for reconnect), RDNS_EEXIST (unique or
+ * exclusion violation), RDNS_ENOTFOUND (foreign key violation), RDNS_EINVAL
+ * (check violation or bad value). The SQLSTATE and message are kept for
+ * db_last_error(). */
+PGresult *db_exec(db_t *db, db_stmt_t *st, const char *const *params, int *err);
+
+/* Plain SQL without parameters (BEGIN, COMMIT, LISTEN ...). RDNS_OK or error as above. */
+int db_simple(db_t *db, const char *sql);
+
+int db_begin(db_t *db);  /* BEGIN */
+int db_commit(db_t *db); /* COMMIT */
+void db_rollback(db_t *db);
+
+/* The last error's SQLSTATE ("" if none) and message. */
+const char *db_last_sqlstate(db_t *db);
+const char *db_last_error(db_t *db);
+
+/* Apply pending migrations (each in its own transaction, serialised by an
+ * advisory lock). Prints one line per applied migration to out (may be
+ * NULL). Returns the number applied (>= 0) or a negative rdns_err_t. */
+int db_migrate(db_t *db, FILE *out);
+
+/* Schema version currently applied (0 if none), or a negative rdns_err_t. */
+int db_schema_version(db_t *db);
+
+/* Helpers for result fields. */
+static inline const char *db_val(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+#endif

@@ -1,0 +1,47 @@
+#!/bin/sh
+# install-deps.sh - install the Debian 12 packages rdns needs to build, run and test.
+# A no-op when everything is present. Usage: install-deps.sh [build|test|bench]
+set -eu
+kind=${1:-test}
+
+BUILD="make gcc pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libldns-dev libinih-dev"
+RUN="postgresql-15 postgresql-client-15"
+TEST="libcmocka-dev knot knot-dnsutils knot-dnssecutils bind9-utils python3-pytest python3-dnspython python3-requests python3-psycopg2 clang curl procps iproute2 ca-certificates"
+BENCH="wrk pdns-server pdns-backend-sqlite3 hyperfine"
+
+case "$kind" in
+  build) want="$BUILD" ;;
+  run)   want="$BUILD $RUN" ;;
+  test)  want="$BUILD $RUN $TEST" ;;
+  bench) want="$BUILD $RUN $TEST $BENCH" ;;
+  *) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install:$missing" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Services the packages would start (postgresql, knot, pdns) are not wanted: the
+# tests and `make run` start private instances on their own ports.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  made_policy=1
+fi
+trap '[ "$made_policy" = 1 ] && $SUDO rm -f "$policy"' EXIT
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,173 @@
+"""The foundation: migrations, allocations' overlap rule, bootstrap token, health and readiness."""
+import subprocess
+import time
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import psycopg2
+import pytest
+import requests
+
+from harness import BIN, Api, wait_until
+
+
+def test_migrations_apply_and_reapply_is_noop(pg):
+    url = pg.create_db("rdns_migrate")
+    a = Api(url)
+    try:
+        first = a.run("migrate").stdout
+        assert "applied 001_init" in first
+        tables = set(pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                             "rdns_migrate").split())
+        assert {"accounts", "api_tokens", "allocations", "reverse_zones", "ptr_records", "ptr_requests",
+                "audit_log", "schema_migrations"} <= tables
+        again = a.run("migrate").stdout
+        assert "up to date" in again and "applied" not in again
+        assert pg.psql("SELECT count(*) FROM schema_migrations", "rdns_migrate") == \
+            pg.psql("SELECT max(version) FROM schema_migrations", "rdns_migrate")
+    finally:
+        a.close()
+
+
+def test_overlapping_allocation_is_impossible(pg, dburl, api):
+    conn = psycopg2.connect(dburl)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("INSERT INTO accounts (name, role) VALUES ('overlap-a', 'customer') RETURNING id")
+    acct = cur.fetchone()[0]
+    cur.execute("INSERT INTO allocations (account_id, prefix) VALUES (%s, '192.0.2.0/24')", (acct,))
+    with pytest.raises(psycopg2.errors.ExclusionViolation):
+        cur.execute("INSERT INTO allocations (account_id, prefix) VALUES (%s, '192.0.2.0/25')", (acct,))
+    with pytest.raises(psycopg2.errors.ExclusionViolation):
+        cur.execute("INSERT INTO allocations (account_id, prefix) VALUES (%s, '192.0.0.0/16')", (acct,))
+    # Adjacent and other-family prefixes are fine.
+    cur.execute("INSERT INTO allocations (account_id, prefix) VALUES (%s, '192.0.3.0/24')", (acct,))
+    cur.execute("INSERT INTO allocations (account_id, prefix) VALUES (%s, '2001:db8:ff::/48')", (acct,))
+    cur.execute("DELETE FROM allocations WHERE account_id = %s", (acct,))
+    conn.close()
+
+
+def test_audit_log_is_append_only(dburl, api):
+    conn = psycopg2.connect(dburl)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("INSERT INTO audit_log (action, object) VALUES ('test', 'x') RETURNING id")
+    with pytest.raises(psycopg2.Error, match="append-only"):
+        cur.execute("UPDATE audit_log SET action = 'forged'")
+    with pytest.raises(psycopg2.Error, match="append-only"):
+        cur.execute("DELETE FROM audit_log")
+    conn.close()
+
+
+def test_add_staff_token_authenticates(api, anon):
+    token = api.add_staff("boot-staff")
+    assert token.startswith("rdns_")
+    r = requests.get(api.base + "/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["role"] == "staff" and r.json()["name"] == "boot-staff"
+    # A tampered token, a missing one and a malformed header are all 401 with a problem body.
+    for hdr in ({"Authorization": f"Bearer {token[:-1]}A" if token[-1] != "A" else f"Bearer {token[:-1]}B"},
+                {}, {"Authorization": "Basic Zm9vOmJhcg=="}, {"Authorization": "Bearer rdns_1_short"}):
+        r = requests.get(api.base + "/v1/me", headers=hdr, timeout=10)
+        assert r.status_code == 401
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert r.json()["status"] == 401
+    # The same name twice is refused, and the token is not printed again.
+    r = api.run("add-staff", "boot-staff", check=False)
+    assert r.returncode != 0 and "rdns_" not in r.stdout
+
+
+def test_token_is_stored_hashed_only(pg, dburl, api):
+    token = api.add_staff("hash-check")
+    secret = token.split("_", 2)[2]
+    dump = pg.psql("SELECT string_agg(encode(secret_hash, 'escape') || encode(secret_hash, 'hex'), ',')"
+                   " FROM api_tokens", dburl.split("dbname=")[1])
+    assert secret not in dump
+
+
+def test_healthz(anon):
+    r = anon.get("/healthz")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_unknown_route_and_method(anon):
+    r = anon.get("/v1/nope")
+    assert r.status_code == 404 and r.headers["Content-Type"] == "application/problem+json"
+    r = anon.post("/healthz")
+    assert r.status_code == 405 and "GET" in r.headers["Allow"]
+
+
+def test_readyz_follows_database(pg, api, anon):
+    assert anon.get("/readyz").status_code == 200
+    pg.stop()
+    try:
+        # (a 503 Response is falsy, so wrap it)
+        r = wait_until(lambda: (lambda x: [x] if x.status_code == 503 else None)(anon.get("/readyz")),
+                       timeout=20, what="readyz 503")[0]
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert anon.get("/healthz").status_code == 200
+    finally:
+        pg.start()
+    wait_until(lambda: anon.get("/readyz").status_code == 200, timeout=30, what="readyz 200 after restart")
+    # Every worker recovers, not just one: several requests in a row are all ready.
+    for _ in range(20):
+        assert anon.get("/readyz").status_code == 200
+
+
+def test_knot_answers_for_a_zone_the_test_wrote(knot):
+    knot.set_zone("harness.example.", "$ORIGIN harness.example.\n$TTL 300\n"
+                  "@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.53\n"
+                  "www A 192.0.2.80\n")
+
+    def answer():
+        q = dns.message.make_query("www.harness.example.", "A")
+        r = dns.query.udp(q, "127.0.0.1", port=knot.port, timeout=1)
+        return r if r.answer else None
+    r = wait_until(answer, what="knotd answer")
+    assert [rr.address for rr in r.answer[0]] == ["192.0.2.80"]
+
+
+def test_check_config_and_help(api, tmp_path):
+    r = api.run("--check-config")
+    assert "configuration ok" in r.stdout and "api_listen" in r.stdout
+    bad = tmp_path / "bad.conf"
+    bad.write_text("api_threads = many\n")
+    r = subprocess.run([f"{BIN}/rdns-api", "-c", str(bad), "--check-config"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 2 and "api_threads" in r.stderr
+    unknown = tmp_path / "unknown.conf"
+    unknown.write_text("no_such_key = 1\n")
+    r = subprocess.run([f"{BIN}/rdns-api", "-c", str(unknown), "--check-config"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 2 and "no_such_key" in r.stderr
+
+
+def test_every_config_key_is_documented():
+    """Every key of the option table appears in deploy/rdns.conf and in the README."""
+    import os
+    import re
+    import harness
+    src = open(os.path.join(harness.ROOT, "core/conf.c")).read()
+    keys = re.findall(r'^\t\{"([a-z_]+)", CONF_', src, re.M)
+    assert len(keys) >= 20
+    sample = open(os.path.join(harness.ROOT, "deploy/rdns.conf")).read()
+    readme = open(os.path.join(harness.ROOT, "README.md")).read()
+    for k in keys:
+        assert re.search(rf"^#?\s*{k}\s*=", sample, re.M), f"{k} missing from deploy/rdns.conf"
+        assert f"`{k}`" in readme, f"{k} missing from README.md"
+    # And the help output lists them.
+    out = subprocess.run([f"{harness.BIN}/rdns-api", "--help"], stdout=subprocess.PIPE, text=True).stdout
+    out += subprocess.run([f"{harness.BIN}/rdns-zonegen", "--help"], stdout=subprocess.PIPE, text=True).stdout
+    for k in keys:
+        assert k in out, f"{k} missing from --help"
+
+
+def test_environment_overrides_file(api, tmp_path):
+    import harness
+    conf = tmp_path / "c.conf"
+    conf.write_text("api_threads = 3\n")
+    env = dict(__import__("os").environ, RDNS_API_THREADS="7")
+    r = subprocess.run([f"{harness.BIN}/rdns-api", "-c", str(conf), "--check-config"], stdout=subprocess.PIPE,
+                       text=True, env=env)
+    assert "api_threads = 7" in r.stdout
