@@ -314,8 +314,14 @@ static void dispatch(api_req_t *r)
 			api_db_error(r, RDNS_EDB);
 			return;
 		}
-		if (!api_auth(r))
-			return; /* answered 401 or 503 */
+		if (!api_auth(r)) {
+			/* A connection that died with the server (restart, failover) only shows it
+			 * on first use. The token check is the first statement of every
+			 * authenticated request and harmless to repeat: reconnect once and retry. */
+			if (r->status != 503 || db_ensure(r->db) != RDNS_OK || !api_auth(r))
+				return; /* answered 401 or 503 */
+			set_response(r, 0, NULL);
+		}
 		if (found->auth == API_AUTH_STAFF && !r->caller.staff) {
 			api_problem(r, 403, "staff-only", "Forbidden", NULL, "this route is for provider staff");
 			return;
@@ -481,13 +487,12 @@ int api_app_start(api_app_t *app)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	app->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
+		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app, /* first: see MHD */
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned int)app->conf->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned int)app->conf->api_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)app->conf->api_idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
 	if (!app->mhd) {
 		log_err("http: cannot listen on %s: %s", app->conf->api_listen, strerror(errno));
 		return RDNS_EIO;

@@ -1,6 +1,467 @@
-/* routes_ptr.c - customer PTR routes (added with the PTR API). */
+/* routes_ptr.c - customer PTR routes (read, verified set, delete, list) and the
+ * request history / staff review queue. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/http.h"
+#include "api/verify.h"
+#include "core/addr.h"
+#include "core/err.h"
+#include "core/hostname.h"
+#include "core/log.h"
+#include "core/zonefile.h"
+#include "db/ptr.h"
+
+/* Parse the {ip} path parameter into canonical text; answers 400 on failure. */
+static bool path_ip(api_req_t *r, core_addr_t *a, char *canon)
+{
+	if (core_addr_parse(r->params[0], a) != RDNS_OK) {
+		api_problem(r, 400, "invalid-ip", "Bad Request", NULL,
+		            "'%.64s' is not an IPv4 or IPv6 address", r->params[0]);
+		return false;
+	}
+	core_addr_format(a, canon, CORE_ADDR_STRLEN);
+	return true;
+}
+
+/* Whether the caller may see/change this address: inside one of their
+ * allocations and a configured zone (staff: inside a zone). Answers 404
+ * without saying which, so nothing leaks about other customers' addresses. */
+static bool visible(api_req_t *r, const char *ip, db_ptr_ctx_t *ctx)
+{
+	int err = db_ptr_context(r->db, ip, ctx);
+	if (err != RDNS_OK) {
+		api_db_error(r, err);
+		return false;
+	}
+	if (!ctx->in_zone || (!r->caller.staff && ctx->owner != r->caller.account_id)) {
+		api_problem(r, 404, "not-your-address", "Not Found", NULL,
+		            "%s is not in one of your allocations or not in a reverse zone of this provider",
+		            ip);
+		return false;
+	}
+	return true;
+}
+
+/* The record as the customer sees it: custom, the zone's default, or none. */
+static json_t *record_json(const char *ip, const core_addr_t *a, const db_ptr_ctx_t *ctx)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "ip", json_string(ip));
+	if (ctx->has_record) {
+		json_object_set_new(o, "hostname", json_string(ctx->hostname));
+		json_object_set_new(o, "source", json_string("custom"));
+		json_object_set_new(o, "verified_at",
+		                    ctx->verified_at[0] ? json_string(ctx->verified_at) : json_null());
+		json_object_set_new(o, "updated_at", json_string(ctx->updated_at));
+	} else {
+		char exp[256], norm[CORE_HOSTNAME_MAX];
+		const char *why;
+		bool def = ctx->default_ptr[0] && a->family == CORE_AF_INET &&
+		           core_zonefile_template(ctx->default_ptr, a, exp, sizeof(exp)) == RDNS_OK &&
+		           core_hostname_normalize(exp, norm, sizeof(norm), &why) == RDNS_OK;
+		json_object_set_new(o, "hostname", def ? json_string(norm) : json_null());
+		json_object_set_new(o, "source", json_string(def ? "default" : "none"));
+		json_object_set_new(o, "verified_at", json_null());
+		json_object_set_new(o, "updated_at", json_null());
+	}
+	json_object_set_new(o, "zone", json_string(ctx->zone));
+	return o;
+}
+
+static void ptr_get(api_req_t *r)
+{
+	core_addr_t a;
+	char ip[CORE_ADDR_STRLEN];
+	db_ptr_ctx_t ctx;
+	if (!path_ip(r, &a, ip) || !visible(r, ip, &ctx))
+		return;
+	api_json(r, 200, record_json(ip, &a, &ctx));
+}
+
+static void verify_conf(const api_req_t *r, api_verify_conf_t *vc)
+{
+	const rdns_conf_t *c = r->conf;
+	memset(vc, 0, sizeof(*vc));
+	vc->resolvers = (const char *const *)c->resolvers.v;
+	vc->n_resolvers = c->resolvers.n;
+	vc->query_timeout_ms = (int)c->verify_timeout_ms;
+	vc->retries = (int)c->verify_retries;
+	vc->deadline_ms = (int)c->verify_deadline_ms;
+	/* An empty list would turn the policy check off: keep the built-in one then. */
+	vc->special = c->special_names.n ? (const char *const *)c->special_names.v : NULL;
+	vc->n_special = c->special_names.n;
+	vc->denied = (const char *const *)c->denied_domains.v;
+	vc->n_denied = c->denied_domains.n;
+}
+
+static bool rate_limited(api_req_t *r)
+{
+	if (r->caller.staff)
+		return false;
+	int retry = 0;
+	int err = db_rate_hit(r->db, r->caller.account_id, r->conf->rate_limit_writes, &retry);
+	if (err == RDNS_OK)
+		return false;
+	if (err == RDNS_ELIMIT) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%d", retry);
+		api_problem(r, 429, "rate-limited", "Too Many Requests", NULL,
+		            "at most %ld PTR changes per minute; retry in %d s", r->conf->rate_limit_writes,
+		            retry);
+		api_header(r, "Retry-After", ra);
+	} else {
+		api_db_error(r, err);
+	}
+	return true;
+}
+
+/* Answer with a request object loaded from the database. */
+static void answer_request(api_req_t *r, unsigned status, long long id, json_t *extra)
+{
+	int err;
+	PGresult *res = db_request_json(r->db, id, 0, &err);
+	if (!res) {
+		json_decref(extra);
+		api_db_error(r, err ? err : RDNS_ENOTFOUND);
+		return;
+	}
+	json_t *o = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	if (extra) {
+		json_object_update(o, extra);
+		json_decref(extra);
+	}
+	api_json(r, status, o);
+}
+
+/* Characters of a UTF-8 string (jansson has checked that it is valid). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static const api_field_t put_fields[] = {
+    {"hostname", JSON_STRING, true},
+    {"exception_reason", JSON_STRING, false},
+    {"force", JSON_TRUE, false},
+    {NULL, 0, false},
+};
+
+static void ptr_put(api_req_t *r)
+{
+	core_addr_t a;
+	char ip[CORE_ADDR_STRLEN];
+	db_ptr_ctx_t ctx;
+	char *checks_text = NULL;
+	json_t *checks = NULL;
+	if (!path_ip(r, &a, ip) || !api_check_fields(r, put_fields))
+		return;
+	const char *hostname = json_string_value(json_object_get(r->json, "hostname"));
+	json_t *reason_j = json_object_get(r->json, "exception_reason");
+	const char *reason = json_is_string(reason_j) ? json_string_value(reason_j) : NULL;
+	bool force = json_is_true(json_object_get(r->json, "force"));
+	if (force && !r->caller.staff) {
+		api_problem(r, 403, "staff-only", "Forbidden", NULL, "only provider staff may force a PTR");
+		return;
+	}
+	if (reason && (reason[0] == 0 || utf8_chars(reason) > 2000)) {
+		api_problem(r, 400, "invalid-body", "Bad Request", NULL,
+		            "exception_reason must be 1 to 2000 characters");
+		return;
+	}
+	if (!visible(r, ip, &ctx) || rate_limited(r))
+		return;
+
+	api_verify_conf_t vc;
+	api_verdict_t v;
+	verify_conf(r, &vc);
+	int err = api_verify(&vc, &a, hostname, force, &v);
+	if (err != RDNS_OK) {
+		log_err("ptr: verifier failed for %s: %s", ip, rdns_strerror(err));
+		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s",
+		            "the verifier could not run; this is a problem on our side");
+		goto cleanup;
+	}
+	checks = api_verdict_checks_json(&v);
+	checks_text = json_dumps(checks, JSON_COMPACT);
+	if (!checks || !checks_text) {
+		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "out of memory");
+		goto cleanup;
+	}
+	long long req_id = 0;
+	/* Staff do not ask for exceptions: they force. */
+	if (!v.syntax_ok || (!v.ok && !force && (!reason || r->caller.staff))) {
+		/* Refused. Only a name that passed the validator is stored. */
+		err = db_ptr_request(r->db, ip, v.syntax_ok ? v.hostname : NULL, r->caller.account_id,
+		                     r->caller.name, "failed_checks", checks_text, NULL, &req_id);
+		if (err != RDNS_OK) {
+			api_db_error(r, err);
+			goto cleanup;
+		}
+		api_problem(
+		    r, 422, "checks-failed", "Unprocessable Content",
+		    json_pack("{s:O, s:I}", "checks", checks, "request_id", (json_int_t)req_id), "%s%s",
+		    v.syntax_ok ? "the PTR did not pass verification" : "the hostname is not acceptable",
+		    !v.syntax_ok ? ""
+		    : r->caller.staff
+		        ? "; staff may apply it with \"force\": true"
+		        : "; fix the findings and retry, or resend with an exception_reason for "
+		          "staff review");
+		goto cleanup;
+	}
+	if (!v.ok && !force) {
+		/* The forward check failed but the customer asks for an exception. */
+		err = db_ptr_request(r->db, ip, v.hostname, r->caller.account_id, r->caller.name,
+		                     "pending_review", checks_text, reason, &req_id);
+		if (err != RDNS_OK) {
+			api_db_error(r, err);
+			goto cleanup;
+		}
+		answer_request(r, 202, req_id, NULL);
+		goto cleanup;
+	}
+	db_ptr_applied_t done;
+	err = db_ptr_apply(r->db, ip, v.hostname, r->caller.staff ? 0 : r->caller.account_id,
+	                   r->caller.account_id, r->caller.name, force, checks_text, reason, &done);
+	if (err == RDNS_ENOTFOUND) {
+		api_problem(r, 404, "not-your-address", "Not Found", NULL,
+		            "%s is not in one of your allocations or not in a reverse zone of this provider",
+		            ip);
+		goto cleanup;
+	}
+	if (err != RDNS_OK) {
+		api_db_error(r, err);
+		goto cleanup;
+	}
+	/* The record as this request wrote it: a concurrent PUT may already have replaced it. */
+	ctx.has_record = true;
+	snprintf(ctx.hostname, sizeof(ctx.hostname), "%s", v.hostname);
+	snprintf(ctx.updated_at, sizeof(ctx.updated_at), "%s", done.updated_at);
+	snprintf(ctx.verified_at, sizeof(ctx.verified_at), "%s", done.verified_at);
+	json_t *o = record_json(ip, &a, &ctx);
+	json_object_set(o, "checks", checks);
+	json_object_set_new(o, "request_id", json_integer(done.request_id));
+	api_json(r, 200, o);
+cleanup:
+	free(checks_text);
+	json_decref(checks);
+}
+
+static void ptr_delete(api_req_t *r)
+{
+	core_addr_t a;
+	char ip[CORE_ADDR_STRLEN];
+	db_ptr_ctx_t ctx;
+	if (!path_ip(r, &a, ip) || !visible(r, ip, &ctx) || rate_limited(r))
+		return;
+	db_ptr_applied_t done;
+	int err = db_ptr_apply(r->db, ip, NULL, r->caller.staff ? 0 : r->caller.account_id,
+	                       r->caller.account_id, r->caller.name, false, NULL, NULL, &done);
+	if (err == RDNS_ENOTFOUND)
+		api_problem(r, 404, "not-your-address", "Not Found", NULL,
+		            "%s is not in one of your allocations or not in a reverse zone of this provider",
+		            ip);
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_no_content(r);
+}
+
+/* ?limit= in 1..1000 (default 100); answers 400 and returns -1 when invalid. */
+static int query_limit(api_req_t *r)
+{
+	const char *l = api_query(r, "limit");
+	if (!l)
+		return 100;
+	char *end;
+	long v = strtol(l, &end, 10);
+	if (*l == 0 || *end || v < 1 || v > 1000) {
+		api_problem(r, 400, "invalid-query", "Bad Request", NULL,
+		            "limit must be an integer from 1 to 1000");
+		return -1;
+	}
+	return (int)v;
+}
+
+static void list_answer(api_req_t *r, PGresult *res, int err, const char *cursor_name)
+{
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
+	json_t *items = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	const char *next = db_val(res, 0, 1);
+	json_t *o = json_pack("{s:o}", "items", items ? items : json_array());
+	if (next && strcmp(cursor_name, "before") == 0)
+		json_object_set_new(o, "next", json_integer(atoll(next)));
+	else
+		json_object_set_new(o, "next", api_str_or_null(next));
+	PQclear(res);
+	api_json(r, 200, o);
+}
+
+static void ptr_list(api_req_t *r)
+{
+	const char *prefix_q = api_query(r, "prefix"), *after_q = api_query(r, "after");
+	char prefix[CORE_PREFIX_STRLEN], after[CORE_ADDR_STRLEN];
+	int limit = query_limit(r);
+	if (limit < 0)
+		return;
+	if (prefix_q) {
+		core_prefix_t p;
+		if (core_prefix_parse(prefix_q, &p) != RDNS_OK) {
+			api_problem(r, 400, "invalid-query", "Bad Request", NULL,
+			            "prefix must be an address or an address/length without host bits");
+			return;
+		}
+		core_prefix_format(&p, prefix, sizeof(prefix));
+	}
+	if (after_q) {
+		core_addr_t a;
+		if (core_addr_parse(after_q, &a) != RDNS_OK) {
+			api_problem(r, 400, "invalid-query", "Bad Request", NULL, "after must be an address");
+			return;
+		}
+		core_addr_format(&a, after, sizeof(after));
+	}
+	int err;
+	PGresult *res = db_ptr_list(r->db, r->caller.staff ? 0 : r->caller.account_id,
+	                            prefix_q ? prefix : NULL, after_q ? after : NULL, limit, &err);
+	list_answer(r, res, err, "after");
+}
+
+/* A positive decimal id from a path segment; 0 when it is not one. */
+static long long path_id(const char *s)
+{
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18 || s[0] == '0')
+		return 0;
+	return atoll(s);
+}
+
+static const char *const request_states[] = {
+    "applied", "failed_checks", "pending_review", "approved", "rejected", "superseded", NULL};
+
+static void requests_list(api_req_t *r)
+{
+	const char *state = api_query(r, "state"), *ip_q = api_query(r, "ip"),
+	           *before_q = api_query(r, "before");
+	int limit = query_limit(r);
+	if (limit < 0)
+		return;
+	if (state) {
+		const char *const *s = request_states;
+		while (*s && strcmp(*s, state) != 0)
+			s++;
+		if (!*s) {
+			api_problem(r, 400, "invalid-query", "Bad Request", NULL,
+			            "state must be one of applied, failed_checks, pending_review, approved, "
+			            "rejected, "
+			            "superseded");
+			return;
+		}
+	}
+	char ip[CORE_ADDR_STRLEN];
+	if (ip_q) {
+		core_addr_t a;
+		if (core_addr_parse(ip_q, &a) != RDNS_OK) {
+			api_problem(r, 400, "invalid-query", "Bad Request", NULL, "ip must be an address");
+			return;
+		}
+		core_addr_format(&a, ip, sizeof(ip));
+	}
+	long long before = 0;
+	if (before_q && !(before = path_id(before_q))) {
+		api_problem(r, 400, "invalid-query", "Bad Request", NULL, "before must be a request id");
+		return;
+	}
+	int err;
+	PGresult *res = db_request_list(r->db, r->caller.staff ? 0 : r->caller.account_id, state,
+	                                ip_q ? ip : NULL, before, limit, &err);
+	list_answer(r, res, err, "before");
+}
+
+static void request_get(api_req_t *r)
+{
+	long long id = path_id(r->params[0]);
+	int err = RDNS_OK;
+	PGresult *res =
+	    id ? db_request_json(r->db, id, r->caller.staff ? 0 : r->caller.account_id, &err) : NULL;
+	if (!res) {
+		if (err != RDNS_OK)
+			api_db_error(r, err);
+		else
+			api_problem(r, 404, NULL, "Not Found", NULL, "no request %s", r->params[0]);
+		return;
+	}
+	api_json(r, 200, json_loads(PQgetvalue(res, 0, 0), 0, NULL));
+	PQclear(res);
+}
+
+static const api_field_t decide_fields[] = {
+    {"note", JSON_STRING, false},
+    {NULL, 0, false},
+};
+
+static void decide(api_req_t *r, bool approve)
+{
+	long long id = path_id(r->params[0]);
+	if (!api_check_fields(r, decide_fields))
+		return;
+	json_t *note_j = json_object_get(r->json, "note");
+	const char *note = json_is_string(note_j) ? json_string_value(note_j) : NULL;
+	if (note && utf8_chars(note) > 2000) {
+		api_problem(r, 400, "invalid-body", "Bad Request", NULL,
+		            "note must be at most 2000 characters");
+		return;
+	}
+	int err = id ? db_request_decide(r->db, id, r->caller.account_id, r->caller.name, approve, note)
+	             : RDNS_ENOTFOUND;
+	if (err == RDNS_ENOTFOUND) {
+		api_problem(r, 404, NULL, "Not Found", NULL, "no request %s", r->params[0]);
+		return;
+	}
+	if (err == RDNS_EEXIST) {
+		api_problem(r, 409, "not-pending", "Conflict", NULL,
+		            "request %s is no longer pending review (decided or superseded)", r->params[0]);
+		return;
+	}
+	if (err == RDNS_EDENIED) {
+		api_problem(
+		    r, 409, "address-moved", "Conflict", NULL,
+		    "the address of request %s is no longer in the requester's allocations or in a reverse "
+		    "zone; reject it instead",
+		    r->params[0]);
+		return;
+	}
+	if (err != RDNS_OK) {
+		api_db_error(r, err);
+		return;
+	}
+	answer_request(r, 200, id, NULL);
+}
+
+static void request_approve(api_req_t *r)
+{
+	decide(r, true);
+}
+
+static void request_reject(api_req_t *r)
+{
+	decide(r, false);
+}
 
 const api_route_t api_routes_ptr[] = {
-	{NULL, NULL, 0, false, NULL},
+    {"GET", "/v1/ptr", API_AUTH_ANY, false, ptr_list},
+    {"GET", "/v1/ptr/*", API_AUTH_ANY, false, ptr_get},
+    {"PUT", "/v1/ptr/*", API_AUTH_ANY, true, ptr_put},
+    {"DELETE", "/v1/ptr/*", API_AUTH_ANY, false, ptr_delete},
+    {"GET", "/v1/requests", API_AUTH_ANY, false, requests_list},
+    {"GET", "/v1/requests/*", API_AUTH_ANY, false, request_get},
+    {"POST", "/v1/requests/*/approve", API_AUTH_STAFF, true, request_approve},
+    {"POST", "/v1/requests/*/reject", API_AUTH_STAFF, true, request_reject},
+    {NULL, NULL, 0, false, NULL},
 };

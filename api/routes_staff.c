@@ -1,6 +1,1345 @@
-/* routes_staff.c - staff routes (added with the PTR API). */
+/* routes_staff.c - staff routes: accounts, tokens, allocations, reverse zones, audit log. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/http.h"
+#include "core/addr.h"
+#include "core/err.h"
+#include "core/hostname.h"
+#include "core/revname.h"
+#include "core/zonefile.h"
+#include "db/accounts.h"
+#include "db/staff.h"
+
+#define ZONE_MAX_NS         13  /* what fits a classic 512-octet referral */
+#define ZONE_MAX_NOTIFY     16  /* rdns-zonegen's ZG_NOTIFY_MAX_TARGETS */
+#define NOTIFY_TEXT_MAX     128 /* "[v6]:port@key" */
+#define KEYNAME_MAX         63
+#define TEMPLATE_MAX        255
+#define AUDIT_LIMIT_MAX     1000
+#define AUDIT_LIMIT_DEFAULT 100
+#define ECHO_MAX            96 /* bytes of user input quoted back in a problem detail */
+
+/* ---- small helpers ---- */
+
+/* Copy user input for quoting in a message: at most ECHO_MAX bytes of whole
+ * UTF-8 characters, control characters and invalid bytes replaced by '?'
+ * (the URL may carry anything), "..." when cut. buf must hold ECHO_MAX + 4. */
+static const char *echo(const char *s, char *buf)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t o = 0;
+	while (*p) {
+		size_t n = *p < 0x80             ? 1
+		           : (*p & 0xe0) == 0xc0 ? 2
+		           : (*p & 0xf0) == 0xe0 ? 3
+		           : (*p & 0xf8) == 0xf0 ? 4
+		                                 : 0;
+		for (size_t i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				n = 0;
+		/* control characters; overlong forms, surrogates and code points above U+10FFFF */
+		if ((n == 1 && (*p < 0x20 || *p == 0x7f)) || (n == 2 && *p < 0xc2) ||
+		    (n == 3 && *p == 0xe0 && p[1] < 0xa0) || (n == 3 && *p == 0xed && p[1] > 0x9f) ||
+		    (n == 4 && (*p > 0xf4 || (*p == 0xf0 && p[1] < 0x90) || (*p == 0xf4 && p[1] > 0x8f))))
+			n = 0;
+		if (o + (n ? n : 1) > ECHO_MAX) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (n == 0) {
+			buf[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(buf + o, p, n);
+		o += n;
+		p += n;
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+/* 400 for one bad body field, in the shape api_check_fields() uses. */
+static void bad_field(api_req_t *r, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void bad_field(api_req_t *r, const char *field, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_problem(r, 400, "invalid-body", "Bad Request",
+	            json_pack("{s:[{s:s, s:s}]}", "errors", "field", field, "error", msg), "%s: %s", field,
+	            msg);
+}
+
+/* 400 for a bad query parameter. */
+static void bad_query(api_req_t *r, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void bad_query(api_req_t *r, const char *param, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_problem(r, 400, "invalid-query", "Bad Request", json_pack("{s:s}", "parameter", param), "?%s: %s",
+	            param, msg);
+}
+
+static void not_found(api_req_t *r, const char *what, const char *id)
+{
+	char e[ECHO_MAX + 4];
+	api_problem(r, 404, NULL, "Not Found", NULL, "no %s '%s'", what, echo(id, e));
+}
+
+/* A positive decimal integer of at most 18 digits (an id). */
+static bool parse_id(const char *s, long long *out)
+{
+	size_t n = s ? strspn(s, "0123456789") : 0;
+	if (n == 0 || n > 18 || s[n])
+		return false;
+	long long v = atoll(s);
+	if (v <= 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* The id of a path segment; answers 404 when it is not a positive integer. */
+static bool path_id(api_req_t *r, const char *seg, const char *what, long long *id)
+{
+	if (parse_id(seg, id))
+		return true;
+	not_found(r, what, seg);
+	return false;
+}
+
+/* Roll back the unit of work and answer for a data-layer error. */
+static void write_failed(api_req_t *r, int err)
+{
+	db_rollback(r->db);
+	api_db_error(r, err);
+}
+
+/* Answer 201 with body and a Location header. */
+static void created(api_req_t *r, json_t *body, const char *location)
+{
+	api_json(r, 201, body);
+	api_header(r, "Location", location);
+}
+
+/* JSON text of v for an audit value (NULL for NULL); free with free(). */
+static char *json_text(const json_t *v)
+{
+	return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
+
+/* Audit an action of the caller. */
+static int audit(api_req_t *r, const char *action, const char *object, const char *old_value,
+                 const char *new_value, const json_t *detail)
+{
+	char *d = json_text(detail);
+	db_audit_t a = {.actor_id = r->caller.account_id,
+	                .actor_name = r->caller.name,
+	                .action = action,
+	                .object = object,
+	                .old_value = old_value,
+	                .new_value = new_value,
+	                .detail = d};
+	int rc = db_staff_audit(r->db, &a);
+	free(d);
+	return rc;
+}
+
+/* ---- result rows to JSON ---- */
+
+static json_t *j_str(const PGresult *res, int row, int col)
+{
+	const char *v = db_val(res, row, col);
+	json_t *j = v ? json_string(v) : NULL;
+	return j ? j : json_null();
+}
+
+static json_t *j_int(const PGresult *res, int row, int col)
+{
+	const char *v = db_val(res, row, col);
+	return v ? json_integer(atoll(v)) : json_null();
+}
+
+static json_t *j_json(const PGresult *res, int row, int col)
+{
+	const char *v = db_val(res, row, col);
+	json_t *j = v ? json_loads(v, JSON_DECODE_ANY, NULL) : NULL;
+	return j ? j : json_null();
+}
+
+/* An address or prefix in canonical text (PostgreSQL's inet text is close, not always RFC 5952). */
+static json_t *j_addr(const PGresult *res, int row, int col)
+{
+	const char *v = db_val(res, row, col);
+	core_addr_t a;
+	char buf[CORE_ADDR_STRLEN];
+	if (v && core_addr_parse(v, &a) == RDNS_OK && core_addr_format(&a, buf, sizeof(buf)) == RDNS_OK)
+		return json_string(buf);
+	return j_str(res, row, col);
+}
+
+static json_t *j_prefix(const PGresult *res, int row, int col)
+{
+	const char *v = db_val(res, row, col);
+	core_prefix_t p;
+	char buf[CORE_PREFIX_STRLEN];
+	if (v && core_prefix_parse(v, &p) == RDNS_OK && core_prefix_format(&p, buf, sizeof(buf)) == RDNS_OK)
+		return json_string(buf);
+	return j_str(res, row, col);
+}
+
+static json_t *account_json(const PGresult *res, int row)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}", "id", j_int(res, row, DB_ACCT_ID), "name",
+	                 j_str(res, row, DB_ACCT_NAME), "role", j_str(res, row, DB_ACCT_ROLE), "created_at",
+	                 j_str(res, row, DB_ACCT_CREATED_AT));
+}
+
+static json_t *allocation_json(const PGresult *res, int row)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}", "id", j_int(res, row, DB_ALLOC_ID), "account_id",
+	                 j_int(res, row, DB_ALLOC_ACCOUNT_ID), "prefix", j_prefix(res, row, DB_ALLOC_PREFIX),
+	                 "created_at", j_str(res, row, DB_ALLOC_CREATED_AT));
+}
+
+static json_t *token_json(const PGresult *res, int row)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}", "id", j_int(res, row, DB_TOKEN_ID), "created_at",
+	                 j_str(res, row, DB_TOKEN_CREATED_AT), "last_used_at",
+	                 j_str(res, row, DB_TOKEN_LAST_USED_AT), "revoked_at",
+	                 j_str(res, row, DB_TOKEN_REVOKED_AT));
+}
+
+static json_t *zone_json(const PGresult *res, int row)
+{
+	const char *dirty = db_val(res, row, DB_ZONE_DIRTY);
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:o, s:o, s:b, s:o, s:o, s:o,"
+	    " s:o, s:o}",
+	    "name", j_str(res, row, DB_ZONE_NAME), "prefix", j_prefix(res, row, DB_ZONE_PREFIX),
+	    "nameservers", j_json(res, row, DB_ZONE_NAMESERVERS), "default_ptr",
+	    j_str(res, row, DB_ZONE_DEFAULT_PTR), "notify", j_json(res, row, DB_ZONE_NOTIFY), "soa", "mname",
+	    j_str(res, row, DB_ZONE_SOA_MNAME), "rname", j_str(res, row, DB_ZONE_SOA_RNAME), "refresh",
+	    j_int(res, row, DB_ZONE_REFRESH), "retry", j_int(res, row, DB_ZONE_RETRY), "expire",
+	    j_int(res, row, DB_ZONE_EXPIRE), "minimum", j_int(res, row, DB_ZONE_MINIMUM), "ttl",
+	    j_int(res, row, DB_ZONE_TTL), "serial", j_int(res, row, DB_ZONE_SERIAL), "dirty",
+	    dirty && dirty[0] == 't', "rendered_at", j_str(res, row, DB_ZONE_RENDERED_AT), "notify_status",
+	    j_json(res, row, DB_ZONE_NOTIFY_STATUS), "created_at", j_str(res, row, DB_ZONE_CREATED_AT),
+	    "updated_at", j_str(res, row, DB_ZONE_UPDATED_AT), "records", j_int(res, row, DB_ZONE_RECORDS));
+}
+
+static json_t *audit_json(const PGresult *res, int row)
+{
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", j_int(res, row, DB_AUDIT_ID),
+	    "at", j_str(res, row, DB_AUDIT_AT), "actor_id", j_int(res, row, DB_AUDIT_ACTOR_ID), "actor_name",
+	    j_str(res, row, DB_AUDIT_ACTOR_NAME), "action", j_str(res, row, DB_AUDIT_ACTION), "ip",
+	    j_addr(res, row, DB_AUDIT_IP), "object", j_str(res, row, DB_AUDIT_OBJECT), "old_value",
+	    j_str(res, row, DB_AUDIT_OLD_VALUE), "new_value", j_str(res, row, DB_AUDIT_NEW_VALUE),
+	    "request_id", j_int(res, row, DB_AUDIT_REQUEST_ID), "detail", j_json(res, row, DB_AUDIT_DETAIL));
+}
+
+/* [f(row) for each row] */
+static json_t *rows_json(const PGresult *res, json_t *(*f)(const PGresult *, int))
+{
+	json_t *items = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items, f(res, i));
+	return items;
+}
+
+/* {"items": [f(row) for each row]} */
+static json_t *items_json(const PGresult *res, json_t *(*f)(const PGresult *, int))
+{
+	return json_pack("{s:o}", "items", rows_json(res, f));
+}
+
+/* ---- addresses and prefixes ---- */
+
+/* Set (ones) or clear the bits of a beyond len. */
+static void host_bits(core_addr_t *a, unsigned len, bool ones)
+{
+	unsigned bits = core_addr_bits(a->family);
+	for (unsigned i = len; i < bits; i++) {
+		uint8_t m = (uint8_t)(0x80u >> (i % 8));
+		if (ones)
+			a->b[i / 8] |= m;
+		else
+			a->b[i / 8] &= (uint8_t)~m;
+	}
+}
+
+/* Parse a prefix from the body; on failure answer 400 naming what is wrong. */
+static bool parse_prefix(api_req_t *r, const char *field, const char *s, core_prefix_t *out)
+{
+	if (core_prefix_parse(s, out) == RDNS_OK)
+		return true;
+	char e[ECHO_MAX + 4], addr_text[CORE_ADDR_STRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	core_addr_t a;
+	if (n >= sizeof(addr_text)) {
+		bad_field(r, field, "'%s' is not an IP prefix (address/length)", echo(s, e));
+		return false;
+	}
+	memcpy(addr_text, s, n);
+	addr_text[n] = 0;
+	if (core_addr_parse(addr_text, &a) != RDNS_OK) {
+		bad_field(r, field, "'%s' is not an IP prefix: '%s' is not an IP address", echo(s, e),
+		          addr_text);
+		return false;
+	}
+	const char *l = slash + 1;
+	size_t ln = strspn(l, "0123456789");
+	unsigned bits = core_addr_bits(a.family);
+	if (ln == 0 || ln > 3 || l[ln] || (l[0] == '0' && ln > 1) || (unsigned)atoi(l) > bits) {
+		bad_field(r, field, "'%s' is not an IP prefix: the length must be a decimal 0 to %u",
+		          echo(s, e), bits);
+		return false;
+	}
+	core_prefix_t net = {.addr = a, .len = (unsigned)atoi(l)};
+	char net_text[CORE_PREFIX_STRLEN];
+	host_bits(&net.addr, net.len, false);
+	if (core_prefix_format(&net, net_text, sizeof(net_text)) != RDNS_OK)
+		net_text[0] = 0;
+	bad_field(r, field, "'%s' has host bits set beyond /%u; the network is %s", echo(s, e), net.len,
+	          net_text);
+	return false;
+}
+
+static const char *fmt_prefix(const core_prefix_t *p, char *buf)
+{
+	if (core_prefix_format(p, buf, CORE_PREFIX_STRLEN) != RDNS_OK)
+		buf[0] = 0;
+	return buf;
+}
+
+/* ---- accounts ---- */
+
+/* NULL if name is acceptable as an account name, else the reason. The body
+ * parser guarantees valid UTF-8. */
+static const char *account_name_problem(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t chars = 0, len = strlen(name);
+	if (len == 0)
+		return "must not be empty";
+	if (p[0] == ' ' || p[len - 1] == ' ')
+		return "must not begin or end with a space";
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return "must not contain control characters";
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	}
+	return chars > 200 ? "must be at most 200 characters" : NULL;
+}
+
+static bool role_ok(const char *role)
+{
+	return strcmp(role, "customer") == 0 || strcmp(role, "staff") == 0;
+}
+
+static void account_create(api_req_t *r)
+{
+	static const api_field_t spec[] = {
+	    {"name", JSON_STRING, true}, {"role", JSON_STRING, true}, {NULL, 0, false}};
+	if (!api_check_fields(r, spec))
+		return;
+	const char *name = json_string_value(json_object_get(r->json, "name"));
+	const char *role = json_string_value(json_object_get(r->json, "role"));
+	const char *why = account_name_problem(name);
+	char e[ECHO_MAX + 4];
+	if (why) {
+		bad_field(r, "name", "%s", why);
+		return;
+	}
+	if (!role_ok(role)) {
+		bad_field(r, "role", "'%s' is not a role: use \"customer\" or \"staff\"", echo(role, e));
+		return;
+	}
+
+	PGresult *row = NULL;
+	json_t *body = NULL, *value = NULL;
+	char *new_value = NULL;
+	long long id;
+	char object[48], location[64];
+	int err = db_begin(r->db);
+	if (err == RDNS_OK)
+		err = db_account_create(r->db, name, role, &id);
+	if (err == RDNS_EEXIST) {
+		db_rollback(r->db);
+		api_problem(r, 409, "conflict", "Conflict", NULL, "an account named '%s' exists already",
+		            echo(name, e));
+		goto cleanup;
+	}
+	if (err == RDNS_OK)
+		row = db_staff_account_get(r->db, id, &err);
+	if (err != RDNS_OK)
+		goto fail;
+	body = account_json(row, 0);
+	value = json_pack("{s:s, s:s}", "name", name, "role", role);
+	new_value = json_text(value);
+	snprintf(object, sizeof(object), "account %lld", id);
+	if ((err = audit(r, "account.create", object, NULL, new_value, NULL)) != RDNS_OK ||
+	    (err = db_commit(r->db)) != RDNS_OK)
+		goto fail;
+	snprintf(location, sizeof(location), "/v1/accounts/%lld", id);
+	created(r, body, location);
+	body = NULL;
+	goto cleanup;
+fail:
+	write_failed(r, err);
+cleanup:
+	json_decref(body);
+	json_decref(value);
+	free(new_value);
+	PQclear(row);
+}
+
+static void account_list(api_req_t *r)
+{
+	const char *role = api_query(r, "role");
+	char e[ECHO_MAX + 4];
+	if (role && !role_ok(role)) {
+		bad_query(r, "role", "'%s' is not a role: use customer or staff", echo(role, e));
+		return;
+	}
+	int err;
+	PGresult *res = db_staff_account_list(r->db, role, &err);
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
+	api_json(r, 200, items_json(res, account_json));
+	PQclear(res);
+}
+
+static void account_get(api_req_t *r)
+{
+	long long id;
+	if (!path_id(r, r->params[0], "account", &id))
+		return;
+	int err;
+	PGresult *acct = NULL, *allocs = NULL, *tokens = NULL;
+	if (!(acct = db_staff_account_get(r->db, id, &err)) ||
+	    !(allocs = db_staff_allocation_list(r->db, id, &err)) ||
+	    !(tokens = db_staff_token_list(r->db, id, &err))) {
+		api_db_error(r, err);
+		goto cleanup;
+	}
+	if (PQntuples(acct) != 1) {
+		not_found(r, "account", r->params[0]);
+		goto cleanup;
+	}
+	json_t *body = account_json(acct, 0);
+	json_object_set_new(body, "allocations", rows_json(allocs, allocation_json));
+	json_object_set_new(body, "tokens", rows_json(tokens, token_json));
+	api_json(r, 200, body);
+cleanup:
+	PQclear(acct);
+	PQclear(allocs);
+	PQclear(tokens);
+}
+
+/* ---- tokens ---- */
+
+static void token_create(api_req_t *r)
+{
+	static const api_field_t spec[] = {{NULL, 0, false}};
+	long long account_id, token_id;
+	if (!api_check_fields(r, spec) || !path_id(r, r->params[0], "account", &account_id))
+		return;
+	char token[DB_TOKEN_MAX], object[48];
+	PGresult *acct = NULL;
+	json_t *detail = NULL;
+	int err = db_begin(r->db);
+	if (err == RDNS_OK)
+		acct = db_staff_account_get(r->db, account_id, &err);
+	if (err != RDNS_OK)
+		goto fail;
+	if (PQntuples(acct) != 1) {
+		db_rollback(r->db);
+		not_found(r, "account", r->params[0]);
+		goto cleanup;
+	}
+	if ((err = db_token_create(r->db, account_id, token, sizeof(token), &token_id)) != RDNS_OK)
+		goto fail;
+	snprintf(object, sizeof(object), "token %lld", token_id);
+	detail = json_pack("{s:I}", "account", (json_int_t)account_id);
+	if ((err = audit(r, "token.create", object, NULL, NULL, detail)) != RDNS_OK ||
+	    (err = db_commit(r->db)) != RDNS_OK)
+		goto fail;
+	api_json(r, 201,
+	         json_pack("{s:I, s:s, s:I}", "id", (json_int_t)token_id, "token", token, "account_id",
+	                   (json_int_t)account_id));
+	goto cleanup;
+fail:
+	write_failed(r, err);
+cleanup:
+	explicit_bzero(token, sizeof(token));
+	json_decref(detail);
+	PQclear(acct);
+}
+
+static void token_revoke(api_req_t *r)
+{
+	long long id, account_id = 0;
+	if (!path_id(r, r->params[0], "token", &id))
+		return;
+	char object[48];
+	json_t *detail = NULL;
+	int err = db_begin(r->db);
+	if (err == RDNS_OK)
+		err = db_staff_token_revoke(r->db, id, &account_id);
+	if (err == RDNS_ENOTFOUND) {
+		db_rollback(r->db);
+		api_problem(r, 404, NULL, "Not Found", NULL, "no active token %lld", id);
+		return;
+	}
+	if (err != RDNS_OK)
+		goto fail;
+	snprintf(object, sizeof(object), "token %lld", id);
+	detail = json_pack("{s:I}", "account", (json_int_t)account_id);
+	if ((err = audit(r, "token.revoke", object, NULL, NULL, detail)) != RDNS_OK ||
+	    (err = db_commit(r->db)) != RDNS_OK)
+		goto fail;
+	api_no_content(r);
+	json_decref(detail);
+	return;
+fail:
+	json_decref(detail);
+	write_failed(r, err);
+}
+
+/* ---- allocations ---- */
+
+/* 409 for a prefix that overlaps existing allocations, naming them. Call
+ * after the failed transaction is rolled back. */
+static void allocation_overlap(api_req_t *r, const char *prefix)
+{
+	int err;
+	PGresult *res = db_staff_allocation_overlapping(r->db, prefix, &err);
+	if (!res || PQntuples(res) == 0) {
+		api_problem(r, 409, "overlap", "Conflict", NULL, "%s overlaps an existing allocation",
+		            prefix);
+		PQclear(res);
+		return;
+	}
+	json_t *existing = rows_json(res, allocation_json);
+	json_t *first = json_array_get(existing, 0);
+	int n = PQntuples(res);
+	api_problem(r, 409, "overlap", "Conflict", json_pack("{s:o}", "existing", existing),
+	            "%s overlaps allocation %lld (%s) of account %lld%s", prefix,
+	            (long long)json_integer_value(json_object_get(first, "id")),
+	            json_string_value(json_object_get(first, "prefix")),
+	            (long long)json_integer_value(json_object_get(first, "account_id")),
+	            n > 1 ? " and others listed in 'existing'" : "");
+	PQclear(res);
+}
+
+static void allocation_create(api_req_t *r)
+{
+	static const api_field_t spec[] = {
+	    {"account_id", JSON_INTEGER, true}, {"prefix", JSON_STRING, true}, {NULL, 0, false}};
+	if (!api_check_fields(r, spec))
+		return;
+	long long account_id = json_integer_value(json_object_get(r->json, "account_id"));
+	core_prefix_t p;
+	char prefix[CORE_PREFIX_STRLEN], object[48];
+	if (account_id <= 0) {
+		bad_field(r, "account_id", "must be a positive integer");
+		return;
+	}
+	if (!parse_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &p))
+		return;
+	fmt_prefix(&p, prefix);
+
+	PGresult *acct = NULL, *row = NULL;
+	json_t *body = NULL, *detail = NULL;
+	int err = db_begin(r->db);
+	if (err == RDNS_OK)
+		acct = db_staff_account_get(r->db, account_id, &err);
+	if (err != RDNS_OK)
+		goto fail;
+	if (PQntuples(acct) != 1) {
+		db_rollback(r->db);
+		api_problem(r, 404, NULL, "Not Found", NULL, "no account %lld", account_id);
+		goto cleanup;
+	}
+	row = db_staff_allocation_insert(r->db, account_id, prefix, &err);
+	if (err == RDNS_EEXIST) {
+		db_rollback(r->db);
+		allocation_overlap(r, prefix);
+		goto cleanup;
+	}
+	if (err != RDNS_OK)
+		goto fail;
+	body = allocation_json(row, 0);
+	snprintf(object, sizeof(object), "allocation %lld",
+	         (long long)json_integer_value(json_object_get(body, "id")));
+	detail = json_pack("{s:I}", "account", (json_int_t)account_id);
+	if ((err = audit(r, "allocation.create", object, NULL, prefix, detail)) != RDNS_OK ||
+	    (err = db_commit(r->db)) != RDNS_OK)
+		goto fail;
+	api_json(r, 201, body);
+	body = NULL;
+	goto cleanup;
+fail:
+	write_failed(r, err);
+cleanup:
+	json_decref(body);
+	json_decref(detail);
+	PQclear(acct);
+	PQclear(row);
+}
+
+static void allocation_list(api_req_t *r)
+{
+	const char *q = api_query(r, "account_id");
+	long long account_id = 0;
+	char e[ECHO_MAX + 4];
+	if (q && !parse_id(q, &account_id)) {
+		bad_query(r, "account_id", "'%s' is not a positive integer", echo(q, e));
+		return;
+	}
+	int err;
+	PGresult *res = db_staff_allocation_list(r->db, account_id, &err);
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
+	api_json(r, 200, items_json(res, allocation_json));
+	PQclear(res);
+}
+
+static void allocation_delete(api_req_t *r)
+{
+	long long id;
+	if (!path_id(r, r->params[0], "allocation", &id))
+		return;
+	int err = db_begin(r->db);
+	if (err == RDNS_OK)
+		err = db_staff_allocation_delete(r->db, id, r->caller.account_id, r->caller.name, NULL);
+	if (err == RDNS_ENOTFOUND) {
+		db_rollback(r->db);
+		not_found(r, "allocation", r->params[0]);
+		return;
+	}
+	if (err == RDNS_OK)
+		err = db_commit(r->db);
+	if (err != RDNS_OK) {
+		write_failed(r, err);
+		return;
+	}
+	api_no_content(r);
+}
+
+/* ---- reverse zones ---- */
+
+/* A zone's configuration while it is validated. */
+typedef struct {
+	core_prefix_t prefix;
+	char ns[ZONE_MAX_NS][CORE_HOSTNAME_MAX];
+	size_t n_ns;
+	char notify[ZONE_MAX_NOTIFY][NOTIFY_TEXT_MAX];
+	size_t n_notify;
+	char default_ptr[TEMPLATE_MAX + 1];
+	bool has_default_ptr;
+	char mname[CORE_HOSTNAME_MAX], rname[CORE_HOSTNAME_MAX]; /* "" until defaulted */
+	long long refresh, retry, expire, minimum, ttl;
+} zone_spec_t;
+
+static const struct {
+	const char *field;
+	size_t off;
+	long long min;
+} zone_ints[] = {
+    {"refresh", offsetof(zone_spec_t, refresh), 1}, {"retry", offsetof(zone_spec_t, retry), 1},
+    {"expire", offsetof(zone_spec_t, expire), 1},   {"minimum", offsetof(zone_spec_t, minimum), 0},
+    {"ttl", offsetof(zone_spec_t, ttl), 0},
+};
+
+/* The body fields of a zone (POST adds "prefix"), and where each appears in
+ * the zone's JSON: audit entries name the changed fields this way. */
+static const struct {
+	const char *field, *key, *sub;
+} zone_fields[] = {
+    {"nameservers", "nameservers", NULL},
+    {"default_ptr", "default_ptr", NULL},
+    {"notify", "notify", NULL},
+    {"soa_mname", "soa", "mname"},
+    {"soa_rname", "soa", "rname"},
+    {"refresh", "soa", "refresh"},
+    {"retry", "soa", "retry"},
+    {"expire", "soa", "expire"},
+    {"minimum", "soa", "minimum"},
+    {"ttl", "ttl", NULL},
+};
+
+#define ZONE_FIELD_SPEC(ns_required)                                                                         \
+	{"nameservers", JSON_ARRAY, ns_required}, {"default_ptr", JSON_STRING, false},                       \
+	    {"notify", JSON_ARRAY, false}, {"soa_mname", JSON_STRING, false},                                \
+	    {"soa_rname", JSON_STRING, false}, {"refresh", JSON_INTEGER, false},                             \
+	    {"retry", JSON_INTEGER, false}, {"expire", JSON_INTEGER, false},                                 \
+	    {"minimum", JSON_INTEGER, false},                                                                \
+	{                                                                                                    \
+		"ttl", JSON_INTEGER, false                                                                   \
+	}
+
+/* {field: value in zone} for the fields named in only (all when NULL). */
+static json_t *zone_pick(const json_t *zone, const json_t *only)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < sizeof(zone_fields) / sizeof(zone_fields[0]); i++) {
+		if (only && !json_object_get(only, zone_fields[i].field))
+			continue;
+		json_t *v = json_object_get(zone, zone_fields[i].key);
+		if (zone_fields[i].sub)
+			v = json_object_get(v, zone_fields[i].sub);
+		json_object_set(o, zone_fields[i].field, v ? v : json_null());
+	}
+	if (!only)
+		json_object_set(o, "prefix", json_object_get(zone, "prefix"));
+	return o;
+}
+
+static bool keyname_ok(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n > KEYNAME_MAX || k[0] == '.' || strstr(k, ".."))
+		return false;
+	return strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
+/* A NOTIFY target "ip", "ip:port", "[v6]", "[v6]:port" or a bare IPv6
+ * address, optionally "@keyname" (the forms rdns-zonegen reads), in its
+ * canonical form "192.0.2.1:53" / "[2001:db8::1]:53" plus "@keyname".
+ * NULL on success, else the reason. */
+static const char *notify_canon(const char *s, char *out, size_t len)
+{
+	char host[CORE_ADDR_STRLEN + 8];
+	const char *at = strchr(s, '@');
+	const char *port = NULL;
+	size_t hlen = at ? (size_t)(at - s) : strlen(s);
+	core_addr_t a;
+	if (at && !keyname_ok(at + 1))
+		return "the key name after '@' must be 1 to 63 letters, digits, '-', '_' or '.'";
+	if (hlen == 0 || hlen >= sizeof(host))
+		return "expected ip, ip:port or [ipv6]:port";
+	memcpy(host, s, hlen);
+	host[hlen] = 0;
+	char *addr = host;
+	if (host[0] == '[') {
+		char *close = strchr(host, ']');
+		if (!close || (close[1] && close[1] != ':'))
+			return "expected [ipv6] or [ipv6]:port";
+		*close = 0;
+		addr = host + 1;
+		if (close[1] == ':')
+			port = close + 2;
+		if (core_addr_parse(addr, &a) != RDNS_OK || a.family != CORE_AF_INET6)
+			return "brackets must hold an IPv6 address";
+	} else {
+		char *colon = strchr(host, ':');
+		if (colon && !strchr(colon + 1, ':')) { /* one colon: IPv4 with a port */
+			*colon = 0;
+			port = colon + 1;
+		}
+		if (core_addr_parse(addr, &a) != RDNS_OK)
+			return "not an IP address (names are not resolved)";
+		if (port && a.family != CORE_AF_INET)
+			return "not an IP address";
+	}
+	unsigned long p = 53;
+	if (port) {
+		size_t n = strspn(port, "0123456789");
+		p = n ? strtoul(port, NULL, 10) : 0;
+		if (n == 0 || n > 5 || port[n] || p < 1 || p > 65535)
+			return "the port must be a decimal 1 to 65535";
+	}
+	char text[CORE_ADDR_STRLEN];
+	core_addr_format(&a, text, sizeof(text));
+	snprintf(out, len, a.family == CORE_AF_INET6 ? "[%s]:%lu%s%s" : "%s:%lu%s%s", text, p, at ? "@" : "",
+	         at ? at + 1 : "");
+	return NULL;
+}
+
+/* Check a default-PTR template on the first and the last address of the
+ * zone: decimal octets are shortest on the first and longest on the last, so
+ * a template valid on both is valid on every address. */
+static bool check_template(api_req_t *r, const zone_spec_t *z, const char *tmpl)
+{
+	char e[ECHO_MAX + 4];
+	for (int last = 0; last < 2; last++) {
+		core_addr_t a = z->prefix.addr;
+		char out[CORE_ZONEFILE_TMPL_MAX], norm[CORE_HOSTNAME_MAX], at[CORE_ADDR_STRLEN];
+		const char *why;
+		host_bits(&a, z->prefix.len, last);
+		core_addr_format(&a, at, sizeof(at));
+		int rc = core_zonefile_template(tmpl, &a, out, sizeof(out));
+		if (rc == RDNS_EINVAL) {
+			bad_field(r, "default_ptr",
+			          "'%s' is not a template: placeholders are {dashed} {reverse} {a} {b} {c} "
+			          "{d} {hex}"
+			          " and braces must pair",
+			          echo(tmpl, e));
+			return false;
+		}
+		if (rc != RDNS_OK) {
+			bad_field(r, "default_ptr", "'%s' expands to more than %d characters for %s",
+			          echo(tmpl, e), CORE_ZONEFILE_TMPL_MAX - 3, at);
+			return false;
+		}
+		if (core_hostname_normalize(out, norm, sizeof(norm), &why) != RDNS_OK) {
+			char e2[ECHO_MAX + 4];
+			bad_field(r, "default_ptr",
+			          "'%s' expands to '%s' for %s, which is not a valid hostname: %s",
+			          echo(tmpl, e), echo(out, e2), at, why ? why : "too long");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Validate a hostname field into out (normalised); answers 400 on failure. */
+static bool check_hostname(api_req_t *r, const char *field, const char *s, char *out)
+{
+	const char *why;
+	char e[ECHO_MAX + 4];
+	if (core_hostname_normalize(s, out, CORE_HOSTNAME_MAX, &why) == RDNS_OK)
+		return true;
+	bad_field(r, field, "'%s' is not a valid hostname: %s", echo(s, e), why ? why : "too long");
+	return false;
+}
+
+/* Apply and validate the zone fields present in body to z (which holds the
+ * defaults or the stored configuration). Answers 400 and returns false on
+ * the first bad field. */
+static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
+{
+	char e[ECHO_MAX + 4], field[32];
+	json_t *v;
+	size_t i;
+	if ((v = json_object_get(body, "nameservers"))) {
+		size_t n = json_array_size(v);
+		if (n < 1 || n > ZONE_MAX_NS) {
+			bad_field(r, "nameservers", "must list 1 to %d name servers", ZONE_MAX_NS);
+			return false;
+		}
+		for (i = 0; i < n; i++) {
+			snprintf(field, sizeof(field), "nameservers[%zu]", i);
+			if (!check_hostname(r, field, json_string_value(json_array_get(v, i)), z->ns[i]))
+				return false;
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(z->ns[j], z->ns[i]) == 0) {
+					bad_field(r, field, "%s is listed twice", z->ns[i]);
+					return false;
+				}
+		}
+		z->n_ns = n;
+	}
+	if ((v = json_object_get(body, "default_ptr"))) {
+		const char *t = json_string_value(v);
+		if (t && z->prefix.addr.family != CORE_AF_INET) {
+			bad_field(r, "default_ptr", "default PTRs are for IPv4 zones only");
+			return false;
+		}
+		if (t && strlen(t) > TEMPLATE_MAX) {
+			bad_field(r, "default_ptr", "must be at most %d characters", TEMPLATE_MAX);
+			return false;
+		}
+		if (t && !check_template(r, z, t))
+			return false;
+		z->has_default_ptr = t != NULL;
+		snprintf(z->default_ptr, sizeof(z->default_ptr), "%s", t ? t : "");
+	}
+	if ((v = json_object_get(body, "notify"))) {
+		size_t n = json_array_size(v);
+		if (n > ZONE_MAX_NOTIFY) {
+			bad_field(r, "notify", "must list at most %d targets", ZONE_MAX_NOTIFY);
+			return false;
+		}
+		for (i = 0; i < n; i++) {
+			const char *s = json_string_value(json_array_get(v, i));
+			const char *why = notify_canon(s, z->notify[i], sizeof(z->notify[i]));
+			snprintf(field, sizeof(field), "notify[%zu]", i);
+			if (why) {
+				bad_field(r, field, "'%s': %s", echo(s, e), why);
+				return false;
+			}
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(z->notify[j], z->notify[i]) == 0) {
+					bad_field(r, field, "%s is listed twice", z->notify[i]);
+					return false;
+				}
+		}
+		z->n_notify = n;
+	}
+	if ((v = json_object_get(body, "soa_mname"))) {
+		z->mname[0] = 0; /* null: back to the default */
+		if (json_is_string(v) && !check_hostname(r, "soa_mname", json_string_value(v), z->mname))
+			return false;
+	}
+	if ((v = json_object_get(body, "soa_rname"))) {
+		z->rname[0] = 0;
+		if (json_is_string(v) && !check_hostname(r, "soa_rname", json_string_value(v), z->rname))
+			return false;
+	}
+	for (i = 0; i < sizeof(zone_ints) / sizeof(zone_ints[0]); i++) {
+		if (!(v = json_object_get(body, zone_ints[i].field)))
+			continue;
+		long long x = json_integer_value(v);
+		if (x < zone_ints[i].min || x > INT32_MAX) {
+			bad_field(r, zone_ints[i].field, "must be %lld to %ld", zone_ints[i].min,
+			          (long)INT32_MAX);
+			return false;
+		}
+		*(long long *)((char *)z + zone_ints[i].off) = x;
+	}
+	/* SOA defaults: the first name server, and hostmaster at its parent domain. */
+	if (!z->mname[0])
+		memcpy(z->mname, z->ns[0], sizeof(z->mname));
+	if (!z->rname[0]) {
+		char rname[CORE_HOSTNAME_MAX + 16];
+		const char *dot = strchr(z->ns[0], '.');
+		snprintf(rname, sizeof(rname), "hostmaster.%s", dot ? dot + 1 : z->ns[0]);
+		const char *why;
+		if (core_hostname_normalize(rname, z->rname, sizeof(z->rname), &why) != RDNS_OK) {
+			bad_field(r, "soa_rname", "the default %s is not valid (%s): give soa_rname",
+			          echo(rname, e), why ? why : "too long");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The stored configuration of a zone row into z (for a PATCH). */
+static bool zone_spec_from_row(const PGresult *res, zone_spec_t *z)
+{
+	json_t *ns = j_json(res, 0, DB_ZONE_NAMESERVERS), *notify = j_json(res, 0, DB_ZONE_NOTIFY);
+	bool ok = json_array_size(ns) >= 1 && json_array_size(ns) <= ZONE_MAX_NS &&
+	          json_array_size(notify) <= ZONE_MAX_NOTIFY;
+	for (size_t i = 0; ok && i < json_array_size(ns); i++) {
+		const char *s = json_string_value(json_array_get(ns, i));
+		ok = s && strlen(s) < CORE_HOSTNAME_MAX;
+		if (ok)
+			strcpy(z->ns[i], s);
+	}
+	for (size_t i = 0; ok && i < json_array_size(notify); i++) {
+		const char *s = json_string_value(json_array_get(notify, i));
+		ok = s && strlen(s) < NOTIFY_TEXT_MAX;
+		if (ok)
+			strcpy(z->notify[i], s);
+	}
+	z->n_ns = json_array_size(ns);
+	z->n_notify = json_array_size(notify);
+	json_decref(ns);
+	json_decref(notify);
+	const char *t = db_val(res, 0, DB_ZONE_DEFAULT_PTR);
+	z->has_default_ptr = t != NULL;
+	snprintf(z->default_ptr, sizeof(z->default_ptr), "%s", t ? t : "");
+	snprintf(z->mname, sizeof(z->mname), "%s", PQgetvalue(res, 0, DB_ZONE_SOA_MNAME));
+	snprintf(z->rname, sizeof(z->rname), "%s", PQgetvalue(res, 0, DB_ZONE_SOA_RNAME));
+	z->refresh = atoll(PQgetvalue(res, 0, DB_ZONE_REFRESH));
+	z->retry = atoll(PQgetvalue(res, 0, DB_ZONE_RETRY));
+	z->expire = atoll(PQgetvalue(res, 0, DB_ZONE_EXPIRE));
+	z->minimum = atoll(PQgetvalue(res, 0, DB_ZONE_MINIMUM));
+	z->ttl = atoll(PQgetvalue(res, 0, DB_ZONE_TTL));
+	return ok;
+}
+
+/* The data layer's view of z; the pointer arrays live in the caller. */
+static db_zone_conf_t zone_conf(const zone_spec_t *z, const char *name, const char *prefix,
+                                const char *ns[ZONE_MAX_NS], const char *notify[ZONE_MAX_NOTIFY])
+{
+	for (size_t i = 0; i < z->n_ns; i++)
+		ns[i] = z->ns[i];
+	for (size_t i = 0; i < z->n_notify; i++)
+		notify[i] = z->notify[i];
+	return (db_zone_conf_t){.name = name,
+	                        .prefix = prefix,
+	                        .nameservers = ns,
+	                        .n_nameservers = z->n_ns,
+	                        .default_ptr = z->has_default_ptr ? z->default_ptr : NULL,
+	                        .notify = notify,
+	                        .n_notify = z->n_notify,
+	                        .soa_mname = z->mname,
+	                        .soa_rname = z->rname,
+	                        .refresh = z->refresh,
+	                        .retry = z->retry,
+	                        .expire = z->expire,
+	                        .minimum = z->minimum,
+	                        .ttl = z->ttl};
+}
+
+/* The zone named by a path segment (trailing dot optional, any case): its
+ * canonical name without the dot. Answers 404 for anything that is not a
+ * reverse zone name. */
+static bool path_zone(api_req_t *r, const char *seg, char name[CORE_REVNAME_MAX])
+{
+	core_prefix_t p;
+	if (core_revname_zone_parse(seg, &p) != RDNS_OK ||
+	    core_revname_zone(&p, name, CORE_REVNAME_MAX) != RDNS_OK) {
+		not_found(r, "reverse zone", seg);
+		return false;
+	}
+	name[strlen(name) - 1] = 0;
+	return true;
+}
+
+/* 400 for a zone prefix that is not on a cut, listing the zones to create instead. */
+static void not_a_cut(api_req_t *r, const core_prefix_t *p)
+{
+	core_prefix_t cover[256];
+	char text[CORE_PREFIX_STRLEN], list[640] = "", ptext[CORE_PREFIX_STRLEN];
+	int n = core_revname_cover(p, cover, 256);
+	json_t *zones = json_array();
+	size_t used = 0;
+	for (int i = 0; i < n && i < 256; i++) {
+		fmt_prefix(&cover[i], text);
+		json_array_append_new(zones, json_string(text));
+		if (i < 8)
+			used +=
+			    (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", text);
+	}
+	if (n > 8)
+		snprintf(list + used, sizeof(list) - used, " ... (%d in all)", n);
+	fmt_prefix(p, ptext);
+	const char *cuts =
+	    p->addr.family == CORE_AF_INET ? "/8, /16 or /24" : "a multiple of 4 from /4 to /124";
+	if (n == 1 && p->len > cover[0].len)
+		api_problem(
+		    r, 400, "not-a-zone-cut", "Bad Request", json_pack("{s:o}", "zones", zones),
+		    "prefix %s is not on a reverse-zone cut (%s); it lies in the zone of %s: create that "
+		    "zone instead",
+		    ptext, cuts, list);
+	else
+		api_problem(r, 400, "not-a-zone-cut", "Bad Request", json_pack("{s:o}", "zones", zones),
+		            "prefix %s is not on a reverse-zone cut (%s); create these %d zones instead: %s",
+		            ptext, cuts, n, list);
+}
+
+/* 409 for a zone that overlaps existing ones, naming them. Call after the
+ * failed transaction is rolled back. */
+static void zone_overlap(api_req_t *r, const char *prefix)
+{
+	int err;
+	PGresult *res = db_staff_zone_overlapping(r->db, prefix, &err);
+	if (!res || PQntuples(res) == 0) {
+		api_problem(r, 409, "overlap", "Conflict", NULL, "zone %s conflicts with an existing zone",
+		            prefix);
+		PQclear(res);
+		return;
+	}
+	json_t *existing = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(existing, json_pack("{s:o, s:o}", "name", j_str(res, i, DB_ZONE_NAME),
+		                                          "prefix", j_prefix(res, i, DB_ZONE_PREFIX)));
+	json_t *first = json_array_get(existing, 0);
+	api_problem(r, 409, "overlap", "Conflict", json_pack("{s:o}", "existing", existing),
+	            "%s overlaps the existing zone %s (%s)%s", prefix,
+	            json_string_value(json_object_get(first, "name")),
+	            json_string_value(json_object_get(first, "prefix")),
+	            PQntuples(res) > 1 ? " and others listed in 'existing'" : "");
+	PQclear(res);
+}
+
+static void zone_create(api_req_t *r)
+{
+	static const api_field_t spec[] = {
+	    {"prefix", JSON_STRING, true}, ZONE_FIELD_SPEC(true), {NULL, 0, false}};
+	if (!api_check_fields(r, spec))
+		return;
+	zone_spec_t z = {.refresh = 3600, .retry = 900, .expire = 1209600, .minimum = 3600, .ttl = 3600};
+	char name[CORE_REVNAME_MAX], prefix[CORE_PREFIX_STRLEN], object[CORE_REVNAME_MAX + 16];
+	if (!parse_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &z.prefix))
+		return;
+	if (!core_revname_is_cut(&z.prefix)) {
+		not_a_cut(r, &z.prefix);
+		return;
+	}
+	if (!zone_apply(r, r->json, &z))
+		return;
+	core_revname_zone(&z.prefix, name, sizeof(name));
+	name[strlen(name) - 1] = 0;
+	fmt_prefix(&z.prefix, prefix);
+
+	const char *ns[ZONE_MAX_NS], *notify[ZONE_MAX_NOTIFY];
+	db_zone_conf_t conf = zone_conf(&z, name, prefix, ns, notify);
+	PGresult *row = NULL;
+	json_t *body = NULL, *config = NULL;
+	char *new_value = NULL;
+	long long id;
+	int err = db_begin(r->db);
+	if (err == RDNS_OK)
+		err = db_staff_zone_insert(r->db, &conf, &id);
+	if (err == RDNS_EEXIST) {
+		db_rollback(r->db);
+		zone_overlap(r, prefix);
+		goto cleanup;
+	}
+	if (err == RDNS_OK)
+		err = db_staff_zone_touch(r->db, id);
+	if (err == RDNS_OK)
+		row = db_staff_zone_get(r->db, name, false, &err);
+	if (err != RDNS_OK)
+		goto fail;
+	body = zone_json(row, 0);
+	config = zone_pick(body, NULL);
+	new_value = json_text(config);
+	snprintf(object, sizeof(object), "zone %s", name);
+	if ((err = audit(r, "zone.create", object, NULL, new_value, NULL)) != RDNS_OK ||
+	    (err = db_commit(r->db)) != RDNS_OK)
+		goto fail;
+	snprintf(object, sizeof(object), "/v1/zones/%s", name);
+	created(r, body, object);
+	body = NULL;
+	goto cleanup;
+fail:
+	write_failed(r, err);
+cleanup:
+	json_decref(body);
+	json_decref(config);
+	free(new_value);
+	PQclear(row);
+}
+
+static void zone_list(api_req_t *r)
+{
+	int err;
+	PGresult *res = db_staff_zone_list(r->db, &err);
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
+	api_json(r, 200, items_json(res, zone_json));
+	PQclear(res);
+}
+
+static void zone_get(api_req_t *r)
+{
+	char name[CORE_REVNAME_MAX];
+	if (!path_zone(r, r->params[0], name))
+		return;
+	int err;
+	PGresult *res = db_staff_zone_get(r->db, name, false, &err);
+	if (!res)
+		api_db_error(r, err);
+	else if (PQntuples(res) != 1)
+		not_found(r, "reverse zone", name);
+	else
+		api_json(r, 200, zone_json(res, 0));
+	PQclear(res);
+}
+
+static void zone_update(api_req_t *r)
+{
+	static const api_field_t spec[] = {ZONE_FIELD_SPEC(false), {NULL, 0, false}};
+	char name[CORE_REVNAME_MAX], object[CORE_REVNAME_MAX + 16];
+	if (!api_check_fields(r, spec) || !path_zone(r, r->params[0], name))
+		return;
+	if (json_object_size(r->json) == 0) {
+		api_problem(r, 400, "invalid-body", "Bad Request", NULL, "the body names no field to change");
+		return;
+	}
+	zone_spec_t z = {0};
+	core_revname_zone_parse(name, &z.prefix);
+
+	PGresult *before = NULL, *after = NULL;
+	json_t *old_zone = NULL, *new_zone = NULL, *old_v = NULL, *new_v = NULL;
+	char *old_text = NULL, *new_text = NULL;
+	int err = db_begin(r->db);
+	if (err == RDNS_OK)
+		before = db_staff_zone_get(r->db, name, true, &err);
+	if (err != RDNS_OK)
+		goto fail;
+	if (PQntuples(before) != 1) {
+		db_rollback(r->db);
+		not_found(r, "reverse zone", name);
+		goto cleanup;
+	}
+	if (!zone_spec_from_row(before, &z)) {
+		db_rollback(r->db);
+		api_problem(r, 500, NULL, "Internal Server Error", NULL,
+		            "the stored configuration of %s is out of range", name);
+		goto cleanup;
+	}
+	if (!zone_apply(r, r->json, &z)) {
+		db_rollback(r->db); /* answered 400 */
+		goto cleanup;
+	}
+	const char *ns[ZONE_MAX_NS], *notify[ZONE_MAX_NOTIFY];
+	db_zone_conf_t conf = zone_conf(&z, name, NULL, ns, notify);
+	long long id = atoll(PQgetvalue(before, 0, DB_ZONE_ID));
+	if ((err = db_staff_zone_update(r->db, id, &conf)) != RDNS_OK ||
+	    (err = db_staff_zone_touch(r->db, id)) != RDNS_OK)
+		goto fail;
+	if (!(after = db_staff_zone_get(r->db, name, false, &err)))
+		goto fail;
+	old_zone = zone_json(before, 0);
+	new_zone = zone_json(after, 0);
+	old_v = zone_pick(old_zone, r->json);
+	new_v = zone_pick(new_zone, r->json);
+	old_text = json_text(old_v);
+	new_text = json_text(new_v);
+	snprintf(object, sizeof(object), "zone %s", name);
+	if ((err = audit(r, "zone.update", object, old_text, new_text, NULL)) != RDNS_OK ||
+	    (err = db_commit(r->db)) != RDNS_OK)
+		goto fail;
+	api_json(r, 200, new_zone);
+	new_zone = NULL;
+	goto cleanup;
+fail:
+	write_failed(r, err);
+cleanup:
+	json_decref(old_zone);
+	json_decref(new_zone);
+	json_decref(old_v);
+	json_decref(new_v);
+	free(old_text);
+	free(new_text);
+	PQclear(before);
+	PQclear(after);
+}
+
+static void zone_delete(api_req_t *r)
+{
+	char name[CORE_REVNAME_MAX], object[CORE_REVNAME_MAX + 16], e[ECHO_MAX + 4];
+	const char *f = api_query(r, "force");
+	bool force = f && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
+	if (f && !force && strcmp(f, "false") != 0 && strcmp(f, "0") != 0) {
+		bad_query(r, "force", "'%s' is not true or false", echo(f, e));
+		return;
+	}
+	if (!path_zone(r, r->params[0], name))
+		return;
+	PGresult *row = NULL;
+	json_t *zone = NULL, *config = NULL, *detail = NULL;
+	char *old_value = NULL;
+	int err = db_begin(r->db);
+	if (err == RDNS_OK)
+		row = db_staff_zone_get(r->db, name, true, &err);
+	if (err != RDNS_OK)
+		goto fail;
+	if (PQntuples(row) != 1) {
+		db_rollback(r->db);
+		not_found(r, "reverse zone", name);
+		goto cleanup;
+	}
+	long long id = atoll(PQgetvalue(row, 0, DB_ZONE_ID));
+	long long records = atoll(PQgetvalue(row, 0, DB_ZONE_RECORDS));
+	if (records > 0 && !force) {
+		db_rollback(r->db);
+		api_problem(r, 409, "zone-has-records", "Conflict",
+		            json_pack("{s:I}", "records", (json_int_t)records),
+		            "zone %s holds %lld custom PTRs; delete them first or repeat with ?force=true",
+		            name, records);
+		goto cleanup;
+	}
+	/* Touch first so that rdns-zonegen wakes up and drops the zone. */
+	if ((err = db_staff_zone_touch(r->db, id)) != RDNS_OK ||
+	    (err = db_staff_zone_delete(r->db, id)) != RDNS_OK)
+		goto fail;
+	zone = zone_json(row, 0);
+	config = zone_pick(zone, NULL);
+	old_value = json_text(config);
+	detail = json_pack("{s:I, s:b}", "records", (json_int_t)records, "force", force);
+	snprintf(object, sizeof(object), "zone %s", name);
+	if ((err = audit(r, "zone.delete", object, old_value, NULL, detail)) != RDNS_OK ||
+	    (err = db_commit(r->db)) != RDNS_OK)
+		goto fail;
+	api_no_content(r);
+	goto cleanup;
+fail:
+	write_failed(r, err);
+cleanup:
+	json_decref(zone);
+	json_decref(config);
+	json_decref(detail);
+	free(old_value);
+	PQclear(row);
+}
+
+/* ---- audit log ---- */
+
+static void audit_list(api_req_t *r)
+{
+	db_audit_filter_t f = {.limit = AUDIT_LIMIT_DEFAULT};
+	const char *ip = api_query(r, "ip"), *account = api_query(r, "account"),
+	           *limit = api_query(r, "limit"), *before = api_query(r, "before");
+	char e[ECHO_MAX + 4], ip_text[CORE_ADDR_STRLEN];
+	core_addr_t a;
+	if (ip) {
+		if (core_addr_parse(ip, &a) != RDNS_OK) {
+			bad_query(r, "ip", "'%s' is not an IP address", echo(ip, e));
+			return;
+		}
+		core_addr_format(&a, ip_text, sizeof(ip_text));
+		f.ip = ip_text;
+	}
+	if (account && !parse_id(account, &f.actor_id)) {
+		bad_query(r, "account", "'%s' is not an account id", echo(account, e));
+		return;
+	}
+	if (before && !parse_id(before, &f.before_id)) {
+		bad_query(r, "before", "'%s' is not an audit entry id", echo(before, e));
+		return;
+	}
+	if (limit) {
+		long long n;
+		if (!parse_id(limit, &n) || n > AUDIT_LIMIT_MAX) {
+			bad_query(r, "limit", "'%s' is not an integer from 1 to %d", echo(limit, e),
+			          AUDIT_LIMIT_MAX);
+			return;
+		}
+		f.limit = (int)n;
+	}
+	f.action = api_query(r, "action");
+	int want = f.limit, err;
+	f.limit++; /* one more tells whether there is a next page */
+	PGresult *res = db_staff_audit_list(r->db, &f, &err);
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
+	json_t *items = json_array();
+	int n = PQntuples(res);
+	for (int i = 0; i < n && i < want; i++)
+		json_array_append_new(items, audit_json(res, i));
+	json_t *next = n > want ? j_int(res, want - 1, DB_AUDIT_ID) : json_null();
+	api_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+	PQclear(res);
+}
 
 const api_route_t api_routes_staff[] = {
-	{NULL, NULL, 0, false, NULL},
+    {"POST", "/v1/accounts", API_AUTH_STAFF, true, account_create},
+    {"GET", "/v1/accounts", API_AUTH_STAFF, false, account_list},
+    {"GET", "/v1/accounts/*", API_AUTH_STAFF, false, account_get},
+    {"POST", "/v1/accounts/*/tokens", API_AUTH_STAFF, true, token_create},
+    {"DELETE", "/v1/tokens/*", API_AUTH_STAFF, false, token_revoke},
+    {"POST", "/v1/allocations", API_AUTH_STAFF, true, allocation_create},
+    {"GET", "/v1/allocations", API_AUTH_STAFF, false, allocation_list},
+    {"DELETE", "/v1/allocations/*", API_AUTH_STAFF, false, allocation_delete},
+    {"POST", "/v1/zones", API_AUTH_STAFF, true, zone_create},
+    {"GET", "/v1/zones", API_AUTH_STAFF, false, zone_list},
+    {"GET", "/v1/zones/*", API_AUTH_STAFF, false, zone_get},
+    {"PATCH", "/v1/zones/*", API_AUTH_STAFF, true, zone_update},
+    {"DELETE", "/v1/zones/*", API_AUTH_STAFF, false, zone_delete},
+    {"GET", "/v1/audit", API_AUTH_STAFF, false, audit_list},
+    {NULL, NULL, 0, false, NULL},
 };

@@ -4,6 +4,8 @@
 
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/log.h"
+#include "zonegen/daemon.h"
 
 static void usage(FILE *f)
 {
@@ -15,14 +17,21 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
+	int once = 0, full = 0, check = 0;
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 					     {"help", no_argument, NULL, 'h'},
+					     {"once", no_argument, NULL, 'o'},
+					     {"full", no_argument, NULL, 'f'},
+					     {"check-config", no_argument, NULL, 'k'},
 					     {NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': path = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'o': once = 1; break;
+		case 'f': full = 1; break;
+		case 'k': check = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -33,7 +42,17 @@ int main(int argc, char **argv)
 		conf_free(&conf);
 		return 2;
 	}
-	fprintf(stderr, "rdns-zonegen: the renderer daemon lands with the zonegen issue\n");
+	log_set_level(log_level_parse(conf.log_level));
+	int ret;
+	if (check) {
+		conf_print(stdout, &conf);
+		printf("configuration ok\n");
+		ret = 0;
+	} else if (once) {
+		ret = zg_once(&conf, full);
+	} else {
+		ret = zg_daemon_run(&conf);
+	}
 	conf_free(&conf);
-	return 1;
+	return ret;
 }

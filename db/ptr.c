@@ -1,0 +1,228 @@
+/* ptr.c - PTR records, requests and rate limits: parameterised SQL only. */
+#include "ptr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+/* The SQL reads better laid out by hand. */
+/* clang-format off */
+#define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+DB_STMT(st_ctx,
+	"SELECT z.id, z.name, coalesce(z.default_ptr, ''),"
+	" (SELECT a.account_id FROM allocations a WHERE a.prefix >>= $1::inet),"
+	" p.hostname, " TS("p.verified_at") ", " TS("p.updated_at")
+	" FROM (SELECT 1) one"
+	" LEFT JOIN reverse_zones z ON z.prefix >>= $1::inet"
+	" LEFT JOIN ptr_records p ON p.ip = $1::inet",
+	1);
+
+DB_STMT(st_apply,
+	"SELECT o_request, " TS("o_updated_at") ", " TS("o_verified_at")
+	" FROM rdns_ptr_apply($1::inet, $2, $3::bigint, $4::bigint, $5, $6::boolean, $7::jsonb, $8, NULL)",
+	8);
+DB_STMT(st_request, "SELECT rdns_ptr_request($1::inet, $2, $3::bigint, $4, $5, $6::jsonb, $7)", 7);
+DB_STMT(st_decide, "SELECT rdns_request_decide($1::bigint, $2::bigint, $3, $4::boolean, $5)", 5);
+
+#define REQUEST_JSON                                                                                         \
+	"json_build_object('id', r.id, 'account_id', r.account_id, 'ip', host(r.ip), 'hostname', r.hostname,"  \
+	" 'action', r.action, 'state', r.state, 'exception_reason', r.exception_reason, 'forced', r.forced,"  \
+	" 'checks', r.checks, 'created_at', " TS("r.created_at") ", 'decided_at', " TS("r.decided_at") ","  \
+	" 'decided_by', r.decided_by, 'decision_note', r.decision_note)"
+
+DB_STMT(st_request_get,
+	"SELECT " REQUEST_JSON " FROM ptr_requests r WHERE r.id = $1::bigint AND ($2::bigint = 0 OR r.account_id = $2)",
+	2);
+
+DB_STMT(st_request_list,
+	"WITH page AS (SELECT * FROM ptr_requests r WHERE ($1::bigint = 0 OR r.account_id = $1)"
+	" AND ($2::text IS NULL OR r.state = $2) AND ($3::inet IS NULL OR r.ip = $3::inet)"
+	" AND ($4::bigint = 0 OR r.id < $4) ORDER BY r.id DESC LIMIT $5::int + 1)"
+	" SELECT coalesce((SELECT json_agg(x.j ORDER BY x.id DESC) FROM (SELECT r.id, " REQUEST_JSON " AS j"
+	"   FROM page r ORDER BY r.id DESC LIMIT $5::int) x), '[]'::json),"
+	" CASE WHEN (SELECT count(*) FROM page) > $5::int"
+	"   THEN (SELECT min(id) FROM (SELECT id FROM page ORDER BY id DESC LIMIT $5::int) y) END",
+	5);
+
+DB_STMT(st_ptr_list,
+	"WITH page AS (SELECT p.* FROM ptr_records p WHERE ($2::cidr IS NULL OR p.ip <<= $2::cidr)"
+	" AND ($3::inet IS NULL OR p.ip > $3::inet)"
+	" AND ($1::bigint = 0 OR EXISTS (SELECT 1 FROM allocations a WHERE a.account_id = $1 AND a.prefix >>= p.ip))"
+	" ORDER BY p.ip LIMIT $4::int + 1)"
+	" SELECT coalesce((SELECT json_agg(json_build_object('ip', host(x.ip), 'hostname', x.hostname,"
+	"   'source', 'custom', 'verified_at', " TS("x.verified_at") ", 'updated_at', " TS("x.updated_at") ")"
+	"   ORDER BY x.ip) FROM (SELECT * FROM page ORDER BY ip LIMIT $4::int) x), '[]'::json),"
+	" CASE WHEN (SELECT count(*) FROM page) > $4::int"
+	"   THEN (SELECT host(max(ip)) FROM (SELECT ip FROM page ORDER BY ip LIMIT $4::int) y) END",
+	4);
+
+DB_STMT(st_rate,
+	"WITH hit AS (INSERT INTO rate_limits AS rl (account_id, window_start, count)"
+	" VALUES ($1::bigint, date_trunc('minute', now()), 1)"
+	" ON CONFLICT (account_id, window_start) DO UPDATE SET count = rl.count + 1 RETURNING count)"
+	" SELECT count, ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()))::int"
+	" FROM hit",
+	1);
+DB_STMT(st_rate_gc, "DELETE FROM rate_limits WHERE window_start < now() - interval '10 minutes'", 0);
+/* clang-format on */
+
+static void copy_val(char *dst, size_t len, const PGresult *r, int col)
+{
+	const char *v = db_val(r, 0, col);
+	snprintf(dst, len, "%s", v ? v : "");
+}
+
+int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx)
+{
+	const char *p[1] = {ip};
+	int err;
+	memset(ctx, 0, sizeof(*ctx));
+	PGresult *r = db_exec(db, &st_ctx, p, &err);
+	if (!r)
+		return err;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		ctx->in_zone = true;
+		ctx->zone_id = atoll(PQgetvalue(r, 0, 0));
+		copy_val(ctx->zone, sizeof(ctx->zone), r, 1);
+		copy_val(ctx->default_ptr, sizeof(ctx->default_ptr), r, 2);
+		ctx->owner = PQgetisnull(r, 0, 3) ? 0 : atoll(PQgetvalue(r, 0, 3));
+		ctx->has_record = !PQgetisnull(r, 0, 4);
+		copy_val(ctx->hostname, sizeof(ctx->hostname), r, 4);
+		copy_val(ctx->verified_at, sizeof(ctx->verified_at), r, 5);
+		copy_val(ctx->updated_at, sizeof(ctx->updated_at), r, 6);
+	}
+	PQclear(r);
+	return RDNS_OK;
+}
+
+static int id_result(PGresult *r, int err, long long *id)
+{
+	if (!r)
+		return err;
+	*id = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return RDNS_OK;
+}
+
+/* The conditions the functions raise: P0002 (no_data_found) "not yours / not
+ * there", 55000 (object_not_in_prerequisite_state) "not pending", RD409 "the
+ * address left the requester". */
+static int map_raise(db_t *db, int err)
+{
+	const char *st = db_last_sqlstate(db);
+	if (strcmp(st, "P0002") == 0)
+		return RDNS_ENOTFOUND;
+	if (strcmp(st, "55000") == 0)
+		return RDNS_EEXIST;
+	if (strcmp(st, "RD409") == 0)
+		return RDNS_EDENIED;
+	return err;
+}
+
+int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner, long long actor,
+                 const char *actor_name, bool forced, const char *checks_json, const char *reason,
+                 db_ptr_applied_t *out)
+{
+	char owner_s[24], actor_s[24];
+	snprintf(owner_s, sizeof(owner_s), "%lld", owner);
+	snprintf(actor_s, sizeof(actor_s), "%lld", actor);
+	const char *p[8] = {ip,          hostname,   owner ? owner_s : NULL,
+	                    actor_s,     actor_name, forced ? "t" : "f",
+	                    checks_json, reason};
+	int err;
+	memset(out, 0, sizeof(*out));
+	PGresult *r = db_exec(db, &st_apply, p, &err);
+	if (!r)
+		return map_raise(db, err);
+	out->request_id = atoll(PQgetvalue(r, 0, 0));
+	copy_val(out->updated_at, sizeof(out->updated_at), r, 1);
+	copy_val(out->verified_at, sizeof(out->verified_at), r, 2);
+	PQclear(r);
+	return RDNS_OK;
+}
+
+int db_ptr_request(db_t *db, const char *ip, const char *hostname, long long account, const char *actor_name,
+                   const char *state, const char *checks_json, const char *reason, long long *request_id)
+{
+	char acct[24];
+	snprintf(acct, sizeof(acct), "%lld", account);
+	const char *p[7] = {ip, hostname, acct, actor_name, state, checks_json, reason};
+	int err;
+	PGresult *r = db_exec(db, &st_request, p, &err);
+	return id_result(r, err, request_id);
+}
+
+PGresult *db_request_json(db_t *db, long long id, long long account, int *err)
+{
+	char id_s[24], acct[24];
+	snprintf(id_s, sizeof(id_s), "%lld", id);
+	snprintf(acct, sizeof(acct), "%lld", account);
+	const char *p[2] = {id_s, acct};
+	PGresult *r = db_exec(db, &st_request_get, p, err);
+	if (r && PQntuples(r) == 0) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+PGresult *db_request_list(db_t *db, long long account, const char *state, const char *ip, long long before,
+                          int limit, int *err)
+{
+	char acct[24], before_s[24], limit_s[16];
+	snprintf(acct, sizeof(acct), "%lld", account);
+	snprintf(before_s, sizeof(before_s), "%lld", before);
+	snprintf(limit_s, sizeof(limit_s), "%d", limit);
+	const char *p[5] = {acct, state, ip, before_s, limit_s};
+	return db_exec(db, &st_request_list, p, err);
+}
+
+PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const char *after, int limit, int *err)
+{
+	char acct[24], limit_s[16];
+	snprintf(acct, sizeof(acct), "%lld", account);
+	snprintf(limit_s, sizeof(limit_s), "%d", limit);
+	const char *p[4] = {acct, prefix, after, limit_s};
+	return db_exec(db, &st_ptr_list, p, err);
+}
+
+int db_request_decide(db_t *db, long long id, long long staff, const char *staff_name, bool approve,
+                      const char *note)
+{
+	char id_s[24], staff_s[24];
+	snprintf(id_s, sizeof(id_s), "%lld", id);
+	snprintf(staff_s, sizeof(staff_s), "%lld", staff);
+	const char *p[5] = {id_s, staff_s, staff_name, approve ? "t" : "f", note};
+	int err;
+	PGresult *r = db_exec(db, &st_decide, p, &err);
+	if (!r)
+		return map_raise(db, err);
+	PQclear(r);
+	return RDNS_OK;
+}
+
+int db_rate_hit(db_t *db, long long account, long limit, int *retry_after)
+{
+	if (limit <= 0)
+		return RDNS_OK;
+	char acct[24];
+	snprintf(acct, sizeof(acct), "%lld", account);
+	const char *p[1] = {acct};
+	int err;
+	PGresult *r = db_exec(db, &st_rate, p, &err);
+	if (!r)
+		return err;
+	long count = atol(PQgetvalue(r, 0, 0));
+	*retry_after = atoi(PQgetvalue(r, 0, 1));
+	if (*retry_after < 1)
+		*retry_after = 1;
+	PQclear(r);
+	if (count == 1) { /* first hit of a new window: drop old windows */
+		PGresult *g = db_exec(db, &st_rate_gc, NULL, &err);
+		PQclear(g);
+	}
+	return count > limit ? RDNS_ELIMIT : RDNS_OK;
+}

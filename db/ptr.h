@@ -1,0 +1,72 @@
+/* ptr.h - PTR records, requests and rate limits in PostgreSQL. */
+#ifndef RDNS_DB_PTR_H
+#define RDNS_DB_PTR_H
+
+#include <stdbool.h>
+
+#include "db/db.h"
+
+/* What the database knows about one address. */
+typedef struct {
+	bool in_zone; /* some reverse zone contains the address */
+	long long zone_id;
+	char zone[80];         /* zone name, no trailing dot */
+	char default_ptr[256]; /* template, "" if none */
+	long long owner;       /* account whose allocation contains it, 0 if none */
+	bool has_record;       /* a custom PTR exists */
+	char hostname[256];
+	char verified_at[40]; /* "" if null */
+	char updated_at[40];
+} db_ptr_ctx_t;
+
+/* Look up an address (canonical text). RDNS_OK (ctx filled; in_zone may be false) or an error. */
+int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx);
+
+/* What db_ptr_apply wrote. */
+typedef struct {
+	long long request_id;
+	char updated_at[40];  /* of the record as written; "" after a delete */
+	char verified_at[40]; /* "" when forced (or after a delete) */
+} db_ptr_applied_t;
+
+/* Apply a change in one transaction (rdns_ptr_apply: upsert or delete the
+ * record, supersede pending requests, mark the zone dirty and NOTIFY
+ * rdns_changes when the name changes, audit): hostname NULL removes the
+ * custom record. owner: the customer whose allocation must contain ip, or 0
+ * for staff. Returns RDNS_OK with *out filled, RDNS_ENOTFOUND when the
+ * address is not (or no longer) the owner's or in a zone. */
+int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner, long long actor,
+                 const char *actor_name, bool forced, const char *checks_json, const char *reason,
+                 db_ptr_applied_t *out);
+
+/* Record a request that was not applied (state "failed_checks" or "pending_review"). */
+int db_ptr_request(db_t *db, const char *ip, const char *hostname, long long account, const char *actor_name,
+                   const char *state, const char *checks_json, const char *reason, long long *request_id);
+
+/* One request as JSON text in a PGresult (column 0), visible to account
+ * (0: any). NULL with *err == RDNS_OK when not found/visible. */
+PGresult *db_request_json(db_t *db, long long id, long long account, int *err);
+
+/* Requests as a JSON array text (column 0) and the next cursor (column 1,
+ * NULL at the end). account 0: all (staff); state NULL: any. */
+PGresult *db_request_list(db_t *db, long long account, const char *state, const char *ip, long long before,
+                          int limit, int *err);
+
+/* Custom records as a JSON array text (column 0) and next cursor (column 1):
+ * those inside prefix (NULL: all) and, when account != 0, inside that
+ * account's allocations, with ip > after (NULL: from the start). */
+PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const char *after, int limit,
+                      int *err);
+
+/* Staff decision on a pending request, applying the PTR on approval, all
+ * audited, in one transaction. RDNS_ENOTFOUND (no such request),
+ * RDNS_EEXIST (not pending any more), RDNS_EDENIED (approval of a request
+ * whose address is no longer the requester's or in a zone). */
+int db_request_decide(db_t *db, long long id, long long staff, const char *staff_name, bool approve,
+                      const char *note);
+
+/* Count one write for account in the current minute; RDNS_ELIMIT with
+ * *retry_after seconds when over limit (limit 0: unlimited). */
+int db_rate_hit(db_t *db, long long account, long limit, int *retry_after);
+
+#endif

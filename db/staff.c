@@ -1,0 +1,328 @@
+/* staff.c - SQL of the staff API: accounts, tokens, allocations, reverse zones, audit log. */
+#include "staff.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+/* A timestamptz as ISO 8601 UTC text with milliseconds. */
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+#define ACCT_COLS  "a.id, a.name, a.role, " TS("a.created_at")
+#define TOKEN_COLS "t.id, t.account_id, " TS("t.created_at") ", " TS("t.last_used_at") ", " TS("t.revoked_at")
+#define ALLOC_COLS "l.id, l.account_id, l.prefix, " TS("l.created_at")
+#define ZONE_COLS                                                                                            \
+	"z.id, z.name, z.prefix, array_to_json(z.nameservers)::text, z.default_ptr,"                         \
+	" array_to_json(z.notify)::text, z.soa_mname, z.soa_rname, z.soa_refresh, z.soa_retry,"              \
+	" z.soa_expire, z.soa_minimum, z.ttl, z.serial, z.dirty, " ZONE_TIMES ","                            \
+	" (SELECT count(*) FROM ptr_records p WHERE p.zone_id = z.id)"
+#define ZONE_TIMES TS("z.rendered_at") ", z.notify_status::text, " TS("z.created_at") ", " TS("z.updated_at")
+#define AUDIT_COLS                                                                                           \
+	"g.id, " AUDIT_AT ", g.actor_id, g.actor_name, g.action, host(g.ip), g.object, g.old_value,"         \
+	" g.new_value, g.request_id, g.detail::text"
+#define AUDIT_AT TS("g.at")
+
+DB_STMT(st_audit, "SELECT rdns_audit($1, $2, $3, $4, $5, $6, $7, NULL, $8)", 8);
+/* Three shapes so that the selective filters can use their indexes; the others are optional. */
+DB_STMT(st_audit_by_ip,
+        "SELECT " AUDIT_COLS " FROM audit_log g WHERE g.ip = $1::inet"
+        " AND ($2::bigint IS NULL OR g.actor_id = $2) AND ($3::text IS NULL OR g.action = $3)"
+        " AND ($4::bigint IS NULL OR g.id < $4) ORDER BY g.id DESC LIMIT $5",
+        5);
+DB_STMT(st_audit_by_actor,
+        "SELECT " AUDIT_COLS " FROM audit_log g WHERE g.actor_id = $1"
+        " AND ($2::text IS NULL OR g.action = $2) AND ($3::bigint IS NULL OR g.id < $3)"
+        " ORDER BY g.id DESC LIMIT $4",
+        4);
+DB_STMT(st_audit_all,
+        "SELECT " AUDIT_COLS " FROM audit_log g WHERE ($1::text IS NULL OR g.action = $1)"
+        " AND ($2::bigint IS NULL OR g.id < $2) ORDER BY g.id DESC LIMIT $3",
+        3);
+
+DB_STMT(st_account_get, "SELECT " ACCT_COLS " FROM accounts a WHERE a.id = $1", 1);
+DB_STMT(st_account_list,
+        "SELECT " ACCT_COLS " FROM accounts a WHERE $1::text IS NULL OR a.role = $1 ORDER BY a.id", 1);
+
+DB_STMT(st_token_list, "SELECT " TOKEN_COLS " FROM api_tokens t WHERE t.account_id = $1 ORDER BY t.id", 1);
+DB_STMT(st_token_revoke,
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING account_id",
+        1);
+
+DB_STMT(st_alloc_insert,
+        "INSERT INTO allocations AS l (account_id, prefix) VALUES ($1, $2) RETURNING " ALLOC_COLS, 2);
+DB_STMT(st_alloc_list,
+        "SELECT " ALLOC_COLS
+        " FROM allocations l WHERE $1::bigint IS NULL OR l.account_id = $1 ORDER BY l.prefix",
+        1);
+DB_STMT(st_alloc_overlap,
+        "SELECT " ALLOC_COLS " FROM allocations l WHERE l.prefix && $1::cidr ORDER BY l.prefix LIMIT 20", 1);
+DB_STMT(st_alloc_delete, "SELECT rdns_allocation_delete($1, $2, $3)", 3);
+
+DB_STMT(st_zone_insert,
+        "INSERT INTO reverse_zones (name, prefix, nameservers, default_ptr, notify, soa_mname, soa_rname,"
+        " soa_refresh, soa_retry, soa_expire, soa_minimum, ttl)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        12);
+DB_STMT(st_zone_update,
+        "UPDATE reverse_zones SET nameservers = $2, default_ptr = $3, notify = $4, soa_mname = $5,"
+        " soa_rname = $6, soa_refresh = $7, soa_retry = $8, soa_expire = $9, soa_minimum = $10, ttl = $11"
+        " WHERE id = $1",
+        11);
+DB_STMT(st_zone_delete, "DELETE FROM reverse_zones WHERE id = $1", 1);
+DB_STMT(st_zone_touch, "SELECT rdns_zone_touch($1)", 1);
+DB_STMT(st_zone_get, "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.name = $1", 1);
+DB_STMT(st_zone_get_lock, "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.name = $1 FOR UPDATE OF z", 1);
+DB_STMT(st_zone_list, "SELECT " ZONE_COLS " FROM reverse_zones z ORDER BY z.prefix", 0);
+DB_STMT(st_zone_overlap,
+        "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.prefix && $1::cidr ORDER BY z.prefix LIMIT 20", 1);
+
+/* Decimal text of v in buf (at least 24 bytes). */
+static const char *num(char *buf, long long v)
+{
+	snprintf(buf, 24, "%lld", v);
+	return buf;
+}
+
+/* Like num(), but NULL for 0 ("no filter"). */
+static const char *num_or_null(char *buf, long long v)
+{
+	return v ? num(buf, v) : NULL;
+}
+
+/* A PostgreSQL text[] literal of v: {"a","b"} with '"' and '\' escaped. Free with free(). */
+static char *text_array(const char *const *v, size_t n)
+{
+	size_t len = 3;
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(v[i]) + 3;
+	char *out = malloc(len);
+	if (!out)
+		return NULL;
+	char *p = out;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		*p++ = '"';
+		for (const char *s = v[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				*p++ = '\\';
+			*p++ = *s;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = 0;
+	return out;
+}
+
+/* Run a statement whose rows are not needed. */
+static int exec_only(db_t *db, db_stmt_t *st, const char *const *params)
+{
+	int err;
+	PGresult *r = db_exec(db, st, params, &err);
+	PQclear(r);
+	return err;
+}
+
+int db_staff_audit(db_t *db, const db_audit_t *a)
+{
+	char actor[24];
+	const char *p[8] = {a->actor_id ? num(actor, a->actor_id) : NULL,
+	                    a->actor_name,
+	                    a->action,
+	                    a->ip,
+	                    a->object,
+	                    a->old_value,
+	                    a->new_value,
+	                    a->detail};
+	return exec_only(db, &st_audit, p);
+}
+
+PGresult *db_staff_audit_list(db_t *db, const db_audit_filter_t *f, int *err)
+{
+	char actor[24], before[24], limit[24];
+	num(limit, f->limit);
+	if (f->ip) {
+		const char *p[5] = {f->ip, num_or_null(actor, f->actor_id), f->action,
+		                    num_or_null(before, f->before_id), limit};
+		return db_exec(db, &st_audit_by_ip, p, err);
+	}
+	if (f->actor_id) {
+		const char *p[4] = {num(actor, f->actor_id), f->action, num_or_null(before, f->before_id),
+		                    limit};
+		return db_exec(db, &st_audit_by_actor, p, err);
+	}
+	const char *p[3] = {f->action, num_or_null(before, f->before_id), limit};
+	return db_exec(db, &st_audit_all, p, err);
+}
+
+PGresult *db_staff_account_get(db_t *db, long long id, int *err)
+{
+	char ids[24];
+	const char *p[1] = {num(ids, id)};
+	return db_exec(db, &st_account_get, p, err);
+}
+
+PGresult *db_staff_account_list(db_t *db, const char *role, int *err)
+{
+	const char *p[1] = {role};
+	return db_exec(db, &st_account_list, p, err);
+}
+
+PGresult *db_staff_token_list(db_t *db, long long account_id, int *err)
+{
+	char ids[24];
+	const char *p[1] = {num(ids, account_id)};
+	return db_exec(db, &st_token_list, p, err);
+}
+
+int db_staff_token_revoke(db_t *db, long long id, long long *account_id)
+{
+	char ids[24];
+	const char *p[1] = {num(ids, id)};
+	int err;
+	PGresult *r = db_exec(db, &st_token_revoke, p, &err);
+	if (!r)
+		return err;
+	if (PQntuples(r) == 1)
+		*account_id = atoll(PQgetvalue(r, 0, 0));
+	else
+		err = RDNS_ENOTFOUND;
+	PQclear(r);
+	return err;
+}
+
+PGresult *db_staff_allocation_insert(db_t *db, long long account_id, const char *prefix, int *err)
+{
+	char ids[24];
+	const char *p[2] = {num(ids, account_id), prefix};
+	return db_exec(db, &st_alloc_insert, p, err);
+}
+
+PGresult *db_staff_allocation_list(db_t *db, long long account_id, int *err)
+{
+	char ids[24];
+	const char *p[1] = {num_or_null(ids, account_id)};
+	return db_exec(db, &st_alloc_list, p, err);
+}
+
+PGresult *db_staff_allocation_overlapping(db_t *db, const char *prefix, int *err)
+{
+	const char *p[1] = {prefix};
+	return db_exec(db, &st_alloc_overlap, p, err);
+}
+
+int db_staff_allocation_delete(db_t *db, long long id, long long staff_id, const char *staff_name,
+                               long long *reset)
+{
+	char ids[24], staff[24];
+	const char *p[3] = {num(ids, id), num(staff, staff_id), staff_name};
+	int err;
+	PGresult *r = db_exec(db, &st_alloc_delete, p, &err);
+	if (!r)
+		/* rdns_allocation_delete raises no_data_found for a missing allocation */
+		return strcmp(db_last_sqlstate(db), "P0002") == 0 ? RDNS_ENOTFOUND : err;
+	if (reset)
+		*reset = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return RDNS_OK;
+}
+
+int db_staff_zone_insert(db_t *db, const db_zone_conf_t *z, long long *id)
+{
+	char refresh[24], retry[24], expire[24], minimum[24], ttl[24];
+	int err = RDNS_ENOMEM;
+	char *ns = text_array(z->nameservers, z->n_nameservers);
+	char *notify = text_array(z->notify, z->n_notify);
+	if (!ns || !notify)
+		goto cleanup;
+	const char *p[12] = {z->name,
+	                     z->prefix,
+	                     ns,
+	                     z->default_ptr,
+	                     notify,
+	                     z->soa_mname,
+	                     z->soa_rname,
+	                     num(refresh, z->refresh),
+	                     num(retry, z->retry),
+	                     num(expire, z->expire),
+	                     num(minimum, z->minimum),
+	                     num(ttl, z->ttl)};
+	PGresult *r = db_exec(db, &st_zone_insert, p, &err);
+	if (r) {
+		*id = atoll(PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+cleanup:
+	free(ns);
+	free(notify);
+	return err;
+}
+
+int db_staff_zone_update(db_t *db, long long id, const db_zone_conf_t *z)
+{
+	char ids[24], refresh[24], retry[24], expire[24], minimum[24], ttl[24];
+	int err = RDNS_ENOMEM;
+	char *ns = text_array(z->nameservers, z->n_nameservers);
+	char *notify = text_array(z->notify, z->n_notify);
+	if (!ns || !notify)
+		goto cleanup;
+	const char *p[11] = {num(ids, id),
+	                     ns,
+	                     z->default_ptr,
+	                     notify,
+	                     z->soa_mname,
+	                     z->soa_rname,
+	                     num(refresh, z->refresh),
+	                     num(retry, z->retry),
+	                     num(expire, z->expire),
+	                     num(minimum, z->minimum),
+	                     num(ttl, z->ttl)};
+	PGresult *r = db_exec(db, &st_zone_update, p, &err);
+	if (r && strcmp(PQcmdTuples(r), "1") != 0)
+		err = RDNS_ENOTFOUND;
+	PQclear(r);
+cleanup:
+	free(ns);
+	free(notify);
+	return err;
+}
+
+int db_staff_zone_delete(db_t *db, long long id)
+{
+	char ids[24];
+	const char *p[1] = {num(ids, id)};
+	int err;
+	PGresult *r = db_exec(db, &st_zone_delete, p, &err);
+	if (r && strcmp(PQcmdTuples(r), "1") != 0)
+		err = RDNS_ENOTFOUND;
+	PQclear(r);
+	return err;
+}
+
+int db_staff_zone_touch(db_t *db, long long id)
+{
+	char ids[24];
+	const char *p[1] = {num(ids, id)};
+	return exec_only(db, &st_zone_touch, p);
+}
+
+PGresult *db_staff_zone_get(db_t *db, const char *name, bool lock, int *err)
+{
+	const char *p[1] = {name};
+	return db_exec(db, lock ? &st_zone_get_lock : &st_zone_get, p, err);
+}
+
+PGresult *db_staff_zone_list(db_t *db, int *err)
+{
+	return db_exec(db, &st_zone_list, NULL, err);
+}
+
+PGresult *db_staff_zone_overlapping(db_t *db, const char *prefix, int *err)
+{
+	const char *p[1] = {prefix};
+	return db_exec(db, &st_zone_overlap, p, err);
+}

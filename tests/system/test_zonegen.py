@@ -1,0 +1,318 @@
+"""rdns-zonegen end to end: zone files checked by BIND and Knot, a real knotd secondary
+following NOTIFY + AXFR from our hidden primary, a knotd loading our files, TSIG,
+crash safety, serial monotonicity, leader failover, NOTIFY retries."""
+import glob
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+import dns.reversename
+import dns.tsigkeyring
+import dns.zone
+import psycopg2
+import pytest
+
+from conftest import Client
+from harness import Knot, Zonegen, free_port, wait_until
+
+Z4 = "100.51.198.in-addr.arpa"
+Z6 = "0.0.2.0.8.b.d.0.1.0.0.2.ip6.arpa"
+TSIG_SECRET = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
+
+
+def query(port, name, rdtype, host="127.0.0.1", timeout=1.0, **kw):
+    q = dns.message.make_query(name, rdtype)
+    return dns.query.udp(q, host, port=port, timeout=timeout, **kw)
+
+
+def ptr_answer(port, ip):
+    """The PTR target the server at port gives for ip, or None."""
+    try:
+        r = query(port, dns.reversename.from_address(ip), "PTR")
+    except dns.exception.Timeout:
+        return None
+    for rrset in r.answer:
+        if rrset.rdtype == dns.rdatatype.PTR:
+            return str(rrset[0].target)
+    return None
+
+
+def soa_serial(port, zone):
+    r = query(port, zone + ".", "SOA")
+    return r.answer[0][0].serial if r.answer else None
+
+
+def db_serial(dburl, zone):
+    with psycopg2.connect(dburl) as c, c.cursor() as cur:
+        cur.execute("SELECT serial FROM reverse_zones WHERE name = %s", (zone,))
+        return cur.fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def env(api, staff, dburl):
+    secondary = Knot()
+    loader = Knot()
+    zg = Zonegen(dburl, {"post_write_command":
+                         f"knotc -s {loader.dir}/knot.sock -t 5 zone-reload {{zone}} >/dev/null 2>&1 || true"})
+    zg.start().wait_leader()
+    wait_until(lambda: query(zg.port, "x.", "SOA").rcode() == dns.rcode.REFUSED, what="hidden primary up")
+    acct = staff.post("/v1/accounts", json={"name": "zg-customer", "role": "customer"}).json()["id"]
+    for p in ("198.51.100.0/26", "2001:db8:200::/56"):
+        r = staff.post("/v1/allocations", json={"account_id": acct, "prefix": p})
+        assert r.status_code == 201, r.text
+    notify = [f"127.0.0.1:{secondary.port}"]
+    r = staff.post("/v1/zones", json={"prefix": "198.51.100.0/24", "nameservers": ["ns1.example.net", "ns2.example.net"],
+                                      "default_ptr": "static-{dashed}.vps.example.net", "notify": notify})
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == Z4
+    r = staff.post("/v1/zones", json={"prefix": "2001:db8:200::/48", "nameservers": ["ns1.example.net"],
+                                      "notify": notify})
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == Z6
+    wait_until(lambda: os.path.exists(zg.zone_path(Z4)) and os.path.exists(zg.zone_path(Z6)),
+               what="first render")
+    secondary.add_secondary(Z4, zg.port)
+    secondary.add_secondary(Z6, zg.port)
+    loader.add_file_zone(Z4, zg.zone_path(Z4))
+    wait_until(lambda: soa_serial(secondary.port, Z4) and soa_serial(secondary.port, Z6), timeout=20,
+               what="secondary loaded both zones")
+
+    class Env:
+        pass
+    e = Env()
+    e.zg, e.secondary, e.loader, e.staff, e.dburl, e.api = zg, secondary, loader, staff, dburl, api
+    e.customer = Client(api.base, staff.post(f"/v1/accounts/{acct}/tokens", json={}).json()["token"])
+    yield e
+    try:
+        if e.zg.proc:
+            e.zg.stop()
+    finally:
+        e.zg.close()
+        secondary.close()
+        loader.close()
+
+
+def force_put(staff, ip, hostname):
+    r = staff.put(f"/v1/ptr/{ip}", json={"hostname": hostname, "force": True})
+    assert r.status_code == 200, r.text
+    return r
+
+
+def wait_file_has(zg, zone, text, timeout=10):
+    def check():
+        with open(zg.zone_path(zone)) as f:
+            return text in f.read()
+    wait_until(check, timeout=timeout, what=f"{text} in {zone}")
+
+
+def test_zone_files_pass_checkers_and_read_back(env):
+    force_put(env.staff, "198.51.100.10", "mail.example.com")
+    force_put(env.staff, "198.51.100.11", "web.example.org.")
+    force_put(env.staff, "2001:db8:200::25", "mx6.example.com")
+    wait_file_has(env.zg, Z4, "web.example.org.")
+    wait_file_has(env.zg, Z6, "mx6.example.com.")
+    for zone in (Z4, Z6):
+        path = env.zg.zone_path(zone)
+        r = subprocess.run(["named-checkzone", "-i", "full", zone, path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        assert r.returncode == 0, r.stdout
+        r = subprocess.run(["kzonecheck", "-o", zone, path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        assert r.returncode == 0, r.stdout
+    z4 = dns.zone.from_file(env.zg.zone_path(Z4), origin=Z4 + ".", relativize=False)
+    ptrs = {str(name): str(rds[0].target) for name, rds in z4.iterate_rdatasets("PTR")}
+    assert len(ptrs) == 256  # every address: 2 custom + 254 defaults
+    assert ptrs["10.100.51.198.in-addr.arpa."] == "mail.example.com."
+    assert ptrs["11.100.51.198.in-addr.arpa."] == "web.example.org."
+    assert ptrs["200.100.51.198.in-addr.arpa."] == "static-198-51-100-200.vps.example.net."
+    soa = z4.find_rdataset(Z4 + ".", "SOA")[0]
+    assert soa.serial == db_serial(env.dburl, Z4)
+    ns = sorted(str(r.target) for r in z4.find_rdataset(Z4 + ".", "NS"))
+    assert ns == ["ns1.example.net.", "ns2.example.net."]
+    z6 = dns.zone.from_file(env.zg.zone_path(Z6), origin=Z6 + ".", relativize=False)
+    p6 = {str(name): str(rds[0].target) for name, rds in z6.iterate_rdatasets("PTR")}
+    assert p6 == {str(dns.reversename.from_address("2001:db8:200::25")): "mx6.example.com."}
+    assert str(dns.reversename.from_address("2001:db8:200::25")).count(".") == 34
+
+
+def test_secondary_answers_within_two_seconds(env):
+    for ip, name, fallback in (("198.51.100.20", "relay.example.com.", "static-198-51-100-20.vps.example.net."),
+                               ("2001:db8:200::20", "relay6.example.com.", None)):
+        t0 = time.monotonic()
+        force_put(env.staff, ip, name)
+        wait_until(lambda: ptr_answer(env.secondary.port, ip) == name, timeout=5, interval=0.02,
+                   what=f"secondary PTR {ip}")
+        assert time.monotonic() - t0 < 2.0
+        r = env.staff.delete(f"/v1/ptr/{ip}")
+        assert r.status_code == 204
+        t0 = time.monotonic()
+        wait_until(lambda: ptr_answer(env.secondary.port, ip) == fallback, timeout=5, interval=0.02,
+                   what=f"secondary fallback {ip}")
+        assert time.monotonic() - t0 < 2.0
+
+
+def test_primary_loading_our_files_is_reloaded(env):
+    force_put(env.staff, "198.51.100.30", "files.example.com")
+    wait_until(lambda: ptr_answer(env.loader.port, "198.51.100.30") == "files.example.com.", timeout=5,
+               what="file-loading knotd answers")
+
+
+def test_axfr_equals_zone_file(env):
+    force_put(env.staff, "198.51.100.40", "axfr.example.com")
+    wait_file_has(env.zg, Z4, "axfr.example.com.")
+    xz = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=env.zg.port, lifetime=10, relativize=False), relativize=False)
+    fz = dns.zone.from_file(env.zg.zone_path(Z4), origin=Z4 + ".", relativize=False)
+    assert xz == fz
+    for zone in (Z6,):
+        xz = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", zone, port=env.zg.port, relativize=False), relativize=False)
+        assert xz == dns.zone.from_file(env.zg.zone_path(zone), origin=zone + ".", relativize=False)
+
+
+def test_refused_outside_transfer_allow_and_unknown_zone(env):
+    with pytest.raises(dns.query.TransferError) as e:
+        dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=env.zg.port, source="127.0.0.2"))
+    assert e.value.rcode == dns.rcode.REFUSED
+    r = query(env.zg.port, Z4 + ".", "SOA", source="127.0.0.2")
+    assert r.rcode() == dns.rcode.REFUSED
+    with pytest.raises(dns.query.TransferError) as e:
+        dns.zone.from_xfr(dns.query.xfr("127.0.0.1", "0.0.10.in-addr.arpa", port=env.zg.port))
+    assert e.value.rcode == dns.rcode.REFUSED
+    assert query(env.zg.port, Z4 + ".", "SOA").answer
+    assert query(env.zg.port, Z4 + ".", "A").rcode() == dns.rcode.REFUSED
+
+
+def test_notify_target_down_then_up_is_acknowledged(env):
+    port = free_port()
+    r = env.staff.post("/v1/zones", json={"prefix": "203.0.113.0/24", "nameservers": ["ns1.example.net"],
+                                          "notify": [f"127.0.0.1:{port}"]})
+    assert r.status_code == 201, r.text
+    time.sleep(0.6)  # first tries go unanswered
+    stop = threading.Event()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", port))
+    sock.settimeout(0.2)
+
+    def responder():
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            m = dns.message.from_wire(data)
+            resp = dns.message.make_response(m)
+            sock.sendto(resp.to_wire(), peer)
+    t = threading.Thread(target=responder)
+    t.start()
+    try:
+        def acked():
+            st = env.staff.get("/v1/zones/113.0.203.in-addr.arpa").json()["notify_status"]
+            tgt = st.get("targets", {}).get(f"127.0.0.1:{port}")
+            return tgt if tgt and tgt["state"] == "acked" else None
+        tgt = wait_until(acked, timeout=15, interval=0.2, what="NOTIFY acknowledged")
+        assert tgt["tries"] > 1
+    finally:
+        stop.set()
+        t.join()
+        sock.close()
+    assert env.staff.delete("/v1/zones/113.0.203.in-addr.arpa").status_code == 204
+
+
+def _big_zone(dburl, n):
+    """Load n custom PTRs into the IPv6 zone with COPY and mark it dirty."""
+    with psycopg2.connect(dburl) as c, c.cursor() as cur:
+        cur.execute("SELECT id FROM reverse_zones WHERE name = %s", (Z6,))
+        zid = cur.fetchone()[0]
+        cur.execute("DELETE FROM ptr_records WHERE zone_id = %s AND hostname LIKE 'bulk%%'", (zid,))
+        cur.execute(f"INSERT INTO ptr_records (ip, zone_id, hostname) SELECT ('2001:db8:200:1::'"
+                    f" || to_hex(g >> 16) || ':' || to_hex(g & 65535))::inet, %s, 'bulk' || g || '.example.com' FROM generate_series(1, {n}) g",
+                    (zid,))
+        cur.execute("SELECT rdns_zone_touch(%s)", (zid,))
+
+
+def test_kill9_during_render_keeps_a_valid_zone_and_serials_only_grow(env):
+    before = db_serial(env.dburl, Z6)
+    _big_zone(env.dburl, 150000)
+    time.sleep(0.15)  # the render is under way (debounce 50 ms)
+    env.zg.proc.send_signal(signal.SIGKILL)
+    env.zg.proc.wait()
+    env.zg.proc = None
+    path = env.zg.zone_path(Z6)
+    r = subprocess.run(["named-checkzone", Z6, path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert r.returncode == 0, r.stdout
+    mid = db_serial(env.dburl, Z6)
+    assert mid >= before
+    env.zg.start().wait_leader()
+    wait_until(lambda: "bulk150000.example.com." in open(path).read(), timeout=30, what="render after restart")
+    after = db_serial(env.dburl, Z6)
+    assert after > before and ((after - before) % 2**32) < 2**31
+    # The secondary follows to the new serial (AXFR of the large zone).
+    wait_until(lambda: soa_serial(env.secondary.port, Z6) == after, timeout=20, what="secondary at new serial")
+    # Unchanged content on a restart keeps the serial.
+    env.zg.stop()
+    env.zg.start().wait_leader()
+    time.sleep(1.0)
+    assert db_serial(env.dburl, Z6) == after
+    with psycopg2.connect(env.dburl) as c, c.cursor() as cur:
+        cur.execute("DELETE FROM ptr_records WHERE hostname LIKE 'bulk%%'")
+        cur.execute("SELECT rdns_zone_touch(id) FROM reverse_zones WHERE name = %s", (Z6,))
+    wait_until(lambda: db_serial(env.dburl, Z6) != after, timeout=20, what="render after bulk delete")
+    assert not glob.glob(os.path.join(env.zg.zone_dir, ".*.zone.*"))
+
+
+def test_tsig_transfers(env, dburl):
+    env.zg.stop()
+    zg = Zonegen(dburl, {"tsig_keys": f"xfr-key:hmac-sha256:{TSIG_SECRET}", "transfer_tsig_key": "xfr-key"},
+                 zone_dir=env.zg.zone_dir)
+    zg.conf["zone_dir"] = env.zg.zone_dir
+    try:
+        zg.start()
+        wait_until(lambda: soa_serial(zg.port, Z4), what="TSIG primary serving")
+        keyring = dns.tsigkeyring.from_text({"xfr-key.": ("hmac-sha256", TSIG_SECRET)})
+        xz = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=zg.port, keyring=keyring,
+                                             keyname="xfr-key.", keyalgorithm="hmac-sha256", relativize=False),
+                               relativize=False)
+        assert xz == dns.zone.from_file(zg.zone_path(Z4), origin=Z4 + ".", relativize=False)
+        with pytest.raises(dns.query.TransferError) as e:
+            dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=zg.port))
+        assert e.value.rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH)
+        bad = dns.tsigkeyring.from_text({"xfr-key.": ("hmac-sha256", "d3Jvbmd3cm9uZ3dyb25nd3Jvbmd3cm9uZ3dyb25nMTI=")})
+        with pytest.raises(Exception):
+            dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=zg.port, keyring=bad, keyname="xfr-key.",
+                                            keyalgorithm="hmac-sha256"))
+        zg.stop()
+    finally:
+        zg.close()
+        env.zg.start().wait_leader()
+
+
+def test_standby_takes_over_when_the_leader_dies(env, dburl):
+    env.zg.wait_leader()
+    standby = Zonegen(dburl)
+    try:
+        standby.start()
+        time.sleep(1.0)
+        assert not os.path.exists(standby.zone_path(Z4))  # a standby writes nothing
+        env.zg.proc.send_signal(signal.SIGKILL)
+        env.zg.proc.wait()
+        env.zg.proc = None
+        t0 = time.monotonic()
+        force_put(env.staff, "198.51.100.50", "takeover.example.com")
+        wait_until(lambda: os.path.exists(standby.zone_path(Z4)) and
+                   "takeover.example.com." in open(standby.zone_path(Z4)).read(), timeout=15,
+                   what="standby renders")
+        assert time.monotonic() - t0 < 10
+        assert ptr_answer(standby.port, "198.51.100.50") is None or True  # the hidden primary answers SOA/AXFR only
+        xz = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=standby.port, relativize=False), relativize=False)
+        assert str(xz.find_rdataset("50." + Z4 + ".", "PTR")[0].target) == "takeover.example.com."
+        standby.stop()
+    finally:
+        standby.close()
+        env.zg.start().wait_leader()

@@ -1,0 +1,606 @@
+/* daemon.c - rdns-zonegen's loop: leader election by advisory lock, LISTEN/NOTIFY with
+ * debounce, periodic reconciliation, publishing to the hidden primary, NOTIFY outcomes. */
+#include "daemon.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "zonegen/dnssrv.h"
+#include "zonegen/notify.h"
+#include "zonegen/render.h"
+#include "zonegen/tsig.h"
+
+#define ZG_LOCK_KEY "7400523"
+#define MAX_KEYS 32
+#define MAX_PUBLISHED 4096
+
+typedef struct {
+	const rdns_conf_t *conf;
+	db_t *db;
+	zg_dnssrv_t *srv;
+	zg_notifier_t *notifier;
+	zg_tsig_key_t keys[MAX_KEYS];
+	size_t n_keys;
+	bool leader;
+	bool listening;
+	char *published[MAX_PUBLISHED]; /* zone names (no trailing dot) served right now */
+	size_t n_published;
+	int pending_notifies;           /* --once: outcomes still to come */
+	int failures;
+} zg_t;
+
+DB_STMT(st_dirty, "SELECT id FROM reverse_zones WHERE dirty ORDER BY id", 0);
+DB_STMT(st_all, "SELECT id, name FROM reverse_zones ORDER BY id", 0);
+DB_STMT(st_notify_status, "UPDATE reverse_zones SET notify_status = $2::jsonb WHERE name = $1", 2);
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void srv_log(void *arg, int level, const char *msg)
+{
+	int l = level <= LOG_ERR ? LOG_LVL_ERR : level == LOG_WARNING ? LOG_LVL_WARN
+					    : level >= LOG_DEBUG    ? LOG_LVL_DEBUG
+								    : LOG_LVL_INFO;
+	if (l <= log_level())
+		log_msg(l, "%s", msg);
+}
+
+/* tsig_keys entries: name:hmac-sha256:base64secret. */
+static int parse_keys(zg_t *z)
+{
+	const conf_list_t *l = &z->conf->tsig_keys;
+	for (size_t i = 0; i < l->n; i++) {
+		char *s = l->v[i];
+		char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c1 || !c2 || (size_t)(c1 - s) >= sizeof(z->keys[0].name) || z->n_keys == MAX_KEYS) {
+			log_err("zonegen: tsig_keys entry %zu is not name:hmac-sha256:base64secret", i + 1);
+			return RDNS_ECONFIG;
+		}
+		if ((size_t)(c2 - c1 - 1) != strlen("hmac-sha256") || strncmp(c1 + 1, "hmac-sha256", 11) != 0) {
+			log_err("zonegen: tsig key %.*s: only hmac-sha256 is supported", (int)(c1 - s), s);
+			return RDNS_ECONFIG;
+		}
+		zg_tsig_key_t *k = &z->keys[z->n_keys];
+		memset(k, 0, sizeof(*k));
+		memcpy(k->name, s, (size_t)(c1 - s));
+		const char *b64 = c2 + 1;
+		size_t blen = strlen(b64);
+		unsigned char out[3 * 64];
+		if (blen == 0 || blen % 4 || blen > 4 * 64) {
+			log_err("zonegen: tsig key %s: the secret is not base64", k->name);
+			return RDNS_ECONFIG;
+		}
+		int n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)blen);
+		if (n < 0) {
+			log_err("zonegen: tsig key %s: the secret is not base64", k->name);
+			return RDNS_ECONFIG;
+		}
+		while (blen && b64[blen - 1] == '=') { /* EVP_DecodeBlock counts padding as zero bytes */
+			blen--;
+			n--;
+		}
+		if (n <= 0 || (size_t)n > sizeof(k->secret)) {
+			log_err("zonegen: tsig key %s: secret of bad length", k->name);
+			return RDNS_ECONFIG;
+		}
+		memcpy(k->secret, out, (size_t)n);
+		k->secret_len = (size_t)n;
+		z->n_keys++;
+	}
+	if (z->conf->transfer_tsig_key[0]) {
+		bool found = false;
+		for (size_t i = 0; i < z->n_keys; i++)
+			found |= strcmp(z->keys[i].name, z->conf->transfer_tsig_key) == 0;
+		if (!found) {
+			log_err("zonegen: transfer_tsig_key %s is not in tsig_keys", z->conf->transfer_tsig_key);
+			return RDNS_ECONFIG;
+		}
+	}
+	return RDNS_OK;
+}
+
+/* Parse one "ip[:port][@key]" target; false (logged) when invalid. */
+static bool make_target(zg_t *z, const char *s, zg_notify_target_t *t)
+{
+	char keyname[64] = "";
+	if (zg_notify_target_parse(s, t, keyname, sizeof(keyname)) != RDNS_OK) {
+		log_warn("notify: target '%s' is not ip[:port][@key]; skipped", s);
+		return false;
+	}
+	if (keyname[0]) {
+		for (size_t i = 0; i < z->n_keys; i++)
+			if (strcmp(z->keys[i].name, keyname) == 0) {
+				snprintf(t->key_name, sizeof(t->key_name), "%s", keyname);
+				memcpy(t->key, z->keys[i].secret, z->keys[i].secret_len);
+				t->key_len = z->keys[i].secret_len;
+				return true;
+			}
+		log_warn("notify: target '%s' names an unknown TSIG key; skipped", s);
+		return false;
+	}
+	return true;
+}
+
+static void notify_zone(zg_t *z, const zg_render_result_t *res)
+{
+	zg_notify_target_t targets[ZG_NOTIFY_MAX_TARGETS];
+	size_t n = 0;
+	const conf_list_t *g = &z->conf->notify;
+	for (size_t i = 0; i < g->n && n < ZG_NOTIFY_MAX_TARGETS; i++)
+		if (make_target(z, g->v[i], &targets[n]))
+			n++;
+	conf_list_t own;
+	if (conf_list_parse(res->notify, &own) == RDNS_OK) {
+		for (size_t i = 0; i < own.n && n < ZG_NOTIFY_MAX_TARGETS; i++)
+			if (make_target(z, own.v[i], &targets[n]))
+				n++;
+		conf_list_free(&own);
+	}
+	if (n == 0)
+		return;
+	char fqdn[96];
+	snprintf(fqdn, sizeof(fqdn), "%s.", res->name);
+	if (zg_notifier_submit(z->notifier, fqdn, res->serial, targets, n) == RDNS_OK)
+		z->pending_notifies++;
+}
+
+/* Run post_write_command with {zone} and {file} substituted; bounded to 30 s. */
+static void post_write(zg_t *z, const zg_render_result_t *res)
+{
+	const char *tmpl = z->conf->post_write_command;
+	if (!tmpl[0])
+		return;
+	char cmd[8192];
+	size_t o = 0;
+	for (const char *p = tmpl; *p && o < sizeof(cmd) - 1;) {
+		const char *sub = NULL;
+		if (strncmp(p, "{zone}", 6) == 0) {
+			sub = res->name; /* a reverse zone name: digits, hex letters and dots only */
+			p += 6;
+		} else if (strncmp(p, "{file}", 6) == 0) {
+			sub = res->path;
+			p += 6;
+		}
+		if (sub)
+			o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "%s", sub);
+		else
+			cmd[o++] = *p++;
+		if (o >= sizeof(cmd))
+			o = sizeof(cmd) - 1;
+	}
+	cmd[o] = 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0) {
+		log_err("zonegen: zone %s: post_write_command: fork failed: %s", res->name, strerror(errno));
+		return;
+	}
+	int status = 0;
+	long long deadline = now_ms() + 30000;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			log_err("zonegen: zone %s: post_write_command timed out", res->name);
+			return;
+		}
+		usleep(5000);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warn("zonegen: zone %s: post_write_command exited with status %d", res->name,
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static bool is_published(zg_t *z, const char *name)
+{
+	for (size_t i = 0; i < z->n_published; i++)
+		if (strcmp(z->published[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void publish(zg_t *z, const zg_render_result_t *res)
+{
+	if (!z->srv)
+		return;
+	char fqdn[96];
+	snprintf(fqdn, sizeof(fqdn), "%s.", res->name);
+	if (zg_dnssrv_publish(z->srv, fqdn, res->path) != RDNS_OK) {
+		log_err("zonegen: zone %s: cannot publish %s", res->name, res->path);
+		return;
+	}
+	if (!is_published(z, res->name) && z->n_published < MAX_PUBLISHED) {
+		char *dup = strdup(res->name);
+		if (dup)
+			z->published[z->n_published++] = dup;
+	}
+}
+
+static void unpublish_all(zg_t *z)
+{
+	for (size_t i = 0; i < z->n_published; i++) {
+		if (z->srv) {
+			char fqdn[96];
+			snprintf(fqdn, sizeof(fqdn), "%s.", z->published[i]);
+			zg_dnssrv_unpublish(z->srv, fqdn);
+		}
+		free(z->published[i]);
+	}
+	z->n_published = 0;
+}
+
+/* Render one zone and carry the result out: publish, post-write command, NOTIFY. */
+static int render_one(zg_t *z, long long id, bool force)
+{
+	zg_render_result_t res;
+	long long t0 = now_ms();
+	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &res);
+	if (rc == RDNS_ENOTFOUND)
+		return RDNS_OK; /* deleted meanwhile */
+	if (rc != RDNS_OK) {
+		log_err("zonegen: zone %lld: render failed: %s", id, rdns_strerror(rc));
+		z->failures++;
+		return rc;
+	}
+	if (res.written) {
+		log_info("zonegen: zone %s: serial %u, %llu records, written in %lld ms%s", res.name, res.serial,
+			 (unsigned long long)res.records, now_ms() - t0, res.changed ? "" : " (content unchanged)");
+		publish(z, &res);
+		post_write(z, &res);
+		notify_zone(z, &res);
+	} else if (!is_published(z, res.name)) {
+		publish(z, &res);
+	}
+	return RDNS_OK;
+}
+
+static int render_list(zg_t *z, db_stmt_t *st, bool force)
+{
+	int err;
+	PGresult *r = db_exec(z->db, st, NULL, &err);
+	if (!r)
+		return err;
+	int n = PQntuples(r);
+	long long *ids = malloc(sizeof(*ids) * (size_t)(n ? n : 1));
+	if (!ids) {
+		PQclear(r);
+		return RDNS_ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		ids[i] = atoll(PQgetvalue(r, i, 0));
+	/* Zones that are gone: stop serving them. */
+	if (st == &st_all) {
+		for (size_t i = 0; i < z->n_published;) {
+			bool found = false;
+			for (int j = 0; j < n && !found; j++)
+				found = strcmp(PQgetvalue(r, j, 1), z->published[i]) == 0;
+			if (found) {
+				i++;
+				continue;
+			}
+			char fqdn[96], path[4200];
+			snprintf(fqdn, sizeof(fqdn), "%s.", z->published[i]);
+			snprintf(path, sizeof(path), "%s/%s.zone", z->conf->zone_dir, z->published[i]);
+			if (z->srv)
+				zg_dnssrv_unpublish(z->srv, fqdn);
+			unlink(path);
+			log_info("zonegen: zone %s deleted; file removed", z->published[i]);
+			free(z->published[i]);
+			z->published[i] = z->published[--z->n_published];
+		}
+	}
+	PQclear(r);
+	int rc = RDNS_OK;
+	for (int i = 0; i < n && rc != RDNS_EDB; i++)
+		rc = render_one(z, ids[i], force);
+	free(ids);
+	return rc == RDNS_EDB ? rc : RDNS_OK;
+}
+
+/* Record NOTIFY outcomes in PostgreSQL for GET /v1/zones/{name}. */
+static void drain_notify(zg_t *z)
+{
+	zg_notify_outcome_t out[8];
+	size_t n;
+	while ((n = zg_notifier_poll(z->notifier, out, 8)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			zg_notify_outcome_t *o = &out[i];
+			static const char *const states[] = {"", "acked", "notimp", "failed", "error"};
+			json_t *targets = json_object();
+			for (size_t t = 0; t < o->n_results; t++) {
+				zg_notify_result_t *r = &o->results[t];
+				const char *st = r->state >= 1 && r->state <= 4 ? states[r->state] : "unknown";
+				json_object_set_new(targets, r->target,
+						    json_pack("{s:s, s:i, s:i, s:s}", "state", st, "tries", r->tries,
+							      "rcode", r->rcode, "detail", r->detail));
+				log_msg(r->state == ZG_NOTIFY_ACKED ? LOG_LVL_INFO : LOG_LVL_WARN,
+					"notify: zone %s serial %u: %s %s after %d tries (%s)", o->zone, o->serial,
+					r->target, st, r->tries, r->detail);
+			}
+			time_t now = time(NULL);
+			struct tm tm;
+			char at[32];
+			gmtime_r(&now, &tm);
+			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			json_t *status = json_pack("{s:I, s:s, s:o}", "serial", (json_int_t)o->serial, "at", at,
+						   "targets", targets);
+			char *text = json_dumps(status, JSON_COMPACT);
+			json_decref(status);
+			char name[ZG_NOTIFY_ZONE_LEN];
+			size_t l = strnlen(o->zone, sizeof(name) - 1);
+			memcpy(name, o->zone, l);
+			name[l] = 0;
+			if (l && name[l - 1] == '.')
+				name[l - 1] = 0;
+			const char *p[2] = {name, text};
+			int err;
+			PGresult *r = text ? db_exec(z->db, &st_notify_status, p, &err) : NULL;
+			PQclear(r);
+			free(text);
+			if (z->pending_notifies > 0)
+				z->pending_notifies--;
+		}
+	}
+}
+
+/* Temporary files left by a render that was killed (".<zone>.zone.XXXXXX"). */
+static void remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name;
+		size_t l = strlen(n);
+		if (n[0] == '.' && l > 12 && strncmp(n + l - 12, ".zone.", 6) == 0) {
+			if (unlinkat(dirfd(d), n, 0) == 0)
+				log_info("zonegen: removed %s/%s left by an interrupted render", dir, n);
+		}
+	}
+	closedir(d);
+}
+
+static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
+{
+	memset(z, 0, sizeof(*z));
+	z->conf = conf;
+	if (parse_keys(z) != RDNS_OK)
+		return RDNS_ECONFIG;
+	if (mkdir(conf->zone_dir, 0755) != 0 && errno != EEXIST) {
+		log_err("zonegen: cannot create zone_dir %s: %s", conf->zone_dir, strerror(errno));
+		return RDNS_ECONFIG;
+	}
+	remove_stale_temps(conf->zone_dir);
+	z->db = db_new(conf->database_url);
+	if (!z->db)
+		return RDNS_ENOMEM;
+	zg_notify_conf_t nc = {.tries = (int)conf->notify_tries,
+			       .first_timeout_ms = (int)conf->notify_timeout_ms,
+			       .max_timeout_ms = 8000,
+			       .log = log_msg};
+	int err;
+	z->notifier = zg_notifier_new(&nc, &err);
+	if (!z->notifier) {
+		log_err("zonegen: cannot start the notifier: %s", rdns_strerror(err));
+		return err;
+	}
+	if (serve && conf->dns_listen[0]) {
+		char allow[4096] = "";
+		size_t o = 0;
+		for (size_t i = 0; i < conf->transfer_allow.n && o < sizeof(allow) - 1; i++)
+			o += (size_t)snprintf(allow + o, sizeof(allow) - o, "%s ", conf->transfer_allow.v[i]);
+		zg_dnssrv_conf_t sc = {.listen = conf->dns_listen,
+				       .transfer_allow = allow,
+				       .keys = z->keys,
+				       .n_keys = z->n_keys,
+				       .transfer_key = conf->transfer_tsig_key[0] ? conf->transfer_tsig_key : NULL,
+				       .log = srv_log};
+		z->srv = zg_dnssrv_new(&sc, &err);
+		if (!z->srv || zg_dnssrv_start(z->srv) != RDNS_OK) {
+			log_err("zonegen: cannot serve DNS on %s: %s", conf->dns_listen, rdns_strerror(err));
+			return RDNS_EIO;
+		}
+		log_info("zonegen: hidden primary on %s", conf->dns_listen);
+	}
+	return RDNS_OK;
+}
+
+static void teardown(zg_t *z)
+{
+	if (z->srv) {
+		zg_dnssrv_stop(z->srv);
+		unpublish_all(z);
+		zg_dnssrv_free(z->srv);
+	} else {
+		unpublish_all(z);
+	}
+	zg_notifier_free(z->notifier);
+	db_free(z->db);
+}
+
+/* Connect, LISTEN and try to become the leader. Returns RDNS_OK when connected. */
+static int connect_and_elect(zg_t *z)
+{
+	if (db_ensure(z->db) != RDNS_OK) {
+		z->leader = false;
+		z->listening = false;
+		return RDNS_EDB;
+	}
+	if (!z->listening) {
+		if (db_simple(z->db, "LISTEN rdns_changes") != RDNS_OK)
+			return RDNS_EDB;
+		z->listening = true;
+	}
+	if (!z->leader) {
+		PGresult *r = PQexec(db_conn(z->db), "SELECT pg_try_advisory_lock(" ZG_LOCK_KEY ")");
+		bool got = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
+		PQclear(r);
+		if (got) {
+			z->leader = true;
+			log_info("zonegen: leader now; reconciling every zone");
+			if (render_list(z, &st_all, false) == RDNS_EDB)
+				return RDNS_EDB;
+		}
+	}
+	return RDNS_OK;
+}
+
+int zg_daemon_run(const rdns_conf_t *conf)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	zg_t z;
+	int ret = 1;
+	if (sfd < 0 || setup(&z, conf, true) != RDNS_OK)
+		goto out;
+	long long debounce_at = -1, next_reconcile = now_ms() + conf->reconcile_interval * 1000;
+	long long next_connect = 0;
+	bool was_leader = false;
+	for (;;) {
+		long long now = now_ms();
+		if ((!z.leader || db_conn(z.db) == NULL || PQstatus(db_conn(z.db)) != CONNECTION_OK) &&
+		    now >= next_connect) {
+			if (connect_and_elect(&z) != RDNS_OK) {
+				if (was_leader)
+					log_warn("zonegen: lost the database; not leader any more");
+				z.leader = false;
+				z.listening = false;
+			}
+			next_connect = now + 1000;
+		}
+		if (was_leader && !z.leader)
+			unpublish_all(&z); /* a standby must not serve what may be stale */
+		was_leader = z.leader;
+
+		struct pollfd pfd[3] = {{sfd, POLLIN, 0}, {zg_notifier_fd(z.notifier), POLLIN, 0}, {-1, POLLIN, 0}};
+		if (db_conn(z.db) && PQstatus(db_conn(z.db)) == CONNECTION_OK)
+			pfd[2].fd = PQsocket(db_conn(z.db));
+		long long wake = next_connect;
+		if (z.leader) {
+			wake = next_reconcile;
+			if (debounce_at >= 0 && debounce_at < wake)
+				wake = debounce_at;
+		}
+		int timeout = (int)(wake - now_ms());
+		if (timeout < 0)
+			timeout = 0;
+		if (timeout > 1000)
+			timeout = 1000;
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) > 0)
+				log_info("zonegen: signal %u, stopping", si.ssi_signo);
+			ret = 0;
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			drain_notify(&z);
+		if (pfd[2].fd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			PGconn *c = db_conn(z.db);
+			if (!PQconsumeInput(c)) {
+				log_warn("zonegen: database connection lost: %s", PQerrorMessage(c));
+				db_simple(z.db, "SELECT 1"); /* marks the handle broken */
+				z.leader = false;
+				z.listening = false;
+				continue;
+			}
+			PGnotify *nt;
+			bool any = false;
+			while ((nt = PQnotifies(c)) != NULL) {
+				any = true;
+				PQfreemem(nt);
+			}
+			/* The window opens at the first change and is not extended, so a
+			 * steady stream of changes still renders every debounce_ms. */
+			if (any && debounce_at < 0)
+				debounce_at = now_ms() + conf->debounce_ms;
+		}
+		if (!z.leader)
+			continue;
+		now = now_ms();
+		if (debounce_at >= 0 && now >= debounce_at) {
+			debounce_at = -1;
+			if (render_list(&z, &st_dirty, false) == RDNS_EDB)
+				z.leader = false;
+		}
+		if (now >= next_reconcile) {
+			next_reconcile = now + conf->reconcile_interval * 1000;
+			if (render_list(&z, &st_all, false) == RDNS_EDB)
+				z.leader = false;
+		}
+	}
+out:
+	if (sfd >= 0) {
+		teardown(&z);
+		close(sfd);
+	}
+	return ret;
+}
+
+int zg_once(const rdns_conf_t *conf, bool full)
+{
+	zg_t z;
+	int ret = 1;
+	if (setup(&z, conf, false) != RDNS_OK)
+		goto out;
+	if (db_ensure(z.db) != RDNS_OK) {
+		log_err("zonegen: database unreachable: %s", db_last_error(z.db));
+		goto out;
+	}
+	/* Wait (bounded) for a running leader to finish, then hold the lock ourselves. */
+	if (db_simple(z.db, "SET lock_timeout = '60s'") != RDNS_OK ||
+	    db_simple(z.db, "SELECT pg_advisory_lock(" ZG_LOCK_KEY ")") != RDNS_OK) {
+		log_err("zonegen: could not take the leader lock: %s", db_last_error(z.db));
+		goto out;
+	}
+	z.leader = true;
+	if (render_list(&z, full ? &st_all : &st_dirty, full) != RDNS_OK) {
+		log_err("zonegen: database error: %s", db_last_error(z.db));
+		goto out;
+	}
+	long long deadline = now_ms() + 120000;
+	while (z.pending_notifies > 0 && now_ms() < deadline) {
+		struct pollfd pfd = {zg_notifier_fd(z.notifier), POLLIN, 0};
+		poll(&pfd, 1, 500);
+		drain_notify(&z);
+	}
+	ret = z.failures ? 1 : 0;
+out:
+	teardown(&z);
+	return ret;
+}

@@ -1,0 +1,1347 @@
+/* dnssrv.c - the hidden primary: serves SOA, AXFR and IXFR of published zone files over UDP and TCP. */
+#include "zonegen/dnssrv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+
+#define DEFAULT_IDLE_MS     10000
+#define DEFAULT_MAX_CLIENTS 64
+#define READ_BUF            (256 * 1024) /* snapshot read chunk; also the longest line */
+#define CT_SIZE             8192         /* compression slots per AXFR message */
+#define SINGLE_BUF          4096         /* any single answer fits: question + SOA + OPT + TSIG */
+#define OPT_RR_LEN          11
+#define EDNS_UDP_SIZE       1232
+/* Records fill an AXFR message up to 60 KiB; what is left of the 64 KiB is
+ * room for the OPT and TSIG RRs. Fewer, bigger messages cost fewer syscalls
+ * and MACs; 16 KiB messages measured no faster. */
+#define XFR_MSG_LIMIT (60 * 1024)
+
+/* ---- data ---- */
+
+/* An open, immutable zone file and its SOA. */
+typedef struct {
+	int refs; /* under s->zlock */
+	int fd;
+	zg_wire_zrr_t soa;
+	size_t records;
+} snap_t;
+
+typedef struct {
+	uint8_t key[ZG_WIRE_NAME_MAX]; /* lower-cased wire name */
+	size_t key_len;
+	snap_t *snap;
+} zone_t;
+
+typedef struct {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned len;
+} acl_t;
+
+typedef struct conn {
+	zg_dnssrv_t *s;
+	int fd;
+	pthread_t th;
+	atomic_bool done;
+	struct sockaddr_storage peer;
+	struct conn *next;
+} conn_t;
+
+struct zg_dnssrv {
+	zg_tsig_key_t *keys;
+	size_t n_keys;
+	bool has_xfr_key;
+	uint8_t xfr_key[ZG_WIRE_NAME_MAX];
+	size_t xfr_key_len;
+	acl_t *acl;
+	size_t n_acl;
+	int idle_ms;
+	int max_clients;
+	void (*log)(void *arg, int level, const char *msg);
+	void *log_arg;
+
+	int udp_fd;
+	int tcp_fd;
+	int wake[2];
+	uint16_t port;
+	pthread_t loop_th;
+	bool started;
+	atomic_bool stopping;
+
+	pthread_mutex_t zlock;
+	zone_t *zones; /* sorted by key */
+	size_t n_zones;
+	size_t cap_zones;
+
+	pthread_mutex_t clock;
+	conn_t *conns;
+	atomic_int active;
+};
+
+/* One parsed query. */
+typedef struct {
+	uint16_t id;
+	uint16_t flags; /* of the query */
+	unsigned opcode;
+	bool has_q;
+	uint8_t qname[ZG_WIRE_NAME_MAX];
+	size_t qname_len;
+	uint16_t qtype;
+	uint16_t qclass;
+	bool has_opt;
+	uint16_t opt_size;
+	uint8_t opt_version;
+	bool has_ixfr_serial;
+	uint32_t ixfr_serial;
+	bool has_tsig;
+	size_t tsig_off;
+	zg_tsig_ctx_t tsig;
+	int transport;
+	zg_dnssrv_emit_fn emit;
+	void *arg;
+} req_t;
+
+static void slog(zg_dnssrv_t *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void slog(zg_dnssrv_t *s, int level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	if (s->log == NULL)
+		return;
+	int n = snprintf(buf, sizeof(buf), "dnssrv: ");
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	s->log(s->log_arg, level, buf);
+}
+
+static uint64_t now_secs(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* ---- configuration ---- */
+
+static int parse_acl(zg_dnssrv_t *s, const char *list)
+{
+	if (list == NULL)
+		return RDNS_OK;
+	const char *p = list;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		const char *e = p;
+		while (*e && *e != ' ' && *e != '\t' && *e != ',' && *e != '\n')
+			e++;
+		char tok[80];
+		size_t n = (size_t)(e - p);
+		if (n >= sizeof(tok))
+			return RDNS_ECONFIG;
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		p = e;
+
+		acl_t a = {0};
+		char *slash = strchr(tok, '/');
+		long plen = -1;
+		if (slash) {
+			*slash = '\0';
+			char *end;
+			errno = 0;
+			plen = strtol(slash + 1, &end, 10);
+			if (slash[1] == '\0' || *end != '\0' || errno || plen < 0)
+				return RDNS_ECONFIG;
+		}
+		if (inet_pton(AF_INET, tok, a.addr) == 1) {
+			a.family = AF_INET;
+			a.len = plen < 0 ? 32 : (unsigned)plen;
+			if (a.len > 32)
+				return RDNS_ECONFIG;
+		} else if (inet_pton(AF_INET6, tok, a.addr) == 1) {
+			a.family = AF_INET6;
+			a.len = plen < 0 ? 128 : (unsigned)plen;
+			if (a.len > 128)
+				return RDNS_ECONFIG;
+		} else {
+			return RDNS_ECONFIG;
+		}
+		/* Host bits beyond the prefix length are a typo, not a wish. */
+		for (unsigned bit = a.len; bit < (a.family == AF_INET ? 32u : 128u); bit++)
+			if (a.addr[bit / 8] & (0x80u >> (bit % 8)))
+				return RDNS_ECONFIG;
+		acl_t *na = realloc(s->acl, (s->n_acl + 1) * sizeof(*na));
+		if (na == NULL)
+			return RDNS_ENOMEM;
+		s->acl = na;
+		s->acl[s->n_acl++] = a;
+	}
+	return RDNS_OK;
+}
+
+static bool acl_allows(const zg_dnssrv_t *s, const struct sockaddr *from)
+{
+	uint8_t a[16];
+	int fam;
+	if (from == NULL)
+		return false;
+	if (from->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)from;
+		memcpy(a, &sin->sin_addr, 4);
+		fam = AF_INET;
+	} else if (from->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)from;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memcpy(a, sin6->sin6_addr.s6_addr + 12, 4);
+			fam = AF_INET;
+		} else {
+			memcpy(a, sin6->sin6_addr.s6_addr, 16);
+			fam = AF_INET6;
+		}
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < s->n_acl; i++) {
+		const acl_t *e = &s->acl[i];
+		if (e->family != fam)
+			continue;
+		unsigned full = e->len / 8, rest = e->len % 8;
+		if (memcmp(e->addr, a, full) != 0)
+			continue;
+		if (rest) {
+			uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+			if ((e->addr[full] & mask) != (a[full] & mask))
+				continue;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* "ip:port" or "[ip6]:port". */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char host[64];
+	const char *port;
+	memset(ss, 0, sizeof(*ss));
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+		if (rb == NULL || rb[1] != ':' || (size_t)(rb - spec - 1) >= sizeof(host))
+			return RDNS_ECONFIG;
+		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
+		host[rb - spec - 1] = '\0';
+		port = rb + 2;
+	} else {
+		const char *c = strrchr(spec, ':');
+		if (c == NULL || strchr(spec, ':') != c || (size_t)(c - spec) >= sizeof(host))
+			return RDNS_ECONFIG;
+		memcpy(host, spec, (size_t)(c - spec));
+		host[c - spec] = '\0';
+		port = c + 1;
+	}
+	char *end;
+	errno = 0;
+	long pn = strtol(port, &end, 10);
+	if (*port == '\0' || *end != '\0' || errno || pn < 0 || pn > 65535)
+		return RDNS_ECONFIG;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	if (spec[0] != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)pn);
+		*sl = sizeof(*sin);
+	} else if (spec[0] == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)pn);
+		*sl = sizeof(*sin6);
+	} else {
+		return RDNS_ECONFIG;
+	}
+	return RDNS_OK;
+}
+
+static int bind_err(int e)
+{
+	return e == EADDRINUSE ? RDNS_EEXIST : RDNS_EIO;
+}
+
+static int open_sockets(zg_dnssrv_t *s, const char *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1;
+	int rc = parse_listen(spec, &ss, &sl);
+	if (rc != RDNS_OK)
+		return rc;
+
+	s->tcp_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->tcp_fd < 0)
+		return RDNS_EIO;
+	/* SO_REUSEADDR only skips TIME_WAIT; a live listener still makes bind fail. */
+	setsockopt(s->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(s->tcp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(s->tcp_fd, (struct sockaddr *)&ss, sl) != 0)
+		return bind_err(errno);
+	if (listen(s->tcp_fd, 128) != 0)
+		return RDNS_EIO;
+	struct sockaddr_storage bound;
+	socklen_t bl = sizeof(bound);
+	if (getsockname(s->tcp_fd, (struct sockaddr *)&bound, &bl) != 0)
+		return RDNS_EIO;
+	s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+						   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+	/* UDP on the same port as TCP (the one the kernel chose for port 0). */
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(s->port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(s->port);
+	s->udp_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->udp_fd < 0)
+		return RDNS_EIO;
+	if (ss.ss_family == AF_INET6)
+		setsockopt(s->udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(s->udp_fd, (struct sockaddr *)&ss, sl) != 0)
+		return bind_err(errno);
+	return RDNS_OK;
+}
+
+zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
+{
+	int rc = RDNS_ENOMEM;
+	zg_dnssrv_t *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		goto cleanup;
+	s->udp_fd = s->tcp_fd = s->wake[0] = s->wake[1] = -1;
+	pthread_mutex_init(&s->zlock, NULL);
+	pthread_mutex_init(&s->clock, NULL);
+	s->idle_ms = conf->tcp_idle_timeout_ms > 0 ? conf->tcp_idle_timeout_ms : DEFAULT_IDLE_MS;
+	s->max_clients = conf->max_tcp_clients > 0 ? conf->max_tcp_clients : DEFAULT_MAX_CLIENTS;
+	s->log = conf->log;
+	s->log_arg = conf->log_arg;
+
+	rc = RDNS_ECONFIG;
+	if (conf->n_keys > 0 && conf->keys == NULL)
+		goto cleanup;
+	if (conf->n_keys > 0) {
+		s->keys = calloc(conf->n_keys, sizeof(*s->keys));
+		if (s->keys == NULL) {
+			rc = RDNS_ENOMEM;
+			goto cleanup;
+		}
+		memcpy(s->keys, conf->keys, conf->n_keys * sizeof(*s->keys));
+		s->n_keys = conf->n_keys;
+	}
+	for (size_t i = 0; i < s->n_keys; i++) {
+		uint8_t kn[ZG_WIRE_NAME_MAX];
+		size_t kl;
+		if (zg_tsig_key_wire_name(&s->keys[i], kn, &kl) != RDNS_OK || s->keys[i].secret_len == 0 ||
+		    s->keys[i].secret_len > sizeof(s->keys[i].secret)) {
+			slog(s, LOG_ERR, "bad TSIG key #%zu (name or secret length)", i);
+			goto cleanup;
+		}
+	}
+	if (conf->transfer_key != NULL) {
+		zg_tsig_key_t probe = {0};
+		size_t n = strlen(conf->transfer_key);
+		if (n == 0 || n >= sizeof(probe.name))
+			goto cleanup;
+		memcpy(probe.name, conf->transfer_key, n);
+		if (zg_tsig_key_wire_name(&probe, s->xfr_key, &s->xfr_key_len) != RDNS_OK)
+			goto cleanup;
+		bool known = false;
+		for (size_t i = 0; i < s->n_keys && !known; i++) {
+			uint8_t kn[ZG_WIRE_NAME_MAX];
+			size_t kl;
+			zg_tsig_key_wire_name(&s->keys[i], kn, &kl);
+			known = kl == s->xfr_key_len && memcmp(kn, s->xfr_key, kl) == 0;
+		}
+		if (!known) {
+			slog(s, LOG_ERR, "transfer key %s is not among the keys", conf->transfer_key);
+			goto cleanup;
+		}
+		s->has_xfr_key = true;
+	}
+	rc = parse_acl(s, conf->transfer_allow);
+	if (rc != RDNS_OK) {
+		slog(s, LOG_ERR, "bad transfer_allow list");
+		goto cleanup;
+	}
+	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	if (conf->listen != NULL) {
+		rc = open_sockets(s, conf->listen);
+		if (rc != RDNS_OK) {
+			slog(s, LOG_ERR, "cannot listen on %s: %s", conf->listen,
+			     rc == RDNS_EEXIST ? "address in use" : rdns_strerror(rc));
+			goto cleanup;
+		}
+	}
+	rc = RDNS_OK;
+cleanup:
+	if (rc != RDNS_OK) {
+		zg_dnssrv_free(s);
+		s = NULL;
+	}
+	if (err)
+		*err = rc;
+	return s;
+}
+
+uint16_t zg_dnssrv_port(const zg_dnssrv_t *s)
+{
+	return s->port;
+}
+
+/* ---- zones and snapshots ---- */
+
+static void snap_put(zg_dnssrv_t *s, snap_t *sn)
+{
+	if (sn == NULL)
+		return;
+	pthread_mutex_lock(&s->zlock);
+	bool last = --sn->refs == 0;
+	pthread_mutex_unlock(&s->zlock);
+	if (last) {
+		close(sn->fd);
+		free(sn);
+	}
+}
+
+static int zone_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	if (c)
+		return c;
+	return al < bl ? -1 : al > bl;
+}
+
+/* Index of key, or the insertion point with *found false. Under zlock. */
+static size_t zone_find(const zg_dnssrv_t *s, const uint8_t *key, size_t kl, bool *found)
+{
+	size_t lo = 0, hi = s->n_zones;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = zone_cmp(s->zones[mid].key, s->zones[mid].key_len, key, kl);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* A referenced snapshot of the zone whose apex is name, or NULL. */
+static snap_t *snap_get(zg_dnssrv_t *s, const uint8_t *name, size_t nlen)
+{
+	uint8_t key[ZG_WIRE_NAME_MAX];
+	bool found;
+	snap_t *sn = NULL;
+	memcpy(key, name, nlen);
+	zg_wire_name_lower(key, nlen);
+	pthread_mutex_lock(&s->zlock);
+	size_t i = zone_find(s, key, nlen, &found);
+	if (found) {
+		sn = s->zones[i].snap;
+		sn->refs++;
+	}
+	pthread_mutex_unlock(&s->zlock);
+	return sn;
+}
+
+static int zone_key(const char *zone, uint8_t *key, size_t *kl)
+{
+	if (zone == NULL || zg_wire_name_from_text(zone, strlen(zone), false, key, kl) != RDNS_OK)
+		return RDNS_EINVAL;
+	zg_wire_name_lower(key, *kl);
+	return RDNS_OK;
+}
+
+/* Whether name is apex or below it (case-insensitive, label-aligned). */
+static bool in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, size_t alen)
+{
+	size_t p = 0;
+	while (p < nlen) {
+		if (nlen - p == alen)
+			return zg_wire_name_equal(name + p, nlen - p, apex, alen);
+		if (name[p] == 0)
+			break;
+		p += 1 + (size_t)name[p];
+	}
+	return false;
+}
+
+/* Buffered line reader over an open file (pread: many readers share the fd). */
+typedef struct {
+	int fd;
+	off_t off;
+	char *buf;
+	size_t cap;
+	size_t start;
+	size_t end;
+	bool eof;
+} lines_t;
+
+/* 1 with a line, 0 at the end, RDNS_EIO on a read error, RDNS_ERANGE for a
+ * line longer than the buffer. */
+static int lines_next(lines_t *L, const char **line, size_t *len)
+{
+	for (;;) {
+		char *nl = memchr(L->buf + L->start, '\n', L->end - L->start);
+		if (nl != NULL) {
+			*line = L->buf + L->start;
+			*len = (size_t)(nl - (L->buf + L->start));
+			L->start = (size_t)(nl - L->buf) + 1;
+			return 1;
+		}
+		if (L->eof) {
+			if (L->start == L->end)
+				return 0;
+			*line = L->buf + L->start; /* last line without newline */
+			*len = L->end - L->start;
+			L->start = L->end;
+			return 1;
+		}
+		if (L->start > 0) {
+			memmove(L->buf, L->buf + L->start, L->end - L->start);
+			L->end -= L->start;
+			L->start = 0;
+		}
+		if (L->end == L->cap)
+			return RDNS_ERANGE;
+		ssize_t n = pread(L->fd, L->buf + L->end, L->cap - L->end, L->off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return RDNS_EIO;
+		}
+		if (n == 0)
+			L->eof = true;
+		L->end += (size_t)n;
+		L->off += n;
+	}
+}
+
+/* Check a whole zone file; fill in the SOA and the record count. */
+static int validate_file(int fd, const uint8_t *apex, size_t alen, snap_t *sn)
+{
+	int rc = RDNS_ENOMEM;
+	lines_t L = {.fd = fd, .cap = READ_BUF};
+	zg_wire_zrr_t *rr = malloc(sizeof(*rr));
+	L.buf = malloc(READ_BUF);
+	if (rr == NULL || L.buf == NULL)
+		goto cleanup;
+	size_t n = 0;
+	const char *line;
+	size_t len;
+	int got;
+	while ((got = lines_next(&L, &line, &len)) == 1) {
+		int prc = zg_wire_zrr_parse(line, len, rr);
+		if (prc == RDNS_ENOTFOUND)
+			continue;
+		if (prc != RDNS_OK || !in_zone(rr->owner, rr->owner_len, apex, alen)) {
+			rc = RDNS_EINVAL;
+			goto cleanup;
+		}
+		if (n == 0) {
+			/* RFC 1035 §5.2: the SOA comes first and names the apex. */
+			if (rr->type != ZG_TYPE_SOA || !zg_wire_name_equal(rr->owner, rr->owner_len, apex, alen)) {
+				rc = RDNS_EINVAL;
+				goto cleanup;
+			}
+			sn->soa = *rr;
+		} else if (rr->type == ZG_TYPE_SOA) {
+			rc = RDNS_EINVAL;
+			goto cleanup;
+		}
+		n++;
+	}
+	if (got < 0) {
+		rc = got == RDNS_ERANGE ? RDNS_EINVAL : RDNS_EIO;
+		goto cleanup;
+	}
+	if (n == 0) {
+		rc = RDNS_EINVAL;
+		goto cleanup;
+	}
+	sn->records = n;
+	rc = RDNS_OK;
+cleanup:
+	free(rr);
+	free(L.buf);
+	return rc;
+}
+
+int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path)
+{
+	uint8_t key[ZG_WIRE_NAME_MAX];
+	size_t kl;
+	int rc;
+	snap_t *sn = NULL;
+	snap_t *old = NULL;
+
+	if (zone_key(zone, key, &kl) != RDNS_OK || kl <= 1)
+		return RDNS_EINVAL;
+	sn = calloc(1, sizeof(*sn));
+	if (sn == NULL)
+		return RDNS_ENOMEM;
+	sn->refs = 1;
+	sn->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sn->fd < 0) {
+		slog(s, LOG_ERR, "zone %s: cannot open %s: %s", zone, path, strerror(errno));
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	rc = validate_file(sn->fd, key, kl, sn);
+	if (rc != RDNS_OK) {
+		slog(s, LOG_ERR, "zone %s: %s: %s", zone, path,
+		     rc == RDNS_EINVAL ? "not a zone file of this zone in our format" : rdns_strerror(rc));
+		goto cleanup;
+	}
+
+	pthread_mutex_lock(&s->zlock);
+	bool found;
+	size_t i = zone_find(s, key, kl, &found);
+	if (found) {
+		old = s->zones[i].snap;
+		s->zones[i].snap = sn;
+	} else {
+		if (s->n_zones == s->cap_zones) {
+			size_t nc = s->cap_zones ? s->cap_zones * 2 : 16;
+			zone_t *nz = realloc(s->zones, nc * sizeof(*nz));
+			if (nz == NULL) {
+				pthread_mutex_unlock(&s->zlock);
+				rc = RDNS_ENOMEM;
+				goto cleanup;
+			}
+			s->zones = nz;
+			s->cap_zones = nc;
+		}
+		memmove(&s->zones[i + 1], &s->zones[i], (s->n_zones - i) * sizeof(*s->zones));
+		memcpy(s->zones[i].key, key, kl);
+		s->zones[i].key_len = kl;
+		s->zones[i].snap = sn;
+		s->n_zones++;
+	}
+	pthread_mutex_unlock(&s->zlock);
+	slog(s, LOG_INFO, "zone %s: published serial %u, %zu records", zone, sn->soa.soa[0], sn->records);
+	sn = NULL;
+	snap_put(s, old);
+	rc = RDNS_OK;
+cleanup:
+	if (sn != NULL) {
+		if (sn->fd >= 0)
+			close(sn->fd);
+		free(sn);
+	}
+	return rc;
+}
+
+void zg_dnssrv_unpublish(zg_dnssrv_t *s, const char *zone)
+{
+	uint8_t key[ZG_WIRE_NAME_MAX];
+	size_t kl;
+	snap_t *old = NULL;
+	bool found;
+	if (zone_key(zone, key, &kl) != RDNS_OK)
+		return;
+	pthread_mutex_lock(&s->zlock);
+	size_t i = zone_find(s, key, kl, &found);
+	if (found) {
+		old = s->zones[i].snap;
+		memmove(&s->zones[i], &s->zones[i + 1], (s->n_zones - i - 1) * sizeof(*s->zones));
+		s->n_zones--;
+	}
+	pthread_mutex_unlock(&s->zlock);
+	snap_put(s, old);
+}
+
+uint32_t zg_dnssrv_serial(zg_dnssrv_t *s, const char *zone, bool *found)
+{
+	uint8_t key[ZG_WIRE_NAME_MAX];
+	size_t kl;
+	uint32_t serial = 0;
+	bool f = false;
+	if (zone_key(zone, key, &kl) == RDNS_OK) {
+		pthread_mutex_lock(&s->zlock);
+		size_t i = zone_find(s, key, kl, &f);
+		if (f)
+			serial = s->zones[i].snap->soa.soa[0];
+		pthread_mutex_unlock(&s->zlock);
+	}
+	if (found)
+		*found = f;
+	return serial;
+}
+
+/* ---- the packet handler ---- */
+
+static uint16_t resp_flags(const req_t *r, bool aa)
+{
+	uint16_t f = (uint16_t)(ZG_WIRE_QR | (r->flags & (0xfu << 11)) | (r->flags & ZG_WIRE_RD));
+	if (aa)
+		f |= ZG_WIRE_AA;
+	return f;
+}
+
+/* OPT (RFC 6891 §6.1.2) when the query had one; ext is the upper 8 bits of an extended rcode. */
+static int put_opt(zg_wire_msg_t *m, const req_t *r, unsigned ext_rcode)
+{
+	static const uint8_t root = 0;
+	size_t rdl;
+	if (!r->has_opt)
+		return RDNS_OK;
+	int rc = zg_wire_msg_rr_begin(m, &root, 1, ZG_TYPE_OPT, EDNS_UDP_SIZE, (uint32_t)ext_rcode << 24, &rdl);
+	if (rc == RDNS_OK)
+		zg_wire_msg_rr_end(m, ZG_SEC_AR, rdl);
+	return rc;
+}
+
+/* Finish, sign if the query was signed, and emit. */
+static int send_msg(req_t *r, zg_wire_msg_t *m)
+{
+	zg_wire_msg_finish(m);
+	size_t len = m->len;
+	if (r->has_tsig) {
+		int rc = zg_tsig_sign_response(&r->tsig, m->buf, &len, m->cap, now_secs());
+		if (rc != RDNS_OK)
+			return rc;
+	}
+	return r->emit(r->arg, m->buf, len) < 0 ? RDNS_EIO : RDNS_OK;
+}
+
+static int put_soa(zg_wire_msg_t *m, const snap_t *sn)
+{
+	return zg_wire_msg_put_zrr(m, ZG_SEC_AN, &sn->soa);
+}
+
+/* A single-message answer: rcode, optionally the SOA of sn. */
+static int respond(req_t *r, unsigned rcode, const snap_t *sn)
+{
+	uint8_t buf[SINGLE_BUF];
+	zg_wire_ct_t ct[64];
+	zg_wire_msg_t m;
+	size_t limit = sizeof(buf);
+	bool sign = r->has_tsig;
+
+	if (r->transport == ZG_DNSSRV_UDP) {
+		limit = 512;
+		if (r->has_opt && r->opt_size > 512)
+			limit = r->opt_size < sizeof(buf) ? r->opt_size : sizeof(buf);
+	}
+	zg_wire_msg_init(&m, buf, sizeof(buf), ct, 64);
+	zg_wire_msg_reset(&m, r->id, resp_flags(r, sn != NULL && rcode == ZG_RCODE_NOERROR));
+	zg_wire_msg_set_rcode(&m, rcode & 0xf);
+	int rc = RDNS_OK;
+	if (r->has_q)
+		rc = zg_wire_msg_put_question(&m, r->qname, r->qname_len, r->qtype, r->qclass);
+	if (rc == RDNS_OK && sn != NULL)
+		rc = put_soa(&m, sn);
+	if (rc == RDNS_OK)
+		rc = put_opt(&m, r, rcode >> 4);
+	if (rc != RDNS_OK)
+		return rc; /* cannot happen: SINGLE_BUF holds the largest answer */
+	zg_wire_msg_finish(&m);
+	size_t len = m.len;
+	if (sign) {
+		zg_tsig_ctx_t save = r->tsig;
+		rc = zg_tsig_sign_response(&r->tsig, buf, &len, sizeof(buf), now_secs());
+		if (rc != RDNS_OK)
+			return rc;
+		if (len > limit) {
+			r->tsig = save;
+			len = m.len;
+		}
+	}
+	if (len > limit) {
+		/* RFC 1035 §4.2.1: set TC and keep what fits (header and question). */
+		zg_wire_msg_reset(&m, r->id, (uint16_t)(resp_flags(r, false) | ZG_WIRE_TC));
+		zg_wire_msg_set_rcode(&m, rcode & 0xf);
+		if (r->has_q)
+			zg_wire_msg_put_question(&m, r->qname, r->qname_len, r->qtype, r->qclass);
+		zg_wire_msg_finish(&m);
+		len = m.len;
+		if (sign && zg_tsig_sign_response(&r->tsig, buf, &len, limit, now_secs()) != RDNS_OK)
+			len = m.len;
+	}
+	return r->emit(r->arg, buf, len) < 0 ? RDNS_EIO : RDNS_OK;
+}
+
+/* Parse SERIAL out of an SOA RR's RDATA. */
+static bool soa_serial(const uint8_t *msg, size_t len, const zg_wire_rr_t *rr, uint32_t *serial)
+{
+	uint8_t tmp[ZG_WIRE_NAME_MAX];
+	size_t tl;
+	size_t end = rr->rdata_off + rr->rdlen;
+	size_t p = rr->rdata_off;
+	if (zg_wire_name_parse(msg, len, &p, tmp, &tl) != RDNS_OK || p > end)
+		return false;
+	if (zg_wire_name_parse(msg, len, &p, tmp, &tl) != RDNS_OK || p > end)
+		return false;
+	if (end - p != 20)
+		return false;
+	*serial = zg_wire_get32(msg + p);
+	return true;
+}
+
+/* Header, question and all RRs. RDNS_OK or RDNS_EINVAL (FORMERR). */
+static int parse_query(const uint8_t *q, size_t len, const zg_wire_hdr_t *h, req_t *r)
+{
+	size_t p = ZG_WIRE_HDR_LEN;
+	if (h->count[ZG_SEC_QD] != 1)
+		return RDNS_EINVAL;
+	if (zg_wire_name_parse(q, len, &p, r->qname, &r->qname_len) != RDNS_OK || len - p < 4)
+		return RDNS_EINVAL;
+	r->qtype = zg_wire_get16(q + p);
+	r->qclass = zg_wire_get16(q + p + 2);
+	p += 4;
+	r->has_q = true;
+
+	unsigned total = (unsigned)h->count[1] + h->count[2] + h->count[3];
+	for (unsigned i = 0; i < total; i++) {
+		zg_wire_rr_t rr;
+		size_t start = p;
+		if (zg_wire_rr_parse(q, len, &p, &rr) != RDNS_OK)
+			return RDNS_EINVAL;
+		int sec = i < h->count[1] ? ZG_SEC_AN : i < (unsigned)h->count[1] + h->count[2] ? ZG_SEC_NS : ZG_SEC_AR;
+		if (rr.type == ZG_TYPE_TSIG) {
+			/* RFC 8945 §5.1: exactly one, the last RR of the additional section. */
+			if (sec != ZG_SEC_AR || i + 1 != total)
+				return RDNS_EINVAL;
+			r->has_tsig = true;
+			r->tsig_off = start;
+		} else if (rr.type == ZG_TYPE_OPT) {
+			/* RFC 6891 §6.1.1: one OPT, owner root, additional section. */
+			if (sec != ZG_SEC_AR || r->has_opt || rr.owner_len != 1)
+				return RDNS_EINVAL;
+			r->has_opt = true;
+			r->opt_size = rr.rclass;
+			r->opt_version = (uint8_t)(rr.ttl >> 16);
+		} else if (sec == ZG_SEC_NS && rr.type == ZG_TYPE_SOA && r->qtype == ZG_TYPE_IXFR) {
+			/* RFC 1995 §3: the client's SOA sits in the authority section. */
+			if (!soa_serial(q, len, &rr, &r->ixfr_serial))
+				return RDNS_EINVAL;
+			r->has_ixfr_serial = true;
+		}
+	}
+	if (p != len)
+		return RDNS_EINVAL; /* trailing bytes */
+	return RDNS_OK;
+}
+
+/* Stream a full zone (RFC 5936 §2.2): SOA, records in file order, SOA. */
+typedef struct {
+	uint8_t msg[ZG_WIRE_MSG_MAX];
+	char rbuf[READ_BUF];
+	zg_wire_ct_t ct[CT_SIZE];
+	zg_wire_zrr_t rr;
+	zg_wire_msg_t m;
+} xfr_t;
+
+static int flush_xfr(req_t *r, xfr_t *x, unsigned *sent)
+{
+	int rc = put_opt(&x->m, r, 0);
+	if (rc == RDNS_OK)
+		rc = send_msg(r, &x->m);
+	if (rc != RDNS_OK)
+		return rc;
+	(*sent)++;
+	zg_wire_msg_reset(&x->m, r->id, resp_flags(r, true));
+	return RDNS_OK;
+}
+
+static int transfer(zg_dnssrv_t *s, req_t *r, const snap_t *sn)
+{
+	int rc = RDNS_ENOMEM;
+	unsigned sent = 0;
+	size_t records = 0;
+	xfr_t *x = malloc(sizeof(*x));
+	if (x == NULL)
+		return RDNS_ENOMEM;
+	lines_t L = {.fd = sn->fd, .buf = x->rbuf, .cap = READ_BUF};
+	/* Records fill up to XFR_MSG_LIMIT (checked before each one); the rest
+	 * of the 64 KiB is for OPT and TSIG. */
+	zg_wire_msg_init(&x->m, x->msg, sizeof(x->msg), x->ct, CT_SIZE);
+	zg_wire_msg_reset(&x->m, r->id, resp_flags(r, true));
+	/* The question only in the first message (RFC 5936 §2.2.1 allows it). */
+	rc = zg_wire_msg_put_question(&x->m, r->qname, r->qname_len, r->qtype, r->qclass);
+	if (rc == RDNS_OK)
+		rc = put_soa(&x->m, sn);
+	if (rc != RDNS_OK)
+		goto cleanup;
+
+	const char *line;
+	size_t len;
+	int got;
+	while ((got = lines_next(&L, &line, &len)) == 1) {
+		int prc = zg_wire_zrr_parse(line, len, &x->rr);
+		if (prc == RDNS_ENOTFOUND || (prc == RDNS_OK && x->rr.type == ZG_TYPE_SOA))
+			continue; /* comments; the SOA went first and goes last */
+		if (prc != RDNS_OK) {
+			/* The file was checked at publish and cannot change. */
+			rc = RDNS_EIO;
+			goto broken;
+		}
+		if (x->m.len + zg_wire_zrr_maxlen(&x->rr) > XFR_MSG_LIMIT) {
+			rc = flush_xfr(r, x, &sent);
+			if (rc != RDNS_OK)
+				goto cleanup;
+		}
+		rc = zg_wire_msg_put_zrr(&x->m, ZG_SEC_AN, &x->rr);
+		if (rc != RDNS_OK)
+			goto broken;
+		records++;
+	}
+	if (got < 0) {
+		rc = RDNS_EIO;
+		goto broken;
+	}
+	if (x->m.len + zg_wire_zrr_maxlen(&sn->soa) > XFR_MSG_LIMIT) {
+		rc = flush_xfr(r, x, &sent);
+		if (rc != RDNS_OK)
+			goto cleanup;
+	}
+	rc = put_soa(&x->m, sn);
+	if (rc == RDNS_OK)
+		rc = flush_xfr(r, x, &sent);
+	if (rc == RDNS_OK)
+		slog(s, LOG_DEBUG, "transfer of serial %u: %zu records in %u messages%s", sn->soa.soa[0], records + 2,
+		     sent, r->has_tsig ? ", signed" : "");
+	goto cleanup;
+broken:
+	slog(s, LOG_ERR, "transfer of serial %u failed after %u messages: %s", sn->soa.soa[0], sent,
+	     rdns_strerror(rc));
+	/* Nothing sent yet: a clean SERVFAIL is still possible. The caller
+	 * closes the connection either way. */
+	if (sent == 0)
+		(void)respond(r, ZG_RCODE_SERVFAIL, NULL);
+	rc = RDNS_EIO;
+cleanup:
+	free(x);
+	return rc == RDNS_OK || rc == RDNS_ENOMEM ? rc : RDNS_EIO;
+}
+
+int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct sockaddr *from, int transport,
+		     zg_dnssrv_emit_fn emit, void *arg)
+{
+	zg_wire_hdr_t h;
+	req_t *r;
+	snap_t *sn = NULL;
+	int rc;
+
+	if (zg_wire_hdr_parse(q, qlen, &h) != RDNS_OK)
+		return RDNS_EDNS; /* nothing to echo */
+	if (h.flags & ZG_WIRE_QR)
+		return RDNS_EDNS; /* never answer a response */
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return RDNS_ENOMEM;
+	r->id = h.id;
+	r->flags = h.flags;
+	r->opcode = ZG_WIRE_OPCODE(h.flags);
+	r->transport = transport;
+	r->emit = emit;
+	r->arg = arg;
+
+	if (r->opcode != ZG_OPCODE_QUERY) {
+		/* NOTIFY and others: we are a primary and take no orders (RFC 1996 §3.7 says
+		 * NOTIMP tells the sender to stop). Echo the question when it parses. */
+		size_t p = ZG_WIRE_HDR_LEN;
+		if (h.count[ZG_SEC_QD] == 1 && zg_wire_name_parse(q, qlen, &p, r->qname, &r->qname_len) == RDNS_OK &&
+		    qlen - p >= 4) {
+			r->qtype = zg_wire_get16(q + p);
+			r->qclass = zg_wire_get16(q + p + 2);
+			r->has_q = true;
+		}
+		rc = respond(r, ZG_RCODE_NOTIMP, NULL);
+		goto cleanup;
+	}
+	if (parse_query(q, qlen, &h, r) != RDNS_OK) {
+		r->has_tsig = false;
+		r->has_opt = false;
+		rc = respond(r, ZG_RCODE_FORMERR, NULL);
+		goto cleanup;
+	}
+	if (r->has_tsig) {
+		rc = zg_tsig_verify_request(&r->tsig, q, qlen, r->tsig_off, s->keys, s->n_keys, now_secs());
+		if (rc == RDNS_EINVAL) {
+			r->has_tsig = false;
+			rc = respond(r, ZG_RCODE_FORMERR, NULL);
+			goto cleanup;
+		}
+		if (rc != RDNS_OK)
+			goto cleanup;
+		if (r->tsig.error != ZG_TSIG_NOERROR) {
+			slog(s, LOG_NOTICE, "TSIG check failed with error %u", r->tsig.error);
+			rc = respond(r, ZG_RCODE_NOTAUTH, NULL);
+			goto cleanup;
+		}
+	}
+	if (r->has_opt && r->opt_version != 0) {
+		rc = respond(r, ZG_RCODE_BADVERS, NULL);
+		goto cleanup;
+	}
+	if (r->qclass != ZG_CLASS_IN || !acl_allows(s, from)) {
+		rc = respond(r, ZG_RCODE_REFUSED, NULL);
+		goto cleanup;
+	}
+	if (r->qtype != ZG_TYPE_SOA && r->qtype != ZG_TYPE_AXFR && r->qtype != ZG_TYPE_IXFR) {
+		rc = respond(r, ZG_RCODE_REFUSED, NULL);
+		goto cleanup;
+	}
+	sn = snap_get(s, r->qname, r->qname_len);
+	if (sn == NULL) {
+		rc = respond(r, ZG_RCODE_REFUSED, NULL);
+		goto cleanup;
+	}
+	if (r->qtype == ZG_TYPE_SOA) {
+		rc = respond(r, ZG_RCODE_NOERROR, sn);
+		goto cleanup;
+	}
+	/* AXFR / IXFR */
+	if (s->has_xfr_key && (!r->has_tsig || r->tsig.key_name_len != s->xfr_key_len ||
+			       memcmp(r->tsig.key_name, s->xfr_key, s->xfr_key_len) != 0)) {
+		rc = respond(r, ZG_RCODE_REFUSED, NULL);
+		goto cleanup;
+	}
+	if (r->qtype == ZG_TYPE_AXFR && transport != ZG_DNSSRV_TCP) {
+		rc = respond(r, ZG_RCODE_FORMERR, NULL);
+		goto cleanup;
+	}
+	if (r->qtype == ZG_TYPE_IXFR) {
+		/* RFC 1995 §2, §4: up to date, or UDP, gets just our SOA. */
+		bool newer = !r->has_ixfr_serial || (int32_t)(sn->soa.soa[0] - r->ixfr_serial) > 0;
+		if (!newer || transport != ZG_DNSSRV_TCP) {
+			rc = respond(r, ZG_RCODE_NOERROR, sn);
+			goto cleanup;
+		}
+	}
+	rc = transfer(s, r, sn);
+cleanup:
+	snap_put(s, sn);
+	free(r);
+	return rc;
+}
+
+/* ---- network ---- */
+
+typedef struct {
+	int fd;
+	const struct sockaddr *peer;
+	socklen_t peerlen;
+} udp_out_t;
+
+static int udp_emit(void *arg, const uint8_t *msg, size_t len)
+{
+	udp_out_t *u = arg;
+	/* Best effort: a lost UDP answer is retried by the client. */
+	(void)sendto(u->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, u->peer, u->peerlen);
+	return 0;
+}
+
+static int wait_fd(zg_dnssrv_t *s, int fd, short ev)
+{
+	struct pollfd pf = {.fd = fd, .events = ev};
+	for (;;) {
+		if (atomic_load(&s->stopping))
+			return RDNS_EIO;
+		int n = poll(&pf, 1, s->idle_ms);
+		if (n > 0)
+			return RDNS_OK; /* errors and hangups show in the following read/write */
+		if (n == 0)
+			return RDNS_ETIMEOUT;
+		if (errno != EINTR)
+			return RDNS_EIO;
+	}
+}
+
+static int tcp_emit(void *arg, const uint8_t *msg, size_t len)
+{
+	conn_t *c = arg;
+	uint8_t pfx[2];
+	zg_wire_put16(pfx, (uint16_t)len);
+	struct iovec iov[2] = {{pfx, 2}, {(void *)msg, len}};
+	size_t total = len + 2, done = 0;
+	while (done < total) {
+		struct msghdr mh = {0};
+		struct iovec v[2];
+		int nv = 0;
+		if (done < 2) {
+			v[nv++] = (struct iovec){pfx + done, 2 - done};
+			v[nv++] = iov[1];
+		} else {
+			v[nv++] = (struct iovec){(uint8_t *)msg + (done - 2), len - (done - 2)};
+		}
+		mh.msg_iov = v;
+		mh.msg_iovlen = (size_t)nv;
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(c->s, c->fd, POLLOUT) != RDNS_OK)
+				return -1;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read exactly n bytes; RDNS_OK, RDNS_ETIMEOUT, RDNS_EIO (closed or error). */
+static int read_full(conn_t *c, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = recv(c->fd, buf + got, n - got, MSG_DONTWAIT);
+		if (k > 0) {
+			got += (size_t)k;
+			continue;
+		}
+		if (k == 0)
+			return RDNS_EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return RDNS_EIO;
+		int rc = wait_fd(c->s, c->fd, POLLIN);
+		if (rc != RDNS_OK)
+			return rc;
+	}
+	return RDNS_OK;
+}
+
+static void wake_loop(zg_dnssrv_t *s)
+{
+	char b = 1;
+	(void)!write(s->wake[1], &b, 1);
+}
+
+static void *conn_main(void *arg)
+{
+	conn_t *c = arg;
+	zg_dnssrv_t *s = c->s;
+	uint8_t *q = malloc(ZG_WIRE_MSG_MAX);
+	/* RFC 7766 §6.2.1: several queries per connection, answered in order. */
+	while (q != NULL && !atomic_load(&s->stopping)) {
+		uint8_t pfx[2];
+		if (read_full(c, pfx, 2) != RDNS_OK)
+			break;
+		size_t n = zg_wire_get16(pfx);
+		if (read_full(c, q, n) != RDNS_OK)
+			break;
+		if (zg_dnssrv_handle(s, q, n, (struct sockaddr *)&c->peer, ZG_DNSSRV_TCP, tcp_emit, c) != RDNS_OK)
+			break; /* dropped query, broken transfer or gone peer: close */
+	}
+	free(q);
+	shutdown(c->fd, SHUT_RDWR);
+	atomic_fetch_sub(&s->active, 1);
+	atomic_store(&c->done, true);
+	wake_loop(s);
+	return NULL;
+}
+
+/* Join and free finished connections (all of them when all is set). */
+static void reap(zg_dnssrv_t *s, bool all)
+{
+	conn_t *dead = NULL;
+	pthread_mutex_lock(&s->clock);
+	conn_t **pp = &s->conns;
+	while (*pp) {
+		conn_t *c = *pp;
+		if (all || atomic_load(&c->done)) {
+			*pp = c->next;
+			c->next = dead;
+			dead = c;
+		} else {
+			pp = &c->next;
+		}
+	}
+	pthread_mutex_unlock(&s->clock);
+	while (dead) {
+		conn_t *c = dead;
+		dead = c->next;
+		pthread_join(c->th, NULL);
+		close(c->fd);
+		free(c);
+	}
+}
+
+static void accept_all(zg_dnssrv_t *s)
+{
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd = accept4(s->tcp_fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				slog(s, LOG_WARNING, "accept: %s", strerror(errno));
+			return;
+		}
+		if (atomic_load(&s->active) >= s->max_clients) {
+			slog(s, LOG_WARNING, "too many TCP clients (%d), closing a new one", s->max_clients);
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		/* Without it the last small message of a transfer can wait for a delayed ACK. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		conn_t *c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->s = s;
+		c->fd = fd;
+		c->peer = peer;
+		atomic_init(&c->done, false);
+		atomic_fetch_add(&s->active, 1);
+		pthread_mutex_lock(&s->clock);
+		if (pthread_create(&c->th, NULL, conn_main, c) != 0) {
+			pthread_mutex_unlock(&s->clock);
+			atomic_fetch_sub(&s->active, 1);
+			close(fd);
+			free(c);
+			slog(s, LOG_ERR, "cannot start a connection thread");
+			continue;
+		}
+		c->next = s->conns;
+		s->conns = c;
+		pthread_mutex_unlock(&s->clock);
+	}
+}
+
+static void udp_all(zg_dnssrv_t *s, uint8_t *buf)
+{
+	/* A bounded batch so TCP accepts are not starved. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		ssize_t n = recvfrom(s->udp_fd, buf, ZG_WIRE_MSG_MAX, MSG_DONTWAIT, (struct sockaddr *)&peer, &pl);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		udp_out_t u = {.fd = s->udp_fd, .peer = (struct sockaddr *)&peer, .peerlen = pl};
+		zg_dnssrv_handle(s, buf, (size_t)n, (struct sockaddr *)&peer, ZG_DNSSRV_UDP, udp_emit, &u);
+	}
+}
+
+static void *loop_main(void *arg)
+{
+	zg_dnssrv_t *s = arg;
+	uint8_t *buf = malloc(ZG_WIRE_MSG_MAX);
+	struct pollfd pf[3] = {
+	    {.fd = s->wake[0], .events = POLLIN},
+	    {.fd = s->udp_fd, .events = POLLIN},
+	    {.fd = s->tcp_fd, .events = POLLIN},
+	};
+	while (buf != NULL && !atomic_load(&s->stopping)) {
+		reap(s, false);
+		int n = poll(pf, 3, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			slog(s, LOG_ERR, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pf[0].revents) {
+			char tmp[64];
+			while (read(s->wake[0], tmp, sizeof(tmp)) > 0)
+				;
+		}
+		if (atomic_load(&s->stopping))
+			break;
+		if (pf[1].revents)
+			udp_all(s, buf);
+		if (pf[2].revents)
+			accept_all(s);
+	}
+	free(buf);
+	return NULL;
+}
+
+int zg_dnssrv_start(zg_dnssrv_t *s)
+{
+	if (s->udp_fd < 0 || s->tcp_fd < 0 || s->started)
+		return RDNS_EINVAL;
+	atomic_store(&s->stopping, false);
+	if (pthread_create(&s->loop_th, NULL, loop_main, s) != 0)
+		return RDNS_ENOMEM;
+	s->started = true;
+	slog(s, LOG_INFO, "listening on port %u", s->port);
+	return RDNS_OK;
+}
+
+void zg_dnssrv_stop(zg_dnssrv_t *s)
+{
+	if (s == NULL || !s->started)
+		return;
+	atomic_store(&s->stopping, true);
+	wake_loop(s);
+	pthread_join(s->loop_th, NULL);
+	/* Wake the connection threads out of poll/recv/send. */
+	pthread_mutex_lock(&s->clock);
+	for (conn_t *c = s->conns; c; c = c->next)
+		shutdown(c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&s->clock);
+	reap(s, true);
+	s->started = false;
+}
+
+void zg_dnssrv_free(zg_dnssrv_t *s)
+{
+	if (s == NULL)
+		return;
+	zg_dnssrv_stop(s);
+	for (size_t i = 0; i < s->n_zones; i++)
+		snap_put(s, s->zones[i].snap);
+	free(s->zones);
+	if (s->udp_fd >= 0)
+		close(s->udp_fd);
+	if (s->tcp_fd >= 0)
+		close(s->tcp_fd);
+	if (s->wake[0] >= 0)
+		close(s->wake[0]);
+	if (s->wake[1] >= 0)
+		close(s->wake[1]);
+	pthread_mutex_destroy(&s->zlock);
+	pthread_mutex_destroy(&s->clock);
+	if (s->keys)
+		explicit_bzero(s->keys, s->n_keys * sizeof(*s->keys)); /* secrets */
+	free(s->keys);
+	free(s->acl);
+	free(s);
+}

@@ -1,0 +1,367 @@
+/* render.c - zone rendering: snapshot, COPY stream, hash, serial, atomic file replace. */
+#include "render.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/addr.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/revname.h"
+#include "core/serial.h"
+#include "core/zonefile.h"
+
+DB_STMT(st_zone,
+	"SELECT name, prefix, nameservers, coalesce(default_ptr, ''), array_to_string(notify, ' '), soa_mname,"
+	" soa_rname, soa_refresh, soa_retry, soa_expire, soa_minimum, ttl, serial, encode(content_hash, 'hex'),"
+	" change_seq FROM reverse_zones WHERE id = $1",
+	1);
+DB_STMT(st_done,
+	"UPDATE reverse_zones SET serial = $2, content_hash = decode($3, 'hex'), rendered_at = now(),"
+	" dirty = (change_seq <> $4::bigint) WHERE id = $1",
+	4);
+
+#define MAX_NS 16
+#define RDNS_EAGAIN_KEEP 1 /* internal: write again with the stored serial */
+
+/* A FILE that writes through to another FILE and hashes what passes. */
+typedef struct {
+	FILE *out;
+	EVP_MD_CTX *md;
+} tee_t;
+
+static ssize_t tee_write(void *cookie, const char *buf, size_t size)
+{
+	tee_t *t = cookie;
+	EVP_DigestUpdate(t->md, buf, size);
+	return fwrite(buf, 1, size, t->out) == size ? (ssize_t)size : -1;
+}
+
+static int tee_close(void *cookie)
+{
+	return 0;
+}
+
+bool zg_render_file_serial(const char *path, uint32_t *serial)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	char line[1024];
+	bool ok = false;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == ';')
+			continue;
+		/* owner ttl IN SOA mname rname serial ... */
+		char *save, *tok = strtok_r(line, " ", &save);
+		for (int i = 0; tok && i < 6; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (tok) {
+			char *end;
+			unsigned long v = strtoul(tok, &end, 10);
+			ok = *end == 0 && v <= UINT32_MAX;
+			*serial = (uint32_t)v;
+		}
+		break;
+	}
+	fclose(f);
+	return ok;
+}
+
+/* Split a PostgreSQL text[] literal {a,b} of plain names. */
+static size_t split_array(char *lit, const char **out, size_t max)
+{
+	size_t n = 0;
+	char *p = lit;
+	if (*p == '{')
+		p++;
+	char *end = strrchr(p, '}');
+	if (end)
+		*end = 0;
+	char *save, *tok;
+	for (tok = strtok_r(p, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
+		out[n++] = tok;
+	return n;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return RDNS_EIO;
+	int rc = fsync(fd) == 0 ? RDNS_OK : RDNS_EIO;
+	close(fd);
+	return rc;
+}
+
+/* Stream the zone's records through COPY into the writer. */
+static int stream_records(db_t *db, long long zone_id, core_zonefile_w_t *w, uint64_t *n)
+{
+	char sql[256];
+	/* COPY takes no parameters; zone_id is our own integer, not request data. */
+	snprintf(sql, sizeof(sql),
+		 "COPY (SELECT host(ip), hostname FROM ptr_records WHERE zone_id = %lld ORDER BY ip) TO STDOUT",
+		 zone_id);
+	PGconn *c = db_conn(db);
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COPY_OUT) {
+		log_err("render: COPY failed: %s", PQerrorMessage(c));
+		PQclear(r);
+		return RDNS_EDB;
+	}
+	PQclear(r);
+	int rc = RDNS_OK;
+	char *buf;
+	int len;
+	while ((len = PQgetCopyData(c, &buf, 0)) > 0) {
+		if (rc == RDNS_OK) {
+			char *tab = memchr(buf, '\t', (size_t)len);
+			if (!tab || buf[len - 1] != '\n') {
+				rc = RDNS_EDB;
+			} else {
+				*tab = 0;
+				buf[len - 1] = 0;
+				core_addr_t a;
+				if (core_addr_parse(buf, &a) != RDNS_OK) {
+					rc = RDNS_EDB;
+				} else {
+					int e = core_zonefile_w_add(w, &a, tab + 1);
+					if (e == RDNS_EIO)
+						rc = RDNS_EIO;
+					else if (e != RDNS_OK)
+						log_warn("render: record %s -> %s skipped: %s", buf, tab + 1,
+							 rdns_strerror(e));
+					else
+						(*n)++;
+				}
+			}
+		}
+		PQfreemem(buf);
+	}
+	if (len == -2) {
+		log_err("render: COPY read failed: %s", PQerrorMessage(c));
+		rc = RDNS_EDB;
+	}
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == RDNS_OK)
+			rc = RDNS_EDB;
+		PQclear(r);
+	}
+	return rc;
+}
+
+/* One pass. keep: write the stored serial (the content is believed unchanged);
+ * returns RDNS_EEXIST if it changed after all, so the caller renders again. */
+static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool force, bool keep,
+		       zg_render_result_t *res)
+{
+	int rc;
+	PGresult *z = NULL;
+	FILE *f = NULL, *tee_f = NULL;
+	core_zonefile_w_t *w = NULL;
+	EVP_MD_CTX *md = NULL;
+	char tmp[4200] = "";
+	memset(res, 0, sizeof(*res));
+	res->zone_id = zone_id;
+
+	if ((rc = db_simple(db, "BEGIN ISOLATION LEVEL REPEATABLE READ")) != RDNS_OK)
+		return rc;
+	char id_s[24];
+	snprintf(id_s, sizeof(id_s), "%lld", zone_id);
+	const char *p[1] = {id_s};
+	z = db_exec(db, &st_zone, p, &rc);
+	if (!z)
+		goto cleanup;
+	if (PQntuples(z) != 1) {
+		rc = RDNS_ENOTFOUND;
+		goto cleanup;
+	}
+	snprintf(res->name, sizeof(res->name), "%s", PQgetvalue(z, 0, 0));
+	snprintf(res->notify, sizeof(res->notify), "%s", PQgetvalue(z, 0, 4));
+	core_prefix_t prefix;
+	if (core_prefix_parse(PQgetvalue(z, 0, 1), &prefix) != RDNS_OK) {
+		log_err("render: zone %s: bad prefix %s", res->name, PQgetvalue(z, 0, 1));
+		rc = RDNS_EINVAL;
+		goto cleanup;
+	}
+	char ns_buf[4096];
+	snprintf(ns_buf, sizeof(ns_buf), "%s", PQgetvalue(z, 0, 2));
+	const char *ns[MAX_NS];
+	size_t n_ns = split_array(ns_buf, ns, MAX_NS);
+	const char *tmpl = PQgetvalue(z, 0, 3);
+	uint32_t old_serial = (uint32_t)strtoul(PQgetvalue(z, 0, 12), NULL, 10);
+	const char *old_hash = PQgetvalue(z, 0, 13);
+	const char *seq = PQgetvalue(z, 0, 14);
+	uint32_t ttl = (uint32_t)strtoul(PQgetvalue(z, 0, 11), NULL, 10);
+	uint32_t new_serial = keep ? old_serial : core_serial_next(old_serial, (uint32_t)time(NULL));
+
+	char zone_fqdn[96];
+	snprintf(zone_fqdn, sizeof(zone_fqdn), "%s.", res->name);
+	core_zone_head_t head = {
+		.zone = zone_fqdn,
+		.serial = new_serial,
+		.mname = PQgetvalue(z, 0, 5),
+		.rname = PQgetvalue(z, 0, 6),
+		.refresh = (uint32_t)strtoul(PQgetvalue(z, 0, 7), NULL, 10),
+		.retry = (uint32_t)strtoul(PQgetvalue(z, 0, 8), NULL, 10),
+		.expire = (uint32_t)strtoul(PQgetvalue(z, 0, 9), NULL, 10),
+		.minimum = (uint32_t)strtoul(PQgetvalue(z, 0, 10), NULL, 10),
+		.ttl = ttl,
+		.ns = ns,
+		.n_ns = n_ns,
+	};
+	snprintf(res->path, sizeof(res->path), "%s/%s.zone", zone_dir, res->name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.zone.XXXXXX", zone_dir, res->name);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		log_err("render: zone %s: cannot create a file in %s: %s", res->name, zone_dir, strerror(errno));
+		tmp[0] = 0;
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	fchmod(fd, 0644);
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	md = EVP_MD_CTX_new();
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		rc = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	/* The hash covers everything but the serial: the head's parameters and every record. */
+	char params[8192];
+	int pl = snprintf(params, sizeof(params), "%s|%s|%s|%u|%u|%u|%u|%u|%s|%s", zone_fqdn, head.mname, head.rname,
+			  head.refresh, head.retry, head.expire, head.minimum, ttl, PQgetvalue(z, 0, 2), tmpl);
+	EVP_DigestUpdate(md, params, (size_t)pl);
+	if ((rc = core_zonefile_head(f, &head)) != RDNS_OK) {
+		log_err("render: zone %s: bad SOA/NS data: %s", res->name, rdns_strerror(rc));
+		goto cleanup;
+	}
+	tee_t tee = {f, md};
+	cookie_io_functions_t io = {.write = tee_write, .close = tee_close};
+	tee_f = fopencookie(&tee, "w", io);
+	if (!tee_f) {
+		rc = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	setvbuf(tee_f, NULL, _IOFBF, 1 << 16);
+	w = core_zonefile_w_new(tee_f, &prefix, tmpl[0] ? tmpl : NULL, ttl);
+	if (!w) {
+		rc = RDNS_EINVAL;
+		goto cleanup;
+	}
+	uint64_t custom = 0;
+	if ((rc = stream_records(db, zone_id, w, &custom)) != RDNS_OK)
+		goto cleanup;
+	if ((rc = core_zonefile_w_finish(w)) != RDNS_OK)
+		goto cleanup;
+	uint64_t written = 0, skipped = 0;
+	core_zonefile_w_stats(w, &written, &skipped);
+	res->records = written;
+	if (fclose(tee_f) != 0) {
+		tee_f = NULL;
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	tee_f = NULL;
+	unsigned char digest[32];
+	unsigned dlen = 0;
+	EVP_DigestFinal_ex(md, digest, &dlen);
+	char hash[65];
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", digest[i]);
+
+	uint32_t disk_serial;
+	bool disk_ok = zg_render_file_serial(res->path, &disk_serial);
+	bool same = strcmp(hash, old_hash) == 0;
+	if (keep && !same) {
+		rc = RDNS_EEXIST; /* changed since the first pass: render normally */
+		goto cleanup;
+	}
+	if (same && !keep) {
+		/* Same content: keep the serial. Rewrite only if the file is not in place
+		 * (a new leader, a lost file), in a second pass with the stored serial. */
+		res->serial = old_serial;
+		if (!force && disk_ok && disk_serial == old_serial) {
+			rc = RDNS_OK;
+			goto finish_db;
+		}
+		rc = RDNS_EAGAIN_KEEP;
+		goto cleanup;
+	}
+	res->serial = new_serial;
+	res->changed = !same;
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	fclose(f);
+	f = NULL;
+	/* The serial is committed before the file takes its place, so a crash between the two
+	 * can only make the next render pick a higher serial, never reuse one. */
+	char serial_s[16];
+	snprintf(serial_s, sizeof(serial_s), "%u", new_serial);
+	const char *u[4] = {id_s, serial_s, hash, seq};
+	PGresult *ur = db_exec(db, &st_done, u, &rc);
+	if (!ur)
+		goto cleanup;
+	PQclear(ur);
+	if ((rc = db_commit(db)) != RDNS_OK)
+		goto cleanup;
+	if (rename(tmp, res->path) != 0) {
+		log_err("render: zone %s: rename to %s failed: %s", res->name, res->path, strerror(errno));
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	tmp[0] = 0;
+	fsync_dir(zone_dir);
+	res->written = true;
+	rc = RDNS_OK;
+	goto cleanup;
+
+finish_db:;
+	char serial_o[16];
+	snprintf(serial_o, sizeof(serial_o), "%u", old_serial);
+	const char *u2[4] = {id_s, serial_o, hash, seq};
+	PGresult *ur2 = db_exec(db, &st_done, u2, &rc);
+	if (ur2) {
+		PQclear(ur2);
+		rc = db_commit(db);
+	}
+cleanup:
+	if (tee_f)
+		fclose(tee_f);
+	core_zonefile_w_free(w);
+	if (f)
+		fclose(f);
+	if (tmp[0])
+		unlink(tmp);
+	EVP_MD_CTX_free(md);
+	PQclear(z);
+	db_rollback(db);
+	return rc;
+}
+
+int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force, zg_render_result_t *res)
+{
+	int rc = RDNS_EEXIST;
+	for (int i = 0; i < 3 && (rc == RDNS_EEXIST || rc == RDNS_EAGAIN_KEEP); i++) {
+		rc = render_pass(db, zone_id, zone_dir, force, false, res);
+		if (rc == RDNS_EAGAIN_KEEP)
+			rc = render_pass(db, zone_id, zone_dir, force, true, res);
+	}
+	if (rc == RDNS_EEXIST || rc == RDNS_EAGAIN_KEEP)
+		rc = RDNS_EDB; /* changing under us three times in a row: try on the next round */
+	return rc;
+}

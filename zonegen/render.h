@@ -1,0 +1,35 @@
+/* render.h - rendering one reverse zone from PostgreSQL to its zone file, atomically. */
+#ifndef RDNS_ZONEGEN_RENDER_H
+#define RDNS_ZONEGEN_RENDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+
+typedef struct {
+	long long zone_id;
+	char name[80];      /* without trailing dot */
+	char path[4096];    /* the zone file */
+	uint32_t serial;    /* the serial now in place */
+	bool changed;       /* content changed: serial bumped, file replaced */
+	bool written;       /* the file was (re)written */
+	uint64_t records;   /* PTR records written (custom + default) */
+	char notify[2048];  /* the zone's own NOTIFY targets, space separated */
+} zg_render_result_t;
+
+/* Render zone_id into zone_dir/<name>.zone from one REPEATABLE READ snapshot,
+ * streaming the records (COPY) so memory stays flat. The serial is bumped
+ * (RFC 1982, clock-based) only when the content differs from the last
+ * rendered content; it is committed to PostgreSQL before the file is
+ * renamed into place, so it never goes backwards. The file is written to a
+ * temporary file in the same folder, fsynced, renamed, and the folder
+ * fsynced. The zone's dirty flag is cleared unless it changed meanwhile.
+ * force: rewrite the file even when the content and the file are current.
+ * RDNS_OK, RDNS_ENOTFOUND (zone deleted), RDNS_EDB, RDNS_EIO. */
+int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force, zg_render_result_t *res);
+
+/* The serial in the SOA of an rdns zone file; false if unreadable. */
+bool zg_render_file_serial(const char *path, uint32_t *serial);
+
+#endif
