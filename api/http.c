@@ -424,6 +424,38 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", msg);
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decoding of the path and the query arguments, except that "%00" stays
+ * as it is: a decoded NUL would silently cut the text short, so that
+ * "/v1/ptr/192.0.2.9%00junk" reached the handler as "/v1/ptr/192.0.2.9". Kept
+ * as text, it is refused like any other malformed value. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+	for (const char *p = s; *p; p++) {
+		int hi, lo;
+		if (p[0] == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0 &&
+		    (hi | lo) != 0) {
+			*w++ = (char)(hi << 4 | lo);
+			p += 2;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = 0;
+	return (size_t)(w - s);
+}
+
 /* "ip:port" or "[v6]:port" → sockaddr. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss)
 {
@@ -486,13 +518,16 @@ int api_app_start(api_app_t *app)
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* The logger goes first, or MHD logs its own way until it is set. */
 	app->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app, /* first: see MHD */
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
+		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned int)app->conf->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned int)app->conf->api_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)app->conf->api_idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK, unescape, app,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
 	if (!app->mhd) {
 		log_err("http: cannot listen on %s: %s", app->conf->api_listen, strerror(errno));
 		return RDNS_EIO;

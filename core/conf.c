@@ -36,7 +36,7 @@ const conf_opt_t conf_options[] = {
 	 "deadline of one whole verification"},
 	{"special_names", CONF_LIST,
 	 "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "
-	 "home.arpa in-addr.arpa ip6.arpa",
+	 "home.arpa in-addr.arpa ip6.arpa ipv4only.arpa resolver.arpa",
 	 0, 0, OFF(special_names), "api", "special-use and internal suffixes a PTR may never point into"},
 	{"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api",
 	 "domains customers may not use (the provider's own namespace, brands); suffix match"},

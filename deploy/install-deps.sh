@@ -6,7 +6,7 @@ kind=${1:-test}
 
 BUILD="make gcc pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libldns-dev libinih-dev"
 RUN="postgresql-15 postgresql-client-15"
-TEST="libcmocka-dev knot knot-dnsutils knot-dnssecutils bind9-utils python3-pytest python3-dnspython python3-requests python3-psycopg2 clang curl procps iproute2 ca-certificates"
+TEST="libcmocka-dev knot knot-dnsutils knot-dnssecutils bind9-utils python3-pytest python3-dnspython python3-requests python3-psycopg2 python3-yaml clang curl procps iproute2 ca-certificates"
 BENCH="wrk pdns-server pdns-backend-sqlite3 hyperfine"
 
 case "$kind" in

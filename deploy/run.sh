@@ -32,7 +32,7 @@ PGCONF
   fi
   [ -n "$pg_user" ] && chmod 755 "$VAR"
   if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
-    as_pg "$PG_BIN/pg_ctl" -w -D "$PGDATA" -l "$VAR/pg.log" start >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -w -D "$PGDATA" -l "$PGDATA/server.log" start >/dev/null
   fi
   export RDNS_DATABASE_URL="host=$SOCK user=rdns dbname=rdns"
   psql -X -q -d "host=$SOCK user=rdns dbname=postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = 'rdns'" \
@@ -43,6 +43,8 @@ fi
 api_listen = $API_LISTEN
 zone_dir = $VAR/zones
 dns_listen = 127.0.0.1:5300
+# The forward check asks these resolvers; set your own recursive resolver here.
+resolvers = 127.0.0.1
 RDNSCONF
 mkdir -p "$VAR/zones"
 

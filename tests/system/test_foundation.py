@@ -171,3 +171,16 @@ def test_environment_overrides_file(api, tmp_path):
     r = subprocess.run([f"{harness.BIN}/rdns-api", "-c", str(conf), "--check-config"], stdout=subprocess.PIPE,
                        text=True, env=env)
     assert "api_threads = 7" in r.stdout
+
+
+def test_openapi_document_is_valid_yaml_with_well_formed_responses(anon):
+    import yaml
+    r = anon.get("/v1/openapi.yaml")
+    assert r.status_code == 200
+    doc = yaml.safe_load(r.text)
+    assert doc["openapi"].startswith("3.")
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            for code, resp in op["responses"].items():
+                assert isinstance(resp, dict) and "description" in resp, (path, method, code)
+                assert set(resp) <= {"description", "content", "headers"}, (path, method, code, resp)

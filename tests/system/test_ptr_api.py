@@ -1,0 +1,949 @@
+"""Customer PTR routes and the request/review flow, against real PostgreSQL and knotd:
+reading, verified setting, deleting and listing PTRs, isolation between customers,
+the verifier through the API, exceptions and staff review, hostile input, body and
+media-type limits, concurrency, rate limits, and the database going away."""
+import ipaddress
+import json
+import os
+import re
+import select
+import socket
+import threading
+import time
+import urllib.parse
+
+import dns.message
+import dns.query
+import psycopg2
+import pytest
+import yaml
+
+import harness
+from conftest import Client
+from harness import wait_until
+
+# Knot is shared by the whole session: these zone names belong to this module only.
+FWD = "ptrapi.example.com"    # forward names the customers point their PTRs at
+FWD2 = "ptrapi-x.example.org"  # a second zone, for a CNAME chain that leaves the first
+V4_ZONE = "2.0.192.in-addr.arpa"
+V6_ZONE = "0.0.1.0.8.b.d.0.1.0.0.2.ip6.arpa"
+DEFAULT_TMPL = "static-{dashed}.vps.example.net"
+
+# Customer A: 192.0.2.0/28 and 2001:db8:100::/48; B: 192.0.2.16/28; D (rate limits): 192.0.2.32/28.
+# 192.0.2.100 is in the zone but allocated to nobody; 203.0.113.5 is in no zone at all.
+A_NET, A_NET6, B_NET, D_NET = "192.0.2.0/28", "2001:db8:100::/48", "192.0.2.16/28", "192.0.2.32/28"
+UNALLOCATED, NO_ZONE = "192.0.2.100", "203.0.113.5"
+
+FWD_ZONE = f"""$ORIGIN {FWD}.
+$TTL 60
+@ SOA ns1 hostmaster 1 3600 600 86400 60
+@ NS ns1
+ns1 A 192.0.2.53
+mx1 A 192.0.2.10
+mail A 198.51.100.20
+txtonly TXT "no address here"
+alias CNAME hop
+hop CNAME target.{FWD2}.
+h15 A 192.0.2.15
+h6 A 192.0.2.6
+v6 AAAA 2001:db8:100::10
+v6wrong AAAA 2001:db8:100::99
+b17 A 192.0.2.17
+d33 A 192.0.2.33
+192-0-2-8 A 192.0.2.8
+""" + "".join(f"c{i} A 192.0.2.12\n" for i in range(16))
+
+FWD2_ZONE = f"""$ORIGIN {FWD2}.
+$TTL 60
+@ SOA ns1 hostmaster 1 3600 600 86400 60
+@ NS ns1
+ns1 A 192.0.2.53
+target A 192.0.2.11
+"""
+
+PROBLEM = "application/problem+json"
+
+
+# ---------------------------------------------------------------- setup
+
+
+def sql(dburl, query, args=()):
+    """Run one statement on a fresh autocommit connection; rows (or [])."""
+    conn = psycopg2.connect(dburl)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+class Env:
+    pass
+
+
+def make_customer(env, name, prefixes):
+    """A customer account with a token and allocations, made through the staff API."""
+    r = env.staff.post("/v1/accounts", json={"name": name, "role": "customer"})
+    assert r.status_code == 201, r.text
+    acct = r.json()["id"]
+    tid, token = make_token_for(env, acct)
+    for p in prefixes:
+        r = env.staff.post("/v1/allocations", json={"account_id": acct, "prefix": p})
+        assert r.status_code == 201, r.text
+    return acct, tid, token
+
+
+def make_token_for(env, account_id):
+    r = env.staff.post(f"/v1/accounts/{account_id}/tokens", json={})
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.json()["token"]
+
+
+def revoke(env, token_id):
+    r = env.staff.delete(f"/v1/tokens/{token_id}")
+    assert r.status_code == 204, r.text
+
+
+def make_zone(env, prefix, default_ptr=None):
+    body = {"prefix": prefix, "nameservers": ["ns1.vps.example.net"], "soa_mname": "ns1.vps.example.net",
+            "soa_rname": "hostmaster.vps.example.net"}
+    if default_ptr:
+        body["default_ptr"] = default_ptr
+    r = env.staff.post("/v1/zones", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+def env(api, staff, dburl, knot):
+    e = Env()
+    e.api, e.staff, e.dburl, e.knot = api, staff, dburl, knot
+    knot.set_zone(FWD, FWD_ZONE)
+    knot.set_zone(FWD2, FWD2_ZONE)
+    assert make_zone(e, "192.0.2.0/24", DEFAULT_TMPL)["name"] == V4_ZONE
+    assert make_zone(e, "2001:db8:100::/48")["name"] == V6_ZONE
+    e.a_id, e.a_tid, tok = make_customer(e, "ptr-cust-a", [A_NET, A_NET6])
+    e.a = Client(api.base, tok)
+    e.b_id, e.b_tid, tok = make_customer(e, "ptr-cust-b", [B_NET])
+    e.b = Client(api.base, tok)
+    e.d_id, e.d_tid, e.d_token = make_customer(e, "ptr-cust-d", [D_NET])
+    e.staff_id = sql(dburl, "SELECT id FROM accounts WHERE name = 'staff-admin'")[0][0]
+    # knotd answers for both zones before any test relies on them.
+    def ready():
+        for qn in (f"mx1.{FWD}.", f"target.{FWD2}."):
+            r = dns.query.udp(dns.message.make_query(qn, "A"), "127.0.0.1", port=knot.port, timeout=1)
+            if not r.answer:
+                return False
+        return True
+    wait_until(ready, what="knotd serving the module's zones")
+    return e
+
+
+def problem(r, status):
+    """Assert r is an RFC 9457 problem with this status; returns its body."""
+    assert r.status_code == status, f"{r.status_code} {r.text}"
+    assert r.headers["Content-Type"] == PROBLEM, r.headers
+    p = r.json()
+    assert p["status"] == status and p["title"] and p["detail"] and p["type"]
+    return p
+
+
+def check(checks, cid):
+    [c] = [c for c in checks if c["id"] == cid]
+    assert set(c) == {"id", "status", "severity", "detail", "next_step"}
+    return c
+
+
+def requests_rows(dburl, ip):
+    return sql(dburl, "SELECT id, account_id, hostname, state FROM ptr_requests WHERE ip = %s ORDER BY id", (ip,))
+
+
+def audit_rows(dburl, ip=None, request_id=None):
+    if request_id is not None:
+        return sql(dburl, "SELECT actor_id, actor_name, action, old_value, new_value FROM audit_log"
+                   " WHERE request_id = %s ORDER BY id", (request_id,))
+    return sql(dburl, "SELECT actor_id, actor_name, action, old_value, new_value FROM audit_log"
+               " WHERE ip = %s ORDER BY id", (ip,))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def test_get_default_none_and_canonical_ip(env):
+    r = env.a.get("/v1/ptr/192.0.2.7")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json", r.text
+    j = r.json()
+    assert j["ip"] == "192.0.2.7" and j["source"] == "default"
+    assert j["hostname"] == "static-192-0-2-7.vps.example.net"
+    assert j["verified_at"] is None and j["updated_at"] is None
+    # An IPv6 zone has no default: "none". Any text form in, canonical out.
+    r = env.a.get("/v1/ptr/2001:0DB8:0100:0000:0000:0000:0000:0007")
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert (j["ip"], j["hostname"], j["source"]) == ("2001:db8:100::7", None, "none")
+    # Not an address at all.
+    for bad in ("192.0.2", "192.0.2.256", "192.0.2.07", "hello", "2001:db8:::1"):
+        problem(env.a.get("/v1/ptr/" + bad), 400)
+
+
+# ---------------------------------------------------------------- the verifier through the API
+
+
+def test_put_match_applies_and_is_audited(env):
+    r = env.a.put("/v1/ptr/192.0.2.10", json={"hostname": f"MX1.{FWD.upper()}."})
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["ip"] == "192.0.2.10" and j["hostname"] == f"mx1.{FWD}" and j["source"] == "custom"
+    assert j["verified_at"] and j["updated_at"]
+    assert [c["id"] for c in j["checks"]] == ["syntax", "policy", "forward", "generic"]
+    assert all(c["status"] == "pass" for c in j["checks"]), j["checks"]
+    assert "192.0.2.10" in check(j["checks"], "forward")["detail"]
+    g = env.a.get("/v1/ptr/192.0.2.10").json()
+    assert (g["hostname"], g["source"]) == (f"mx1.{FWD}", "custom") and g["verified_at"]
+    assert sql(env.dburl, "SELECT hostname, account_id, forced FROM ptr_records WHERE ip = '192.0.2.10'") == \
+        [(f"mx1.{FWD}", env.a_id, False)]
+    rows = audit_rows(env.dburl, request_id=j["request_id"])
+    assert rows == [(env.a_id, "ptr-cust-a", "ptr.set", None, f"mx1.{FWD}")]
+
+
+def test_apply_marks_zone_dirty_and_notifies(env):
+    """In the same transaction: the zone's change counter moves and rdns-zonegen is woken."""
+    zone_id, seq = sql(env.dburl, "SELECT id, change_seq FROM reverse_zones WHERE name = %s", (V4_ZONE,))[0]
+    conn = psycopg2.connect(env.dburl)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute("LISTEN rdns_changes")
+
+        def notifications(wait):
+            got, deadline = [], time.monotonic() + wait
+            while time.monotonic() < deadline:
+                select.select([conn], [], [], 0.1)
+                conn.poll()
+                got += [n.payload for n in conn.notifies]
+                conn.notifies.clear()
+                if got:
+                    time.sleep(0.2)  # and nothing more comes
+                    conn.poll()
+                    return got + [n.payload for n in conn.notifies]
+            return got
+        r = env.a.put("/v1/ptr/192.0.2.11", json={"hostname": f"mx1.{FWD}"})
+        assert r.status_code == 422, r.text
+        assert notifications(0.5) == []  # a refused change touches nothing
+        r = env.a.put("/v1/ptr/192.0.2.11", json={"hostname": f"alias.{FWD}"})
+        assert r.status_code == 200, r.text
+        assert notifications(5) == [str(zone_id)]
+        seq2, dirty = sql(env.dburl, "SELECT change_seq, dirty FROM reverse_zones WHERE id = %s", (zone_id,))[0]
+        assert seq2 == seq + 1 and dirty
+        # Setting the same name again changes nothing in the zone.
+        assert env.a.put("/v1/ptr/192.0.2.11", json={"hostname": f"alias.{FWD}"}).status_code == 200
+        assert sql(env.dburl, "SELECT change_seq FROM reverse_zones WHERE id = %s", (zone_id,))[0][0] == seq2
+    finally:
+        conn.close()
+
+
+def test_put_guide_mismatch_names_what_was_found(env):
+    before = env.a.get("/v1/ptr/192.0.2.10").json()
+    r = env.a.put("/v1/ptr/192.0.2.10", json={"hostname": f"mail.{FWD}"})
+    p = problem(r, 422)
+    fwd = check(p["checks"], "forward")
+    assert fwd["status"] == "fail" and fwd["severity"] == "high"
+    assert "198.51.100.20" in fwd["detail"] and "192.0.2.10" in fwd["detail"]
+    assert fwd["next_step"]
+    assert check(p["checks"], "syntax")["status"] == "pass"
+    # Nothing changed, but the attempt is in the history.
+    after = env.a.get("/v1/ptr/192.0.2.10").json()
+    assert after == before
+    req = env.a.get(f"/v1/requests/{p['request_id']}").json()
+    assert req["state"] == "failed_checks" and req["hostname"] == f"mail.{FWD}"
+    assert check(req["checks"], "forward")["status"] == "fail"
+
+
+@pytest.mark.parametrize("name, words", [
+    (f"nope.{FWD}", ["NXDOMAIN"]),
+    (f"txtonly.{FWD}", ["no A record"]),
+])
+def test_put_forward_failures(env, name, words):
+    p = problem(env.a.put("/v1/ptr/192.0.2.10", json={"hostname": name}), 422)
+    fwd = check(p["checks"], "forward")
+    assert fwd["status"] == "fail"
+    for w in words:
+        assert w in fwd["detail"], fwd
+
+
+def test_put_cname_chain_across_zones(env):
+    r = env.a.put("/v1/ptr/192.0.2.11", json={"hostname": f"alias.{FWD}"})
+    assert r.status_code == 200, r.text
+    fwd = check(r.json()["checks"], "forward")
+    assert fwd["status"] == "pass" and f"target.{FWD2}" in fwd["detail"], fwd
+    assert env.a.get("/v1/ptr/192.0.2.11").json()["hostname"] == f"alias.{FWD}"
+
+
+def test_put_ipv6_match_and_mismatch(env):
+    r = env.a.put("/v1/ptr/2001:db8:100:0:0:0:0:10", json={"hostname": f"v6.{FWD}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["ip"] == "2001:db8:100::10" and r.json()["source"] == "custom"
+    assert sql(env.dburl, "SELECT hostname FROM ptr_records WHERE ip = '2001:db8:100::10'") == [(f"v6.{FWD}",)]
+    p = problem(env.a.put("/v1/ptr/2001:db8:100::10", json={"hostname": f"v6wrong.{FWD}"}), 422)
+    fwd = check(p["checks"], "forward")
+    assert fwd["status"] == "fail" and "2001:db8:100::99" in fwd["detail"], fwd
+    # A name with only an A record has no AAAA: NODATA for an IPv6 address.
+    p = problem(env.a.put("/v1/ptr/2001:db8:100::10", json={"hostname": f"mx1.{FWD}"}), 422)
+    assert "no AAAA record" in check(p["checks"], "forward")["detail"]
+    assert env.a.get("/v1/ptr/2001:db8:100::10").json()["hostname"] == f"v6.{FWD}"
+
+
+def test_generic_name_is_a_warning_only(env):
+    r = env.a.put("/v1/ptr/192.0.2.8", json={"hostname": f"192-0-2-8.{FWD}"})
+    assert r.status_code == 200, r.text
+    gen = check(r.json()["checks"], "generic")
+    assert gen["status"] == "warn" and gen["next_step"]
+
+
+def test_policy_and_syntax_failures(env):
+    p = problem(env.a.put("/v1/ptr/192.0.2.10", json={"hostname": "mail.example"}), 422)
+    assert check(p["checks"], "policy")["status"] == "fail"
+    assert not [c for c in p["checks"] if c["id"] == "forward"]
+    p = problem(env.a.put("/v1/ptr/192.0.2.10", json={"hostname": "no_underscores.example.com"}), 422)
+    assert [c["id"] for c in p["checks"]] == ["syntax"] and p["checks"][0]["status"] == "fail"
+    # A refused syntax cannot be turned into an exception either.
+    p = problem(env.a.put("/v1/ptr/192.0.2.10", json={"hostname": "bad..name.com",
+                                                     "exception_reason": "please"}), 422)
+    assert check(p["checks"], "syntax")["status"] == "fail"
+
+
+def test_resolver_that_never_answers_times_out(env, api_factory):
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # bound, never read: queries vanish
+    try:
+        port = silent.getsockname()[1]
+        # Without the deadline the attempts alone would take 3 x 1000 ms.
+        slow = api_factory({"resolvers": f"127.0.0.1:{port}", "verify_deadline_ms": 1500,
+                            "verify_timeout_ms": 1000, "verify_retries": 2})
+        c = Client(slow.base, env.a.s.headers["Authorization"].split()[1])
+        t0 = time.monotonic()
+        r = c.put("/v1/ptr/192.0.2.9", json={"hostname": f"mx1.{FWD}"})
+        took = time.monotonic() - t0
+        p = problem(r, 422)
+        fwd = check(p["checks"], "forward")
+        assert fwd["status"] == "fail" and fwd["detail"].startswith("timeout"), fwd
+        assert 1.3 < took < 2.5, took
+        slow.stop()
+    finally:
+        silent.close()
+
+
+# ---------------------------------------------------------------- exceptions and review
+
+
+def test_exception_flow_approved(env):
+    ip = "192.0.2.13"
+    name = f"mail.{FWD}"
+    problem(env.a.put(f"/v1/ptr/{ip}", json={"hostname": name}), 422)
+    r = env.a.put(f"/v1/ptr/{ip}", json={"hostname": name, "exception_reason": "our MX is behind NAT"})
+    assert r.status_code == 202, r.text
+    req = r.json()
+    assert req["state"] == "pending_review" and req["hostname"] == name and req["ip"] == ip
+    assert req["exception_reason"] == "our MX is behind NAT"
+    assert check(req["checks"], "forward")["status"] == "fail"
+    rid = req["id"]
+    # Nothing is applied yet.
+    assert env.a.get(f"/v1/ptr/{ip}").json()["source"] == "default"
+    # Staff see it in the queue; the customer sees their own request; B does not.
+    q = env.staff.get("/v1/requests", params={"state": "pending_review"})
+    assert q.status_code == 200 and rid in [x["id"] for x in q.json()["items"]]
+    assert env.a.get(f"/v1/requests/{rid}").json()["state"] == "pending_review"
+    problem(env.b.get(f"/v1/requests/{rid}"), 404)
+    # Customers cannot decide.
+    problem(env.a.post(f"/v1/requests/{rid}/approve", json={"note": "self-service"}), 403)
+    r = env.staff.post(f"/v1/requests/{rid}/approve", json={"note": "checked with the customer"})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["state"] == "approved" and d["decided_by"] == env.staff_id
+    assert d["decision_note"] == "checked with the customer" and d["decided_at"]
+    g = env.a.get(f"/v1/ptr/{ip}").json()
+    assert (g["hostname"], g["source"]) == (name, "custom")
+    assert env.a.get(f"/v1/requests/{rid}").json()["state"] == "approved"
+    # Deciding twice is a conflict.
+    problem(env.staff.post(f"/v1/requests/{rid}/approve", json={}), 409)
+    problem(env.staff.post(f"/v1/requests/{rid}/reject", json={"note": "too late"}), 409)
+    # The audit trail names both accounts.
+    entries = audit_for(env, ip)
+    actors = {(e["actor_name"], e["action"]) for e in entries}
+    assert ("ptr-cust-a", "request.submit") in actors, entries
+    assert ("staff-admin", "request.approve") in actors, entries
+    assert any(e["actor_name"] == "staff-admin" and e["action"].startswith("ptr.") and e["new_value"] == name
+               for e in entries), entries
+    # The record belongs to the customer who asked.
+    assert sql(env.dburl, "SELECT account_id FROM ptr_records WHERE ip = %s", (ip,)) == [(env.a_id,)]
+
+
+def audit_for(env, ip):
+    """Audit entries of one address, newest first, from the staff route GET /v1/audit."""
+    r = env.staff.get("/v1/audit", params={"ip": ip, "limit": 1000})
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert items and all(e["ip"] == ip for e in items), items
+    return items
+
+
+def test_newer_put_supersedes_pending_then_reject(env):
+    ip = "192.0.2.14"
+    r1 = env.a.put(f"/v1/ptr/{ip}", json={"hostname": f"mail.{FWD}", "exception_reason": "first"})
+    assert r1.status_code == 202, r1.text
+    r2 = env.a.put(f"/v1/ptr/{ip}", json={"hostname": f"nope.{FWD}", "exception_reason": "second"})
+    assert r2.status_code == 202, r2.text
+    id1, id2 = r1.json()["id"], r2.json()["id"]
+    assert env.a.get(f"/v1/requests/{id1}").json()["state"] == "superseded"
+    assert env.a.get(f"/v1/requests/{id2}").json()["state"] == "pending_review"
+    pending = [x["id"] for x in env.staff.get("/v1/requests?state=pending_review").json()["items"]]
+    assert id2 in pending and id1 not in pending
+    problem(env.staff.post(f"/v1/requests/{id1}/approve", json={}), 409)
+    problem(env.a.post(f"/v1/requests/{id2}/reject", json={}), 403)
+    r = env.staff.post(f"/v1/requests/{id2}/reject", json={"note": "the name does not exist"})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "rejected" and r.json()["decision_note"] == "the name does not exist"
+    g = env.a.get(f"/v1/ptr/{ip}").json()
+    assert g["source"] == "default"
+    assert ("staff-admin", "request.reject") in {(e["actor_name"], e["action"]) for e in audit_for(env, ip)}
+    # An applied PUT supersedes a pending request too.
+    r3 = env.a.put("/v1/ptr/192.0.2.6", json={"hostname": f"mail.{FWD}", "exception_reason": "third"})
+    assert r3.status_code == 202, r3.text
+    assert env.a.put("/v1/ptr/192.0.2.6", json={"hostname": f"h6.{FWD}"}).status_code == 200
+    assert env.a.get(f"/v1/requests/{r3.json()['id']}").json()["state"] == "superseded"
+    # Unknown and malformed request ids.
+    problem(env.staff.post("/v1/requests/999999/approve", json={}), 404)
+    problem(env.staff.post("/v1/requests/0/approve", json={}), 404)
+    problem(env.staff.post("/v1/requests/abc/reject", json={}), 404)
+    problem(env.staff.post(f"/v1/requests/{id2}/reject", json={"note": 5}), 400)
+    problem(env.staff.post(f"/v1/requests/{id2}/reject", json={"nope": "x"}), 400)
+
+
+def test_requests_list_and_pagination(env):
+    r = env.a.get("/v1/requests")
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert items and all(x["account_id"] == env.a_id for x in items)
+    ids = [x["id"] for x in items]
+    assert ids == sorted(ids, reverse=True)
+    # Page by page with ?limit and ?before gives the same list.
+    seen, before = [], None
+    while True:
+        q = {"limit": 3} | ({"before": before} if before else {})
+        page = env.a.get("/v1/requests", params=q).json()
+        seen += [x["id"] for x in page["items"]]
+        if page["next"] is None:
+            break
+        before = page["next"]
+    assert seen == ids
+    only = env.a.get("/v1/requests", params={"ip": "192.0.2.14"}).json()["items"]
+    assert only and {x["ip"] for x in only} == {"192.0.2.14"}
+    st = env.a.get("/v1/requests", params={"state": "failed_checks"}).json()["items"]
+    assert st and {x["state"] for x in st} == {"failed_checks"}
+    problem(env.a.get("/v1/requests", params={"state": "bogus"}), 400)
+    problem(env.a.get("/v1/requests", params={"limit": "0"}), 400)
+    problem(env.a.get("/v1/requests", params={"before": "-1"}), 400)
+
+
+# ---------------------------------------------------------------- delete
+
+
+def test_delete_falls_back_to_default_or_none(env):
+    ip = "192.0.2.15"
+    assert env.a.put(f"/v1/ptr/{ip}", json={"hostname": f"h15.{FWD}"}).status_code == 200
+    r = env.a.delete(f"/v1/ptr/{ip}")
+    assert r.status_code == 204 and r.content == b""
+    g = env.a.get(f"/v1/ptr/{ip}").json()
+    assert (g["hostname"], g["source"]) == ("static-192-0-2-15.vps.example.net", "default")
+    assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip = %s", (ip,)) == [(0,)]
+    assert audit_rows(env.dburl, ip=ip)[-1][2:] == ("ptr.delete", f"h15.{FWD}", None)
+    # Deleting again is still 204.
+    assert env.a.delete(f"/v1/ptr/{ip}").status_code == 204
+    # IPv6: back to none.
+    assert env.a.get("/v1/ptr/2001:db8:100::10").json()["source"] == "custom"
+    assert env.a.delete("/v1/ptr/2001:db8:100:0::10").status_code == 204
+    g = env.a.get("/v1/ptr/2001:db8:100::10").json()
+    assert (g["hostname"], g["source"]) == (None, "none")
+
+
+def test_allocation_or_zone_gone_before_review(env):
+    """Deleting an allocation resets its PTRs and closes its pending requests; a
+    pending request whose zone went away cannot be approved, only rejected."""
+    zone = make_zone(env, "198.51.100.0/24", DEFAULT_TMPL)
+    r = env.staff.post("/v1/allocations", json={"account_id": env.a_id, "prefix": "198.51.100.0/28"})
+    assert r.status_code == 201, r.text
+    alloc = r.json()["id"]
+    assert env.staff.put("/v1/ptr/198.51.100.1", json={"hostname": f"mx1.{FWD}", "force": True}).status_code == 200
+    r = env.a.put("/v1/ptr/198.51.100.2", json={"hostname": f"mx1.{FWD}", "exception_reason": "moving"})
+    assert r.status_code == 202, r.text
+    pending = r.json()["id"]
+    r = env.staff.delete(f"/v1/allocations/{alloc}")
+    assert r.status_code in (200, 204), r.text
+    assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip <<= '198.51.100.0/28'") == [(0,)]
+    assert env.staff.get(f"/v1/requests/{pending}").json()["state"] == "superseded"
+    assert ("ptr.reset", f"mx1.{FWD}") in [(a, o) for (_, _, a, o, _) in audit_rows(env.dburl, ip="198.51.100.1")]
+    problem(env.a.get("/v1/ptr/198.51.100.1"), 404)
+    problem(env.staff.post(f"/v1/requests/{pending}/approve", json={}), 409)
+    # Allocated again; a new exception; then the zone is deleted before review.
+    r = env.staff.post("/v1/allocations", json={"account_id": env.a_id, "prefix": "198.51.100.0/28"})
+    assert r.status_code == 201, r.text
+    r = env.a.put("/v1/ptr/198.51.100.3", json={"hostname": f"mx1.{FWD}", "exception_reason": "again"})
+    assert r.status_code == 202, r.text
+    pending = r.json()["id"]
+    r = env.staff.delete(f"/v1/zones/{zone['name']}")
+    assert r.status_code in (200, 204), r.text
+    p = problem(env.staff.post(f"/v1/requests/{pending}/approve", json={}), 409)
+    assert "no longer" in p["detail"]
+    assert env.staff.get(f"/v1/requests/{pending}").json()["state"] == "pending_review"
+    r = env.staff.post(f"/v1/requests/{pending}/reject", json={"note": "zone retired"})
+    assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
+    assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip <<= '198.51.100.0/24'") == [(0,)]
+
+
+# ---------------------------------------------------------------- staff force and listing
+
+
+def test_staff_force_and_customer_cannot(env):
+    problem(env.a.put("/v1/ptr/192.0.2.1", json={"hostname": f"unresolvable.{FWD}", "force": True}), 403)
+    problem(env.a.put("/v1/ptr/192.0.2.1", json={"hostname": f"mx1.{FWD}", "force": False,
+                                                "exception_reason": None}), 422)
+    r = env.staff.put("/v1/ptr/192.0.2.1", json={"hostname": f"unresolvable.{FWD}", "force": True})
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["source"] == "custom" and j["hostname"] == f"unresolvable.{FWD}" and j["verified_at"] is None
+    assert check(j["checks"], "forward")["status"] == "warn"
+    row = audit_rows(env.dburl, request_id=j["request_id"])
+    assert row == [(env.staff_id, "staff-admin", "ptr.force", None, f"unresolvable.{FWD}")]
+    # The record still belongs to the address's customer.
+    assert sql(env.dburl, "SELECT account_id, forced FROM ptr_records WHERE ip = '192.0.2.1'") == [(env.a_id, True)]
+    # Staff do not file exceptions: without force a failing name is refused.
+    p = problem(env.staff.put("/v1/ptr/192.0.2.1", json={"hostname": f"mail.{FWD}", "exception_reason": "x"}),
+                422)
+    assert "force" in p["detail"]
+    # Force still enforces syntax, policy and the zone.
+    p = problem(env.staff.put("/v1/ptr/192.0.2.1", json={"hostname": "bad name", "force": True}), 422)
+    assert check(p["checks"], "syntax")["status"] == "fail"
+    p = problem(env.staff.put("/v1/ptr/192.0.2.1", json={"hostname": "a.localhost", "force": True}), 422)
+    assert check(p["checks"], "policy")["status"] == "fail"
+    problem(env.staff.put(f"/v1/ptr/{NO_ZONE}", json={"hostname": f"mx1.{FWD}", "force": True}), 404)
+    assert env.a.get("/v1/ptr/192.0.2.1").json()["hostname"] == f"unresolvable.{FWD}"
+
+
+def test_list_own_records_paginated(env):
+    for ip in ("192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "2001:db8:100::5"):
+        r = env.staff.put(f"/v1/ptr/{ip}", json={"hostname": f"list.{FWD}", "force": True})
+        assert r.status_code == 200, r.text
+    r = env.a.get("/v1/ptr", params={"prefix": "192.0.2.0/29"})
+    assert r.status_code == 200, r.text
+    page = r.json()
+    ips = [x["ip"] for x in page["items"]]
+    assert ips == ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6"]
+    assert all(x["source"] == "custom" and x["hostname"] for x in page["items"]) and page["next"] is None
+    seen, after = [], None
+    while True:
+        q = {"prefix": "192.0.2.0/29", "limit": 4} | ({"after": after} if after else {})
+        page = env.a.get("/v1/ptr", params=q).json()
+        seen += [x["ip"] for x in page["items"]]
+        if not page["next"]:
+            break
+        after = page["next"]
+    assert seen == ips
+    # Without a prefix: everything of A's, both families, in address order; nothing of B's.
+    every = [x["ip"] for x in env.a.get("/v1/ptr", params={"limit": 1000}).json()["items"]]
+    assert "192.0.2.10" in every and every[-1] == "2001:db8:100::5"
+    assert "2001:db8:100::10" not in every  # deleted earlier
+    v6 = env.a.get("/v1/ptr", params={"prefix": "2001:db8:100::/48"}).json()["items"]
+    assert [x["ip"] for x in v6] == ["2001:db8:100::5"]
+    assert all(ipaddress.ip_address(ip) in ipaddress.ip_network(A_NET) or
+               ipaddress.ip_address(ip) in ipaddress.ip_network(A_NET6) for ip in every), every
+    assert every == sorted(every, key=lambda x: (ipaddress.ip_address(x).version, ipaddress.ip_address(x)))
+    problem(env.a.get("/v1/ptr", params={"prefix": "192.0.2.1/24"}), 400)
+    problem(env.a.get("/v1/ptr", params={"after": "x"}), 400)
+    problem(env.a.get("/v1/ptr", params={"limit": "1001"}), 400)
+
+
+# ---------------------------------------------------------------- isolation
+
+
+def _same_except(p1, p2, s1, s2):
+    """Two problem bodies are identical once s1/s2 (the differing IP or id, which
+    the client sent) are blanked in the texts that echo the request."""
+    def norm(p, s):
+        p = dict(p)
+        for k in ("detail", "instance"):
+            if k in p:
+                p[k] = p[k].replace(s, "X")
+        return p
+    assert norm(p1, s1) == norm(p2, s2), (p1, p2)
+
+
+def test_isolation_matrix(env, api):
+    b_ip = "192.0.2.17"
+    r = env.b.put(f"/v1/ptr/{b_ip}", json={"hostname": f"b17.{FWD}"})
+    assert r.status_code == 200, r.text
+    b_req = r.json()["request_id"]
+    rb = env.b.put(f"/v1/ptr/{b_ip}", json={"hostname": f"mail.{FWD}", "exception_reason": "B's secret"})
+    assert rb.status_code == 202
+    b_pending = rb.json()["id"]
+    for method, body in (("GET", None), ("PUT", {"hostname": f"mx1.{FWD}"}), ("DELETE", None)):
+        kw = {"json": body} if body else {}
+        theirs = problem(env.a.req(method, f"/v1/ptr/{b_ip}", **kw), 404)
+        nobody = problem(env.a.req(method, f"/v1/ptr/{UNALLOCATED}", **kw), 404)
+        nozone = problem(env.a.req(method, f"/v1/ptr/{NO_ZONE}", **kw), 404)
+        _same_except(theirs, nobody, b_ip, UNALLOCATED)
+        _same_except(theirs, nozone, b_ip, NO_ZONE)
+    # B's record is untouched and the failed attempts of A left no request on B's address.
+    assert env.b.get(f"/v1/ptr/{b_ip}").json()["hostname"] == f"b17.{FWD}"
+    assert {a for (a,) in sql(env.dburl, "SELECT DISTINCT account_id FROM ptr_requests WHERE ip = %s",
+                               (b_ip,))} == {env.b_id}
+    # Lists: nothing of B's, whatever the prefix.
+    for params in ({"prefix": B_NET}, {"prefix": "192.0.2.0/24"}, {"prefix": b_ip}, {}):
+        items = env.a.get("/v1/ptr", params=params | {"limit": 1000}).json()["items"]
+        assert b_ip not in [x["ip"] for x in items], params
+    assert b_ip in [x["ip"] for x in env.b.get("/v1/ptr", params={"prefix": B_NET}).json()["items"]]
+    # Requests: A sees none of B's, not even by id, and the 404 is that of a request that does not exist.
+    ids = [x["id"] for x in env.a.get("/v1/requests", params={"limit": 1000}).json()["items"]]
+    assert b_req not in ids and b_pending not in ids
+    assert not env.a.get("/v1/requests", params={"ip": b_ip}).json()["items"]
+    mine_pending = env.a.get("/v1/requests", params={"state": "pending_review", "limit": 1000}).json()["items"]
+    assert all(x["account_id"] == env.a_id for x in mine_pending)
+    theirs = problem(env.a.get(f"/v1/requests/{b_pending}"), 404)
+    missing = problem(env.a.get("/v1/requests/987654321"), 404)
+    _same_except(theirs, missing, str(b_pending), "987654321")
+    # Customer tokens on staff routes and force.
+    problem(env.b.post(f"/v1/requests/{b_pending}/approve", json={}), 403)
+    problem(env.b.post(f"/v1/requests/{b_pending}/reject", json={}), 403)
+    problem(env.b.put(f"/v1/ptr/{b_ip}", json={"hostname": f"b17.{FWD}", "force": True}), 403)
+    # No token, a bad token, a revoked token: 401 everywhere.
+    anon = Client(api.base)
+    for method, path in (("GET", f"/v1/ptr/{b_ip}"), ("PUT", f"/v1/ptr/{b_ip}"), ("DELETE", f"/v1/ptr/{b_ip}"),
+                         ("GET", "/v1/ptr"), ("GET", "/v1/requests"), ("GET", f"/v1/requests/{b_req}"),
+                         ("POST", f"/v1/requests/{b_pending}/approve")):
+        kw = {"json": {"hostname": f"b17.{FWD}"} if method == "PUT" else {}} if method in ("PUT", "POST") else {}
+        r = anon.req(method, path, **kw)
+        problem(r, 401)
+        assert r.headers["WWW-Authenticate"].startswith("Bearer"), r.headers
+    tid, token = make_token_for(env, env.b_id)
+    c = Client(api.base, token)
+    assert c.get(f"/v1/ptr/{b_ip}").status_code == 200
+    revoke(env, tid)
+    problem(c.get(f"/v1/ptr/{b_ip}"), 401)
+    problem(c.put(f"/v1/ptr/{b_ip}", json={"hostname": f"b17.{FWD}"}), 401)
+    problem(c.delete(f"/v1/ptr/{b_ip}"), 401)
+    assert env.b.get(f"/v1/ptr/{b_ip}").json()["hostname"] == f"b17.{FWD}"
+
+
+# ---------------------------------------------------------------- hostile input
+
+HOSTILE = [
+    f"evil.{FWD}\nwww",
+    f"evil.{FWD}\n$INCLUDE /etc/passwd",
+    "$INCLUDE /etc/passwd",
+    f"x.{FWD}; comment",
+    f"x\\.{FWD}",
+    f"x\\046{FWD}",
+    "@",
+    f"a@{FWD}",
+    f'"quoted".{FWD}',
+    f"'quoted'.{FWD}",
+    "a" * 64 + f".{FWD}",
+    ".".join(["a" * 60] * 5),           # 304 octets
+    f"ünïcode.{FWD}",
+    f"x'); DROP TABLE ptr_records; --.{FWD}",
+    f"x\" OR 1=1 --.{FWD}",
+    f"x.{FWD} IN A 192.0.2.99",
+    f"x.{FWD}.\rx",
+    f"x.{FWD}\t",
+    f"(x).{FWD}",
+    f"x.{FWD}/24",
+]
+MARKERS = ["\n", "\r", "\t", "$", ";", "\\", "@", '"', "'", "ü", " ", "(", "/", "a" * 64]
+
+
+def _clean_db(env):
+    """No custom PTR and no requested hostname carries anything but LDH and dots."""
+    for (h,) in sql(env.dburl, "SELECT hostname FROM ptr_records"):
+        assert re.fullmatch(r"[a-z0-9.-]+", h), h
+    for (h,) in sql(env.dburl, "SELECT hostname FROM ptr_requests WHERE hostname IS NOT NULL"):
+        assert re.fullmatch(r"[a-z0-9.-]+", h), h
+        assert len(h) <= 253 and all(len(label) <= 63 for label in h.split("."))
+        assert not any(m in h for m in MARKERS), h
+
+
+def test_hostile_hostnames_never_reach_the_database(env):
+    ip = "192.0.2.7"
+    for h in HOSTILE:
+        for client, extra in ((env.a, {}), (env.a, {"exception_reason": h}), (env.staff, {"force": True})):
+            r = client.put(f"/v1/ptr/{ip}", json={"hostname": h, **extra})
+            assert 400 <= r.status_code < 500, (h, r.status_code, r.text)
+            assert r.headers["Content-Type"] == PROBLEM
+    # A NUL cannot even be expressed: the JSON parser refuses it.
+    problem(env.a.put(f"/v1/ptr/{ip}", json={"hostname": f"x.{FWD}\u0000.evil"}), 400)
+    assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip = %s", (ip,)) == [(0,)]
+    hs = [h for (h,) in sql(env.dburl, "SELECT hostname FROM ptr_requests WHERE ip = %s", (ip,))]
+    assert hs and all(h is None for h in hs), hs
+    _clean_db(env)
+
+
+def test_hostile_paths_queries_and_notes(env):
+    for h in HOSTILE + ["192.0.2.9'; DROP TABLE ptr_records; --", "192.0.2.9 ", " 192.0.2.9", "::ffff:",
+                        "0x0a.0.0.1", "1e1", "' OR '1'='1", "192.0.2.9\n", "192.0.2.9%00"]:
+        q = urllib.parse.quote(h, safe="")
+        for method, kw in (("GET", {}), ("PUT", {"json": {"hostname": f"mx1.{FWD}"}}), ("DELETE", {})):
+            for path in (f"/v1/ptr/{q}", f"/v1/ptr/{q}%2F32"):
+                r = env.a.req(method, path, **kw)
+                assert r.status_code in (400, 404), (h, method, r.status_code, r.text)
+                assert r.headers["Content-Type"] == PROBLEM
+        for path, name in (("/v1/ptr", "prefix"), ("/v1/ptr", "after"), ("/v1/ptr", "limit"),
+                           ("/v1/requests", "state"), ("/v1/requests", "ip"), ("/v1/requests", "before"),
+                           ("/v1/requests", "limit")):
+            r = env.a.get(path, params={name: h})
+            assert r.status_code == 400, (path, name, h, r.text)
+            problem(r, 400)
+        r = env.staff.get(f"/v1/requests/{q}")
+        assert r.status_code == 404, (h, r.text)
+        for verb in ("approve", "reject"):
+            r = env.staff.post(f"/v1/requests/{q}/{verb}", json={"note": h})
+            assert r.status_code == 404, (h, r.text)
+    # A NUL in the URL does not cut the address (or the route) short.
+    assert env.a.put("/v1/ptr/192.0.2.10", json={"hostname": f"mx1.{FWD}"}).status_code == 200
+    for method, kw in (("GET", {}), ("PUT", {"json": {"hostname": f"mx1.{FWD}"}}), ("DELETE", {})):
+        problem(env.a.req(method, "/v1/ptr/192.0.2.10%00junk", **kw), 400)
+        problem(env.a.req(method, "/v1/ptr/192.0.2.10%00", **kw), 400)
+    problem(env.a.get("/v1/requests?ip=192.0.2.14%00x"), 400)
+    problem(env.a.get("/v1/ptr?prefix=192.0.2.0/28%00"), 400)
+    problem(env.staff.post("/v1/requests%00/approve", json={}), 404)
+    assert env.a.get("/v1/ptr/192.0.2.10").json()["hostname"] == f"mx1.{FWD}"
+    # A hostile note on a request that is not pending changes nothing.
+    r = env.a.put("/v1/ptr/192.0.2.10", json={"hostname": f"mx1.{FWD}"})
+    assert r.status_code == 200, r.text
+    applied = r.json()["request_id"]
+    for h in HOSTILE:
+        problem(env.staff.post(f"/v1/requests/{applied}/approve", json={"note": h}), 409)
+    assert sql(env.dburl, "SELECT state, decision_note FROM ptr_requests WHERE id = %s", (applied,)) == \
+        [("applied", None)]
+    # Every table is still there.
+    assert sql(env.dburl, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN"
+               " ('ptr_records', 'ptr_requests', 'audit_log', 'accounts')") == [(4,)]
+    _clean_db(env)
+
+
+# ---------------------------------------------------------------- bodies, media types, routing
+
+
+def test_body_limits_and_validation(env):
+    url = "/v1/ptr/192.0.2.9"
+    big = json.dumps({"hostname": f"mx1.{FWD}", "exception_reason": "x" * (17 * 1024)})
+    problem(env.a.put(url, data=big, headers={"Content-Type": "application/json"}), 413)
+    p = problem(env.a.put(url, data='{"hostname": "mx1.', headers={"Content-Type": "application/json"}), 400)
+    assert "malformed" in p["detail"]
+    problem(env.a.put(url, data="[1, 2]", headers={"Content-Type": "application/json"}), 400)
+    problem(env.a.put(url, data='{"hostname": "a.com", "hostname": "b.com"}',
+                      headers={"Content-Type": "application/json"}), 400)
+    p = problem(env.a.put(url, json={"hostname": f"mx1.{FWD}", "ttl": 60}), 400)
+    assert {"field": "ttl", "error": "unknown field"} in p["errors"]
+    p = problem(env.a.put(url, json={"hostname": 5}), 400)
+    assert p["errors"][0]["field"] == "hostname"
+    p = problem(env.a.put(url, json={"hostname": f"mx1.{FWD}", "force": "yes"}), 400)
+    assert p["errors"][0]["field"] == "force"
+    p = problem(env.a.put(url, json={}), 400)
+    assert {"field": "hostname", "error": "required"} in p["errors"]
+    problem(env.a.put(url, json={"hostname": None}), 400)
+    problem(env.a.put(url, json={"hostname": f"mail.{FWD}", "exception_reason": ""}), 400)
+    problem(env.a.put(url, json={"hostname": f"mail.{FWD}", "exception_reason": "x" * 2001}), 400)
+    # Characters, not bytes: 2000 three-byte characters are fine (and the name fails, so it is pending).
+    r = env.a.put(url, json={"hostname": f"mail.{FWD}", "exception_reason": "\u20ac" * 2000})
+    assert r.status_code == 202 and r.json()["exception_reason"] == "\u20ac" * 2000, r.text
+    problem(env.a.put(url, data=f"hostname=mx1.{FWD}", headers={"Content-Type": "text/plain"}), 415)
+    problem(env.a.put(url, data=json.dumps({"hostname": f"mx1.{FWD}"})), 415)  # no content type
+    problem(env.a.get(url, data="{}", headers={"Content-Type": "application/json"}), 400)
+    problem(env.staff.post("/v1/requests/1/approve", data="note", headers={"Content-Type": "text/plain"}), 415)
+    # Routing: an unknown route is 404, a known route with another method 405 with Allow.
+    problem(env.a.get("/v1/ptrx"), 404)
+    problem(env.a.get("/v1/ptr/192.0.2.9/extra"), 404)
+    p405 = env.a.post(url, json={})
+    problem(p405, 405)
+    assert set(p405.headers["Allow"].replace(" ", "").split(",")) == {"GET", "PUT", "DELETE"}
+    r = env.a.req("PATCH", "/v1/requests/1")
+    problem(r, 405)
+    assert r.headers["Allow"] == "GET"
+    r = env.staff.get("/v1/requests/1/approve")
+    problem(r, 405)
+    assert r.headers["Allow"] == "POST"
+    # None of it reached the database as a record.
+    assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip = '192.0.2.9'") == [(0,)]
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def test_concurrent_puts_on_one_ip(env):
+    ip = "192.0.2.12"
+    names = [f"c{i}.{FWD}" for i in range(16)]
+    results = [None] * 16
+    barrier = threading.Barrier(16)
+
+    def worker(i):
+        c = Client(env.a.base, env.a.s.headers["Authorization"].split()[1])
+        barrier.wait()
+        results[i] = c.put(f"/v1/ptr/{ip}", json={"hostname": names[i]})
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for i, r in enumerate(results):
+        assert r is not None and r.status_code == 200, (i, r and r.text)
+        assert r.json()["hostname"] == names[i], "a 200 must describe the change it made"
+    final = env.a.get(f"/v1/ptr/{ip}").json()["hostname"]
+    assert final in names
+    reqs = requests_rows(env.dburl, ip)
+    assert sorted(h for (_, _, h, _) in reqs) == sorted(names)
+    assert {s for (*_, s) in reqs} == {"applied"}
+    audit = [row for row in audit_rows(env.dburl, ip=ip) if row[2] == "ptr.set"]
+    assert sorted(row[4] for row in audit) == sorted(names)
+    # Serialised, nothing torn: each change saw the previous one's result, and the last one won.
+    assert audit[0][3] is None
+    for prev, cur in zip(audit, audit[1:]):
+        assert cur[3] == prev[4], audit
+    assert audit[-1][4] == final
+    assert sql(env.dburl, "SELECT hostname FROM ptr_records WHERE ip = %s", (ip,)) == [(final,)]
+
+
+def test_approve_racing_a_newer_put(env):
+    """Staff approve while the customer sends a newer exception: one of them goes
+    first, neither fails with a deadlock, and the outcome is consistent."""
+    ip = "192.0.2.5"
+    a_token = env.a.s.headers["Authorization"].split()[1]
+    outcomes = set()
+    for i in range(8):
+        r = env.a.put(f"/v1/ptr/{ip}", json={"hostname": f"mail.{FWD}", "exception_reason": f"round {i}"})
+        assert r.status_code == 202, r.text
+        rid = r.json()["id"]
+        res = {}
+        barrier = threading.Barrier(2)
+
+        def approve():
+            c = Client(env.staff.base, env.staff.s.headers["Authorization"].split()[1])
+            barrier.wait()
+            res["approve"] = c.post(f"/v1/requests/{rid}/approve", json={"note": "ok"})
+
+        def newer():
+            c = Client(env.a.base, a_token)
+            barrier.wait()
+            res["put"] = c.put(f"/v1/ptr/{ip}", json={"hostname": f"nope.{FWD}", "exception_reason": "newer"})
+        threads = [threading.Thread(target=approve), threading.Thread(target=newer)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert res["put"].status_code == 202, res["put"].text
+        state = env.a.get(f"/v1/requests/{rid}").json()["state"]
+        if res["approve"].status_code == 200:
+            assert state == "approved"
+            assert env.a.get(f"/v1/ptr/{ip}").json()["hostname"] == f"mail.{FWD}"
+        else:
+            problem(res["approve"], 409)
+            assert state == "superseded"
+        outcomes.add(res["approve"].status_code)
+        assert env.a.get(f"/v1/requests/{res['put'].json()['id']}").json()["state"] == "pending_review"
+    assert outcomes <= {200, 409}
+
+
+# ---------------------------------------------------------------- rate limits
+
+
+def test_rate_limit_writes(env, api_factory):
+    limited = api_factory({"rate_limit_writes": 3})
+    d = Client(limited.base, env.d_token)
+    # The window is a calendar minute in PostgreSQL: do not straddle its end.
+    now = sql(env.dburl, "SELECT extract(second FROM now())")[0][0]
+    if now > 55:
+        time.sleep(61 - float(now))
+    ok = [d.put("/v1/ptr/192.0.2.33", json={"hostname": f"d33.{FWD}"}),
+          d.put("/v1/ptr/192.0.2.33", json={"hostname": f"mail.{FWD}"}),  # 422 still counts as a write
+          d.delete("/v1/ptr/192.0.2.33")]
+    assert [r.status_code for r in ok] == [200, 422, 204]
+    # Reads are not limited.
+    assert d.get("/v1/ptr/192.0.2.33").status_code == 200
+    r = d.put("/v1/ptr/192.0.2.33", json={"hostname": f"d33.{FWD}"})
+    problem(r, 429)
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    problem(d.delete("/v1/ptr/192.0.2.33"), 429)
+    assert d.get("/v1/ptr/192.0.2.33").json()["source"] == "default"
+    # The counter lives in PostgreSQL: another instance counts the same writes.
+    limited2 = api_factory({"rate_limit_writes": 3})
+    problem(Client(limited2.base, env.d_token).delete("/v1/ptr/192.0.2.33"), 429)
+    # Other accounts are not affected.
+    assert Client(limited.base, env.a.s.headers["Authorization"].split()[1]).put(
+        "/v1/ptr/192.0.2.15", json={"hostname": f"h15.{FWD}"}).status_code == 200
+
+
+# ---------------------------------------------------------------- the database going away
+
+
+def test_503_while_postgres_is_down_then_recovers(pg, env):
+    assert env.a.get("/v1/ptr/192.0.2.10").status_code == 200
+    pg.stop()
+    try:
+        r = wait_until(lambda: (lambda x: [x] if x.status_code == 503 else None)(env.a.get("/v1/ptr/192.0.2.10")),
+                       timeout=20, what="503 while PostgreSQL is down")[0]
+        problem(r, 503)
+        assert r.headers["Retry-After"]
+        for method, path, kw in (("PUT", "/v1/ptr/192.0.2.10", {"json": {"hostname": f"mx1.{FWD}"}}),
+                                 ("DELETE", "/v1/ptr/192.0.2.10", {}), ("GET", "/v1/ptr", {}),
+                                 ("GET", "/v1/requests", {}), ("POST", "/v1/requests/1/approve", {"json": {}})):
+            c = env.staff if method == "POST" else env.a
+            problem(c.req(method, path, **kw), 503)
+    finally:
+        pg.start()
+    wait_until(lambda: env.a.get("/v1/ptr/192.0.2.10").status_code == 200, timeout=30, what="recovery")
+    # Every worker recovers: many requests in a row succeed, writes included.
+    for _ in range(12):
+        assert env.a.get("/v1/ptr/192.0.2.10").status_code == 200
+    r = env.a.put("/v1/ptr/192.0.2.10", json={"hostname": f"mx1.{FWD}"})
+    assert r.status_code == 200, r.text
+
+
+def test_quick_restart_costs_no_request(pg, env):
+    """A restart between two requests (no traffic during it) is not seen by callers:
+    every worker's first request on its dead connection still succeeds."""
+    token = env.a.s.headers["Authorization"].split()[1]
+    # New connections spread over the worker threads, so that every one has a connection.
+    for _ in range(24):
+        assert Client(env.a.base, token).get("/v1/ptr/192.0.2.10").status_code == 200
+    pg.stop()
+    pg.start()
+    codes = [Client(env.a.base, token).get("/v1/ptr/192.0.2.10").status_code for _ in range(24)]
+    assert codes == [200] * 24, codes
+
+
+# ---------------------------------------------------------------- the API document
+
+
+def _c_routes():
+    routes = set()
+    for f in ("routes_core.c", "routes_ptr.c", "routes_staff.c"):
+        src = open(os.path.join(harness.ROOT, "api", f)).read()
+        for table in re.findall(r"const api_route_t (api_routes_\w+)\[\] = \{(.*?)\n\};", src, re.S):
+            for method, pattern in re.findall(r'\{\s*"([A-Z]+)",\s*"([^"]+)"', table[1]):
+                routes.add((method, pattern))
+    return routes
+
+
+def test_every_route_is_in_the_openapi_document(anon):
+    routes = _c_routes()
+    assert ("PUT", "/v1/ptr/*") in routes and ("GET", "/healthz") in routes
+    assert ("POST", "/v1/requests/*/approve") in routes
+    r = anon.get("/v1/openapi.yaml")
+    assert r.status_code == 200
+    doc = yaml.safe_load(r.text)
+    documented = set()
+    for path, ops in doc["paths"].items():
+        pattern = re.sub(r"\{[^}/]+\}", "*", path)
+        for m in ops:
+            if m in ("get", "put", "post", "delete", "patch"):
+                documented.add((m.upper(), pattern))
+    missing = routes - documented
+    assert not missing, f"routes missing from api/openapi.yaml: {sorted(missing)}"
