@@ -314,14 +314,8 @@ static void dispatch(api_req_t *r)
 			api_db_error(r, RDNS_EDB);
 			return;
 		}
-		if (!api_auth(r)) {
-			/* A connection that died with the server (restart, failover) only shows it
-			 * on first use. The token check is the first statement of every
-			 * authenticated request and harmless to repeat: reconnect once and retry. */
-			if (r->status != 503 || db_ensure(r->db) != RDNS_OK || !api_auth(r))
-				return; /* answered 401 or 503 */
-			set_response(r, 0, NULL);
-		}
+		if (!api_auth(r))
+			return; /* answered 401 or 503 (db_exec already retried a dead connection) */
 		if (found->auth == API_AUTH_STAFF && !r->caller.staff) {
 			api_problem(r, 403, "staff-only", "Forbidden", NULL, "this route is for provider staff");
 			return;

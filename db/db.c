@@ -109,13 +109,8 @@ static int result_error(db_t *db, PGresult *r)
 	return RDNS_EDB;
 }
 
-PGresult *db_exec(db_t *db, db_stmt_t *st, const char *const *params, int *err)
+static PGresult *exec_once(db_t *db, db_stmt_t *st, const char *const *params, int *err)
 {
-	*err = RDNS_OK;
-	if (!db->conn || db->broken) {
-		*err = RDNS_EDB;
-		return NULL;
-	}
 	int slot = atomic_load(&st->slot);
 	if (slot < 0) {
 		int mine = atomic_fetch_add(&next_slot, 1);
@@ -145,6 +140,23 @@ PGresult *db_exec(db_t *db, db_stmt_t *st, const char *const *params, int *err)
 	*err = result_error(db, r);
 	PQclear(r);
 	return NULL;
+}
+
+PGresult *db_exec(db_t *db, db_stmt_t *st, const char *const *params, int *err)
+{
+	*err = RDNS_OK;
+	if (!db->conn || db->broken) {
+		*err = RDNS_EDB;
+		return NULL;
+	}
+	bool idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+	PGresult *r = exec_once(db, st, params, err);
+	/* A connection that died with the server (restart, failover) only shows it on
+	 * first use. Outside a transaction nothing was done: reconnect once and retry. */
+	if (!r && *err == RDNS_EDB && idle && (!db->conn || PQstatus(db->conn) != CONNECTION_OK) &&
+	    db_ensure(db) == RDNS_OK)
+		r = exec_once(db, st, params, err);
+	return r;
 }
 
 int db_simple(db_t *db, const char *sql)
