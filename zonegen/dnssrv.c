@@ -309,7 +309,7 @@ static int open_sockets(zg_dnssrv_t *s, const char *spec)
 	if (getsockname(s->tcp_fd, (struct sockaddr *)&bound, &bl) != 0)
 		return RDNS_EIO;
 	s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-						   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+	                                           : ((struct sockaddr_in6 *)&bound)->sin6_port);
 	/* UDP on the same port as TCP (the one the kernel chose for port 0). */
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(s->port);
@@ -571,7 +571,8 @@ static int validate_file(int fd, const uint8_t *apex, size_t alen, snap_t *sn)
 		}
 		if (n == 0) {
 			/* RFC 1035 §5.2: the SOA comes first and names the apex. */
-			if (rr->type != ZG_TYPE_SOA || !zg_wire_name_equal(rr->owner, rr->owner_len, apex, alen)) {
+			if (rr->type != ZG_TYPE_SOA ||
+			    !zg_wire_name_equal(rr->owner, rr->owner_len, apex, alen)) {
 				rc = RDNS_EINVAL;
 				goto cleanup;
 			}
@@ -717,7 +718,8 @@ static int put_opt(zg_wire_msg_t *m, const req_t *r, unsigned ext_rcode)
 	size_t rdl;
 	if (!r->has_opt)
 		return RDNS_OK;
-	int rc = zg_wire_msg_rr_begin(m, &root, 1, ZG_TYPE_OPT, EDNS_UDP_SIZE, (uint32_t)ext_rcode << 24, &rdl);
+	int rc =
+	    zg_wire_msg_rr_begin(m, &root, 1, ZG_TYPE_OPT, EDNS_UDP_SIZE, (uint32_t)ext_rcode << 24, &rdl);
 	if (rc == RDNS_OK)
 		zg_wire_msg_rr_end(m, ZG_SEC_AR, rdl);
 	return rc;
@@ -829,7 +831,9 @@ static int parse_query(const uint8_t *q, size_t len, const zg_wire_hdr_t *h, req
 		size_t start = p;
 		if (zg_wire_rr_parse(q, len, &p, &rr) != RDNS_OK)
 			return RDNS_EINVAL;
-		int sec = i < h->count[1] ? ZG_SEC_AN : i < (unsigned)h->count[1] + h->count[2] ? ZG_SEC_NS : ZG_SEC_AR;
+		int sec = i < h->count[1]                           ? ZG_SEC_AN
+		          : i < (unsigned)h->count[1] + h->count[2] ? ZG_SEC_NS
+		                                                    : ZG_SEC_AR;
 		if (rr.type == ZG_TYPE_TSIG) {
 			/* RFC 8945 §5.1: exactly one, the last RR of the additional section. */
 			if (sec != ZG_SEC_AR || i + 1 != total)
@@ -931,8 +935,8 @@ static int transfer(zg_dnssrv_t *s, req_t *r, const snap_t *sn)
 	if (rc == RDNS_OK)
 		rc = flush_xfr(r, x, &sent);
 	if (rc == RDNS_OK)
-		slog(s, LOG_DEBUG, "transfer of serial %u: %zu records in %u messages%s", sn->soa.soa[0], records + 2,
-		     sent, r->has_tsig ? ", signed" : "");
+		slog(s, LOG_DEBUG, "transfer of serial %u: %zu records in %u messages%s", sn->soa.soa[0],
+		     records + 2, sent, r->has_tsig ? ", signed" : "");
 	goto cleanup;
 broken:
 	slog(s, LOG_ERR, "transfer of serial %u failed after %u messages: %s", sn->soa.soa[0], sent,
@@ -947,8 +951,8 @@ cleanup:
 	return rc == RDNS_OK || rc == RDNS_ENOMEM ? rc : RDNS_EIO;
 }
 
-int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct sockaddr *from, int transport,
-		     zg_dnssrv_emit_fn emit, void *arg)
+int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct sockaddr *from,
+                     int transport, zg_dnssrv_emit_fn emit, void *arg)
 {
 	zg_wire_hdr_t h;
 	req_t *r;
@@ -973,8 +977,8 @@ int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct
 		/* NOTIFY and others: we are a primary and take no orders (RFC 1996 §3.7 says
 		 * NOTIMP tells the sender to stop). Echo the question when it parses. */
 		size_t p = ZG_WIRE_HDR_LEN;
-		if (h.count[ZG_SEC_QD] == 1 && zg_wire_name_parse(q, qlen, &p, r->qname, &r->qname_len) == RDNS_OK &&
-		    qlen - p >= 4) {
+		if (h.count[ZG_SEC_QD] == 1 &&
+		    zg_wire_name_parse(q, qlen, &p, r->qname, &r->qname_len) == RDNS_OK && qlen - p >= 4) {
 			r->qtype = zg_wire_get16(q + p);
 			r->qclass = zg_wire_get16(q + p + 2);
 			r->has_q = true;
@@ -1026,7 +1030,7 @@ int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct
 	}
 	/* AXFR / IXFR */
 	if (s->has_xfr_key && (!r->has_tsig || r->tsig.key_name_len != s->xfr_key_len ||
-			       memcmp(r->tsig.key_name, s->xfr_key, s->xfr_key_len) != 0)) {
+	                       memcmp(r->tsig.key_name, s->xfr_key, s->xfr_key_len) != 0)) {
 		rc = respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
 	}
@@ -1159,7 +1163,8 @@ static void *conn_main(void *arg)
 		size_t n = zg_wire_get16(pfx);
 		if (read_full(c, q, n) != RDNS_OK)
 			break;
-		if (zg_dnssrv_handle(s, q, n, (struct sockaddr *)&c->peer, ZG_DNSSRV_TCP, tcp_emit, c) != RDNS_OK)
+		if (zg_dnssrv_handle(s, q, n, (struct sockaddr *)&c->peer, ZG_DNSSRV_TCP, tcp_emit, c) !=
+		    RDNS_OK)
 			break; /* dropped query, broken transfer or gone peer: close */
 	}
 	free(q);
@@ -1248,7 +1253,8 @@ static void udp_all(zg_dnssrv_t *s, uint8_t *buf)
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage peer;
 		socklen_t pl = sizeof(peer);
-		ssize_t n = recvfrom(s->udp_fd, buf, ZG_WIRE_MSG_MAX, MSG_DONTWAIT, (struct sockaddr *)&peer, &pl);
+		ssize_t n =
+		    recvfrom(s->udp_fd, buf, ZG_WIRE_MSG_MAX, MSG_DONTWAIT, (struct sockaddr *)&peer, &pl);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -32,7 +32,9 @@ typedef struct {
 	int tcp_idle_timeout_ms; /* <= 0: 10000; also bounds a stalled write */
 	int max_tcp_clients;     /* <= 0: 64; one thread per TCP connection */
 	/* Optional log sink; level is a syslog level (LOG_ERR .. LOG_DEBUG).
-	 * Messages start with "dnssrv: ". Never called with secrets. */
+	 * Messages start with "dnssrv: " and never hold secrets. Called from
+	 * the server's threads, possibly several at once: it must be
+	 * thread-safe. */
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
 } zg_dnssrv_conf_t;
@@ -95,8 +97,8 @@ uint32_t zg_dnssrv_serial(zg_dnssrv_t *s, const char *zone, bool *found);
  *   over UDP (meaning "use TCP"); otherwise a full AXFR-style transfer (RFC 1995 §4).
  * Returns RDNS_OK when answered, RDNS_EDNS when dropped, RDNS_EIO when emit
  * failed or a transfer broke off midway (close the connection), RDNS_ENOMEM. */
-int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *query, size_t qlen, const struct sockaddr *from, int transport,
-		     zg_dnssrv_emit_fn emit, void *arg);
+int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *query, size_t qlen, const struct sockaddr *from,
+                     int transport, zg_dnssrv_emit_fn emit, void *arg);
 
 /* Stop the threads and close client connections (transfers are cut off).
  * Published zones stay. Idempotent. */

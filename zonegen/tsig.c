@@ -100,8 +100,8 @@ static void hmac_message(hmac_t *h, const uint8_t *msg, size_t upto, uint16_t or
 
 /* RFC 8945 §4.3.3: all TSIG variables, or only the timers. */
 static void hmac_vars(hmac_t *h, bool timers_only, const uint8_t *name, size_t name_len, const uint8_t *alg,
-		      size_t alg_len, uint64_t time_signed, uint16_t fudge, uint16_t error, const uint8_t *other,
-		      size_t other_len)
+                      size_t alg_len, uint64_t time_signed, uint16_t fudge, uint16_t error,
+                      const uint8_t *other, size_t other_len)
 {
 	uint8_t b[16];
 	if (!timers_only) {
@@ -154,7 +154,8 @@ int zg_tsig_rr_parse(const uint8_t *msg, size_t len, size_t off, zg_tsig_rr_t *r
 	size_t end = w.rdata_off + w.rdlen;
 	size_t q = w.rdata_off;
 	/* The algorithm name must not be compressed; parse it within RDATA only. */
-	if (zg_wire_name_parse(msg, end, &q, rr->alg, &rr->alg_len) != RDNS_OK || q - w.rdata_off != rr->alg_len)
+	if (zg_wire_name_parse(msg, end, &q, rr->alg, &rr->alg_len) != RDNS_OK ||
+	    q - w.rdata_off != rr->alg_len)
 		return RDNS_EINVAL;
 	zg_wire_name_lower(rr->alg, rr->alg_len);
 	if (end - q < 10)
@@ -207,12 +208,14 @@ int zg_tsig_find(const uint8_t *msg, size_t len, size_t *off)
 	return RDNS_ENOTFOUND;
 }
 
-static const zg_tsig_key_t *find_key(const zg_tsig_key_t *keys, size_t n_keys, const uint8_t *name, size_t nlen)
+static const zg_tsig_key_t *find_key(const zg_tsig_key_t *keys, size_t n_keys, const uint8_t *name,
+                                     size_t nlen)
 {
 	for (size_t i = 0; i < n_keys; i++) {
 		uint8_t kn[ZG_WIRE_NAME_MAX];
 		size_t kl;
-		if (zg_tsig_key_wire_name(&keys[i], kn, &kl) == RDNS_OK && kl == nlen && memcmp(kn, name, nlen) == 0)
+		if (zg_tsig_key_wire_name(&keys[i], kn, &kl) == RDNS_OK && kl == nlen &&
+		    memcmp(kn, name, nlen) == 0)
 			return &keys[i];
 	}
 	return NULL;
@@ -232,14 +235,15 @@ static bool time_ok(uint64_t now, uint64_t signed_at, uint16_t fudge)
 /* ---- server side ---- */
 
 int zg_tsig_verify_request(zg_tsig_ctx_t *ctx, const uint8_t *msg, size_t len, size_t tsig_off,
-			   const zg_tsig_key_t *keys, size_t n_keys, uint64_t now)
+                           const zg_tsig_key_t *keys, size_t n_keys, uint64_t now)
 {
 	zg_tsig_rr_t rr;
 	uint8_t mac[ZG_TSIG_MAC_LEN];
 	hmac_t h;
 
 	memset(ctx, 0, sizeof(*ctx));
-	if (len < ZG_WIRE_HDR_LEN || tsig_off < ZG_WIRE_HDR_LEN || zg_tsig_rr_parse(msg, len, tsig_off, &rr) != RDNS_OK)
+	if (len < ZG_WIRE_HDR_LEN || tsig_off < ZG_WIRE_HDR_LEN ||
+	    zg_tsig_rr_parse(msg, len, tsig_off, &rr) != RDNS_OK)
 		return RDNS_EINVAL;
 	uint16_t arcount = zg_wire_get16(msg + 10);
 	if (arcount == 0)
@@ -269,7 +273,7 @@ int zg_tsig_verify_request(zg_tsig_ctx_t *ctx, const uint8_t *msg, size_t len, s
 		return rc;
 	hmac_message(&h, msg, tsig_off, rr.orig_id, (uint16_t)(arcount - 1));
 	hmac_vars(&h, false, rr.name, rr.name_len, rr.alg, rr.alg_len, rr.time_signed, rr.fudge, rr.error,
-		  msg + rr.other_off, rr.other_len);
+	          msg + rr.other_off, rr.other_len);
 	rc = hmac_final(&h, mac);
 	if (rc != RDNS_OK)
 		return rc;
@@ -295,7 +299,8 @@ int zg_tsig_verify_request(zg_tsig_ctx_t *ctx, const uint8_t *msg, size_t len, s
 
 /* Append the TSIG RR; mac may be NULL for an unsigned one. */
 static int append_tsig(const zg_tsig_ctx_t *ctx, uint8_t *msg, size_t *len, size_t cap, uint64_t time_signed,
-		       const uint8_t *mac, size_t mac_len, uint16_t error, const uint8_t *other, size_t other_len)
+                       const uint8_t *mac, size_t mac_len, uint16_t error, const uint8_t *other,
+                       size_t other_len)
 {
 	const uint8_t *alg = ctx->alg_len ? ctx->alg : ALG_SHA256;
 	size_t alg_len = ctx->alg_len ? ctx->alg_len : sizeof(ALG_SHA256);
@@ -364,7 +369,7 @@ int zg_tsig_sign_response(zg_tsig_ctx_t *ctx, uint8_t *msg, size_t *len, size_t 
 	hmac_message(&h, msg, *len, zg_wire_get16(msg), zg_wire_get16(msg + 10));
 	/* §5.3.1: the first message digests all variables, later ones only the timers. */
 	hmac_vars(&h, !first, ctx->key_name, ctx->key_name_len, ALG_SHA256, sizeof(ALG_SHA256), ts, fudge,
-		  ctx->error, other, other_len);
+	          ctx->error, other, other_len);
 	rc = hmac_final(&h, mac);
 	if (rc != RDNS_OK)
 		return rc;
@@ -381,7 +386,7 @@ int zg_tsig_sign_response(zg_tsig_ctx_t *ctx, uint8_t *msg, size_t *len, size_t 
 /* ---- client side ---- */
 
 int zg_tsig_sign_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, uint8_t *msg, size_t *len, size_t cap,
-			 uint64_t now)
+                         uint64_t now)
 {
 	uint8_t mac[ZG_TSIG_MAC_LEN];
 	hmac_t h;
@@ -401,7 +406,8 @@ int zg_tsig_sign_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, uint8_t *
 	if (rc != RDNS_OK)
 		return rc;
 	hmac_message(&h, msg, *len, zg_wire_get16(msg), zg_wire_get16(msg + 10));
-	hmac_vars(&h, false, ctx->key_name, ctx->key_name_len, ctx->alg, ctx->alg_len, now, ctx->fudge, 0, NULL, 0);
+	hmac_vars(&h, false, ctx->key_name, ctx->key_name_len, ctx->alg, ctx->alg_len, now, ctx->fudge, 0,
+	          NULL, 0);
 	rc = hmac_final(&h, mac);
 	if (rc != RDNS_OK)
 		return rc;
@@ -439,7 +445,7 @@ int zg_tsig_verify_response(zg_tsig_ctx_t *ctx, const uint8_t *msg, size_t len, 
 	hmac_prior(&h, ctx->mac, ctx->mac_len);
 	hmac_message(&h, msg, off, rr.orig_id, (uint16_t)(zg_wire_get16(msg + 10) - 1));
 	hmac_vars(&h, !first, rr.name, rr.name_len, rr.alg, rr.alg_len, rr.time_signed, rr.fudge, rr.error,
-		  msg + rr.other_off, rr.other_len);
+	          msg + rr.other_off, rr.other_len);
 	rc = hmac_final(&h, mac);
 	if (rc != RDNS_OK)
 		return rc;

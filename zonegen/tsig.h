@@ -60,11 +60,11 @@ typedef struct {
 	size_t alg_len;
 	uint8_t mac[ZG_TSIG_MAC_LEN]; /* prior MAC: the request's, then each response's */
 	size_t mac_len;
-	bool mac_valid;        /* the prior MAC verified and goes into the next digest */
-	uint64_t time_signed;  /* request's Time Signed */
+	bool mac_valid;       /* the prior MAC verified and goes into the next digest */
+	uint64_t time_signed; /* request's Time Signed */
 	uint16_t fudge;
-	uint16_t error;        /* TSIG error for the responses (server side) */
-	unsigned nmsg;         /* response messages signed (server) or verified (client) */
+	uint16_t error; /* TSIG error for the responses (server side) */
+	unsigned nmsg;  /* response messages signed (server) or verified (client) */
 } zg_tsig_ctx_t;
 
 /* Parse the TSIG RR at off; it must be the last thing in msg[0..len).
@@ -83,7 +83,7 @@ int zg_tsig_find(const uint8_t *msg, size_t len, size_t *off);
  * truncated MAC, which our policy refuses), and ctx ready for
  * zg_tsig_sign_response. MACs are compared in constant time. */
 int zg_tsig_verify_request(zg_tsig_ctx_t *ctx, const uint8_t *msg, size_t len, size_t tsig_off,
-			   const zg_tsig_key_t *keys, size_t n_keys, uint64_t now);
+                           const zg_tsig_key_t *keys, size_t n_keys, uint64_t now);
 
 /* Server side: append a TSIG RR to the finished message msg[0..*len) (cap
  * bytes available), increment ARCOUNT and update *len. The first response's
@@ -97,7 +97,7 @@ int zg_tsig_sign_response(zg_tsig_ctx_t *ctx, uint8_t *msg, size_t *len, size_t 
 /* Client side: sign a request in place (fudge 300) and prepare ctx for
  * zg_tsig_verify_response. */
 int zg_tsig_sign_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, uint8_t *msg, size_t *len, size_t cap,
-			 uint64_t now);
+                         uint64_t now);
 
 /* Client side: verify the next response message of the exchange. Every
  * message must be signed (we sign every one). RDNS_OK when valid; RDNS_EDENIED

@@ -214,8 +214,8 @@ int zg_wire_name_to_text(const uint8_t *name, size_t nlen, char *buf, size_t buf
 			uint8_t c = name[p + 1 + k];
 			char tmp[5];
 			size_t tl;
-			if (c == '.' || c == ';' || c == '\\' || c == '(' || c == ')' || c == '"' || c == '@' ||
-			    c == '$') {
+			if (c == '.' || c == ';' || c == '\\' || c == '(' || c == ')' || c == '"' ||
+			    c == '@' || c == '$') {
 				tmp[0] = '\\';
 				tmp[1] = (char)c;
 				tl = 2;
@@ -495,7 +495,8 @@ static int put_name_cached(zg_wire_msg_t *m, const uint8_t *name, size_t nlen)
 }
 
 /* Cache the parent par (hash h) as encoded by enc[0..elen). */
-static void pc_store(zg_wire_msg_t *m, const uint8_t *par, size_t plen, const uint8_t *enc, size_t elen, uint32_t h)
+static void pc_store(zg_wire_msg_t *m, const uint8_t *par, size_t plen, const uint8_t *enc, size_t elen,
+                     uint32_t h)
 {
 	if (plen <= 1 || elen > sizeof(m->pc[0].enc))
 		return;
@@ -581,7 +582,8 @@ int zg_wire_msg_put_name(zg_wire_msg_t *m, const uint8_t *name, size_t nlen, boo
 	return RDNS_OK;
 }
 
-int zg_wire_msg_put_question(zg_wire_msg_t *m, const uint8_t *name, size_t nlen, uint16_t qtype, uint16_t qclass)
+int zg_wire_msg_put_question(zg_wire_msg_t *m, const uint8_t *name, size_t nlen, uint16_t qtype,
+                             uint16_t qclass)
 {
 	int rc = zg_wire_msg_put_name(m, name, nlen, true);
 	if (rc == RDNS_OK)
@@ -594,7 +596,7 @@ int zg_wire_msg_put_question(zg_wire_msg_t *m, const uint8_t *name, size_t nlen,
 }
 
 int zg_wire_msg_rr_begin(zg_wire_msg_t *m, const uint8_t *owner, size_t olen, uint16_t type, uint16_t rclass,
-			 uint32_t ttl, size_t *rdlen_off)
+                         uint32_t ttl, size_t *rdlen_off)
 {
 	int rc = zg_wire_msg_put_name(m, owner, olen, true);
 	if (rc != RDNS_OK)
@@ -628,7 +630,6 @@ void zg_wire_msg_finish(zg_wire_msg_t *m)
 /* 1: blank (field separator), 2: backslash, 3: dot, 0: anything else. */
 static const uint8_t CHCLASS[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\\'] = 2, ['.'] = 3};
 
-
 /* Next whitespace-separated field of line[*i..len). An unescaped ';' at the
  * start of a field begins a comment and ends the line. */
 static bool next_field(const char *line, size_t len, size_t *i, const char **f, size_t *flen)
@@ -654,7 +655,6 @@ static bool next_field(const char *line, size_t len, size_t *i, const char **f, 
 	*i = p;
 	return true;
 }
-
 
 /* Case-insensitive equality with a lower-case word of length wl. */
 static bool field_is(const char *f, size_t n, const char *word, size_t wl)

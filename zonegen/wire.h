@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define ZG_WIRE_HDR_LEN   12
-#define ZG_WIRE_NAME_MAX  255   /* RFC 1035 §3.1: a name is at most 255 octets on the wire */
+#define ZG_WIRE_NAME_MAX  255 /* RFC 1035 §3.1: a name is at most 255 octets on the wire */
 #define ZG_WIRE_LABEL_MAX 63
 #define ZG_WIRE_MSG_MAX   65535 /* RFC 1035 §4.2.2: TCP length prefix is 16 bits */
 
@@ -37,10 +37,10 @@ enum {
 };
 
 /* Header flag bits (second 16-bit word). */
-#define ZG_WIRE_QR 0x8000u
-#define ZG_WIRE_AA 0x0400u
-#define ZG_WIRE_TC 0x0200u
-#define ZG_WIRE_RD 0x0100u
+#define ZG_WIRE_QR            0x8000u
+#define ZG_WIRE_AA            0x0400u
+#define ZG_WIRE_TC            0x0200u
+#define ZG_WIRE_RD            0x0100u
 #define ZG_WIRE_OPCODE(flags) (((flags) >> 11) & 0xfu)
 #define ZG_WIRE_RCODE(flags)  ((flags)&0xfu)
 
@@ -184,12 +184,13 @@ int zg_wire_msg_put16(zg_wire_msg_t *m, uint16_t v);
 int zg_wire_msg_put32(zg_wire_msg_t *m, uint32_t v);
 
 /* Append a question and count it. */
-int zg_wire_msg_put_question(zg_wire_msg_t *m, const uint8_t *name, size_t nlen, uint16_t qtype, uint16_t qclass);
+int zg_wire_msg_put_question(zg_wire_msg_t *m, const uint8_t *name, size_t nlen, uint16_t qtype,
+                             uint16_t qclass);
 
 /* Begin an RR in a section: writes owner (compressed), type, class, TTL and
  * a placeholder RDLENGTH, whose offset goes to *rdlen_off. */
 int zg_wire_msg_rr_begin(zg_wire_msg_t *m, const uint8_t *owner, size_t olen, uint16_t type, uint16_t rclass,
-			 uint32_t ttl, size_t *rdlen_off);
+                         uint32_t ttl, size_t *rdlen_off);
 
 /* Finish the RR: fill in RDLENGTH and count it in section sec. */
 void zg_wire_msg_rr_end(zg_wire_msg_t *m, int sec, size_t rdlen_off);
@@ -204,7 +205,7 @@ typedef struct {
 	uint8_t owner[ZG_WIRE_NAME_MAX];
 	size_t owner_len;
 	uint32_t ttl;
-	uint16_t type;                 /* ZG_TYPE_SOA, _NS, _PTR or _CNAME; class is always IN */
+	uint16_t type;                   /* ZG_TYPE_SOA, _NS, _PTR or _CNAME; class is always IN */
 	uint8_t name1[ZG_WIRE_NAME_MAX]; /* NS/PTR/CNAME target, SOA MNAME */
 	size_t name1_len;
 	uint8_t name2[ZG_WIRE_NAME_MAX]; /* SOA RNAME */

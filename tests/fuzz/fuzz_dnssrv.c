@@ -1,4 +1,5 @@
-/* fuzz_dnssrv.c - libFuzzer target: arbitrary bytes as a UDP query, a TCP query and a TCP byte stream to the hidden primary. */
+/* fuzz_dnssrv.c - libFuzzer target: arbitrary bytes as a UDP query, a TCP query and a TCP byte stream to the
+ * hidden primary. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +32,16 @@ static void publish(const char *zone, int n, int v6)
 		abort();
 	FILE *f = fdopen(fd, "w");
 	fprintf(f, "; rdns zone %s serial 2026112601\n", zone);
-	fprintf(f, "%s 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112601 3600 900 1209600 3600\n", zone);
+	fprintf(f,
+	        "%s 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112601 3600 900 1209600 3600\n",
+	        zone);
 	fprintf(f, "%s 3600 IN NS ns1.example.net.\n", zone);
 	for (int i = 0; i < n; i++) {
 		if (v6)
-			fprintf(f, "%x.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.%s 3600 IN PTR h%d.example.com.\n", i % 16,
-				zone, i);
+			fprintf(f,
+			        "%x.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.%s 3600 IN PTR "
+			        "h%d.example.com.\n",
+			        i % 16, zone, i);
 		else
 			fprintf(f, "%d.%s 3600 IN PTR host-%d.example.com.\n", i, zone, i);
 	}
@@ -111,8 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size - p)
 			break;
 		n = 0;
-		if (zg_dnssrv_handle(srv, data + p, len, (struct sockaddr *)&src4, ZG_DNSSRV_TCP, check_emit, &n) !=
-		    RDNS_OK)
+		if (zg_dnssrv_handle(srv, data + p, len, (struct sockaddr *)&src4, ZG_DNSSRV_TCP, check_emit,
+		                     &n) != RDNS_OK)
 			break; /* the connection would be closed */
 		p += len;
 	}

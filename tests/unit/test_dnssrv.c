@@ -51,7 +51,7 @@ static void write_zone(const char *path, const char *zone, uint32_t serial, int 
 	assert_non_null(f);
 	fprintf(f, "; rdns zone %s serial %u\n", zone, serial);
 	fprintf(f, "%s 3600 IN SOA ns1.example.net. hostmaster.example.net. %u 3600 900 1209600 3600\n", zone,
-		serial);
+	        serial);
 	fprintf(f, "%s 3600 IN NS ns1.example.net.\n", zone);
 	fprintf(f, "%s 3600 IN NS ns2.example.net.\n", zone);
 	for (int i = 0; i < n; i++) {
@@ -77,18 +77,18 @@ static int setup(void **state)
 
 	int err;
 	zg_dnssrv_conf_t a = {.listen = "127.0.0.1:0",
-			      .transfer_allow = "127.0.0.1",
-			      .keys = KEYS,
-			      .n_keys = 2,
-			      .tcp_idle_timeout_ms = 300,
-			      .max_tcp_clients = 3};
+	                      .transfer_allow = "127.0.0.1",
+	                      .keys = KEYS,
+	                      .n_keys = 2,
+	                      .tcp_idle_timeout_ms = 300,
+	                      .max_tcp_clients = 3};
 	srv_a = zg_dnssrv_new(&a, &err);
 	assert_non_null(srv_a);
 	zg_dnssrv_conf_t b = {.listen = "127.0.0.1:0",
-			      .transfer_allow = "127.0.0.0/8, ::1",
-			      .keys = KEYS,
-			      .n_keys = 2,
-			      .transfer_key = "xfr-key"};
+	                      .transfer_allow = "127.0.0.0/8, ::1",
+	                      .keys = KEYS,
+	                      .n_keys = 2,
+	                      .transfer_key = "xfr-key"};
 	srv_b = zg_dnssrv_new(&b, &err);
 	assert_non_null(srv_b);
 	port_a = zg_dnssrv_port(srv_a);
@@ -136,21 +136,23 @@ static size_t build(uint8_t *buf, size_t cap, const q_t *q)
 	assert_int_equal(zg_wire_name_from_text(q->name, strlen(q->name), false, n, &nl), RDNS_OK);
 	zg_wire_msg_init(&m, buf, cap, NULL, 0);
 	zg_wire_msg_reset(&m, q->id, q->flags);
-	assert_int_equal(zg_wire_msg_put_question(&m, n, nl, q->qtype, q->qclass ? q->qclass : ZG_CLASS_IN), RDNS_OK);
+	assert_int_equal(zg_wire_msg_put_question(&m, n, nl, q->qtype, q->qclass ? q->qclass : ZG_CLASS_IN),
+	                 RDNS_OK);
 	if (q->has_ixfr) {
 		char line[256];
 		zg_wire_zrr_t rr;
-		snprintf(line, sizeof(line), "%s 3600 IN SOA ns1.example.net. hostmaster.example.net. %u 1 2 3 4",
-			 q->name, q->ixfr_serial);
+		snprintf(line, sizeof(line),
+		         "%s 3600 IN SOA ns1.example.net. hostmaster.example.net. %u 1 2 3 4", q->name,
+		         q->ixfr_serial);
 		assert_int_equal(zg_wire_zrr_parse(line, strlen(line), &rr), RDNS_OK);
 		assert_int_equal(zg_wire_msg_put_zrr(&m, ZG_SEC_NS, &rr), RDNS_OK);
 	}
 	if (q->edns) {
 		static const uint8_t root = 0;
 		size_t rdl;
-		assert_int_equal(zg_wire_msg_rr_begin(&m, &root, 1, ZG_TYPE_OPT, 1232, (uint32_t)q->edns_version << 16,
-						      &rdl),
-				 RDNS_OK);
+		assert_int_equal(zg_wire_msg_rr_begin(&m, &root, 1, ZG_TYPE_OPT, 1232,
+		                                      (uint32_t)q->edns_version << 16, &rdl),
+		                 RDNS_OK);
 		zg_wire_msg_rr_end(&m, ZG_SEC_AR, rdl);
 	}
 	zg_wire_msg_finish(&m);
@@ -308,19 +310,34 @@ static void test_rcode_table(void **state)
 	    {"NS at apex", {.id = 3, .name = SMALL, .qtype = ZG_TYPE_NS}, false, ZG_RCODE_REFUSED},
 	    {"A at apex", {.id = 4, .name = SMALL, .qtype = 1}, false, ZG_RCODE_REFUSED},
 	    {"ANY at apex", {.id = 5, .name = SMALL, .qtype = ZG_TYPE_ANY}, true, ZG_RCODE_REFUSED},
-	    {"unpublished zone", {.id = 6, .name = "3.0.192.in-addr.arpa.", .qtype = ZG_TYPE_SOA}, false,
+	    {"unpublished zone",
+	     {.id = 6, .name = "3.0.192.in-addr.arpa.", .qtype = ZG_TYPE_SOA},
+	     false,
 	     ZG_RCODE_REFUSED},
-	    {"parent of a zone", {.id = 7, .name = "0.192.in-addr.arpa.", .qtype = ZG_TYPE_SOA}, false,
+	    {"parent of a zone",
+	     {.id = 7, .name = "0.192.in-addr.arpa.", .qtype = ZG_TYPE_SOA},
+	     false,
 	     ZG_RCODE_REFUSED},
-	    {"class CH", {.id = 8, .name = SMALL, .qtype = ZG_TYPE_SOA, .qclass = 3}, false, ZG_RCODE_REFUSED},
-	    {"AXFR of unpublished", {.id = 9, .name = "3.0.192.in-addr.arpa.", .qtype = ZG_TYPE_AXFR}, true,
+	    {"class CH",
+	     {.id = 8, .name = SMALL, .qtype = ZG_TYPE_SOA, .qclass = 3},
+	     false,
+	     ZG_RCODE_REFUSED},
+	    {"AXFR of unpublished",
+	     {.id = 9, .name = "3.0.192.in-addr.arpa.", .qtype = ZG_TYPE_AXFR},
+	     true,
 	     ZG_RCODE_REFUSED},
 	    {"AXFR over UDP", {.id = 10, .name = SMALL, .qtype = ZG_TYPE_AXFR}, false, ZG_RCODE_FORMERR},
-	    {"NOTIFY", {.id = 11, .flags = ZG_OPCODE_NOTIFY << 11, .name = SMALL, .qtype = ZG_TYPE_SOA}, false,
+	    {"NOTIFY",
+	     {.id = 11, .flags = ZG_OPCODE_NOTIFY << 11, .name = SMALL, .qtype = ZG_TYPE_SOA},
+	     false,
 	     ZG_RCODE_NOTIMP},
-	    {"STATUS opcode", {.id = 12, .flags = 2 << 11, .name = SMALL, .qtype = ZG_TYPE_SOA}, true,
+	    {"STATUS opcode",
+	     {.id = 12, .flags = 2 << 11, .name = SMALL, .qtype = ZG_TYPE_SOA},
+	     true,
 	     ZG_RCODE_NOTIMP},
-	    {"UPDATE opcode", {.id = 13, .flags = 5 << 11, .name = SMALL, .qtype = ZG_TYPE_SOA}, false,
+	    {"UPDATE opcode",
+	     {.id = 13, .flags = 5 << 11, .name = SMALL, .qtype = ZG_TYPE_SOA},
+	     false,
 	     ZG_RCODE_NOTIMP},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -337,7 +354,8 @@ static void test_rcode_table(void **state)
 		}
 		ldns_pkt *p = parse(r, n);
 		if (ldns_pkt_get_rcode(p) != cases[i].rcode)
-			fail_msg("case %s: rcode %d, want %u", cases[i].what, ldns_pkt_get_rcode(p), cases[i].rcode);
+			fail_msg("case %s: rcode %d, want %u", cases[i].what, ldns_pkt_get_rcode(p),
+			         cases[i].rcode);
 		assert_int_equal(ldns_pkt_id(p), cases[i].q.id);
 		assert_true(ldns_pkt_qr(p));
 		assert_false(ldns_pkt_aa(p));
@@ -386,9 +404,9 @@ typedef struct {
 	const char *what;
 	const uint8_t *q;
 	size_t len;
-	int rc;       /* of the handler */
-	int rcode;    /* -1: nothing emitted */
-	int qdcount;  /* echoed question count */
+	int rc;      /* of the handler */
+	int rcode;   /* -1: nothing emitted */
+	int qdcount; /* echoed question count */
 } bad_case_t;
 
 static void test_malformed_table(void **state)
@@ -406,13 +424,42 @@ static void test_malformed_table(void **state)
 	static const uint8_t lbl40[] = {H(1, 0, 0, 0), 0x41, 'a', 0, 0, 6, 0, 1};
 	static const uint8_t trailing[] = {H(1, 0, 0, 0), 0, 0, 6, 0, 1, 0xff};
 	static const uint8_t an_short[] = {H(1, 1, 0, 0), 0, 0, 6, 0, 1, 0, 0, 1};
-	static const uint8_t rdlen_over[] = {H(1, 0, 0, 1), 0, 0, 6, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 9, 1};
-	static const uint8_t two_opt[] = {H(1, 0, 0, 2), 0, 0, 6, 0, 1, 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0,
-					  0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0};
-	static const uint8_t tsig_not_last[] = {H(1, 0, 0, 2), 0, 0, 6, 0, 1, 1, 'k', 0, 0, 250, 0, 255, 0, 0, 0, 0, 0,
-						0, 0,    0, 41, 4, 0, 0, 0, 0, 0, 0, 0};
-	static const uint8_t tsig_garbage[] = {H(1, 0, 0, 1), 0, 0, 6, 0, 1, 1, 'k', 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 3,
-					       1, 2, 3};
+	static const uint8_t rdlen_over[] = {
+	    H(1, 0, 0, 1), 0, 0, 6, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 9, 1};
+	static const uint8_t two_opt[] = {
+	    H(1, 0, 0, 2), 0, 0, 6, 0, 1, 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t tsig_not_last[] = {H(1, 0, 0, 2),
+	                                        0,
+	                                        0,
+	                                        6,
+	                                        0,
+	                                        1,
+	                                        1,
+	                                        'k',
+	                                        0,
+	                                        0,
+	                                        250,
+	                                        0,
+	                                        255,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        41,
+	                                        4,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0,
+	                                        0};
+	static const uint8_t tsig_garbage[] = {H(1, 0, 0, 1), 0, 0, 6, 0, 1, 1, 'k', 0, 0, 250, 0,
+	                                       255,           0, 0, 0, 0, 0, 3, 1,   2, 3};
 	static const uint8_t notify_garbage[] = {1, 2, 0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0};
 	const bad_case_t cases[] = {
 	    {"short", short5, sizeof(short5), RDNS_EDNS, -1, 0},
@@ -436,7 +483,8 @@ static void test_malformed_table(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		for (int transport = 0; transport < 2; transport++) {
 			sink_t s = {0};
-			int rc = zg_dnssrv_handle(srv_a, cases[i].q, cases[i].len, lo4(), transport, sink_emit, &s);
+			int rc = zg_dnssrv_handle(srv_a, cases[i].q, cases[i].len, lo4(), transport,
+			                          sink_emit, &s);
 			if (rc != cases[i].rc)
 				fail_msg("case %s: rc %d, want %d", cases[i].what, rc, cases[i].rc);
 			if (cases[i].rcode < 0) {
@@ -450,7 +498,7 @@ static void test_malformed_table(void **state)
 			assert_true(h.flags & ZG_WIRE_QR);
 			if ((int)ZG_WIRE_RCODE(h.flags) != cases[i].rcode)
 				fail_msg("case %s: rcode %u, want %d", cases[i].what, ZG_WIRE_RCODE(h.flags),
-					 cases[i].rcode);
+				         cases[i].rcode);
 			assert_int_equal(h.count[0], cases[i].qdcount);
 			assert_int_equal(h.count[1] + h.count[2] + h.count[3], 0);
 			sink_free(&s);
@@ -495,7 +543,8 @@ static void read_xfr(int fd, uint16_t id, xfr_t *x, zg_tsig_ctx_t *ctx)
 		if ((size_t)n > x->max_msg)
 			x->max_msg = (size_t)n;
 		if (ctx)
-			assert_int_equal(zg_tsig_verify_response(ctx, buf, (size_t)n, (uint64_t)time(NULL)), RDNS_OK);
+			assert_int_equal(zg_tsig_verify_response(ctx, buf, (size_t)n, (uint64_t)time(NULL)),
+			                 RDNS_OK);
 		ldns_pkt *p = parse(buf, n);
 		assert_int_equal(ldns_pkt_id(p), id);
 		assert_true(ldns_pkt_qr(p));
@@ -594,7 +643,8 @@ static void test_ixfr(void **state)
 {
 	uint8_t q[512], r[4096];
 	/* UDP, client behind: a single SOA ("use TCP"). */
-	q_t spec = {.id = 0x6001, .name = SMALL, .qtype = ZG_TYPE_IXFR, .has_ixfr = true, .ixfr_serial = SERIAL - 5};
+	q_t spec = {
+	    .id = 0x6001, .name = SMALL, .qtype = ZG_TYPE_IXFR, .has_ixfr = true, .ixfr_serial = SERIAL - 5};
 	size_t ql = build(q, sizeof(q), &spec);
 	int n = udp_exchange(port_a, q, ql, r, sizeof(r), 2000);
 	ldns_pkt *p = parse(r, n);
@@ -632,7 +682,7 @@ static void test_ixfr(void **state)
 /* ---- TSIG ---- */
 
 static size_t signed_query(uint8_t *q, size_t cap, const q_t *spec, const zg_tsig_key_t *key, uint64_t when,
-			   zg_tsig_ctx_t *ctx)
+                           zg_tsig_ctx_t *ctx)
 {
 	size_t ql = build(q, cap, spec);
 	assert_int_equal(zg_tsig_sign_request(ctx, key, q, &ql, cap, when), RDNS_OK);
@@ -740,7 +790,8 @@ static void test_tsig_axfr_ldns(void **state)
 	char b64[64];
 	EVP_EncodeBlock((unsigned char *)b64, KEYS[0].secret, (int)KEYS[0].secret_len);
 	ldns_pkt *qp = NULL;
-	assert_int_equal(ldns_pkt_query_new_frm_str(&qp, BIG, LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_query_new_frm_str(&qp, BIG, LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 0),
+	                 LDNS_STATUS_OK);
 	ldns_pkt_set_id(qp, 0x7200);
 	assert_int_equal(ldns_pkt_tsig_sign(qp, "xfr-key.", b64, 300, "hmac-sha256.", NULL), LDNS_STATUS_OK);
 	uint8_t *qw = NULL;
@@ -756,7 +807,7 @@ static void test_tsig_axfr_ldns(void **state)
 		ldns_pkt *p = parse(buf, n);
 		assert_non_null(ldns_pkt_tsig(p));
 		bool ok = msgs == 0 ? ldns_pkt_tsig_verify(p, buf, (size_t)n, "xfr-key.", b64, prior)
-				    : ldns_pkt_tsig_verify_next(p, buf, (size_t)n, "xfr-key.", b64, prior, 1);
+		                    : ldns_pkt_tsig_verify_next(p, buf, (size_t)n, "xfr-key.", b64, prior, 1);
 		assert_true(ok);
 		ldns_rdf_deep_free(prior);
 		prior = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(p), 3));
@@ -787,9 +838,9 @@ static void test_acl_and_config(void **state)
 		bool v6;
 		bool allowed;
 	} srcs[] = {
-	    {"10.1.2.3", false, true},	     {"11.0.0.1", false, false}, {"::ffff:10.1.2.3", true, true},
-	    {"2001:db8::1", true, true},     {"2001:db9::1", true, false}, {"192.0.2.7", false, true},
-	    {"192.0.2.8", false, false},     {"127.0.0.1", false, false}, {"::1", true, false},
+	    {"10.1.2.3", false, true},   {"11.0.0.1", false, false},   {"::ffff:10.1.2.3", true, true},
+	    {"2001:db8::1", true, true}, {"2001:db9::1", true, false}, {"192.0.2.7", false, true},
+	    {"192.0.2.8", false, false}, {"127.0.0.1", false, false},  {"::1", true, false},
 	};
 	uint8_t q[512];
 	q_t spec = {.id = 1, .name = SMALL, .qtype = ZG_TYPE_SOA};
@@ -806,8 +857,9 @@ static void test_acl_and_config(void **state)
 			assert_int_equal(inet_pton(AF_INET, srcs[i].addr, &a4->sin_addr), 1);
 		}
 		sink_t out = {0};
-		assert_int_equal(zg_dnssrv_handle(s, q, ql, (struct sockaddr *)&ss, ZG_DNSSRV_UDP, sink_emit, &out),
-				 RDNS_OK);
+		assert_int_equal(
+		    zg_dnssrv_handle(s, q, ql, (struct sockaddr *)&ss, ZG_DNSSRV_UDP, sink_emit, &out),
+		    RDNS_OK);
 		assert_int_equal(out.n, 1);
 		unsigned rc = ZG_WIRE_RCODE(zg_wire_get16(out.msgs[0] + 2));
 		if (rc != (srcs[i].allowed ? ZG_RCODE_NOERROR : ZG_RCODE_REFUSED))
@@ -1181,11 +1233,16 @@ static void test_stop_during_transfer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_soa_udp_tcp),	   cmocka_unit_test(test_rcode_table),
-	    cmocka_unit_test(test_malformed_table),  cmocka_unit_test(test_axfr_tcp),
-	    cmocka_unit_test(test_ixfr),	   cmocka_unit_test(test_tsig_transfers),
-	    cmocka_unit_test(test_tsig_axfr_ldns),   cmocka_unit_test(test_acl_and_config),
-	    cmocka_unit_test(test_publish_snapshot), cmocka_unit_test(test_tcp_limits),
+	    cmocka_unit_test(test_soa_udp_tcp),
+	    cmocka_unit_test(test_rcode_table),
+	    cmocka_unit_test(test_malformed_table),
+	    cmocka_unit_test(test_axfr_tcp),
+	    cmocka_unit_test(test_ixfr),
+	    cmocka_unit_test(test_tsig_transfers),
+	    cmocka_unit_test(test_tsig_axfr_ldns),
+	    cmocka_unit_test(test_acl_and_config),
+	    cmocka_unit_test(test_publish_snapshot),
+	    cmocka_unit_test(test_tcp_limits),
 	    cmocka_unit_test(test_concurrent_publish),
 	    cmocka_unit_test(test_stop_during_transfer),
 	};

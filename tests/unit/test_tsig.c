@@ -19,7 +19,8 @@
 
 #define NOW 1790000000u
 
-static const zg_tsig_key_t KEY = {.name = "xfr-key.", .secret = "0123456789abcdef0123456789abcdef", .secret_len = 32};
+static const zg_tsig_key_t KEY = {
+    .name = "xfr-key.", .secret = "0123456789abcdef0123456789abcdef", .secret_len = 32};
 static const zg_tsig_key_t OTHER = {.name = "other.", .secret = "another secret", .secret_len = 14};
 
 /* A query "2.0.192.in-addr.arpa. AXFR IN" with id; returns its length. */
@@ -46,7 +47,8 @@ static size_t make_response(uint8_t *buf, size_t cap, uint16_t id, int n, int se
 	for (int i = 0; i < n; i++) {
 		char line[128];
 		zg_wire_zrr_t rr;
-		snprintf(line, sizeof(line), "%d.2.0.192.in-addr.arpa. 3600 IN PTR h%d.example.com.", i, seed * 100 + i);
+		snprintf(line, sizeof(line), "%d.2.0.192.in-addr.arpa. 3600 IN PTR h%d.example.com.", i,
+		         seed * 100 + i);
 		assert_int_equal(zg_wire_zrr_parse(line, strlen(line), &rr), RDNS_OK);
 		assert_int_equal(zg_wire_msg_put_zrr(&m, ZG_SEC_AN, &rr), RDNS_OK);
 	}
@@ -71,9 +73,10 @@ static size_t text_wire(const char *t, uint8_t *out)
 
 /* Independent RFC 8945 §4.3 digest: [prior MAC] + message + variables, with
  * OpenSSL's one-shot HMAC. timers_only selects §4.3.1's subsequent form. */
-static void ref_mac(const uint8_t *secret, size_t slen, const uint8_t *prior, size_t prior_len, const uint8_t *msg,
-		    size_t len, const char *keyname, const char *alg, uint64_t ts, uint16_t fudge, uint16_t error,
-		    const uint8_t *other, size_t olen, bool timers_only, uint8_t out[32])
+static void ref_mac(const uint8_t *secret, size_t slen, const uint8_t *prior, size_t prior_len,
+                    const uint8_t *msg, size_t len, const char *keyname, const char *alg, uint64_t ts,
+                    uint16_t fudge, uint16_t error, const uint8_t *other, size_t olen, bool timers_only,
+                    uint8_t out[32])
 {
 	static uint8_t d[70000];
 	size_t p = 0;
@@ -149,7 +152,8 @@ typedef struct {
 static size_t sign_ref(uint8_t *msg, size_t len, const uint8_t *secret, size_t slen, const signspec_t *sp)
 {
 	uint8_t mac[32];
-	ref_mac(secret, slen, NULL, 0, msg, len, sp->keyname, sp->alg, sp->ts, sp->fudge, 0, NULL, 0, false, mac);
+	ref_mac(secret, slen, NULL, 0, msg, len, sp->keyname, sp->alg, sp->ts, sp->fudge, 0, NULL, 0, false,
+	        mac);
 	if (sp->corrupt_mac)
 		mac[0] ^= 1;
 	size_t p = len;
@@ -201,8 +205,8 @@ static void test_request_roundtrip(void **state)
 	uint8_t unsigned_hdr[512];
 	memcpy(unsigned_hdr, msg, off);
 	zg_wire_put16(unsigned_hdr + 10, 0);
-	ref_mac(KEY.secret, KEY.secret_len, NULL, 0, unsigned_hdr, off, "xfr-key.", "hmac-sha256.", NOW, 300, 0, NULL,
-		0, false, ref);
+	ref_mac(KEY.secret, KEY.secret_len, NULL, 0, unsigned_hdr, off, "xfr-key.", "hmac-sha256.", NOW, 300,
+	        0, NULL, 0, false, ref);
 	assert_memory_equal(ref, c.mac, 32);
 
 	/* Key names match case-insensitively; a forwarder's new ID does not
@@ -240,20 +244,24 @@ static void test_request_errors_table(void **state)
 	    {"bad MAC", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 32, true, 0, 0), &KEY, NOW, RDNS_OK,
 	     ZG_TSIG_BADSIG},
 	    {"wrong secret", good, &wrong_secret, NOW, RDNS_OK, ZG_TSIG_BADSIG},
-	    {"bad MAC and bad time: MAC first", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 32, true, 0, 0), &KEY,
-	     NOW + 1000, RDNS_OK, ZG_TSIG_BADSIG},
+	    {"bad MAC and bad time: MAC first", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 32, true, 0, 0),
+	     &KEY, NOW + 1000, RDNS_OK, ZG_TSIG_BADSIG},
 	    {"unknown key", SPEC("nobody.", "hmac-sha256.", NOW, 300, 32, false, 0, 0), &KEY, NOW, RDNS_OK,
 	     ZG_TSIG_BADKEY},
-	    {"other algorithm", SPEC("xfr-key.", "hmac-md5.sig-alg.reg.int.", NOW, 300, 16, false, 0, 0), &KEY, NOW,
-	     RDNS_OK, ZG_TSIG_BADKEY},
-	    {"truncated, valid", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 20, false, 0, 0), &KEY, NOW, RDNS_OK,
-	     ZG_TSIG_BADTRUNC},
-	    {"truncated, wrong", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 20, true, 0, 0), &KEY, NOW, RDNS_OK,
-	     ZG_TSIG_BADSIG},
-	    {"MAC below 16", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 8, false, 0, 0), &KEY, NOW, RDNS_EINVAL, 0},
-	    {"MAC over 32", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 40, false, 0, 0), &KEY, NOW, RDNS_EINVAL, 0},
-	    {"class IN", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 32, false, 1, 0), &KEY, NOW, RDNS_EINVAL, 0},
-	    {"TTL not 0", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 32, false, 0, 5), &KEY, NOW, RDNS_EINVAL, 0},
+	    {"other algorithm", SPEC("xfr-key.", "hmac-md5.sig-alg.reg.int.", NOW, 300, 16, false, 0, 0),
+	     &KEY, NOW, RDNS_OK, ZG_TSIG_BADKEY},
+	    {"truncated, valid", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 20, false, 0, 0), &KEY, NOW,
+	     RDNS_OK, ZG_TSIG_BADTRUNC},
+	    {"truncated, wrong", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 20, true, 0, 0), &KEY, NOW,
+	     RDNS_OK, ZG_TSIG_BADSIG},
+	    {"MAC below 16", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 8, false, 0, 0), &KEY, NOW,
+	     RDNS_EINVAL, 0},
+	    {"MAC over 32", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 40, false, 0, 0), &KEY, NOW,
+	     RDNS_EINVAL, 0},
+	    {"class IN", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 32, false, 1, 0), &KEY, NOW, RDNS_EINVAL,
+	     0},
+	    {"TTL not 0", SPEC("xfr-key.", "hmac-sha256.", NOW, 300, 32, false, 0, 5), &KEY, NOW, RDNS_EINVAL,
+	     0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t msg[512];
@@ -324,7 +332,8 @@ static void test_response_chain(void **state)
 	size_t rl[3], body[3];
 	for (int i = 0; i < 3; i++) {
 		body[i] = rl[i] = make_response(r[i], sizeof(r[i]), 0x5555, 20 + i, i);
-		assert_int_equal(zg_tsig_sign_response(&s, r[i], &rl[i], sizeof(r[i]), NOW + (uint64_t)i), RDNS_OK);
+		assert_int_equal(zg_tsig_sign_response(&s, r[i], &rl[i], sizeof(r[i]), NOW + (uint64_t)i),
+		                 RDNS_OK);
 	}
 	assert_int_equal(s.nmsg, 3);
 
@@ -335,7 +344,7 @@ static void test_response_chain(void **state)
 	for (int i = 0; i < 3; i++) {
 		uint8_t ref[32];
 		ref_mac(KEY.secret, KEY.secret_len, prior, 32, r[i], body[i], "xfr-key.", "hmac-sha256.",
-			NOW + (uint64_t)i, 300, 0, NULL, 0, i > 0, ref);
+		        NOW + (uint64_t)i, 300, 0, NULL, 0, i > 0, ref);
 		zg_tsig_rr_t t;
 		assert_int_equal(zg_tsig_rr_parse(r[i], rl[i], body[i], &t), RDNS_OK);
 		assert_int_equal(t.mac_len, 32);
@@ -429,7 +438,7 @@ static void test_error_responses(void **state)
 	assert_memory_equal(r + t.other_off, other, 6);
 	uint8_t ref[32];
 	ref_mac(KEY.secret, KEY.secret_len, reqmac, 32, r, body, "xfr-key.", "hmac-sha256.", NOW, 300,
-		ZG_TSIG_BADTIME, other, 6, false, ref);
+	        ZG_TSIG_BADTIME, other, 6, false, ref);
 	assert_memory_equal(t.mac, ref, 32);
 
 	/* No room: RDNS_ESPACE, message untouched. */
@@ -455,8 +464,9 @@ static void test_ldns_interop(void **state)
 
 	/* ldns signs a query; we verify it. */
 	ldns_pkt *qp = NULL;
-	assert_int_equal(ldns_pkt_query_new_frm_str(&qp, "2.0.192.in-addr.arpa.", LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 0),
-			 LDNS_STATUS_OK);
+	assert_int_equal(
+	    ldns_pkt_query_new_frm_str(&qp, "2.0.192.in-addr.arpa.", LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 0),
+	    LDNS_STATUS_OK);
 	ldns_pkt_set_id(qp, 0x7777);
 	assert_int_equal(ldns_pkt_tsig_sign(qp, "xfr-key.", b64, 300, "hmac-sha256.", NULL), LDNS_STATUS_OK);
 	uint8_t *qw = NULL;
@@ -499,9 +509,12 @@ static void test_ldns_interop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_request_roundtrip), cmocka_unit_test(test_request_errors_table),
-	    cmocka_unit_test(test_find),		cmocka_unit_test(test_response_chain),
-	    cmocka_unit_test(test_error_responses),	cmocka_unit_test(test_ldns_interop),
+	    cmocka_unit_test(test_request_roundtrip),
+	    cmocka_unit_test(test_request_errors_table),
+	    cmocka_unit_test(test_find),
+	    cmocka_unit_test(test_response_chain),
+	    cmocka_unit_test(test_error_responses),
+	    cmocka_unit_test(test_ldns_interop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,14 +51,17 @@ static void test_name_from_text_table(void **state)
 
 	const from_text_case_t cases[] = {
 	    {".", true, RDNS_OK, W("\x00")},
-	    {"com.", true, RDNS_OK, W("\x03"
-				      "com\x00")},
-	    {"example.com.", true, RDNS_OK, W("\x07"
-					      "example\x03"
-					      "com\x00")},
-	    {"Example.COM", false, RDNS_OK, W("\x07"
-					      "Example\x03"
-					      "COM\x00")},
+	    {"com.", true, RDNS_OK,
+	     W("\x03"
+	       "com\x00")},
+	    {"example.com.", true, RDNS_OK,
+	     W("\x07"
+	       "example\x03"
+	       "com\x00")},
+	    {"Example.COM", false, RDNS_OK,
+	     W("\x07"
+	       "Example\x03"
+	       "COM\x00")},
 	    {"example.com", true, RDNS_EINVAL, NULL, 0},
 	    {"a..b.", true, RDNS_EINVAL, NULL, 0},
 	    {".a.", true, RDNS_EINVAL, NULL, 0},
@@ -70,13 +73,16 @@ static void test_name_from_text_table(void **state)
 	    {n255, true, RDNS_OK, NULL, 0},
 	    {n256, true, RDNS_EINVAL, NULL, 0},
 	    /* RFC 1035 §5.1 escapes */
-	    {"a\\.b.c.", true, RDNS_OK, W("\x03"
-					  "a.b\x01"
-					  "c\x00")},
-	    {"\\065bc.", true, RDNS_OK, W("\x03"
-					  "Abc\x00")},
-	    {"a\\032b.", true, RDNS_OK, W("\x03"
-					  "a b\x00")},
+	    {"a\\.b.c.", true, RDNS_OK,
+	     W("\x03"
+	       "a.b\x01"
+	       "c\x00")},
+	    {"\\065bc.", true, RDNS_OK,
+	     W("\x03"
+	       "Abc\x00")},
+	    {"a\\032b.", true, RDNS_OK,
+	     W("\x03"
+	       "a b\x00")},
 	    {"\\256.", true, RDNS_EINVAL, NULL, 0},
 	    {"\\06.", true, RDNS_EINVAL, NULL, 0},
 	    {"a\\", false, RDNS_EINVAL, NULL, 0},
@@ -85,7 +91,8 @@ static void test_name_from_text_table(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t out[ZG_WIRE_NAME_MAX];
 		size_t n = 0;
-		int rc = zg_wire_name_from_text(cases[i].text, strlen(cases[i].text), cases[i].require_dot, out, &n);
+		int rc = zg_wire_name_from_text(cases[i].text, strlen(cases[i].text), cases[i].require_dot,
+		                                out, &n);
 		if (rc != cases[i].rc)
 			fail_msg("case %zu (%s): rc %d, want %d", i, cases[i].text, rc, cases[i].rc);
 		if (rc == RDNS_OK && cases[i].wire != NULL) {
@@ -103,7 +110,8 @@ static void test_name_from_text_table(void **state)
 
 static void test_name_to_text_roundtrip(void **state)
 {
-	const char *names[] = {".", "example.com.", "a\\.b.c.", "a\\032b.", "\\255x.", "a\\;b.\\\\.", "2.0.192.in-addr.arpa."};
+	const char *names[] = {".",           "example.com.",         "a\\.b.c.", "a\\032b.", "\\255x.",
+	                       "a\\;b.\\\\.", "2.0.192.in-addr.arpa."};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint8_t w[ZG_WIRE_NAME_MAX], w2[ZG_WIRE_NAME_MAX];
 		size_t n, n2;
@@ -133,14 +141,15 @@ typedef struct {
 	size_t len;
 	size_t pos;
 	int rc;
-	const char *text;   /* expected name */
-	size_t end;         /* expected *pos after */
+	const char *text; /* expected name */
+	size_t end;       /* expected *pos after */
 } parse_case_t;
 
 static void test_name_parse_table(void **state)
 {
 	/* offset 0: "example.com." (13 bytes); offset 13: "www" + ptr(0) */
-	static const uint8_t ok_ptr[] = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 3, 'w', 'w', 'w', 0xc0, 0};
+	static const uint8_t ok_ptr[] = {7,   'e', 'x', 'a', 'm', 'p', 'l', 'e',  3, 'c',
+	                                 'o', 'm', 0,   3,   'w', 'w', 'w', 0xc0, 0};
 	static const uint8_t self_ptr[] = {0xc0, 0};
 	static const uint8_t fwd_ptr[] = {0xc0, 2, 1, 'a', 0};
 	/* "a" + ptr to 0: the pointer points into the name's own segment. */
@@ -239,9 +248,10 @@ static void test_name_equal_lower(void **state)
 	assert_int_equal(c[1], 'q');
 	an = wname("AbC.", a);
 	zg_wire_name_lower(a, an);
-	assert_memory_equal(a, "\x03"
-			       "abc\x00",
-			    5);
+	assert_memory_equal(a,
+	                    "\x03"
+	                    "abc\x00",
+	                    5);
 }
 
 static void test_hdr_and_rr(void **state)
@@ -308,7 +318,7 @@ static void test_compression_basic(void **state)
 	assert_int_equal(put_and_len(&m, "www.example.com."), 6);
 	assert_int_equal(put_and_len(&m, "ftp.example.com."), 6);
 	assert_int_equal(put_and_len(&m, "a.www.example.com."), 4); /* "a" + pointer to www... */
-	assert_int_equal(put_and_len(&m, "EXAMPLE.com."), 10);      /* case-sensitive: only "com." is shared */
+	assert_int_equal(put_and_len(&m, "EXAMPLE.com."), 10); /* case-sensitive: only "com." is shared */
 	assert_int_equal(put_and_len(&m, "."), 1);
 	assert_name_at(&m, 12, "example.com.");
 	assert_name_at(&m, 25, "example.com.");
@@ -359,9 +369,10 @@ static void test_compression_big_message(void **state)
 			zg_wire_zrr_t rr;
 			char line[200];
 			/* owners across several parents, targets with shared and unique suffixes */
-			snprintf(owners[n], sizeof(owners[n]), "%d.%d.10.in-addr.arpa.", n % 256, n / 256 + round);
-			snprintf(targets[n], sizeof(targets[n]), "h%d.%s.example.%s.", n, (n % 3) ? "dyn" : "static",
-				 (n % 2) ? "com" : "net");
+			snprintf(owners[n], sizeof(owners[n]), "%d.%d.10.in-addr.arpa.", n % 256,
+			         n / 256 + round);
+			snprintf(targets[n], sizeof(targets[n]), "h%d.%s.example.%s.", n,
+			         (n % 3) ? "dyn" : "static", (n % 2) ? "com" : "net");
 			snprintf(line, sizeof(line), "%s 3600 IN PTR %s", owners[n], targets[n]);
 			assert_int_equal(zg_wire_zrr_parse(line, strlen(line), &rr), RDNS_OK);
 			if (m.len + zg_wire_zrr_maxlen(&rr) > 60000 || n == 3999)
@@ -378,7 +389,8 @@ static void test_compression_big_message(void **state)
 			char txt[1100];
 			assert_int_equal(pos, offs[i]);
 			assert_int_equal(zg_wire_rr_parse(m.buf, m.len, &pos, &r), RDNS_OK);
-			assert_int_equal(zg_wire_name_to_text(r.owner, r.owner_len, txt, sizeof(txt)), RDNS_OK);
+			assert_int_equal(zg_wire_name_to_text(r.owner, r.owner_len, txt, sizeof(txt)),
+			                 RDNS_OK);
 			assert_string_equal(txt, owners[i]);
 			size_t rp = r.rdata_off;
 			uint8_t t[ZG_WIRE_NAME_MAX];
@@ -425,8 +437,9 @@ static void test_question_and_rr(void **state)
 	zg_wire_msg_reset(&m, 0xbeef, ZG_WIRE_QR | ZG_WIRE_AA);
 	zg_wire_msg_set_rcode(&m, ZG_RCODE_REFUSED);
 	assert_int_equal(zg_wire_msg_put_question(&m, q, ql, ZG_TYPE_SOA, ZG_CLASS_IN), RDNS_OK);
-	const char *line = "2.0.192.in-addr.arpa. 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112601 "
-			   "3600 900 1209600 3600";
+	const char *line =
+	    "2.0.192.in-addr.arpa. 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112601 "
+	    "3600 900 1209600 3600";
 	zg_wire_zrr_t rr;
 	assert_int_equal(zg_wire_zrr_parse(line, strlen(line), &rr), RDNS_OK);
 	assert_int_equal(zg_wire_msg_put_zrr(&m, ZG_SEC_AN, &rr), RDNS_OK);
@@ -441,8 +454,9 @@ static void test_question_and_rr(void **state)
 	assert_int_equal(ldns_pkt_qdcount(pkt), 1);
 	assert_int_equal(ldns_pkt_ancount(pkt), 1);
 	char *s = ldns_rr2str(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0));
-	assert_string_equal(s, "2.0.192.in-addr.arpa.\t3600\tIN\tSOA\tns1.example.net. hostmaster.example.net. "
-			       "2026112601 3600 900 1209600 3600\n");
+	assert_string_equal(s,
+	                    "2.0.192.in-addr.arpa.\t3600\tIN\tSOA\tns1.example.net. hostmaster.example.net. "
+	                    "2026112601 3600 900 1209600 3600\n");
 	free(s);
 	ldns_pkt_free(pkt);
 	/* The owner is a pointer to the question name at offset 12. */
@@ -467,13 +481,13 @@ static void test_zrr_parse_table(void **state)
 	const zrr_case_t cases[] = {
 	    {"10.2.0.192.in-addr.arpa. 3600 IN PTR mail.example.com.", RDNS_OK, ZG_TYPE_PTR, 3600,
 	     "10.2.0.192.in-addr.arpa.", "mail.example.com."},
-	    {"2.0.192.in-addr.arpa. 86400 IN NS ns1.example.net.", RDNS_OK, ZG_TYPE_NS, 86400, "2.0.192.in-addr.arpa.",
-	     "ns1.example.net."},
+	    {"2.0.192.in-addr.arpa. 86400 IN NS ns1.example.net.", RDNS_OK, ZG_TYPE_NS, 86400,
+	     "2.0.192.in-addr.arpa.", "ns1.example.net."},
 	    {"10.2.0.192.in-addr.arpa. 0 in cname 10.0-63.2.0.192.in-addr.arpa.", RDNS_OK, ZG_TYPE_CNAME, 0,
 	     "10.2.0.192.in-addr.arpa.", "10.0-63.2.0.192.in-addr.arpa."},
 	    {"x.example.\t60\tIN\tPTR\ty.example.\r", RDNS_OK, ZG_TYPE_PTR, 60, "x.example.", "y.example."},
-	    {"  x.example.  60  IN  PTR  y.example.  ; trailing comment", RDNS_OK, ZG_TYPE_PTR, 60, "x.example.",
-	     "y.example."},
+	    {"  x.example.  60  IN  PTR  y.example.  ; trailing comment", RDNS_OK, ZG_TYPE_PTR, 60,
+	     "x.example.", "y.example."},
 	    {"a\\032b.example. 60 IN PTR c\\.d.example.", RDNS_OK, ZG_TYPE_PTR, 60, "a\\032b.example.",
 	     "c\\.d.example."},
 	    {"x.example. 4294967295 IN PTR .", RDNS_OK, ZG_TYPE_PTR, 4294967295u, "x.example.", "."},
@@ -509,8 +523,9 @@ static void test_zrr_parse_table(void **state)
 		assert_string_equal(buf, cases[i].target);
 	}
 
-	const char *soa = "2.0.192.in-addr.arpa. 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112601 "
-			  "3600 900 1209600 300";
+	const char *soa =
+	    "2.0.192.in-addr.arpa. 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112601 "
+	    "3600 900 1209600 300";
 	zg_wire_zrr_t rr;
 	assert_int_equal(zg_wire_zrr_parse(soa, strlen(soa), &rr), RDNS_OK);
 	assert_int_equal(rr.type, ZG_TYPE_SOA);
