@@ -28,7 +28,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(patsubst build/gen/%,gen/%,$(2)))
 REL_OBJ  := $(call obj,build/obj,$(LIB_SRC))
 SAN_OBJ  := $(call obj,build/asan,$(LIB_SRC))
 
-.PHONY: all deps deps-build test unit system run bench fuzz format format-check clean asan
+.PHONY: all deps deps-build fuzz-deps test unit system run bench fuzz format format-check clean asan
 all: build/rdns-api build/rdns-zonegen
 
 deps:
@@ -101,16 +101,18 @@ bench: all
 	./bench/run.sh
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+fuzz-deps:
+	@./deploy/install-deps.sh fuzz
+fuzz: fuzz-deps $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/gen/migrations.c
 	@mkdir -p $(dir $@)
 	clang -std=c17 -D_GNU_SOURCE -I. -Ibuild/gen -g -O1 -fsanitize=fuzzer,address,undefined \
 	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)
 
 FMT_SRC = $(wildcard core/*.[ch] db/*.[ch] api/*.[ch] zonegen/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
-format:
+format: fuzz-deps
 	clang-format -i $(FMT_SRC)
-format-check:
+format-check: fuzz-deps
 	clang-format --dry-run --Werror $(FMT_SRC)
 
 clean:

@@ -30,7 +30,8 @@ bool api_auth(api_req_t *r)
 		return false;
 	}
 	api_problem(r, 401, "unauthorized", "Unauthorized", NULL, "%s",
-		    h ? "the bearer token is invalid or revoked" : "an Authorization: Bearer token is required");
+	            h ? "the bearer token is invalid or revoked"
+	              : "an Authorization: Bearer token is required");
 	api_header(r, "WWW-Authenticate", "Bearer realm=\"rdns\"");
 	return false;
 }

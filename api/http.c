@@ -104,7 +104,7 @@ void api_header(api_req_t *r, const char *name, const char *value)
 }
 
 void api_problem(api_req_t *r, unsigned status, const char *slug, const char *title, json_t *extra,
-		 const char *detail_fmt, ...)
+                 const char *detail_fmt, ...)
 {
 	char detail[1024];
 	va_list ap;
@@ -117,7 +117,7 @@ void api_problem(api_req_t *r, unsigned status, const char *slug, const char *ti
 	else
 		snprintf(type, sizeof(type), "about:blank");
 	json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", (int)status,
-			      "detail", detail);
+	                      "detail", detail);
 	if (r->path)
 		json_object_set_new(p, "instance", json_string(r->path));
 	if (extra) {
@@ -132,20 +132,18 @@ void api_db_error(api_req_t *r, int err)
 	switch (err) {
 	case RDNS_EDB:
 		api_problem(r, 503, "database-unavailable", "Service Unavailable", NULL,
-			    "the database is unavailable; retry shortly");
+		            "the database is unavailable; retry shortly");
 		api_header(r, "Retry-After", "1");
 		break;
 	case RDNS_EEXIST:
-		api_problem(r, 409, "conflict", "Conflict", NULL, "%s", "the change conflicts with existing data");
+		api_problem(r, 409, "conflict", "Conflict", NULL, "%s",
+		            "the change conflicts with existing data");
 		break;
-	case RDNS_ENOTFOUND:
-		api_problem(r, 404, NULL, "Not Found", NULL, "%s", "no such object");
-		break;
+	case RDNS_ENOTFOUND: api_problem(r, 404, NULL, "Not Found", NULL, "%s", "no such object"); break;
 	case RDNS_EINVAL:
 		api_problem(r, 400, NULL, "Bad Request", NULL, "%s", "a value was rejected by the database");
 		break;
-	default:
-		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", rdns_strerror(err));
+	default: api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", rdns_strerror(err));
 	}
 }
 
@@ -182,7 +180,8 @@ bool api_check_fields(api_req_t *r, const api_field_t *spec)
 		while (f->name && strcmp(f->name, key) != 0)
 			f++;
 		if (!f->name) {
-			json_array_append_new(errors, json_pack("{s:s, s:s}", "field", key, "error", "unknown field"));
+			json_array_append_new(
+			    errors, json_pack("{s:s, s:s}", "field", key, "error", "unknown field"));
 			continue;
 		}
 		bool ok;
@@ -204,13 +203,14 @@ bool api_check_fields(api_req_t *r, const api_field_t *spec)
 	}
 	for (const api_field_t *f = spec; f->name; f++)
 		if (f->required && !json_object_get(r->json, f->name))
-			json_array_append_new(errors, json_pack("{s:s, s:s}", "field", f->name, "error", "required"));
+			json_array_append_new(errors,
+			                      json_pack("{s:s, s:s}", "field", f->name, "error", "required"));
 	if (json_array_size(errors) == 0) {
 		json_decref(errors);
 		return true;
 	}
 	api_problem(r, 400, "invalid-body", "Bad Request", json_pack("{s:o}", "errors", errors),
-		    "the request body has invalid fields");
+	            "the request body has invalid fields");
 	return false;
 }
 
@@ -265,8 +265,8 @@ static void dispatch(api_req_t *r)
 		}
 	if (!found) {
 		if (allow[0]) {
-			api_problem(r, 405, NULL, "Method Not Allowed", NULL, "%s is not allowed on %s; allowed: %s",
-				    r->method, r->path, allow);
+			api_problem(r, 405, NULL, "Method Not Allowed", NULL,
+			            "%s is not allowed on %s; allowed: %s", r->method, r->path, allow);
 			api_header(r, "Allow", allow);
 		} else {
 			api_problem(r, 404, NULL, "Not Found", NULL, "no route %s", r->path);
@@ -276,13 +276,15 @@ static void dispatch(api_req_t *r)
 	match(found->pattern, r->path, r, true);
 
 	if (found->body) {
-		const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+		const char *ct =
+		    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 		bool empty = r->body_len == 0;
 		if (!empty || ct) {
 			size_t n = ct ? strcspn(ct, "; \t") : 0;
-			if (!ct || n != strlen("application/json") || strncasecmp(ct, "application/json", n) != 0) {
+			if (!ct || n != strlen("application/json") ||
+			    strncasecmp(ct, "application/json", n) != 0) {
 				api_problem(r, 415, NULL, "Unsupported Media Type", NULL,
-					    "the body must be application/json");
+				            "the body must be application/json");
 				return;
 			}
 		}
@@ -293,18 +295,19 @@ static void dispatch(api_req_t *r)
 			r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 			if (!r->json) {
 				api_problem(r, 400, "malformed-json", "Bad Request", NULL,
-					    "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
-					    jerr.text);
+				            "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+				            jerr.text);
 				return;
 			}
 			if (!json_is_object(r->json)) {
 				api_problem(r, 400, "malformed-json", "Bad Request", NULL,
-					    "the body must be a JSON object");
+				            "the body must be a JSON object");
 				return;
 			}
 		}
 	} else if (r->body_len) {
-		api_problem(r, 400, NULL, "Bad Request", NULL, "%s %s takes no body", r->method, found->pattern);
+		api_problem(r, 400, NULL, "Bad Request", NULL, "%s %s takes no body", r->method,
+		            found->pattern);
 		return;
 	}
 
@@ -317,7 +320,8 @@ static void dispatch(api_req_t *r)
 		if (!api_auth(r))
 			return; /* answered 401 or 503 (db_exec already retried a dead connection) */
 		if (found->auth == API_AUTH_STAFF && !r->caller.staff) {
-			api_problem(r, 403, "staff-only", "Forbidden", NULL, "this route is for provider staff");
+			api_problem(r, 403, "staff-only", "Forbidden", NULL,
+			            "this route is for provider staff");
 			return;
 		}
 	} else {
@@ -327,8 +331,8 @@ static void dispatch(api_req_t *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size,
-				  void **req_cls)
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
 {
 	api_app_t *app = cls;
 	api_req_t *r = *req_cls;
@@ -349,7 +353,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		}
 		*req_cls = r;
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY)
 			r->body_too_large = true;
 		return MHD_YES;
@@ -375,7 +380,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (r->body_too_large)
-		api_problem(r, 413, NULL, "Content Too Large", NULL, "the body exceeds %d bytes", API_MAX_BODY);
+		api_problem(r, 413, NULL, "Content Too Large", NULL, "the body exceeds %d bytes",
+		            API_MAX_BODY);
 	else
 		dispatch(r);
 	if (!r->resp) {
@@ -393,7 +399,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
 	api_req_t *r = *req_cls;
 	if (!r)
@@ -514,14 +521,14 @@ int api_app_start(api_app_t *app)
 		flags |= MHD_USE_IPv6;
 	/* The logger goes first, or MHD logs its own way until it is set. */
 	app->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)app->conf->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned int)app->conf->api_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)app->conf->api_idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK, unescape, app,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)app->conf->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)app->conf->api_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)app->conf->api_idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK,
+	    unescape, app, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
 	if (!app->mhd) {
 		log_err("http: cannot listen on %s: %s", app->conf->api_listen, strerror(errno));
 		return RDNS_EIO;

@@ -10,7 +10,7 @@
 #include "core/conf.h"
 #include "db/db.h"
 
-#define API_MAX_BODY (16 * 1024)
+#define API_MAX_BODY   (16 * 1024)
 #define API_MAX_PARAMS 4
 
 typedef enum { API_AUTH_NONE, API_AUTH_ANY, API_AUTH_STAFF } api_auth_t;
@@ -35,7 +35,7 @@ typedef struct api_req {
 	char *body;
 	size_t body_len;
 	bool body_too_large;
-	json_t *json; /* parsed body (an object) when the route takes one, else NULL */
+	json_t *json;                       /* parsed body (an object) when the route takes one, else NULL */
 	const char *params[API_MAX_PARAMS]; /* path segments matched by '*' */
 	char *param_buf;
 	api_caller_t caller;
@@ -50,7 +50,7 @@ typedef struct {
 	const char *method;  /* "GET", "PUT", ... */
 	const char *pattern; /* "/v1/ptr/ *" (no space): '*' matches one segment */
 	api_auth_t auth;
-	bool body;           /* takes a JSON object body */
+	bool body; /* takes a JSON object body */
 	api_handler_t handler;
 } api_route_t;
 
@@ -72,7 +72,7 @@ void api_raw(api_req_t *r, unsigned status, const char *content_type, const char
 /* RFC 9457 problem: type is "about:blank" unless slug is given (then
  * "https://rdns.dev/problems/<slug>"); extra (stolen, may be NULL) is merged. */
 void api_problem(api_req_t *r, unsigned status, const char *slug, const char *title, json_t *extra,
-		 const char *detail_fmt, ...) __attribute__((format(printf, 6, 7)));
+                 const char *detail_fmt, ...) __attribute__((format(printf, 6, 7)));
 /* 500/503 for an rdns_err_t from the data layer (EDB → 503, EEXIST → 409 ...). */
 void api_db_error(api_req_t *r, int err);
 /* Add a response header to the current answer (after api_json / api_problem). */
@@ -84,7 +84,8 @@ const char *api_query(api_req_t *r, const char *name);
 /* Field validation of a JSON body: allowed fields and their types. */
 typedef struct {
 	const char *name;
-	json_type type; /* JSON_STRING, JSON_INTEGER, JSON_TRUE (any boolean), JSON_ARRAY (of strings), JSON_OBJECT */
+	json_type type; /* JSON_STRING, JSON_INTEGER, JSON_TRUE (any boolean), JSON_ARRAY (of strings),
+	                   JSON_OBJECT */
 	bool required;
 } api_field_t;
 /* Checks r->json against spec (NULL-name terminated). On failure answers

@@ -14,11 +14,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rdns-api [-c FILE] [serve]          run the HTTP API (default)\n"
-		   "       rdns-api [-c FILE] migrate          apply pending database migrations\n"
-		   "       rdns-api [-c FILE] add-staff NAME   create a staff account; its token is the last line\n"
-		   "       rdns-api [-c FILE] --check-config   validate the configuration and print it\n"
-		   "       rdns-api --help\n\n");
+	fprintf(
+	    f,
+	    "usage: rdns-api [-c FILE] [serve]          run the HTTP API (default)\n"
+	    "       rdns-api [-c FILE] migrate          apply pending database migrations\n"
+	    "       rdns-api [-c FILE] add-staff NAME   create a staff account; its token is the last line\n"
+	    "       rdns-api [-c FILE] --check-config   validate the configuration and print it\n"
+	    "       rdns-api --help\n\n");
 	conf_print_help(f, "api");
 }
 
@@ -58,7 +60,8 @@ static int cmd_add_staff(const rdns_conf_t *conf, const char *name)
 		if (rc == RDNS_EEXIST)
 			fprintf(stderr, "rdns-api: an account named '%s' exists already\n", name);
 		else
-			fprintf(stderr, "rdns-api: add-staff failed: %s: %s\n", rdns_strerror(rc), db_last_error(db));
+			fprintf(stderr, "rdns-api: add-staff failed: %s: %s\n", rdns_strerror(rc),
+			        db_last_error(db));
 		goto cleanup;
 	}
 	printf("staff account %lld '%s' created; its token (shown once):\n%s\n", id, name, token);
@@ -82,7 +85,7 @@ static int cmd_serve(const rdns_conf_t *conf)
 		int v = db_schema_version(db);
 		if (v < 0)
 			log_warn("api: database not reachable at start (%s); serving 503 until it is",
-				 db_last_error(db));
+			         db_last_error(db));
 		else if (v == 0)
 			log_warn("api: the database has no schema; run 'rdns-api migrate'");
 		db_free(db);
@@ -107,9 +110,9 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	int check = 0;
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"check-config", no_argument, NULL, 'k'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"check-config", no_argument, NULL, 'k'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {

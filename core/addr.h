@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CORE_AF_INET 4
+#define CORE_AF_INET  4
 #define CORE_AF_INET6 6
 
 /* Longest canonical texts including the NUL. */
-#define CORE_ADDR_STRLEN 46
+#define CORE_ADDR_STRLEN   46
 #define CORE_PREFIX_STRLEN 50
 
 typedef struct {

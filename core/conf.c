@@ -12,56 +12,57 @@
 #define OFF(f) offsetof(rdns_conf_t, f)
 
 const conf_opt_t conf_options[] = {
-	{"database_url", CONF_STR, "", 0, 0, OFF(database_url), "both",
-	 "PostgreSQL connection: libpq conninfo or URI; empty uses libpq's PG* environment defaults"},
-	{"log_level", CONF_STR, "info", 0, 0, OFF(log_level), "both", "error, warn, info or debug"},
-	{"api_listen", CONF_STR, "127.0.0.1:8053", 0, 0, OFF(api_listen), "api",
-	 "HTTP listen address ip:port ([v6]:port for IPv6)"},
-	{"api_threads", CONF_INT, "16", 1, 512, OFF(api_threads), "api",
-	 "HTTP worker threads; each holds one PostgreSQL connection"},
-	{"api_max_connections", CONF_INT, "1024", 1, 65536, OFF(api_max_connections), "api",
-	 "maximum concurrent HTTP connections"},
-	{"api_per_ip_connections", CONF_INT, "0", 0, 65536, OFF(api_per_ip_connections), "api",
-	 "maximum concurrent HTTP connections from one address (0: no limit)"},
-	{"api_idle_timeout", CONF_INT, "30", 1, 3600, OFF(api_idle_timeout), "api",
-	 "seconds before an idle HTTP connection is closed"},
-	{"rate_limit_writes", CONF_INT, "120", 0, 1000000, OFF(rate_limit_writes), "api",
-	 "PTR writes per account per minute, shared by all instances through PostgreSQL (0: off)"},
-	{"resolvers", CONF_LIST, "", 0, 0, OFF(resolvers), "api",
-	 "resolvers for the forward check, ip[:port] list; empty: nameservers of /etc/resolv.conf"},
-	{"verify_timeout_ms", CONF_INT, "1000", 50, 60000, OFF(verify_timeout_ms), "api",
-	 "timeout of one forward-check query attempt"},
-	{"verify_retries", CONF_INT, "2", 0, 10, OFF(verify_retries), "api", "retries of a forward-check query"},
-	{"verify_deadline_ms", CONF_INT, "5000", 100, 120000, OFF(verify_deadline_ms), "api",
-	 "deadline of one whole verification"},
-	{"special_names", CONF_LIST,
-	 "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "
-	 "home.arpa in-addr.arpa ip6.arpa ipv4only.arpa resolver.arpa",
-	 0, 0, OFF(special_names), "api", "special-use and internal suffixes a PTR may never point into"},
-	{"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api",
-	 "domains customers may not use (the provider's own namespace, brands); suffix match"},
-	{"zone_dir", CONF_STR, "var/zones", 0, 0, OFF(zone_dir), "zonegen", "folder the zone files are written to"},
-	{"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
-	 "hidden primary listen address (SOA, AXFR, IXFR over UDP/TCP); empty: off"},
-	{"notify", CONF_LIST, "", 0, 0, OFF(notify), "zonegen",
-	 "NOTIFY targets for every zone: ip[:port][@tsigkey] list (the zone's own targets are added)"},
-	{"notify_tries", CONF_INT, "8", 1, 100, OFF(notify_tries), "zonegen", "NOTIFY attempts per target"},
-	{"notify_timeout_ms", CONF_INT, "250", 10, 60000, OFF(notify_timeout_ms), "zonegen",
-	 "first NOTIFY retransmit timeout; doubled each try up to 8 s"},
-	{"transfer_allow", CONF_LIST, "127.0.0.1 ::1", 0, 0, OFF(transfer_allow), "zonegen",
-	 "addresses or prefixes allowed to query SOA and transfer zones"},
-	{"tsig_keys", CONF_LIST, "", 0, 0, OFF(tsig_keys), "zonegen",
-	 "TSIG keys name:hmac-sha256:base64secret (secrets: keep this file private)"},
-	{"transfer_tsig_key", CONF_STR, "", 0, 0, OFF(transfer_tsig_key), "zonegen",
-	 "when set, transfers must be signed with this key"},
-	{"debounce_ms", CONF_INT, "100", 0, 60000, OFF(debounce_ms), "zonegen",
-	 "wait this long after a change before rendering, to batch changes"},
-	{"reconcile_interval", CONF_INT, "300", 1, 86400, OFF(reconcile_interval), "zonegen",
-	 "seconds between full reconciliations of all zones"},
-	{"post_write_command", CONF_STR, "", 0, 0, OFF(post_write_command), "zonegen",
-	 "command run after a zone file is replaced; {zone} and {file} are substituted (e.g. knotc zone-reload "
-	 "{zone})"},
-	{NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+    {"database_url", CONF_STR, "", 0, 0, OFF(database_url), "both",
+     "PostgreSQL connection: libpq conninfo or URI; empty uses libpq's PG* environment defaults"},
+    {"log_level", CONF_STR, "info", 0, 0, OFF(log_level), "both", "error, warn, info or debug"},
+    {"api_listen", CONF_STR, "127.0.0.1:8053", 0, 0, OFF(api_listen), "api",
+     "HTTP listen address ip:port ([v6]:port for IPv6)"},
+    {"api_threads", CONF_INT, "16", 1, 512, OFF(api_threads), "api",
+     "HTTP worker threads; each holds one PostgreSQL connection"},
+    {"api_max_connections", CONF_INT, "1024", 1, 65536, OFF(api_max_connections), "api",
+     "maximum concurrent HTTP connections"},
+    {"api_per_ip_connections", CONF_INT, "0", 0, 65536, OFF(api_per_ip_connections), "api",
+     "maximum concurrent HTTP connections from one address (0: no limit)"},
+    {"api_idle_timeout", CONF_INT, "30", 1, 3600, OFF(api_idle_timeout), "api",
+     "seconds before an idle HTTP connection is closed"},
+    {"rate_limit_writes", CONF_INT, "120", 0, 1000000, OFF(rate_limit_writes), "api",
+     "PTR writes per account per minute, shared by all instances through PostgreSQL (0: off)"},
+    {"resolvers", CONF_LIST, "", 0, 0, OFF(resolvers), "api",
+     "resolvers for the forward check, ip[:port] list; empty: nameservers of /etc/resolv.conf"},
+    {"verify_timeout_ms", CONF_INT, "1000", 50, 60000, OFF(verify_timeout_ms), "api",
+     "timeout of one forward-check query attempt"},
+    {"verify_retries", CONF_INT, "2", 0, 10, OFF(verify_retries), "api", "retries of a forward-check query"},
+    {"verify_deadline_ms", CONF_INT, "5000", 100, 120000, OFF(verify_deadline_ms), "api",
+     "deadline of one whole verification"},
+    {"special_names", CONF_LIST,
+     "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "
+     "home.arpa in-addr.arpa ip6.arpa ipv4only.arpa resolver.arpa",
+     0, 0, OFF(special_names), "api", "special-use and internal suffixes a PTR may never point into"},
+    {"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api",
+     "domains customers may not use (the provider's own namespace, brands); suffix match"},
+    {"zone_dir", CONF_STR, "var/zones", 0, 0, OFF(zone_dir), "zonegen",
+     "folder the zone files are written to"},
+    {"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
+     "hidden primary listen address (SOA, AXFR, IXFR over UDP/TCP); empty: off"},
+    {"notify", CONF_LIST, "", 0, 0, OFF(notify), "zonegen",
+     "NOTIFY targets for every zone: ip[:port][@tsigkey] list (the zone's own targets are added)"},
+    {"notify_tries", CONF_INT, "8", 1, 100, OFF(notify_tries), "zonegen", "NOTIFY attempts per target"},
+    {"notify_timeout_ms", CONF_INT, "250", 10, 60000, OFF(notify_timeout_ms), "zonegen",
+     "first NOTIFY retransmit timeout; doubled each try up to 8 s"},
+    {"transfer_allow", CONF_LIST, "127.0.0.1 ::1", 0, 0, OFF(transfer_allow), "zonegen",
+     "addresses or prefixes allowed to query SOA and transfer zones"},
+    {"tsig_keys", CONF_LIST, "", 0, 0, OFF(tsig_keys), "zonegen",
+     "TSIG keys name:hmac-sha256:base64secret (secrets: keep this file private)"},
+    {"transfer_tsig_key", CONF_STR, "", 0, 0, OFF(transfer_tsig_key), "zonegen",
+     "when set, transfers must be signed with this key"},
+    {"debounce_ms", CONF_INT, "100", 0, 60000, OFF(debounce_ms), "zonegen",
+     "wait this long after a change before rendering, to batch changes"},
+    {"reconcile_interval", CONF_INT, "300", 1, 86400, OFF(reconcile_interval), "zonegen",
+     "seconds between full reconciliations of all zones"},
+    {"post_write_command", CONF_STR, "", 0, 0, OFF(post_write_command), "zonegen",
+     "command run after a zone file is replaced; {zone} and {file} are substituted (e.g. knotc zone-reload "
+     "{zone})"},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
 static const conf_opt_t *find_opt(const char *key)
@@ -137,7 +138,8 @@ int conf_set(rdns_conf_t *c, const char *key, const char *value, char *err, size
 		errno = 0;
 		long v = strtol(value, &end, 10);
 		if (errno || end == value || *end || v < o->min || v > o->max) {
-			snprintf(err, errlen, "%s: '%s' is not an integer from %ld to %ld", key, value, o->min, o->max);
+			snprintf(err, errlen, "%s: '%s' is not an integer from %ld to %ld", key, value,
+			         o->min, o->max);
 			return RDNS_EINVAL;
 		}
 		*(long *)field = v;
@@ -153,7 +155,7 @@ int conf_set(rdns_conf_t *c, const char *key, const char *value, char *err, size
 	}
 	}
 	if (strcmp(key, "log_level") == 0 && !(strcmp(value, "error") == 0 || strcmp(value, "warn") == 0 ||
-					       strcmp(value, "info") == 0 || strcmp(value, "debug") == 0)) {
+	                                       strcmp(value, "info") == 0 || strcmp(value, "debug") == 0)) {
 		snprintf(err, errlen, "log_level: '%s' is not one of error, warn, info, debug", value);
 		return RDNS_EINVAL;
 	}

@@ -40,7 +40,9 @@ void log_msg(int level, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	int n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ldZ %s: ", ts.tv_nsec / 1000000,
-		      names[level < 0 ? 0 : level > 3 ? 3 : level]);
+	              names[level < 0   ? 0
+	                    : level > 3 ? 3
+	                                : level]);
 	va_list ap;
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

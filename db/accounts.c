@@ -12,12 +12,12 @@
 
 DB_STMT(st_account_insert, "INSERT INTO accounts (name, role) VALUES ($1, $2) RETURNING id", 2);
 DB_STMT(st_token_insert,
-	"INSERT INTO api_tokens (account_id, secret_hash) VALUES ($1, decode($2, 'hex')) RETURNING id", 2);
+        "INSERT INTO api_tokens (account_id, secret_hash) VALUES ($1, decode($2, 'hex')) RETURNING id", 2);
 DB_STMT(st_token_get,
-	"SELECT encode(t.secret_hash, 'hex'), a.id, a.role, a.name,"
-	" t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds'"
-	" FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1 AND t.revoked_at IS NULL",
-	1);
+        "SELECT encode(t.secret_hash, 'hex'), a.id, a.role, a.name,"
+        " t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds'"
+        " FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1 AND t.revoked_at IS NULL",
+        1);
 DB_STMT(st_token_touch, "UPDATE api_tokens SET last_used_at = now() WHERE id = $1", 1);
 
 int db_account_create(db_t *db, const char *name, const char *role, long long *id)
@@ -81,7 +81,8 @@ int db_token_check(db_t *db, const char *token, db_principal_t *who)
 		return RDNS_EDENIED;
 	const char *secret = idp + idlen + 1;
 	size_t slen = strlen(secret);
-	if (slen != 43 || strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != slen)
+	if (slen != 43 ||
+	    strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != slen)
 		return RDNS_EDENIED;
 	char id[24];
 	memcpy(id, idp, idlen);

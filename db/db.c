@@ -206,8 +206,9 @@ int db_schema_version(db_t *db)
 	int v;
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
 		v = atoi(PQgetvalue(r, 0, 0));
-	else if (strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "",
-			"42P01") == 0)
+	else if (strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
+	                                                        : "",
+	                "42P01") == 0)
 		v = 0;
 	else
 		v = result_error(db, r);
@@ -226,8 +227,8 @@ int db_migrate(db_t *db, FILE *out)
 		return rc;
 	int applied = 0;
 	rc = db_simple(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			   " version integer PRIMARY KEY, name text NOT NULL,"
-			   " applied_at timestamptz NOT NULL DEFAULT now())");
+	                   " version integer PRIMARY KEY, name text NOT NULL,"
+	                   " applied_at timestamptz NOT NULL DEFAULT now())");
 	if (rc != RDNS_OK)
 		goto cleanup;
 	int have = db_schema_version(db);
@@ -248,8 +249,9 @@ int db_migrate(db_t *db, FILE *out)
 		char ver[16];
 		snprintf(ver, sizeof(ver), "%d", m->version);
 		const char *params[2] = {ver, m->name};
-		PGresult *r = PQexecParams(db->conn, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-					   2, NULL, params, NULL, NULL, 0);
+		PGresult *r =
+		    PQexecParams(db->conn, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+		                 NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			rc = result_error(db, r);
 			PQclear(r);

@@ -1,12 +1,13 @@
 #!/bin/sh
 # install-deps.sh - install the Debian 12 packages rdns needs to build, run and test.
-# A no-op when everything is present. Usage: install-deps.sh [build|test|bench]
+# A no-op when everything is present. Usage: install-deps.sh [build|run|test|bench|fuzz]
 set -eu
 kind=${1:-test}
 
 BUILD="make gcc pkg-config libpq-dev libmicrohttpd-dev libjansson-dev libldns-dev libinih-dev"
 RUN="postgresql-15 postgresql-client-15"
-TEST="libcmocka-dev knot knot-dnsutils knot-dnssecutils bind9-utils python3-pytest python3-dnspython python3-requests python3-psycopg2 python3-yaml clang curl procps iproute2 ca-certificates"
+TEST="libcmocka-dev knot knot-dnsutils knot-dnssecutils bind9-utils python3-pytest python3-dnspython python3-requests python3-psycopg2 python3-yaml curl procps iproute2 ca-certificates"
+FUZZ="clang libclang-rt-14-dev clang-format"
 BENCH="wrk pdns-server pdns-backend-sqlite3 hyperfine"
 
 case "$kind" in
@@ -14,7 +15,8 @@ case "$kind" in
   run)   want="$BUILD $RUN" ;;
   test)  want="$BUILD $RUN $TEST" ;;
   bench) want="$BUILD $RUN $TEST $BENCH" ;;
-  *) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
+  fuzz)  want="$BUILD $FUZZ" ;;
+  *) echo "usage: $0 [build|run|test|bench|fuzz]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -27,8 +27,8 @@
 #include "zonegen/render.h"
 #include "zonegen/tsig.h"
 
-#define ZG_LOCK_KEY "7400523"
-#define MAX_KEYS 32
+#define ZG_LOCK_KEY   "7400523"
+#define MAX_KEYS      32
 #define MAX_PUBLISHED 4096
 
 typedef struct {
@@ -42,7 +42,7 @@ typedef struct {
 	bool listening;
 	char *published[MAX_PUBLISHED]; /* zone names (no trailing dot) served right now */
 	size_t n_published;
-	int pending_notifies;           /* --once: outcomes still to come */
+	int pending_notifies; /* --once: outcomes still to come */
 	int failures;
 } zg_t;
 
@@ -59,9 +59,10 @@ static long long now_ms(void)
 
 static void srv_log(void *arg, int level, const char *msg)
 {
-	int l = level <= LOG_ERR ? LOG_LVL_ERR : level == LOG_WARNING ? LOG_LVL_WARN
-					    : level >= LOG_DEBUG    ? LOG_LVL_DEBUG
-								    : LOG_LVL_INFO;
+	int l = level <= LOG_ERR       ? LOG_LVL_ERR
+	        : level == LOG_WARNING ? LOG_LVL_WARN
+	        : level >= LOG_DEBUG   ? LOG_LVL_DEBUG
+	                               : LOG_LVL_INFO;
 	if (l <= log_level())
 		log_msg(l, "%s", msg);
 }
@@ -77,7 +78,8 @@ static int parse_keys(zg_t *z)
 			log_err("zonegen: tsig_keys entry %zu is not name:hmac-sha256:base64secret", i + 1);
 			return RDNS_ECONFIG;
 		}
-		if ((size_t)(c2 - c1 - 1) != strlen("hmac-sha256") || strncmp(c1 + 1, "hmac-sha256", 11) != 0) {
+		if ((size_t)(c2 - c1 - 1) != strlen("hmac-sha256") ||
+		    strncmp(c1 + 1, "hmac-sha256", 11) != 0) {
 			log_err("zonegen: tsig key %.*s: only hmac-sha256 is supported", (int)(c1 - s), s);
 			return RDNS_ECONFIG;
 		}
@@ -113,7 +115,8 @@ static int parse_keys(zg_t *z)
 		for (size_t i = 0; i < z->n_keys; i++)
 			found |= strcmp(z->keys[i].name, z->conf->transfer_tsig_key) == 0;
 		if (!found) {
-			log_err("zonegen: transfer_tsig_key %s is not in tsig_keys", z->conf->transfer_tsig_key);
+			log_err("zonegen: transfer_tsig_key %s is not in tsig_keys",
+			        z->conf->transfer_tsig_key);
 			return RDNS_ECONFIG;
 		}
 	}
@@ -215,7 +218,7 @@ static void post_write(zg_t *z, const zg_render_result_t *res)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		log_warn("zonegen: zone %s: post_write_command exited with status %d", res->name,
-			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 static bool is_published(zg_t *z, const char *name)
@@ -270,8 +273,9 @@ static int render_one(zg_t *z, long long id, bool force)
 		return rc;
 	}
 	if (res.written) {
-		log_info("zonegen: zone %s: serial %u, %llu records, written in %lld ms%s", res.name, res.serial,
-			 (unsigned long long)res.records, now_ms() - t0, res.changed ? "" : " (content unchanged)");
+		log_info("zonegen: zone %s: serial %u, %llu records, written in %lld ms%s", res.name,
+		         res.serial, (unsigned long long)res.records, now_ms() - t0,
+		         res.changed ? "" : " (content unchanged)");
 		publish(z, &res);
 		post_write(z, &res);
 		notify_zone(z, &res);
@@ -336,21 +340,23 @@ static void drain_notify(zg_t *z)
 			json_t *targets = json_object();
 			for (size_t t = 0; t < o->n_results; t++) {
 				zg_notify_result_t *r = &o->results[t];
-				const char *st = r->state >= 1 && r->state <= 4 ? states[r->state] : "unknown";
+				const char *st =
+				    r->state >= 1 && r->state <= 4 ? states[r->state] : "unknown";
 				json_object_set_new(targets, r->target,
-						    json_pack("{s:s, s:i, s:i, s:s}", "state", st, "tries", r->tries,
-							      "rcode", r->rcode, "detail", r->detail));
+				                    json_pack("{s:s, s:i, s:i, s:s}", "state", st, "tries",
+				                              r->tries, "rcode", r->rcode, "detail",
+				                              r->detail));
 				log_msg(r->state == ZG_NOTIFY_ACKED ? LOG_LVL_INFO : LOG_LVL_WARN,
-					"notify: zone %s serial %u: %s %s after %d tries (%s)", o->zone, o->serial,
-					r->target, st, r->tries, r->detail);
+				        "notify: zone %s serial %u: %s %s after %d tries (%s)", o->zone,
+				        o->serial, r->target, st, r->tries, r->detail);
 			}
 			time_t now = time(NULL);
 			struct tm tm;
 			char at[32];
 			gmtime_r(&now, &tm);
 			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			json_t *status = json_pack("{s:I, s:s, s:o}", "serial", (json_int_t)o->serial, "at", at,
-						   "targets", targets);
+			json_t *status = json_pack("{s:I, s:s, s:o}", "serial", (json_int_t)o->serial, "at",
+			                           at, "targets", targets);
 			char *text = json_dumps(status, JSON_COMPACT);
 			json_decref(status);
 			char name[ZG_NOTIFY_ZONE_LEN];
@@ -403,9 +409,9 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 	if (!z->db)
 		return RDNS_ENOMEM;
 	zg_notify_conf_t nc = {.tries = (int)conf->notify_tries,
-			       .first_timeout_ms = (int)conf->notify_timeout_ms,
-			       .max_timeout_ms = 8000,
-			       .log = log_msg};
+	                       .first_timeout_ms = (int)conf->notify_timeout_ms,
+	                       .max_timeout_ms = 8000,
+	                       .log = log_msg};
 	int err;
 	z->notifier = zg_notifier_new(&nc, &err);
 	if (!z->notifier) {
@@ -418,11 +424,12 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		for (size_t i = 0; i < conf->transfer_allow.n && o < sizeof(allow) - 1; i++)
 			o += (size_t)snprintf(allow + o, sizeof(allow) - o, "%s ", conf->transfer_allow.v[i]);
 		zg_dnssrv_conf_t sc = {.listen = conf->dns_listen,
-				       .transfer_allow = allow,
-				       .keys = z->keys,
-				       .n_keys = z->n_keys,
-				       .transfer_key = conf->transfer_tsig_key[0] ? conf->transfer_tsig_key : NULL,
-				       .log = srv_log};
+		                       .transfer_allow = allow,
+		                       .keys = z->keys,
+		                       .n_keys = z->n_keys,
+		                       .transfer_key =
+		                           conf->transfer_tsig_key[0] ? conf->transfer_tsig_key : NULL,
+		                       .log = srv_log};
 		z->srv = zg_dnssrv_new(&sc, &err);
 		if (!z->srv || zg_dnssrv_start(z->srv) != RDNS_OK) {
 			log_err("zonegen: cannot serve DNS on %s: %s", conf->dns_listen, rdns_strerror(err));
@@ -505,7 +512,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			unpublish_all(&z); /* a standby must not serve what may be stale */
 		was_leader = z.leader;
 
-		struct pollfd pfd[3] = {{sfd, POLLIN, 0}, {zg_notifier_fd(z.notifier), POLLIN, 0}, {-1, POLLIN, 0}};
+		struct pollfd pfd[3] = {
+		    {sfd, POLLIN, 0}, {zg_notifier_fd(z.notifier), POLLIN, 0}, {-1, POLLIN, 0}};
 		if (db_conn(z.db) && PQstatus(db_conn(z.db)) == CONNECTION_OK)
 			pfd[2].fd = PQsocket(db_conn(z.db));
 		long long wake = next_connect;

@@ -10,7 +10,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: rdns-zonegen [-c FILE] [--once [--full]]   render zones (daemon by default)\n"
-		   "       rdns-zonegen [-c FILE] --check-config\n\n");
+	           "       rdns-zonegen [-c FILE] --check-config\n\n");
 	conf_print_help(f, "zonegen");
 }
 
@@ -18,12 +18,10 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	int once = 0, full = 0, check = 0;
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"once", no_argument, NULL, 'o'},
-					     {"full", no_argument, NULL, 'f'},
-					     {"check-config", no_argument, NULL, 'k'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+	    {"once", no_argument, NULL, 'o'},         {"full", no_argument, NULL, 'f'},
+	    {"check-config", no_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {

@@ -9,13 +9,13 @@
 
 typedef struct {
 	long long zone_id;
-	char name[80];      /* without trailing dot */
-	char path[4096];    /* the zone file */
-	uint32_t serial;    /* the serial now in place */
-	bool changed;       /* content changed: serial bumped, file replaced */
-	bool written;       /* the file was (re)written */
-	uint64_t records;   /* PTR records written (custom + default) */
-	char notify[2048];  /* the zone's own NOTIFY targets, space separated */
+	char name[80];     /* without trailing dot */
+	char path[4096];   /* the zone file */
+	uint32_t serial;   /* the serial now in place */
+	bool changed;      /* content changed: serial bumped, file replaced */
+	bool written;      /* the file was (re)written */
+	uint64_t records;  /* PTR records written (custom + default) */
+	char notify[2048]; /* the zone's own NOTIFY targets, space separated */
 } zg_render_result_t;
 
 /* Render zone_id into zone_dir/<name>.zone from one REPEATABLE READ snapshot,

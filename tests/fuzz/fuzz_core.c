@@ -25,16 +25,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char buf[CORE_REVNAME_MAX], txt[CORE_ADDR_STRLEN];
 	if (core_addr_parse(s, &a) == RDNS_OK) {
 		/* print → parse must give the same address */
-		if (core_addr_format(&a, txt, sizeof(txt)) != RDNS_OK || core_addr_parse(txt, &b) != RDNS_OK ||
-		    !core_addr_equal(&a, &b))
+		if (core_addr_format(&a, txt, sizeof(txt)) != RDNS_OK ||
+		    core_addr_parse(txt, &b) != RDNS_OK || !core_addr_equal(&a, &b))
 			abort();
 		core_revname_from_addr(&a, buf, sizeof(buf));
 	}
 	core_prefix_t p, q, cover[8];
 	char ptxt[CORE_PREFIX_STRLEN];
 	if (core_prefix_parse(s, &p) == RDNS_OK) {
-		if (core_prefix_format(&p, ptxt, sizeof(ptxt)) != RDNS_OK || core_prefix_parse(ptxt, &q) != RDNS_OK ||
-		    q.len != p.len || !core_addr_equal(&p.addr, &q.addr))
+		if (core_prefix_format(&p, ptxt, sizeof(ptxt)) != RDNS_OK ||
+		    core_prefix_parse(ptxt, &q) != RDNS_OK || q.len != p.len ||
+		    !core_addr_equal(&p.addr, &q.addr))
 			abort();
 		core_revname_cover(&p, cover, 8);
 		core_revname_zone(&p, buf, sizeof(buf));
@@ -47,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (core_hostname_normalize(s, norm, sizeof(norm), &reason) == RDNS_OK) {
 		/* a valid name is stable and contains nothing a zone file would interpret */
 		char again[CORE_HOSTNAME_MAX];
-		if (core_hostname_normalize(norm, again, sizeof(again), &reason) != RDNS_OK || strcmp(norm, again))
+		if (core_hostname_normalize(norm, again, sizeof(again), &reason) != RDNS_OK ||
+		    strcmp(norm, again))
 			abort();
 		if (strpbrk(norm, " \t\r\n;$()\"\\@*/_"))
 			abort();
