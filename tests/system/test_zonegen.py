@@ -316,3 +316,17 @@ def test_standby_takes_over_when_the_leader_dies(env, dburl):
     finally:
         standby.close()
         env.zg.start().wait_leader()
+
+
+def test_zonegen_listens_again_after_postgresql_restarts(env, pg):
+    env.zg.wait_leader()
+    pg.stop()
+    time.sleep(1.5)
+    pg.start()
+    # The API's first request after the restart reconnects by itself; the daemon must
+    # reconnect, LISTEN again and take the leader lock again.
+    wait_until(lambda: env.staff.get("/readyz").status_code == 200, timeout=20, what="api ready")
+    force_put(env.staff, "198.51.100.60", "after-restart.example.com")
+    wait_file_has(env.zg, Z4, "after-restart.example.com.", timeout=15)
+    wait_until(lambda: ptr_answer(env.secondary.port, "198.51.100.60") == "after-restart.example.com.",
+               timeout=10, what="secondary after restart")
