@@ -90,6 +90,7 @@ system: all asan
 	cd tests/system && RDNS_BUILD=$(CURDIR)/build $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
 
 test: deps
+	@$(MAKE) --no-print-directory -j2 all asan $(UNIT_BIN)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory system
 

@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,6 +18,10 @@
 struct api_app {
 	const rdns_conf_t *conf;
 	struct MHD_Daemon *mhd;
+	int listen_fd;
+	pthread_t acceptor;
+	bool acceptor_running;
+	atomic_bool stopping;
 	pthread_mutex_t lock;
 	db_t **dbs; /* every worker's connection, freed at the end */
 	size_t n_dbs, cap_dbs;
@@ -504,9 +511,36 @@ api_app_t *api_app_new(const rdns_conf_t *conf, int *err)
 		return NULL;
 	}
 	app->conf = conf;
+	app->listen_fd = -1;
 	pthread_mutex_init(&app->lock, NULL);
 	*err = RDNS_OK;
 	return app;
+}
+
+/* One thread accepts and hands each connection to MHD, which spreads them evenly over
+ * its worker threads. (With every worker accepting on the shared socket, connections
+ * piled up on a few workers, and a worker serves its connections one database call
+ * at a time: that made the latency tail.) */
+static void *accept_loop(void *arg)
+{
+	api_app_t *app = arg;
+	while (!atomic_load(&app->stopping)) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(app->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (atomic_load(&app->stopping) || errno == EINVAL || errno == EBADF)
+				break;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("http: accept: %s", strerror(errno));
+				usleep(10000);
+			}
+			continue;
+		}
+		/* On failure (limits reached) MHD closes the socket itself. */
+		(void)MHD_add_connection(app->mhd, fd, (struct sockaddr *)&peer, len);
+	}
+	return NULL;
 }
 
 int api_app_start(api_app_t *app)
@@ -516,23 +550,35 @@ int api_app_start(api_app_t *app)
 		log_err("http: api_listen '%s' is not ip:port or [v6]:port", app->conf->api_listen);
 		return RDNS_ECONFIG;
 	}
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	socklen_t sslen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int one = 1;
+	app->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (app->listen_fd < 0 ||
+	    setsockopt(app->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(app->listen_fd, (struct sockaddr *)&ss, sslen) != 0 || listen(app->listen_fd, 1024) != 0) {
+		log_err("http: cannot listen on %s: %s", app->conf->api_listen, strerror(errno));
+		return RDNS_EIO;
+	}
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+	                 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	/* The logger goes first, or MHD logs its own way until it is set. */
 	app->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)app->conf->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)app->conf->api_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)app->conf->api_idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK,
-	    unescape, app, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+	    unescape, app, MHD_OPTION_END);
 	if (!app->mhd) {
-		log_err("http: cannot listen on %s: %s", app->conf->api_listen, strerror(errno));
+		log_err("http: cannot start the HTTP server: %s", strerror(errno));
 		return RDNS_EIO;
 	}
+	if (pthread_create(&app->acceptor, NULL, accept_loop, app) != 0) {
+		log_err("http: cannot start the accept thread");
+		return RDNS_EIO;
+	}
+	app->acceptor_running = true;
 	log_info("http: listening on %s with %ld threads", app->conf->api_listen, app->conf->api_threads);
 	return RDNS_OK;
 }
@@ -541,6 +587,13 @@ void api_app_free(api_app_t *app)
 {
 	if (!app)
 		return;
+	atomic_store(&app->stopping, true);
+	if (app->listen_fd >= 0)
+		shutdown(app->listen_fd, SHUT_RDWR); /* wakes the blocked accept() */
+	if (app->acceptor_running)
+		pthread_join(app->acceptor, NULL);
+	if (app->listen_fd >= 0)
+		close(app->listen_fd);
 	if (app->mhd)
 		MHD_stop_daemon(app->mhd);
 	for (size_t i = 0; i < app->n_dbs; i++)

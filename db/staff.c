@@ -16,7 +16,8 @@
 #define ZONE_COLS                                                                                            \
 	"z.id, z.name, z.prefix, array_to_json(z.nameservers)::text, z.default_ptr,"                         \
 	" array_to_json(z.notify)::text, z.soa_mname, z.soa_rname, z.soa_refresh, z.soa_retry,"              \
-	" z.soa_expire, z.soa_minimum, z.ttl, z.serial, z.dirty, " ZONE_TIMES ","                            \
+	" z.soa_expire, z.soa_minimum, z.ttl, z.serial, EXISTS (SELECT 1 FROM zone_changes c WHERE "         \
+	"c.zone_id = z.id), " ZONE_TIMES ","                                                                 \
 	" (SELECT count(*) FROM ptr_records p WHERE p.zone_id = z.id)"
 #define ZONE_TIMES TS("z.rendered_at") ", z.notify_status::text, " TS("z.created_at") ", " TS("z.updated_at")
 #define AUDIT_COLS                                                                                           \

@@ -46,7 +46,7 @@ typedef struct {
 	int failures;
 } zg_t;
 
-DB_STMT(st_dirty, "SELECT id FROM reverse_zones WHERE dirty ORDER BY id", 0);
+DB_STMT(st_dirty, "SELECT DISTINCT zone_id FROM zone_changes ORDER BY 1", 0);
 DB_STMT(st_all, "SELECT id, name FROM reverse_zones ORDER BY id", 0);
 DB_STMT(st_notify_status, "UPDATE reverse_zones SET notify_status = $2::jsonb WHERE name = $1", 2);
 
@@ -480,6 +480,23 @@ static int connect_and_elect(zg_t *z)
 	return RDNS_OK;
 }
 
+/* Drain the change notifications libpq holds; whether there were any. The debounce
+ * window opens at the first one and is not extended, so a steady stream of changes
+ * still renders every debounce_ms. */
+static bool take_notifies(zg_t *z)
+{
+	PGconn *c = db_conn(z->db);
+	if (!c || PQstatus(c) != CONNECTION_OK)
+		return false;
+	PGnotify *nt;
+	bool any = false;
+	while ((nt = PQnotifies(c)) != NULL) {
+		any = true;
+		PQfreemem(nt);
+	}
+	return any;
+}
+
 int zg_daemon_run(const rdns_conf_t *conf)
 {
 	sigset_t set;
@@ -547,15 +564,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				z.listening = false;
 				continue;
 			}
-			PGnotify *nt;
-			bool any = false;
-			while ((nt = PQnotifies(c)) != NULL) {
-				any = true;
-				PQfreemem(nt);
-			}
-			/* The window opens at the first change and is not extended, so a
-			 * steady stream of changes still renders every debounce_ms. */
-			if (any && debounce_at < 0)
+			if (take_notifies(&z) && debounce_at < 0)
 				debounce_at = now_ms() + conf->debounce_ms;
 		}
 		if (!z.leader)

@@ -19,18 +19,22 @@
 #include "core/serial.h"
 #include "core/zonefile.h"
 
-DB_STMT(st_zone,
-	"SELECT name, prefix, nameservers, coalesce(default_ptr, ''), array_to_string(notify, ' '), soa_mname,"
-	" soa_rname, soa_refresh, soa_retry, soa_expire, soa_minimum, ttl, serial, encode(content_hash, 'hex'),"
-	" change_seq FROM reverse_zones WHERE id = $1",
-	1);
+DB_STMT(
+    st_zone,
+    "SELECT name, prefix, nameservers, coalesce(default_ptr, ''), array_to_string(notify, ' '), soa_mname,"
+    " soa_rname, soa_refresh, soa_retry, soa_expire, soa_minimum, ttl, serial, encode(content_hash, 'hex'),"
+    " (SELECT coalesce(max(seq), 0) FROM zone_changes WHERE zone_id = $1) FROM reverse_zones WHERE id = $1",
+    1);
 DB_STMT(st_done,
-	"UPDATE reverse_zones SET serial = $2, content_hash = decode($3, 'hex'), rendered_at = now(),"
-	" dirty = (change_seq <> $4::bigint) WHERE id = $1",
-	4);
+        /* Runs in the render's REPEATABLE READ transaction: the DELETE removes only the
+         * changes its snapshot saw, so one committed meanwhile keeps the zone dirty. */
+        "WITH seen AS (DELETE FROM zone_changes WHERE zone_id = $1 AND seq <= $4::bigint)"
+        " UPDATE reverse_zones SET serial = $2, content_hash = decode($3, 'hex'), rendered_at = now() WHERE "
+        "id = $1",
+        4);
 
-#define MAX_NS 16
-#define ZG_RENDER_BUF (256 * 1024)
+#define MAX_NS           16
+#define ZG_RENDER_BUF    (256 * 1024)
 #define RDNS_EAGAIN_KEEP 1 /* internal: write again with the stored serial */
 
 /* A FILE that writes through to another FILE and hashes what passes. */
@@ -107,7 +111,7 @@ static int fsync_dir(const char *dir)
  * int32 flags, int32 header-extension length, then per row an int16 field count
  * and per field an int32 length (-1: NULL) and the bytes; an int16 -1 ends it. */
 static const char pgcopy_sig[11] = "PGCOPY\n\377\r\n";
-#define PGSQL_AF_INET 2 /* inet's binary format: AF_INET + 0 / AF_INET + 1 (utils/inet.h) */
+#define PGSQL_AF_INET  2 /* inet's binary format: AF_INET + 0 / AF_INET + 1 (utils/inet.h) */
 #define PGSQL_AF_INET6 3
 
 static uint32_t get32(const unsigned char *p)
@@ -166,9 +170,9 @@ static int stream_records(db_t *db, long long zone_id, core_zonefile_w_t *w, uin
 	char sql[256];
 	/* COPY takes no parameters; zone_id is our own integer, not request data. */
 	snprintf(sql, sizeof(sql),
-		 "COPY (SELECT ip, hostname FROM ptr_records WHERE zone_id = %lld ORDER BY ip) TO STDOUT"
-		 " (FORMAT binary)",
-		 zone_id);
+	         "COPY (SELECT ip, hostname FROM ptr_records WHERE zone_id = %lld ORDER BY ip) TO STDOUT"
+	         " (FORMAT binary)",
+	         zone_id);
 	PGconn *c = db_conn(db);
 	PGresult *r = PQexec(c, sql);
 	if (PQresultStatus(r) != PGRES_COPY_OUT) {
@@ -214,7 +218,8 @@ static int stream_records(db_t *db, long long zone_id, core_zonefile_w_t *w, uin
 				} else if (e != RDNS_OK) {
 					char ip[CORE_ADDR_STRLEN];
 					core_addr_format(&a, ip, sizeof(ip));
-					log_warn("render: record %s -> %s skipped: %s", ip, host, rdns_strerror(e));
+					log_warn("render: record %s -> %s skipped: %s", ip, host,
+					         rdns_strerror(e));
 				} else {
 					(*n)++;
 				}
@@ -278,7 +283,7 @@ static int rewrite_head(FILE *f, const core_zone_head_t *head, uint32_t serial)
 /* One pass. keep: write the stored serial (the content is believed unchanged);
  * returns RDNS_EEXIST if it changed after all, so the caller renders again. */
 static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool force, bool keep,
-		       zg_render_result_t *res)
+                       zg_render_result_t *res)
 {
 	int rc;
 	PGresult *z = NULL;
@@ -324,23 +329,24 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 	char zone_fqdn[96];
 	snprintf(zone_fqdn, sizeof(zone_fqdn), "%s.", res->name);
 	core_zone_head_t head = {
-		.zone = zone_fqdn,
-		.serial = new_serial,
-		.mname = PQgetvalue(z, 0, 5),
-		.rname = PQgetvalue(z, 0, 6),
-		.refresh = (uint32_t)strtoul(PQgetvalue(z, 0, 7), NULL, 10),
-		.retry = (uint32_t)strtoul(PQgetvalue(z, 0, 8), NULL, 10),
-		.expire = (uint32_t)strtoul(PQgetvalue(z, 0, 9), NULL, 10),
-		.minimum = (uint32_t)strtoul(PQgetvalue(z, 0, 10), NULL, 10),
-		.ttl = ttl,
-		.ns = ns,
-		.n_ns = n_ns,
+	    .zone = zone_fqdn,
+	    .serial = new_serial,
+	    .mname = PQgetvalue(z, 0, 5),
+	    .rname = PQgetvalue(z, 0, 6),
+	    .refresh = (uint32_t)strtoul(PQgetvalue(z, 0, 7), NULL, 10),
+	    .retry = (uint32_t)strtoul(PQgetvalue(z, 0, 8), NULL, 10),
+	    .expire = (uint32_t)strtoul(PQgetvalue(z, 0, 9), NULL, 10),
+	    .minimum = (uint32_t)strtoul(PQgetvalue(z, 0, 10), NULL, 10),
+	    .ttl = ttl,
+	    .ns = ns,
+	    .n_ns = n_ns,
 	};
 	snprintf(res->path, sizeof(res->path), "%s/%s.zone", zone_dir, res->name);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.zone.XXXXXX", zone_dir, res->name);
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
-		log_err("render: zone %s: cannot create a file in %s: %s", res->name, zone_dir, strerror(errno));
+		log_err("render: zone %s: cannot create a file in %s: %s", res->name, zone_dir,
+		        strerror(errno));
 		tmp[0] = 0;
 		rc = RDNS_EIO;
 		goto cleanup;
@@ -368,8 +374,9 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 	}
 	/* The hash covers everything but the serial: the head's parameters and every record. */
 	char params[8192];
-	int pl = snprintf(params, sizeof(params), "%s|%s|%s|%u|%u|%u|%u|%u|%s|%s", zone_fqdn, head.mname, head.rname,
-			  head.refresh, head.retry, head.expire, head.minimum, ttl, PQgetvalue(z, 0, 2), tmpl);
+	int pl = snprintf(params, sizeof(params), "%s|%s|%s|%u|%u|%u|%u|%u|%s|%s", zone_fqdn, head.mname,
+	                  head.rname, head.refresh, head.retry, head.expire, head.minimum, ttl,
+	                  PQgetvalue(z, 0, 2), tmpl);
 	EVP_DigestUpdate(md, params, (size_t)pl);
 	if ((rc = core_zonefile_head(f, &head)) != RDNS_OK) {
 		log_err("render: zone %s: bad SOA/NS data: %s", res->name, rdns_strerror(rc));

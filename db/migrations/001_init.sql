@@ -43,15 +43,22 @@ CREATE TABLE reverse_zones (
     ttl            integer NOT NULL DEFAULT 3600 CHECK (ttl >= 0),
     serial         bigint NOT NULL DEFAULT 0 CHECK (serial BETWEEN 0 AND 4294967295),
     content_hash   bytea,                          -- of the last rendered content, to bump only on change
-    dirty          boolean NOT NULL DEFAULT true,
-    change_seq     bigint NOT NULL DEFAULT 1,      -- bumped by every change; a render clears dirty only if unchanged
     rendered_at    timestamptz,
     notify_status  jsonb NOT NULL DEFAULT '{}',
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT reverse_zones_no_overlap EXCLUDE USING gist (prefix inet_ops WITH &&)
 );
-CREATE INDEX reverse_zones_dirty ON reverse_zones (id) WHERE dirty;
+
+-- Changes not yet rendered: a zone is dirty while it has rows here. Insert-only for
+-- writers (no hot UPDATE of the zone row per change); rdns-zonegen deletes the rows
+-- its render's snapshot saw, in the same transaction.
+CREATE TABLE zone_changes (
+    seq      bigserial PRIMARY KEY,
+    zone_id  bigint NOT NULL REFERENCES reverse_zones (id) ON DELETE CASCADE,
+    at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX zone_changes_zone ON zone_changes (zone_id, seq);
 
 CREATE TABLE ptr_records (
     ip           inet PRIMARY KEY CHECK (masklen(ip) = CASE family(ip) WHEN 4 THEN 32 ELSE 128 END),

@@ -2,18 +2,23 @@
 -- so a PTR change, its zone's dirty mark, its audit entry and the NOTIFY to
 -- rdns-zonegen commit together or not at all.
 
--- Mark a zone dirty and wake rdns-zonegen (delivered at commit).
-CREATE FUNCTION rdns_zone_touch(p_zone bigint) RETURNS void LANGUAGE sql AS $$
-    UPDATE reverse_zones SET dirty = true, change_seq = change_seq + 1, updated_at = now() WHERE id = p_zone;
-    SELECT pg_notify('rdns_changes', p_zone::text);
-$$;
+-- Mark a zone dirty and wake rdns-zonegen (delivered at commit). An insert, not an
+-- UPDATE of the zone's row: concurrent writers of one zone do not serialise on it,
+-- and readers of the zone row do not wade through its dead versions.
+-- (plpgsql, not sql: its statements are planned once per session, not per call.)
+CREATE FUNCTION rdns_zone_touch(p_zone bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO zone_changes (zone_id) VALUES (p_zone);
+    PERFORM pg_notify('rdns_changes', p_zone::text);
+END $$;
 
 CREATE FUNCTION rdns_audit(p_actor bigint, p_actor_name text, p_action text, p_ip inet, p_object text,
                            p_old text, p_new text, p_request bigint, p_detail jsonb) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO audit_log (actor_id, actor_name, action, ip, object, old_value, new_value, request_id, detail)
     VALUES (p_actor, p_actor_name, p_action, p_ip, p_object, p_old, p_new, p_request, p_detail);
-$$;
+END $$;
 
 -- Set (p_hostname not null) or remove (null) the custom PTR of one address.
 -- p_owner: the customer whose allocation must contain the address (null: staff, no check).

@@ -149,7 +149,7 @@ def test_every_config_key_is_documented():
     import re
     import harness
     src = open(os.path.join(harness.ROOT, "core/conf.c")).read()
-    keys = re.findall(r'^\t\{"([a-z_]+)", CONF_', src, re.M)
+    keys = re.findall(r'^\s*\{"([a-z_]+)", CONF_', src, re.M)
     assert len(keys) >= 20
     sample = open(os.path.join(harness.ROOT, "deploy/rdns.conf")).read()
     readme = open(os.path.join(harness.ROOT, "README.md")).read()

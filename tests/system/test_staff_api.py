@@ -331,16 +331,14 @@ def test_allocation_delete_resets_custom_ptrs_inside_it(staff, db):
             " ('203.0.113.200', %s, 'other.example.org', NULL)", zone_id, a["id"], zone_id, a["id"], zone_id)
     sql(db, "INSERT INTO ptr_requests (account_id, ip, hostname, state) VALUES"
             " (%s, '203.0.113.11', 'pending.customer.example.com', 'pending_review')", a["id"])
-    sql(db, "UPDATE reverse_zones SET dirty = false WHERE id = %s", zone_id)
-    (seq,) = sql(db, "SELECT change_seq FROM reverse_zones WHERE id = %s", zone_id)[0]
+    sql(db, "DELETE FROM zone_changes WHERE zone_id = %s", zone_id)  # as if rendered
 
     assert staff.delete(f"/v1/allocations/{al['id']}").status_code == 204
 
     left = sql(db, "SELECT host(ip), hostname FROM ptr_records WHERE zone_id = %s ORDER BY ip", zone_id)
     assert left == [("203.0.113.200", "other.example.org")]
     assert sql(db, "SELECT state FROM ptr_requests WHERE ip = '203.0.113.11'") == [("superseded",)]
-    dirty, seq2 = sql(db, "SELECT dirty, change_seq FROM reverse_zones WHERE id = %s", zone_id)[0]
-    assert dirty and seq2 > seq
+    assert sql(db, "SELECT count(*) FROM zone_changes WHERE zone_id = %s", zone_id)[0][0] >= 1
     assert staff.get(f"/v1/zones/{zone['name']}").json()["records"] == 1
     assert al not in staff.get("/v1/allocations").json()["items"]
     resets = sql(db, "SELECT host(ip), old_value, actor_name, detail FROM audit_log WHERE action = 'ptr.reset'"
@@ -375,7 +373,8 @@ def test_zone_create_with_defaults_and_get(staff, db):
     assert z["default_ptr"] is None and z["notify"] == [] and z["notify_status"] == {} and z["records"] == 0
     assert ISO_UTC.match(z["created_at"]) and ISO_UTC.match(z["updated_at"])
     # rdns_zone_touch ran in the same transaction.
-    assert sql(db, "SELECT change_seq > 1 FROM reverse_zones WHERE name = %s", z["name"]) == [(True,)]
+    assert sql(db, "SELECT count(*) FROM zone_changes c JOIN reverse_zones z ON z.id = c.zone_id"
+                   " WHERE z.name = %s", z["name"]) == [(1,)]
 
     for name in ("2.0.192.in-addr.arpa", "2.0.192.in-addr.arpa.", "2.0.192.IN-ADDR.ARPA."):
         r = staff.get(f"/v1/zones/{name}")
@@ -512,8 +511,8 @@ def test_zone_overlap_and_duplicate_are_409(staff, db):
 
 def test_zone_patch(staff, db):
     z = new_zone(staff, "10.40.1.0/24")
-    sql(db, "UPDATE reverse_zones SET dirty = false WHERE name = %s", z["name"])
-    (seq,) = sql(db, "SELECT change_seq FROM reverse_zones WHERE name = %s", z["name"])[0]
+    sql(db, "DELETE FROM zone_changes WHERE zone_id = (SELECT id FROM reverse_zones WHERE name = %s)", z["name"])
+    assert staff.get(f"/v1/zones/{z['name']}").json()["dirty"] is False
     r = staff.patch(f"/v1/zones/{z['name']}.", json={"nameservers": ["a.ns.example.com", "b.ns.example.com"],
                                                      "ttl": 300, "default_ptr": "host-{d}.example.com",
                                                      "notify": ["192.0.2.99"]})
@@ -525,8 +524,8 @@ def test_zone_patch(staff, db):
     assert p["soa"] == z["soa"] and p["name"] == z["name"] and p["created_at"] == z["created_at"]
     assert p["dirty"] is True
     assert staff.get(f"/v1/zones/{z['name']}").json() == p
-    dirty, seq2 = sql(db, "SELECT dirty, change_seq FROM reverse_zones WHERE name = %s", z["name"])[0]
-    assert dirty and seq2 > seq
+    assert sql(db, "SELECT count(*) FROM zone_changes c JOIN reverse_zones z ON z.id = c.zone_id"
+                   " WHERE z.name = %s", z["name"]) == [(1,)]
 
     rows = audit_rows(db, "zone.update", f"zone {z['name']}")
     assert len(rows) == 1 and rows[0][0] == "staff-admin"

@@ -1,0 +1,53 @@
+"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen) on one
+private PostgreSQL cluster, prints one table per benchmark, exits 1 if a target is
+missed (2 if a benchmark could not run)."""
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_api  # noqa: E402
+import bench_zonegen  # noqa: E402
+import benchlib  # noqa: E402
+from benchlib import BUILD, Pg, cleanup_all, install_signal_handlers, log  # noqa: E402
+
+SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run}
+
+
+def main(argv):
+    names = argv or list(SUITES)
+    for n in names:
+        if n not in SUITES:
+            print(f"usage: bench.py [{'|'.join(SUITES)}]...", file=sys.stderr)
+            return 2
+    for b in ("rdns-api", "rdns-zonegen"):
+        if not os.access(os.path.join(BUILD, b), os.X_OK):
+            print(f"bench: {BUILD}/{b} missing: run `make all` first", file=sys.stderr)
+            return 2
+    install_signal_handlers()
+    tables, broken = [], []
+    start = time.monotonic()
+    try:
+        log("starting a private PostgreSQL cluster")
+        pg = Pg()
+        for n in names:
+            try:
+                tables += SUITES[n](pg)
+            except Exception:  # noqa: BLE001 - report and go on with the next suite
+                traceback.print_exc()
+                broken.append(n)
+    finally:
+        cleanup_all()
+    broken += [name for name, _ in benchlib.BROKEN]
+    missed = [t.title.split(".")[0] for t in tables if t.failed]
+    print(f"bench: {len(tables)} tables in {time.monotonic() - start:.0f} s; "
+          f"{len(missed)} with a missed target{': ' if missed else ''}{', '.join(missed)}"
+          + (f"; could not run: {', '.join(broken)}" if broken else ""))
+    if broken:
+        return 2
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

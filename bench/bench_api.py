@@ -1,0 +1,298 @@
+"""bench_api.py - issue 3: rdns-api throughput and latency.
+
+GET /v1/ptr/{ip} (wrk, 64 connections) against pgbench running, per transaction, the
+two SELECTs the API runs for that route (token check + address context, copied from
+db/accounts.c and db/ptr.c). Verified PUT /v1/ptr/{ip} (forward check against a local
+knotd, change applied) against PowerDNS Authoritative (gsqlite3) taking the same PTR
+changes as API rrset PATCHes."""
+import os
+import sqlite3
+import subprocess
+import time
+
+import psycopg2
+import requests
+
+from benchlib import (Api, Client, Knot, Table, at_exit, cpu_ticks, cpu_us_per, fmt, free_port, guarded, log, median,
+                      pgbench,
+                      stop_proc, tempdir, wait_until, wrk)
+
+NET = "198.18"          # customer allocation 198.18.0.0/20 inside the zone 198.18.0.0/16
+ZONE = "18.198.in-addr.arpa"
+N_ADDR = 4096           # addresses cycled over (the whole /20)
+DOMAIN = "bench.example.com"
+DUR = int(os.environ.get("RDNS_BENCH_DURATION", "8"))  # each measured wrk run (PUT, PowerDNS)
+DUR_GET = max(2, DUR * 3 // 4)                          # each GET round (wrk and pgbench)
+ROUNDS_GET = 3
+
+# The statements a GET /v1/ptr/{ip} executes (api/auth.c -> db_token_check: st_token_get;
+# api/routes_ptr.c ptr_get -> db_ptr_context: st_ctx), with $1 of st_ctx replaced by an
+# inet computed from pgbench's random variable, and the ':' in the to_char formats written
+# as the escape \072 (pgbench would take ':MI' for a variable); the values are identical.
+# The token's last_used_at update runs at most once a minute per token and is left out.
+PGBENCH_SCRIPT = """\\set r random(0, {nmax})
+SELECT encode(t.secret_hash, 'hex'), a.id, a.role, a.name, t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds' FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = {tid} AND t.revoked_at IS NULL;
+SELECT z.id, z.name, coalesce(z.default_ptr, ''), (SELECT a.account_id FROM allocations a WHERE a.prefix >>= ('{net}.0.0'::inet + :r::bigint)), p.hostname, to_char(p.verified_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\\072MI\\072SS.MS"Z"'), to_char(p.updated_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\\072MI\\072SS.MS"Z"') FROM (SELECT 1) one LEFT JOIN reverse_zones z ON z.prefix >>= ('{net}.0.0'::inet + :r::bigint) LEFT JOIN ptr_records p ON p.ip = ('{net}.0.0'::inet + :r::bigint);
+"""
+
+
+def forward_zone():
+    lines = [f"$ORIGIN {DOMAIN}.", "$TTL 3600", "@ SOA ns1 hostmaster 1 3600 600 86400 60", "@ NS ns1",
+             "ns1 A 192.0.2.53"]
+    for k in range(N_ADDR):
+        ip = f"{NET}.{k // 256}.{k % 256}"
+        for v in "abc":
+            lines.append(f"{v}{k} A {ip}")
+    return "\n".join(lines) + "\n"
+
+
+def setup(pg):
+    knot = Knot("fwd")
+    path = os.path.join(knot.dir, f"{DOMAIN}.zone")
+    with open(path, "w") as f:
+        f.write(forward_zone())
+    knot.add_zone(DOMAIN, path)
+    wait_until(lambda: "NOERROR" in subprocess.run(["kdig", "-p", str(knot.port), "@127.0.0.1", f"a1.{DOMAIN}", "A"],
+                                                   stdout=subprocess.PIPE, text=True).stdout, what="forward zone")
+    db = pg.create_db("bench_api")
+    api = Api(db, {"resolvers": f"127.0.0.1:{knot.port}", "verify_timeout_ms": 1000, "verify_retries": 1})
+    api.run("migrate")
+    api.start()
+    staff = Client(api.base, api.add_staff("bench-staff"))
+    cust = staff.call("POST", "/v1/accounts", json={"name": "bench-customer", "role": "customer"}).json()["id"]
+    token = staff.call("POST", f"/v1/accounts/{cust}/tokens", json={}).json()["token"]
+    staff.call("POST", "/v1/allocations", json={"account_id": cust, "prefix": f"{NET}.0.0/20"})
+    staff.call("POST", "/v1/zones", json={"prefix": f"{NET}.0.0/16", "nameservers": ["ns1.example.net"]})
+    # Every address starts with a verified custom PTR a<k> (what a GET reads).
+    with psycopg2.connect(db) as c, c.cursor() as cur:
+        cur.execute("SELECT id FROM reverse_zones WHERE name = %s", (ZONE,))
+        zid = cur.fetchone()[0]
+        cur.execute("INSERT INTO ptr_records (ip, zone_id, hostname, account_id, verified_at)"
+                    " SELECT %s::inet + g, %s, 'a' || g || '.' || %s, %s, now() FROM generate_series(0, %s) g",
+                    (f"{NET}.0.0", zid, DOMAIN, cust, N_ADDR - 1))
+    pg.psql("VACUUM ANALYZE", "bench_api")
+    # sanity: a GET and a verified PUT work before measuring
+    cc = Client(api.base, token)
+    got = cc.call("GET", f"/v1/ptr/{NET}.0.5").json()
+    assert got["hostname"] == f"a5.{DOMAIN}" and got["source"] == "custom", got
+    put = cc.call("PUT", f"/v1/ptr/{NET}.0.5", json={"hostname": f"b5.{DOMAIN}"}).json()
+    assert put["hostname"] == f"b5.{DOMAIN}", put
+    cc.call("PUT", f"/v1/ptr/{NET}.0.5", json={"hostname": f"a5.{DOMAIN}"})
+    return knot, db, api, token
+
+
+# ---------------------------------------------------------------- GET
+
+
+def bench_get(pg, db, api, token):
+    tid = int(token.split("_")[1])
+    script = os.path.join(api.dir, "get.sql")
+    with open(script, "w") as f:
+        f.write(PGBENCH_SCRIPT.format(nmax=N_ADDR - 1, tid=tid, net=NET))
+    args = [token, NET, N_ADDR]
+    log("GET: warm-up (API and pgbench, 2 s each)")
+    wrk(api.base, "wrk_get.lua", args, duration=2)
+    pgbench(db, script, duration=2)
+    ours, base = [], []
+    for i in range(ROUNDS_GET):
+        log(f"GET: round {i + 1}/{ROUNDS_GET}: wrk {DUR_GET} s, then pgbench {DUR_GET} s")
+        c0 = cpu_ticks()
+        r = wrk(api.base, "wrk_get.lua", args, duration=DUR_GET)
+        r["cpu"] = cpu_us_per(c0, cpu_ticks(), r["requests"], ("rdns-api", "postgres"))
+        ours.append(r)
+        c0 = cpu_ticks()
+        r = pgbench(db, script, duration=DUR_GET, log_dir=api.dir)
+        r["cpu"] = cpu_us_per(c0, cpu_ticks(), r["tps"] * DUR_GET, ("postgres",))
+        base.append(r)
+    o = max(ours, key=lambda r: r["rps"])
+    b = max(base, key=lambda r: r["tps"])
+    errors = sum(int(r["err_status"] + r["err_connect"] + r["err_read"] + r["err_write"] + r["err_timeout"])
+                 for r in ours)
+    t = Table("A1. API GET /v1/ptr/{ip}: rdns-api vs pgbench running the same SELECTs",
+              f"wrk -t2 -c64 -d{DUR_GET}s over {N_ADDR} addresses, each with a custom PTR; pgbench -c64 -j2 "
+              f"-T{DUR_GET} -M prepared,\none transaction = the 2 SELECTs a GET runs: st_token_get (db/accounts.c: "
+              "token and account by token id)\nand st_ctx (db/ptr.c: zone, owner allocation and custom PTR of the "
+              f"address). {ROUNDS_GET} alternating rounds per side after\na 2 s warm-up each: throughput is the "
+              "best round, latencies the median over rounds (pgbench: a 10% sample\nof its transactions logged). "
+              "rdns-api runs with its defaults (api_threads 16).")
+    ratio = o["rps"] / b["tps"]
+    t.row("GET throughput (req/s | TPS)", fmt(o["rps"], nd=0), fmt(b["tps"], nd=0), f"{ratio:.2f}", ">= 0.50",
+          ratio >= 0.5)
+    p99 = median([r["p99_us"] for r in ours]) / 1000
+    bp99 = median([r["p99_us"] for r in base]) / 1000
+    t.row("GET p99 latency", fmt(p99, " ms", 1), fmt(bp99, " ms", 1), f"{p99 / bp99:.1f}", "<= 10 ms", p99 <= 10)
+    t.row("GET p50 latency", fmt(median([r["p50_us"] for r in ours]) / 1000, " ms", 2),
+          fmt(median([r["p50_us"] for r in base]) / 1000, " ms", 2), "-", "-", None)
+    t.row("GET p99 per round", " ".join(fmt(r["p99_us"] / 1000, "", 1) for r in ours) + " ms",
+          " ".join(fmt(r["p99_us"] / 1000, "", 1) for r in base) + " ms", "-", "-", None)
+    t.row("GET errors (non-2xx + socket), all rounds", fmt(errors), fmt(sum(r["failed"] for r in base)), "-", "0",
+          errors == 0)
+    t.row("throughput per round", " ".join(fmt(r["rps"], nd=0) for r in ours),
+          " ".join(fmt(r["tps"], nd=0) for r in base), "-", "-", None)
+    oc, bc = o["cpu"], b["cpu"]
+    t.row("CPU per request: rdns-api + postgres", f"{oc['rdns-api']:.0f} + {oc['postgres']:.0f} us",
+          f"- + {bc['postgres']:.0f} us", "-", "-", None)
+    t.emit()
+    return t
+
+
+# ---------------------------------------------------------------- verified PUT vs PowerDNS
+
+
+class Pdns:
+    """pdns_server with the gsqlite3 backend in a temp dir, API on loopback."""
+
+    KEY = "rdns-bench-key"
+
+    def __init__(self):
+        self.dir = tempdir("rdns-bench-pdns-")
+        self.db = os.path.join(self.dir, "pdns.sqlite3")
+        schema = "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql"
+        if not os.path.exists(schema):
+            found = [p for p in subprocess.run(["dpkg", "-L", "pdns-backend-sqlite3"], stdout=subprocess.PIPE,
+                                               text=True).stdout.split() if p.endswith("/schema.sqlite3.sql")]
+            schema = found[0]
+        with open(schema) as f, sqlite3.connect(self.db) as c:
+            c.executescript(f.read())
+        self.port, self.web = free_port(), free_port(udp_too=False)
+        conf = f"""launch=gsqlite3
+gsqlite3-database={self.db}
+gsqlite3-pragma-synchronous=1
+local-address=127.0.0.1
+local-port={self.port}
+api=yes
+api-key={self.KEY}
+webserver=yes
+webserver-address=127.0.0.1
+webserver-port={self.web}
+webserver-allow-from=127.0.0.0/8
+default-api-rectify=no
+daemon=no
+guardian=no
+disable-syslog=yes
+socket-dir={self.dir}
+loglevel=3
+"""
+        with open(os.path.join(self.dir, "pdns.conf"), "w") as f:
+            f.write(conf)
+        self.proc = subprocess.Popen(["pdns_server", f"--config-dir={self.dir}"], stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.dir, "pdns.log"), "w"))
+        at_exit(lambda: stop_proc(self.proc))
+        self.base = f"http://127.0.0.1:{self.web}"
+        self.s = requests.Session()
+        self.s.headers["X-API-Key"] = self.KEY
+        wait_until(lambda: self.s.get(self.base + "/api/v1/servers/localhost", timeout=1).status_code == 200,
+                   what="pdns API")
+
+    def create_zone(self):
+        r = self.s.post(self.base + "/api/v1/servers/localhost/zones",
+                        json={"name": ZONE + ".", "kind": "Native", "nameservers": ["ns1.example.net."]}, timeout=30)
+        assert r.status_code == 201, r.text
+        rrsets = [{"name": f"{k % 256}.{k // 256}.{ZONE}.", "type": "PTR", "ttl": 3600, "changetype": "REPLACE",
+                   "records": [{"content": f"a{k}.{DOMAIN}.", "disabled": False}]} for k in range(N_ADDR)]
+        r = self.s.patch(self.base + f"/api/v1/servers/localhost/zones/{ZONE}.", json={"rrsets": rrsets}, timeout=120)
+        assert r.status_code == 204, r.text
+
+    def ptr(self, k):
+        ip = f"{NET}.{k // 256}.{k % 256}"
+        out = subprocess.run(["kdig", "-p", str(self.port), "@127.0.0.1", "+short", "-x", ip],
+                             stdout=subprocess.PIPE, text=True).stdout.strip()
+        return out
+
+
+def applied_since(db, t0):
+    with psycopg2.connect(db) as c, c.cursor() as cur:
+        cur.execute("SELECT state, count(*) FROM ptr_requests WHERE created_at >= %s GROUP BY state", (t0,))
+        return dict(cur.fetchall())
+
+
+def bench_put(pg, db, api, token):
+    # The loader set a<k>; the warm-up sets b<k>/a<k>, the measured run c<k>/a<k>, so every
+    # measured PUT changes the name (and marks the zone dirty), as a real change does.
+    log("PUT: warm-up 2 s")
+    wrk(api.base, "wrk_put.lua", [token, NET, N_ADDR, DOMAIN, "ba", 2], duration=2)
+    time.sleep(1)  # let the warm-up's requests in flight finish before counting
+    with psycopg2.connect(db) as c, c.cursor() as cur:
+        cur.execute("SELECT now()")
+        t0 = cur.fetchone()[0]
+    log(f"PUT: wrk -c64 {DUR} s")
+    c0 = cpu_ticks()
+    o = wrk(api.base, "wrk_put.lua", [token, NET, N_ADDR, DOMAIN, "ca", 2], duration=DUR)
+    ocpu = cpu_us_per(c0, cpu_ticks(), o["requests"], ("rdns-api", "postgres", "knotd"))
+    time.sleep(1)
+    states = applied_since(db, t0)
+    ok200 = o["codes"].get(200, 0)
+    bad = int(o["requests"]) - ok200
+    sock = int(o["err_connect"] + o["err_read"] + o["err_write"] + o["err_timeout"])
+    ours_rate = ok200 / (o["duration_us"] / 1e6)
+    with psycopg2.connect(db) as c, c.cursor() as cur:
+        cur.execute("SELECT count(*) FROM ptr_records WHERE hostname NOT LIKE '_%%.' || %s OR verified_at IS NULL",
+                    (DOMAIN,))
+        odd_records = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM ptr_records WHERE hostname LIKE 'c%%'")
+        n_c = cur.fetchone()[0]
+
+    log("PUT baseline: PowerDNS (gsqlite3) API PATCH, 1 and 64 connections")
+    pd = Pdns()
+    pd.create_zone()
+    base = {}
+    for conns in (1, 64):
+        th = min(2, conns)
+        wrk(pd.base, "wrk_pdns.lua", [Pdns.KEY, NET, N_ADDR, DOMAIN, "ba", th], conns=conns, threads=th, duration=2)
+        c0 = cpu_ticks()
+        r = wrk(pd.base, "wrk_pdns.lua", [Pdns.KEY, NET, N_ADDR, DOMAIN, "ca", th], conns=conns, threads=th,
+                duration=DUR)
+        r["cpu"] = cpu_us_per(c0, cpu_ticks(), r["requests"], ("pdns_server",))
+        r["ok_rate"] = r["codes"].get(204, 0) / (r["duration_us"] / 1e6)
+        base[conns] = r
+    best_c = max(base, key=lambda c: base[c]["ok_rate"])
+    b = base[best_c]
+    # the PATCHes took effect: the address answers with one of the bench names
+    sample = pd.ptr(7)
+    stop_proc(pd.proc)
+
+    def failed(r, ok):
+        return int(r["requests"]) - r["codes"].get(ok, 0)
+
+    t = Table("A2. Verified PUT /v1/ptr/{ip}: rdns-api vs PowerDNS 4.7 API (gsqlite3) rrset PATCH",
+              f"wrk -t2 -c64 -d{DUR}s; each wrk thread cycles over its half of {N_ADDR} addresses of the customer's "
+              f"/20, setting\nc<k>/a<k>.{DOMAIN} in turn (every name has an A record at a local knotd, so every PUT "
+              "passes the forward\ncheck and changes the PTR: new record, request, audit entry, zone marked dirty). "
+              "rate_limit_writes = 0.\nPowerDNS: PATCH /api/v1/servers/localhost/zones/<zone>, REPLACE of the same "
+              "PTR rrset, same wrk script shape,\n1 and 64 connections, the better successful (204) rate taken; "
+              "gsqlite3-pragma-synchronous=1 (NORMAL, WAL)\nas the counterpart of synchronous_commit=off; "
+              "default-api-rectify=no (no DNSSEC). Each run after a 2 s warm-up.")
+    ratio = ours_rate / b["ok_rate"] if b["ok_rate"] else float("inf")
+    t.row("successful changes/s (200 | 204)", fmt(ours_rate, nd=0), f"{b['ok_rate']:,.0f} ({best_c} conn)",
+          f"{ratio:.2f}", ">= 5.00", ratio >= 5)
+    t.row("errors: non-200 responses + socket errors", f"{bad} + {sock}",
+          f"{failed(b, 204)} + {int(b['err_connect'] + b['err_read'] + b['err_write'] + b['err_timeout'])}", "-",
+          "0 (ours)", bad == 0 and sock == 0)
+    t.row("status codes", " ".join(f"{k}:{v}" for k, v in sorted(o["codes"].items())),
+          " ".join(f"{k}:{v}" for k, v in sorted(b["codes"].items())), "-", "-", None)
+    oc = 1 if best_c == 64 else 64
+    other = base[oc]
+    t.row("PowerDNS with the other connection count", "-",
+          f"{other['ok_rate']:,.0f}/s ok, {failed(other, 204)} failed ({oc} conn)", "-", "-", None)
+    t.row("PUT latency p50 / p99", f"{o['p50_us'] / 1000:.1f} / {o['p99_us'] / 1000:.1f} ms",
+          f"{b['p50_us'] / 1000:.1f} / {b['p99_us'] / 1000:.1f} ms", "-", "-", None)
+    t.row("CPU per change: rdns-api + postgres + knotd", f"{ocpu['rdns-api']:.0f} + {ocpu['postgres']:.0f} + "
+          f"{ocpu['knotd']:.0f} us", f"pdns_server {b['cpu']['pdns_server']:.0f} us", "-", "-", None)
+    # wrk stops counting at its deadline: up to 64 requests in flight may still be applied.
+    n_applied = states.get("applied", 0)
+    t.row("requests 'applied' in the DB vs 200s (+ in flight)", f"{n_applied} vs {ok200}", "-", "-", "+0..64",
+          0 <= n_applied - ok200 <= 64 and not odd_records)
+    t.row("records now c<k> (set by this run) / not verified", f"{n_c} / {odd_records}", "-", "-", "-", None)
+    t.row("PowerDNS PTR of an address after the run", "-", sample or "(none)", "-", "-", None)
+    t.emit()
+    return t
+
+
+def run(pg):
+    knot, db, api, token = setup(pg)
+    tables = []
+    guarded(tables, "A1", bench_get, pg, db, api, token)
+    guarded(tables, "A2", bench_put, pg, db, api, token)
+    api.stop()
+    stop_proc(knot.proc)
+    return tables
