@@ -28,13 +28,15 @@ obj = $(patsubst %.c,$(1)/%.o,$(patsubst build/gen/%,gen/%,$(2)))
 REL_OBJ  := $(call obj,build/obj,$(LIB_SRC))
 SAN_OBJ  := $(call obj,build/asan,$(LIB_SRC))
 
-.PHONY: all deps deps-build fuzz-deps test unit system run bench fuzz format format-check clean asan
+.PHONY: all deps deps-build deps-run fuzz-deps test unit system run bench fuzz format format-check clean asan
 all: build/rdns-api build/rdns-zonegen
 
 deps:
 	@./deploy/install-deps.sh test
 deps-build:
 	@./deploy/install-deps.sh build
+deps-run:
+	@./deploy/install-deps.sh run
 
 build/gen/migrations.c: $(sort $(wildcard db/migrations/*.sql)) db/embed.sh
 	@mkdir -p $(dir $@)
@@ -94,7 +96,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory system
 
-run: deps all
+run: deps-run all
 	./deploy/run.sh
 
 bench: all
