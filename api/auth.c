@@ -7,7 +7,17 @@
 #include "core/err.h"
 #include "db/accounts.h"
 
+static int plain_check(db_t *db, const char *token, db_principal_t *who, void *arg)
+{
+	return db_token_check(db, token, who);
+}
+
 bool api_auth(api_req_t *r)
+{
+	return api_auth_with(r, plain_check, NULL);
+}
+
+bool api_auth_with(api_req_t *r, api_token_check_fn check, void *arg)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	int rc = RDNS_EDENIED;
@@ -16,8 +26,9 @@ bool api_auth(api_req_t *r)
 		while (*tok == ' ')
 			tok++;
 		db_principal_t who;
-		rc = db_token_check(r->db, tok, &who);
+		rc = check(r->db, tok, &who, arg);
 		if (rc == RDNS_OK) {
+			r->authed = true;
 			r->caller.account_id = who.account_id;
 			r->caller.token_id = who.token_id;
 			r->caller.staff = who.staff;

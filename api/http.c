@@ -318,7 +318,7 @@ static void dispatch(api_req_t *r)
 		return;
 	}
 
-	if (found->auth != API_AUTH_NONE) {
+	if (found->auth == API_AUTH_ANY || found->auth == API_AUTH_STAFF) {
 		r->db = thread_db(r->app);
 		if (!r->db || db_ensure(r->db) != RDNS_OK) {
 			api_db_error(r, RDNS_EDB);
@@ -334,7 +334,15 @@ static void dispatch(api_req_t *r)
 	} else {
 		r->db = thread_db(r->app);
 	}
+	if (found->auth == API_AUTH_HANDLER && (!r->db || db_ensure(r->db) != RDNS_OK)) {
+		api_db_error(r, RDNS_EDB);
+		return;
+	}
 	found->handler(r);
+	if (found->auth == API_AUTH_HANDLER && !r->authed && r->status < 400) {
+		log_err("http: %s %s answered without authenticating", r->method, found->pattern);
+		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "internal error");
+	}
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,

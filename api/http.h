@@ -13,7 +13,10 @@
 #define API_MAX_BODY   (16 * 1024)
 #define API_MAX_PARAMS 4
 
-typedef enum { API_AUTH_NONE, API_AUTH_ANY, API_AUTH_STAFF } api_auth_t;
+/* API_AUTH_HANDLER: any caller, but the handler authenticates itself with
+ * api_auth_with() (one statement for the token and the data); the router answers
+ * 500 if such a handler answers success without having authenticated. */
+typedef enum { API_AUTH_NONE, API_AUTH_ANY, API_AUTH_STAFF, API_AUTH_HANDLER } api_auth_t;
 
 typedef struct api_app api_app_t;
 
@@ -39,6 +42,7 @@ typedef struct api_req {
 	const char *params[API_MAX_PARAMS]; /* path segments matched by '*' */
 	char *param_buf;
 	api_caller_t caller;
+	bool authed; /* caller is set */
 	/* the answer */
 	unsigned status;
 	struct MHD_Response *resp;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/http.h"
 #include "api/verify.h"
 #include "core/addr.h"
@@ -24,16 +25,31 @@ static bool path_ip(api_req_t *r, core_addr_t *a, char *canon)
 	return true;
 }
 
+static int auth_ctx_check(db_t *db, const char *token, db_principal_t *who, void *arg)
+{
+	void **a = arg;
+	return db_ptr_auth_context(db, token, a[0], who, a[1]);
+}
+
+/* Authenticate and look the address up in one statement: the hot path of every
+ * /v1/ptr/{ip} route. Answers (401, 400, 503) and returns false on failure. */
+static bool auth_ip(api_req_t *r, core_addr_t *a, char *ip, db_ptr_ctx_t *ctx)
+{
+	if (core_addr_parse(r->params[0], a) != RDNS_OK) {
+		if (api_auth(r)) /* an anonymous caller learns nothing, not even this */
+			path_ip(r, a, ip);
+		return false;
+	}
+	core_addr_format(a, ip, CORE_ADDR_STRLEN);
+	void *arg[2] = {ip, ctx};
+	return api_auth_with(r, auth_ctx_check, arg);
+}
+
 /* Whether the caller may see/change this address: inside one of their
  * allocations and a configured zone (staff: inside a zone). Answers 404
  * without saying which, so nothing leaks about other customers' addresses. */
-static bool visible(api_req_t *r, const char *ip, db_ptr_ctx_t *ctx)
+static bool visible(api_req_t *r, const char *ip, const db_ptr_ctx_t *ctx)
 {
-	int err = db_ptr_context(r->db, ip, ctx);
-	if (err != RDNS_OK) {
-		api_db_error(r, err);
-		return false;
-	}
 	if (!ctx->in_zone || (!r->caller.staff && ctx->owner != r->caller.account_id)) {
 		api_problem(r, 404, "not-your-address", "Not Found", NULL,
 		            "%s is not in one of your allocations or not in a reverse zone of this provider",
@@ -74,7 +90,7 @@ static void ptr_get(api_req_t *r)
 	core_addr_t a;
 	char ip[CORE_ADDR_STRLEN];
 	db_ptr_ctx_t ctx;
-	if (!path_ip(r, &a, ip) || !visible(r, ip, &ctx))
+	if (!auth_ip(r, &a, ip, &ctx) || !visible(r, ip, &ctx))
 		return;
 	api_json(r, 200, record_json(ip, &a, &ctx));
 }
@@ -158,7 +174,7 @@ static void ptr_put(api_req_t *r)
 	db_ptr_ctx_t ctx;
 	char *checks_text = NULL;
 	json_t *checks = NULL;
-	if (!path_ip(r, &a, ip) || !api_check_fields(r, put_fields))
+	if (!auth_ip(r, &a, ip, &ctx) || !api_check_fields(r, put_fields))
 		return;
 	const char *hostname = json_string_value(json_object_get(r->json, "hostname"));
 	json_t *reason_j = json_object_get(r->json, "exception_reason");
@@ -256,7 +272,7 @@ static void ptr_delete(api_req_t *r)
 	core_addr_t a;
 	char ip[CORE_ADDR_STRLEN];
 	db_ptr_ctx_t ctx;
-	if (!path_ip(r, &a, ip) || !visible(r, ip, &ctx) || rate_limited(r))
+	if (!auth_ip(r, &a, ip, &ctx) || !visible(r, ip, &ctx) || rate_limited(r))
 		return;
 	db_ptr_applied_t done;
 	int err = db_ptr_apply(r->db, ip, NULL, r->caller.staff ? 0 : r->caller.account_id,
@@ -456,9 +472,9 @@ static void request_reject(api_req_t *r)
 
 const api_route_t api_routes_ptr[] = {
     {"GET", "/v1/ptr", API_AUTH_ANY, false, ptr_list},
-    {"GET", "/v1/ptr/*", API_AUTH_ANY, false, ptr_get},
-    {"PUT", "/v1/ptr/*", API_AUTH_ANY, true, ptr_put},
-    {"DELETE", "/v1/ptr/*", API_AUTH_ANY, false, ptr_delete},
+    {"GET", "/v1/ptr/*", API_AUTH_HANDLER, false, ptr_get},
+    {"PUT", "/v1/ptr/*", API_AUTH_HANDLER, true, ptr_put},
+    {"DELETE", "/v1/ptr/*", API_AUTH_HANDLER, false, ptr_delete},
     {"GET", "/v1/requests", API_AUTH_ANY, false, requests_list},
     {"GET", "/v1/requests/*", API_AUTH_ANY, false, request_get},
     {"POST", "/v1/requests/*/approve", API_AUTH_STAFF, true, request_approve},

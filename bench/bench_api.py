@@ -1,8 +1,8 @@
 """bench_api.py - issue 3: rdns-api throughput and latency.
 
 GET /v1/ptr/{ip} (wrk, 64 connections) against pgbench running, per transaction, the
-two SELECTs the API runs for that route (token check + address context, copied from
-db/accounts.c and db/ptr.c). Verified PUT /v1/ptr/{ip} (forward check against a local
+one SELECT the API runs for that route (token check + address context in one statement,
+st_auth_ctx, copied from db/ptr.c). Verified PUT /v1/ptr/{ip} (forward check against a local
 knotd, change applied) against PowerDNS Authoritative (gsqlite3) taking the same PTR
 changes as API rrset PATCHes."""
 import os
@@ -25,14 +25,14 @@ DUR = int(os.environ.get("RDNS_BENCH_DURATION", "8"))  # each measured wrk run (
 DUR_GET = max(2, DUR * 3 // 4)                          # each GET round (wrk and pgbench)
 ROUNDS_GET = 3
 
-# The statements a GET /v1/ptr/{ip} executes (api/auth.c -> db_token_check: st_token_get;
-# api/routes_ptr.c ptr_get -> db_ptr_context: st_ctx), with $1 of st_ctx replaced by an
-# inet computed from pgbench's random variable, and the ':' in the to_char formats written
-# as the escape \072 (pgbench would take ':MI' for a variable); the values are identical.
-# The token's last_used_at update runs at most once a minute per token and is left out.
+# The statement a GET /v1/ptr/{ip} executes (api/routes_ptr.c auth_ip ->
+# db_ptr_auth_context: st_auth_ctx in db/ptr.c, token and address context together), with
+# $1 the token id, $2 an inet computed from pgbench's random variable, and the ':' in the
+# to_char formats written as the escape \072 (pgbench would take ':MI' for a variable);
+# the values are identical. The token's last_used_at update runs at most once a minute per
+# token and is left out.
 PGBENCH_SCRIPT = """\\set r random(0, {nmax})
-SELECT encode(t.secret_hash, 'hex'), a.id, a.role, a.name, t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds' FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = {tid} AND t.revoked_at IS NULL;
-SELECT z.id, z.name, coalesce(z.default_ptr, ''), (SELECT a.account_id FROM allocations a WHERE a.prefix >>= ('{net}.0.0'::inet + :r::bigint)), p.hostname, to_char(p.verified_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\\072MI\\072SS.MS"Z"'), to_char(p.updated_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\\072MI\\072SS.MS"Z"') FROM (SELECT 1) one LEFT JOIN reverse_zones z ON z.prefix >>= ('{net}.0.0'::inet + :r::bigint) LEFT JOIN ptr_records p ON p.ip = ('{net}.0.0'::inet + :r::bigint);
+SELECT encode(t.secret_hash, 'hex'), a.id, a.role, a.name, t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds', z.id, z.name, coalesce(z.default_ptr, ''), (SELECT l.account_id FROM allocations l WHERE l.prefix >>= ('{net}.0.0'::inet + :r::bigint)), p.hostname, to_char(p.verified_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\\072MI\\072SS.MS"Z"'), to_char(p.updated_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\\072MI\\072SS.MS"Z"') FROM api_tokens t JOIN accounts a ON a.id = t.account_id LEFT JOIN reverse_zones z ON z.prefix >>= ('{net}.0.0'::inet + :r::bigint) LEFT JOIN ptr_records p ON p.ip = ('{net}.0.0'::inet + :r::bigint) WHERE t.id = {tid} AND t.revoked_at IS NULL;
 """
 
 
@@ -108,11 +108,11 @@ def bench_get(pg, db, api, token):
     b = max(base, key=lambda r: r["tps"])
     errors = sum(int(r["err_status"] + r["err_connect"] + r["err_read"] + r["err_write"] + r["err_timeout"])
                  for r in ours)
-    t = Table("A1. API GET /v1/ptr/{ip}: rdns-api vs pgbench running the same SELECTs",
+    t = Table("A1. API GET /v1/ptr/{ip}: rdns-api vs pgbench running the same SELECT",
               f"wrk -t2 -c64 -d{DUR_GET}s over {N_ADDR} addresses, each with a custom PTR; pgbench -c64 -j2 "
-              f"-T{DUR_GET} -M prepared,\none transaction = the 2 SELECTs a GET runs: st_token_get (db/accounts.c: "
-              "token and account by token id)\nand st_ctx (db/ptr.c: zone, owner allocation and custom PTR of the "
-              f"address). {ROUNDS_GET} alternating rounds per side after\na 2 s warm-up each: throughput is the "
+              f"-T{DUR_GET} -M prepared,\none transaction = the SELECT a GET runs: st_auth_ctx (db/ptr.c: token, "
+              "account,\nzone, owner allocation and custom PTR of the address, in one statement)."
+              f" {ROUNDS_GET} alternating rounds per side after\na 2 s warm-up each: throughput is the "
               "best round, latencies the median over rounds (pgbench: a 10% sample\nof its transactions logged). "
               "rdns-api runs with its defaults (api_threads 16).")
     ratio = o["rps"] / b["tps"]

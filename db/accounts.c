@@ -73,6 +73,16 @@ int db_token_create(db_t *db, long long account_id, char *token, size_t len, lon
 
 int db_token_check(db_t *db, const char *token, db_principal_t *who)
 {
+	PGresult *r = NULL;
+	int rc = db_token_check_with(db, token, who, &st_token_get, NULL, &r);
+	PQclear(r);
+	return rc;
+}
+
+int db_token_check_with(db_t *db, const char *token, db_principal_t *who, db_stmt_t *st, const char *arg,
+                        PGresult **res)
+{
+	*res = NULL;
 	if (strncmp(token, "rdns_", 5) != 0)
 		return RDNS_EDENIED;
 	const char *idp = token + 5;
@@ -93,9 +103,9 @@ int db_token_check(db_t *db, const char *token, db_principal_t *who)
 	SHA256((const unsigned char *)secret, slen, digest);
 	hex(digest, sizeof(digest), hash_hex);
 
-	const char *p[1] = {id};
+	const char *p[2] = {id, arg};
 	int err;
-	PGresult *r = db_exec(db, &st_token_get, p, &err);
+	PGresult *r = db_exec(db, st, p, &err);
 	if (!r)
 		return err;
 	int rc = RDNS_EDENIED;
@@ -111,6 +121,8 @@ int db_token_check(db_t *db, const char *token, db_principal_t *who)
 			if (u)
 				PQclear(u);
 		}
+		*res = r;
+		return rc;
 	}
 	PQclear(r);
 	return rc;

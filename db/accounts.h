@@ -30,4 +30,11 @@ typedef struct {
  * at most once a minute per token. */
 int db_token_check(db_t *db, const char *token, db_principal_t *who);
 
+/* The same check through another statement whose $1 is the token id and whose first
+ * five columns are those of the token lookup (hash, account id, role, name, stale),
+ * with arg as $2: one round trip for the token and what the request needs next. On
+ * RDNS_OK *res holds the row (the caller clears it). */
+int db_token_check_with(db_t *db, const char *token, db_principal_t *who, db_stmt_t *st, const char *arg,
+                        PGresult **res);
+
 #endif

@@ -20,6 +20,19 @@ DB_STMT(st_ctx,
 	" LEFT JOIN ptr_records p ON p.ip = $1::inet",
 	1);
 
+/* Token (as db/accounts.c's st_token_get) and st_ctx together: the GET hot path. */
+DB_STMT(st_auth_ctx,
+        "SELECT encode(t.secret_hash, 'hex'), a.id, a.role, a.name,"
+        " t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds',"
+        " z.id, z.name, coalesce(z.default_ptr, ''),"
+        " (SELECT l.account_id FROM allocations l WHERE l.prefix >>= $2::inet),"
+        " p.hostname, " TS("p.verified_at") ", " TS("p.updated_at")
+        " FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
+        " LEFT JOIN reverse_zones z ON z.prefix >>= $2::inet"
+        " LEFT JOIN ptr_records p ON p.ip = $2::inet"
+        " WHERE t.id = $1 AND t.revoked_at IS NULL",
+        2);
+
 DB_STMT(st_apply,
 	"SELECT o_request, " TS("o_updated_at") ", " TS("o_verified_at")
 	" FROM rdns_ptr_apply($1::inet, $2, $3::bigint, $4::bigint, $5, $6::boolean, $7::jsonb, $8, NULL)",
@@ -75,6 +88,23 @@ static void copy_val(char *dst, size_t len, const PGresult *r, int col)
 	snprintf(dst, len, "%s", v ? v : "");
 }
 
+/* Fill ctx from the seven context columns starting at column c. */
+static void fill_ctx(const PGresult *r, int c, db_ptr_ctx_t *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, c))
+		return;
+	ctx->in_zone = true;
+	ctx->zone_id = atoll(PQgetvalue(r, 0, c));
+	copy_val(ctx->zone, sizeof(ctx->zone), r, c + 1);
+	copy_val(ctx->default_ptr, sizeof(ctx->default_ptr), r, c + 2);
+	ctx->owner = PQgetisnull(r, 0, c + 3) ? 0 : atoll(PQgetvalue(r, 0, c + 3));
+	ctx->has_record = !PQgetisnull(r, 0, c + 4);
+	copy_val(ctx->hostname, sizeof(ctx->hostname), r, c + 4);
+	copy_val(ctx->verified_at, sizeof(ctx->verified_at), r, c + 5);
+	copy_val(ctx->updated_at, sizeof(ctx->updated_at), r, c + 6);
+}
+
 int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx)
 {
 	const char *p[1] = {ip};
@@ -83,19 +113,20 @@ int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx)
 	PGresult *r = db_exec(db, &st_ctx, p, &err);
 	if (!r)
 		return err;
-	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-		ctx->in_zone = true;
-		ctx->zone_id = atoll(PQgetvalue(r, 0, 0));
-		copy_val(ctx->zone, sizeof(ctx->zone), r, 1);
-		copy_val(ctx->default_ptr, sizeof(ctx->default_ptr), r, 2);
-		ctx->owner = PQgetisnull(r, 0, 3) ? 0 : atoll(PQgetvalue(r, 0, 3));
-		ctx->has_record = !PQgetisnull(r, 0, 4);
-		copy_val(ctx->hostname, sizeof(ctx->hostname), r, 4);
-		copy_val(ctx->verified_at, sizeof(ctx->verified_at), r, 5);
-		copy_val(ctx->updated_at, sizeof(ctx->updated_at), r, 6);
-	}
+	fill_ctx(r, 0, ctx);
 	PQclear(r);
 	return RDNS_OK;
+}
+
+int db_ptr_auth_context(db_t *db, const char *token, const char *ip, db_principal_t *who, db_ptr_ctx_t *ctx)
+{
+	PGresult *r = NULL;
+	memset(ctx, 0, sizeof(*ctx));
+	int rc = db_token_check_with(db, token, who, &st_auth_ctx, ip, &r);
+	if (rc == RDNS_OK)
+		fill_ctx(r, 5, ctx);
+	PQclear(r);
+	return rc;
 }
 
 static int id_result(PGresult *r, int err, long long *id)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "db/accounts.h"
 #include "db/db.h"
 
 /* What the database knows about one address. */
@@ -21,6 +22,10 @@ typedef struct {
 
 /* Look up an address (canonical text). RDNS_OK (ctx filled; in_zone may be false) or an error. */
 int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx);
+
+/* Authenticate a bearer token and look up ip in one statement (see
+ * db_token_check_with). RDNS_OK, RDNS_EDENIED or RDNS_EDB. */
+int db_ptr_auth_context(db_t *db, const char *token, const char *ip, db_principal_t *who, db_ptr_ctx_t *ctx);
 
 /* What db_ptr_apply wrote. */
 typedef struct {

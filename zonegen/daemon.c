@@ -43,11 +43,17 @@ typedef struct {
 	char *published[MAX_PUBLISHED]; /* zone names (no trailing dot) served right now */
 	size_t n_published;
 	int pending_notifies; /* --once: outcomes still to come */
+	char *rendered;       /* ids rendered by the last render_list, "1,2,3" */
+	size_t rendered_len;
 	int failures;
 } zg_t;
 
 DB_STMT(st_dirty, "SELECT DISTINCT zone_id FROM zone_changes ORDER BY 1", 0);
 DB_STMT(st_all, "SELECT id, name FROM reverse_zones ORDER BY id", 0);
+/* Writers notify only when a zone becomes dirty, so a change committed while a render
+ * was running (after its snapshot) may have sent no notification: look again. */
+DB_STMT(st_still_dirty,
+        "SELECT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = ANY (('{' || $1 || '}')::bigint[]))", 1);
 DB_STMT(st_notify_status, "UPDATE reverse_zones SET notify_status = $2::jsonb WHERE name = $1", 2);
 
 static long long now_ms(void)
@@ -322,8 +328,15 @@ static int render_list(zg_t *z, db_stmt_t *st, bool force)
 	}
 	PQclear(r);
 	int rc = RDNS_OK;
-	for (int i = 0; i < n && rc != RDNS_EDB; i++)
+	size_t o = 0;
+	if (z->rendered)
+		z->rendered[0] = 0;
+	for (int i = 0; i < n && rc != RDNS_EDB; i++) {
 		rc = render_one(z, ids[i], force);
+		if (rc == RDNS_OK && z->rendered && o + 24 < z->rendered_len)
+			o += (size_t)snprintf(z->rendered + o, z->rendered_len - o, "%s%lld", o ? "," : "",
+			                      ids[i]);
+	}
 	free(ids);
 	return rc == RDNS_EDB ? rc : RDNS_OK;
 }
@@ -405,6 +418,10 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		return RDNS_ECONFIG;
 	}
 	remove_stale_temps(conf->zone_dir);
+	z->rendered_len = 64 * 1024;
+	z->rendered = calloc(1, z->rendered_len);
+	if (!z->rendered)
+		return RDNS_ENOMEM;
 	z->db = db_new(conf->database_url);
 	if (!z->db)
 		return RDNS_ENOMEM;
@@ -451,6 +468,7 @@ static void teardown(zg_t *z)
 	}
 	zg_notifier_free(z->notifier);
 	db_free(z->db);
+	free(z->rendered);
 }
 
 /* Connect, LISTEN and try to become the leader. Returns RDNS_OK when connected. */
@@ -572,8 +590,16 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		now = now_ms();
 		if (debounce_at >= 0 && now >= debounce_at) {
 			debounce_at = -1;
-			if (render_list(&z, &st_dirty, false) == RDNS_EDB)
+			if (render_list(&z, &st_dirty, false) == RDNS_EDB) {
 				z.leader = false;
+			} else if (z.rendered[0]) {
+				const char *p[1] = {z.rendered};
+				int err;
+				PGresult *r = db_exec(z.db, &st_still_dirty, p, &err);
+				if (r && PQgetvalue(r, 0, 0)[0] == 't')
+					debounce_at = now_ms() + conf->debounce_ms;
+				PQclear(r);
+			}
 		}
 		if (now >= next_reconcile) {
 			next_reconcile = now + conf->reconcile_interval * 1000;

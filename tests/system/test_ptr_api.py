@@ -212,7 +212,9 @@ def test_apply_marks_zone_dirty_and_notifies(env):
     """In the same transaction: the zone gets a change row and rdns-zonegen is woken."""
     changes = "SELECT count(*) FROM zone_changes WHERE zone_id = %s"
     zone_id = sql(env.dburl, "SELECT id FROM reverse_zones WHERE name = %s", (V4_ZONE,))[0][0]
-    seq = sql(env.dburl, changes, (zone_id,))[0][0]
+    # As if rdns-zonegen had rendered the zone: a clean zone notifies on its first change.
+    sql(env.dburl, "DELETE FROM zone_changes WHERE zone_id = %s", (zone_id,))
+    seq = 0
     conn = psycopg2.connect(env.dburl)
     conn.autocommit = True
     try:
@@ -241,6 +243,14 @@ def test_apply_marks_zone_dirty_and_notifies(env):
         # Setting the same name again changes nothing in the zone.
         assert env.a.put("/v1/ptr/192.0.2.11", json={"hostname": f"alias.{FWD}"}).status_code == 200
         assert sql(env.dburl, changes, (zone_id,))[0][0] == seq2
+        # A further change while the zone is still dirty is recorded but not notified again:
+        # rdns-zonegen picks it up with the pending one (and looks again after each render).
+        assert env.a.put("/v1/ptr/192.0.2.11", json={"hostname": f"mx1.{FWD}", "exception_reason": "x"}
+                         ).status_code == 202
+        r = env.staff.put("/v1/ptr/192.0.2.11", json={"hostname": f"forced.{FWD}", "force": True})
+        assert r.status_code == 200, r.text
+        assert sql(env.dburl, changes, (zone_id,))[0][0] == seq2 + 1
+        assert notifications(0.5) == []
     finally:
         conn.close()
 
