@@ -19,6 +19,10 @@ import time
 
 import requests
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "system"))
+import harness  # noqa: E402 - shared helpers of the system tests
+from harness import free_port  # noqa: E402,F401 - re-exported for the bench modules
+
 PG_BIN = "/usr/lib/postgresql/15/bin"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -71,37 +75,9 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def free_port(host="127.0.0.1", udp_too=True):
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind((host, 0))
-        port = s.getsockname()[1]
-        s.close()
-        if not udp_too:
-            return port
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind((host, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-    raise RuntimeError("no free port")
-
-
 def wait_until(pred, timeout=30.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            v = pred()
-            if v:
-                return v
-        except Exception as e:  # noqa: BLE001 - retried until the deadline
-            last = e
-        time.sleep(interval)
-    raise TimeoutError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
+    """The system tests' wait_until, with a longer default for the benchmarks' big setups."""
+    return harness.wait_until(pred, timeout=timeout, interval=interval, what=what)
 
 
 def tempdir(prefix):

@@ -4,6 +4,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "outbuf.h"
 
 /* Longest valid text of one address: "0000:0000:0000:0000:0000:0000:255.255.255.255". */
 #define ADDR_TEXT_MAX 45
@@ -191,19 +192,6 @@ static size_t format_v6(const uint8_t b[16], char *p)
 	return n;
 }
 
-/* Copy a finished text of n characters into the caller's buffer. */
-static int emit(const char *text, size_t n, char *buf, size_t len)
-{
-	if (buf == NULL || len < n + 1) {
-		if (buf != NULL && len > 0)
-			buf[0] = '\0';
-		return RDNS_ESPACE;
-	}
-	memcpy(buf, text, n);
-	buf[n] = '\0';
-	return RDNS_OK;
-}
-
 static int format_addr(const core_addr_t *a, char *p, size_t *n)
 {
 	if (a == NULL)
@@ -222,10 +210,10 @@ int core_addr_format(const core_addr_t *a, char *buf, size_t len)
 	int rc = format_addr(a, text, &n);
 
 	if (rc != RDNS_OK) {
-		emit("", 0, buf, len);
+		core_outbuf_copy("", 0, buf, len);
 		return rc;
 	}
-	return emit(text, n, buf, len);
+	return core_outbuf_copy(text, n, buf, len);
 }
 
 /* Whether the first len bits of x and y agree. */
@@ -311,12 +299,12 @@ int core_prefix_format(const core_prefix_t *p, char *buf, size_t len)
 	if (rc == RDNS_OK && p->len > core_addr_bits(p->addr.family))
 		rc = RDNS_EINVAL;
 	if (rc != RDNS_OK) {
-		emit("", 0, buf, len);
+		core_outbuf_copy("", 0, buf, len);
 		return rc;
 	}
 	text[n++] = '/';
 	n += put_dec(text + n, p->len);
-	return emit(text, n, buf, len);
+	return core_outbuf_copy(text, n, buf, len);
 }
 
 bool core_prefix_contains(const core_prefix_t *p, const core_addr_t *a)

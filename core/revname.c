@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "outbuf.h"
 #include "revname.h"
 
 #define V4_SUFFIX "in-addr.arpa"
@@ -96,18 +97,6 @@ static size_t put_suffix(int family, char *p)
 	return n;
 }
 
-static int emit(const char *text, size_t n, char *buf, size_t len)
-{
-	if (buf == NULL || len < n + 1) {
-		if (buf != NULL && len > 0)
-			buf[0] = '\0';
-		return RDNS_ESPACE;
-	}
-	memcpy(buf, text, n);
-	buf[n] = '\0';
-	return RDNS_OK;
-}
-
 static int fail(int rc, char *buf, size_t len)
 {
 	if (buf != NULL && len > 0)
@@ -124,7 +113,7 @@ int core_revname_from_addr(const core_addr_t *a, char *buf, size_t len)
 		return fail(RDNS_EINVAL, buf, len);
 	n = put_labels(a, 0, unit_count(a->family), text);
 	n += put_suffix(a->family, text + n);
-	return emit(text, n, buf, len);
+	return core_outbuf_copy(text, n, buf, len);
 }
 
 int core_revname_is_cut(const core_prefix_t *p)
@@ -147,7 +136,7 @@ int core_revname_zone(const core_prefix_t *p, char *buf, size_t len)
 		return fail(RDNS_EINVAL, buf, len);
 	n = put_labels(&p->addr, 0, p->len / unit_bits(p->addr.family), text);
 	n += put_suffix(p->addr.family, text + n);
-	return emit(text, n, buf, len);
+	return core_outbuf_copy(text, n, buf, len);
 }
 
 static char ascii_lower(char c)
@@ -298,5 +287,5 @@ int core_revname_relative(const core_addr_t *a, const core_prefix_t *zone, char 
 	if (a == NULL || !core_revname_is_cut(zone) || !core_prefix_contains(zone, a))
 		return fail(RDNS_EINVAL, buf, len);
 	n = put_labels(a, zone->len / unit_bits(a->family), unit_count(a->family), text);
-	return emit(text, n, buf, len);
+	return core_outbuf_copy(text, n, buf, len);
 }
