@@ -1233,6 +1233,8 @@ static void zone_delete(api_req_t *r)
 	char *old_value = NULL;
 	int err = db_begin(r->db);
 	if (err == RDNS_OK)
+		err = db_staff_zone_lock_writers(r->db);
+	if (err == RDNS_OK)
 		row = db_staff_zone_get(r->db, name, true, &err);
 	if (err != RDNS_OK)
 		goto fail;
@@ -1251,7 +1253,8 @@ static void zone_delete(api_req_t *r)
 		            name, records);
 		goto cleanup;
 	}
-	/* Touch first so that rdns-zonegen wakes up and drops the zone. */
+	/* The change row stays after the delete: rdns-zonegen wakes up, finds the zone gone
+	 * and stops serving it. */
 	if ((err = db_staff_zone_touch(r->db, id)) != RDNS_OK ||
 	    (err = db_staff_zone_delete(r->db, id)) != RDNS_OK)
 		goto fail;

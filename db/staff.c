@@ -72,6 +72,8 @@ DB_STMT(st_zone_update,
         " WHERE id = $1",
         11);
 DB_STMT(st_zone_delete, "DELETE FROM reverse_zones WHERE id = $1", 1);
+/* Waits for the PTR changes in flight and holds new ones back (db/migrations/003). */
+DB_STMT(st_zone_lock_writers, "LOCK TABLE reverse_zones IN EXCLUSIVE MODE", 0);
 DB_STMT(st_zone_touch, "SELECT rdns_zone_touch($1)", 1);
 DB_STMT(st_zone_get, "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.name = $1", 1);
 DB_STMT(st_zone_get_lock, "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.name = $1 FOR UPDATE OF z", 1);
@@ -302,6 +304,11 @@ int db_staff_zone_delete(db_t *db, long long id)
 		err = RDNS_ENOTFOUND;
 	PQclear(r);
 	return err;
+}
+
+int db_staff_zone_lock_writers(db_t *db)
+{
+	return exec_only(db, &st_zone_lock_writers, NULL);
 }
 
 int db_staff_zone_touch(db_t *db, long long id)

@@ -138,7 +138,12 @@ typedef struct {
 int db_staff_zone_insert(db_t *db, const db_zone_conf_t *z, long long *id);
 /* Replace a zone's configuration (name and prefix are not changed). */
 int db_staff_zone_update(db_t *db, long long id, const db_zone_conf_t *z);
-/* Delete a zone and, by cascade, its custom PTRs. RDNS_ENOTFOUND if none. */
+/* Inside a transaction, before reading a zone to delete it: wait for the PTR changes
+ * in flight (rdns_ptr_apply) and keep new ones out until the transaction ends, so that
+ * no change lands in a zone being deleted. Reads are not blocked. */
+int db_staff_zone_lock_writers(db_t *db);
+/* Delete a zone and, by cascade, its custom PTRs. RDNS_ENOTFOUND if none. Its rows in
+ * zone_changes stay: they tell rdns-zonegen to stop serving the zone. */
 int db_staff_zone_delete(db_t *db, long long id);
 /* rdns_zone_touch(): mark the zone dirty and wake rdns-zonegen at commit. */
 int db_staff_zone_touch(db_t *db, long long id);

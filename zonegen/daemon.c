@@ -50,6 +50,9 @@ typedef struct {
 
 DB_STMT(st_dirty, "SELECT DISTINCT zone_id FROM zone_changes ORDER BY 1", 0);
 DB_STMT(st_all, "SELECT id, name FROM reverse_zones ORDER BY id", 0);
+/* The change rows of a deleted zone (no foreign key: see db/migrations/003). */
+DB_STMT(st_forget,
+        "DELETE FROM zone_changes WHERE zone_id = $1 AND NOT EXISTS (SELECT 1 FROM reverse_zones WHERE id = $1)", 1);
 /* Writers notify only when a zone becomes dirty, so a change committed while a render
  * was running (after its snapshot) may have sent no notification: look again. */
 DB_STMT(st_still_dirty,
@@ -265,14 +268,49 @@ static void unpublish_all(zg_t *z)
 	z->n_published = 0;
 }
 
-/* Render one zone and carry the result out: publish, post-write command, NOTIFY. */
-static int render_one(zg_t *z, long long id, bool force)
+/* Stop serving (and remove the file of) every published zone that is not in all
+ * (rows of st_all: id, name). */
+static void drop_gone(zg_t *z, const PGresult *all)
+{
+	int n = PQntuples(all);
+	for (size_t i = 0; i < z->n_published;) {
+		bool found = false;
+		for (int j = 0; j < n && !found; j++)
+			found = strcmp(PQgetvalue(all, j, 1), z->published[i]) == 0;
+		if (found) {
+			i++;
+			continue;
+		}
+		char fqdn[96], path[4200];
+		snprintf(fqdn, sizeof(fqdn), "%s.", z->published[i]);
+		snprintf(path, sizeof(path), "%s/%s.zone", z->conf->zone_dir, z->published[i]);
+		if (z->srv)
+			zg_dnssrv_unpublish(z->srv, fqdn);
+		unlink(path);
+		log_info("zonegen: zone %s deleted; file removed", z->published[i]);
+		free(z->published[i]);
+		z->published[i] = z->published[--z->n_published];
+	}
+}
+
+/* Render one zone and carry the result out: publish, post-write command, NOTIFY.
+ * *gone: set when the zone no longer exists (its change rows are then deleted). */
+static int render_one(zg_t *z, long long id, bool force, bool *gone)
 {
 	zg_render_result_t res;
 	long long t0 = now_ms();
 	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &res);
-	if (rc == RDNS_ENOTFOUND)
-		return RDNS_OK; /* deleted meanwhile */
+	if (rc == RDNS_ENOTFOUND) {
+		/* Deleted: what is left in zone_changes is the deletion's own mark. */
+		char ids[24];
+		snprintf(ids, sizeof(ids), "%lld", id);
+		const char *p[1] = {ids};
+		int err;
+		PGresult *r = db_exec(z->db, &st_forget, p, &err);
+		PQclear(r);
+		*gone = true;
+		return r ? RDNS_OK : err;
+	}
 	if (rc != RDNS_OK) {
 		log_err("zonegen: zone %lld: render failed: %s", id, rdns_strerror(rc));
 		z->failures++;
@@ -305,39 +343,27 @@ static int render_list(zg_t *z, db_stmt_t *st, bool force)
 	}
 	for (int i = 0; i < n; i++)
 		ids[i] = atoll(PQgetvalue(r, i, 0));
-	/* Zones that are gone: stop serving them. */
-	if (st == &st_all) {
-		for (size_t i = 0; i < z->n_published;) {
-			bool found = false;
-			for (int j = 0; j < n && !found; j++)
-				found = strcmp(PQgetvalue(r, j, 1), z->published[i]) == 0;
-			if (found) {
-				i++;
-				continue;
-			}
-			char fqdn[96], path[4200];
-			snprintf(fqdn, sizeof(fqdn), "%s.", z->published[i]);
-			snprintf(path, sizeof(path), "%s/%s.zone", z->conf->zone_dir, z->published[i]);
-			if (z->srv)
-				zg_dnssrv_unpublish(z->srv, fqdn);
-			unlink(path);
-			log_info("zonegen: zone %s deleted; file removed", z->published[i]);
-			free(z->published[i]);
-			z->published[i] = z->published[--z->n_published];
-		}
-	}
+	if (st == &st_all)
+		drop_gone(z, r); /* zones that are gone: stop serving them */
 	PQclear(r);
 	int rc = RDNS_OK;
 	size_t o = 0;
+	bool gone = false;
 	if (z->rendered)
 		z->rendered[0] = 0;
 	for (int i = 0; i < n && rc != RDNS_EDB; i++) {
-		rc = render_one(z, ids[i], force);
+		rc = render_one(z, ids[i], force, &gone);
 		if (rc == RDNS_OK && z->rendered && o + 24 < z->rendered_len)
 			o += (size_t)snprintf(z->rendered + o, z->rendered_len - o, "%s%lld", o ? "," : "",
 			                      ids[i]);
 	}
 	free(ids);
+	if (gone && rc != RDNS_EDB && st != &st_all) {
+		if ((r = db_exec(z->db, &st_all, NULL, &err)) == NULL)
+			return err == RDNS_EDB ? err : RDNS_OK;
+		drop_gone(z, r);
+		PQclear(r);
+	}
 	return rc == RDNS_EDB ? rc : RDNS_OK;
 }
 

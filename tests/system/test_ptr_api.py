@@ -51,7 +51,7 @@ v6wrong AAAA 2001:db8:100::99
 b17 A 192.0.2.17
 d33 A 192.0.2.33
 192-0-2-8 A 192.0.2.8
-""" + "".join(f"c{i} A 192.0.2.12\n" for i in range(16))
+""" + "".join(f"c{i} A 192.0.2.12\n" for i in range(16)) + "".join(f"e{i} A 192.0.2.{64 + i}\n" for i in range(16))
 
 FWD2_ZONE = f"""$ORIGIN {FWD2}.
 $TTL 60
@@ -861,6 +861,47 @@ def test_approve_racing_a_newer_put(env):
         outcomes.add(res["approve"].status_code)
         assert env.a.get(f"/v1/requests/{res['put'].json()['id']}").json()["state"] == "pending_review"
     assert outcomes <= {200, 409}
+
+
+def test_allocation_delete_racing_puts(env):
+    """Customers' PUTs in flight while staff delete the allocation: each PUT lands
+    before the delete (and is reset by it) or finds the address gone (404); no PTR
+    survives in the deleted allocation (db/migrations/003: table locks, not row locks)."""
+    net = "192.0.2.64/28"
+    _, _, token = make_customer(env, "ptr-cust-race", [net])
+    alloc = [a["id"] for a in env.staff.get("/v1/allocations").json()["items"] if a["prefix"] == net][0]
+    codes = [[] for _ in range(8)]
+    started = threading.Barrier(9)
+
+    def worker(w):
+        c = Client(env.api.base, token)
+        started.wait()
+        for k in range(40):  # bounded; stops at the first 404
+            i = (w * 2 + k) % 16
+            r = c.put(f"/v1/ptr/192.0.2.{64 + i}", json={"hostname": f"e{i}.{FWD}"})
+            codes[w].append(r.status_code)
+            if r.status_code == 404:
+                return
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    started.wait()
+    wait_until(lambda: sum(c.count(200) for c in codes) >= 16, timeout=30, what="PUTs landing")
+    r = env.staff.delete(f"/v1/allocations/{alloc}")
+    assert r.status_code in (200, 204), r.text
+    for t in threads:
+        t.join(60)
+    flat = [c for cs in codes for c in cs]
+    assert set(flat) <= {200, 404}, flat
+    assert flat.count(200) >= 16
+    assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip <<= %s", (net,)) == [(0,)]
+    # Every record the PUTs left was reset in the audit trail, after its last set.
+    rows = sql(env.dburl, "SELECT host(ip), action FROM audit_log WHERE ip <<= %s AND action IN ('ptr.set', 'ptr.reset')"
+               " ORDER BY id", (net,))
+    last = {}
+    for ip, action in rows:
+        last[ip] = action
+    assert last and set(last.values()) == {"ptr.reset"}, last
 
 
 # ---------------------------------------------------------------- rate limits

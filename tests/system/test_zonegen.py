@@ -189,6 +189,31 @@ def test_refused_outside_transfer_allow_and_unknown_zone(env):
     assert query(env.zg.port, Z4 + ".", "A").rcode() == dns.rcode.REFUSED
 
 
+def test_deleted_zone_stops_being_served_at_once(env):
+    """Deleting a zone wakes rdns-zonegen, which stops serving it and removes its file
+    without waiting for the reconcile pass (3600 s in the harness), and clears the
+    zone's change rows."""
+    zone = "102.51.198.in-addr.arpa"
+    r = env.staff.post("/v1/zones", json={"prefix": "198.51.102.0/24", "nameservers": ["ns1.example.net"]})
+    assert r.status_code == 201, r.text
+    path = env.zg.zone_path(zone)
+    wait_until(lambda: os.path.exists(path) and query(env.zg.port, zone + ".", "SOA").answer, what="new zone served")
+    with psycopg2.connect(env.dburl) as c, c.cursor() as cur:
+        cur.execute("SELECT id FROM reverse_zones WHERE name = %s", (zone,))
+        zid = cur.fetchone()[0]
+    t0 = time.monotonic()
+    r = env.staff.delete(f"/v1/zones/{zone}")
+    assert r.status_code == 204, r.text
+    wait_until(lambda: not os.path.exists(path), timeout=5, what="zone file removed")
+    assert query(env.zg.port, zone + ".", "SOA").rcode() == dns.rcode.REFUSED
+    assert time.monotonic() - t0 < 5
+    with psycopg2.connect(env.dburl) as c, c.cursor() as cur:
+        cur.execute("SELECT count(*) FROM zone_changes WHERE zone_id = %s", (zid,))
+        assert cur.fetchone()[0] == 0
+    # The other zones are still served.
+    assert query(env.zg.port, Z4 + ".", "SOA").answer
+
+
 def test_notify_target_down_then_up_is_acknowledged(env):
     port = free_port()
     r = env.staff.post("/v1/zones", json={"prefix": "203.0.113.0/24", "nameservers": ["ns1.example.net"],
