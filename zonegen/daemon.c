@@ -51,8 +51,10 @@ typedef struct {
 DB_STMT(st_dirty, "SELECT DISTINCT zone_id FROM zone_changes ORDER BY 1", 0);
 DB_STMT(st_all, "SELECT id, name FROM reverse_zones ORDER BY id", 0);
 /* The change rows of a deleted zone (no foreign key: see db/migrations/003). */
-DB_STMT(st_forget,
-        "DELETE FROM zone_changes WHERE zone_id = $1 AND NOT EXISTS (SELECT 1 FROM reverse_zones WHERE id = $1)", 1);
+DB_STMT(
+    st_forget,
+    "DELETE FROM zone_changes WHERE zone_id = $1 AND NOT EXISTS (SELECT 1 FROM reverse_zones WHERE id = $1)",
+    1);
 /* Writers notify only when a zone becomes dirty, so a change committed while a render
  * was running (after its snapshot) may have sent no notification: look again. */
 DB_STMT(st_still_dirty,
