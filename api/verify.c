@@ -3,13 +3,19 @@
 #include "api/verify.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
 
@@ -21,8 +27,10 @@
 /* EDNS buffer size of the DNS Flag Day 2020: avoids fragmentation, and an
  * A/AAAA answer rarely needs more. */
 #define EDNS_UDP_SIZE 1232
-/* Addresses kept for the report; more are still compared. */
+/* Addresses kept for the report (found); more are still compared. */
 #define MAX_ADDRS 32
+/* Addresses named in a check's detail. */
+#define DETAIL_ADDRS 8
 /* Longest presentation form of a name: 255 octets, each possibly \DDD. */
 #define NAME_TEXT_MAX (255 * 4 + 1)
 
@@ -34,6 +42,8 @@ static const char ADVICE_GENERIC[] =
 typedef struct {
 	ldns_rdf *addr; /* LDNS_RDF_TYPE_A or _AAAA */
 	uint16_t port;
+	struct sockaddr_storage sa; /* addr and port, for our own UDP exchange */
+	socklen_t sa_len;
 } ns_t;
 
 /* How the forward lookup ended. */
@@ -177,6 +187,29 @@ static ldns_rdf *addr_to_rdf(const core_addr_t *a)
 	return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, a->b);
 }
 
+/* ns->sa from ns->addr and ns->port; false for an address that is neither A nor AAAA. */
+static bool ns_sockaddr(ns_t *ns)
+{
+	memset(&ns->sa, 0, sizeof(ns->sa));
+	if (ldns_rdf_get_type(ns->addr) == LDNS_RDF_TYPE_A && ldns_rdf_size(ns->addr) == 4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ns->sa;
+		in->sin_family = AF_INET;
+		in->sin_port = htons(ns->port);
+		memcpy(&in->sin_addr, ldns_rdf_data(ns->addr), 4);
+		ns->sa_len = sizeof(*in);
+		return true;
+	}
+	if (ldns_rdf_get_type(ns->addr) == LDNS_RDF_TYPE_AAAA && ldns_rdf_size(ns->addr) == 16) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ns->sa;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(ns->port);
+		memcpy(&in6->sin6_addr, ldns_rdf_data(ns->addr), 16);
+		ns->sa_len = sizeof(*in6);
+		return true;
+	}
+	return false;
+}
+
 static void ns_list_free(ns_t *ns, size_t n)
 {
 	if (ns == NULL)
@@ -226,6 +259,11 @@ static int ns_list_new(const api_verify_conf_t *conf, ns_t **out, size_t *n_out)
 		}
 		if (ns[n].addr == NULL) {
 			ret = RDNS_ENOMEM;
+			goto cleanup;
+		}
+		if (!ns_sockaddr(&ns[n])) {
+			n++;
+			ret = RDNS_ECONFIG;
 			goto cleanup;
 		}
 		n++;
@@ -286,11 +324,16 @@ static bool reply_matches(const ldns_pkt *query, const ldns_pkt *reply)
 	       dname_eq(ldns_rr_owner(a), ldns_rr_owner(b));
 }
 
-typedef enum { SEND_ANSWER, SEND_NOANSWER, SEND_BAD } send_res_t;
+typedef enum {
+	SEND_ANSWER,   /* *reply is the answer */
+	SEND_NOANSWER, /* nothing (usable) before the timeout, or the resolver refused the datagram */
+	SEND_BAD,      /* only datagrams that did not parse or did not match the query */
+	SEND_TRUNC     /* the answer did not fit the datagram: ask over TCP */
+} send_res_t;
 
-/* Send query to one resolver, waiting at most timeout_us. */
-static send_res_t send_one(const ns_t *ns, ldns_pkt *query, bool tcp, int64_t timeout_us, ldns_pkt **reply,
-                           int *err)
+/* Send query to one resolver over TCP (after a truncated UDP answer), waiting at most
+ * timeout_us. */
+static send_res_t send_tcp(const ns_t *ns, ldns_pkt *query, int64_t timeout_us, ldns_pkt **reply, int *err)
 {
 	ldns_resolver *res = NULL;
 	ldns_pkt *ans = NULL;
@@ -314,7 +357,7 @@ static send_res_t send_one(const ns_t *ns, ldns_pkt *query, bool tcp, int64_t ti
 	ldns_resolver_set_retry(res, 1);
 	ldns_resolver_set_fallback(res, false);
 	ldns_resolver_set_random(res, false);
-	ldns_resolver_set_usevc(res, tcp);
+	ldns_resolver_set_usevc(res, true);
 	tv.tv_sec = (time_t)(timeout_us / 1000000);
 	tv.tv_usec = (suseconds_t)(timeout_us % 1000000);
 	ldns_resolver_set_timeout(res, tv);
@@ -344,12 +387,72 @@ cleanup:
 	return ret;
 }
 
+/* Send the query (wire: its wire form) to one resolver over UDP and wait at most timeout_us
+ * for the answer: from a connected socket on a fresh ephemeral port, so the kernel drops
+ * datagrams from other sources; a datagram that does not parse or does not match the
+ * query's ID and question is ignored and the wait goes on (a forged or stray reply cannot
+ * cut the lookup short). One small buffer on the stack, where ldns_send allocates 64 KiB
+ * and a resolver object per query. */
+static send_res_t send_udp(const ns_t *ns, const ldns_pkt *query, const uint8_t *wire, size_t wire_len,
+                           int64_t timeout_us, ldns_pkt **reply)
+{
+	uint8_t buf[EDNS_UDP_SIZE + 512];
+	send_res_t ret = SEND_NOANSWER;
+	int64_t end = now_us() + timeout_us;
+	bool bad = false;
+
+	*reply = NULL;
+	int fd = socket(ns->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return SEND_NOANSWER;
+	if (connect(fd, (const struct sockaddr *)&ns->sa, ns->sa_len) != 0 ||
+	    send(fd, wire, wire_len, 0) != (ssize_t)wire_len)
+		goto out;
+	for (;;) {
+		int64_t left = end - now_us();
+		if (left <= 0)
+			break;
+		struct pollfd p = {fd, POLLIN, 0};
+		int pr = poll(&p, 1, (int)((left + 999) / 1000));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			break;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			break; /* ECONNREFUSED: nothing listens there */
+		}
+		if ((size_t)n > sizeof(buf)) {
+			ret = SEND_TRUNC;
+			goto out;
+		}
+		ldns_pkt *ans = NULL;
+		if (ldns_wire2pkt(&ans, buf, (size_t)n) != LDNS_STATUS_OK || !reply_matches(query, ans)) {
+			ldns_pkt_free(ans);
+			bad = true;
+			continue;
+		}
+		*reply = ans;
+		ret = SEND_ANSWER;
+		goto out;
+	}
+	if (bad)
+		ret = SEND_BAD;
+out:
+	close(fd);
+	return ret;
+}
+
 /* Ask the resolvers for name/qtype until one gives a NOERROR or NXDOMAIN
  * answer, the rounds run out or the deadline passes. On RDNS_OK *reply is
  * that answer; on RDNS_EDNS f->kind says why there is none. */
 static int ask(fwd_t *f, const ldns_rdf *name, ldns_pkt **reply)
 {
 	ldns_pkt *query = NULL;
+	uint8_t *wire = NULL;
+	size_t wire_len = 0;
 	bool got_rcode = false, got_bad = false;
 	int ret = RDNS_EDNS;
 
@@ -358,6 +461,16 @@ static int ask(fwd_t *f, const ldns_rdf *name, ldns_pkt **reply)
 	if (query == NULL)
 		return RDNS_ENOMEM;
 	ldns_pkt_set_edns_udp_size(query, EDNS_UDP_SIZE);
+	uint16_t id;
+	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+		ldns_pkt_free(query);
+		return RDNS_EDNS;
+	}
+	ldns_pkt_set_id(query, id);
+	if (ldns_pkt2wire(&wire, query, &wire_len) != LDNS_STATUS_OK) {
+		ldns_pkt_free(query);
+		return RDNS_ENOMEM;
+	}
 
 	for (int round = 0; round <= f->retries; round++) {
 		for (size_t i = 0; i < f->n_ns; i++) {
@@ -373,8 +486,8 @@ static int ask(fwd_t *f, const ldns_rdf *name, ldns_pkt **reply)
 			}
 			if (tmo > remaining)
 				tmo = remaining;
-			sr = send_one(&f->ns[i], query, false, tmo, &ans, &err);
-			if (sr == SEND_ANSWER && ldns_pkt_tc(ans)) {
+			sr = send_udp(&f->ns[i], query, wire, wire_len, tmo, &ans);
+			if (sr == SEND_TRUNC || (sr == SEND_ANSWER && ldns_pkt_tc(ans))) {
 				/* rfc7766: truncated, retry over TCP; ldns
 				 * may wait twice (connect, read), so halve */
 				ldns_pkt_free(ans);
@@ -387,7 +500,7 @@ static int ask(fwd_t *f, const ldns_rdf *name, ldns_pkt **reply)
 				tmo = (int64_t)f->query_timeout_ms * 1000;
 				if (tmo > remaining / 2)
 					tmo = remaining / 2;
-				sr = send_one(&f->ns[i], query, true, tmo, &ans, &err);
+				sr = send_tcp(&f->ns[i], query, tmo, &ans, &err);
 			}
 			if (err == RDNS_ENOMEM) {
 				ldns_pkt_free(ans);
@@ -415,6 +528,7 @@ static int ask(fwd_t *f, const ldns_rdf *name, ldns_pkt **reply)
 out:
 	f->kind = got_rcode ? FWD_RCODE : got_bad ? FWD_BADANSWER : FWD_TIMEOUT;
 cleanup:
+	free(wire);
 	ldns_pkt_free(query);
 	return ret;
 }
@@ -542,18 +656,20 @@ static int forward_lookup(fwd_t *f)
 	}
 }
 
-static void addrs_text(const fwd_t *f, char *buf, size_t len)
+/* The first max addresses found, then "and N more" for the rest. */
+static void addrs_text(const fwd_t *f, size_t max, char *buf, size_t len)
 {
+	size_t shown = f->n_addrs < max ? f->n_addrs : max;
 	buf[0] = '\0';
-	for (size_t i = 0; i < f->n_addrs; i++) {
+	for (size_t i = 0; i < shown; i++) {
 		char t[CORE_ADDR_STRLEN];
 
 		if (core_addr_format(&f->addrs[i], t, sizeof(t)) != RDNS_OK)
 			snprintf(t, sizeof(t), "?");
 		append(buf, len, "%s%s", i ? ", " : "", t);
 	}
-	if (f->n_more > 0)
-		append(buf, len, " and %zu more", f->n_more);
+	if (f->n_addrs - shown + f->n_more > 0)
+		append(buf, len, " and %zu more", f->n_addrs - shown + f->n_more);
 }
 
 /* Fill the forward check from the outcome in f. */
@@ -591,8 +707,14 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 		append(chain, sizeof(chain), "%s%s", i ? " -> " : "", t);
 	}
 
-	if (f->kind == FWD_ADDRS)
-		addrs_text(f, v->found, sizeof(v->found));
+	/* found: every address kept; the detail names a few, so that what follows them
+	 * ("not 192.0.2.10") is never cut off */
+	char listed[DETAIL_ADDRS * (CORE_ADDR_STRLEN + 2) + 32];
+	listed[0] = '\0';
+	if (f->kind == FWD_ADDRS) {
+		addrs_text(f, MAX_ADDRS, v->found, sizeof(v->found));
+		addrs_text(f, DETAIL_ADDRS, listed, sizeof(listed));
+	}
 
 	if (f->chain_state == CHAIN_LOOP) {
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
@@ -617,11 +739,15 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 	case FWD_ADDRS:
 		if (f->matched) {
 			check_set(c, "forward", API_CHECK_PASS, API_SEV_HIGH);
-			setf(c->detail, sizeof(c->detail), "%s has %s %s", subject, rr, v->found);
+			if (f->n_addrs + f->n_more > DETAIL_ADDRS)
+				setf(c->detail, sizeof(c->detail), "%s has %s %s among %zu addresses",
+				     subject, rr, ip_text, f->n_addrs + f->n_more);
+			else
+				setf(c->detail, sizeof(c->detail), "%s has %s %s", subject, rr, listed);
 			return;
 		}
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
-		setf(c->detail, sizeof(c->detail), "%s has %s %s, not %s", subject, rr, v->found, ip_text);
+		setf(c->detail, sizeof(c->detail), "%s has %s %s, not %s", subject, rr, listed, ip_text);
 		if (alias)
 			setf(c->next_step, sizeof(c->next_step),
 			     "Add or correct the %s record of %s (the alias target of %s) so that it points "

@@ -239,8 +239,15 @@ static int group_setup(void **state)
 	         "zone:\n  - domain: example.com\n    file: example.com.zone\n"
 	         "  - domain: example.net\n    file: example.net.zone\n",
 	         env.dir, env.dir);
+	/* ZONE_COM plus "big": 150 A records, the last one 192.0.2.10; its answer (about
+	 * 2.4 KB) does not fit a 1232-octet UDP answer, so the verifier must go on over TCP. */
+	static char zone_com[sizeof(ZONE_COM) + 150 * 48];
+	size_t zl = (size_t)snprintf(zone_com, sizeof(zone_com), "%s", ZONE_COM);
+	for (int i = 1; i < 150; i++)
+		zl += (size_t)snprintf(zone_com + zl, sizeof(zone_com) - zl, "big A 198.51.100.%d\n", i);
+	snprintf(zone_com + zl, sizeof(zone_com) - zl, "big A 192.0.2.10\n");
 	if (write_file(env.dir, "knot.conf", conf) != 0 ||
-	    write_file(env.dir, "example.com.zone", ZONE_COM) != 0 ||
+	    write_file(env.dir, "example.com.zone", zone_com) != 0 ||
 	    write_file(env.dir, "example.net.zone", ZONE_NET) != 0)
 		goto fail;
 
@@ -393,6 +400,10 @@ static const fwd_case_t fwd_cases[] = {
     /* several A records, one of which matches */
     {"192.0.2.10", "multi.example.com", API_CHECK_PASS, NULL, "multi.example.com has A ", NULL, NULL},
     {"192.0.2.99", "multi.example.com", API_CHECK_FAIL, NULL, ", not 192.0.2.99", NULL, NULL},
+    /* an answer too big for UDP (TC): asked again over TCP; more than 32 addresses */
+    {"192.0.2.10", "big.example.com", API_CHECK_PASS, "big.example.com has A 192.0.2.10 among 150 addresses",
+     NULL, NULL, NULL},
+    {"192.0.2.99", "big.example.com", API_CHECK_FAIL, NULL, " and 142 more, not 192.0.2.99", NULL, NULL},
     /* a zone knotd does not serve: it refuses */
     {"192.0.2.10", "mail.example.org", API_CHECK_FAIL,
      "the resolvers refused to resolve mail.example.org (REFUSED)", NULL, NULL, ""},
@@ -665,6 +676,110 @@ static void test_failover_to_second_resolver(void **state)
 	assert_true(el >= 280 && el < 1500);
 }
 
+/* ---- forged and stray datagrams ---- */
+
+/* A resolver in front of knotd that, for each query, first sends forgeries (a runt, the
+ * query echoed with QR set and the wrong ID) and then, unless forge_only, knotd's answer. */
+typedef struct {
+	int fd;
+	int port;
+	bool forge_only;
+	int queries;
+} relay_t;
+
+static void *relay_main(void *arg)
+{
+	relay_t *r = arg;
+	uint8_t q[1500], a[4096];
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(r->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		if (n < 12)
+			return NULL; /* closed by the test */
+		r->queries++;
+		uint8_t forged[1500];
+		memcpy(forged, q, (size_t)n);
+		forged[2] |= 0x80;                    /* QR */
+		forged[1] = (uint8_t)(forged[1] + 1); /* another ID */
+		sendto(r->fd, "\x01\x02\x03", 3, 0, (struct sockaddr *)&from, fl);
+		sendto(r->fd, forged, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		if (r->forge_only)
+			continue;
+		int up = socket(AF_INET, SOCK_DGRAM, 0);
+		struct sockaddr_in k = {.sin_family = AF_INET,
+		                        .sin_port = htons((uint16_t)env.port),
+		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		struct timeval tv = {2, 0};
+		setsockopt(up, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		ssize_t m = -1;
+		if (connect(up, (struct sockaddr *)&k, sizeof(k)) == 0 && send(up, q, (size_t)n, 0) == n)
+			m = recv(up, a, sizeof(a), 0);
+		close(up);
+		if (m > 0)
+			sendto(r->fd, a, (size_t)m, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static void relay_start(relay_t *r, pthread_t *th, bool forge_only)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	memset(r, 0, sizeof(*r));
+	r->forge_only = forge_only;
+	r->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(r->fd >= 0);
+	assert_int_equal(bind(r->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(r->fd, (struct sockaddr *)&sa, &sl), 0);
+	r->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(th, NULL, relay_main, r), 0);
+}
+
+static void relay_stop(relay_t *r, pthread_t th)
+{
+	shutdown(r->fd, SHUT_RDWR); /* wakes recvfrom on Linux */
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)r->port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	sendto(s, "", 0, 0, (struct sockaddr *)&sa, sizeof(sa)); /* and if not, a runt does */
+	close(s);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	close(r->fd);
+}
+
+static void test_forged_datagrams_are_ignored(void **state)
+{
+	relay_t r;
+	pthread_t th;
+	char addr[32];
+	const char *res[] = {addr};
+	api_verdict_t v;
+
+	relay_start(&r, &th, false);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.port);
+	api_verify_conf_t conf = knot_conf(res, 1);
+	conf.retries = 0;
+	int64_t t0 = now_ms();
+	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
+	assert_int_equal(v.checks[2].status, API_CHECK_PASS);
+	assert_string_equal(v.checks[2].detail, "mail.example.com has A 192.0.2.10");
+	assert_true(now_ms() - t0 < 900); /* the real answer was taken, no timeout waited */
+	relay_stop(&r, th);
+	assert_int_equal(r.queries, 1);
+
+	/* Only forgeries: the lookup waits for a real answer, then says what it got. */
+	relay_start(&r, &th, true);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.port);
+	conf.query_timeout_ms = 300;
+	t0 = now_ms();
+	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
+	assert_true(now_ms() - t0 >= 280);
+	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	assert_string_equal(v.checks[2].detail, "the resolvers sent no valid answer for mail.example.com");
+	relay_stop(&r, th);
+}
+
 static void test_resolver_forms(void **state)
 {
 	api_verdict_t v;
@@ -825,6 +940,7 @@ int main(void)
 	    cmocka_unit_test(test_timeout_deadline),
 	    cmocka_unit_test(test_timeout_attempts_exhausted),
 	    cmocka_unit_test(test_failover_to_second_resolver),
+	    cmocka_unit_test(test_forged_datagrams_are_ignored),
 	    cmocka_unit_test(test_resolver_forms),
 	    cmocka_unit_test(test_bad_arguments),
 	    cmocka_unit_test(test_json),
