@@ -12,6 +12,22 @@
 -- remove what a change relies on (deleting a zone or an allocation) take the EXCLUSIVE
 -- table lock, which waits for the changes in flight and holds new ones back until it
 -- commits. Plain reads (GET) are never blocked by it.
+--
+-- And less work per change (callgrind, PostgreSQL single-user mode, the token check and
+-- the apply of one verified PUT, fresh database: 1.29M instructions with 002 -> 1.07M):
+-- the function runs five statements instead of eleven, and the CHECK constraints the
+-- change hits become domains (a table's CHECK is read back from its stored text and
+-- planned again by every statement that writes the table; a domain's is cached).
+
+CREATE DOMAIN rdns_request_state AS text
+    CHECK (VALUE IN ('applied', 'failed_checks', 'pending_review', 'approved', 'rejected', 'superseded'));
+CREATE DOMAIN rdns_request_action AS text CHECK (VALUE IN ('set', 'delete'));
+-- A host address: /32 for IPv4, /128 for IPv6.
+CREATE DOMAIN rdns_host_addr AS inet
+    CHECK (masklen(VALUE) = CASE family(VALUE) WHEN 4 THEN 32 ELSE 128 END);
+ALTER TABLE ptr_requests DROP CONSTRAINT ptr_requests_state_check, DROP CONSTRAINT ptr_requests_action_check,
+    ALTER COLUMN state TYPE rdns_request_state, ALTER COLUMN action TYPE rdns_request_action;
+ALTER TABLE ptr_records DROP CONSTRAINT ptr_records_ip_check, ALTER COLUMN ip TYPE rdns_host_addr;
 
 -- Requests are history, like audit_log: they keep the id of the account that made
 -- them. Accounts are never deleted (tokens are revoked instead), and the functions
@@ -24,8 +40,10 @@ ALTER TABLE ptr_requests DROP CONSTRAINT ptr_requests_account_id_fkey;
 -- (not at the next reconcile); rdns-zonegen then deletes that row.
 ALTER TABLE zone_changes DROP CONSTRAINT zone_changes_zone_id_fkey;
 
--- As in 002, with the zone and allocation locks above, and the zone touch and audit
--- entry written inline (a nested function call is a nested executor per statement).
+-- As in 002, with the zone and allocation locks above and fewer statements: one read
+-- of the zone, the owner, the old name and whether a request is pending; the supersede
+-- UPDATE only when one is; the request, its audit entry and the zone's change mark in
+-- one INSERT ... WITH.
 CREATE OR REPLACE FUNCTION rdns_ptr_apply(p_ip inet, p_hostname text, p_owner bigint, p_actor bigint,
                                           p_actor_name text, p_forced boolean, p_checks jsonb, p_reason text,
                                           p_request_id bigint, OUT o_request bigint,
@@ -35,30 +53,29 @@ DECLARE
     v_zone bigint;
     v_old text;
     v_holder bigint;
-    v_seq bigint;
+    v_pending boolean;
+    v_first boolean;
 BEGIN
-    o_request := p_request_id;
     -- One writer per address at a time; the final state equals one committed request.
     PERFORM pg_advisory_xact_lock(hashtextextended(host(p_ip), 7400522));
     -- Neither the zone nor the allocation can be deleted until this commits (see the top).
     LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
-    SELECT id INTO v_zone FROM reverse_zones WHERE prefix >>= p_ip;
+    SELECT (SELECT id FROM reverse_zones WHERE prefix >>= p_ip),
+           (SELECT account_id FROM allocations WHERE prefix >>= p_ip),
+           (SELECT hostname FROM ptr_records WHERE ip = p_ip),
+           EXISTS (SELECT 1 FROM ptr_requests WHERE ip = p_ip AND state = 'pending_review')
+      INTO v_zone, v_holder, v_old, v_pending;
     IF v_zone IS NULL THEN
         RAISE EXCEPTION 'address % is in no reverse zone', p_ip USING ERRCODE = 'no_data_found';
     END IF;
-    SELECT account_id INTO v_holder FROM allocations WHERE prefix >>= p_ip;
     IF p_owner IS NOT NULL AND v_holder IS DISTINCT FROM p_owner THEN
         RAISE EXCEPTION 'address % is not allocated to the account', p_ip USING ERRCODE = 'no_data_found';
     END IF;
-    SELECT hostname INTO v_old FROM ptr_records WHERE ip = p_ip;
-    IF o_request IS NULL THEN
-        INSERT INTO ptr_requests (account_id, ip, hostname, action, exception_reason, forced, state, checks)
-        VALUES (p_actor, p_ip, p_hostname, CASE WHEN p_hostname IS NULL THEN 'delete' ELSE 'set' END,
-                p_reason, p_forced, 'applied', coalesce(p_checks, '[]'))
-        RETURNING id INTO o_request;
+    IF v_pending THEN
+        -- (the request being applied, if any, is 'approved' by now)
+        UPDATE ptr_requests SET state = 'superseded', decided_at = now()
+         WHERE ip = p_ip AND state = 'pending_review';
     END IF;
-    UPDATE ptr_requests SET state = 'superseded', decided_at = now()
-     WHERE ip = p_ip AND state = 'pending_review' AND id <> o_request;
     IF p_hostname IS NULL THEN
         DELETE FROM ptr_records WHERE ip = p_ip;
     ELSE
@@ -70,18 +87,31 @@ BEGIN
             updated_at = EXCLUDED.updated_at
         RETURNING p.updated_at, p.verified_at INTO o_updated_at, o_verified_at;
     END IF;
-    IF v_old IS DISTINCT FROM p_hostname THEN
-        -- rdns_zone_touch(v_zone), inline
-        INSERT INTO zone_changes (zone_id) VALUES (v_zone) RETURNING seq INTO v_seq;
-        IF NOT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = v_zone AND seq < v_seq) THEN
-            PERFORM pg_notify('rdns_changes', v_zone::text);
-        END IF;
+    -- A new request unless one (approved) is being applied; the audit entry; the zone's
+    -- change mark when the name changes. v_first: the zone had no pending change before
+    -- (the statement's snapshot does not see its own inserts), so rdns-zonegen is woken.
+    WITH req AS (
+        INSERT INTO ptr_requests (account_id, ip, hostname, action, exception_reason, forced, state, checks)
+        SELECT p_actor, p_ip, p_hostname, CASE WHEN p_hostname IS NULL THEN 'delete' ELSE 'set' END,
+               p_reason, p_forced, 'applied', coalesce(p_checks, '[]')
+         WHERE p_request_id IS NULL
+        RETURNING id
+    ), rid AS (
+        SELECT coalesce((SELECT id FROM req), p_request_id) AS id
+    ), aud AS (
+        INSERT INTO audit_log (actor_id, actor_name, action, ip, object, old_value, new_value, request_id, detail)
+        SELECT p_actor, p_actor_name,
+               CASE WHEN p_hostname IS NULL THEN 'ptr.delete' WHEN p_forced THEN 'ptr.force' ELSE 'ptr.set' END,
+               p_ip, 'ptr ' || host(p_ip), v_old, p_hostname, rid.id, jsonb_build_object('forced', p_forced)
+          FROM rid
+    ), chg AS (
+        INSERT INTO zone_changes (zone_id) SELECT v_zone WHERE v_old IS DISTINCT FROM p_hostname RETURNING seq
+    )
+    SELECT rid.id, EXISTS (SELECT 1 FROM chg) AND NOT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = v_zone)
+      INTO o_request, v_first FROM rid;
+    IF v_first THEN
+        PERFORM pg_notify('rdns_changes', v_zone::text);
     END IF;
-    -- rdns_audit(...), inline
-    INSERT INTO audit_log (actor_id, actor_name, action, ip, object, old_value, new_value, request_id, detail)
-    VALUES (p_actor, p_actor_name,
-            CASE WHEN p_hostname IS NULL THEN 'ptr.delete' WHEN p_forced THEN 'ptr.force' ELSE 'ptr.set' END,
-            p_ip, 'ptr ' || host(p_ip), v_old, p_hostname, o_request, jsonb_build_object('forced', p_forced));
 END $$;
 
 -- As in 002, behind the EXCLUSIVE lock: changes in flight finish first (their PTRs
