@@ -1255,13 +1255,19 @@ static void zone_delete(api_req_t *r)
 	}
 	/* The change row stays after the delete: rdns-zonegen wakes up, finds the zone gone
 	 * and stops serving it. */
+	/* Its pending requests can never be approved: close them, as an allocation's
+	 * deletion does. */
+	long long closed = 0;
 	if ((err = db_staff_zone_touch(r->db, id)) != RDNS_OK ||
+	    (err = db_staff_zone_close_requests(r->db, PQgetvalue(row, 0, DB_ZONE_PREFIX), &closed)) !=
+	        RDNS_OK ||
 	    (err = db_staff_zone_delete(r->db, id)) != RDNS_OK)
 		goto fail;
 	zone = zone_json(row, 0);
 	config = zone_pick(zone, NULL);
 	old_value = json_text(config);
-	detail = json_pack("{s:I, s:b}", "records", (json_int_t)records, "force", force);
+	detail = json_pack("{s:I, s:b, s:I}", "records", (json_int_t)records, "force", force,
+	                   "requests_superseded", (json_int_t)closed);
 	snprintf(object, sizeof(object), "zone %s", name);
 	if ((err = audit(r, "zone.delete", object, old_value, NULL, detail)) != RDNS_OK ||
 	    (err = db_commit(r->db)) != RDNS_OK)

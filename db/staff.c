@@ -72,6 +72,11 @@ DB_STMT(st_zone_update,
         " WHERE id = $1",
         11);
 DB_STMT(st_zone_delete, "DELETE FROM reverse_zones WHERE id = $1", 1);
+/* Pending requests for addresses of a zone being deleted can never be approved. */
+DB_STMT(st_zone_requests_close,
+        "UPDATE ptr_requests SET state = 'superseded', decided_at = now()"
+        " WHERE ip <<= $1::cidr AND state = 'pending_review'",
+        1);
 /* Waits for the PTR changes in flight and holds new ones back (db/migrations/003). */
 DB_STMT(st_zone_lock_writers, "LOCK TABLE reverse_zones IN EXCLUSIVE MODE", 0);
 DB_STMT(st_zone_touch, "SELECT rdns_zone_touch($1)", 1);
@@ -304,6 +309,18 @@ int db_staff_zone_delete(db_t *db, long long id)
 		err = RDNS_ENOTFOUND;
 	PQclear(r);
 	return err;
+}
+
+int db_staff_zone_close_requests(db_t *db, const char *prefix, long long *closed)
+{
+	const char *p[1] = {prefix};
+	int err;
+	PGresult *r = db_exec(db, &st_zone_requests_close, p, &err);
+	if (!r)
+		return err;
+	*closed = atoll(PQcmdTuples(r));
+	PQclear(r);
+	return RDNS_OK;
 }
 
 int db_staff_zone_lock_writers(db_t *db)

@@ -142,6 +142,8 @@ int db_staff_zone_update(db_t *db, long long id, const db_zone_conf_t *z);
  * in flight (rdns_ptr_apply) and keep new ones out until the transaction ends, so that
  * no change lands in a zone being deleted. Reads are not blocked. */
 int db_staff_zone_lock_writers(db_t *db);
+/* Mark the pending requests inside prefix (a zone being deleted) superseded; *closed: how many. */
+int db_staff_zone_close_requests(db_t *db, const char *prefix, long long *closed);
 /* Delete a zone and, by cascade, its custom PTRs. RDNS_ENOTFOUND if none. Its rows in
  * zone_changes stay: they tell rdns-zonegen to stop serving the zone. */
 int db_staff_zone_delete(db_t *db, long long id);

@@ -480,8 +480,8 @@ def test_delete_falls_back_to_default_or_none(env):
 
 
 def test_allocation_or_zone_gone_before_review(env):
-    """Deleting an allocation resets its PTRs and closes its pending requests; a
-    pending request whose zone went away cannot be approved, only rejected."""
+    """Deleting an allocation resets its PTRs and closes its pending requests; so does
+    deleting a zone."""
     zone = make_zone(env, "198.51.100.0/24", DEFAULT_TMPL)
     r = env.staff.post("/v1/allocations", json={"account_id": env.a_id, "prefix": "198.51.100.0/28"})
     assert r.status_code == 201, r.text
@@ -505,12 +505,18 @@ def test_allocation_or_zone_gone_before_review(env):
     pending = r.json()["id"]
     r = env.staff.delete(f"/v1/zones/{zone['name']}")
     assert r.status_code in (200, 204), r.text
-    p = problem(env.staff.post(f"/v1/requests/{pending}/approve", json={}), 409)
-    assert "no longer" in p["detail"]
-    assert env.staff.get(f"/v1/requests/{pending}").json()["state"] == "pending_review"
-    r = env.staff.post(f"/v1/requests/{pending}/reject", json={"note": "zone retired"})
-    assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
+    # The zone's pending requests are closed with it: none waits for a review that
+    # could only fail.
+    assert env.staff.get(f"/v1/requests/{pending}").json()["state"] == "superseded"
+    problem(env.staff.post(f"/v1/requests/{pending}/approve", json={}), 409)
+    problem(env.staff.post(f"/v1/requests/{pending}/reject", json={"note": "zone retired"}), 409)
+    detail = sql(env.dburl, "SELECT detail FROM audit_log WHERE action = 'zone.delete' AND object = %s",
+                 (f"zone {zone['name']}",))[0][0]
+    assert detail["requests_superseded"] == 1, detail
     assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip <<= '198.51.100.0/24'") == [(0,)]
+    # A new request for an address of the deleted zone: the address is in no zone now.
+    r = env.a.put("/v1/ptr/198.51.100.4", json={"hostname": f"mx1.{FWD}", "exception_reason": "x"})
+    problem(r, 404)
 
 
 # ---------------------------------------------------------------- staff force and listing

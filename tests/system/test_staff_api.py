@@ -575,12 +575,13 @@ def test_zone_delete(staff, db):
     problem(staff.get(f"/v1/zones/{full['name']}"), 404)
     assert sql(db, "SELECT count(*) FROM ptr_records WHERE zone_id = %s", zone_id) == [(0,)]
     rows = audit_rows(db, "zone.delete", f"zone {full['name']}")
-    assert len(rows) == 1 and rows[0][3] == {"records": 2, "force": True}
+    assert len(rows) == 1 and rows[0][3] == {"records": 2, "force": True, "requests_superseded": 0}
     old = json.loads(rows[0][1])
     assert old["prefix"] == "10.50.1.0/24" and old["default_ptr"] == "{dashed}.example.net"
 
     assert staff.delete(f"/v1/zones/{empty['name'].upper()}").status_code == 204
-    assert audit_rows(db, "zone.delete", f"zone {empty['name']}")[0][3] == {"records": 0, "force": False}
+    assert audit_rows(db, "zone.delete", f"zone {empty['name']}")[0][3] == {"records": 0, "force": False,
+                                                                          "requests_superseded": 0}
     assert empty not in staff.get("/v1/zones").json()["items"]
     problem(staff.delete(f"/v1/zones/{empty['name']}"), 404)
     problem(staff.delete("/v1/zones/not-a-zone.example"), 404)
