@@ -1254,9 +1254,8 @@ static void zone_delete(api_req_t *r)
 		goto cleanup;
 	}
 	/* The change row stays after the delete: rdns-zonegen wakes up, finds the zone gone
-	 * and stops serving it. */
-	/* Its pending requests can never be approved: close them, as an allocation's
-	 * deletion does. */
+	 * and stops serving it. Pending requests in the zone could never be approved: they
+	 * are closed, as an allocation's deletion does. */
 	long long closed = 0;
 	if ((err = db_staff_zone_touch(r->db, id)) != RDNS_OK ||
 	    (err = db_staff_zone_close_requests(r->db, PQgetvalue(row, 0, DB_ZONE_PREFIX), &closed)) !=

@@ -309,9 +309,11 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 		const char *p[1] = {ids};
 		int err;
 		PGresult *r = db_exec(z->db, &st_forget, p, &err);
+		if (!r)
+			return err;
 		PQclear(r);
 		*gone = true;
-		return r ? RDNS_OK : err;
+		return RDNS_OK;
 	}
 	if (rc != RDNS_OK) {
 		log_err("zonegen: zone %lld: render failed: %s", id, rdns_strerror(rc));
