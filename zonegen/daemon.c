@@ -270,29 +270,61 @@ static void unpublish_all(zg_t *z)
 	z->n_published = 0;
 }
 
-/* Stop serving (and remove the file of) every published zone that is not in all
- * (rows of st_all: id, name). */
+static bool in_all(const PGresult *all, const char *name)
+{
+	for (int j = 0; j < PQntuples(all); j++)
+		if (strcmp(PQgetvalue(all, j, 1), name) == 0)
+			return true;
+	return false;
+}
+
+/* Remove the zone files in zone_dir ("<name>.zone", name an in-addr.arpa or ip6.arpa
+ * zone: only files we write) of zones not in all: left by a zone deleted while no
+ * daemon served it, or deleted under --once, which publishes nothing. */
+static void remove_gone_files(zg_t *z, const PGresult *all)
+{
+	DIR *d = opendir(z->conf->zone_dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char name[256];
+		size_t l = strlen(e->d_name);
+		if (e->d_name[0] == '.' || l <= 5 || l - 5 >= sizeof(name) ||
+		    strcmp(e->d_name + l - 5, ".zone") != 0)
+			continue;
+		memcpy(name, e->d_name, l - 5);
+		name[l - 5] = '\0';
+		size_t nl = l - 5;
+		bool ours = (nl > 13 && strcmp(name + nl - 13, ".in-addr.arpa") == 0) ||
+		            (nl > 9 && strcmp(name + nl - 9, ".ip6.arpa") == 0);
+		if (!ours || in_all(all, name))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			log_info("zonegen: zone %s deleted; file %s/%s removed", name, z->conf->zone_dir,
+			         e->d_name);
+	}
+	closedir(d);
+}
+
+/* Stop serving (and remove the file of) every zone that is not in all (rows of st_all:
+ * id, name). */
 static void drop_gone(zg_t *z, const PGresult *all)
 {
-	int n = PQntuples(all);
 	for (size_t i = 0; i < z->n_published;) {
-		bool found = false;
-		for (int j = 0; j < n && !found; j++)
-			found = strcmp(PQgetvalue(all, j, 1), z->published[i]) == 0;
-		if (found) {
+		if (in_all(all, z->published[i])) {
 			i++;
 			continue;
 		}
-		char fqdn[96], path[4200];
+		char fqdn[96];
 		snprintf(fqdn, sizeof(fqdn), "%s.", z->published[i]);
-		snprintf(path, sizeof(path), "%s/%s.zone", z->conf->zone_dir, z->published[i]);
 		if (z->srv)
 			zg_dnssrv_unpublish(z->srv, fqdn);
-		unlink(path);
-		log_info("zonegen: zone %s deleted; file removed", z->published[i]);
+		log_info("zonegen: zone %s deleted; no longer served", z->published[i]);
 		free(z->published[i]);
 		z->published[i] = z->published[--z->n_published];
 	}
+	remove_gone_files(z, all);
 }
 
 /* Render one zone and carry the result out: publish, post-write command, NOTIFY.
