@@ -150,7 +150,10 @@ int db_staff_zone_delete(db_t *db, long long id);
 /* rdns_zone_touch(): mark the zone dirty and wake rdns-zonegen at commit. */
 int db_staff_zone_touch(db_t *db, long long id);
 /* One zone by name (no trailing dot, lower case); 0 or 1 rows. lock: SELECT
- * ... FOR UPDATE, for a read-modify-write inside a transaction. */
+ * ... FOR NO KEY UPDATE, for a read-modify-write inside a transaction. (Not FOR
+ * UPDATE: that would also hold back the foreign-key checks, FOR KEY SHARE, of new
+ * PTR records in the zone while the transaction lasts. A deletion takes the table's
+ * EXCLUSIVE lock first, see db_staff_zone_lock_writers.) */
 PGresult *db_staff_zone_get(db_t *db, const char *name, bool lock, int *err);
 /* All zones, by prefix (IPv4 first). */
 PGresult *db_staff_zone_list(db_t *db, int *err);

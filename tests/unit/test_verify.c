@@ -522,7 +522,7 @@ static void test_syntax_failure_skips_rest(void **state)
 		int64_t t0 = now_ms();
 
 		run(&conf, "192.0.2.10", cases[i].host, false, &v);
-		assert_true(now_ms() - t0 < 100);
+		assert_true(now_ms() - t0 < 500); /* no query: an attempt would take 1000 ms */
 		assert_int_equal(v.n, 1);
 		assert_string_equal(v.checks[0].id, "syntax");
 		assert_int_equal(v.checks[0].status, API_CHECK_FAIL);
@@ -610,7 +610,7 @@ static void test_skip_forward(void **state)
 
 	/* the name does not even exist: a forced change still goes through */
 	run(&conf, "192.0.2.10", "nosuch.example.com", true, &v);
-	assert_true(now_ms() - t0 < 100); /* no query sent to the dead resolver */
+	assert_true(now_ms() - t0 < 500); /* no query sent to the dead resolver (1000 ms an attempt) */
 	assert_int_equal(v.n, 4);
 	assert_string_equal(v.checks[2].id, "forward");
 	assert_int_equal(v.checks[2].status, API_CHECK_WARN);
