@@ -98,6 +98,35 @@ void api_json(api_req_t *r, unsigned status, json_t *body)
 	json_answer(r, status, body, "application/json");
 }
 
+void api_json_with(api_req_t *r, unsigned status, json_t *body, const char *name, const char *raw)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(body);
+	size_t tl = text ? strlen(text) : 0, nl = strlen(name), rl = strlen(raw);
+	char *out = text && tl >= 2 && text[tl - 1] == '}' ? malloc(tl + nl + rl + 8) : NULL;
+	if (!out) {
+		free(text);
+		set_response(r, 500, NULL);
+		return;
+	}
+	/* {..."a":1} -> {..."a":1,"name":raw} ({} -> {"name":raw}) */
+	size_t n = tl - 1;
+	memcpy(out, text, n);
+	n += (size_t)sprintf(out + n, "%s\"%s\":", tl > 2 ? "," : "", name);
+	memcpy(out + n, raw, rl);
+	n += rl;
+	out[n++] = '}';
+	out[n] = 0;
+	free(text);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(n, out, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(out);
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	set_response(r, status, resp);
+}
+
 void api_no_content(api_req_t *r)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);

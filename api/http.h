@@ -69,6 +69,9 @@ void api_app_free(api_app_t *app); /* stops the server first */
 
 /* Answer with a JSON value (stolen reference) and a status. */
 void api_json(api_req_t *r, unsigned status, json_t *body);
+/* The same with one more member, name, whose value is raw: JSON text that is
+ * already written (it is not parsed again). */
+void api_json_with(api_req_t *r, unsigned status, json_t *body, const char *name, const char *raw);
 /* Answer 204 No Content. */
 void api_no_content(api_req_t *r);
 /* Answer with raw bytes of a content type (copied). */

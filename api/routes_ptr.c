@@ -202,9 +202,8 @@ static void ptr_put(api_req_t *r)
 		            "the verifier could not run; this is a problem on our side");
 		goto cleanup;
 	}
-	checks = api_verdict_checks_json(&v);
-	checks_text = json_dumps(checks, JSON_COMPACT);
-	if (!checks || !checks_text) {
+	checks_text = api_verdict_checks_text(&v);
+	if (!checks_text) {
 		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "out of memory");
 		goto cleanup;
 	}
@@ -218,6 +217,8 @@ static void ptr_put(api_req_t *r)
 			api_db_error(r, err);
 			goto cleanup;
 		}
+		if (!(checks = json_loads(checks_text, 0, NULL)))
+			checks = json_array();
 		api_problem(
 		    r, 422, "checks-failed", "Unprocessable Content",
 		    json_pack("{s:O, s:I}", "checks", checks, "request_id", (json_int_t)req_id), "%s%s",
@@ -259,9 +260,8 @@ static void ptr_put(api_req_t *r)
 	snprintf(ctx.updated_at, sizeof(ctx.updated_at), "%s", done.updated_at);
 	snprintf(ctx.verified_at, sizeof(ctx.verified_at), "%s", done.verified_at);
 	json_t *o = record_json(ip, &a, &ctx);
-	json_object_set(o, "checks", checks);
 	json_object_set_new(o, "request_id", json_integer(done.request_id));
-	api_json(r, 200, o);
+	api_json_with(r, 200, o, "checks", checks_text);
 cleanup:
 	free(checks_text);
 	json_decref(checks);

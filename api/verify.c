@@ -1027,23 +1027,139 @@ const char *api_verify_severity_str(api_check_severity_t s)
 	return "high";
 }
 
+/* A growing text buffer for the checks' JSON. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+	bool failed;
+} jbuf_t;
+
+static void jb_put(jbuf_t *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->failed = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static void jb_str(jbuf_t *b, const char *s)
+{
+	jb_put(b, s, strlen(s));
+}
+
+/* The length of the valid UTF-8 sequence at s and its code point, or 0. */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	size_t n;
+	uint32_t c, min;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2, c = s[0] & 0x1f, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3, c = s[0] & 0x0f, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4, c = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* A JSON string, ASCII only (as jansson's JSON_ENSURE_ASCII writes it): quotes,
+ * backslashes and control characters escaped, other characters as \uXXXX; a byte
+ * that is not valid UTF-8 (a detail cut short inside a character) becomes U+FFFD. */
+static void jb_json_string(jbuf_t *b, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char esc[16];
+	jb_put(b, "\"", 1);
+	while (*s) {
+		const unsigned char *run = s;
+		while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+			s++;
+		jb_put(b, (const char *)run, (size_t)(s - run));
+		if (!*s)
+			break;
+		uint32_t cp;
+		size_t n = 1;
+		switch (*s) {
+		case '"': jb_put(b, "\\\"", 2); break;
+		case '\\': jb_put(b, "\\\\", 2); break;
+		case '\n': jb_put(b, "\\n", 2); break;
+		case '\r': jb_put(b, "\\r", 2); break;
+		case '\t': jb_put(b, "\\t", 2); break;
+		case '\b': jb_put(b, "\\b", 2); break;
+		case '\f': jb_put(b, "\\f", 2); break;
+		default:
+			if (*s < 0x20) {
+				cp = *s;
+			} else if (!(n = utf8_seq(s, &cp))) {
+				n = 1;
+				cp = 0xfffd;
+			}
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				snprintf(esc, sizeof(esc), "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+			} else {
+				snprintf(esc, sizeof(esc), "\\u%04x", cp);
+			}
+			jb_str(b, esc);
+		}
+		s += n;
+	}
+	jb_put(b, "\"", 1);
+}
+
+char *api_verdict_checks_text(const api_verdict_t *v)
+{
+	jbuf_t b = {0};
+	jb_put(&b, "[", 1);
+	for (size_t i = 0; v && i < v->n && i < sizeof(v->checks) / sizeof(v->checks[0]); i++) {
+		const api_check_t *c = &v->checks[i];
+		jb_str(&b, i ? ",{\"id\":" : "{\"id\":");
+		jb_json_string(&b, c->id ? c->id : "");
+		jb_str(&b, ",\"status\":\"");
+		jb_str(&b, api_verify_status_str(c->status));
+		jb_str(&b, "\",\"severity\":\"");
+		jb_str(&b, api_verify_severity_str(c->severity));
+		jb_str(&b, "\",\"detail\":");
+		jb_json_string(&b, c->detail);
+		jb_str(&b, ",\"next_step\":");
+		jb_json_string(&b, c->next_step);
+		jb_put(&b, "}", 1);
+	}
+	jb_put(&b, "]", 1);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
 json_t *api_verdict_checks_json(const api_verdict_t *v)
 {
-	json_t *arr = json_array();
-
-	if (arr == NULL || v == NULL)
-		return arr;
-	for (size_t i = 0; i < v->n && i < sizeof(v->checks) / sizeof(v->checks[0]); i++) {
-		const api_check_t *c = &v->checks[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", c->id ? c->id : "", "status",
-		                      api_verify_status_str(c->status), "severity",
-		                      api_verify_severity_str(c->severity), "detail", c->detail, "next_step",
-		                      c->next_step);
-
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			json_decref(arr);
-			return NULL;
-		}
-	}
+	char *text = api_verdict_checks_text(v);
+	json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
 	return arr;
 }

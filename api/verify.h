@@ -78,9 +78,12 @@ typedef struct {
 int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
                api_verdict_t *out);
 
-/* The checks as a new jansson array of objects {"id", "status":
- * "pass|fail|warn", "severity": "high|medium|low", "detail", "next_step"},
- * in order. NULL on allocation failure. The caller owns the reference. */
+/* The checks as compact JSON text (malloc()ed; NULL on allocation failure): an
+ * array of objects {"id", "status": "pass|fail|warn", "severity":
+ * "high|medium|low", "detail", "next_step"}, in order, ASCII only. What is stored
+ * with a request and what a successful PUT answers, written once per PUT. */
+char *api_verdict_checks_text(const api_verdict_t *v);
+/* The same as a new jansson array (the caller owns the reference), or NULL. */
 json_t *api_verdict_checks_json(const api_verdict_t *v);
 
 /* Static text for a status ("pass", "fail", "warn") or severity ("high",

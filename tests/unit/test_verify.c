@@ -867,6 +867,71 @@ static void test_json(void **state)
 	json_decref(arr);
 }
 
+/* The checks' JSON text is written by hand: every kind of character a detail may
+ * carry comes back intact through a JSON parser, and the text is ASCII only. */
+static void test_json_text_escaping(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"", ""},
+	    {"quote \" back\\slash /", "quote \" back\\slash /"},
+	    {"ctl \n\r\t\b\f \x01\x1f end", "ctl \n\r\t\b\f \x01\x1f end"},
+	    {"del \x7f", "del \x7f"},
+	    {"utf8 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "utf8 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+	    /* cut inside a character, a stray continuation byte, an overlong form */
+	    {"cut \xe2\x82", "cut \xef\xbf\xbd\xef\xbf\xbd"},
+	    {"stray \x80 x", "stray \xef\xbf\xbd x"},
+	    {"overlong \xc0\xaf", "overlong \xef\xbf\xbd\xef\xbf\xbd"},
+	    {"$INCLUDE /etc/passwd ; @ 'x'", "$INCLUDE /etc/passwd ; @ 'x'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		api_verdict_t v;
+		memset(&v, 0, sizeof(v));
+		v.n = 2;
+		v.checks[0].id = "syntax";
+		v.checks[0].status = API_CHECK_FAIL;
+		v.checks[0].severity = API_SEV_HIGH;
+		snprintf(v.checks[0].detail, sizeof(v.checks[0].detail), "%s", cases[i].in);
+		snprintf(v.checks[0].next_step, sizeof(v.checks[0].next_step), "next: %s", cases[i].in);
+		v.checks[1].id = "generic";
+		v.checks[1].status = API_CHECK_WARN;
+		v.checks[1].severity = API_SEV_LOW;
+
+		char *text = api_verdict_checks_text(&v);
+		assert_non_null(text);
+		for (const char *c = text; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x80)
+				fail_msg("case %zu: byte 0x%02x in %s", i, (unsigned char)*c, text);
+		json_error_t jerr;
+		json_t *arr = json_loads(text, 0, &jerr);
+		if (!arr)
+			fail_msg("case %zu: %s: %s", i, text, jerr.text);
+		assert_int_equal(json_array_size(arr), 2);
+		json_t *o = json_array_get(arr, 0);
+		assert_int_equal(json_object_size(o), 5);
+		assert_string_equal(json_string_value(json_object_get(o, "id")), "syntax");
+		assert_string_equal(json_string_value(json_object_get(o, "status")), "fail");
+		assert_string_equal(json_string_value(json_object_get(o, "severity")), "high");
+		assert_string_equal(json_string_value(json_object_get(o, "detail")), cases[i].out);
+		char next[600];
+		snprintf(next, sizeof(next), "next: %s", cases[i].out);
+		assert_string_equal(json_string_value(json_object_get(o, "next_step")), next);
+		o = json_array_get(arr, 1);
+		assert_string_equal(json_string_value(json_object_get(o, "status")), "warn");
+		assert_string_equal(json_string_value(json_object_get(o, "detail")), "");
+		json_decref(arr);
+		free(text);
+	}
+	/* no checks at all */
+	api_verdict_t none;
+	memset(&none, 0, sizeof(none));
+	char *text = api_verdict_checks_text(&none);
+	assert_string_equal(text, "[]");
+	free(text);
+}
+
 /* ---- many threads at once ---- */
 
 typedef struct {
@@ -944,6 +1009,7 @@ int main(void)
 	    cmocka_unit_test(test_resolver_forms),
 	    cmocka_unit_test(test_bad_arguments),
 	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_json_text_escaping),
 	    cmocka_unit_test(test_concurrent),
 	};
 
