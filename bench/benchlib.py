@@ -81,9 +81,11 @@ def wait_until(pred, timeout=30.0, interval=0.05, what="condition"):
 
 
 def tempdir(prefix):
+    """A temp dir removed at the end, unless RDNS_BENCH_KEEP is set (logs for a post-mortem)."""
     d = tempfile.mkdtemp(prefix=prefix)
     os.chmod(d, 0o755)
-    at_exit(lambda: shutil.rmtree(d, ignore_errors=True))
+    if not os.environ.get("RDNS_BENCH_KEEP"):
+        at_exit(lambda: shutil.rmtree(d, ignore_errors=True))
     return d
 
 

@@ -608,6 +608,13 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		if (was_leader && !z.leader)
 			unpublish_all(&z); /* a standby must not serve what may be stale */
 		was_leader = z.leader;
+		/* A change's notification can come in with the answer to any statement run
+		 * since the last poll (drain_notify's bookkeeping, a render): libpq queues it
+		 * and the socket shows nothing. Take it now, or the zone would wait for the
+		 * reconcile, and its later changes with it (only a zone's first pending change
+		 * notifies). */
+		if (take_notifies(&z) && debounce_at < 0)
+			debounce_at = now_ms() + conf->debounce_ms;
 
 		struct pollfd pfd[3] = {
 		    {sfd, POLLIN, 0}, {zg_notifier_fd(z.notifier), POLLIN, 0}, {-1, POLLIN, 0}};

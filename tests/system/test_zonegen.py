@@ -250,6 +250,49 @@ def test_notify_target_down_then_up_is_acknowledged(env):
     assert env.staff.delete("/v1/zones/113.0.203.in-addr.arpa").status_code == 204
 
 
+def test_change_arriving_with_notify_bookkeeping_is_not_lost(env):
+    """A change's wake-up (LISTEN) can reach rdns-zonegen together with the answer to the
+    statement it runs when a NOTIFY is acknowledged; libpq then queues it, and the socket
+    shows nothing. Here every acknowledgement is followed at once by a change in another zone;
+    each of those changes must be served within seconds, not at the next reconcile (3600 s)."""
+    za, zb = "2.0.192.in-addr.arpa", "0.18.198.in-addr.arpa"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    port = sock.getsockname()[1]
+    for prefix, notify in (("192.0.2.0/24", [f"127.0.0.1:{port}"]), ("198.18.0.0/24", [])):
+        r = env.staff.post("/v1/zones", json={"prefix": prefix, "nameservers": ["ns1.example.net"],
+                                              "notify": notify})
+        assert r.status_code == 201, r.text
+    staff_id = env.staff.get("/v1/me").json()["account_id"]
+    db = psycopg2.connect(env.dburl)
+    db.autocommit = True
+    cur = db.cursor()
+    try:
+        wait_until(lambda: soa_serial(env.zg.port, za) and soa_serial(env.zg.port, zb), what="both zones served")
+        for i in range(12):
+            before_a, before_b = soa_serial(env.zg.port, za), soa_serial(env.zg.port, zb)
+            force_put(env.staff, "192.0.2.1", f"a{i}.example.net")
+            while True:  # the NOTIFY of zone A's new serial (anything else is answered too)
+                data, peer = sock.recvfrom(4096)
+                m = dns.message.from_wire(data)
+                sock.sendto(dns.message.make_response(m).to_wire(), peer)
+                if m.question and str(m.question[0].name) == za + "." and m.answer and \
+                        m.answer[0][0].serial != before_a:
+                    break
+            # the acknowledgement is on its way: commit a change in zone B right behind it
+            cur.execute("SELECT o_request FROM rdns_ptr_apply('198.18.0.1', %s, NULL, %s, 'zg-test', true,"
+                        " '[]', NULL, NULL)", (f"b{i}.example.net", staff_id))
+            wait_until(lambda: soa_serial(env.zg.port, zb) != before_b, timeout=5, interval=0.02,
+                       what=f"change {i} in {zb} served")
+    finally:
+        cur.close()
+        db.close()
+        sock.close()
+        for z in (za, zb):
+            env.staff.delete(f"/v1/zones/{z}")
+
+
 def _big_zone(dburl, n):
     """Load n custom PTRs into the IPv6 zone with COPY and mark it dirty."""
     with psycopg2.connect(dburl) as c, c.cursor() as cur:
