@@ -1119,7 +1119,8 @@ static void jb_json_string(jbuf_t *b, const char *str)
 			}
 			if (cp >= 0x10000) {
 				cp -= 0x10000;
-				snprintf(esc, sizeof(esc), "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+				snprintf(esc, sizeof(esc), "\\u%04x\\u%04x", 0xd800 + (cp >> 10),
+				         0xdc00 + (cp & 0x3ff));
 			} else {
 				snprintf(esc, sizeof(esc), "\\u%04x", cp);
 			}

@@ -81,7 +81,8 @@ DB_STMT(st_zone_requests_close,
 DB_STMT(st_zone_lock_writers, "LOCK TABLE reverse_zones IN EXCLUSIVE MODE", 0);
 DB_STMT(st_zone_touch, "SELECT rdns_zone_touch($1)", 1);
 DB_STMT(st_zone_get, "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.name = $1", 1);
-DB_STMT(st_zone_get_lock, "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.name = $1 FOR NO KEY UPDATE OF z", 1);
+DB_STMT(st_zone_get_lock,
+        "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.name = $1 FOR NO KEY UPDATE OF z", 1);
 DB_STMT(st_zone_list, "SELECT " ZONE_COLS " FROM reverse_zones z ORDER BY z.prefix", 0);
 DB_STMT(st_zone_overlap,
         "SELECT " ZONE_COLS " FROM reverse_zones z WHERE z.prefix && $1::cidr ORDER BY z.prefix LIMIT 20", 1);
