@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/auth.h"
+#include "api/batch.h"
 #include "api/http.h"
 #include "api/verify.h"
 #include "core/addr.h"
@@ -241,9 +242,18 @@ static void ptr_put(api_req_t *r)
 		answer_request(r, 202, req_id, NULL);
 		goto cleanup;
 	}
-	db_ptr_applied_t done;
-	err = db_ptr_apply(r->db, ip, v.hostname, r->caller.staff ? 0 : r->caller.account_id,
-	                   r->caller.account_id, r->caller.name, force, checks_text, reason, &done);
+	db_ptr_change_t change = {
+	    .ip = ip,
+	    .hostname = v.hostname,
+	    .owner = r->caller.staff ? 0 : r->caller.account_id,
+	    .actor = r->caller.account_id,
+	    .actor_name = r->caller.name,
+	    .forced = force,
+	    .checks_json = checks_text,
+	    .reason = reason,
+	};
+	err = api_batch_apply(r->db, &change);
+	const db_ptr_applied_t done = change.out;
 	if (err == RDNS_ENOTFOUND) {
 		api_problem(r, 404, "not-your-address", "Not Found", NULL,
 		            "%s is not in one of your allocations or not in a reverse zone of this provider",

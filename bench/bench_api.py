@@ -117,7 +117,7 @@ def bench_get(pg, db, api, token):
               "account,\nzone, owner allocation and custom PTR of the address, in one statement)."
               f" {ROUNDS_GET} alternating rounds per side after\na 2 s warm-up each: throughput is the "
               "best round, latencies the median over rounds (pgbench: a 10% sample\nof its transactions logged). "
-              "rdns-api runs with its defaults (api_threads 16).")
+              "rdns-api runs with its defaults (api_threads 32).")
     ratio = o["rps"] / b["tps"]
     t.row("GET throughput (req/s | TPS)", fmt(o["rps"], nd=0), fmt(b["tps"], nd=0), f"{ratio:.2f}", ">= 0.50",
           ratio >= 0.5)

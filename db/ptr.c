@@ -37,6 +37,11 @@ DB_STMT(st_apply,
 	"SELECT o_request, " TS("o_updated_at") ", " TS("o_verified_at")
 	" FROM rdns_ptr_apply($1::inet, $2, $3::bigint, $4::bigint, $5, $6::boolean, $7::jsonb, $8, NULL)",
 	8);
+DB_STMT(st_apply_batch,
+	"SELECT o_idx, o_request, " TS("o_updated_at") ", " TS("o_verified_at")
+	" FROM rdns_ptr_apply_batch($1::inet[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::boolean[],"
+	" $7::text[], $8::text[])",
+	8);
 DB_STMT(st_request, "SELECT rdns_ptr_request($1::inet, $2, $3::bigint, $4, $5, $6::jsonb, $7)", 7);
 DB_STMT(st_decide, "SELECT rdns_request_decide($1::bigint, $2::bigint, $3, $4::boolean, $5)", 5);
 
@@ -171,6 +176,102 @@ int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner
 	out->request_id = atoll(PQgetvalue(r, 0, 0));
 	copy_val(out->updated_at, sizeof(out->updated_at), r, 1);
 	copy_val(out->verified_at, sizeof(out->verified_at), r, 2);
+	PQclear(r);
+	return RDNS_OK;
+}
+
+/* Array literals for the batch's parameters. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+	bool failed;
+} arr_t;
+
+static void arr_put(arr_t *a, const char *s, size_t n)
+{
+	if (a->failed)
+		return;
+	if (a->len + n + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 256;
+		while (a->len + n + 2 > cap)
+			cap *= 2;
+		char *np = realloc(a->p, cap);
+		if (!np) {
+			a->failed = true;
+			return;
+		}
+		a->p = np;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len, s, n);
+	a->len += n;
+	a->p[a->len] = 0;
+}
+
+/* Append one element (NULL: SQL NULL) to an array literal being built: quoted, with
+ * '"' and '\' escaped, so any text round-trips. */
+static void arr_elem(arr_t *a, size_t i, const char *v)
+{
+	arr_put(a, i ? "," : "{", 1);
+	if (!v) {
+		arr_put(a, "NULL", 4);
+		return;
+	}
+	arr_put(a, "\"", 1);
+	for (const char *s = v; *s;) {
+		size_t run = strcspn(s, "\"\\");
+		arr_put(a, s, run);
+		s += run;
+		if (*s) {
+			char esc[2] = {'\\', *s++};
+			arr_put(a, esc, 2);
+		}
+	}
+	arr_put(a, "\"", 1);
+}
+
+int db_ptr_apply_batch(db_t *db, db_ptr_change_t *const *c, size_t n)
+{
+	arr_t a[8];
+	memset(a, 0, sizeof(a));
+	for (size_t i = 0; i < n; i++) {
+		char owner[24], actor[24];
+		snprintf(owner, sizeof(owner), "%lld", c[i]->owner);
+		snprintf(actor, sizeof(actor), "%lld", c[i]->actor);
+		arr_elem(&a[0], i, c[i]->ip);
+		arr_elem(&a[1], i, c[i]->hostname);
+		arr_elem(&a[2], i, c[i]->owner ? owner : NULL);
+		arr_elem(&a[3], i, actor);
+		arr_elem(&a[4], i, c[i]->actor_name);
+		arr_elem(&a[5], i, c[i]->forced ? "t" : "f");
+		arr_elem(&a[6], i, c[i]->checks_json);
+		arr_elem(&a[7], i, c[i]->reason);
+		c[i]->err = RDNS_ENOTFOUND; /* unless the function returns its row */
+		memset(&c[i]->out, 0, sizeof(c[i]->out));
+	}
+	int err = RDNS_ENOMEM;
+	const char *p[8];
+	bool ok = n > 0;
+	for (int k = 0; k < 8; k++) {
+		arr_put(&a[k], "}", 1);
+		ok = ok && !a[k].failed;
+		p[k] = a[k].p;
+	}
+	PGresult *r = ok ? db_exec(db, &st_apply_batch, p, &err) : NULL;
+	for (int k = 0; k < 8; k++)
+		free(a[k].p);
+	if (!r)
+		return ok ? map_raise(db, err) : err;
+	for (int row = 0; row < PQntuples(r); row++) {
+		long idx = atol(PQgetvalue(r, row, 0));
+		if (idx < 1 || (size_t)idx > n)
+			continue;
+		db_ptr_change_t *x = c[idx - 1];
+		x->err = RDNS_OK;
+		x->out.request_id = atoll(PQgetvalue(r, row, 1));
+		snprintf(x->out.updated_at, sizeof(x->out.updated_at), "%s", PQgetvalue(r, row, 2));
+		snprintf(x->out.verified_at, sizeof(x->out.verified_at), "%s", PQgetvalue(r, row, 3));
+	}
 	PQclear(r);
 	return RDNS_OK;
 }

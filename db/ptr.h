@@ -44,6 +44,26 @@ int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner
                  const char *actor_name, bool forced, const char *checks_json, const char *reason,
                  db_ptr_applied_t *out);
 
+/* One PTR set for db_ptr_apply_batch: the arguments of db_ptr_apply (hostname not
+ * NULL) and, after the call, its outcome. */
+typedef struct {
+	const char *ip;
+	const char *hostname;
+	long long owner;
+	long long actor;
+	const char *actor_name;
+	bool forced;
+	const char *checks_json;
+	const char *reason;
+	int err; /* RDNS_OK (out filled) or RDNS_ENOTFOUND, as db_ptr_apply would answer */
+	db_ptr_applied_t out;
+} db_ptr_change_t;
+
+/* Apply n sets to distinct addresses in one transaction (rdns_ptr_apply_batch): each
+ * change as db_ptr_apply would apply it. RDNS_OK: every change has its err and out.
+ * Otherwise (the batch failed as a whole and nothing was applied) an rdns_err_t. */
+int db_ptr_apply_batch(db_t *db, db_ptr_change_t *const *c, size_t n);
+
 /* Record a request that was not applied (state "failed_checks" or "pending_review"). */
 int db_ptr_request(db_t *db, const char *ip, const char *hostname, long long account, const char *actor_name,
                    const char *state, const char *checks_json, const char *reason, long long *request_id);

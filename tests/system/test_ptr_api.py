@@ -51,7 +51,8 @@ v6wrong AAAA 2001:db8:100::99
 b17 A 192.0.2.17
 d33 A 192.0.2.33
 192-0-2-8 A 192.0.2.8
-""" + "".join(f"c{i} A 192.0.2.12\n" for i in range(16)) + "".join(f"e{i} A 192.0.2.{64 + i}\n" for i in range(16))
+""" + "".join(f"c{i} A 192.0.2.12\n" for i in range(16)) + "".join(f"e{i} A 192.0.2.{64 + i}\n" for i in range(16)) \
+  + "".join(f"f{i} A 192.0.2.{80 + i}\ng{i} A 192.0.2.{80 + i}\n" for i in range(16))
 
 FWD2_ZONE = f"""$ORIGIN {FWD2}.
 $TTL 60
@@ -908,6 +909,99 @@ def test_allocation_delete_racing_puts(env):
     for ip, action in rows:
         last[ip] = action
     assert last and set(last.values()) == {"ptr.reset"}, last
+
+
+def test_concurrent_puts_are_batched_and_each_is_as_if_alone(env):
+    """Verified PUTs that are ready at the same moment are applied together (api/batch.c,
+    rdns_ptr_apply_batch): each still gets its own request, audit entry with the right old
+    name, and answer."""
+    net = "192.0.2.80/28"
+    _, _, token = make_customer(env, "ptr-cust-batch", [net])
+    answers = [[] for _ in range(8)]
+    go = threading.Barrier(8)
+
+    def worker(w):
+        c = Client(env.api.base, token)
+        go.wait()
+        for k in range(6):
+            i = 2 * w + k % 2  # two addresses per worker, none shared
+            name = f"{'fg'[k // 2 % 2]}{i}.{FWD}"
+            r = c.put(f"/v1/ptr/192.0.2.{80 + i}", json={"hostname": name})
+            answers[w].append((i, name, r.status_code, r.json()))
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    flat = [a for ans in answers for a in ans]
+    assert len(flat) == 48 and all(code == 200 for _, _, code, _ in flat), [a[:3] for a in flat if a[2] != 200]
+    for i, name, _, body in flat:
+        assert body["hostname"] == name and body["ip"] == f"192.0.2.{80 + i}", body
+        assert check(body["checks"], "forward")["status"] == "pass"
+        row = sql(env.dburl, "SELECT host(ip), hostname, state, checks FROM ptr_requests WHERE id = %s",
+                  (body["request_id"],))
+        assert row == [(f"192.0.2.{80 + i}", name, "applied", body["checks"])], (body, row)
+    # Per address: the record is the last answer, and the audit trail chains old -> new.
+    for i in range(16):
+        ip = f"192.0.2.{80 + i}"
+        last = [name for j, name, _, _ in flat if j == i][-1]
+        assert sql(env.dburl, "SELECT hostname FROM ptr_records WHERE ip = %s", (ip,)) == [(last,)]
+        trail = sql(env.dburl, "SELECT old_value, new_value, request_id FROM audit_log WHERE ip = %s"
+                    " AND action = 'ptr.set' ORDER BY id", (ip,))
+        assert len(trail) == 3
+        assert trail[0][0] is None and all(trail[k][0] == trail[k - 1][1] for k in range(1, 3)), trail
+        assert [t[1] for t in trail] == [name for j, name, _, _ in flat if j == i]
+    # Some changes did share a transaction (one now() for all of a batch).
+    shared = sql(env.dburl, "SELECT max(n) FROM (SELECT count(*) AS n FROM ptr_requests WHERE ip <<= %s"
+                 " GROUP BY created_at) x", (net,))[0][0]
+    assert shared >= 2, "no two changes were applied together"
+
+
+def test_apply_batch_function(env):
+    """rdns_ptr_apply_batch as rdns-api calls it: changes outside a zone or outside their
+    owner's allocation are left out; the others are applied as rdns_ptr_apply would."""
+    acct, _, _ = make_customer(env, "ptr-cust-batchfn", ["192.0.2.96/29"])
+    # a pending request at .97 that the batch must supersede
+    sql(env.dburl, "INSERT INTO ptr_requests (account_id, ip, hostname, state, checks) VALUES"
+        " (%s, '192.0.2.97', 'old.example.net', 'pending_review', '[]')", (acct,))
+    before = sql(env.dburl, "SELECT count(*) FROM zone_changes")[0][0]
+    rows = sql(env.dburl, "SELECT o_idx, o_request, o_verified_at IS NULL FROM rdns_ptr_apply_batch("
+               " %s::inet[], %s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::boolean[], %s::text[], %s::text[])"
+               " ORDER BY o_idx",
+               (["192.0.2.96", "192.0.2.97", "192.0.2.20", NO_ZONE, "192.0.2.98"],
+                ["p96.example.net", "p97.example.net", "theirs.example.net", "nozone.example.net",
+                 'q"98\\.example.net'],
+                [acct, acct, acct, acct, None],
+                [acct, acct, acct, acct, env.staff_id],
+                ["cust", "cust", "cust", "cust", "staff-admin"],
+                [False, False, False, False, True],
+                ['[{"id": "forward"}]', None, None, None, None],
+                [None, None, None, None, "vendor says so"]))
+    assert [(r[0], r[2]) for r in rows] == [(1, False), (2, False), (5, True)], rows
+    req = {r[0]: r[1] for r in rows}
+    assert sql(env.dburl, "SELECT host(ip), hostname, forced, verified_at IS NULL FROM ptr_records"
+               " WHERE ip <<= '192.0.2.96/29' ORDER BY ip") == [
+        ("192.0.2.96", "p96.example.net", False, False), ("192.0.2.97", "p97.example.net", False, False),
+        ("192.0.2.98", 'q"98\\.example.net', True, True)]
+    assert sql(env.dburl, "SELECT state FROM ptr_requests WHERE hostname = 'old.example.net'") == [("superseded",)]
+    assert sql(env.dburl, "SELECT host(ip), state, forced, exception_reason, checks::text FROM ptr_requests"
+               " WHERE id = ANY(%s) ORDER BY id", (list(req.values()),)) == [
+        ("192.0.2.96", "applied", False, None, '[{"id": "forward"}]'),
+        ("192.0.2.97", "applied", False, None, "[]"),
+        ("192.0.2.98", "applied", True, "vendor says so", "[]")]
+    assert sql(env.dburl, "SELECT action, host(ip), new_value, actor_name, request_id FROM audit_log"
+               " WHERE request_id = ANY(%s) ORDER BY request_id", (list(req.values()),)) == [
+        ("ptr.set", "192.0.2.96", "p96.example.net", "cust", req[1]),
+        ("ptr.set", "192.0.2.97", "p97.example.net", "cust", req[2]),
+        ("ptr.force", "192.0.2.98", 'q"98\\.example.net', "staff-admin", req[5])]
+    # one change mark for the zone, not one per change; nothing for the others
+    assert sql(env.dburl, "SELECT count(*) FROM zone_changes")[0][0] == before + 1
+    assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip IN ('192.0.2.20', %s)"
+               " AND hostname IN ('theirs.example.net', 'nozone.example.net')", (NO_ZONE,)) == [(0,)]
+    # no row at all when nothing qualifies
+    assert sql(env.dburl, "SELECT count(*) FROM rdns_ptr_apply_batch(ARRAY[%s]::inet[], ARRAY['x.example.net'],"
+               " ARRAY[%s]::bigint[], ARRAY[%s]::bigint[], ARRAY['c'], ARRAY[false], ARRAY[NULL], ARRAY[NULL])",
+               (NO_ZONE, acct, acct)) == [(0,)]
 
 
 # ---------------------------------------------------------------- rate limits
