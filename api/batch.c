@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
 
 typedef struct waiter {
 	struct waiter *next;
@@ -85,6 +86,9 @@ int api_batch_apply(db_t *db, db_ptr_change_t *c)
 			for (size_t i = 0; i < n; i++)
 				cs[i] = b[i]->c;
 			rc = db_ptr_apply_batch(db, cs, n);
+			if (rc != RDNS_OK)
+				log_warn("ptr: a batch of %zu changes failed (%s: %s); applying them one by one", n,
+				         rdns_strerror(rc), db_last_error(db));
 		}
 
 		pthread_mutex_lock(&mu);

@@ -52,7 +52,8 @@ b17 A 192.0.2.17
 d33 A 192.0.2.33
 192-0-2-8 A 192.0.2.8
 """ + "".join(f"c{i} A 192.0.2.12\n" for i in range(16)) + "".join(f"e{i} A 192.0.2.{64 + i}\n" for i in range(16)) \
-  + "".join(f"f{i} A 192.0.2.{80 + i}\ng{i} A 192.0.2.{80 + i}\n" for i in range(16))
+  + "".join(f"f{i} A 192.0.2.{80 + i}\ng{i} A 192.0.2.{80 + i}\n" for i in range(16)) \
+  + "".join(f"k{i} A 192.0.2.{112 + i}\nl{i} A 192.0.2.{112 + i}\n" for i in range(8))
 
 FWD2_ZONE = f"""$ORIGIN {FWD2}.
 $TTL 60
@@ -955,6 +956,41 @@ def test_concurrent_puts_are_batched_and_each_is_as_if_alone(env):
     shared = sql(env.dburl, "SELECT max(n) FROM (SELECT count(*) AS n FROM ptr_requests WHERE ip <<= %s"
                  " GROUP BY created_at) x", (net,))[0][0]
     assert shared >= 2, "no two changes were applied together"
+
+
+def test_failed_batch_is_applied_change_by_change(env):
+    """A batch that fails as a whole (here a trigger refuses one of its changes) is applied
+    again change by change: the bad change gets its error, every other one lands."""
+    _, _, token = make_customer(env, "ptr-cust-batchfail", ["192.0.2.112/29"])
+    sql(env.dburl, "CREATE FUNCTION refuse_x0() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.hostname ~ '^[kl]0[.]' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$")
+    sql(env.dburl, "CREATE TRIGGER refuse_x0 BEFORE INSERT ON ptr_requests FOR EACH ROW EXECUTE FUNCTION refuse_x0()")
+    try:
+        for rnd in range(6):  # bounded: until a batch containing the bad change has failed
+            letter = "kl"[rnd % 2]
+            codes = [None] * 8
+            go = threading.Barrier(8)
+
+            def worker(w):
+                c = Client(env.api.base, token)
+                go.wait()
+                codes[w] = c.put(f"/v1/ptr/192.0.2.{112 + w}", json={"hostname": f"{letter}{w}.{FWD}"}).status_code
+            threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert codes[0] >= 500 and codes[1:] == [200] * 7, codes
+            got = sql(env.dburl, "SELECT host(ip), hostname FROM ptr_records WHERE ip <<= '192.0.2.112/29' ORDER BY ip")
+            assert got == [(f"192.0.2.{112 + w}", f"{letter}{w}.{FWD}") for w in range(1, 8)], got
+            if "applying them one by one" in env.api.log():
+                break
+        else:
+            pytest.fail("no batch with the refused change was formed in 6 rounds")
+        assert sql(env.dburl, "SELECT count(*) FROM ptr_requests WHERE ip = '192.0.2.112'") == [(0,)]
+    finally:
+        sql(env.dburl, "DROP TRIGGER refuse_x0 ON ptr_requests")
+        sql(env.dburl, "DROP FUNCTION refuse_x0()")
 
 
 def test_apply_batch_function(env):
