@@ -87,8 +87,9 @@ int api_batch_apply(db_t *db, db_ptr_change_t *c)
 				cs[i] = b[i]->c;
 			rc = db_ptr_apply_batch(db, cs, n);
 			if (rc != RDNS_OK)
-				log_warn("ptr: a batch of %zu changes failed (%s: %s); applying them one by one", n,
-				         rdns_strerror(rc), db_last_error(db));
+				log_warn(
+				    "ptr: a batch of %zu changes failed (%s: %s); applying them one by one",
+				    n, rdns_strerror(rc), db_last_error(db));
 		}
 
 		pthread_mutex_lock(&mu);
