@@ -20,6 +20,7 @@
 #include <ldns/ldns.h>
 
 #include "core/err.h"
+#include "core/strbuf.h"
 
 #define DEFAULT_QUERY_TIMEOUT_MS 1000
 #define DEFAULT_RETRIES          2
@@ -1027,39 +1028,6 @@ const char *api_verify_severity_str(api_check_severity_t s)
 	return "high";
 }
 
-/* A growing text buffer for the checks' JSON. */
-typedef struct {
-	char *p;
-	size_t len, cap;
-	bool failed;
-} jbuf_t;
-
-static void jb_put(jbuf_t *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
-			b->failed = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void jb_str(jbuf_t *b, const char *s)
-{
-	jb_put(b, s, strlen(s));
-}
-
 /* The length of the valid UTF-8 sequence at s and its code point, or 0. */
 static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
 {
@@ -1088,28 +1056,28 @@ static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
 /* A JSON string, ASCII only (as jansson's JSON_ENSURE_ASCII writes it): quotes,
  * backslashes and control characters escaped, other characters as \uXXXX; a byte
  * that is not valid UTF-8 (a detail cut short inside a character) becomes U+FFFD. */
-static void jb_json_string(jbuf_t *b, const char *str)
+static void json_string_ascii(core_strbuf_t *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	char esc[16];
-	jb_put(b, "\"", 1);
+	core_strbuf_put(b, "\"", 1);
 	while (*s) {
 		const unsigned char *run = s;
 		while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
 			s++;
-		jb_put(b, (const char *)run, (size_t)(s - run));
+		core_strbuf_put(b, (const char *)run, (size_t)(s - run));
 		if (!*s)
 			break;
 		uint32_t cp;
 		size_t n = 1;
 		switch (*s) {
-		case '"': jb_put(b, "\\\"", 2); break;
-		case '\\': jb_put(b, "\\\\", 2); break;
-		case '\n': jb_put(b, "\\n", 2); break;
-		case '\r': jb_put(b, "\\r", 2); break;
-		case '\t': jb_put(b, "\\t", 2); break;
-		case '\b': jb_put(b, "\\b", 2); break;
-		case '\f': jb_put(b, "\\f", 2); break;
+		case '"': core_strbuf_put(b, "\\\"", 2); break;
+		case '\\': core_strbuf_put(b, "\\\\", 2); break;
+		case '\n': core_strbuf_put(b, "\\n", 2); break;
+		case '\r': core_strbuf_put(b, "\\r", 2); break;
+		case '\t': core_strbuf_put(b, "\\t", 2); break;
+		case '\b': core_strbuf_put(b, "\\b", 2); break;
+		case '\f': core_strbuf_put(b, "\\f", 2); break;
 		default:
 			if (*s < 0x20) {
 				cp = *s;
@@ -1124,32 +1092,32 @@ static void jb_json_string(jbuf_t *b, const char *str)
 			} else {
 				snprintf(esc, sizeof(esc), "\\u%04x", cp);
 			}
-			jb_str(b, esc);
+			core_strbuf_str(b, esc);
 		}
 		s += n;
 	}
-	jb_put(b, "\"", 1);
+	core_strbuf_put(b, "\"", 1);
 }
 
 char *api_verdict_checks_text(const api_verdict_t *v)
 {
-	jbuf_t b = {0};
-	jb_put(&b, "[", 1);
+	core_strbuf_t b = {0};
+	core_strbuf_put(&b, "[", 1);
 	for (size_t i = 0; v && i < v->n && i < sizeof(v->checks) / sizeof(v->checks[0]); i++) {
 		const api_check_t *c = &v->checks[i];
-		jb_str(&b, i ? ",{\"id\":" : "{\"id\":");
-		jb_json_string(&b, c->id ? c->id : "");
-		jb_str(&b, ",\"status\":\"");
-		jb_str(&b, api_verify_status_str(c->status));
-		jb_str(&b, "\",\"severity\":\"");
-		jb_str(&b, api_verify_severity_str(c->severity));
-		jb_str(&b, "\",\"detail\":");
-		jb_json_string(&b, c->detail);
-		jb_str(&b, ",\"next_step\":");
-		jb_json_string(&b, c->next_step);
-		jb_put(&b, "}", 1);
+		core_strbuf_str(&b, i ? ",{\"id\":" : "{\"id\":");
+		json_string_ascii(&b, c->id ? c->id : "");
+		core_strbuf_str(&b, ",\"status\":\"");
+		core_strbuf_str(&b, api_verify_status_str(c->status));
+		core_strbuf_str(&b, "\",\"severity\":\"");
+		core_strbuf_str(&b, api_verify_severity_str(c->severity));
+		core_strbuf_str(&b, "\",\"detail\":");
+		json_string_ascii(&b, c->detail);
+		core_strbuf_str(&b, ",\"next_step\":");
+		json_string_ascii(&b, c->next_step);
+		core_strbuf_put(&b, "}", 1);
 	}
-	jb_put(&b, "]", 1);
+	core_strbuf_put(&b, "]", 1);
 	if (b.failed) {
 		free(b.p);
 		return NULL;

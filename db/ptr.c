@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/strbuf.h"
 
 /* The SQL reads better laid out by hand. */
 /* clang-format off */
@@ -180,59 +181,31 @@ int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner
 	return RDNS_OK;
 }
 
-/* Array literals for the batch's parameters. */
-typedef struct {
-	char *p;
-	size_t len, cap;
-	bool failed;
-} arr_t;
-
-static void arr_put(arr_t *a, const char *s, size_t n)
-{
-	if (a->failed)
-		return;
-	if (a->len + n + 2 > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 256;
-		while (a->len + n + 2 > cap)
-			cap *= 2;
-		char *np = realloc(a->p, cap);
-		if (!np) {
-			a->failed = true;
-			return;
-		}
-		a->p = np;
-		a->cap = cap;
-	}
-	memcpy(a->p + a->len, s, n);
-	a->len += n;
-	a->p[a->len] = 0;
-}
-
 /* Append one element (NULL: SQL NULL) to an array literal being built: quoted, with
  * '"' and '\' escaped, so any text round-trips. */
-static void arr_elem(arr_t *a, size_t i, const char *v)
+static void arr_elem(core_strbuf_t *a, size_t i, const char *v)
 {
-	arr_put(a, i ? "," : "{", 1);
+	core_strbuf_put(a, i ? "," : "{", 1);
 	if (!v) {
-		arr_put(a, "NULL", 4);
+		core_strbuf_put(a, "NULL", 4);
 		return;
 	}
-	arr_put(a, "\"", 1);
+	core_strbuf_put(a, "\"", 1);
 	for (const char *s = v; *s;) {
 		size_t run = strcspn(s, "\"\\");
-		arr_put(a, s, run);
+		core_strbuf_put(a, s, run);
 		s += run;
 		if (*s) {
 			char esc[2] = {'\\', *s++};
-			arr_put(a, esc, 2);
+			core_strbuf_put(a, esc, 2);
 		}
 	}
-	arr_put(a, "\"", 1);
+	core_strbuf_put(a, "\"", 1);
 }
 
 int db_ptr_apply_batch(db_t *db, db_ptr_change_t *const *c, size_t n)
 {
-	arr_t a[8];
+	core_strbuf_t a[8];
 	memset(a, 0, sizeof(a));
 	for (size_t i = 0; i < n; i++) {
 		char owner[24], actor[24];
@@ -253,7 +226,7 @@ int db_ptr_apply_batch(db_t *db, db_ptr_change_t *const *c, size_t n)
 	const char *p[8];
 	bool ok = n > 0;
 	for (int k = 0; k < 8; k++) {
-		arr_put(&a[k], "}", 1);
+		core_strbuf_put(&a[k], "}", 1);
 		ok = ok && !a[k].failed;
 		p[k] = a[k].p;
 	}
