@@ -1040,6 +1040,63 @@ def test_apply_batch_function(env):
                (NO_ZONE, acct, acct)) == [(0,)]
 
 
+def test_apply_never_scans_the_change_queue(pg):
+    """Whether a zone already has a pending change is an index probe of zone_changes, also
+    in a long-lived session whose cached plans date from when the queue was empty and
+    once rdns-zonegen has fallen far behind (migration 005). The apply functions used to
+    read the whole queue for it: O(backlog) per change. A database of its own: the queue
+    must start empty and analysed, as rdns-zonegen keeps it."""
+    url = pg.create_db("rdns_queue")
+    migrator = harness.Api(url)
+    try:
+        migrator.run("migrate")
+    finally:
+        migrator.close()
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO accounts (name, role) VALUES ('q', 'customer') RETURNING id")
+            acct = cur.fetchone()[0]
+            cur.execute("INSERT INTO allocations (account_id, prefix) VALUES (%s, '192.0.2.0/29')", (acct,))
+            cur.execute("INSERT INTO reverse_zones (name, prefix, nameservers, soa_mname, soa_rname) VALUES"
+                        " ('2.0.192.in-addr.arpa', '192.0.2.0/24', '{ns1.example.net}', 'ns1.example.net',"
+                        " 'hostmaster.example.net')")
+            cur.execute("ANALYZE zone_changes")
+
+            def scans():
+                cur.execute("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'zone_changes'")
+                return cur.fetchone()
+
+            def apply_batch(ip, name):
+                cur.execute("SELECT count(*) FROM rdns_ptr_apply_batch(ARRAY[%s]::inet[], ARRAY[%s], ARRAY[%s]::bigint[],"
+                            " ARRAY[%s]::bigint[], ARRAY['c'], ARRAY[false], ARRAY[NULL], ARRAY[NULL])",
+                            (ip, name, acct, acct))
+                assert cur.fetchone() == (1,)
+
+            def apply_one(ip, name):
+                cur.execute("SELECT o_request FROM rdns_ptr_apply(%s, %s, %s, %s, 'c', false, NULL, NULL, NULL)",
+                            (ip, name, acct, acct))
+                assert cur.fetchone()[0] is not None
+
+            cur.execute("BEGIN")  # (pg_stat_xact_*: this transaction's counts)
+            # More calls than plpgsql makes before it settles on a cached generic plan.
+            for i in range(8):
+                apply_batch("192.0.2.1", f"q{i}.example.net")
+                apply_one("192.0.2.2", f"q{i}.example.net")
+            # A backlog of another zone, then one more change each.
+            cur.execute("INSERT INTO zone_changes (zone_id) SELECT -1 FROM generate_series(1, 20000)")
+            cur.execute("SELECT rdns_zone_pending(-1), rdns_zone_pending(-2)")
+            assert cur.fetchone() == (True, False)
+            apply_batch("192.0.2.3", "q.example.net")
+            apply_one("192.0.2.4", "q.example.net")
+            seq, idx = scans()
+            assert seq == 0 and idx >= 18, (seq, idx)
+            cur.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
 # ---------------------------------------------------------------- rate limits
 
 
