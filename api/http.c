@@ -3,8 +3,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -580,6 +584,39 @@ static void *accept_loop(void *arg)
 	return NULL;
 }
 
+/* The first version (48 bytes) of the kernel's struct sched_attr, whose header clashes
+ * with <sched.h>. */
+struct sched_attr_v0 {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+};
+
+/*
+ * Ask the scheduler for a short time slice, for this thread and so for every thread it
+ * starts (MHD's workers, the acceptor). Under EEVDF (Linux 6.12+) a fair task's requested
+ * slice sets its virtual deadline: a worker woken by a request or by PostgreSQL's answer
+ * with a short slice runs before tasks that asked for the default one, and our handlers
+ * run for tens of microseconds at a time, far less than that default. The kernel clamps the
+ * value to 0.1-100 ms; older kernels accept and ignore it for SCHED_OTHER. The nice value
+ * is kept, and a thread under another policy is left alone.
+ */
+static void request_time_slice(long us)
+{
+	if (us <= 0 || sched_getscheduler(0) != SCHED_OTHER)
+		return;
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0)
+		return;
+	struct sched_attr_v0 a = {
+	    .size = sizeof(a), .policy = SCHED_OTHER, .nice = nice, .runtime = (uint64_t)us * 1000};
+	if (syscall(SYS_sched_setattr, 0, &a, 0) != 0)
+		log_info("http: time slice of %ld us not set: %s", us, strerror(errno));
+}
+
 int api_app_start(api_app_t *app)
 {
 	struct sockaddr_storage ss;
@@ -596,6 +633,7 @@ int api_app_start(api_app_t *app)
 		log_err("http: cannot listen on %s: %s", app->conf->api_listen, strerror(errno));
 		return RDNS_EIO;
 	}
+	request_time_slice(app->conf->api_sched_slice_us);
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
 	                 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	/* The logger goes first, or MHD logs its own way until it is set. */

@@ -25,6 +25,9 @@ const conf_opt_t conf_options[] = {
      "maximum concurrent HTTP connections from one address (0: no limit)"},
     {"api_idle_timeout", CONF_INT, "30", 1, 3600, OFF(api_idle_timeout), "api",
      "seconds before an idle HTTP connection is closed"},
+    {"api_sched_slice_us", CONF_INT, "100", 0, 100000, OFF(api_sched_slice_us), "api",
+     "time slice the API's threads ask of the Linux scheduler (EEVDF, Linux 6.12+), in microseconds: "
+     "a woken worker then runs sooner; 0 keeps the kernel's default"},
     {"rate_limit_writes", CONF_INT, "120", 0, 1000000, OFF(rate_limit_writes), "api",
      "PTR writes per account per minute, shared by all instances through PostgreSQL (0: off)"},
     {"resolvers", CONF_LIST, "", 0, 0, OFF(resolvers), "api",

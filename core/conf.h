@@ -23,6 +23,7 @@ typedef struct {
 	long api_max_connections;
 	long api_per_ip_connections;
 	long api_idle_timeout;
+	long api_sched_slice_us;
 	long rate_limit_writes;
 	conf_list_t resolvers;
 	long verify_timeout_ms;

@@ -163,6 +163,37 @@ def test_every_config_key_is_documented():
         assert k in out, f"{k} missing from --help"
 
 
+def _task_slices(pid):
+    """se.slice (ns) of every thread of a process, from /proc/<pid>/task/<tid>/sched."""
+    import os
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/sched") as f:
+            for line in f:
+                if line.startswith("se.slice"):
+                    out[int(tid)] = int(line.split(":")[1])
+    return out
+
+
+def test_api_threads_ask_for_a_short_time_slice(api, api_factory):
+    """api_sched_slice_us (default 100): every thread of rdns-api (workers, acceptor) runs
+    with that slice; 0 leaves the kernel's default (this test process's own slice)."""
+    import os
+    try:
+        with open("/proc/self/sched") as f:
+            mine = [int(line.split(":")[1]) for line in f if line.startswith("se.slice")]
+    except OSError:
+        mine = []
+    release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+    if not mine or release < (6, 12):
+        pytest.skip(f"kernel {os.uname().release}: no per-task slice (EEVDF custom slices are Linux 6.12+)")
+    slices = _task_slices(api.proc.pid)
+    assert len(slices) >= 5, slices  # main, acceptor, 4 workers (harness: api_threads 4) ...
+    assert set(slices.values()) == {100_000}, slices
+    plain = api_factory({"api_sched_slice_us": 0})
+    assert set(_task_slices(plain.proc.pid).values()) == {mine[0]}
+
+
 def test_environment_overrides_file(api, tmp_path):
     import harness
     conf = tmp_path / "c.conf"
