@@ -398,7 +398,7 @@ def bench_notify(e, zg, listener):
     t = Table(f"B2. Change -> NOTIFY with the daemon running on the {N_BIG:,}-record database",
               f"{N_NOTIFY} changes, one at a time, in the small zone {S1_ZONE} (256 PTRs) while {BIG_ZONE} "
               f"holds {N_BIG:,};\nSQL rdns_ptr_apply() then COMMIT; latency from just before COMMIT to the NOTIFY "
-              "arriving at our UDP listener\n(the zone's notify target, answering it). debounce_ms = 100 (default). "
+              "arriving at our UDP listener\n(the zone's notify target, answering it). debounce_ms = 100 (default: a change after a quiet spell renders at once). "
               f"Absolute targets: no baseline. Then {N_B2B} back-to-back\nchanges, each committed as soon as the "
               "previous NOTIFY arrived: each must still be NOTIFYed (within 1.5 s).")
     # A change that never produced a NOTIFY counts as infinitely late.

@@ -59,7 +59,8 @@ const conf_opt_t conf_options[] = {
     {"transfer_tsig_key", CONF_STR, "", 0, 0, OFF(transfer_tsig_key), "zonegen",
      "when set, transfers must be signed with this key"},
     {"debounce_ms", CONF_INT, "100", 0, 60000, OFF(debounce_ms), "zonegen",
-     "wait this long after a change before rendering, to batch changes"},
+     "at most one render per this many ms: a change after a quiet spell renders at once, the changes "
+     "that follow within the window render together at its end"},
     {"reconcile_interval", CONF_INT, "300", 1, 86400, OFF(reconcile_interval), "zonegen",
      "seconds between full reconciliations of all zones"},
     {"post_write_command", CONF_STR, "", 0, 0, OFF(post_write_command), "zonegen",

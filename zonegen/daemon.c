@@ -560,9 +560,7 @@ static int connect_and_elect(zg_t *z)
 	return RDNS_OK;
 }
 
-/* Drain the change notifications libpq holds; whether there were any. The debounce
- * window opens at the first one and is not extended, so a steady stream of changes
- * still renders every debounce_ms. */
+/* Drain the change notifications libpq holds; whether there were any. */
 static bool take_notifies(zg_t *z)
 {
 	PGconn *c = db_conn(z->db);
@@ -575,6 +573,18 @@ static bool take_notifies(zg_t *z)
 		PQfreemem(nt);
 	}
 	return any;
+}
+
+/* When the dirty zones are rendered after a change: at once when the last render is at
+ * least debounce_ms old, else debounce_ms after it. So a change after a quiet spell goes
+ * out without delay, the changes that follow within the window go out together, and a
+ * steady stream of changes renders once per debounce_ms, however long it lasts. */
+static void arm_render(long long *render_at, long long last_render, long debounce_ms)
+{
+	if (*render_at >= 0)
+		return;
+	long long now = now_ms();
+	*render_at = last_render + debounce_ms > now ? last_render + debounce_ms : now;
 }
 
 int zg_daemon_run(const rdns_conf_t *conf)
@@ -590,7 +600,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 	int ret = 1;
 	if (sfd < 0 || setup(&z, conf, true) != RDNS_OK)
 		goto out;
-	long long debounce_at = -1, next_reconcile = now_ms() + conf->reconcile_interval * 1000;
+	long long debounce_at = -1, last_render = -conf->debounce_ms;
+	long long next_reconcile = now_ms() + conf->reconcile_interval * 1000;
 	long long next_connect = 0;
 	bool was_leader = false;
 	for (;;) {
@@ -613,8 +624,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		 * and the socket shows nothing. Take it now, or the zone would wait for the
 		 * reconcile, and its later changes with it (only a zone's first pending change
 		 * notifies). */
-		if (take_notifies(&z) && debounce_at < 0)
-			debounce_at = now_ms() + conf->debounce_ms;
+		if (take_notifies(&z))
+			arm_render(&debounce_at, last_render, conf->debounce_ms);
 
 		struct pollfd pfd[3] = {
 		    {sfd, POLLIN, 0}, {zg_notifier_fd(z.notifier), POLLIN, 0}, {-1, POLLIN, 0}};
@@ -651,14 +662,15 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				z.listening = false;
 				continue;
 			}
-			if (take_notifies(&z) && debounce_at < 0)
-				debounce_at = now_ms() + conf->debounce_ms;
+			if (take_notifies(&z))
+				arm_render(&debounce_at, last_render, conf->debounce_ms);
 		}
 		if (!z.leader)
 			continue;
 		now = now_ms();
 		if (debounce_at >= 0 && now >= debounce_at) {
 			debounce_at = -1;
+			last_render = now;
 			if (render_list(&z, &st_dirty, false) == RDNS_EDB) {
 				z.leader = false;
 			} else if (z.rendered[0]) {
@@ -666,7 +678,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				int err;
 				PGresult *r = db_exec(z.db, &st_still_dirty, p, &err);
 				if (r && PQgetvalue(r, 0, 0)[0] == 't')
-					debounce_at = now_ms() + conf->debounce_ms;
+					arm_render(&debounce_at, last_render, conf->debounce_ms);
 				PQclear(r);
 			}
 		}

@@ -305,10 +305,36 @@ def _big_zone(dburl, n):
         cur.execute("SELECT rdns_zone_touch(%s)", (zid,))
 
 
+def test_debounce_renders_a_lone_change_at_once_and_batches_those_that_follow(env, dburl):
+    """debounce_ms bounds the render rate, it does not delay a change after a quiet spell:
+    with a 3 s window, a lone change is in the file at once, and one made right after it
+    waits for the window to end."""
+    env.zg.stop()
+    slow = Zonegen(dburl, {"debounce_ms": 3000})
+    try:
+        slow.start().wait_leader()
+        time.sleep(0.5)  # its start-up reconcile is done
+        t0 = time.monotonic()
+        force_put(env.staff, "198.51.100.41", "lone.example.com")
+        wait_file_has(slow, Z4, "lone.example.com.", timeout=10)
+        assert time.monotonic() - t0 < 1.5
+        t1 = time.monotonic()
+        force_put(env.staff, "198.51.100.42", "follower.example.com")
+        time.sleep(1.0)
+        with open(slow.zone_path(Z4)) as f:
+            assert "follower.example.com." not in f.read()
+        wait_file_has(slow, Z4, "follower.example.com.", timeout=10)
+        assert 1.0 < time.monotonic() - t1 < 6.0
+        slow.stop()
+    finally:
+        slow.close()
+        env.zg.start().wait_leader()
+
+
 def test_kill9_during_render_keeps_a_valid_zone_and_serials_only_grow(env):
     before = db_serial(env.dburl, Z6)
     _big_zone(env.dburl, 150000)
-    time.sleep(0.15)  # the render is under way (debounce 50 ms)
+    time.sleep(0.15)  # the render is under way (it starts at once, and takes longer)
     env.zg.proc.send_signal(signal.SIGKILL)
     env.zg.proc.wait()
     env.zg.proc = None
