@@ -18,7 +18,12 @@ DB_STMT(st_token_get,
         " t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds'"
         " FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1 AND t.revoked_at IS NULL",
         1);
-DB_STMT(st_token_touch, "UPDATE api_tokens SET last_used_at = now() WHERE id = $1", 1);
+/* Every worker that read a stale last_used_at gets here at about the same moment: one
+ * updates it, the others skip the locked row instead of queueing behind its commit. */
+DB_STMT(st_token_touch,
+        "UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT id FROM api_tokens WHERE id = $1"
+        " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds') FOR UPDATE SKIP LOCKED)",
+        1);
 
 int db_account_create(db_t *db, const char *name, const char *role, long long *id)
 {

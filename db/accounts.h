@@ -27,7 +27,7 @@ typedef struct {
 /* Authenticate a bearer token: RDNS_OK and *who filled, RDNS_EDENIED for an
  * unknown, malformed or revoked token, RDNS_EDB when the database is down.
  * The secret's hash is compared in constant time. last_used_at is refreshed
- * at most once a minute per token. */
+ * at most once a minute per token, by one request: no other waits for it. */
 int db_token_check(db_t *db, const char *token, db_principal_t *who);
 
 /* The same check through another statement whose $1 is the token id and whose first

@@ -1040,6 +1040,34 @@ def test_apply_batch_function(env):
                (NO_ZONE, acct, acct)) == [(0,)]
 
 
+def test_token_last_used_refresh_never_makes_a_request_wait(env):
+    """last_used_at is refreshed at most once a minute, by one request; a request that finds
+    it being refreshed by another (here: the row held locked) does not queue behind it."""
+    _, tid, token = make_customer(env, "ptr-cust-touch", ["192.0.2.120/30"])
+    c = Client(env.api.base, token)
+    sql(env.dburl, "UPDATE api_tokens SET last_used_at = now() - interval '2 minutes' WHERE id = %s", (tid,))
+    holder = psycopg2.connect(env.dburl)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT 1 FROM api_tokens WHERE id = %s FOR UPDATE", (tid,))
+            release = threading.Timer(5.0, holder.rollback)
+            release.start()
+            t0 = time.monotonic()
+            r = c.get("/v1/ptr/192.0.2.121")
+            took = time.monotonic() - t0
+            release.join()
+        assert r.status_code == 200, r.text
+        assert took < 2.0, f"the request waited {took:.1f} s for the token row"
+        # The row was not refreshed (it was locked); the next request does it.
+        assert sql(env.dburl, "SELECT last_used_at < now() - interval '60 seconds' FROM api_tokens WHERE id = %s",
+                   (tid,)) == [(True,)]
+        assert c.get("/v1/ptr/192.0.2.121").status_code == 200
+        assert sql(env.dburl, "SELECT last_used_at > now() - interval '10 seconds' FROM api_tokens WHERE id = %s",
+                   (tid,)) == [(True,)]
+    finally:
+        holder.close()
+
+
 def test_apply_never_scans_the_change_queue(pg):
     """Whether a zone already has a pending change is an index probe of zone_changes, also
     in a long-lived session whose cached plans date from when the queue was empty and
