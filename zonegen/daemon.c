@@ -600,7 +600,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 	int ret = 1;
 	if (sfd < 0 || setup(&z, conf, true) != RDNS_OK)
 		goto out;
-	long long debounce_at = -1, last_render = -conf->debounce_ms;
+	long long render_at = -1, last_render = -conf->debounce_ms;
 	long long next_reconcile = now_ms() + conf->reconcile_interval * 1000;
 	long long next_connect = 0;
 	bool was_leader = false;
@@ -625,7 +625,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		 * reconcile, and its later changes with it (only a zone's first pending change
 		 * notifies). */
 		if (take_notifies(&z))
-			arm_render(&debounce_at, last_render, conf->debounce_ms);
+			arm_render(&render_at, last_render, conf->debounce_ms);
 
 		struct pollfd pfd[3] = {
 		    {sfd, POLLIN, 0}, {zg_notifier_fd(z.notifier), POLLIN, 0}, {-1, POLLIN, 0}};
@@ -634,8 +634,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		long long wake = next_connect;
 		if (z.leader) {
 			wake = next_reconcile;
-			if (debounce_at >= 0 && debounce_at < wake)
-				wake = debounce_at;
+			if (render_at >= 0 && render_at < wake)
+				wake = render_at;
 		}
 		int timeout = (int)(wake - now_ms());
 		if (timeout < 0)
@@ -663,13 +663,13 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				continue;
 			}
 			if (take_notifies(&z))
-				arm_render(&debounce_at, last_render, conf->debounce_ms);
+				arm_render(&render_at, last_render, conf->debounce_ms);
 		}
 		if (!z.leader)
 			continue;
 		now = now_ms();
-		if (debounce_at >= 0 && now >= debounce_at) {
-			debounce_at = -1;
+		if (render_at >= 0 && now >= render_at) {
+			render_at = -1;
 			last_render = now;
 			if (render_list(&z, &st_dirty, false) == RDNS_EDB) {
 				z.leader = false;
@@ -678,7 +678,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				int err;
 				PGresult *r = db_exec(z.db, &st_still_dirty, p, &err);
 				if (r && PQgetvalue(r, 0, 0)[0] == 't')
-					arm_render(&debounce_at, last_render, conf->debounce_ms);
+					arm_render(&render_at, last_render, conf->debounce_ms);
 				PQclear(r);
 			}
 		}
