@@ -636,14 +636,18 @@ int api_app_start(api_app_t *app)
 	request_time_slice(app->conf->api_sched_slice_us);
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
 	                 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
-	/* The logger goes first, or MHD logs its own way until it is set. */
+	/* The logger goes first, or MHD logs its own way until it is set. A connection's
+	 * memory (request line, headers, read and write buffers; bodies are copied out in
+	 * parts) is 16 KiB: up to ~14 KB of headers, more is MHD's 431. MHD zeroes all of it
+	 * between two requests of a connection, so it is kept small (at 64 KiB that memset
+	 * was 6.8% of rdns-api's CPU under GETs). */
 	app->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)app->conf->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)app->conf->api_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)app->conf->api_idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK,
+	    (size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK,
 	    unescape, app, MHD_OPTION_END);
 	if (!app->mhd) {
 		log_err("http: cannot start the HTTP server: %s", strerror(errno));
