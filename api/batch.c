@@ -1,107 +1,253 @@
-/* batch.c - group commit of verified PTR sets (see batch.h).
+/* batch.c - group commit of verified PTR sets and grouped lookups (see batch.h).
  *
- * Leader/follower: a worker queues its change; if no batch is running it becomes the
- * leader, takes the queue (one change per address, in arrival order), applies it with
- * rdns_ptr_apply_batch and hands each waiting worker its outcome. Changes that arrive
- * meanwhile wait for the next leader, one of themselves. PostgreSQL's cost of a change
- * is mostly per statement, not per row: a batch pays it once. */
+ * Leader/follower: a worker queues its item; if fewer than the group's limit of batches
+ * are running it becomes a leader, takes the queue (in arrival order; for changes, one
+ * per address), runs it with one statement on its own connection and hands each waiting
+ * worker its outcome. Items that arrive meanwhile wait for the next leader, one of
+ * themselves. PostgreSQL's cost of a statement is mostly per statement, not per row: a
+ * batch pays it once.
+ *
+ * Each waiter sleeps on its own futex word: a finished batch wakes its own members and
+ * the next leader, not every worker in the queue, and only after it let go of the lock,
+ * so that the woken do not queue on it. A woken worker whose outcome is not in looks
+ * again, under the lock, at where it stands. */
 #include "batch.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/log.h"
 
+/* A waiter's futex word: DONE once its outcome is in, plus a count of wake-ups. Every
+ * write to a waiter (taken, alone, the word) happens under the group's lock while it
+ * cannot leave; only futex_wake calls, which touch no memory, come after the lock is
+ * dropped. (A waiter that saw DONE may be gone by then: a wake-up that reaches the
+ * next waiter on that thread's stack is spurious, and every wait loops.) */
+#define DONE 0x80000000u
+
 typedef struct waiter {
 	struct waiter *next;
-	db_ptr_change_t *c;
-	bool done;
-	bool alone; /* the batch failed: apply this change by itself */
+	void *item;
+	_Atomic uint32_t word;
+	bool taken; /* a leader has it in its batch */
+	bool alone; /* the batch failed: run this item by itself (set before DONE) */
 } waiter_t;
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static waiter_t *head, *tail;
-static bool running; /* a batch is being applied (one at a time per process) */
+static void futex_wait(_Atomic uint32_t *w, uint32_t seen)
+{
+	/* Returns at once if *w is no longer seen; EINTR and spurious returns: the caller loops. */
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+}
 
-/* Take up to API_BATCH_MAX queued changes to distinct addresses, oldest first; a
- * second change to an address stays queued for the next batch. Called locked. */
-static size_t take(waiter_t **out)
+static void futex_wake(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+typedef struct {
+	const char *what, *items, *verb; /* for the log: "ptr", "changes", "applying" */
+	size_t max;       /* items per batch, at most API_BATCH_MAX */
+	int max_running;  /* batches at once */
+	/* Whether two items may not share a batch (NULL: any may). */
+	bool (*clash)(const void *a, const void *b);
+	/* Run n >= 2 items together: RDNS_OK (each item has its outcome) or an error,
+	 * and then nothing was done. */
+	int (*together)(db_t *db, void *const *items, size_t n);
+	/* Run one item by itself; its outcome is in the item. */
+	void (*alone)(db_t *db, void *item);
+
+	pthread_mutex_t mu;
+	waiter_t *head, *tail;
+	int running;
+} group_t;
+
+/* Take up to g->max queued items, oldest first, no two that clash; an item that
+ * clashes stays queued for the next batch. Called locked. */
+static size_t take(group_t *g, waiter_t **out)
 {
 	size_t n = 0;
-	waiter_t **pp = &head;
-	while (*pp && n < API_BATCH_MAX) {
+	waiter_t **pp = &g->head;
+	while (*pp && n < g->max) {
 		waiter_t *w = *pp;
-		bool dup = false;
-		for (size_t i = 0; i < n && !dup; i++)
-			dup = strcmp(out[i]->c->ip, w->c->ip) == 0;
-		if (dup) {
+		bool clash = false;
+		for (size_t i = 0; g->clash && i < n && !clash; i++)
+			clash = g->clash(out[i]->item, w->item);
+		if (clash) {
 			pp = &w->next;
 			continue;
 		}
 		*pp = w->next;
 		w->next = NULL;
+		w->taken = true;
 		out[n++] = w;
 	}
-	tail = NULL;
-	for (waiter_t *w = head; w; w = w->next)
-		tail = w;
+	g->tail = NULL;
+	for (waiter_t *w = g->head; w; w = w->next)
+		g->tail = w;
 	return n;
 }
 
-static int apply_alone(db_t *db, db_ptr_change_t *c)
+/* Tell the queued worker that may start the next batch, if one may start now. Called
+ * locked; returns the word to futex_wake once unlocked, or NULL. */
+static _Atomic uint32_t *call_next_leader(group_t *g, const waiter_t *me)
 {
+	waiter_t *w = g->head;
+	if (!w || w == me || g->running >= g->max_running)
+		return NULL;
+	atomic_fetch_add_explicit(&w->word, 1, memory_order_relaxed);
+	return &w->word;
+}
+
+/* Run a batch from the queue. Called locked; returns unlocked. */
+static void lead(group_t *g, db_t *db, waiter_t *me)
+{
+	waiter_t *b[API_BATCH_MAX];
+	void *items[API_BATCH_MAX];
+	g->running++;
+	size_t n = take(g, b);
+	_Atomic uint32_t *next = call_next_leader(g, me); /* a clash, or more than g->max, left some */
+	pthread_mutex_unlock(&g->mu);
+	if (next)
+		futex_wake(next);
+
+	int rc = RDNS_OK;
+	if (n == 1) {
+		g->alone(db, b[0]->item); /* the plain statement is the cheaper one for one item */
+	} else {
+		for (size_t i = 0; i < n; i++)
+			items[i] = b[i]->item;
+		log_debug("%s: %zu %s in one statement", g->what, n, g->items);
+		rc = g->together(db, items, n);
+		if (rc != RDNS_OK)
+			log_warn("%s: a batch of %zu %s failed (%s: %s); %s them one by one", g->what, n,
+			         g->items, rdns_strerror(rc), db_last_error(db), g->verb);
+	}
+
+	pthread_mutex_lock(&g->mu);
+	g->running--;
+	for (size_t i = 0; i < n; i++) {
+		b[i]->alone = rc != RDNS_OK;
+		atomic_fetch_or_explicit(&b[i]->word, DONE, memory_order_release);
+	}
+	next = call_next_leader(g, me);
+	pthread_mutex_unlock(&g->mu);
+	for (size_t i = 0; i < n; i++) /* the woken do not queue on the lock */
+		if (b[i] != me)
+			futex_wake(&b[i]->word);
+	if (next)
+		futex_wake(next);
+}
+
+static void group_run(group_t *g, db_t *db, void *item)
+{
+	waiter_t me = {.item = item};
+	pthread_mutex_lock(&g->mu);
+	if (g->tail)
+		g->tail->next = &me;
+	else
+		g->head = &me;
+	g->tail = &me;
+	for (;;) {
+		if (!me.taken && g->running < g->max_running) {
+			lead(g, db, &me);
+		} else {
+			uint32_t seen = atomic_load_explicit(&me.word, memory_order_relaxed);
+			pthread_mutex_unlock(&g->mu);
+			if (!(seen & DONE))
+				futex_wait(&me.word, seen);
+		}
+		if (atomic_load_explicit(&me.word, memory_order_acquire) & DONE)
+			break;
+		pthread_mutex_lock(&g->mu); /* called to lead, or woken for nothing: look again */
+	}
+	/* Nothing of a failed batch was done: each item goes on its own, with its own error
+	 * (a dead connection, a conflict), on its worker's connection. */
+	if (me.alone)
+		g->alone(db, item);
+}
+
+/* PTR sets. */
+
+static bool same_address(const void *a, const void *b)
+{
+	return strcmp(((const db_ptr_change_t *)a)->ip, ((const db_ptr_change_t *)b)->ip) == 0;
+}
+
+static int apply_together(db_t *db, void *const *items, size_t n)
+{
+	return db_ptr_apply_batch(db, (db_ptr_change_t *const *)items, n);
+}
+
+static void apply_alone(db_t *db, void *item)
+{
+	db_ptr_change_t *c = item;
 	c->err = db_ptr_apply(db, c->ip, c->hostname, c->owner, c->actor, c->actor_name, c->forced,
 	                      c->checks_json, c->reason, &c->out);
-	return c->err;
 }
+
+/* One batch at a time: while it runs, the next one gathers. (Two or more at once,
+ * measured, cost PostgreSQL more per change: smaller batches.) */
+static group_t changes = {
+    .what = "ptr",
+    .items = "changes",
+    .verb = "applying",
+    .max = API_BATCH_MAX,
+    .max_running = 1,
+    .clash = same_address,
+    .together = apply_together,
+    .alone = apply_alone,
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+};
 
 int api_batch_apply(db_t *db, db_ptr_change_t *c)
 {
-	waiter_t me = {.c = c};
-	pthread_mutex_lock(&mu);
-	if (tail)
-		tail->next = &me;
-	else
-		head = &me;
-	tail = &me;
-	while (!me.done) {
-		/* One batch at a time: while it runs, the next one gathers. (Two or more at
-		 * once, measured, cost PostgreSQL more per change: smaller batches.) */
-		if (running) {
-			pthread_cond_wait(&cv, &mu);
-			continue;
-		}
-		running = true;
-		waiter_t *b[API_BATCH_MAX];
-		size_t n = take(b);
-		pthread_mutex_unlock(&mu);
+	group_run(&changes, db, c);
+	return c->err;
+}
 
-		int rc = RDNS_OK;
-		if (n == 1) {
-			apply_alone(db, b[0]->c); /* the plain function is the cheaper one for one change */
-		} else {
-			db_ptr_change_t *cs[API_BATCH_MAX];
-			for (size_t i = 0; i < n; i++)
-				cs[i] = b[i]->c;
-			rc = db_ptr_apply_batch(db, cs, n);
-			if (rc != RDNS_OK)
-				log_warn(
-				    "ptr: a batch of %zu changes failed (%s: %s); applying them one by one",
-				    n, rdns_strerror(rc), db_last_error(db));
-		}
+/* Token and address lookups. */
 
-		pthread_mutex_lock(&mu);
-		for (size_t i = 0; i < n; i++) {
-			b[i]->alone = rc != RDNS_OK;
-			b[i]->done = true;
-		}
-		running = false;
-		pthread_cond_broadcast(&cv);
+static int lookup_together(db_t *db, void *const *items, size_t n)
+{
+	db_ptr_lookup_t *const *q = (db_ptr_lookup_t *const *)items;
+	int rc = db_ptr_auth_context_batch(db, q, n);
+	if (rc != RDNS_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) { /* one refresh per stale token (rare: once a minute) */
+		bool first = q[i]->err == RDNS_OK && q[i]->stale;
+		for (size_t j = 0; first && j < i; j++)
+			first = !(q[j]->err == RDNS_OK && q[j]->stale && strcmp(q[j]->key->id, q[i]->key->id) == 0);
+		if (first)
+			db_token_touch(db, q[i]->key);
 	}
-	pthread_mutex_unlock(&mu);
-	/* Nothing of a failed batch was applied: each change goes on its own, with its own
-	 * error (a dead connection, a conflict), on its worker's connection. */
-	return me.alone ? apply_alone(db, c) : c->err;
+	return RDNS_OK;
+}
+
+static void lookup_alone(db_t *db, void *item)
+{
+	db_ptr_lookup_t *l = item;
+	l->err = db_ptr_auth_context_key(db, l->key, l->ip, &l->who, &l->ctx);
+}
+
+static group_t lookups = {
+    .what = "auth",
+    .items = "lookups",
+    .verb = "running",
+    .max = API_BATCH_MAX,
+    .max_running = 1,
+    .together = lookup_together,
+    .alone = lookup_alone,
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+};
+
+int api_batch_lookup(db_t *db, db_ptr_lookup_t *l)
+{
+	group_run(&lookups, db, l);
+	return l->err;
 }

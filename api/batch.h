@@ -1,4 +1,5 @@
-/* batch.h - group commit of verified PTR sets across rdns-api's worker threads. */
+/* batch.h - group commit of verified PTR sets, and grouped token and address lookups,
+ * across rdns-api's worker threads. */
 #ifndef RDNS_API_BATCH_H
 #define RDNS_API_BATCH_H
 
@@ -12,6 +13,13 @@
  * that fails as a whole, is applied by itself. Returns c->err's value: RDNS_OK
  * (c->out filled), RDNS_ENOTFOUND or another rdns_err_t, as db_ptr_apply. */
 int api_batch_apply(db_t *db, db_ptr_change_t *c);
+
+/* Authenticate a parsed token and look an address up (l->key and l->ip set) as
+ * db_ptr_auth_context_key would, together with the lookups other workers have ready at
+ * the same moment: one statement (db_ptr_auth_context_batch) for all of them, one batch
+ * at a time. Each lookup still gets only its own row: its token's account, its
+ * address. Returns l->err: RDNS_OK (l->who, l->ctx filled), RDNS_EDENIED or RDNS_EDB. */
+int api_batch_lookup(db_t *db, db_ptr_lookup_t *l);
 
 #define API_BATCH_MAX 64
 

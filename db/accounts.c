@@ -84,10 +84,8 @@ int db_token_check(db_t *db, const char *token, db_principal_t *who)
 	return rc;
 }
 
-int db_token_check_with(db_t *db, const char *token, db_principal_t *who, db_stmt_t *st, const char *arg,
-                        PGresult **res)
+int db_token_parse(const char *token, db_token_key_t *k)
 {
-	*res = NULL;
 	if (strncmp(token, "rdns_", 5) != 0)
 		return RDNS_EDENIED;
 	const char *idp = token + 5;
@@ -99,36 +97,62 @@ int db_token_check_with(db_t *db, const char *token, db_principal_t *who, db_stm
 	if (slen != 43 ||
 	    strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != slen)
 		return RDNS_EDENIED;
-	char id[24];
-	memcpy(id, idp, idlen);
-	id[idlen] = 0;
-
+	memcpy(k->id, idp, idlen);
+	k->id[idlen] = 0;
 	unsigned char digest[SHA256_DIGEST_LENGTH];
-	char hash_hex[2 * SHA256_DIGEST_LENGTH + 1];
 	SHA256((const unsigned char *)secret, slen, digest);
-	hex(digest, sizeof(digest), hash_hex);
+	hex(digest, sizeof(digest), k->hash_hex);
+	return RDNS_OK;
+}
 
-	const char *p[2] = {id, arg};
+int db_token_match(const PGresult *r, int row, int col, const db_token_key_t *k, db_principal_t *who,
+                   bool *stale)
+{
+	if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 2 * SHA256_DIGEST_LENGTH ||
+	    CRYPTO_memcmp(PQgetvalue(r, row, col), k->hash_hex, 2 * SHA256_DIGEST_LENGTH) != 0)
+		return RDNS_EDENIED;
+	who->token_id = atoll(k->id);
+	who->account_id = atoll(PQgetvalue(r, row, col + 1));
+	who->staff = strcmp(PQgetvalue(r, row, col + 2), "staff") == 0;
+	snprintf(who->name, sizeof(who->name), "%s", PQgetvalue(r, row, col + 3));
+	*stale = PQgetvalue(r, row, col + 4)[0] == 't';
+	return RDNS_OK;
+}
+
+void db_token_touch(db_t *db, const db_token_key_t *k)
+{
+	const char *p[1] = {k->id};
+	int err;
+	PGresult *u = db_exec(db, &st_token_touch, p, &err);
+	PQclear(u); /* a failed refresh costs nothing but a later one */
+}
+
+int db_token_check_key(db_t *db, const db_token_key_t *k, db_principal_t *who, db_stmt_t *st, const char *arg,
+                       PGresult **res)
+{
+	*res = NULL;
+	const char *p[2] = {k->id, arg};
 	int err;
 	PGresult *r = db_exec(db, st, p, &err);
 	if (!r)
 		return err;
-	int rc = RDNS_EDENIED;
-	if (PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 2 * SHA256_DIGEST_LENGTH &&
-	    CRYPTO_memcmp(PQgetvalue(r, 0, 0), hash_hex, 2 * SHA256_DIGEST_LENGTH) == 0) {
-		who->token_id = atoll(id);
-		who->account_id = atoll(PQgetvalue(r, 0, 1));
-		who->staff = strcmp(PQgetvalue(r, 0, 2), "staff") == 0;
-		snprintf(who->name, sizeof(who->name), "%s", PQgetvalue(r, 0, 3));
-		rc = RDNS_OK;
-		if (PQgetvalue(r, 0, 4)[0] == 't') {
-			PGresult *u = db_exec(db, &st_token_touch, p, &err);
-			if (u)
-				PQclear(u);
-		}
-		*res = r;
-		return rc;
+	bool stale;
+	if (PQntuples(r) != 1 || db_token_match(r, 0, 0, k, who, &stale) != RDNS_OK) {
+		PQclear(r);
+		return RDNS_EDENIED;
 	}
-	PQclear(r);
-	return rc;
+	if (stale)
+		db_token_touch(db, k);
+	*res = r;
+	return RDNS_OK;
+}
+
+int db_token_check_with(db_t *db, const char *token, db_principal_t *who, db_stmt_t *st, const char *arg,
+                        PGresult **res)
+{
+	db_token_key_t k;
+	*res = NULL;
+	if (db_token_parse(token, &k) != RDNS_OK)
+		return RDNS_EDENIED;
+	return db_token_check_key(db, &k, who, st, arg, res);
 }

@@ -30,11 +30,32 @@ typedef struct {
  * at most once a minute per token, by one request: no other waits for it. */
 int db_token_check(db_t *db, const char *token, db_principal_t *who);
 
+/* A bearer token taken apart: its id and the hex SHA-256 of its secret. */
+typedef struct {
+	char id[24];
+	char hash_hex[65];
+} db_token_key_t;
+
+/* Split a token into *k: RDNS_OK, or RDNS_EDENIED when it is malformed. */
+int db_token_parse(const char *token, db_token_key_t *k);
+
+/* Compare row's columns col.. (hash, account id, role, name, stale) with k in constant
+ * time: RDNS_OK with *who and *stale filled, or RDNS_EDENIED. */
+int db_token_match(const PGresult *r, int row, int col, const db_token_key_t *k, db_principal_t *who,
+                   bool *stale);
+
+/* Refresh k's last_used_at if it is stale and no other request is doing it. */
+void db_token_touch(db_t *db, const db_token_key_t *k);
+
 /* The same check through another statement whose $1 is the token id and whose first
  * five columns are those of the token lookup (hash, account id, role, name, stale),
  * with arg as $2: one round trip for the token and what the request needs next. On
  * RDNS_OK *res holds the row (the caller clears it). */
 int db_token_check_with(db_t *db, const char *token, db_principal_t *who, db_stmt_t *st, const char *arg,
                         PGresult **res);
+
+/* db_token_check_with for a token already parsed. */
+int db_token_check_key(db_t *db, const db_token_key_t *k, db_principal_t *who, db_stmt_t *st, const char *arg,
+                       PGresult **res);
 
 #endif

@@ -34,6 +34,21 @@ DB_STMT(st_auth_ctx,
         " WHERE t.id = $1 AND t.revoked_at IS NULL",
         2);
 
+/* st_auth_ctx for several lookups at once, a row per lookup whose token is live, in
+ * any order: column 0 is the lookup's 1-based index. */
+DB_STMT(st_auth_ctx_batch,
+        "SELECT q.i, encode(t.secret_hash, 'hex'), a.id, a.role, a.name,"
+        " t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds',"
+        " z.id, z.name, coalesce(z.default_ptr, ''),"
+        " (SELECT l.account_id FROM allocations l WHERE l.prefix >>= q.ip),"
+        " p.hostname, " TS("p.verified_at") ", " TS("p.updated_at")
+        " FROM unnest($1::bigint[], $2::inet[]) WITH ORDINALITY AS q(tid, ip, i)"
+        " JOIN api_tokens t ON t.id = q.tid AND t.revoked_at IS NULL"
+        " JOIN accounts a ON a.id = t.account_id"
+        " LEFT JOIN reverse_zones z ON z.prefix >>= q.ip"
+        " LEFT JOIN ptr_records p ON p.ip = q.ip",
+        2);
+
 DB_STMT(st_apply,
 	"SELECT o_request, " TS("o_updated_at") ", " TS("o_verified_at")
 	" FROM rdns_ptr_apply($1::inet, $2, $3::bigint, $4::bigint, $5, $6::boolean, $7::jsonb, $8, NULL)",
@@ -88,27 +103,27 @@ DB_STMT(st_rate,
 DB_STMT(st_rate_gc, "DELETE FROM rate_limits WHERE window_start < now() - interval '10 minutes'", 0);
 /* clang-format on */
 
-static void copy_val(char *dst, size_t len, const PGresult *r, int col)
+static void copy_val(char *dst, size_t len, const PGresult *r, int row, int col)
 {
-	const char *v = db_val(r, 0, col);
+	const char *v = db_val(r, row, col);
 	snprintf(dst, len, "%s", v ? v : "");
 }
 
-/* Fill ctx from the seven context columns starting at column c. */
-static void fill_ctx(const PGresult *r, int c, db_ptr_ctx_t *ctx)
+/* Fill ctx from row's seven context columns starting at column c. */
+static void fill_ctx(const PGresult *r, int row, int c, db_ptr_ctx_t *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
-	if (PQntuples(r) != 1 || PQgetisnull(r, 0, c))
+	if (PQgetisnull(r, row, c))
 		return;
 	ctx->in_zone = true;
-	ctx->zone_id = atoll(PQgetvalue(r, 0, c));
-	copy_val(ctx->zone, sizeof(ctx->zone), r, c + 1);
-	copy_val(ctx->default_ptr, sizeof(ctx->default_ptr), r, c + 2);
-	ctx->owner = PQgetisnull(r, 0, c + 3) ? 0 : atoll(PQgetvalue(r, 0, c + 3));
-	ctx->has_record = !PQgetisnull(r, 0, c + 4);
-	copy_val(ctx->hostname, sizeof(ctx->hostname), r, c + 4);
-	copy_val(ctx->verified_at, sizeof(ctx->verified_at), r, c + 5);
-	copy_val(ctx->updated_at, sizeof(ctx->updated_at), r, c + 6);
+	ctx->zone_id = atoll(PQgetvalue(r, row, c));
+	copy_val(ctx->zone, sizeof(ctx->zone), r, row, c + 1);
+	copy_val(ctx->default_ptr, sizeof(ctx->default_ptr), r, row, c + 2);
+	ctx->owner = PQgetisnull(r, row, c + 3) ? 0 : atoll(PQgetvalue(r, row, c + 3));
+	ctx->has_record = !PQgetisnull(r, row, c + 4);
+	copy_val(ctx->hostname, sizeof(ctx->hostname), r, row, c + 4);
+	copy_val(ctx->verified_at, sizeof(ctx->verified_at), r, row, c + 5);
+	copy_val(ctx->updated_at, sizeof(ctx->updated_at), r, row, c + 6);
 }
 
 int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx)
@@ -119,20 +134,74 @@ int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx)
 	PGresult *r = db_exec(db, &st_ctx, p, &err);
 	if (!r)
 		return err;
-	fill_ctx(r, 0, ctx);
+	if (PQntuples(r) == 1)
+		fill_ctx(r, 0, 0, ctx);
 	PQclear(r);
 	return RDNS_OK;
 }
 
-int db_ptr_auth_context(db_t *db, const char *token, const char *ip, db_principal_t *who, db_ptr_ctx_t *ctx)
+int db_ptr_auth_context_key(db_t *db, const db_token_key_t *k, const char *ip, db_principal_t *who,
+                            db_ptr_ctx_t *ctx)
 {
 	PGresult *r = NULL;
 	memset(ctx, 0, sizeof(*ctx));
-	int rc = db_token_check_with(db, token, who, &st_auth_ctx, ip, &r);
+	int rc = db_token_check_key(db, k, who, &st_auth_ctx, ip, &r);
 	if (rc == RDNS_OK)
-		fill_ctx(r, 5, ctx);
+		fill_ctx(r, 0, 5, ctx);
 	PQclear(r);
 	return rc;
+}
+
+int db_ptr_auth_context(db_t *db, const char *token, const char *ip, db_principal_t *who, db_ptr_ctx_t *ctx)
+{
+	db_token_key_t k;
+	memset(ctx, 0, sizeof(*ctx));
+	if (db_token_parse(token, &k) != RDNS_OK)
+		return RDNS_EDENIED;
+	return db_ptr_auth_context_key(db, &k, ip, who, ctx);
+}
+
+int db_ptr_auth_context_batch(db_t *db, db_ptr_lookup_t *const *q, size_t n)
+{
+	core_strbuf_t ids = {0}, ips = {0};
+	core_strbuf_str(&ids, "{");
+	core_strbuf_str(&ips, "{");
+	for (size_t i = 0; i < n; i++) {
+		q[i]->err = RDNS_EDENIED; /* until its row says otherwise */
+		memset(&q[i]->ctx, 0, sizeof(q[i]->ctx));
+		if (i) {
+			core_strbuf_str(&ids, ",");
+			core_strbuf_str(&ips, ",");
+		}
+		core_strbuf_str(&ids, q[i]->key->id);
+		core_strbuf_str(&ips, q[i]->ip); /* canonical text: nothing to quote */
+	}
+	core_strbuf_str(&ids, "}");
+	core_strbuf_str(&ips, "}");
+	int err = RDNS_ENOMEM;
+	PGresult *r = NULL;
+	if (!ids.failed && !ips.failed) {
+		const char *p[2] = {ids.p, ips.p};
+		r = db_exec(db, &st_auth_ctx_batch, p, &err);
+	}
+	free(ids.p);
+	free(ips.p);
+	if (!r)
+		return err;
+	for (int row = 0; row < PQntuples(r); row++) {
+		long long i = atoll(PQgetvalue(r, row, 0));
+		if (i < 1 || (size_t)i > n)
+			continue;
+		db_ptr_lookup_t *l = q[i - 1];
+		bool stale;
+		if (db_token_match(r, row, 1, l->key, &l->who, &stale) != RDNS_OK)
+			continue;
+		l->err = RDNS_OK;
+		l->stale = stale;
+		fill_ctx(r, row, 6, &l->ctx);
+	}
+	PQclear(r);
+	return RDNS_OK;
 }
 
 static int id_result(PGresult *r, int err, long long *id)
@@ -175,8 +244,8 @@ int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner
 	if (!r)
 		return map_raise(db, err);
 	out->request_id = atoll(PQgetvalue(r, 0, 0));
-	copy_val(out->updated_at, sizeof(out->updated_at), r, 1);
-	copy_val(out->verified_at, sizeof(out->verified_at), r, 2);
+	copy_val(out->updated_at, sizeof(out->updated_at), r, 0, 1);
+	copy_val(out->verified_at, sizeof(out->verified_at), r, 0, 2);
 	PQclear(r);
 	return RDNS_OK;
 }

@@ -27,6 +27,25 @@ int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx);
  * db_token_check_with). RDNS_OK, RDNS_EDENIED or RDNS_EDB. */
 int db_ptr_auth_context(db_t *db, const char *token, const char *ip, db_principal_t *who, db_ptr_ctx_t *ctx);
 
+/* The same for a token already parsed (db_token_parse). */
+int db_ptr_auth_context_key(db_t *db, const db_token_key_t *k, const char *ip, db_principal_t *who,
+                            db_ptr_ctx_t *ctx);
+
+/* One lookup of db_ptr_auth_context_batch: a parsed token and an address (canonical
+ * text) in, and what db_ptr_auth_context would have answered out. */
+typedef struct {
+	const db_token_key_t *key;
+	const char *ip;
+	int err; /* RDNS_OK (who, ctx and stale filled) or RDNS_EDENIED */
+	bool stale; /* the token's last_used_at wants a refresh (db_token_touch) */
+	db_principal_t who;
+	db_ptr_ctx_t ctx;
+} db_ptr_lookup_t;
+
+/* n lookups in one statement. RDNS_OK: each has its err; otherwise (RDNS_EDB, ...)
+ * none was made. The caller refreshes stale tokens. */
+int db_ptr_auth_context_batch(db_t *db, db_ptr_lookup_t *const *q, size_t n);
+
 /* What db_ptr_apply wrote. */
 typedef struct {
 	long long request_id;

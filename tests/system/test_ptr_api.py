@@ -1074,6 +1074,62 @@ def test_token_last_used_refresh_never_makes_a_request_wait(env):
         holder.close()
 
 
+def test_concurrent_reads_share_a_statement_and_each_sees_only_its_own(env, api_factory):
+    """Token and address lookups that are ready at the same moment run as one statement
+    (api/batch.c, st_auth_ctx_batch). Each caller still gets exactly what it gets alone:
+    its own addresses, 404 for anyone else's, 401 for a revoked token or a wrong secret
+    of a live token id, whoever else shared the statement."""
+    _, rtid, revoked = make_customer(env, "ptr-cust-readbatch", ["192.0.2.124/30"])
+    revoke(env, rtid)
+    a_token = env.a.s.headers["Authorization"].split()[1]
+    wrong = a_token[:-4] + ("AAAA" if not a_token.endswith("AAAA") else "BBBB")  # A's id, another secret
+    r = env.a.put("/v1/ptr/192.0.2.15", json={"hostname": f"h15.{FWD}"})
+    assert r.status_code == 200, r.text
+    staff_token = env.staff.s.headers["Authorization"].split()[1]
+    callers = {"a": a_token, "b": env.b.s.headers["Authorization"].split()[1], "staff": staff_token,
+               "revoked": revoked, "wrong": wrong}
+    ips = ("192.0.2.15", "192.0.2.3", "192.0.2.17", UNALLOCATED, NO_ZONE, "2001:db8:100::10",
+           "2001:0db8:0100::0010")
+    cases = [(who, ip) for who in callers for ip in ips]
+    # What each lookup answers alone (one request at a time).
+    alone = {}
+    for who, ip in cases:
+        r = Client(env.api.base, callers[who]).get(f"/v1/ptr/{ip}")
+        alone[(who, ip)] = (r.status_code, r.json())
+    assert alone[("a", "192.0.2.15")][0] == 200 and alone[("a", "192.0.2.15")][1]["source"] == "custom"
+    assert alone[("a", "192.0.2.3")][0] == 200 and alone[("a", "2001:0db8:0100::0010")][0] == 200
+    assert alone[("b", "192.0.2.15")][0] == 404 and alone[("b", "192.0.2.17")][0] == 200
+    assert alone[("staff", "192.0.2.15")][0] == 200 and alone[("staff", NO_ZONE)][0] == 404
+    assert all(alone[(who, ip)][0] == 401 for who in ("revoked", "wrong") for ip in ips)
+
+    reader = api_factory({"log_level": "debug"})  # logs each shared statement
+    batched = False
+    for rnd in range(5):  # bounded: until some lookups shared a statement
+        answers = [[] for _ in range(12)]
+        go = threading.Barrier(12)
+
+        def worker(w):
+            clients = {who: Client(reader.base, tok) for who, tok in callers.items()}
+            go.wait()
+            for k in range(len(cases)):
+                who, ip = cases[(k * 7 + w * 5) % len(cases)]
+                r = clients[who].get(f"/v1/ptr/{ip}")
+                answers[w].append((who, ip, r.status_code, r.json()))
+        threads = [threading.Thread(target=worker, args=(w,)) for w in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        flat = [a for ans in answers for a in ans]
+        assert len(flat) == 12 * len(cases)
+        for who, ip, code, body in flat:
+            assert (code, body) == alone[(who, ip)], (who, ip, code, body)
+        if re.search(r"auth: \d+ lookups in one statement", reader.log()):
+            batched = True
+            break
+    assert batched, "no two lookups ever shared a statement"
+
+
 def test_apply_never_scans_the_change_queue(pg):
     """Whether a zone already has a pending change is an index probe of zone_changes, also
     in a long-lived session whose cached plans date from when the queue was empty and
