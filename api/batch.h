@@ -21,6 +21,9 @@ int api_batch_apply(db_t *db, db_ptr_change_t *c);
  * address. Returns l->err: RDNS_OK (l->who, l->ctx filled), RDNS_EDENIED or RDNS_EDB. */
 int api_batch_lookup(db_t *db, db_ptr_lookup_t *l);
 
+/* Close the connections the groups opened; once no worker runs (after MHD stopped). */
+void api_batch_close(void);
+
 #define API_BATCH_MAX 64
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/auth.h"
+#include "api/batch.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -675,6 +676,7 @@ void api_app_free(api_app_t *app)
 		close(app->listen_fd);
 	if (app->mhd)
 		MHD_stop_daemon(app->mhd);
+	api_batch_close();
 	for (size_t i = 0; i < app->n_dbs; i++)
 		db_free(app->dbs[i]);
 	free(app->dbs);

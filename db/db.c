@@ -13,6 +13,7 @@
 
 struct db {
 	char *conninfo;
+	const char *session_sql; /* run after each (re)connect, or NULL */
 	PGconn *conn;
 	bool broken;
 	unsigned char prepared[DB_MAX_STMTS];
@@ -34,6 +35,14 @@ db_t *db_new(const char *conninfo)
 	}
 	db->broken = true;
 	return db;
+}
+
+db_t *db_new_like(const db_t *db, const char *session_sql)
+{
+	db_t *n = db_new(db->conninfo);
+	if (n)
+		n->session_sql = session_sql;
+	return n;
 }
 
 void db_free(db_t *db)
@@ -80,6 +89,20 @@ int db_ensure(db_t *db)
 	db->broken = false;
 	PGresult *r = PQexec(db->conn, "SET application_name = 'rdns'");
 	PQclear(r);
+	if (db->session_sql) {
+		r = PQexec(db->conn, db->session_sql);
+		ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+			set_error(db, r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL,
+			          r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+			PQclear(r);
+			PQfinish(db->conn);
+			db->conn = NULL;
+			db->broken = true;
+			return RDNS_EDB;
+		}
+		PQclear(r);
+	}
 	return RDNS_OK;
 }
 

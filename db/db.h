@@ -26,6 +26,10 @@ typedef struct db db_t;
 db_t *db_new(const char *conninfo);
 void db_free(db_t *db);
 
+/* A new handle on db's server, not connected yet, that runs session_sql (a static
+ * string, or NULL) after each (re)connect, e.g. "SET plan_cache_mode = ...". */
+db_t *db_new_like(const db_t *db, const char *session_sql);
+
 /* Make sure the connection is usable, reconnecting when it is not.
  * RDNS_OK or RDNS_EDB. Prepared statements are re-prepared after a reconnect. */
 int db_ensure(db_t *db);

@@ -1130,6 +1130,78 @@ def test_concurrent_reads_share_a_statement_and_each_sees_only_its_own(env, api_
     assert batched, "no two lookups ever shared a statement"
 
 
+def test_lookups_run_on_their_own_connection_with_generic_plans_of_index_scans(pg):
+    """Token and address lookups run on one connection per rdns-api ("rdns-lookups") whose
+    plan_cache_mode is force_generic_plan: with thousands of allocations PostgreSQL would
+    otherwise re-plan them on every execution. What that relies on: at that scale the
+    generic plans of both lookup statements (alone and shared, taken from the live
+    connection) read no big table sequentially. A database of its own, analysed."""
+    url = pg.create_db("rdns_plans")
+    api = harness.Api(url, {"api_threads": 8})
+    try:
+        api.run("migrate")
+        api.start()
+        c = Client(api.base, api.add_staff("plans-staff"))
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO accounts (name, role) SELECT 'c' || g, 'customer' FROM generate_series(1, 3000) g")
+            cur.execute("INSERT INTO api_tokens (account_id, secret_hash) SELECT id, sha256(name::bytea)"
+                        " FROM accounts WHERE role = 'customer'")
+            cur.execute("INSERT INTO allocations (account_id, prefix) SELECT id,"
+                        " set_masklen('10.0.0.0'::inet + substr(name, 2)::int * 8, 29)::cidr FROM accounts"
+                        " WHERE role = 'customer'")
+            cur.execute("INSERT INTO reverse_zones (name, prefix, nameservers, soa_mname, soa_rname)"
+                        " SELECT g || '.10.in-addr.arpa', ('10.' || g || '.0.0/16')::cidr, '{ns1.example.net}',"
+                        " 'ns1.example.net', 'hostmaster.example.net' FROM generate_series(0, 255) g")
+            cur.execute("ANALYZE")
+
+            def lookup_queries():
+                cur.execute("SELECT query FROM pg_stat_activity WHERE application_name = 'rdns-lookups'"
+                            " AND datname = current_database()")
+                return [q for (q,) in cur.fetchall()]
+
+            for _ in range(2):  # the first also refreshes the token's last_used_at
+                r = c.get("/v1/ptr/10.0.0.9")
+                assert r.status_code == 200 and r.json()["source"] == "none", r.text
+            [single] = lookup_queries()  # one connection, and the lone lookup ran on it
+            assert "FROM api_tokens t JOIN accounts a" in single and "WITH ORDINALITY" not in single, single
+            # Shared lookups: catch the statement on the connection while bursts run.
+            shared, stop = None, threading.Event()
+
+            def burst():
+                cl = Client(api.base, c.s.headers["Authorization"].split()[1])
+                while not stop.is_set():
+                    assert cl.get("/v1/ptr/10.0.0.17").status_code == 200
+            threads = [threading.Thread(target=burst) for _ in range(8)]
+            for t in threads:
+                t.start()
+            try:
+                deadline = time.monotonic() + 20
+                while shared is None and time.monotonic() < deadline:
+                    shared = next((q for q in lookup_queries() if "WITH ORDINALITY" in q), None)
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(30)
+            assert shared, "no shared lookup statement seen on the lookup connection"
+
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+            for name, text, args in (("single", single, "(1, '10.1.0.9')"),
+                                     ("shared", shared, "('{1,2}', '{10.1.0.9,10.2.0.17}')")):
+                cur.execute(f"PREPARE {name} AS {text}")
+                cur.execute(f"EXPLAIN EXECUTE {name}{args}")
+                plan = "\n".join(row for (row,) in cur.fetchall())
+                for table in ("api_tokens", "accounts", "allocations", "reverse_zones"):
+                    assert f"Seq Scan on {table}" not in plan, f"{name}:\n{plan}"
+                cur.execute(f"EXECUTE {name}{args}")
+                assert len(cur.fetchall()) == (1 if name == "single" else 2)
+        conn.close()
+    finally:
+        api.stop()
+        api.close()
+
+
 def test_apply_never_scans_the_change_queue(pg):
     """Whether a zone already has a pending change is an index probe of zone_changes, also
     in a long-lived session whose cached plans date from when the queue was empty and
