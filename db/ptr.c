@@ -152,15 +152,6 @@ int db_ptr_auth_context_key(db_t *db, const db_token_key_t *k, const char *ip, d
 	return rc;
 }
 
-int db_ptr_auth_context(db_t *db, const char *token, const char *ip, db_principal_t *who, db_ptr_ctx_t *ctx)
-{
-	db_token_key_t k;
-	memset(ctx, 0, sizeof(*ctx));
-	if (db_token_parse(token, &k) != RDNS_OK)
-		return RDNS_EDENIED;
-	return db_ptr_auth_context_key(db, &k, ip, who, ctx);
-}
-
 int db_ptr_auth_context_batch(db_t *db, db_ptr_lookup_t *const *q, size_t n)
 {
 	core_strbuf_t ids = {0}, ips = {0};

@@ -23,16 +23,13 @@ typedef struct {
 /* Look up an address (canonical text). RDNS_OK (ctx filled; in_zone may be false) or an error. */
 int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx);
 
-/* Authenticate a bearer token and look up ip in one statement (see
- * db_token_check_with). RDNS_OK, RDNS_EDENIED or RDNS_EDB. */
-int db_ptr_auth_context(db_t *db, const char *token, const char *ip, db_principal_t *who, db_ptr_ctx_t *ctx);
-
-/* The same for a token already parsed (db_token_parse). */
+/* Authenticate a parsed token (db_token_parse) and look up ip in one statement (see
+ * db_token_check_key). RDNS_OK, RDNS_EDENIED or RDNS_EDB. */
 int db_ptr_auth_context_key(db_t *db, const db_token_key_t *k, const char *ip, db_principal_t *who,
                             db_ptr_ctx_t *ctx);
 
 /* One lookup of db_ptr_auth_context_batch: a parsed token and an address (canonical
- * text) in, and what db_ptr_auth_context would have answered out. */
+ * text) in, and what db_ptr_auth_context_key would have answered out. */
 typedef struct {
 	const db_token_key_t *key;
 	const char *ip;
