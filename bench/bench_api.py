@@ -114,7 +114,9 @@ def bench_get(pg, db, api, token):
     t = Table("A1. API GET /v1/ptr/{ip}: rdns-api vs pgbench running the same SELECT",
               f"wrk -t2 -c64 -d{DUR_GET}s over {N_ADDR} addresses, each with a custom PTR; pgbench -c64 -j2 "
               f"-T{DUR_GET} -M prepared,\none transaction = the SELECT a GET runs: st_auth_ctx (db/ptr.c: token, "
-              "account,\nzone, owner allocation and custom PTR of the address, in one statement)."
+              "account,\nzone, owner allocation and custom PTR of the address, in one statement). Under load rdns-api runs the\n"
+              "lookups that are ready together as one statement (st_auth_ctx_batch, api/batch.c) on a connection with\n"
+              "generic plans; pgbench runs the single statement per transaction, as a client of PostgreSQL would."
               f" {ROUNDS_GET} alternating rounds per side after\na 2 s warm-up each: throughput is the "
               "best round, latencies the median over rounds (pgbench: a 10% sample\nof its transactions logged). "
               "rdns-api runs with its defaults (api_threads 32).")
