@@ -18,7 +18,7 @@ const conf_opt_t conf_options[] = {
     {"api_listen", CONF_STR, "127.0.0.1:8053", 0, 0, OFF(api_listen), "api",
      "HTTP listen address ip:port ([v6]:port for IPv6)"},
     {"api_threads", CONF_INT, "32", 1, 512, OFF(api_threads), "api",
-     "HTTP worker threads; each holds one PostgreSQL connection (plus one per instance for token lookups)"},
+     "HTTP worker threads; each holds one PostgreSQL connection (plus two per instance: lookups, changes)"},
     {"api_max_connections", CONF_INT, "1024", 1, 65536, OFF(api_max_connections), "api",
      "maximum concurrent HTTP connections"},
     {"api_per_ip_connections", CONF_INT, "0", 0, 65536, OFF(api_per_ip_connections), "api",

@@ -2,6 +2,7 @@
 reading, verified setting, deleting and listing PTRs, isolation between customers,
 the verifier through the API, exceptions and staff review, hostile input, body and
 media-type limits, concurrency, rate limits, and the database going away."""
+import collections
 import ipaddress
 import json
 import os
@@ -1130,20 +1131,24 @@ def test_concurrent_reads_share_a_statement_and_each_sees_only_its_own(env, api_
     assert batched, "no two lookups ever shared a statement"
 
 
-def test_lookups_run_on_their_own_connection_with_generic_plans_of_index_scans(pg):
-    """Token and address lookups run on one connection per rdns-api ("rdns-lookups") whose
-    plan_cache_mode is force_generic_plan: with thousands of allocations PostgreSQL would
-    otherwise re-plan them on every execution. What that relies on: at that scale the
-    generic plans of both lookup statements (alone and shared, taken from the live
-    connection) read no big table sequentially. A database of its own, analysed."""
-    url = pg.create_db("rdns_plans")
-    api = harness.Api(url, {"api_threads": 8})
+# Tables that grow with a provider: no plan may read them sequentially at scale.
+BIG_TABLES = ("api_tokens", "accounts", "allocations", "reverse_zones", "ptr_records", "ptr_requests",
+              "audit_log", "zone_changes")
+
+
+def _scaled_db(pg, name):
+    """A database of its own, migrated and analysed, the size of a provider's: 3,000
+    customers c1..c3000 with a token and a /29 each (c<k> holds 10.0.0.0 + 8k), 256 /16
+    zones, and 24,000 records with a request and an audit entry each."""
+    url = pg.create_db(name)
+    migrator = harness.Api(url)
     try:
-        api.run("migrate")
-        api.start()
-        c = Client(api.base, api.add_staff("plans-staff"))
-        conn = psycopg2.connect(url)
-        conn.autocommit = True
+        migrator.run("migrate")
+    finally:
+        migrator.close()
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
         with conn.cursor() as cur:
             cur.execute("INSERT INTO accounts (name, role) SELECT 'c' || g, 'customer' FROM generate_series(1, 3000) g")
             cur.execute("INSERT INTO api_tokens (account_id, secret_hash) SELECT id, sha256(name::bytea)"
@@ -1154,18 +1159,54 @@ def test_lookups_run_on_their_own_connection_with_generic_plans_of_index_scans(p
             cur.execute("INSERT INTO reverse_zones (name, prefix, nameservers, soa_mname, soa_rname)"
                         " SELECT g || '.10.in-addr.arpa', ('10.' || g || '.0.0/16')::cidr, '{ns1.example.net}',"
                         " 'ns1.example.net', 'hostmaster.example.net' FROM generate_series(0, 255) g")
+            cur.execute("INSERT INTO ptr_records (ip, zone_id, hostname, account_id)"
+                        " SELECT '10.0.0.0'::inet + g, z.id, 'h' || g || '.example.net', l.account_id"
+                        " FROM generate_series(8, 24007) g JOIN reverse_zones z ON z.prefix >>= '10.0.0.0'::inet + g"
+                        " JOIN allocations l ON l.prefix >>= '10.0.0.0'::inet + g")
+            cur.execute("INSERT INTO ptr_requests (account_id, ip, hostname, state)"
+                        " SELECT account_id, ip, hostname, 'applied' FROM ptr_records")
+            cur.execute("INSERT INTO audit_log (actor_id, actor_name, action, ip, new_value)"
+                        " SELECT account_id, 'c', 'ptr.set', ip, hostname FROM ptr_records")
             cur.execute("ANALYZE")
+    finally:
+        conn.close()
+    return url
 
-            def lookup_queries():
-                cur.execute("SELECT query FROM pg_stat_activity WHERE application_name = 'rdns-lookups'"
-                            " AND datname = current_database()")
+
+def _no_big_seq_scan(what, plan):
+    for table in BIG_TABLES:
+        assert f"Seq Scan on {table}" not in plan, f"{what}:\n{plan}"
+
+
+def test_lookups_and_changes_run_on_connections_of_their_own_with_generic_plans(pg):
+    """Token and address lookups run on one connection per rdns-api ("rdns-lookups"), PTR
+    changes on another ("rdns-changes"), both with plan_cache_mode force_generic_plan: at a
+    provider's size PostgreSQL would otherwise re-plan them on every execution. What that
+    relies on for the lookups: the generic plans of both statements (alone and shared, read
+    off the live connection) scan no big table sequentially. (The apply functions: the next
+    test.)"""
+    url = _scaled_db(pg, "rdns_plans")
+    api = harness.Api(url, {"api_threads": 8})
+    try:
+        api.start()
+        c = Client(api.base, api.add_staff("plans-staff"))
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            def queries(app):
+                cur.execute("SELECT query FROM pg_stat_activity WHERE application_name = %s"
+                            " AND datname = current_database()", (app,))
                 return [q for (q,) in cur.fetchall()]
 
             for _ in range(2):  # the first also refreshes the token's last_used_at
                 r = c.get("/v1/ptr/10.0.0.9")
-                assert r.status_code == 200 and r.json()["source"] == "none", r.text
-            [single] = lookup_queries()  # one connection, and the lone lookup ran on it
+                assert r.status_code == 200 and r.json()["hostname"] == "h9.example.net", r.text
+            [single] = queries("rdns-lookups")  # one connection, and the lone lookup ran on it
             assert "FROM api_tokens t JOIN accounts a" in single and "WITH ORDINALITY" not in single, single
+            r = c.put("/v1/ptr/10.0.0.9", json={"hostname": "forced9.example.net", "force": True})
+            assert r.status_code == 200, r.text
+            [change] = queries("rdns-changes")
+            assert "rdns_ptr_apply(" in change, change
             # Shared lookups: catch the statement on the connection while bursts run.
             shared, stop = None, threading.Event()
 
@@ -1179,7 +1220,7 @@ def test_lookups_run_on_their_own_connection_with_generic_plans_of_index_scans(p
             try:
                 deadline = time.monotonic() + 20
                 while shared is None and time.monotonic() < deadline:
-                    shared = next((q for q in lookup_queries() if "WITH ORDINALITY" in q), None)
+                    shared = next((q for q in queries("rdns-lookups") if "WITH ORDINALITY" in q), None)
             finally:
                 stop.set()
                 for t in threads:
@@ -1187,19 +1228,50 @@ def test_lookups_run_on_their_own_connection_with_generic_plans_of_index_scans(p
             assert shared, "no shared lookup statement seen on the lookup connection"
 
             cur.execute("SET plan_cache_mode = force_generic_plan")
-            for name, text, args in (("single", single, "(1, '10.1.0.9')"),
-                                     ("shared", shared, "('{1,2}', '{10.1.0.9,10.2.0.17}')")):
+            for name, text, args, rows in (("single", single, "(1, '10.1.0.9')", 1),
+                                           ("shared", shared, "('{1,2}', '{10.1.0.9,10.0.0.17}')", 2)):
                 cur.execute(f"PREPARE {name} AS {text}")
                 cur.execute(f"EXPLAIN EXECUTE {name}{args}")
-                plan = "\n".join(row for (row,) in cur.fetchall())
-                for table in ("api_tokens", "accounts", "allocations", "reverse_zones"):
-                    assert f"Seq Scan on {table}" not in plan, f"{name}:\n{plan}"
+                _no_big_seq_scan(name, "\n".join(row for (row,) in cur.fetchall()))
                 cur.execute(f"EXECUTE {name}{args}")
-                assert len(cur.fetchall()) == (1 if name == "single" else 2)
+                assert len(cur.fetchall()) == rows
         conn.close()
     finally:
         api.stop()
         api.close()
+
+
+def test_apply_functions_generic_plans_are_index_scans_at_scale(pg):
+    """The apply functions as rdns-api's "rdns-changes" connection runs them (generic plans)
+    in a database of a provider's size: auto_explain shows every statement they run, and
+    none reads a big table sequentially. A set, a delete and a batch of three."""
+    url = _scaled_db(pg, "rdns_plans_apply")
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    conn.notices = collections.deque(maxlen=10000)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM accounts WHERE name = 'c5'")
+            acct = cur.fetchone()[0]  # holds 10.0.0.40/29
+            for stmt in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
+                         "SET auto_explain.log_nested_statements = on", "SET auto_explain.log_level = 'notice'",
+                         "SET client_min_messages = notice", "SET plan_cache_mode = force_generic_plan"):
+                cur.execute(stmt)
+            for name in ("x41.example.net", None):
+                cur.execute("SELECT o_request FROM rdns_ptr_apply('10.0.0.41', %s, %s, %s, 'c', false, NULL, NULL,"
+                            " NULL)", (name, acct, acct))
+                assert cur.fetchone()[0] is not None
+            cur.execute("SELECT count(*) FROM rdns_ptr_apply_batch(ARRAY['10.0.0.42', '10.0.0.43', '10.0.0.44']::inet[],"
+                        " ARRAY['x42.example.net', 'x43.example.net', 'x44.example.net'], ARRAY[%s, %s, %s]::bigint[],"
+                        " ARRAY[%s, %s, %s]::bigint[], ARRAY['c', 'c', 'c'], ARRAY[false, false, false],"
+                        " ARRAY[NULL, NULL, NULL], ARRAY[NULL, NULL, NULL])", (acct,) * 6)
+            assert cur.fetchone() == (3,)
+        plans = "".join(conn.notices)
+        assert plans.count("Query Text:") >= 10, plans  # the functions' own statements were explained
+        assert "ptr_records" in plans and "allocations" in plans
+        _no_big_seq_scan("apply functions", plans)
+    finally:
+        conn.close()
 
 
 def test_apply_never_scans_the_change_queue(pg):
