@@ -919,6 +919,25 @@ def test_allocation_delete_racing_puts(env):
     assert last and set(last.values()) == {"ptr.reset"}, last
 
 
+class HoldApplies:
+    """Block every PTR change for a while (the apply functions take allocations IN ROW SHARE
+    MODE; this holds it EXCLUSIVE, which reads do not mind), so that the changes that arrive
+    meanwhile queue up in rdns-api and go as one batch once it lets go."""
+
+    def __init__(self, env, seconds=0.5):
+        self.conn = psycopg2.connect(env.dburl)
+        self.conn.cursor().execute("LOCK TABLE allocations IN EXCLUSIVE MODE")
+        self.timer = threading.Timer(seconds, self.conn.rollback)
+        self.timer.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.join()
+        self.conn.close()
+
+
 def test_concurrent_puts_are_batched_and_each_is_as_if_alone(env):
     """Verified PUTs that are ready at the same moment are applied together (api/batch.c,
     rdns_ptr_apply_batch): each still gets its own request, audit entry with the right old
@@ -937,10 +956,11 @@ def test_concurrent_puts_are_batched_and_each_is_as_if_alone(env):
             r = c.put(f"/v1/ptr/192.0.2.{80 + i}", json={"hostname": name})
             answers[w].append((i, name, r.status_code, r.json()))
     threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    with HoldApplies(env):  # the first changes queue up behind it: some share a batch
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
     flat = [a for ans in answers for a in ans]
     assert len(flat) == 48 and all(code == 200 for _, _, code, _ in flat), [a[:3] for a in flat if a[2] != 200]
     for i, name, _, body in flat:
@@ -983,10 +1003,11 @@ def test_failed_batch_is_applied_change_by_change(env):
                 go.wait()
                 codes[w] = c.put(f"/v1/ptr/192.0.2.{112 + w}", json={"hostname": f"{letter}{w}.{FWD}"}).status_code
             threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
+            with HoldApplies(env):  # all but the first change queue up for one batch
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(60)
             assert codes[0] >= 500 and codes[1:] == [200] * 7, codes
             got = sql(env.dburl, "SELECT host(ip), hostname FROM ptr_records WHERE ip <<= '192.0.2.112/29' ORDER BY ip")
             assert got == [(f"192.0.2.{112 + w}", f"{letter}{w}.{FWD}") for w in range(1, 8)], got
