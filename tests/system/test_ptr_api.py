@@ -1157,16 +1157,22 @@ BIG_TABLES = ("api_tokens", "accounts", "allocations", "reverse_zones", "ptr_rec
               "audit_log", "zone_changes")
 
 
-def _scaled_db(pg, name):
-    """A database of its own, migrated and analysed, the size of a provider's: 3,000
-    customers c1..c3000 with a token and a /29 each (c<k> holds 10.0.0.0 + 8k), 256 /16
-    zones, and 24,000 records with a request and an audit entry each."""
+def _migrated_db(pg, name):
+    """A database of its own in the harness's cluster, with our schema."""
     url = pg.create_db(name)
     migrator = harness.Api(url)
     try:
         migrator.run("migrate")
     finally:
         migrator.close()
+    return url
+
+
+def _scaled_db(pg, name):
+    """A database of its own, migrated and analysed, the size of a provider's: 3,000
+    customers c1..c3000 with a token and a /29 each (c<k> holds 10.0.0.0 + 8k), 256 /16
+    zones, and 24,000 records with a request and an audit entry each."""
+    url = _migrated_db(pg, name)
     conn = psycopg2.connect(url)
     conn.autocommit = True
     try:
@@ -1301,12 +1307,7 @@ def test_apply_never_scans_the_change_queue(pg):
     once rdns-zonegen has fallen far behind (migration 005). The apply functions used to
     read the whole queue for it: O(backlog) per change. A database of its own: the queue
     must start empty and analysed, as rdns-zonegen keeps it."""
-    url = pg.create_db("rdns_queue")
-    migrator = harness.Api(url)
-    try:
-        migrator.run("migrate")
-    finally:
-        migrator.close()
+    url = _migrated_db(pg, "rdns_queue")
     conn = psycopg2.connect(url)
     conn.autocommit = True
     try:
