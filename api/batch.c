@@ -52,8 +52,8 @@ static void futex_wake(_Atomic uint32_t *w)
 
 typedef struct {
 	const char *what, *items, *verb; /* for the log: "ptr", "changes", "applying" */
-	size_t max;       /* items per batch, at most API_BATCH_MAX */
-	int max_running;  /* batches at once */
+	size_t max;                      /* items per batch, at most API_BATCH_MAX */
+	int max_running;                 /* batches at once */
 	/* Whether two items may not share a batch (NULL: any may). */
 	bool (*clash)(const void *a, const void *b);
 	/* Run n >= 2 items together: RDNS_OK (each item has its outcome) or an error,
@@ -252,7 +252,8 @@ static int lookup_together(db_t *db, void *const *items, size_t n)
 	for (size_t i = 0; i < n; i++) { /* one refresh per stale token (rare: once a minute) */
 		bool first = q[i]->err == RDNS_OK && q[i]->stale;
 		for (size_t j = 0; first && j < i; j++)
-			first = !(q[j]->err == RDNS_OK && q[j]->stale && strcmp(q[j]->key->id, q[i]->key->id) == 0);
+			first = !(q[j]->err == RDNS_OK && q[j]->stale &&
+			          strcmp(q[j]->key->id, q[i]->key->id) == 0);
 		if (first)
 			db_token_touch(db, q[i]->key);
 	}

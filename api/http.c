@@ -17,6 +17,7 @@
 
 #include "api/auth.h"
 #include "api/batch.h"
+#include "core/endpoint.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -506,45 +507,6 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 	return (size_t)(w - s);
 }
 
-/* "ip:port" or "[v6]:port" → sockaddr. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss)
-{
-	char host[64];
-	const char *port;
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-		if (!e || e[1] != ':' || (size_t)(e - s - 1) >= sizeof(host))
-			return RDNS_EINVAL;
-		memcpy(host, s + 1, (size_t)(e - s - 1));
-		host[e - s - 1] = 0;
-		port = e + 2;
-	} else {
-		const char *c = strrchr(s, ':');
-		if (!c || (size_t)(c - s) >= sizeof(host))
-			return RDNS_EINVAL;
-		memcpy(host, s, (size_t)(c - s));
-		host[c - s] = 0;
-		port = c + 1;
-	}
-	char *end;
-	long p = strtol(port, &end, 10);
-	if (*port == 0 || *end || p < 0 || p > 65535)
-		return RDNS_EINVAL;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)p);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)p);
-	} else {
-		return RDNS_EINVAL;
-	}
-	return RDNS_OK;
-}
-
 api_app_t *api_app_new(const rdns_conf_t *conf, int *err)
 {
 	api_app_t *app = calloc(1, sizeof(*app));
@@ -621,11 +583,15 @@ static void request_time_slice(long us)
 int api_app_start(api_app_t *app)
 {
 	struct sockaddr_storage ss;
-	if (parse_listen(app->conf->api_listen, &ss) != RDNS_OK) {
-		log_err("http: api_listen '%s' is not ip:port or [v6]:port", app->conf->api_listen);
+	socklen_t sslen;
+	core_endpoint_t ep;
+	const char *why;
+	if (core_endpoint_parse(app->conf->api_listen, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep,
+	                        &why) != RDNS_OK) {
+		log_err("http: api_listen '%s': %s", app->conf->api_listen, why);
 		return RDNS_ECONFIG;
 	}
-	socklen_t sslen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	core_endpoint_sockaddr(&ep, &ss, &sslen);
 	int one = 1;
 	app->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (app->listen_fd < 0 ||

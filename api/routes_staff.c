@@ -8,6 +8,7 @@
 
 #include "api/http.h"
 #include "core/addr.h"
+#include "core/endpoint.h"
 #include "core/err.h"
 #include "core/hostname.h"
 #include "core/revname.h"
@@ -15,10 +16,7 @@
 #include "db/accounts.h"
 #include "db/staff.h"
 
-#define ZONE_MAX_NS         13  /* what fits a classic 512-octet referral */
-#define ZONE_MAX_NOTIFY     16  /* rdns-zonegen's ZG_NOTIFY_MAX_TARGETS */
-#define NOTIFY_TEXT_MAX     128 /* "[v6]:port@key" */
-#define KEYNAME_MAX         63
+#define ZONE_MAX_NS         13 /* what fits a classic 512-octet referral */
 #define TEMPLATE_MAX        255
 #define AUDIT_LIMIT_MAX     1000
 #define AUDIT_LIMIT_DEFAULT 100
@@ -656,7 +654,7 @@ typedef struct {
 	core_prefix_t prefix;
 	char ns[ZONE_MAX_NS][CORE_HOSTNAME_MAX];
 	size_t n_ns;
-	char notify[ZONE_MAX_NOTIFY][NOTIFY_TEXT_MAX];
+	char notify[CORE_NOTIFY_MAX_TARGETS][CORE_ENDPOINT_STRLEN];
 	size_t n_notify;
 	char default_ptr[TEMPLATE_MAX + 1];
 	bool has_default_ptr;
@@ -718,64 +716,17 @@ static json_t *zone_pick(const json_t *zone, const json_t *only)
 	return o;
 }
 
-static bool keyname_ok(const char *k)
-{
-	size_t n = strlen(k);
-	if (n == 0 || n > KEYNAME_MAX || k[0] == '.' || strstr(k, ".."))
-		return false;
-	return strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
-}
-
-/* A NOTIFY target "ip", "ip:port", "[v6]", "[v6]:port" or a bare IPv6
- * address, optionally "@keyname" (the forms rdns-zonegen reads), in its
+/* A NOTIFY target in the grammar rdns-zonegen reads (core/endpoint.h), in its
  * canonical form "192.0.2.1:53" / "[2001:db8::1]:53" plus "@keyname".
  * NULL on success, else the reason. */
 static const char *notify_canon(const char *s, char *out, size_t len)
 {
-	char host[CORE_ADDR_STRLEN + 8];
-	const char *at = strchr(s, '@');
-	const char *port = NULL;
-	size_t hlen = at ? (size_t)(at - s) : strlen(s);
-	core_addr_t a;
-	if (at && !keyname_ok(at + 1))
-		return "the key name after '@' must be 1 to 63 letters, digits, '-', '_' or '.'";
-	if (hlen == 0 || hlen >= sizeof(host))
-		return "expected ip, ip:port or [ipv6]:port";
-	memcpy(host, s, hlen);
-	host[hlen] = 0;
-	char *addr = host;
-	if (host[0] == '[') {
-		char *close = strchr(host, ']');
-		if (!close || (close[1] && close[1] != ':'))
-			return "expected [ipv6] or [ipv6]:port";
-		*close = 0;
-		addr = host + 1;
-		if (close[1] == ':')
-			port = close + 2;
-		if (core_addr_parse(addr, &a) != RDNS_OK || a.family != CORE_AF_INET6)
-			return "brackets must hold an IPv6 address";
-	} else {
-		char *colon = strchr(host, ':');
-		if (colon && !strchr(colon + 1, ':')) { /* one colon: IPv4 with a port */
-			*colon = 0;
-			port = colon + 1;
-		}
-		if (core_addr_parse(addr, &a) != RDNS_OK)
-			return "not an IP address (names are not resolved)";
-		if (port && a.family != CORE_AF_INET)
-			return "not an IP address";
-	}
-	unsigned long p = 53;
-	if (port) {
-		size_t n = strspn(port, "0123456789");
-		p = n ? strtoul(port, NULL, 10) : 0;
-		if (n == 0 || n > 5 || port[n] || p < 1 || p > 65535)
-			return "the port must be a decimal 1 to 65535";
-	}
-	char text[CORE_ADDR_STRLEN];
-	core_addr_format(&a, text, sizeof(text));
-	snprintf(out, len, a.family == CORE_AF_INET6 ? "[%s]:%lu%s%s" : "%s:%lu%s%s", text, p, at ? "@" : "",
-	         at ? at + 1 : "");
+	core_endpoint_t ep;
+	const char *why;
+	if (core_endpoint_parse(s, CORE_EP_KEY, 53, &ep, &why) != RDNS_OK)
+		return why;
+	if (core_endpoint_format(&ep, out, len) != RDNS_OK)
+		return "too long";
 	return NULL;
 }
 
@@ -870,8 +821,8 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 	}
 	if ((v = json_object_get(body, "notify"))) {
 		size_t n = json_array_size(v);
-		if (n > ZONE_MAX_NOTIFY) {
-			bad_field(r, "notify", "must list at most %d targets", ZONE_MAX_NOTIFY);
+		if (n > CORE_NOTIFY_MAX_TARGETS) {
+			bad_field(r, "notify", "must list at most %d targets", CORE_NOTIFY_MAX_TARGETS);
 			return false;
 		}
 		for (i = 0; i < n; i++) {
@@ -933,7 +884,7 @@ static bool zone_spec_from_row(const PGresult *res, zone_spec_t *z)
 {
 	json_t *ns = j_json(res, 0, DB_ZONE_NAMESERVERS), *notify = j_json(res, 0, DB_ZONE_NOTIFY);
 	bool ok = json_array_size(ns) >= 1 && json_array_size(ns) <= ZONE_MAX_NS &&
-	          json_array_size(notify) <= ZONE_MAX_NOTIFY;
+	          json_array_size(notify) <= CORE_NOTIFY_MAX_TARGETS;
 	for (size_t i = 0; ok && i < json_array_size(ns); i++) {
 		const char *s = json_string_value(json_array_get(ns, i));
 		ok = s && strlen(s) < CORE_HOSTNAME_MAX;
@@ -942,7 +893,7 @@ static bool zone_spec_from_row(const PGresult *res, zone_spec_t *z)
 	}
 	for (size_t i = 0; ok && i < json_array_size(notify); i++) {
 		const char *s = json_string_value(json_array_get(notify, i));
-		ok = s && strlen(s) < NOTIFY_TEXT_MAX;
+		ok = s && strlen(s) < CORE_ENDPOINT_STRLEN;
 		if (ok)
 			strcpy(z->notify[i], s);
 	}
@@ -965,7 +916,7 @@ static bool zone_spec_from_row(const PGresult *res, zone_spec_t *z)
 
 /* The data layer's view of z; the pointer arrays live in the caller. */
 static db_zone_conf_t zone_conf(const zone_spec_t *z, const char *name, const char *prefix,
-                                const char *ns[ZONE_MAX_NS], const char *notify[ZONE_MAX_NOTIFY])
+                                const char *ns[ZONE_MAX_NS], const char *notify[CORE_NOTIFY_MAX_TARGETS])
 {
 	for (size_t i = 0; i < z->n_ns; i++)
 		ns[i] = z->ns[i];
@@ -1079,7 +1030,7 @@ static void zone_create(api_req_t *r)
 	name[strlen(name) - 1] = 0;
 	fmt_prefix(&z.prefix, prefix);
 
-	const char *ns[ZONE_MAX_NS], *notify[ZONE_MAX_NOTIFY];
+	const char *ns[ZONE_MAX_NS], *notify[CORE_NOTIFY_MAX_TARGETS];
 	db_zone_conf_t conf = zone_conf(&z, name, prefix, ns, notify);
 	PGresult *row = NULL;
 	json_t *body = NULL, *config = NULL;
@@ -1183,7 +1134,7 @@ static void zone_update(api_req_t *r)
 		db_rollback(r->db); /* answered 400 */
 		goto cleanup;
 	}
-	const char *ns[ZONE_MAX_NS], *notify[ZONE_MAX_NOTIFY];
+	const char *ns[ZONE_MAX_NS], *notify[CORE_NOTIFY_MAX_TARGETS];
 	db_zone_conf_t conf = zone_conf(&z, name, NULL, ns, notify);
 	long long id = atoll(PQgetvalue(before, 0, DB_ZONE_ID));
 	if ((err = db_staff_zone_update(r->db, id, &conf)) != RDNS_OK ||

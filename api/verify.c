@@ -19,6 +19,7 @@
 
 #include <ldns/ldns.h>
 
+#include "core/endpoint.h"
 #include "core/err.h"
 #include "core/strbuf.h"
 
@@ -129,58 +130,6 @@ static void check_set(api_check_t *c, const char *id, api_check_status_t status,
 
 /* ---- resolver list ---- */
 
-/* Parse "ip", "ip:port", "[v6]", "[v6]:port" or a bare IPv6 address. */
-static int parse_resolver(const char *s, core_addr_t *addr, uint16_t *port)
-{
-	char host[CORE_ADDR_STRLEN + 1];
-	const char *h = s, *p = NULL;
-	size_t hlen;
-
-	*port = 53;
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (end == NULL)
-			return RDNS_EINVAL;
-		h = s + 1;
-		hlen = (size_t)(end - h);
-		if (end[1] == ':')
-			p = end + 2;
-		else if (end[1] != '\0')
-			return RDNS_EINVAL;
-	} else {
-		const char *colon = strchr(s, ':');
-
-		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-			hlen = (size_t)(colon - s); /* v4:port */
-			p = colon + 1;
-		} else {
-			hlen = strlen(s); /* v4, or a bare v6 */
-		}
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return RDNS_EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (core_addr_parse(host, addr) != RDNS_OK)
-		return RDNS_EINVAL;
-	if (p != NULL) {
-		unsigned long v = 0;
-
-		if (*p == '\0' || strlen(p) > 5)
-			return RDNS_EINVAL;
-		for (const char *q = p; *q; q++) {
-			if (*q < '0' || *q > '9')
-				return RDNS_EINVAL;
-			v = v * 10 + (unsigned long)(*q - '0');
-		}
-		if (v == 0 || v > 65535)
-			return RDNS_EINVAL;
-		*port = (uint16_t)v;
-	}
-	return RDNS_OK;
-}
-
 static ldns_rdf *addr_to_rdf(const core_addr_t *a)
 {
 	if (a->family == CORE_AF_INET)
@@ -249,14 +198,16 @@ static int ns_list_new(const api_verify_conf_t *conf, ns_t **out, size_t *n_out)
 			ns[n].addr = ldns_rdf_clone(ldns_resolver_nameservers(sys)[n]);
 			ns[n].port = 53;
 		} else {
-			core_addr_t a;
+			core_endpoint_t ep;
 
 			if (conf->resolvers == NULL || conf->resolvers[n] == NULL ||
-			    parse_resolver(conf->resolvers[n], &a, &ns[n].port) != RDNS_OK) {
+			    core_endpoint_parse(conf->resolvers[n], CORE_EP_BRACKET_V4, 53, &ep, NULL) !=
+			        RDNS_OK) {
 				ret = RDNS_ECONFIG;
 				goto cleanup;
 			}
-			ns[n].addr = addr_to_rdf(&a);
+			ns[n].port = ep.port;
+			ns[n].addr = addr_to_rdf(&ep.addr);
 		}
 		if (ns[n].addr == NULL) {
 			ret = RDNS_ENOMEM;

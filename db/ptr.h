@@ -33,7 +33,7 @@ int db_ptr_auth_context_key(db_t *db, const db_token_key_t *k, const char *ip, d
 typedef struct {
 	const db_token_key_t *key;
 	const char *ip;
-	int err; /* RDNS_OK (who, ctx and stale filled) or RDNS_EDENIED */
+	int err;    /* RDNS_OK (who, ctx and stale filled) or RDNS_EDENIED */
 	bool stale; /* the token's last_used_at wants a refresh (db_token_touch) */
 	db_principal_t who;
 	db_ptr_ctx_t ctx;

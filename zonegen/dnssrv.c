@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/endpoint.h"
 #include "core/err.h"
 
 #define DEFAULT_IDLE_MS     10000
@@ -237,45 +238,13 @@ static bool acl_allows(const zg_dnssrv_t *s, const struct sockaddr *from)
 	return false;
 }
 
-/* "ip:port" or "[ip6]:port". */
+/* dns_listen: "ip:port" or "[v6]:port" (core/endpoint.h). */
 static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *sl)
 {
-	char host[64];
-	const char *port;
-	memset(ss, 0, sizeof(*ss));
-	if (spec[0] == '[') {
-		const char *rb = strchr(spec, ']');
-		if (rb == NULL || rb[1] != ':' || (size_t)(rb - spec - 1) >= sizeof(host))
-			return RDNS_ECONFIG;
-		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
-		host[rb - spec - 1] = '\0';
-		port = rb + 2;
-	} else {
-		const char *c = strrchr(spec, ':');
-		if (c == NULL || strchr(spec, ':') != c || (size_t)(c - spec) >= sizeof(host))
-			return RDNS_ECONFIG;
-		memcpy(host, spec, (size_t)(c - spec));
-		host[c - spec] = '\0';
-		port = c + 1;
-	}
-	char *end;
-	errno = 0;
-	long pn = strtol(port, &end, 10);
-	if (*port == '\0' || *end != '\0' || errno || pn < 0 || pn > 65535)
+	core_endpoint_t ep;
+	if (core_endpoint_parse(spec, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep, NULL) != RDNS_OK)
 		return RDNS_ECONFIG;
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	if (spec[0] != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)pn);
-		*sl = sizeof(*sin);
-	} else if (spec[0] == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)pn);
-		*sl = sizeof(*sin6);
-	} else {
-		return RDNS_ECONFIG;
-	}
+	core_endpoint_sockaddr(&ep, ss, sl);
 	return RDNS_OK;
 }
 

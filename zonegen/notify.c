@@ -21,6 +21,7 @@
 #include <ldns/ldns.h>
 #include <openssl/evp.h>
 
+#include "core/endpoint.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -159,88 +160,20 @@ static int64_t backoff_ms(const zg_notify_conf_t *c, int k)
 
 /* ---- targets ---- */
 
-static bool keyname_ok(const char *k)
-{
-	size_t len = strlen(k);
-	if (len == 0 || len >= sizeof(((zg_notify_target_t *)0)->key_name) || k[0] == '.' || strstr(k, ".."))
-		return false;
-	for (const char *p = k; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
-			return false;
-	return true;
-}
-
-static bool parse_port(const char *p, uint16_t *port)
-{
-	size_t len = strlen(p);
-	if (len == 0 || len > 5)
-		return false;
-	unsigned v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(p[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return false;
-	*port = (uint16_t)v;
-	return true;
-}
-
 int zg_notify_target_parse(const char *s, zg_notify_target_t *out, char *keyname_out, size_t keyname_len)
 {
 	zg_notify_target_t t;
-	char hp[128];
-	const char *addr = hp, *port = NULL;
-	uint8_t bin[16];
-	int family;
+	core_endpoint_t ep;
 
 	if (!s || !out)
 		return RDNS_EINVAL;
+	if (core_endpoint_parse(s, CORE_EP_KEY, 53, &ep, NULL) != RDNS_OK)
+		return RDNS_EINVAL;
 	memset(&t, 0, sizeof(t));
-	t.port = 53;
-
-	const char *at = strchr(s, '@');
-	size_t hlen = at ? (size_t)(at - s) : strlen(s);
-	if (at) {
-		if (!keyname_ok(at + 1))
-			return RDNS_EINVAL;
-		strcpy(t.key_name, at + 1); /* length checked by keyname_ok */
-	}
-	if (hlen == 0 || hlen >= sizeof(hp))
+	t.port = ep.port;
+	if (core_addr_format(&ep.addr, t.host, sizeof(t.host)) != RDNS_OK)
 		return RDNS_EINVAL;
-	memcpy(hp, s, hlen);
-	hp[hlen] = '\0';
-
-	if (hp[0] == '[') {
-		char *close = strchr(hp, ']');
-		if (!close)
-			return RDNS_EINVAL;
-		*close = '\0';
-		addr = hp + 1;
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1] != '\0')
-			return RDNS_EINVAL;
-		family = AF_INET6;
-	} else {
-		char *c1 = strchr(hp, ':');
-		if (c1 && !strchr(c1 + 1, ':')) {
-			/* exactly one colon: IPv4 with a port */
-			*c1 = '\0';
-			port = c1 + 1;
-			family = AF_INET;
-		} else {
-			family = c1 ? AF_INET6 : AF_INET;
-		}
-	}
-	if (port && !parse_port(port, &t.port))
-		return RDNS_EINVAL;
-	if (inet_pton(family, addr, bin) != 1)
-		return RDNS_EINVAL;
-	if (!inet_ntop(family, bin, t.host, sizeof(t.host)))
-		return RDNS_EINVAL;
-
+	snprintf(t.key_name, sizeof(t.key_name), "%s", ep.key);
 	if (keyname_out) {
 		if (strlen(t.key_name) >= keyname_len)
 			return RDNS_ESPACE;
@@ -288,7 +221,7 @@ static int tgt_init(tgt_t *g, const zg_notify_target_t *t)
 	if (zg_notify_target_format(t, g->name, sizeof(g->name)) != RDNS_OK)
 		return RDNS_EINVAL;
 	if (t->key_len > 0) {
-		if (!keyname_ok(t->key_name))
+		if (!core_tsig_keyname_ok(t->key_name))
 			return RDNS_EINVAL;
 		/* RFC 8945 4.3.3: the key name enters the MAC in canonical (lower) case */
 		for (char *p = g->t.key_name; *p; p++)

@@ -5,8 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/endpoint.h"
+
 /* Most targets in one job (one outcome holds one result per target). */
-#define ZG_NOTIFY_MAX_TARGETS 16
+#define ZG_NOTIFY_MAX_TARGETS CORE_NOTIFY_MAX_TARGETS
 /* Most tries per target that a configuration may ask for. */
 #define ZG_NOTIFY_MAX_TRIES 32
 /* Completed outcomes kept for the caller; beyond this the oldest is dropped (and logged). */

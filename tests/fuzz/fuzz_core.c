@@ -1,11 +1,13 @@
 /* fuzz_core.c - libFuzzer target for the parsers that see request bytes: addresses,
- * prefixes, reverse zone names, hostnames, generic detection, templates. */
+ * prefixes, endpoints (host[:port][@key]), reverse zone names, hostnames, generic detection,
+ * templates. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/addr.h"
+#include "core/endpoint.h"
 #include "core/err.h"
 #include "core/hostname.h"
 #include "core/revname.h"
@@ -58,6 +60,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		core_hostname_matches_suffix(norm, core_hostname_special_default, SIZE_MAX, NULL);
 	} else if (!reason) {
 		abort();
+	}
+	/* an endpoint's canonical text parses back to the same endpoint */
+	static const unsigned ep_flags[] = {0, CORE_EP_KEY, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO,
+	                                    CORE_EP_BRACKET_V4};
+	for (size_t i = 0; i < sizeof(ep_flags) / sizeof(ep_flags[0]); i++) {
+		core_endpoint_t ep, ep2;
+		const char *ep_why = NULL;
+		char eptxt[CORE_ENDPOINT_STRLEN];
+		if (core_endpoint_parse(s, ep_flags[i], 53, &ep, &ep_why) != RDNS_OK) {
+			if (!ep_why)
+				abort();
+			continue;
+		}
+		if (core_endpoint_format(&ep, eptxt, sizeof(eptxt)) != RDNS_OK ||
+		    core_endpoint_parse(eptxt, ep_flags[i] | CORE_EP_KEY, 53, &ep2, NULL) != RDNS_OK ||
+		    memcmp(&ep, &ep2, sizeof(ep)) != 0)
+			abort();
 	}
 	core_addr_parse("198.51.100.7", &a);
 	char out[300];
