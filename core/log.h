@@ -1,4 +1,5 @@
-/* log.h - leveled logging to stderr; messages start with their component. */
+/* log.h - the one log sink of every daemon: leveled, one line per event, each line
+ * starting with its component ("notify: zone 2.0.192.in-addr.arpa: ..."). */
 #ifndef RDNS_CORE_LOG_H
 #define RDNS_CORE_LOG_H
 
@@ -10,7 +11,19 @@ void log_set_level(int level);
 int log_level_parse(const char *s);
 int log_level(void);
 
+/* Where lines go: NULL (the default) writes "<UTC time> <level>: <message>\n" to
+ * stderr; a sink gets the level and the message without time or newline (tests
+ * capture lines this way). Called from any thread; a sink must be thread-safe. */
+typedef void (*log_sink_t)(int level, const char *msg, void *arg);
+void log_set_sink(log_sink_t sink, void *arg);
+
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "<component>: zone <zone>: <message>", the zone without its trailing dot. */
+void log_zone_msg(int level, const char *component, const char *zone, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* "<component>: <method> <path>: <message>" for an HTTP request. */
+void log_req_msg(int level, const char *component, const char *method, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 #define log_err(...)  log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
@@ -20,5 +33,22 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 		if (log_level() >= LOG_LVL_DEBUG)                                                            \
 			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                                 \
 	} while (0)
+
+/* log_zone_err("render", "2.0.192.in-addr.arpa.", "cannot write %s: %s", path, strerror(e)) */
+#define log_zone_err(component, zone, ...)  log_zone_msg(LOG_LVL_ERR, component, zone, __VA_ARGS__)
+#define log_zone_warn(component, zone, ...) log_zone_msg(LOG_LVL_WARN, component, zone, __VA_ARGS__)
+#define log_zone_info(component, zone, ...) log_zone_msg(LOG_LVL_INFO, component, zone, __VA_ARGS__)
+#define log_zone_debug(component, zone, ...)                                                                 \
+	do {                                                                                                 \
+		if (log_level() >= LOG_LVL_DEBUG)                                                            \
+			log_zone_msg(LOG_LVL_DEBUG, component, zone, __VA_ARGS__);                           \
+	} while (0)
+
+#define log_req_err(component, method, path, ...)                                                            \
+	log_req_msg(LOG_LVL_ERR, component, method, path, __VA_ARGS__)
+#define log_req_warn(component, method, path, ...)                                                           \
+	log_req_msg(LOG_LVL_WARN, component, method, path, __VA_ARGS__)
+#define log_req_info(component, method, path, ...)                                                           \
+	log_req_msg(LOG_LVL_INFO, component, method, path, __VA_ARGS__)
 
 #endif

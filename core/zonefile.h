@@ -12,12 +12,16 @@
  * The text format, one record per line, fields separated by single spaces,
  * absolute names with exactly one trailing dot, TTL and class on every line,
  * no $ORIGIN or $TTL directives:
- *
+ */
+/* clang-format off */
+/*
  *   ; rdns zone 2.0.192.in-addr.arpa. serial 2026112601
- *   2.0.192.in-addr.arpa. 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112601 3600 900 1209600
- * 3600 2.0.192.in-addr.arpa. 3600 IN NS ns1.example.net. 10.2.0.192.in-addr.arpa. 3600 IN PTR
- * mail.example.com.
- *
+ *   2.0.192.in-addr.arpa. 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112601 3600 900 1209600 3600
+ *   2.0.192.in-addr.arpa. 3600 IN NS ns1.example.net.
+ *   10.2.0.192.in-addr.arpa. 3600 IN PTR mail.example.com.
+ */
+/* clang-format on */
+/*
  * Names are given with or without their trailing dot. Every name written is
  * checked to hold only letters, digits, '-', '_', '/' and '.' in non-empty
  * labels (at most 253 octets without the dot), so nothing a caller passes can
