@@ -16,6 +16,8 @@ struct db {
 	const char *session_sql; /* run after each (re)connect, or NULL */
 	PGconn *conn;
 	bool broken;
+	bool pinned;           /* never reconnect inside db_exec */
+	unsigned long session; /* bumped at every connect */
 	unsigned char prepared[DB_MAX_STMTS];
 	char sqlstate[6];
 	char errmsg[512];
@@ -60,6 +62,29 @@ PGconn *db_conn(db_t *db)
 	return db->conn;
 }
 
+unsigned long db_session(const db_t *db)
+{
+	return db->session;
+}
+
+void db_set_pinned(db_t *db, bool pinned)
+{
+	db->pinned = pinned;
+}
+
+/* The server's NOTICE and WARNING messages, through our log with a component and time
+ * (libpq would print them bare on stderr). */
+static void notice_to_log(void *arg, const PGresult *r)
+{
+	const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	int level = sev && (strcmp(sev, "WARNING") == 0) ? LOG_LVL_WARN : LOG_LVL_INFO;
+	if (sev && strcmp(sev, "DEBUG") == 0)
+		level = LOG_LVL_DEBUG;
+	if (level <= log_level())
+		log_msg(level, "db: server %s: %s", sev ? sev : "notice", msg ? msg : "");
+}
+
 static void set_error(db_t *db, const char *state, const char *msg)
 {
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
@@ -87,6 +112,8 @@ int db_ensure(db_t *db)
 		return RDNS_EDB;
 	}
 	db->broken = false;
+	db->session++;
+	PQsetNoticeReceiver(db->conn, notice_to_log, NULL);
 	PGresult *r = PQexec(db->conn, "SET application_name = 'rdns'");
 	PQclear(r);
 	if (db->session_sql) {
@@ -176,8 +203,8 @@ PGresult *db_exec(db_t *db, db_stmt_t *st, const char *const *params, int *err)
 	PGresult *r = exec_once(db, st, params, err);
 	/* A connection that died with the server (restart, failover) only shows it on
 	 * first use. Outside a transaction nothing was done: reconnect once and retry. */
-	if (!r && *err == RDNS_EDB && idle && (!db->conn || PQstatus(db->conn) != CONNECTION_OK) &&
-	    db_ensure(db) == RDNS_OK)
+	if (!r && *err == RDNS_EDB && idle && !db->pinned &&
+	    (!db->conn || PQstatus(db->conn) != CONNECTION_OK) && db_ensure(db) == RDNS_OK)
 		r = exec_once(db, st, params, err);
 	return r;
 }

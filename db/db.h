@@ -35,9 +35,21 @@ db_t *db_new_like(const db_t *db, const char *session_sql);
 int db_ensure(db_t *db);
 PGconn *db_conn(db_t *db);
 
+/* Which session the handle is on: a number that changes with every (re)connect,
+ * 0 before the first. State that lives in a session (advisory locks, LISTEN)
+ * belongs to the number it was taken under. */
+unsigned long db_session(const db_t *db);
+
+/* A pinned handle never reconnects by itself: db_exec() does not retry a
+ * statement on a new session after a lost connection, it fails with RDNS_EDB,
+ * and only an explicit db_ensure() opens a new session. For the holder of a
+ * session's state (rdns-zonegen's leader lock and LISTEN). */
+void db_set_pinned(db_t *db, bool pinned);
+
 /* Execute a prepared statement. Returns the result (PGRES_TUPLES_OK or
  * PGRES_COMMAND_OK) or NULL with *err set: RDNS_EDB (connection or server
- * failure: the connection is marked for reconnect), RDNS_EEXIST (unique or
+ * failure: the connection is marked for reconnect; outside a transaction an
+ * unpinned handle reconnects and retries once), RDNS_EEXIST (unique or
  * exclusion violation), RDNS_ENOTFOUND (foreign key violation), RDNS_EINVAL
  * (check violation or bad value). The SQLSTATE and message are kept for
  * db_last_error(). */
