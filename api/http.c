@@ -199,16 +199,16 @@ json_t *api_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static const char *type_name(json_type t)
+static const char *type_name(api_field_type_t t)
 {
 	switch (t) {
-	case JSON_STRING: return "string";
-	case JSON_INTEGER: return "integer";
-	case JSON_TRUE: return "boolean";
-	case JSON_ARRAY: return "array of strings";
-	case JSON_OBJECT: return "object";
-	default: return "value";
+	case API_FIELD_STRING: return "string";
+	case API_FIELD_INTEGER: return "integer";
+	case API_FIELD_BOOLEAN: return "boolean";
+	case API_FIELD_STRINGS: return "array of strings";
+	case API_FIELD_OBJECT: return "object";
 	}
+	return "value";
 }
 
 bool api_check_fields(api_req_t *r, const api_field_t *spec)
@@ -228,14 +228,16 @@ bool api_check_fields(api_req_t *r, const api_field_t *spec)
 		}
 		bool ok;
 		switch (f->type) {
-		case JSON_TRUE: ok = json_is_boolean(val); break;
-		case JSON_ARRAY:
+		case API_FIELD_STRING: ok = json_is_string(val) || (json_is_null(val) && !f->required); break;
+		case API_FIELD_INTEGER: ok = json_is_integer(val); break;
+		case API_FIELD_BOOLEAN: ok = json_is_boolean(val); break;
+		case API_FIELD_STRINGS:
 			ok = json_is_array(val);
 			for (size_t i = 0; ok && i < json_array_size(val); i++)
 				ok = json_is_string(json_array_get(val, i));
 			break;
-		case JSON_STRING: ok = json_is_string(val) || (json_is_null(val) && !f->required); break;
-		default: ok = json_typeof(val) == f->type;
+		case API_FIELD_OBJECT: ok = json_is_object(val); break;
+		default: ok = false;
 		}
 		if (!ok) {
 			char msg[80];

@@ -171,9 +171,9 @@ static size_t utf8_chars(const char *s)
 }
 
 static const api_field_t put_fields[] = {
-    {"hostname", JSON_STRING, true},
-    {"exception_reason", JSON_STRING, false},
-    {"force", JSON_TRUE, false},
+    {"hostname", API_FIELD_STRING, true},
+    {"exception_reason", API_FIELD_STRING, false},
+    {"force", API_FIELD_BOOLEAN, false},
     {NULL, 0, false},
 };
 
@@ -437,7 +437,7 @@ static void request_get(api_req_t *r)
 }
 
 static const api_field_t decide_fields[] = {
-    {"note", JSON_STRING, false},
+    {"note", API_FIELD_STRING, false},
     {NULL, 0, false},
 };
 

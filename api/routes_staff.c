@@ -355,7 +355,7 @@ static bool role_ok(const char *role)
 static void account_create(api_req_t *r)
 {
 	static const api_field_t spec[] = {
-	    {"name", JSON_STRING, true}, {"role", JSON_STRING, true}, {NULL, 0, false}};
+	    {"name", API_FIELD_STRING, true}, {"role", API_FIELD_STRING, true}, {NULL, 0, false}};
 	if (!api_check_fields(r, spec))
 		return;
 	const char *name = json_string_value(json_object_get(r->json, "name"));
@@ -553,7 +553,7 @@ static void allocation_overlap(api_req_t *r, const char *prefix)
 static void allocation_create(api_req_t *r)
 {
 	static const api_field_t spec[] = {
-	    {"account_id", JSON_INTEGER, true}, {"prefix", JSON_STRING, true}, {NULL, 0, false}};
+	    {"account_id", API_FIELD_INTEGER, true}, {"prefix", API_FIELD_STRING, true}, {NULL, 0, false}};
 	if (!api_check_fields(r, spec))
 		return;
 	long long account_id = json_integer_value(json_object_get(r->json, "account_id"));
@@ -690,13 +690,13 @@ static const struct {
 };
 
 #define ZONE_FIELD_SPEC(ns_required)                                                                         \
-	{"nameservers", JSON_ARRAY, ns_required}, {"default_ptr", JSON_STRING, false},                       \
-	    {"notify", JSON_ARRAY, false}, {"soa_mname", JSON_STRING, false},                                \
-	    {"soa_rname", JSON_STRING, false}, {"refresh", JSON_INTEGER, false},                             \
-	    {"retry", JSON_INTEGER, false}, {"expire", JSON_INTEGER, false},                                 \
-	    {"minimum", JSON_INTEGER, false},                                                                \
+	{"nameservers", API_FIELD_STRINGS, ns_required}, {"default_ptr", API_FIELD_STRING, false},           \
+	    {"notify", API_FIELD_STRINGS, false}, {"soa_mname", API_FIELD_STRING, false},                    \
+	    {"soa_rname", API_FIELD_STRING, false}, {"refresh", API_FIELD_INTEGER, false},                   \
+	    {"retry", API_FIELD_INTEGER, false}, {"expire", API_FIELD_INTEGER, false},                       \
+	    {"minimum", API_FIELD_INTEGER, false},                                                           \
 	{                                                                                                    \
-		"ttl", JSON_INTEGER, false                                                                   \
+		"ttl", API_FIELD_INTEGER, false                                                              \
 	}
 
 /* {field: value in zone} for the fields named in only (all when NULL). */
@@ -1013,7 +1013,7 @@ static void zone_overlap(api_req_t *r, const char *prefix)
 static void zone_create(api_req_t *r)
 {
 	static const api_field_t spec[] = {
-	    {"prefix", JSON_STRING, true}, ZONE_FIELD_SPEC(true), {NULL, 0, false}};
+	    {"prefix", API_FIELD_STRING, true}, ZONE_FIELD_SPEC(true), {NULL, 0, false}};
 	if (!api_check_fields(r, spec))
 		return;
 	zone_spec_t z = {.refresh = 3600, .retry = 900, .expire = 1209600, .minimum = 3600, .ttl = 3600};
