@@ -5,6 +5,7 @@
 
 #include "api/auth.h"
 #include "api/batch.h"
+#include "api/decide.h"
 #include "api/http.h"
 #include "api/verify.h"
 #include "core/addr.h"
@@ -55,15 +56,21 @@ static bool auth_ip(api_req_t *r, core_addr_t *a, char *ip, db_ptr_ctx_t *ctx)
 	return api_auth_with(r, auth_ctx_check, arg);
 }
 
+/* 404 for an address the caller may not see or change, without saying why: nothing
+ * leaks about other customers' addresses. */
+static void not_your_address(api_req_t *r, const char *ip)
+{
+	api_problem(r, 404, "not-your-address", "Not Found", NULL,
+	            "%s is not in one of your allocations or not in a reverse zone of this provider", ip);
+}
+
 /* Whether the caller may see/change this address: inside one of their
  * allocations and a configured zone (staff: inside a zone). Answers 404
- * without saying which, so nothing leaks about other customers' addresses. */
+ * without saying which. */
 static bool visible(api_req_t *r, const char *ip, const db_ptr_ctx_t *ctx)
 {
 	if (!ctx->in_zone || (!r->caller.staff && ctx->owner != r->caller.account_id)) {
-		api_problem(r, 404, "not-your-address", "Not Found", NULL,
-		            "%s is not in one of your allocations or not in a reverse zone of this provider",
-		            ip);
+		not_your_address(r, ip);
 		return false;
 	}
 	return true;
@@ -177,13 +184,83 @@ static const api_field_t put_fields[] = {
     {NULL, 0, false},
 };
 
+/* Refused: 422 with the findings. Only a name that passed the validator is stored. */
+static void ptr_refuse(api_req_t *r, const char *ip, const api_verdict_t *v, const char *checks_text)
+{
+	long long req_id = 0;
+	int err = db_ptr_request(r->db, ip, v->syntax_ok ? v->hostname : NULL, r->caller.account_id,
+	                         r->caller.name, "failed_checks", checks_text, NULL, &req_id);
+	if (err != RDNS_OK) {
+		api_db_error(r, err);
+		return;
+	}
+	json_t *checks = json_loads(checks_text, 0, NULL);
+	if (!checks)
+		checks = json_array();
+	api_problem(r, 422, "checks-failed", "Unprocessable Content",
+	            json_pack("{s:O, s:I}", "checks", checks, "request_id", (json_int_t)req_id), "%s%s",
+	            v->syntax_ok ? "the PTR did not pass verification" : "the hostname is not acceptable",
+	            !v->syntax_ok ? ""
+	            : r->caller.staff
+	                ? "; staff may apply it with \"force\": true"
+	                : "; fix the findings and retry, or resend with an exception_reason for "
+	                  "staff review");
+	json_decref(checks);
+}
+
+/* The forward check failed but the customer asks for an exception: 202, pending review. */
+static void ptr_review(api_req_t *r, const char *ip, const api_verdict_t *v, const char *checks_text,
+                       const char *reason)
+{
+	long long req_id = 0;
+	int err = db_ptr_request(r->db, ip, v->hostname, r->caller.account_id, r->caller.name,
+	                         "pending_review", checks_text, reason, &req_id);
+	if (err != RDNS_OK) {
+		api_db_error(r, err);
+		return;
+	}
+	answer_request(r, 202, req_id, NULL);
+}
+
+/* Applied (through the batcher): 200 with the record as this request wrote it. */
+static void ptr_apply(api_req_t *r, const char *ip, const core_addr_t *a, db_ptr_ctx_t *ctx,
+                      const api_verdict_t *v, const char *checks_text, const char *reason, bool force)
+{
+	db_ptr_change_t change = {
+	    .ip = ip,
+	    .hostname = v->hostname,
+	    .owner = r->caller.staff ? 0 : r->caller.account_id,
+	    .actor = r->caller.account_id,
+	    .actor_name = r->caller.name,
+	    .forced = force,
+	    .checks_json = checks_text,
+	    .reason = reason,
+	};
+	int err = api_batch_apply(r->db, &change);
+	const db_ptr_applied_t done = change.out;
+	if (err == RDNS_ENOTFOUND) {
+		not_your_address(r, ip);
+		return;
+	}
+	if (err != RDNS_OK) {
+		api_db_error(r, err);
+		return;
+	}
+	/* The record as this request wrote it: a concurrent PUT may already have replaced it. */
+	ctx->has_record = true;
+	snprintf(ctx->hostname, sizeof(ctx->hostname), "%s", v->hostname);
+	snprintf(ctx->updated_at, sizeof(ctx->updated_at), "%s", done.updated_at);
+	snprintf(ctx->verified_at, sizeof(ctx->verified_at), "%s", done.verified_at);
+	json_t *o = record_json(ip, a, ctx);
+	json_object_set_new(o, "request_id", json_integer(done.request_id));
+	api_json_with(r, 200, o, "checks", checks_text);
+}
+
 static void ptr_put(api_req_t *r)
 {
 	core_addr_t a;
 	char ip[CORE_ADDR_STRLEN];
 	db_ptr_ctx_t ctx;
-	char *checks_text = NULL;
-	json_t *checks = NULL;
 	if (!auth_ip(r, &a, ip, &ctx) || !api_check_fields(r, put_fields))
 		return;
 	const char *hostname = json_string_value(json_object_get(r->json, "hostname"));
@@ -210,80 +287,19 @@ static void ptr_put(api_req_t *r)
 		log_err("ptr: verifier failed for %s: %s", ip, rdns_strerror(err));
 		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s",
 		            "the verifier could not run; this is a problem on our side");
-		goto cleanup;
+		return;
 	}
-	checks_text = api_verdict_checks_text(&v);
+	char *checks_text = api_verdict_checks_text(&v);
 	if (!checks_text) {
 		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "out of memory");
-		goto cleanup;
+		return;
 	}
-	long long req_id = 0;
-	/* Staff do not ask for exceptions: they force. */
-	if (!v.syntax_ok || (!v.ok && !force && (!reason || r->caller.staff))) {
-		/* Refused. Only a name that passed the validator is stored. */
-		err = db_ptr_request(r->db, ip, v.syntax_ok ? v.hostname : NULL, r->caller.account_id,
-		                     r->caller.name, "failed_checks", checks_text, NULL, &req_id);
-		if (err != RDNS_OK) {
-			api_db_error(r, err);
-			goto cleanup;
-		}
-		if (!(checks = json_loads(checks_text, 0, NULL)))
-			checks = json_array();
-		api_problem(
-		    r, 422, "checks-failed", "Unprocessable Content",
-		    json_pack("{s:O, s:I}", "checks", checks, "request_id", (json_int_t)req_id), "%s%s",
-		    v.syntax_ok ? "the PTR did not pass verification" : "the hostname is not acceptable",
-		    !v.syntax_ok ? ""
-		    : r->caller.staff
-		        ? "; staff may apply it with \"force\": true"
-		        : "; fix the findings and retry, or resend with an exception_reason for "
-		          "staff review");
-		goto cleanup;
+	switch (api_ptr_decide(v.syntax_ok, v.ok, force, reason != NULL, r->caller.staff)) {
+	case API_PTR_REFUSE: ptr_refuse(r, ip, &v, checks_text); break;
+	case API_PTR_REVIEW: ptr_review(r, ip, &v, checks_text, reason); break;
+	case API_PTR_APPLY: ptr_apply(r, ip, &a, &ctx, &v, checks_text, reason, force); break;
 	}
-	if (!v.ok && !force) {
-		/* The forward check failed but the customer asks for an exception. */
-		err = db_ptr_request(r->db, ip, v.hostname, r->caller.account_id, r->caller.name,
-		                     "pending_review", checks_text, reason, &req_id);
-		if (err != RDNS_OK) {
-			api_db_error(r, err);
-			goto cleanup;
-		}
-		answer_request(r, 202, req_id, NULL);
-		goto cleanup;
-	}
-	db_ptr_change_t change = {
-	    .ip = ip,
-	    .hostname = v.hostname,
-	    .owner = r->caller.staff ? 0 : r->caller.account_id,
-	    .actor = r->caller.account_id,
-	    .actor_name = r->caller.name,
-	    .forced = force,
-	    .checks_json = checks_text,
-	    .reason = reason,
-	};
-	err = api_batch_apply(r->db, &change);
-	const db_ptr_applied_t done = change.out;
-	if (err == RDNS_ENOTFOUND) {
-		api_problem(r, 404, "not-your-address", "Not Found", NULL,
-		            "%s is not in one of your allocations or not in a reverse zone of this provider",
-		            ip);
-		goto cleanup;
-	}
-	if (err != RDNS_OK) {
-		api_db_error(r, err);
-		goto cleanup;
-	}
-	/* The record as this request wrote it: a concurrent PUT may already have replaced it. */
-	ctx.has_record = true;
-	snprintf(ctx.hostname, sizeof(ctx.hostname), "%s", v.hostname);
-	snprintf(ctx.updated_at, sizeof(ctx.updated_at), "%s", done.updated_at);
-	snprintf(ctx.verified_at, sizeof(ctx.verified_at), "%s", done.verified_at);
-	json_t *o = record_json(ip, &a, &ctx);
-	json_object_set_new(o, "request_id", json_integer(done.request_id));
-	api_json_with(r, 200, o, "checks", checks_text);
-cleanup:
 	free(checks_text);
-	json_decref(checks);
 }
 
 static void ptr_delete(api_req_t *r)
@@ -297,9 +313,7 @@ static void ptr_delete(api_req_t *r)
 	int err = db_ptr_apply(r->db, ip, NULL, r->caller.staff ? 0 : r->caller.account_id,
 	                       r->caller.account_id, r->caller.name, false, NULL, NULL, &done);
 	if (err == RDNS_ENOTFOUND)
-		api_problem(r, 404, "not-your-address", "Not Found", NULL,
-		            "%s is not in one of your allocations or not in a reverse zone of this provider",
-		            ip);
+		not_your_address(r, ip);
 	else if (err != RDNS_OK)
 		api_db_error(r, err);
 	else
