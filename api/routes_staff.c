@@ -120,13 +120,6 @@ static bool path_id(api_req_t *r, const char *seg, const char *what, long long *
 	return false;
 }
 
-/* Roll back the unit of work and answer for a data-layer error. */
-static void write_failed(api_req_t *r, int err)
-{
-	db_rollback(r->db);
-	api_db_error(r, err);
-}
-
 /* Answer 201 with body and a Location header. */
 static void created(api_req_t *r, json_t *body, const char *location)
 {
@@ -138,23 +131,6 @@ static void created(api_req_t *r, json_t *body, const char *location)
 static char *json_text(const json_t *v)
 {
 	return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-}
-
-/* Audit an action of the caller. */
-static int audit(api_req_t *r, const char *action, const char *object, const char *old_value,
-                 const char *new_value, const json_t *detail)
-{
-	char *d = json_text(detail);
-	db_audit_t a = {.actor_id = r->caller.account_id,
-	                .actor_name = r->caller.name,
-	                .action = action,
-	                .object = object,
-	                .old_value = old_value,
-	                .new_value = new_value,
-	                .detail = d};
-	int rc = db_staff_audit(r->db, &a);
-	free(d);
-	return rc;
 }
 
 /* ---- result rows to JSON ---- */
@@ -372,38 +348,19 @@ static void account_create(api_req_t *r)
 	}
 
 	PGresult *row = NULL;
-	json_t *body = NULL, *value = NULL;
-	char *new_value = NULL;
-	long long id;
-	char object[48], location[64];
-	int err = db_begin(r->db);
-	if (err == RDNS_OK)
-		err = db_account_create(r->db, name, role, &id);
+	json_t *value = json_pack("{s:s, s:s}", "name", name, "role", role);
+	char *new_value = json_text(value), location[64];
+	int err =
+	    db_staff_account_create(r->db, name, role, r->caller.account_id, r->caller.name, new_value, &row);
 	if (err == RDNS_EEXIST) {
-		db_rollback(r->db);
 		api_problem(r, 409, "conflict", "Conflict", NULL, "an account named '%s' exists already",
 		            echo(name, e));
-		goto cleanup;
+	} else if (err != RDNS_OK) {
+		api_db_error(r, err);
+	} else {
+		snprintf(location, sizeof(location), "/v1/accounts/%s", PQgetvalue(row, 0, DB_ACCT_ID));
+		created(r, account_json(row, 0), location);
 	}
-	if (err == RDNS_OK)
-		row = db_staff_account_get(r->db, id, &err);
-	if (err != RDNS_OK)
-		goto fail;
-	body = account_json(row, 0);
-	value = json_pack("{s:s, s:s}", "name", name, "role", role);
-	new_value = json_text(value);
-	snprintf(object, sizeof(object), "account %lld", id);
-	if ((err = audit(r, "account.create", object, NULL, new_value, NULL)) != RDNS_OK ||
-	    (err = db_commit(r->db)) != RDNS_OK)
-		goto fail;
-	snprintf(location, sizeof(location), "/v1/accounts/%lld", id);
-	created(r, body, location);
-	body = NULL;
-	goto cleanup;
-fail:
-	write_failed(r, err);
-cleanup:
-	json_decref(body);
 	json_decref(value);
 	free(new_value);
 	PQclear(row);
@@ -462,66 +419,32 @@ static void token_create(api_req_t *r)
 	long long account_id, token_id;
 	if (!api_check_fields(r, spec) || !path_id(r, r->params[0], "account", &account_id))
 		return;
-	char token[DB_TOKEN_MAX], object[48];
-	PGresult *acct = NULL;
-	json_t *detail = NULL;
-	int err = db_begin(r->db);
-	if (err == RDNS_OK)
-		acct = db_staff_account_get(r->db, account_id, &err);
-	if (err != RDNS_OK)
-		goto fail;
-	if (PQntuples(acct) != 1) {
-		db_rollback(r->db);
+	char token[DB_TOKEN_MAX];
+	int err = db_staff_token_create(r->db, account_id, r->caller.account_id, r->caller.name, token,
+	                                sizeof(token), &token_id);
+	if (err == RDNS_ENOTFOUND)
 		not_found(r, "account", r->params[0]);
-		goto cleanup;
-	}
-	if ((err = db_token_create(r->db, account_id, token, sizeof(token), &token_id)) != RDNS_OK)
-		goto fail;
-	snprintf(object, sizeof(object), "token %lld", token_id);
-	detail = json_pack("{s:I}", "account", (json_int_t)account_id);
-	if ((err = audit(r, "token.create", object, NULL, NULL, detail)) != RDNS_OK ||
-	    (err = db_commit(r->db)) != RDNS_OK)
-		goto fail;
-	api_json(r, 201,
-	         json_pack("{s:I, s:s, s:I}", "id", (json_int_t)token_id, "token", token, "account_id",
-	                   (json_int_t)account_id));
-	goto cleanup;
-fail:
-	write_failed(r, err);
-cleanup:
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_json(r, 201,
+		         json_pack("{s:I, s:s, s:I}", "id", (json_int_t)token_id, "token", token,
+		                   "account_id", (json_int_t)account_id));
 	explicit_bzero(token, sizeof(token));
-	json_decref(detail);
-	PQclear(acct);
 }
 
 static void token_revoke(api_req_t *r)
 {
-	long long id, account_id = 0;
+	long long id;
 	if (!path_id(r, r->params[0], "token", &id))
 		return;
-	char object[48];
-	json_t *detail = NULL;
-	int err = db_begin(r->db);
-	if (err == RDNS_OK)
-		err = db_staff_token_revoke(r->db, id, &account_id);
-	if (err == RDNS_ENOTFOUND) {
-		db_rollback(r->db);
+	int err = db_staff_token_revoke(r->db, id, r->caller.account_id, r->caller.name);
+	if (err == RDNS_ENOTFOUND)
 		api_problem(r, 404, NULL, "Not Found", NULL, "no active token %lld", id);
-		return;
-	}
-	if (err != RDNS_OK)
-		goto fail;
-	snprintf(object, sizeof(object), "token %lld", id);
-	detail = json_pack("{s:I}", "account", (json_int_t)account_id);
-	if ((err = audit(r, "token.revoke", object, NULL, NULL, detail)) != RDNS_OK ||
-	    (err = db_commit(r->db)) != RDNS_OK)
-		goto fail;
-	api_no_content(r);
-	json_decref(detail);
-	return;
-fail:
-	json_decref(detail);
-	write_failed(r, err);
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_no_content(r);
 }
 
 /* ---- allocations ---- */
@@ -558,7 +481,7 @@ static void allocation_create(api_req_t *r)
 		return;
 	long long account_id = json_integer_value(json_object_get(r->json, "account_id"));
 	core_prefix_t p;
-	char prefix[CORE_PREFIX_STRLEN], object[48];
+	char prefix[CORE_PREFIX_STRLEN];
 	if (account_id <= 0) {
 		bad_field(r, "account_id", "must be a positive integer");
 		return;
@@ -567,42 +490,17 @@ static void allocation_create(api_req_t *r)
 		return;
 	fmt_prefix(&p, prefix);
 
-	PGresult *acct = NULL, *row = NULL;
-	json_t *body = NULL, *detail = NULL;
-	int err = db_begin(r->db);
-	if (err == RDNS_OK)
-		acct = db_staff_account_get(r->db, account_id, &err);
-	if (err != RDNS_OK)
-		goto fail;
-	if (PQntuples(acct) != 1) {
-		db_rollback(r->db);
+	PGresult *row = NULL;
+	int err =
+	    db_staff_allocation_create(r->db, account_id, prefix, r->caller.account_id, r->caller.name, &row);
+	if (err == RDNS_ENOTFOUND)
 		api_problem(r, 404, NULL, "Not Found", NULL, "no account %lld", account_id);
-		goto cleanup;
-	}
-	row = db_staff_allocation_insert(r->db, account_id, prefix, &err);
-	if (err == RDNS_EEXIST) {
-		db_rollback(r->db);
+	else if (err == RDNS_EEXIST)
 		allocation_overlap(r, prefix);
-		goto cleanup;
-	}
-	if (err != RDNS_OK)
-		goto fail;
-	body = allocation_json(row, 0);
-	snprintf(object, sizeof(object), "allocation %lld",
-	         (long long)json_integer_value(json_object_get(body, "id")));
-	detail = json_pack("{s:I}", "account", (json_int_t)account_id);
-	if ((err = audit(r, "allocation.create", object, NULL, prefix, detail)) != RDNS_OK ||
-	    (err = db_commit(r->db)) != RDNS_OK)
-		goto fail;
-	api_json(r, 201, body);
-	body = NULL;
-	goto cleanup;
-fail:
-	write_failed(r, err);
-cleanup:
-	json_decref(body);
-	json_decref(detail);
-	PQclear(acct);
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_json(r, 201, allocation_json(row, 0));
 	PQclear(row);
 }
 
@@ -630,21 +528,13 @@ static void allocation_delete(api_req_t *r)
 	long long id;
 	if (!path_id(r, r->params[0], "allocation", &id))
 		return;
-	int err = db_begin(r->db);
-	if (err == RDNS_OK)
-		err = db_staff_allocation_delete(r->db, id, r->caller.account_id, r->caller.name, NULL);
-	if (err == RDNS_ENOTFOUND) {
-		db_rollback(r->db);
+	int err = db_staff_allocation_delete(r->db, id, r->caller.account_id, r->caller.name, NULL);
+	if (err == RDNS_ENOTFOUND)
 		not_found(r, "allocation", r->params[0]);
-		return;
-	}
-	if (err == RDNS_OK)
-		err = db_commit(r->db);
-	if (err != RDNS_OK) {
-		write_failed(r, err);
-		return;
-	}
-	api_no_content(r);
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_no_content(r);
 }
 
 /* ---- reverse zones ---- */
@@ -938,6 +828,46 @@ static db_zone_conf_t zone_conf(const zone_spec_t *z, const char *name, const ch
 	                        .ttl = z->ttl};
 }
 
+/* A zone change in the making, and the state of its db_zone_hooks_t. */
+typedef struct {
+	api_req_t *r;
+	const char *name;   /* the zone's name (a PATCH) */
+	const json_t *only; /* the fields audited: those a PATCH body names; NULL: all */
+	zone_spec_t z;
+	const char *ns[ZONE_MAX_NS], *notify[CORE_NOTIFY_MAX_TARGETS]; /* zone_conf()'s arrays */
+	bool answered;                                                 /* zone_patch answered */
+} zone_work_t;
+
+/* db_zone_hooks_t.value: the zone's configuration as audited (arg: a zone_work_t or NULL). */
+static char *zone_value(const PGresult *row, void *arg)
+{
+	const zone_work_t *w = arg;
+	json_t *zone = zone_json(row, 0), *config = zone_pick(zone, w ? w->only : NULL);
+	char *text = json_text(config);
+	json_decref(zone);
+	json_decref(config);
+	return text;
+}
+
+/* db_zone_hooks_t.change of a PATCH: the stored configuration with the body's fields
+ * applied. Answers (400, or 500 for a stored value out of range) when it refuses. */
+static int zone_patch(const PGresult *before, db_zone_conf_t *conf, void *arg)
+{
+	zone_work_t *w = arg;
+	if (!zone_spec_from_row(before, &w->z)) {
+		api_problem(w->r, 500, NULL, "Internal Server Error", NULL,
+		            "the stored configuration of %s is out of range", w->name);
+		w->answered = true;
+		return RDNS_ERANGE;
+	}
+	if (!zone_apply(w->r, w->r->json, &w->z)) {
+		w->answered = true; /* answered 400 */
+		return RDNS_EINVAL;
+	}
+	*conf = zone_conf(&w->z, w->name, NULL, w->ns, w->notify);
+	return RDNS_OK;
+}
+
 /* The zone named by a path segment (trailing dot optional, any case): its
  * canonical name without the dot. Answers 404 for anything that is not a
  * reverse zone name. */
@@ -1016,57 +946,33 @@ static void zone_create(api_req_t *r)
 	    {"prefix", API_FIELD_STRING, true}, ZONE_FIELD_SPEC(true), {NULL, 0, false}};
 	if (!api_check_fields(r, spec))
 		return;
-	zone_spec_t z = {.refresh = 3600, .retry = 900, .expire = 1209600, .minimum = 3600, .ttl = 3600};
-	char name[CORE_REVNAME_MAX], prefix[CORE_PREFIX_STRLEN], object[CORE_REVNAME_MAX + 16];
-	if (!parse_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &z.prefix))
+	zone_work_t w = {
+	    .z = {.refresh = 3600, .retry = 900, .expire = 1209600, .minimum = 3600, .ttl = 3600}};
+	char name[CORE_REVNAME_MAX], prefix[CORE_PREFIX_STRLEN], location[CORE_REVNAME_MAX + 16];
+	if (!parse_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &w.z.prefix))
 		return;
-	if (!core_revname_is_cut(&z.prefix)) {
-		not_a_cut(r, &z.prefix);
+	if (!core_revname_is_cut(&w.z.prefix)) {
+		not_a_cut(r, &w.z.prefix);
 		return;
 	}
-	if (!zone_apply(r, r->json, &z))
+	if (!zone_apply(r, r->json, &w.z))
 		return;
-	core_revname_zone(&z.prefix, name, sizeof(name));
+	core_revname_zone(&w.z.prefix, name, sizeof(name));
 	name[strlen(name) - 1] = 0;
-	fmt_prefix(&z.prefix, prefix);
+	fmt_prefix(&w.z.prefix, prefix);
 
-	const char *ns[ZONE_MAX_NS], *notify[CORE_NOTIFY_MAX_TARGETS];
-	db_zone_conf_t conf = zone_conf(&z, name, prefix, ns, notify);
+	db_zone_conf_t conf = zone_conf(&w.z, name, prefix, w.ns, w.notify);
+	db_zone_hooks_t hooks = {.value = zone_value, .arg = &w};
 	PGresult *row = NULL;
-	json_t *body = NULL, *config = NULL;
-	char *new_value = NULL;
-	long long id;
-	int err = db_begin(r->db);
-	if (err == RDNS_OK)
-		err = db_staff_zone_insert(r->db, &conf, &id);
+	int err = db_staff_zone_create(r->db, &conf, r->caller.account_id, r->caller.name, &hooks, &row);
 	if (err == RDNS_EEXIST) {
-		db_rollback(r->db);
 		zone_overlap(r, prefix);
-		goto cleanup;
+	} else if (err != RDNS_OK) {
+		api_db_error(r, err);
+	} else {
+		snprintf(location, sizeof(location), "/v1/zones/%s", name);
+		created(r, zone_json(row, 0), location);
 	}
-	if (err == RDNS_OK)
-		err = db_staff_zone_touch(r->db, id);
-	if (err == RDNS_OK)
-		row = db_staff_zone_get(r->db, name, false, &err);
-	if (err != RDNS_OK)
-		goto fail;
-	body = zone_json(row, 0);
-	config = zone_pick(body, NULL);
-	new_value = json_text(config);
-	snprintf(object, sizeof(object), "zone %s", name);
-	if ((err = audit(r, "zone.create", object, NULL, new_value, NULL)) != RDNS_OK ||
-	    (err = db_commit(r->db)) != RDNS_OK)
-		goto fail;
-	snprintf(object, sizeof(object), "/v1/zones/%s", name);
-	created(r, body, object);
-	body = NULL;
-	goto cleanup;
-fail:
-	write_failed(r, err);
-cleanup:
-	json_decref(body);
-	json_decref(config);
-	free(new_value);
 	PQclear(row);
 }
 
@@ -1088,7 +994,7 @@ static void zone_get(api_req_t *r)
 	if (!path_zone(r, r->params[0], name))
 		return;
 	int err;
-	PGresult *res = db_staff_zone_get(r->db, name, false, &err);
+	PGresult *res = db_staff_zone_get(r->db, name, &err);
 	if (!res)
 		api_db_error(r, err);
 	else if (PQntuples(res) != 1)
@@ -1101,76 +1007,32 @@ static void zone_get(api_req_t *r)
 static void zone_update(api_req_t *r)
 {
 	static const api_field_t spec[] = {ZONE_FIELD_SPEC(false), {NULL, 0, false}};
-	char name[CORE_REVNAME_MAX], object[CORE_REVNAME_MAX + 16];
+	char name[CORE_REVNAME_MAX];
 	if (!api_check_fields(r, spec) || !path_zone(r, r->params[0], name))
 		return;
 	if (json_object_size(r->json) == 0) {
 		api_problem(r, 400, "invalid-body", "Bad Request", NULL, "the body names no field to change");
 		return;
 	}
-	zone_spec_t z = {0};
-	core_revname_zone_parse(name, &z.prefix);
-
-	PGresult *before = NULL, *after = NULL;
-	json_t *old_zone = NULL, *new_zone = NULL, *old_v = NULL, *new_v = NULL;
-	char *old_text = NULL, *new_text = NULL;
-	int err = db_begin(r->db);
-	if (err == RDNS_OK)
-		before = db_staff_zone_get(r->db, name, true, &err);
-	if (err != RDNS_OK)
-		goto fail;
-	if (PQntuples(before) != 1) {
-		db_rollback(r->db);
+	zone_work_t w = {.r = r, .name = name, .only = r->json};
+	core_revname_zone_parse(name, &w.z.prefix);
+	db_zone_hooks_t hooks = {.value = zone_value, .change = zone_patch, .arg = &w};
+	PGresult *after = NULL;
+	int err = db_staff_zone_update(r->db, name, r->caller.account_id, r->caller.name, &hooks, &after);
+	if (w.answered)
+		; /* zone_patch refused the change */
+	else if (err == RDNS_ENOTFOUND)
 		not_found(r, "reverse zone", name);
-		goto cleanup;
-	}
-	if (!zone_spec_from_row(before, &z)) {
-		db_rollback(r->db);
-		api_problem(r, 500, NULL, "Internal Server Error", NULL,
-		            "the stored configuration of %s is out of range", name);
-		goto cleanup;
-	}
-	if (!zone_apply(r, r->json, &z)) {
-		db_rollback(r->db); /* answered 400 */
-		goto cleanup;
-	}
-	const char *ns[ZONE_MAX_NS], *notify[CORE_NOTIFY_MAX_TARGETS];
-	db_zone_conf_t conf = zone_conf(&z, name, NULL, ns, notify);
-	long long id = atoll(PQgetvalue(before, 0, DB_ZONE_ID));
-	if ((err = db_staff_zone_update(r->db, id, &conf)) != RDNS_OK ||
-	    (err = db_staff_zone_touch(r->db, id)) != RDNS_OK)
-		goto fail;
-	if (!(after = db_staff_zone_get(r->db, name, false, &err)))
-		goto fail;
-	old_zone = zone_json(before, 0);
-	new_zone = zone_json(after, 0);
-	old_v = zone_pick(old_zone, r->json);
-	new_v = zone_pick(new_zone, r->json);
-	old_text = json_text(old_v);
-	new_text = json_text(new_v);
-	snprintf(object, sizeof(object), "zone %s", name);
-	if ((err = audit(r, "zone.update", object, old_text, new_text, NULL)) != RDNS_OK ||
-	    (err = db_commit(r->db)) != RDNS_OK)
-		goto fail;
-	api_json(r, 200, new_zone);
-	new_zone = NULL;
-	goto cleanup;
-fail:
-	write_failed(r, err);
-cleanup:
-	json_decref(old_zone);
-	json_decref(new_zone);
-	json_decref(old_v);
-	json_decref(new_v);
-	free(old_text);
-	free(new_text);
-	PQclear(before);
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_json(r, 200, zone_json(after, 0));
 	PQclear(after);
 }
 
 static void zone_delete(api_req_t *r)
 {
-	char name[CORE_REVNAME_MAX], object[CORE_REVNAME_MAX + 16], e[ECHO_MAX + 4];
+	char name[CORE_REVNAME_MAX], e[ECHO_MAX + 4];
 	const char *f = api_query(r, "force");
 	bool force = f && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
 	if (f && !force && strcmp(f, "false") != 0 && strcmp(f, "0") != 0) {
@@ -1179,59 +1041,21 @@ static void zone_delete(api_req_t *r)
 	}
 	if (!path_zone(r, r->params[0], name))
 		return;
-	PGresult *row = NULL;
-	json_t *zone = NULL, *config = NULL, *detail = NULL;
-	char *old_value = NULL;
-	int err = db_begin(r->db);
-	if (err == RDNS_OK)
-		err = db_staff_zone_lock_writers(r->db);
-	if (err == RDNS_OK)
-		row = db_staff_zone_get(r->db, name, true, &err);
-	if (err != RDNS_OK)
-		goto fail;
-	if (PQntuples(row) != 1) {
-		db_rollback(r->db);
+	long long records = 0;
+	db_zone_hooks_t hooks = {.value = zone_value};
+	int err =
+	    db_staff_zone_delete(r->db, name, force, r->caller.account_id, r->caller.name, &hooks, &records);
+	if (err == RDNS_ENOTFOUND)
 		not_found(r, "reverse zone", name);
-		goto cleanup;
-	}
-	long long id = atoll(PQgetvalue(row, 0, DB_ZONE_ID));
-	long long records = atoll(PQgetvalue(row, 0, DB_ZONE_RECORDS));
-	if (records > 0 && !force) {
-		db_rollback(r->db);
+	else if (err == RDNS_EDENIED)
 		api_problem(r, 409, "zone-has-records", "Conflict",
 		            json_pack("{s:I}", "records", (json_int_t)records),
 		            "zone %s holds %lld custom PTRs; delete them first or repeat with ?force=true",
 		            name, records);
-		goto cleanup;
-	}
-	/* The change row stays after the delete: rdns-zonegen wakes up, finds the zone gone
-	 * and stops serving it. Pending requests in the zone could never be approved: they
-	 * are closed, as an allocation's deletion does. */
-	long long closed = 0;
-	if ((err = db_staff_zone_touch(r->db, id)) != RDNS_OK ||
-	    (err = db_staff_zone_close_requests(r->db, PQgetvalue(row, 0, DB_ZONE_PREFIX), &closed)) !=
-	        RDNS_OK ||
-	    (err = db_staff_zone_delete(r->db, id)) != RDNS_OK)
-		goto fail;
-	zone = zone_json(row, 0);
-	config = zone_pick(zone, NULL);
-	old_value = json_text(config);
-	detail = json_pack("{s:I, s:b, s:I}", "records", (json_int_t)records, "force", force,
-	                   "requests_superseded", (json_int_t)closed);
-	snprintf(object, sizeof(object), "zone %s", name);
-	if ((err = audit(r, "zone.delete", object, old_value, NULL, detail)) != RDNS_OK ||
-	    (err = db_commit(r->db)) != RDNS_OK)
-		goto fail;
-	api_no_content(r);
-	goto cleanup;
-fail:
-	write_failed(r, err);
-cleanup:
-	json_decref(zone);
-	json_decref(config);
-	json_decref(detail);
-	free(old_value);
-	PQclear(row);
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_no_content(r);
 }
 
 /* ---- audit log ---- */

@@ -1,4 +1,5 @@
-/* staff.c - SQL of the staff API: accounts, tokens, allocations, reverse zones, audit log. */
+/* staff.c - SQL and units of work of the staff API: accounts, tokens, allocations, reverse zones, audit log.
+ */
 #include "staff.h"
 
 #include <stdio.h>
@@ -6,6 +7,8 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/revname.h"
+#include "db/accounts.h"
 
 /* A timestamptz as ISO 8601 UTC text with milliseconds. */
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -136,18 +139,41 @@ static int exec_only(db_t *db, db_stmt_t *st, const char *const *params)
 	return err;
 }
 
-int db_staff_audit(db_t *db, const db_audit_t *a)
+/* The audit entry of a unit of work done by staff_id / staff_name (no address). */
+static int audit(db_t *db, long long staff_id, const char *staff_name, const char *action, const char *object,
+                 const char *old_value, const char *new_value, const char *detail)
 {
 	char actor[24];
-	const char *p[8] = {a->actor_id ? num(actor, a->actor_id) : NULL,
-	                    a->actor_name,
-	                    a->action,
-	                    a->ip,
-	                    a->object,
-	                    a->old_value,
-	                    a->new_value,
-	                    a->detail};
+	const char *p[8] = {staff_id ? num(actor, staff_id) : NULL,
+	                    staff_name,
+	                    action,
+	                    NULL,
+	                    object,
+	                    old_value,
+	                    new_value,
+	                    detail};
 	return exec_only(db, &st_audit, p);
+}
+
+/* {"account":N}: the detail of the token and allocation entries. buf: 48 bytes. */
+static const char *account_detail(char *buf, long long account_id)
+{
+	snprintf(buf, 48, "{\"account\":%lld}", account_id);
+	return buf;
+}
+
+/* The end of a unit of work: on failure roll back, and clear the row it would have
+ * handed out (res may be NULL). Returns err. */
+static int finish(db_t *db, int err, PGresult **res)
+{
+	if (err != RDNS_OK) {
+		db_rollback(db);
+		if (res) {
+			PQclear(*res);
+			*res = NULL;
+		}
+	}
+	return err;
 }
 
 PGresult *db_staff_audit_list(db_t *db, const db_audit_filter_t *f, int *err)
@@ -188,7 +214,59 @@ PGresult *db_staff_token_list(db_t *db, long long account_id, int *err)
 	return db_exec(db, &st_token_list, p, err);
 }
 
-int db_staff_token_revoke(db_t *db, long long id, long long *account_id)
+int db_staff_account_create(db_t *db, const char *name, const char *role, long long staff_id,
+                            const char *staff_name, const char *audit_new, PGresult **row)
+{
+	char object[48];
+	long long id = 0;
+	*row = NULL;
+	int err = db_begin(db);
+	if (err == RDNS_OK)
+		err = db_account_create(db, name, role, &id);
+	if (err == RDNS_OK)
+		*row = db_staff_account_get(db, id, &err);
+	if (err == RDNS_OK) {
+		snprintf(object, sizeof(object), "account %lld", id);
+		err = audit(db, staff_id, staff_name, "account.create", object, NULL, audit_new, NULL);
+	}
+	if (err == RDNS_OK)
+		err = db_commit(db);
+	return finish(db, err, row);
+}
+
+/* RDNS_ENOTFOUND unless the account exists. */
+static int account_exists(db_t *db, long long id)
+{
+	int err;
+	PGresult *r = db_staff_account_get(db, id, &err);
+	if (r && PQntuples(r) != 1)
+		err = RDNS_ENOTFOUND;
+	PQclear(r);
+	return err;
+}
+
+int db_staff_token_create(db_t *db, long long account_id, long long staff_id, const char *staff_name,
+                          char *token, size_t len, long long *token_id)
+{
+	char object[48], detail[48];
+	int err = db_begin(db);
+	if (err == RDNS_OK)
+		err = account_exists(db, account_id);
+	if (err == RDNS_OK)
+		err = db_token_create(db, account_id, token, len, token_id);
+	if (err == RDNS_OK) {
+		snprintf(object, sizeof(object), "token %lld", *token_id);
+		err = audit(db, staff_id, staff_name, "token.create", object, NULL, NULL,
+		            account_detail(detail, account_id));
+	}
+	if (err == RDNS_OK)
+		err = db_commit(db);
+	return finish(db, err, NULL);
+}
+
+/* Revoke a token; *account_id receives its account. RDNS_ENOTFOUND when there is
+ * no such token or it is revoked already. */
+static int token_revoke(db_t *db, long long id, long long *account_id)
 {
 	char ids[24];
 	const char *p[1] = {num(ids, id)};
@@ -204,11 +282,42 @@ int db_staff_token_revoke(db_t *db, long long id, long long *account_id)
 	return err;
 }
 
-PGresult *db_staff_allocation_insert(db_t *db, long long account_id, const char *prefix, int *err)
+int db_staff_token_revoke(db_t *db, long long id, long long staff_id, const char *staff_name)
 {
-	char ids[24];
+	char object[48], detail[48];
+	long long account_id = 0;
+	int err = db_begin(db);
+	if (err == RDNS_OK)
+		err = token_revoke(db, id, &account_id);
+	if (err == RDNS_OK) {
+		snprintf(object, sizeof(object), "token %lld", id);
+		err = audit(db, staff_id, staff_name, "token.revoke", object, NULL, NULL,
+		            account_detail(detail, account_id));
+	}
+	if (err == RDNS_OK)
+		err = db_commit(db);
+	return finish(db, err, NULL);
+}
+
+int db_staff_allocation_create(db_t *db, long long account_id, const char *prefix, long long staff_id,
+                               const char *staff_name, PGresult **row)
+{
+	char ids[24], object[48], detail[48];
 	const char *p[2] = {num(ids, account_id), prefix};
-	return db_exec(db, &st_alloc_insert, p, err);
+	*row = NULL;
+	int err = db_begin(db);
+	if (err == RDNS_OK)
+		err = account_exists(db, account_id);
+	if (err == RDNS_OK)
+		*row = db_exec(db, &st_alloc_insert, p, &err);
+	if (err == RDNS_OK) {
+		snprintf(object, sizeof(object), "allocation %lld", atoll(PQgetvalue(*row, 0, DB_ALLOC_ID)));
+		err = audit(db, staff_id, staff_name, "allocation.create", object, NULL, prefix,
+		            account_detail(detail, account_id));
+	}
+	if (err == RDNS_OK)
+		err = db_commit(db);
+	return finish(db, err, row);
 }
 
 PGresult *db_staff_allocation_list(db_t *db, long long account_id, int *err)
@@ -229,18 +338,21 @@ int db_staff_allocation_delete(db_t *db, long long id, long long staff_id, const
 {
 	char ids[24], staff[24];
 	const char *p[3] = {num(ids, id), num(staff, staff_id), staff_name};
-	int err;
-	PGresult *r = db_exec(db, &st_alloc_delete, p, &err);
-	if (!r)
-		/* rdns_allocation_delete raises no_data_found for a missing allocation */
-		return strcmp(db_last_sqlstate(db), "P0002") == 0 ? RDNS_ENOTFOUND : err;
-	if (reset)
+	PGresult *r = NULL;
+	int err = db_begin(db);
+	if (err == RDNS_OK && !(r = db_exec(db, &st_alloc_delete, p, &err)) &&
+	    strcmp(db_last_sqlstate(db), "P0002") == 0)
+		err =
+		    RDNS_ENOTFOUND; /* rdns_allocation_delete raises no_data_found for a missing allocation */
+	if (err == RDNS_OK && reset)
 		*reset = atoll(PQgetvalue(r, 0, 0));
 	PQclear(r);
-	return RDNS_OK;
+	if (err == RDNS_OK)
+		err = db_commit(db);
+	return finish(db, err, NULL);
 }
 
-int db_staff_zone_insert(db_t *db, const db_zone_conf_t *z, long long *id)
+static int zone_insert(db_t *db, const db_zone_conf_t *z, long long *id)
 {
 	char refresh[24], retry[24], expire[24], minimum[24], ttl[24];
 	int err = RDNS_ENOMEM;
@@ -271,7 +383,7 @@ cleanup:
 	return err;
 }
 
-int db_staff_zone_update(db_t *db, long long id, const db_zone_conf_t *z)
+static int zone_update(db_t *db, long long id, const db_zone_conf_t *z)
 {
 	char ids[24], refresh[24], retry[24], expire[24], minimum[24], ttl[24];
 	int err = RDNS_ENOMEM;
@@ -300,7 +412,7 @@ cleanup:
 	return err;
 }
 
-int db_staff_zone_delete(db_t *db, long long id)
+static int zone_delete(db_t *db, long long id)
 {
 	char ids[24];
 	const char *p[1] = {num(ids, id)};
@@ -312,7 +424,7 @@ int db_staff_zone_delete(db_t *db, long long id)
 	return err;
 }
 
-int db_staff_zone_close_requests(db_t *db, const char *prefix, long long *closed)
+static int zone_close_requests(db_t *db, const char *prefix, long long *closed)
 {
 	const char *p[1] = {prefix};
 	int err;
@@ -324,22 +436,27 @@ int db_staff_zone_close_requests(db_t *db, const char *prefix, long long *closed
 	return RDNS_OK;
 }
 
-int db_staff_zone_lock_writers(db_t *db)
+static int zone_lock_writers(db_t *db)
 {
 	return exec_only(db, &st_zone_lock_writers, NULL);
 }
 
-int db_staff_zone_touch(db_t *db, long long id)
+static int zone_touch(db_t *db, long long id)
 {
 	char ids[24];
 	const char *p[1] = {num(ids, id)};
 	return exec_only(db, &st_zone_touch, p);
 }
 
-PGresult *db_staff_zone_get(db_t *db, const char *name, bool lock, int *err)
+static PGresult *zone_get(db_t *db, const char *name, bool lock, int *err)
 {
 	const char *p[1] = {name};
 	return db_exec(db, lock ? &st_zone_get_lock : &st_zone_get, p, err);
+}
+
+PGresult *db_staff_zone_get(db_t *db, const char *name, int *err)
+{
+	return zone_get(db, name, false, err);
 }
 
 PGresult *db_staff_zone_list(db_t *db, int *err)
@@ -351,4 +468,109 @@ PGresult *db_staff_zone_overlapping(db_t *db, const char *prefix, int *err)
 {
 	const char *p[1] = {prefix};
 	return db_exec(db, &st_zone_overlap, p, err);
+}
+
+int db_staff_zone_create(db_t *db, const db_zone_conf_t *z, long long staff_id, const char *staff_name,
+                         const db_zone_hooks_t *hooks, PGresult **row)
+{
+	char object[CORE_REVNAME_MAX + 16], *value = NULL;
+	long long id = 0;
+	*row = NULL;
+	int err = db_begin(db);
+	if (err == RDNS_OK)
+		err = zone_insert(db, z, &id);
+	if (err == RDNS_OK)
+		err = zone_touch(db, id);
+	if (err == RDNS_OK)
+		*row = zone_get(db, z->name, false, &err);
+	if (err == RDNS_OK) {
+		value = hooks->value(*row, hooks->arg);
+		snprintf(object, sizeof(object), "zone %s", z->name);
+		err = audit(db, staff_id, staff_name, "zone.create", object, NULL, value, NULL);
+	}
+	if (err == RDNS_OK)
+		err = db_commit(db);
+	free(value);
+	return finish(db, err, row);
+}
+
+int db_staff_zone_update(db_t *db, const char *name, long long staff_id, const char *staff_name,
+                         const db_zone_hooks_t *hooks, PGresult **after)
+{
+	char object[CORE_REVNAME_MAX + 16], *old_value = NULL, *new_value = NULL;
+	db_zone_conf_t conf = {.name = name};
+	PGresult *before = NULL;
+	long long id = 0;
+	*after = NULL;
+	int err = db_begin(db);
+	if (err == RDNS_OK)
+		before = zone_get(db, name, true, &err);
+	if (err == RDNS_OK && PQntuples(before) != 1)
+		err = RDNS_ENOTFOUND;
+	if (err == RDNS_OK) {
+		id = atoll(PQgetvalue(before, 0, DB_ZONE_ID));
+		err = hooks->change(before, &conf, hooks->arg);
+	}
+	if (err == RDNS_OK)
+		err = zone_update(db, id, &conf);
+	if (err == RDNS_OK)
+		err = zone_touch(db, id);
+	if (err == RDNS_OK)
+		*after = zone_get(db, name, false, &err);
+	if (err == RDNS_OK) {
+		old_value = hooks->value(before, hooks->arg);
+		new_value = hooks->value(*after, hooks->arg);
+		snprintf(object, sizeof(object), "zone %s", name);
+		err = audit(db, staff_id, staff_name, "zone.update", object, old_value, new_value, NULL);
+	}
+	if (err == RDNS_OK)
+		err = db_commit(db);
+	free(old_value);
+	free(new_value);
+	PQclear(before);
+	return finish(db, err, after);
+}
+
+int db_staff_zone_delete(db_t *db, const char *name, bool force, long long staff_id, const char *staff_name,
+                         const db_zone_hooks_t *hooks, long long *records)
+{
+	char object[CORE_REVNAME_MAX + 16], detail[128], *old_value = NULL;
+	PGresult *row = NULL;
+	long long id = 0, closed = 0;
+	*records = 0;
+	int err = db_begin(db);
+	if (err == RDNS_OK)
+		err = zone_lock_writers(db);
+	if (err == RDNS_OK)
+		row = zone_get(db, name, true, &err);
+	if (err == RDNS_OK && PQntuples(row) != 1)
+		err = RDNS_ENOTFOUND;
+	if (err == RDNS_OK) {
+		id = atoll(PQgetvalue(row, 0, DB_ZONE_ID));
+		*records = atoll(PQgetvalue(row, 0, DB_ZONE_RECORDS));
+		if (*records > 0 && !force)
+			err = RDNS_EDENIED;
+	}
+	/* The change row stays after the delete: rdns-zonegen wakes up, finds the zone gone
+	 * and stops serving it. Pending requests in the zone could never be approved: they
+	 * are closed, as an allocation's deletion does. */
+	if (err == RDNS_OK)
+		err = zone_touch(db, id);
+	if (err == RDNS_OK)
+		err = zone_close_requests(db, PQgetvalue(row, 0, DB_ZONE_PREFIX), &closed);
+	if (err == RDNS_OK)
+		err = zone_delete(db, id);
+	if (err == RDNS_OK) {
+		old_value = hooks->value(row, hooks->arg);
+		snprintf(detail, sizeof(detail),
+		         "{\"force\":%s,\"records\":%lld,\"requests_superseded\":%lld}",
+		         force ? "true" : "false", *records, closed);
+		snprintf(object, sizeof(object), "zone %s", name);
+		err = audit(db, staff_id, staff_name, "zone.delete", object, old_value, NULL, detail);
+	}
+	if (err == RDNS_OK)
+		err = db_commit(db);
+	free(old_value);
+	PQclear(row);
+	return finish(db, err, NULL);
 }

@@ -12,8 +12,13 @@
  * or NULL with *err set as db_exec() does. Their rows have the column layouts
  * below; every value is text as PostgreSQL prints it, timestamps as ISO 8601
  * UTC ("2026-11-26T19:28:00.123Z"), NULL where the column may be null.
- * None of them opens a transaction: the caller brackets a unit of work with
- * db_begin() / db_commit() / db_rollback().
+ * None of them opens a transaction.
+ *
+ * The changes are units of work: each runs in a transaction of its own (BEGIN, the
+ * change, its audit entry, COMMIT) and is done by the staff member staff_id /
+ * staff_name, whom the audit entry names. On failure the transaction is rolled back
+ * before the function returns, so a caller never holds one open. They return RDNS_OK,
+ * the codes each documents, or the db_exec() error of the step that failed.
  */
 
 /* Accounts: never any token material. */
@@ -66,22 +71,6 @@ enum {
 	DB_AUDIT_DETAIL,
 };
 
-/* One audit entry. Every pointer may be NULL (stored as NULL) except
- * action; detail is JSON text. */
-typedef struct {
-	long long actor_id;
-	const char *actor_name;
-	const char *action; /* "zone.create" ... */
-	const char *ip;     /* an address the entry is about */
-	const char *object; /* "zone 2.0.192.in-addr.arpa", "account 5" */
-	const char *old_value;
-	const char *new_value;
-	const char *detail;
-} db_audit_t;
-
-/* Append an audit entry (rdns_audit()). RDNS_OK or a db_exec() error. */
-int db_staff_audit(db_t *db, const db_audit_t *a);
-
 /* Filters of db_staff_audit_list(); 0 / NULL means "any". */
 typedef struct {
 	const char *ip;      /* exact address (any text PostgreSQL takes as inet) */
@@ -99,23 +88,39 @@ PGresult *db_staff_account_get(db_t *db, long long id, int *err);
 /* All accounts, or those of one role (role NULL: all), by id. */
 PGresult *db_staff_account_list(db_t *db, const char *role, int *err);
 
+/* Unit of work: create an account (db_account_create) and audit "account.create"
+ * ("account <id>"; new_value audit_new, the JSON text of what was asked). *row: the
+ * account, DB_ACCT_* (the caller PQclear()s it; NULL on failure). RDNS_EEXIST when
+ * the name is taken. */
+int db_staff_account_create(db_t *db, const char *name, const char *role, long long staff_id,
+                            const char *staff_name, const char *audit_new, PGresult **row);
+
 /* The tokens of an account, by id (revoked ones included). */
 PGresult *db_staff_token_list(db_t *db, long long account_id, int *err);
-/* Revoke a token (revoked_at = now()); *account_id receives its account.
- * RDNS_ENOTFOUND when there is no such token or it is revoked already. */
-int db_staff_token_revoke(db_t *db, long long id, long long *account_id);
+/* Unit of work: create a token for an account (db_token_create: the text, shown
+ * once, goes to token, len bytes) and audit "token.create" ("token <id>", detail
+ * {"account": account_id}). RDNS_ENOTFOUND when there is no such account. */
+int db_staff_token_create(db_t *db, long long account_id, long long staff_id, const char *staff_name,
+                          char *token, size_t len, long long *token_id);
+/* Unit of work: revoke a token (revoked_at = now()) and audit "token.revoke" ("token
+ * <id>", detail {"account": its account}). RDNS_ENOTFOUND when there is no such token
+ * or it is revoked already. */
+int db_staff_token_revoke(db_t *db, long long id, long long staff_id, const char *staff_name);
 
-/* Insert an allocation (prefix: cidr text); one row. RDNS_EEXIST when it
- * overlaps another allocation, RDNS_ENOTFOUND when the account does not exist. */
-PGresult *db_staff_allocation_insert(db_t *db, long long account_id, const char *prefix, int *err);
+/* Unit of work: allocate prefix (cidr text) to an account and audit
+ * "allocation.create" ("allocation <id>", new_value prefix, detail {"account":
+ * account_id}). *row: the allocation, DB_ALLOC_* (the caller PQclear()s it; NULL on
+ * failure). RDNS_ENOTFOUND when there is no such account, RDNS_EEXIST when prefix
+ * overlaps another allocation (see db_staff_allocation_overlapping). */
+int db_staff_allocation_create(db_t *db, long long account_id, const char *prefix, long long staff_id,
+                               const char *staff_name, PGresult **row);
 /* Allocations, of one account (account_id > 0) or all (0), by prefix. */
 PGresult *db_staff_allocation_list(db_t *db, long long account_id, int *err);
 /* The allocations that overlap prefix, by prefix (at most 20). */
 PGresult *db_staff_allocation_overlapping(db_t *db, const char *prefix, int *err);
-/* Delete an allocation with rdns_allocation_delete(): resets the custom PTRs
- * inside it, supersedes pending requests, audits as the given staff member.
- * *reset (may be NULL) receives the number of PTRs reset. RDNS_ENOTFOUND when
- * there is no such allocation. */
+/* Unit of work: delete an allocation with rdns_allocation_delete(), which resets the
+ * custom PTRs inside it, supersedes pending requests and audits. *reset (may be NULL)
+ * receives the number of PTRs reset. RDNS_ENOTFOUND when there is no such allocation. */
 int db_staff_allocation_delete(db_t *db, long long id, long long staff_id, const char *staff_name,
                                long long *reset);
 
@@ -133,28 +138,46 @@ typedef struct {
 	long long refresh, retry, expire, minimum, ttl;
 } db_zone_conf_t;
 
-/* Insert a zone (serial 0, dirty). RDNS_EEXIST when its name exists or its
- * prefix overlaps another zone's; RDNS_EINVAL when a CHECK rejects a value. */
-int db_staff_zone_insert(db_t *db, const db_zone_conf_t *z, long long *id);
-/* Replace a zone's configuration (name and prefix are not changed). */
-int db_staff_zone_update(db_t *db, long long id, const db_zone_conf_t *z);
-/* Inside a transaction, before reading a zone to delete it: wait for the PTR changes
- * in flight (rdns_ptr_apply) and keep new ones out until the transaction ends, so that
- * no change lands in a zone being deleted. Reads are not blocked. */
-int db_staff_zone_lock_writers(db_t *db);
-/* Mark the pending requests inside prefix (a zone being deleted) superseded; *closed: how many. */
-int db_staff_zone_close_requests(db_t *db, const char *prefix, long long *closed);
-/* Delete a zone and, by cascade, its custom PTRs. RDNS_ENOTFOUND if none. Its rows in
- * zone_changes stay: they tell rdns-zonegen to stop serving the zone. */
-int db_staff_zone_delete(db_t *db, long long id);
-/* rdns_zone_touch(): mark the zone dirty and wake rdns-zonegen at commit. */
-int db_staff_zone_touch(db_t *db, long long id);
-/* One zone by name (no trailing dot, lower case); 0 or 1 rows. lock: SELECT
- * ... FOR NO KEY UPDATE, for a read-modify-write inside a transaction. (Not FOR
- * UPDATE: that would also hold back the foreign-key checks, FOR KEY SHARE, of new
- * PTR records in the zone while the transaction lasts. A deletion takes the table's
- * EXCLUSIVE lock first, see db_staff_zone_lock_writers.) */
-PGresult *db_staff_zone_get(db_t *db, const char *name, bool lock, int *err);
+/* What a zone's unit of work asks of its caller, who owns the zone's representation. */
+typedef struct {
+	/* The audit value of a zone row (row 0, DB_ZONE_* columns): JSON text, malloc()ed,
+	 * or NULL (stored as NULL). */
+	char *(*value)(const PGresult *zone, void *arg);
+	/* db_staff_zone_update only: the new configuration, from the zone's row as stored
+	 * and locked, into *conf (whose strings must stay valid until the update returns).
+	 * RDNS_OK goes on; any other code rolls back and is returned. */
+	int (*change)(const PGresult *zone, db_zone_conf_t *conf, void *arg);
+	void *arg;
+} db_zone_hooks_t;
+
+/* Unit of work: insert a zone (serial 0), mark it dirty (rdns_zone_touch) and audit
+ * "zone.create" ("zone <name>", new_value hooks->value of the zone as stored). *row:
+ * the zone, DB_ZONE_* (the caller PQclear()s it; NULL on failure). RDNS_EEXIST when
+ * its name exists or its prefix overlaps another zone's (see
+ * db_staff_zone_overlapping), RDNS_EINVAL when a CHECK rejects a value. */
+int db_staff_zone_create(db_t *db, const db_zone_conf_t *z, long long staff_id, const char *staff_name,
+                         const db_zone_hooks_t *hooks, PGresult **row);
+/* Unit of work: lock the zone's row (FOR NO KEY UPDATE), replace its configuration by
+ * what hooks->change makes of it (name and prefix are not changed), mark it dirty and
+ * audit "zone.update" with hooks->value of the row before and after. *after: the zone as
+ * changed (the caller PQclear()s it; NULL on failure). RDNS_ENOTFOUND when there is no
+ * zone of that name; hooks->change's code when it is not RDNS_OK. */
+int db_staff_zone_update(db_t *db, const char *name, long long staff_id, const char *staff_name,
+                         const db_zone_hooks_t *hooks, PGresult **after);
+/* Unit of work: delete a zone and, by cascade, its custom PTRs. It first waits for the
+ * PTR changes in flight and keeps new ones out until it ends (reverse_zones in
+ * EXCLUSIVE mode; reads are not blocked), so that no change lands in a zone being
+ * deleted. The zone is touched first: its row in zone_changes stays and tells
+ * rdns-zonegen to stop serving it. Its pending requests can never be approved: they
+ * are superseded. Audits "zone.delete" (old_value hooks->value of the zone, detail
+ * {"force", "records", "requests_superseded"}). *records: the zone's custom PTRs.
+ * RDNS_ENOTFOUND when there is no such zone; RDNS_EDENIED when it holds custom PTRs
+ * and force is false. */
+int db_staff_zone_delete(db_t *db, const char *name, bool force, long long staff_id, const char *staff_name,
+                         const db_zone_hooks_t *hooks, long long *records);
+
+/* One zone by name (no trailing dot, lower case); 0 or 1 rows. */
+PGresult *db_staff_zone_get(db_t *db, const char *name, int *err);
 /* All zones, by prefix (IPv4 first). */
 PGresult *db_staff_zone_list(db_t *db, int *err);
 /* The zones whose prefix overlaps prefix, as DB_ZONE_* rows, by prefix (at most 20). */
