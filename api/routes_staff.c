@@ -244,19 +244,6 @@ static json_t *items_json(const PGresult *res, json_t *(*f)(const PGresult *, in
 
 /* ---- addresses and prefixes ---- */
 
-/* Set (ones) or clear the bits of a beyond len. */
-static void host_bits(core_addr_t *a, unsigned len, bool ones)
-{
-	unsigned bits = core_addr_bits(a->family);
-	for (unsigned i = len; i < bits; i++) {
-		uint8_t m = (uint8_t)(0x80u >> (i % 8));
-		if (ones)
-			a->b[i / 8] |= m;
-		else
-			a->b[i / 8] &= (uint8_t)~m;
-	}
-}
-
 /* Parse a prefix from the body; on failure answer 400 naming what is wrong. */
 static bool parse_prefix(api_req_t *r, const char *field, const char *s, core_prefix_t *out)
 {
@@ -287,7 +274,7 @@ static bool parse_prefix(api_req_t *r, const char *field, const char *s, core_pr
 	}
 	core_prefix_t net = {.addr = a, .len = (unsigned)atoi(l)};
 	char net_text[CORE_PREFIX_STRLEN];
-	host_bits(&net.addr, net.len, false);
+	core_addr_host_bits(&net.addr, net.len, false);
 	if (core_prefix_format(&net, net_text, sizeof(net_text)) != RDNS_OK)
 		net_text[0] = 0;
 	bad_field(r, field, "'%s' has host bits set beyond /%u; the network is %s", echo(s, e), net.len,
@@ -630,7 +617,7 @@ static bool check_template(api_req_t *r, const zone_spec_t *z, const char *tmpl)
 		core_addr_t a = z->prefix.addr;
 		char out[CORE_ZONEFILE_TMPL_MAX], norm[CORE_HOSTNAME_MAX], at[CORE_ADDR_STRLEN];
 		const char *why;
-		host_bits(&a, z->prefix.len, last);
+		core_addr_host_bits(&a, z->prefix.len, last);
 		core_addr_format(&a, at, sizeof(at));
 		int rc = core_zonefile_template(tmpl, &a, out, sizeof(out));
 		if (rc == RDNS_EINVAL) {

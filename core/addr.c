@@ -326,6 +326,18 @@ bool core_prefix_contains_prefix(const core_prefix_t *outer, const core_prefix_t
 	return inner->len <= core_addr_bits(inner->addr.family);
 }
 
+void core_addr_host_bits(core_addr_t *a, unsigned len, bool ones)
+{
+	unsigned bits = core_addr_bits(a->family);
+	for (unsigned i = len; i < bits; i++) {
+		uint8_t m = (uint8_t)(0x80u >> (i % 8));
+		if (ones)
+			a->b[i / 8] |= m;
+		else
+			a->b[i / 8] &= (uint8_t)~m;
+	}
+}
+
 bool core_addr_equal(const core_addr_t *a, const core_addr_t *b)
 {
 	if (a == NULL || b == NULL || a->family != b->family)

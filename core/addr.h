@@ -59,6 +59,11 @@ bool core_prefix_contains(const core_prefix_t *p, const core_addr_t *a);
 /* Whether inner lies wholly in outer (same family, inner->len >= outer->len). */
 bool core_prefix_contains_prefix(const core_prefix_t *outer, const core_prefix_t *inner);
 
+/* Set (ones) or clear the bits of a after its first len: with a prefix's length, the
+ * last or the first address of the prefix that holds a. len beyond the family's bits
+ * changes nothing. */
+void core_addr_host_bits(core_addr_t *a, unsigned len, bool ones);
+
 /* Equality of two addresses (same family and the same bits). */
 bool core_addr_equal(const core_addr_t *a, const core_addr_t *b);
 

@@ -433,6 +433,34 @@ static void test_prefix_contains_prefix(void **state)
 	}
 }
 
+static void test_addr_host_bits(void **state)
+{
+	static const struct {
+		const char *addr;
+		unsigned len;
+		const char *first, *last;
+	} cases[] = {
+	    {"192.0.2.77", 24, "192.0.2.0", "192.0.2.255"},
+	    {"192.0.2.77", 26, "192.0.2.64", "192.0.2.127"},
+	    {"192.0.2.77", 32, "192.0.2.77", "192.0.2.77"},
+	    {"192.0.2.77", 40, "192.0.2.77", "192.0.2.77"}, /* beyond the family: unchanged */
+	    {"192.0.2.77", 0, "0.0.0.0", "255.255.255.255"},
+	    {"10.200.3.4", 9, "10.128.0.0", "10.255.255.255"},
+	    {"2001:db8:1:2::5", 48, "2001:db8:1::", "2001:db8:1:ffff:ffff:ffff:ffff:ffff"},
+	    {"2001:db8::", 124, "2001:db8::", "2001:db8::f"},
+	    {"2001:db8::1", 128, "2001:db8::1", "2001:db8::1"},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		core_addr_t first = must_addr(cases[i].addr), last = first;
+		core_addr_host_bits(&first, cases[i].len, false);
+		core_addr_host_bits(&last, cases[i].len, true);
+		core_addr_t want_first = must_addr(cases[i].first), want_last = must_addr(cases[i].last);
+		if (!core_addr_equal(&first, &want_first) || !core_addr_equal(&last, &want_last))
+			fail_msg("host_bits(%s, %u) is not %s .. %s", cases[i].addr, cases[i].len,
+			         cases[i].first, cases[i].last);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +469,7 @@ int main(void)
 	    cmocka_unit_test(test_format_space),        cmocka_unit_test(test_addr_equal),
 	    cmocka_unit_test(test_prefix_parse_format), cmocka_unit_test(test_prefix_invalid),
 	    cmocka_unit_test(test_prefix_contains),     cmocka_unit_test(test_prefix_contains_prefix),
+	    cmocka_unit_test(test_addr_host_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
