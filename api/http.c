@@ -199,65 +199,6 @@ json_t *api_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static const char *type_name(api_field_type_t t)
-{
-	switch (t) {
-	case API_FIELD_STRING: return "string";
-	case API_FIELD_INTEGER: return "integer";
-	case API_FIELD_BOOLEAN: return "boolean";
-	case API_FIELD_STRINGS: return "array of strings";
-	case API_FIELD_OBJECT: return "object";
-	}
-	return "value";
-}
-
-bool api_check_fields(api_req_t *r, const api_field_t *spec)
-{
-	json_t *errors = json_array();
-	const char *key;
-	json_t *val;
-	json_object_foreach(r->json, key, val)
-	{
-		const api_field_t *f = spec;
-		while (f->name && strcmp(f->name, key) != 0)
-			f++;
-		if (!f->name) {
-			json_array_append_new(
-			    errors, json_pack("{s:s, s:s}", "field", key, "error", "unknown field"));
-			continue;
-		}
-		bool ok;
-		switch (f->type) {
-		case API_FIELD_STRING: ok = json_is_string(val) || (json_is_null(val) && !f->required); break;
-		case API_FIELD_INTEGER: ok = json_is_integer(val); break;
-		case API_FIELD_BOOLEAN: ok = json_is_boolean(val); break;
-		case API_FIELD_STRINGS:
-			ok = json_is_array(val);
-			for (size_t i = 0; ok && i < json_array_size(val); i++)
-				ok = json_is_string(json_array_get(val, i));
-			break;
-		case API_FIELD_OBJECT: ok = json_is_object(val); break;
-		default: ok = false;
-		}
-		if (!ok) {
-			char msg[80];
-			snprintf(msg, sizeof(msg), "must be %s", type_name(f->type));
-			json_array_append_new(errors, json_pack("{s:s, s:s}", "field", key, "error", msg));
-		}
-	}
-	for (const api_field_t *f = spec; f->name; f++)
-		if (f->required && !json_object_get(r->json, f->name))
-			json_array_append_new(errors,
-			                      json_pack("{s:s, s:s}", "field", f->name, "error", "required"));
-	if (json_array_size(errors) == 0) {
-		json_decref(errors);
-		return true;
-	}
-	api_problem(r, 400, "invalid-body", "Bad Request", json_pack("{s:o}", "errors", errors),
-	            "the request body has invalid fields");
-	return false;
-}
-
 /* Match path against pattern; fills r->params. */
 static bool match(const char *pattern, const char *path, api_req_t *r, bool capture)
 {

@@ -88,25 +88,6 @@ void api_header(api_req_t *r, const char *name, const char *value);
 /* Query-string argument, or NULL. */
 const char *api_query(api_req_t *r, const char *name);
 
-/* What a body field must hold. */
-typedef enum {
-	API_FIELD_STRING,  /* a string; null too when the field is optional */
-	API_FIELD_INTEGER, /* an integer */
-	API_FIELD_BOOLEAN, /* true or false */
-	API_FIELD_STRINGS, /* an array of strings */
-	API_FIELD_OBJECT,  /* an object */
-} api_field_type_t;
-
-/* Field validation of a JSON body: allowed fields and their types. */
-typedef struct {
-	const char *name;
-	api_field_type_t type;
-	bool required;
-} api_field_t;
-/* Checks r->json against spec (NULL-name terminated). On failure answers
- * 400 with an "errors" list and returns false. */
-bool api_check_fields(api_req_t *r, const api_field_t *spec);
-
 /* A JSON string of s, or JSON null when s is NULL. */
 json_t *api_str_or_null(const char *s);
 

@@ -7,6 +7,7 @@
 #include "api/batch.h"
 #include "api/decide.h"
 #include "api/http.h"
+#include "api/respond.h"
 #include "api/verify.h"
 #include "core/addr.h"
 #include "core/err.h"
@@ -168,15 +169,6 @@ static void answer_request(api_req_t *r, unsigned status, long long id, json_t *
 	api_json(r, status, o);
 }
 
-/* Characters of a UTF-8 string (jansson has checked that it is valid). */
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 static const api_field_t put_fields[] = {
     {"hostname", API_FIELD_STRING, true},
     {"exception_reason", API_FIELD_STRING, false},
@@ -271,9 +263,8 @@ static void ptr_put(api_req_t *r)
 		api_problem(r, 403, "staff-only", "Forbidden", NULL, "only provider staff may force a PTR");
 		return;
 	}
-	if (reason && (reason[0] == 0 || utf8_chars(reason) > 2000)) {
-		api_problem(r, 400, "invalid-body", "Bad Request", NULL,
-		            "exception_reason must be 1 to 2000 characters");
+	if (reason && (reason[0] == 0 || api_utf8_chars(reason) > 2000)) {
+		api_bad_field(r, API_PROBLEM_SENTENCE, "exception_reason", "must be 1 to 2000 characters");
 		return;
 	}
 	if (!visible(r, ip, &ctx) || rate_limited(r))
@@ -320,51 +311,18 @@ static void ptr_delete(api_req_t *r)
 		api_no_content(r);
 }
 
-/* ?limit= in 1..1000 (default 100); answers 400 and returns -1 when invalid. */
-static int query_limit(api_req_t *r)
-{
-	const char *l = api_query(r, "limit");
-	if (!l)
-		return 100;
-	char *end;
-	long v = strtol(l, &end, 10);
-	if (*l == 0 || *end || v < 1 || v > 1000) {
-		api_problem(r, 400, "invalid-query", "Bad Request", NULL,
-		            "limit must be an integer from 1 to 1000");
-		return -1;
-	}
-	return (int)v;
-}
-
-static void list_answer(api_req_t *r, PGresult *res, int err, const char *cursor_name)
-{
-	if (!res) {
-		api_db_error(r, err);
-		return;
-	}
-	json_t *items = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	const char *next = db_val(res, 0, 1);
-	json_t *o = json_pack("{s:o}", "items", items ? items : json_array());
-	if (next && strcmp(cursor_name, "before") == 0)
-		json_object_set_new(o, "next", json_integer(atoll(next)));
-	else
-		json_object_set_new(o, "next", api_str_or_null(next));
-	PQclear(res);
-	api_json(r, 200, o);
-}
-
 static void ptr_list(api_req_t *r)
 {
 	const char *prefix_q = api_query(r, "prefix"), *after_q = api_query(r, "after");
 	char prefix[CORE_PREFIX_STRLEN], after[CORE_ADDR_STRLEN];
-	int limit = query_limit(r);
-	if (limit < 0)
+	int limit;
+	if (!api_query_limit(r, API_PROBLEM_SENTENCE, &limit))
 		return;
 	if (prefix_q) {
 		core_prefix_t p;
 		if (core_prefix_parse(prefix_q, &p) != RDNS_OK) {
-			api_problem(r, 400, "invalid-query", "Bad Request", NULL,
-			            "prefix must be an address or an address/length without host bits");
+			api_bad_param(r, API_PROBLEM_SENTENCE, "prefix", prefix_q,
+			              "an address or an address/length without host bits");
 			return;
 		}
 		core_prefix_format(&p, prefix, sizeof(prefix));
@@ -372,7 +330,7 @@ static void ptr_list(api_req_t *r)
 	if (after_q) {
 		core_addr_t a;
 		if (core_addr_parse(after_q, &a) != RDNS_OK) {
-			api_problem(r, 400, "invalid-query", "Bad Request", NULL, "after must be an address");
+			api_bad_param(r, API_PROBLEM_SENTENCE, "after", after_q, "an address");
 			return;
 		}
 		core_addr_format(&a, after, sizeof(after));
@@ -380,15 +338,7 @@ static void ptr_list(api_req_t *r)
 	int err;
 	PGresult *res = db_ptr_list(r->db, r->caller.staff ? 0 : r->caller.account_id,
 	                            prefix_q ? prefix : NULL, after_q ? after : NULL, limit, &err);
-	list_answer(r, res, err, "after");
-}
-
-/* A positive decimal id from a path segment; 0 when it is not one. */
-static long long path_id(const char *s)
-{
-	if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18 || s[0] == '0')
-		return 0;
-	return atoll(s);
+	api_page(r, res, err, false);
 }
 
 static const char *const request_states[] = {
@@ -396,20 +346,18 @@ static const char *const request_states[] = {
 
 static void requests_list(api_req_t *r)
 {
-	const char *state = api_query(r, "state"), *ip_q = api_query(r, "ip"),
-	           *before_q = api_query(r, "before");
-	int limit = query_limit(r);
-	if (limit < 0)
+	const char *state = api_query(r, "state"), *ip_q = api_query(r, "ip");
+	int limit;
+	if (!api_query_limit(r, API_PROBLEM_SENTENCE, &limit))
 		return;
 	if (state) {
 		const char *const *s = request_states;
 		while (*s && strcmp(*s, state) != 0)
 			s++;
 		if (!*s) {
-			api_problem(r, 400, "invalid-query", "Bad Request", NULL,
-			            "state must be one of applied, failed_checks, pending_review, approved, "
-			            "rejected, "
-			            "superseded");
+			api_bad_param(r, API_PROBLEM_SENTENCE, "state", state,
+			              "one of applied, failed_checks, pending_review, approved, rejected, "
+			              "superseded");
 			return;
 		}
 	}
@@ -417,28 +365,27 @@ static void requests_list(api_req_t *r)
 	if (ip_q) {
 		core_addr_t a;
 		if (core_addr_parse(ip_q, &a) != RDNS_OK) {
-			api_problem(r, 400, "invalid-query", "Bad Request", NULL, "ip must be an address");
+			api_bad_param(r, API_PROBLEM_SENTENCE, "ip", ip_q, "an address");
 			return;
 		}
 		core_addr_format(&a, ip, sizeof(ip));
 	}
 	long long before = 0;
-	if (before_q && !(before = path_id(before_q))) {
-		api_problem(r, 400, "invalid-query", "Bad Request", NULL, "before must be a request id");
+	if (!api_query_id(r, API_PROBLEM_SENTENCE, "before", "a request id", &before))
 		return;
-	}
 	int err;
 	PGresult *res = db_request_list(r->db, r->caller.staff ? 0 : r->caller.account_id, state,
 	                                ip_q ? ip : NULL, before, limit, &err);
-	list_answer(r, res, err, "before");
+	api_page(r, res, err, true);
 }
 
 static void request_get(api_req_t *r)
 {
-	long long id = path_id(r->params[0]);
+	long long id = 0;
 	int err = RDNS_OK;
-	PGresult *res =
-	    id ? db_request_json(r->db, id, r->caller.staff ? 0 : r->caller.account_id, &err) : NULL;
+	PGresult *res = api_parse_id(r->params[0], &id)
+	                    ? db_request_json(r->db, id, r->caller.staff ? 0 : r->caller.account_id, &err)
+	                    : NULL;
 	if (!res) {
 		if (err != RDNS_OK)
 			api_db_error(r, err);
@@ -457,18 +404,18 @@ static const api_field_t decide_fields[] = {
 
 static void decide(api_req_t *r, bool approve)
 {
-	long long id = path_id(r->params[0]);
+	long long id = 0;
+	bool valid_id = api_parse_id(r->params[0], &id);
 	if (!api_check_fields(r, decide_fields))
 		return;
 	json_t *note_j = json_object_get(r->json, "note");
 	const char *note = json_is_string(note_j) ? json_string_value(note_j) : NULL;
-	if (note && utf8_chars(note) > 2000) {
-		api_problem(r, 400, "invalid-body", "Bad Request", NULL,
-		            "note must be at most 2000 characters");
+	if (note && api_utf8_chars(note) > 2000) {
+		api_bad_field(r, API_PROBLEM_SENTENCE, "note", "must be at most 2000 characters");
 		return;
 	}
-	int err = id ? db_request_decide(r->db, id, r->caller.account_id, r->caller.name, approve, note)
-	             : RDNS_ENOTFOUND;
+	int err = valid_id ? db_request_decide(r->db, id, r->caller.account_id, r->caller.name, approve, note)
+	                   : RDNS_ENOTFOUND;
 	if (err == RDNS_ENOTFOUND) {
 		api_problem(r, 404, NULL, "Not Found", NULL, "no request %s", r->params[0]);
 		return;

@@ -1,5 +1,4 @@
 /* routes_staff.c - staff routes: accounts, tokens, allocations, reverse zones, audit log. */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +6,8 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "api/respond.h"
+#include "api/rows.h"
 #include "core/addr.h"
 #include "core/endpoint.h"
 #include "core/err.h"
@@ -16,278 +17,8 @@
 #include "db/accounts.h"
 #include "db/staff.h"
 
-#define ZONE_MAX_NS         13 /* what fits a classic 512-octet referral */
-#define TEMPLATE_MAX        255
-#define AUDIT_LIMIT_MAX     1000
-#define AUDIT_LIMIT_DEFAULT 100
-#define ECHO_MAX            96 /* bytes of user input quoted back in a problem detail */
-
-/* ---- small helpers ---- */
-
-/* Copy user input for quoting in a message: at most ECHO_MAX bytes of whole
- * UTF-8 characters, control characters and invalid bytes replaced by '?'
- * (the URL may carry anything), "..." when cut. buf must hold ECHO_MAX + 4. */
-static const char *echo(const char *s, char *buf)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t o = 0;
-	while (*p) {
-		size_t n = *p < 0x80             ? 1
-		           : (*p & 0xe0) == 0xc0 ? 2
-		           : (*p & 0xf0) == 0xe0 ? 3
-		           : (*p & 0xf8) == 0xf0 ? 4
-		                                 : 0;
-		for (size_t i = 1; i < n; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				n = 0;
-		/* control characters; overlong forms, surrogates and code points above U+10FFFF */
-		if ((n == 1 && (*p < 0x20 || *p == 0x7f)) || (n == 2 && *p < 0xc2) ||
-		    (n == 3 && *p == 0xe0 && p[1] < 0xa0) || (n == 3 && *p == 0xed && p[1] > 0x9f) ||
-		    (n == 4 && (*p > 0xf4 || (*p == 0xf0 && p[1] < 0x90) || (*p == 0xf4 && p[1] > 0x8f))))
-			n = 0;
-		if (o + (n ? n : 1) > ECHO_MAX) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (n == 0) {
-			buf[o++] = '?';
-			p++;
-			continue;
-		}
-		memcpy(buf + o, p, n);
-		o += n;
-		p += n;
-	}
-	buf[o] = 0;
-	return buf;
-}
-
-/* 400 for one bad body field, in the shape api_check_fields() uses. */
-static void bad_field(api_req_t *r, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void bad_field(api_req_t *r, const char *field, const char *fmt, ...)
-{
-	char msg[900];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	api_problem(r, 400, "invalid-body", "Bad Request",
-	            json_pack("{s:[{s:s, s:s}]}", "errors", "field", field, "error", msg), "%s: %s", field,
-	            msg);
-}
-
-/* 400 for a bad query parameter. */
-static void bad_query(api_req_t *r, const char *param, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void bad_query(api_req_t *r, const char *param, const char *fmt, ...)
-{
-	char msg[900];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	api_problem(r, 400, "invalid-query", "Bad Request", json_pack("{s:s}", "parameter", param), "?%s: %s",
-	            param, msg);
-}
-
-static void not_found(api_req_t *r, const char *what, const char *id)
-{
-	char e[ECHO_MAX + 4];
-	api_problem(r, 404, NULL, "Not Found", NULL, "no %s '%s'", what, echo(id, e));
-}
-
-/* A positive decimal integer of at most 18 digits (an id). */
-static bool parse_id(const char *s, long long *out)
-{
-	size_t n = s ? strspn(s, "0123456789") : 0;
-	if (n == 0 || n > 18 || s[n])
-		return false;
-	long long v = atoll(s);
-	if (v <= 0)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* The id of a path segment; answers 404 when it is not a positive integer. */
-static bool path_id(api_req_t *r, const char *seg, const char *what, long long *id)
-{
-	if (parse_id(seg, id))
-		return true;
-	not_found(r, what, seg);
-	return false;
-}
-
-/* Answer 201 with body and a Location header. */
-static void created(api_req_t *r, json_t *body, const char *location)
-{
-	api_json(r, 201, body);
-	api_header(r, "Location", location);
-}
-
-/* JSON text of v for an audit value (NULL for NULL); free with free(). */
-static char *json_text(const json_t *v)
-{
-	return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-}
-
-/* ---- result rows to JSON ---- */
-
-static json_t *j_str(const PGresult *res, int row, int col)
-{
-	const char *v = db_val(res, row, col);
-	json_t *j = v ? json_string(v) : NULL;
-	return j ? j : json_null();
-}
-
-static json_t *j_int(const PGresult *res, int row, int col)
-{
-	const char *v = db_val(res, row, col);
-	return v ? json_integer(atoll(v)) : json_null();
-}
-
-static json_t *j_json(const PGresult *res, int row, int col)
-{
-	const char *v = db_val(res, row, col);
-	json_t *j = v ? json_loads(v, JSON_DECODE_ANY, NULL) : NULL;
-	return j ? j : json_null();
-}
-
-/* An address or prefix in canonical text (PostgreSQL's inet text is close, not always RFC 5952). */
-static json_t *j_addr(const PGresult *res, int row, int col)
-{
-	const char *v = db_val(res, row, col);
-	core_addr_t a;
-	char buf[CORE_ADDR_STRLEN];
-	if (v && core_addr_parse(v, &a) == RDNS_OK && core_addr_format(&a, buf, sizeof(buf)) == RDNS_OK)
-		return json_string(buf);
-	return j_str(res, row, col);
-}
-
-static json_t *j_prefix(const PGresult *res, int row, int col)
-{
-	const char *v = db_val(res, row, col);
-	core_prefix_t p;
-	char buf[CORE_PREFIX_STRLEN];
-	if (v && core_prefix_parse(v, &p) == RDNS_OK && core_prefix_format(&p, buf, sizeof(buf)) == RDNS_OK)
-		return json_string(buf);
-	return j_str(res, row, col);
-}
-
-static json_t *account_json(const PGresult *res, int row)
-{
-	return json_pack("{s:o, s:o, s:o, s:o}", "id", j_int(res, row, DB_ACCT_ID), "name",
-	                 j_str(res, row, DB_ACCT_NAME), "role", j_str(res, row, DB_ACCT_ROLE), "created_at",
-	                 j_str(res, row, DB_ACCT_CREATED_AT));
-}
-
-static json_t *allocation_json(const PGresult *res, int row)
-{
-	return json_pack("{s:o, s:o, s:o, s:o}", "id", j_int(res, row, DB_ALLOC_ID), "account_id",
-	                 j_int(res, row, DB_ALLOC_ACCOUNT_ID), "prefix", j_prefix(res, row, DB_ALLOC_PREFIX),
-	                 "created_at", j_str(res, row, DB_ALLOC_CREATED_AT));
-}
-
-static json_t *token_json(const PGresult *res, int row)
-{
-	return json_pack("{s:o, s:o, s:o, s:o}", "id", j_int(res, row, DB_TOKEN_ID), "created_at",
-	                 j_str(res, row, DB_TOKEN_CREATED_AT), "last_used_at",
-	                 j_str(res, row, DB_TOKEN_LAST_USED_AT), "revoked_at",
-	                 j_str(res, row, DB_TOKEN_REVOKED_AT));
-}
-
-static json_t *zone_json(const PGresult *res, int row)
-{
-	const char *dirty = db_val(res, row, DB_ZONE_DIRTY);
-	return json_pack(
-	    "{s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:o, s:o, s:b, s:o, s:o, s:o,"
-	    " s:o, s:o}",
-	    "name", j_str(res, row, DB_ZONE_NAME), "prefix", j_prefix(res, row, DB_ZONE_PREFIX),
-	    "nameservers", j_json(res, row, DB_ZONE_NAMESERVERS), "default_ptr",
-	    j_str(res, row, DB_ZONE_DEFAULT_PTR), "notify", j_json(res, row, DB_ZONE_NOTIFY), "soa", "mname",
-	    j_str(res, row, DB_ZONE_SOA_MNAME), "rname", j_str(res, row, DB_ZONE_SOA_RNAME), "refresh",
-	    j_int(res, row, DB_ZONE_REFRESH), "retry", j_int(res, row, DB_ZONE_RETRY), "expire",
-	    j_int(res, row, DB_ZONE_EXPIRE), "minimum", j_int(res, row, DB_ZONE_MINIMUM), "ttl",
-	    j_int(res, row, DB_ZONE_TTL), "serial", j_int(res, row, DB_ZONE_SERIAL), "dirty",
-	    dirty && dirty[0] == 't', "rendered_at", j_str(res, row, DB_ZONE_RENDERED_AT), "notify_status",
-	    j_json(res, row, DB_ZONE_NOTIFY_STATUS), "created_at", j_str(res, row, DB_ZONE_CREATED_AT),
-	    "updated_at", j_str(res, row, DB_ZONE_UPDATED_AT), "records", j_int(res, row, DB_ZONE_RECORDS));
-}
-
-static json_t *audit_json(const PGresult *res, int row)
-{
-	return json_pack(
-	    "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", j_int(res, row, DB_AUDIT_ID),
-	    "at", j_str(res, row, DB_AUDIT_AT), "actor_id", j_int(res, row, DB_AUDIT_ACTOR_ID), "actor_name",
-	    j_str(res, row, DB_AUDIT_ACTOR_NAME), "action", j_str(res, row, DB_AUDIT_ACTION), "ip",
-	    j_addr(res, row, DB_AUDIT_IP), "object", j_str(res, row, DB_AUDIT_OBJECT), "old_value",
-	    j_str(res, row, DB_AUDIT_OLD_VALUE), "new_value", j_str(res, row, DB_AUDIT_NEW_VALUE),
-	    "request_id", j_int(res, row, DB_AUDIT_REQUEST_ID), "detail", j_json(res, row, DB_AUDIT_DETAIL));
-}
-
-/* [f(row) for each row] */
-static json_t *rows_json(const PGresult *res, json_t *(*f)(const PGresult *, int))
-{
-	json_t *items = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items, f(res, i));
-	return items;
-}
-
-/* {"items": [f(row) for each row]} */
-static json_t *items_json(const PGresult *res, json_t *(*f)(const PGresult *, int))
-{
-	return json_pack("{s:o}", "items", rows_json(res, f));
-}
-
-/* ---- addresses and prefixes ---- */
-
-/* Parse a prefix from the body; on failure answer 400 naming what is wrong. */
-static bool parse_prefix(api_req_t *r, const char *field, const char *s, core_prefix_t *out)
-{
-	if (core_prefix_parse(s, out) == RDNS_OK)
-		return true;
-	char e[ECHO_MAX + 4], addr_text[CORE_ADDR_STRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	core_addr_t a;
-	if (n >= sizeof(addr_text)) {
-		bad_field(r, field, "'%s' is not an IP prefix (address/length)", echo(s, e));
-		return false;
-	}
-	memcpy(addr_text, s, n);
-	addr_text[n] = 0;
-	if (core_addr_parse(addr_text, &a) != RDNS_OK) {
-		bad_field(r, field, "'%s' is not an IP prefix: '%s' is not an IP address", echo(s, e),
-		          addr_text);
-		return false;
-	}
-	const char *l = slash + 1;
-	size_t ln = strspn(l, "0123456789");
-	unsigned bits = core_addr_bits(a.family);
-	if (ln == 0 || ln > 3 || l[ln] || (l[0] == '0' && ln > 1) || (unsigned)atoi(l) > bits) {
-		bad_field(r, field, "'%s' is not an IP prefix: the length must be a decimal 0 to %u",
-		          echo(s, e), bits);
-		return false;
-	}
-	core_prefix_t net = {.addr = a, .len = (unsigned)atoi(l)};
-	char net_text[CORE_PREFIX_STRLEN];
-	core_addr_host_bits(&net.addr, net.len, false);
-	if (core_prefix_format(&net, net_text, sizeof(net_text)) != RDNS_OK)
-		net_text[0] = 0;
-	bad_field(r, field, "'%s' has host bits set beyond /%u; the network is %s", echo(s, e), net.len,
-	          net_text);
-	return false;
-}
-
-static const char *fmt_prefix(const core_prefix_t *p, char *buf)
-{
-	if (core_prefix_format(p, buf, CORE_PREFIX_STRLEN) != RDNS_OK)
-		buf[0] = 0;
-	return buf;
-}
+#define ZONE_MAX_NS  13 /* what fits a classic 512-octet referral */
+#define TEMPLATE_MAX 255
 
 /* ---- accounts ---- */
 
@@ -324,29 +55,30 @@ static void account_create(api_req_t *r)
 	const char *name = json_string_value(json_object_get(r->json, "name"));
 	const char *role = json_string_value(json_object_get(r->json, "role"));
 	const char *why = account_name_problem(name);
-	char e[ECHO_MAX + 4];
+	char e[API_ECHO_BUF];
 	if (why) {
-		bad_field(r, "name", "%s", why);
+		api_bad_field(r, API_PROBLEM_NAMED, "name", "%s", why);
 		return;
 	}
 	if (!role_ok(role)) {
-		bad_field(r, "role", "'%s' is not a role: use \"customer\" or \"staff\"", echo(role, e));
+		api_bad_field(r, API_PROBLEM_NAMED, "role",
+		              "'%s' is not a role: use \"customer\" or \"staff\"", api_echo(role, e));
 		return;
 	}
 
 	PGresult *row = NULL;
 	json_t *value = json_pack("{s:s, s:s}", "name", name, "role", role);
-	char *new_value = json_text(value), location[64];
+	char *new_value = api_json_text(value), location[64];
 	int err =
 	    db_staff_account_create(r->db, name, role, r->caller.account_id, r->caller.name, new_value, &row);
 	if (err == RDNS_EEXIST) {
 		api_problem(r, 409, "conflict", "Conflict", NULL, "an account named '%s' exists already",
-		            echo(name, e));
+		            api_echo(name, e));
 	} else if (err != RDNS_OK) {
 		api_db_error(r, err);
 	} else {
 		snprintf(location, sizeof(location), "/v1/accounts/%s", PQgetvalue(row, 0, DB_ACCT_ID));
-		created(r, account_json(row, 0), location);
+		api_created(r, api_account_json(row, 0), location);
 	}
 	json_decref(value);
 	free(new_value);
@@ -356,9 +88,8 @@ static void account_create(api_req_t *r)
 static void account_list(api_req_t *r)
 {
 	const char *role = api_query(r, "role");
-	char e[ECHO_MAX + 4];
 	if (role && !role_ok(role)) {
-		bad_query(r, "role", "'%s' is not a role: use customer or staff", echo(role, e));
+		api_bad_param(r, API_PROBLEM_NAMED, "role", role, "a role: use customer or staff");
 		return;
 	}
 	int err;
@@ -367,14 +98,14 @@ static void account_list(api_req_t *r)
 		api_db_error(r, err);
 		return;
 	}
-	api_json(r, 200, items_json(res, account_json));
+	api_json(r, 200, api_items_json(res, api_account_json));
 	PQclear(res);
 }
 
 static void account_get(api_req_t *r)
 {
 	long long id;
-	if (!path_id(r, r->params[0], "account", &id))
+	if (!api_path_id(r, r->params[0], "account", &id))
 		return;
 	int err;
 	PGresult *acct = NULL, *allocs = NULL, *tokens = NULL;
@@ -385,12 +116,12 @@ static void account_get(api_req_t *r)
 		goto cleanup;
 	}
 	if (PQntuples(acct) != 1) {
-		not_found(r, "account", r->params[0]);
+		api_not_found(r, "account", r->params[0]);
 		goto cleanup;
 	}
-	json_t *body = account_json(acct, 0);
-	json_object_set_new(body, "allocations", rows_json(allocs, allocation_json));
-	json_object_set_new(body, "tokens", rows_json(tokens, token_json));
+	json_t *body = api_account_json(acct, 0);
+	json_object_set_new(body, "allocations", api_rows_json(allocs, api_allocation_json));
+	json_object_set_new(body, "tokens", api_rows_json(tokens, api_token_json));
 	api_json(r, 200, body);
 cleanup:
 	PQclear(acct);
@@ -404,13 +135,13 @@ static void token_create(api_req_t *r)
 {
 	static const api_field_t spec[] = {{NULL, 0, false}};
 	long long account_id, token_id;
-	if (!api_check_fields(r, spec) || !path_id(r, r->params[0], "account", &account_id))
+	if (!api_check_fields(r, spec) || !api_path_id(r, r->params[0], "account", &account_id))
 		return;
 	char token[DB_TOKEN_MAX];
 	int err = db_staff_token_create(r->db, account_id, r->caller.account_id, r->caller.name, token,
 	                                sizeof(token), &token_id);
 	if (err == RDNS_ENOTFOUND)
-		not_found(r, "account", r->params[0]);
+		api_not_found(r, "account", r->params[0]);
 	else if (err != RDNS_OK)
 		api_db_error(r, err);
 	else
@@ -423,7 +154,7 @@ static void token_create(api_req_t *r)
 static void token_revoke(api_req_t *r)
 {
 	long long id;
-	if (!path_id(r, r->params[0], "token", &id))
+	if (!api_path_id(r, r->params[0], "token", &id))
 		return;
 	int err = db_staff_token_revoke(r->db, id, r->caller.account_id, r->caller.name);
 	if (err == RDNS_ENOTFOUND)
@@ -448,7 +179,7 @@ static void allocation_overlap(api_req_t *r, const char *prefix)
 		PQclear(res);
 		return;
 	}
-	json_t *existing = rows_json(res, allocation_json);
+	json_t *existing = api_rows_json(res, api_allocation_json);
 	json_t *first = json_array_get(existing, 0);
 	int n = PQntuples(res);
 	api_problem(r, 409, "overlap", "Conflict", json_pack("{s:o}", "existing", existing),
@@ -470,12 +201,12 @@ static void allocation_create(api_req_t *r)
 	core_prefix_t p;
 	char prefix[CORE_PREFIX_STRLEN];
 	if (account_id <= 0) {
-		bad_field(r, "account_id", "must be a positive integer");
+		api_bad_field(r, API_PROBLEM_NAMED, "account_id", "must be a positive integer");
 		return;
 	}
-	if (!parse_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &p))
+	if (!api_field_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &p))
 		return;
-	fmt_prefix(&p, prefix);
+	core_prefix_format(&p, prefix, sizeof(prefix));
 
 	PGresult *row = NULL;
 	int err =
@@ -487,37 +218,33 @@ static void allocation_create(api_req_t *r)
 	else if (err != RDNS_OK)
 		api_db_error(r, err);
 	else
-		api_json(r, 201, allocation_json(row, 0));
+		api_json(r, 201, api_allocation_json(row, 0));
 	PQclear(row);
 }
 
 static void allocation_list(api_req_t *r)
 {
-	const char *q = api_query(r, "account_id");
 	long long account_id = 0;
-	char e[ECHO_MAX + 4];
-	if (q && !parse_id(q, &account_id)) {
-		bad_query(r, "account_id", "'%s' is not a positive integer", echo(q, e));
+	if (!api_query_id(r, API_PROBLEM_NAMED, "account_id", "a positive integer", &account_id))
 		return;
-	}
 	int err;
 	PGresult *res = db_staff_allocation_list(r->db, account_id, &err);
 	if (!res) {
 		api_db_error(r, err);
 		return;
 	}
-	api_json(r, 200, items_json(res, allocation_json));
+	api_json(r, 200, api_items_json(res, api_allocation_json));
 	PQclear(res);
 }
 
 static void allocation_delete(api_req_t *r)
 {
 	long long id;
-	if (!path_id(r, r->params[0], "allocation", &id))
+	if (!api_path_id(r, r->params[0], "allocation", &id))
 		return;
 	int err = db_staff_allocation_delete(r->db, id, r->caller.account_id, r->caller.name, NULL);
 	if (err == RDNS_ENOTFOUND)
-		not_found(r, "allocation", r->params[0]);
+		api_not_found(r, "allocation", r->params[0]);
 	else if (err != RDNS_OK)
 		api_db_error(r, err);
 	else
@@ -612,7 +339,7 @@ static const char *notify_canon(const char *s, char *out, size_t len)
  * a template valid on both is valid on every address. */
 static bool check_template(api_req_t *r, const zone_spec_t *z, const char *tmpl)
 {
-	char e[ECHO_MAX + 4];
+	char e[API_ECHO_BUF];
 	for (int last = 0; last < 2; last++) {
 		core_addr_t a = z->prefix.addr;
 		char out[CORE_ZONEFILE_TMPL_MAX], norm[CORE_HOSTNAME_MAX], at[CORE_ADDR_STRLEN];
@@ -621,23 +348,25 @@ static bool check_template(api_req_t *r, const zone_spec_t *z, const char *tmpl)
 		core_addr_format(&a, at, sizeof(at));
 		int rc = core_zonefile_template(tmpl, &a, out, sizeof(out));
 		if (rc == RDNS_EINVAL) {
-			bad_field(r, "default_ptr",
-			          "'%s' is not a template: placeholders are {dashed} {reverse} {a} {b} {c} "
-			          "{d} {hex}"
-			          " and braces must pair",
-			          echo(tmpl, e));
+			api_bad_field(
+			    r, API_PROBLEM_NAMED, "default_ptr",
+			    "'%s' is not a template: placeholders are {dashed} {reverse} {a} {b} {c} "
+			    "{d} {hex}"
+			    " and braces must pair",
+			    api_echo(tmpl, e));
 			return false;
 		}
 		if (rc != RDNS_OK) {
-			bad_field(r, "default_ptr", "'%s' expands to more than %d characters for %s",
-			          echo(tmpl, e), CORE_ZONEFILE_TMPL_MAX - 3, at);
+			api_bad_field(r, API_PROBLEM_NAMED, "default_ptr",
+			              "'%s' expands to more than %d characters for %s", api_echo(tmpl, e),
+			              CORE_ZONEFILE_TMPL_MAX - 3, at);
 			return false;
 		}
 		if (core_hostname_normalize(out, norm, sizeof(norm), &why) != RDNS_OK) {
-			char e2[ECHO_MAX + 4];
-			bad_field(r, "default_ptr",
-			          "'%s' expands to '%s' for %s, which is not a valid hostname: %s",
-			          echo(tmpl, e), echo(out, e2), at, why ? why : "too long");
+			char e2[API_ECHO_BUF];
+			api_bad_field(r, API_PROBLEM_NAMED, "default_ptr",
+			              "'%s' expands to '%s' for %s, which is not a valid hostname: %s",
+			              api_echo(tmpl, e), api_echo(out, e2), at, why ? why : "too long");
 			return false;
 		}
 	}
@@ -648,10 +377,11 @@ static bool check_template(api_req_t *r, const zone_spec_t *z, const char *tmpl)
 static bool check_hostname(api_req_t *r, const char *field, const char *s, char *out)
 {
 	const char *why;
-	char e[ECHO_MAX + 4];
+	char e[API_ECHO_BUF];
 	if (core_hostname_normalize(s, out, CORE_HOSTNAME_MAX, &why) == RDNS_OK)
 		return true;
-	bad_field(r, field, "'%s' is not a valid hostname: %s", echo(s, e), why ? why : "too long");
+	api_bad_field(r, API_PROBLEM_NAMED, field, "'%s' is not a valid hostname: %s", api_echo(s, e),
+	              why ? why : "too long");
 	return false;
 }
 
@@ -660,13 +390,14 @@ static bool check_hostname(api_req_t *r, const char *field, const char *s, char 
  * the first bad field. */
 static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 {
-	char e[ECHO_MAX + 4], field[32];
+	char e[API_ECHO_BUF], field[32];
 	json_t *v;
 	size_t i;
 	if ((v = json_object_get(body, "nameservers"))) {
 		size_t n = json_array_size(v);
 		if (n < 1 || n > ZONE_MAX_NS) {
-			bad_field(r, "nameservers", "must list 1 to %d name servers", ZONE_MAX_NS);
+			api_bad_field(r, API_PROBLEM_NAMED, "nameservers", "must list 1 to %d name servers",
+			              ZONE_MAX_NS);
 			return false;
 		}
 		for (i = 0; i < n; i++) {
@@ -675,7 +406,8 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 				return false;
 			for (size_t j = 0; j < i; j++)
 				if (strcmp(z->ns[j], z->ns[i]) == 0) {
-					bad_field(r, field, "%s is listed twice", z->ns[i]);
+					api_bad_field(r, API_PROBLEM_NAMED, field, "%s is listed twice",
+					              z->ns[i]);
 					return false;
 				}
 		}
@@ -684,11 +416,13 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 	if ((v = json_object_get(body, "default_ptr"))) {
 		const char *t = json_string_value(v);
 		if (t && z->prefix.addr.family != CORE_AF_INET) {
-			bad_field(r, "default_ptr", "default PTRs are for IPv4 zones only");
+			api_bad_field(r, API_PROBLEM_NAMED, "default_ptr",
+			              "default PTRs are for IPv4 zones only");
 			return false;
 		}
 		if (t && strlen(t) > TEMPLATE_MAX) {
-			bad_field(r, "default_ptr", "must be at most %d characters", TEMPLATE_MAX);
+			api_bad_field(r, API_PROBLEM_NAMED, "default_ptr", "must be at most %d characters",
+			              TEMPLATE_MAX);
 			return false;
 		}
 		if (t && !check_template(r, z, t))
@@ -699,7 +433,8 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 	if ((v = json_object_get(body, "notify"))) {
 		size_t n = json_array_size(v);
 		if (n > CORE_NOTIFY_MAX_TARGETS) {
-			bad_field(r, "notify", "must list at most %d targets", CORE_NOTIFY_MAX_TARGETS);
+			api_bad_field(r, API_PROBLEM_NAMED, "notify", "must list at most %d targets",
+			              CORE_NOTIFY_MAX_TARGETS);
 			return false;
 		}
 		for (i = 0; i < n; i++) {
@@ -707,12 +442,13 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 			const char *why = notify_canon(s, z->notify[i], sizeof(z->notify[i]));
 			snprintf(field, sizeof(field), "notify[%zu]", i);
 			if (why) {
-				bad_field(r, field, "'%s': %s", echo(s, e), why);
+				api_bad_field(r, API_PROBLEM_NAMED, field, "'%s': %s", api_echo(s, e), why);
 				return false;
 			}
 			for (size_t j = 0; j < i; j++)
 				if (strcmp(z->notify[j], z->notify[i]) == 0) {
-					bad_field(r, field, "%s is listed twice", z->notify[i]);
+					api_bad_field(r, API_PROBLEM_NAMED, field, "%s is listed twice",
+					              z->notify[i]);
 					return false;
 				}
 		}
@@ -733,8 +469,8 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 			continue;
 		long long x = json_integer_value(v);
 		if (x < zone_ints[i].min || x > INT32_MAX) {
-			bad_field(r, zone_ints[i].field, "must be %lld to %ld", zone_ints[i].min,
-			          (long)INT32_MAX);
+			api_bad_field(r, API_PROBLEM_NAMED, zone_ints[i].field, "must be %lld to %ld",
+			              zone_ints[i].min, (long)INT32_MAX);
 			return false;
 		}
 		*(long long *)((char *)z + zone_ints[i].off) = x;
@@ -748,8 +484,9 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 		snprintf(rname, sizeof(rname), "hostmaster.%s", dot ? dot + 1 : z->ns[0]);
 		const char *why;
 		if (core_hostname_normalize(rname, z->rname, sizeof(z->rname), &why) != RDNS_OK) {
-			bad_field(r, "soa_rname", "the default %s is not valid (%s): give soa_rname",
-			          echo(rname, e), why ? why : "too long");
+			api_bad_field(r, API_PROBLEM_NAMED, "soa_rname",
+			              "the default %s is not valid (%s): give soa_rname", api_echo(rname, e),
+			              why ? why : "too long");
 			return false;
 		}
 	}
@@ -759,7 +496,8 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 /* The stored configuration of a zone row into z (for a PATCH). */
 static bool zone_spec_from_row(const PGresult *res, zone_spec_t *z)
 {
-	json_t *ns = j_json(res, 0, DB_ZONE_NAMESERVERS), *notify = j_json(res, 0, DB_ZONE_NOTIFY);
+	json_t *ns = api_row_json(res, 0, DB_ZONE_NAMESERVERS),
+	       *notify = api_row_json(res, 0, DB_ZONE_NOTIFY);
 	bool ok = json_array_size(ns) >= 1 && json_array_size(ns) <= ZONE_MAX_NS &&
 	          json_array_size(notify) <= CORE_NOTIFY_MAX_TARGETS;
 	for (size_t i = 0; ok && i < json_array_size(ns); i++) {
@@ -829,8 +567,8 @@ typedef struct {
 static char *zone_value(const PGresult *row, void *arg)
 {
 	const zone_work_t *w = arg;
-	json_t *zone = zone_json(row, 0), *config = zone_pick(zone, w ? w->only : NULL);
-	char *text = json_text(config);
+	json_t *zone = api_zone_json(row, 0), *config = zone_pick(zone, w ? w->only : NULL);
+	char *text = api_json_text(config);
 	json_decref(zone);
 	json_decref(config);
 	return text;
@@ -863,7 +601,7 @@ static bool path_zone(api_req_t *r, const char *seg, char name[CORE_REVNAME_MAX]
 	core_prefix_t p;
 	if (core_revname_zone_parse(seg, &p) != RDNS_OK ||
 	    core_revname_zone(&p, name, CORE_REVNAME_MAX) != RDNS_OK) {
-		not_found(r, "reverse zone", seg);
+		api_not_found(r, "reverse zone", seg);
 		return false;
 	}
 	name[strlen(name) - 1] = 0;
@@ -879,7 +617,7 @@ static void not_a_cut(api_req_t *r, const core_prefix_t *p)
 	json_t *zones = json_array();
 	size_t used = 0;
 	for (int i = 0; i < n && i < 256; i++) {
-		fmt_prefix(&cover[i], text);
+		core_prefix_format(&cover[i], text, sizeof(text));
 		json_array_append_new(zones, json_string(text));
 		if (i < 8)
 			used +=
@@ -887,7 +625,7 @@ static void not_a_cut(api_req_t *r, const core_prefix_t *p)
 	}
 	if (n > 8)
 		snprintf(list + used, sizeof(list) - used, " ... (%d in all)", n);
-	fmt_prefix(p, ptext);
+	core_prefix_format(p, ptext, sizeof(ptext));
 	const char *cuts =
 	    p->addr.family == CORE_AF_INET ? "/8, /16 or /24" : "a multiple of 4 from /4 to /124";
 	if (n == 1 && p->len > cover[0].len)
@@ -916,8 +654,9 @@ static void zone_overlap(api_req_t *r, const char *prefix)
 	}
 	json_t *existing = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(existing, json_pack("{s:o, s:o}", "name", j_str(res, i, DB_ZONE_NAME),
-		                                          "prefix", j_prefix(res, i, DB_ZONE_PREFIX)));
+		json_array_append_new(existing,
+		                      json_pack("{s:o, s:o}", "name", api_row_str(res, i, DB_ZONE_NAME),
+		                                "prefix", api_row_prefix(res, i, DB_ZONE_PREFIX)));
 	json_t *first = json_array_get(existing, 0);
 	api_problem(r, 409, "overlap", "Conflict", json_pack("{s:o}", "existing", existing),
 	            "%s overlaps the existing zone %s (%s)%s", prefix,
@@ -936,7 +675,8 @@ static void zone_create(api_req_t *r)
 	zone_work_t w = {
 	    .z = {.refresh = 3600, .retry = 900, .expire = 1209600, .minimum = 3600, .ttl = 3600}};
 	char name[CORE_REVNAME_MAX], prefix[CORE_PREFIX_STRLEN], location[CORE_REVNAME_MAX + 16];
-	if (!parse_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &w.z.prefix))
+	if (!api_field_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")),
+	                      &w.z.prefix))
 		return;
 	if (!core_revname_is_cut(&w.z.prefix)) {
 		not_a_cut(r, &w.z.prefix);
@@ -946,7 +686,7 @@ static void zone_create(api_req_t *r)
 		return;
 	core_revname_zone(&w.z.prefix, name, sizeof(name));
 	name[strlen(name) - 1] = 0;
-	fmt_prefix(&w.z.prefix, prefix);
+	core_prefix_format(&w.z.prefix, prefix, sizeof(prefix));
 
 	db_zone_conf_t conf = zone_conf(&w.z, name, prefix, w.ns, w.notify);
 	db_zone_hooks_t hooks = {.value = zone_value, .arg = &w};
@@ -958,7 +698,7 @@ static void zone_create(api_req_t *r)
 		api_db_error(r, err);
 	} else {
 		snprintf(location, sizeof(location), "/v1/zones/%s", name);
-		created(r, zone_json(row, 0), location);
+		api_created(r, api_zone_json(row, 0), location);
 	}
 	PQclear(row);
 }
@@ -971,7 +711,7 @@ static void zone_list(api_req_t *r)
 		api_db_error(r, err);
 		return;
 	}
-	api_json(r, 200, items_json(res, zone_json));
+	api_json(r, 200, api_items_json(res, api_zone_json));
 	PQclear(res);
 }
 
@@ -985,9 +725,9 @@ static void zone_get(api_req_t *r)
 	if (!res)
 		api_db_error(r, err);
 	else if (PQntuples(res) != 1)
-		not_found(r, "reverse zone", name);
+		api_not_found(r, "reverse zone", name);
 	else
-		api_json(r, 200, zone_json(res, 0));
+		api_json(r, 200, api_zone_json(res, 0));
 	PQclear(res);
 }
 
@@ -1009,21 +749,21 @@ static void zone_update(api_req_t *r)
 	if (w.answered)
 		; /* zone_patch refused the change */
 	else if (err == RDNS_ENOTFOUND)
-		not_found(r, "reverse zone", name);
+		api_not_found(r, "reverse zone", name);
 	else if (err != RDNS_OK)
 		api_db_error(r, err);
 	else
-		api_json(r, 200, zone_json(after, 0));
+		api_json(r, 200, api_zone_json(after, 0));
 	PQclear(after);
 }
 
 static void zone_delete(api_req_t *r)
 {
-	char name[CORE_REVNAME_MAX], e[ECHO_MAX + 4];
+	char name[CORE_REVNAME_MAX];
 	const char *f = api_query(r, "force");
 	bool force = f && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
 	if (f && !force && strcmp(f, "false") != 0 && strcmp(f, "0") != 0) {
-		bad_query(r, "force", "'%s' is not true or false", echo(f, e));
+		api_bad_param(r, API_PROBLEM_NAMED, "force", f, "true or false");
 		return;
 	}
 	if (!path_zone(r, r->params[0], name))
@@ -1033,7 +773,7 @@ static void zone_delete(api_req_t *r)
 	int err =
 	    db_staff_zone_delete(r->db, name, force, r->caller.account_id, r->caller.name, &hooks, &records);
 	if (err == RDNS_ENOTFOUND)
-		not_found(r, "reverse zone", name);
+		api_not_found(r, "reverse zone", name);
 	else if (err == RDNS_EDENIED)
 		api_problem(r, 409, "zone-has-records", "Conflict",
 		            json_pack("{s:I}", "records", (json_int_t)records),
@@ -1049,36 +789,22 @@ static void zone_delete(api_req_t *r)
 
 static void audit_list(api_req_t *r)
 {
-	db_audit_filter_t f = {.limit = AUDIT_LIMIT_DEFAULT};
-	const char *ip = api_query(r, "ip"), *account = api_query(r, "account"),
-	           *limit = api_query(r, "limit"), *before = api_query(r, "before");
-	char e[ECHO_MAX + 4], ip_text[CORE_ADDR_STRLEN];
+	db_audit_filter_t f = {0};
+	const char *ip = api_query(r, "ip");
+	char ip_text[CORE_ADDR_STRLEN];
 	core_addr_t a;
 	if (ip) {
 		if (core_addr_parse(ip, &a) != RDNS_OK) {
-			bad_query(r, "ip", "'%s' is not an IP address", echo(ip, e));
+			api_bad_param(r, API_PROBLEM_NAMED, "ip", ip, "an IP address");
 			return;
 		}
 		core_addr_format(&a, ip_text, sizeof(ip_text));
 		f.ip = ip_text;
 	}
-	if (account && !parse_id(account, &f.actor_id)) {
-		bad_query(r, "account", "'%s' is not an account id", echo(account, e));
+	if (!api_query_id(r, API_PROBLEM_NAMED, "account", "an account id", &f.actor_id) ||
+	    !api_query_id(r, API_PROBLEM_NAMED, "before", "an audit entry id", &f.before_id) ||
+	    !api_query_limit(r, API_PROBLEM_NAMED, &f.limit))
 		return;
-	}
-	if (before && !parse_id(before, &f.before_id)) {
-		bad_query(r, "before", "'%s' is not an audit entry id", echo(before, e));
-		return;
-	}
-	if (limit) {
-		long long n;
-		if (!parse_id(limit, &n) || n > AUDIT_LIMIT_MAX) {
-			bad_query(r, "limit", "'%s' is not an integer from 1 to %d", echo(limit, e),
-			          AUDIT_LIMIT_MAX);
-			return;
-		}
-		f.limit = (int)n;
-	}
 	f.action = api_query(r, "action");
 	int want = f.limit, err;
 	f.limit++; /* one more tells whether there is a next page */
@@ -1090,8 +816,8 @@ static void audit_list(api_req_t *r)
 	json_t *items = json_array();
 	int n = PQntuples(res);
 	for (int i = 0; i < n && i < want; i++)
-		json_array_append_new(items, audit_json(res, i));
-	json_t *next = n > want ? j_int(res, want - 1, DB_AUDIT_ID) : json_null();
+		json_array_append_new(items, api_audit_json(res, i));
+	json_t *next = n > want ? api_row_int(res, want - 1, DB_AUDIT_ID) : json_null();
 	api_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
 	PQclear(res);
 }
