@@ -17,6 +17,7 @@
 
 #include "api/auth.h"
 #include "api/batch.h"
+#include "api/routes.h"
 #include "core/endpoint.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -33,7 +34,10 @@ struct api_app {
 	size_t n_dbs, cap_dbs;
 };
 
-static const api_route_t *const route_tables[] = {api_routes_core, api_routes_ptr, api_routes_staff};
+const api_route_t *const api_route_tables[] = {
+    api_routes_core,        api_routes_ptr,   api_routes_requests, api_routes_accounts,
+    api_routes_allocations, api_routes_zones, api_routes_audit,    NULL,
+};
 
 static _Thread_local db_t *tl_db;
 
@@ -233,9 +237,8 @@ static void dispatch(api_req_t *r)
 {
 	const api_route_t *found = NULL;
 	char allow[128] = "";
-	size_t nt = sizeof(route_tables) / sizeof(route_tables[0]);
-	for (size_t t = 0; t < nt && !found; t++)
-		for (const api_route_t *rt = route_tables[t]; rt->method; rt++) {
+	for (size_t t = 0; api_route_tables[t] && !found; t++)
+		for (const api_route_t *rt = api_route_tables[t]; rt->method; rt++) {
 			if (!match(rt->pattern, r->path, r, false))
 				continue;
 			if (strcmp(rt->method, r->method) == 0 ||

@@ -58,10 +58,7 @@ typedef struct {
 	api_handler_t handler;
 } api_route_t;
 
-/* Route tables of the modules, each ending with a NULL method. */
-extern const api_route_t api_routes_core[];
-extern const api_route_t api_routes_ptr[];
-extern const api_route_t api_routes_staff[];
+/* The route tables are in api/routes.h. */
 
 api_app_t *api_app_new(const rdns_conf_t *conf, int *err);
 int api_app_start(api_app_t *app);

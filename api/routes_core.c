@@ -1,7 +1,7 @@
 /* routes_core.c - health, readiness, the API document and the caller's identity. */
 #include <string.h>
 
-#include "api/http.h"
+#include "api/routes.h"
 #include "core/err.h"
 
 extern const char api_openapi_yaml[];

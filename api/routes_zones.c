@@ -1,12 +1,13 @@
-/* routes_staff.c - staff routes: accounts, tokens, allocations, reverse zones, audit log. */
+/* routes_zones.c - staff routes for reverse zones: their settings, validated, and their
+ * life cycle (/v1/zones). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/http.h"
 #include "api/respond.h"
+#include "api/routes.h"
 #include "api/rows.h"
 #include "core/addr.h"
 #include "core/endpoint.h"
@@ -14,244 +15,10 @@
 #include "core/hostname.h"
 #include "core/revname.h"
 #include "core/zonefile.h"
-#include "db/accounts.h"
 #include "db/staff.h"
 
 #define ZONE_MAX_NS  13 /* what fits a classic 512-octet referral */
 #define TEMPLATE_MAX 255
-
-/* ---- accounts ---- */
-
-/* NULL if name is acceptable as an account name, else the reason. The body
- * parser guarantees valid UTF-8. */
-static const char *account_name_problem(const char *name)
-{
-	const unsigned char *p = (const unsigned char *)name;
-	size_t chars = 0, len = strlen(name);
-	if (len == 0)
-		return "must not be empty";
-	if (p[0] == ' ' || p[len - 1] == ' ')
-		return "must not begin or end with a space";
-	for (; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
-			return "must not contain control characters";
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-	}
-	return chars > 200 ? "must be at most 200 characters" : NULL;
-}
-
-static bool role_ok(const char *role)
-{
-	return strcmp(role, "customer") == 0 || strcmp(role, "staff") == 0;
-}
-
-static void account_create(api_req_t *r)
-{
-	static const api_field_t spec[] = {
-	    {"name", API_FIELD_STRING, true}, {"role", API_FIELD_STRING, true}, {NULL, 0, false}};
-	if (!api_check_fields(r, spec))
-		return;
-	const char *name = json_string_value(json_object_get(r->json, "name"));
-	const char *role = json_string_value(json_object_get(r->json, "role"));
-	const char *why = account_name_problem(name);
-	char e[API_ECHO_BUF];
-	if (why) {
-		api_bad_field(r, API_PROBLEM_NAMED, "name", "%s", why);
-		return;
-	}
-	if (!role_ok(role)) {
-		api_bad_field(r, API_PROBLEM_NAMED, "role",
-		              "'%s' is not a role: use \"customer\" or \"staff\"", api_echo(role, e));
-		return;
-	}
-
-	PGresult *row = NULL;
-	json_t *value = json_pack("{s:s, s:s}", "name", name, "role", role);
-	char *new_value = api_json_text(value), location[64];
-	int err =
-	    db_staff_account_create(r->db, name, role, r->caller.account_id, r->caller.name, new_value, &row);
-	if (err == RDNS_EEXIST) {
-		api_problem(r, 409, "conflict", "Conflict", NULL, "an account named '%s' exists already",
-		            api_echo(name, e));
-	} else if (err != RDNS_OK) {
-		api_db_error(r, err);
-	} else {
-		snprintf(location, sizeof(location), "/v1/accounts/%s", PQgetvalue(row, 0, DB_ACCT_ID));
-		api_created(r, api_account_json(row, 0), location);
-	}
-	json_decref(value);
-	free(new_value);
-	PQclear(row);
-}
-
-static void account_list(api_req_t *r)
-{
-	const char *role = api_query(r, "role");
-	if (role && !role_ok(role)) {
-		api_bad_param(r, API_PROBLEM_NAMED, "role", role, "a role: use customer or staff");
-		return;
-	}
-	int err;
-	PGresult *res = db_staff_account_list(r->db, role, &err);
-	if (!res) {
-		api_db_error(r, err);
-		return;
-	}
-	api_json(r, 200, api_items_json(res, api_account_json));
-	PQclear(res);
-}
-
-static void account_get(api_req_t *r)
-{
-	long long id;
-	if (!api_path_id(r, r->params[0], "account", &id))
-		return;
-	int err;
-	PGresult *acct = NULL, *allocs = NULL, *tokens = NULL;
-	if (!(acct = db_staff_account_get(r->db, id, &err)) ||
-	    !(allocs = db_staff_allocation_list(r->db, id, &err)) ||
-	    !(tokens = db_staff_token_list(r->db, id, &err))) {
-		api_db_error(r, err);
-		goto cleanup;
-	}
-	if (PQntuples(acct) != 1) {
-		api_not_found(r, "account", r->params[0]);
-		goto cleanup;
-	}
-	json_t *body = api_account_json(acct, 0);
-	json_object_set_new(body, "allocations", api_rows_json(allocs, api_allocation_json));
-	json_object_set_new(body, "tokens", api_rows_json(tokens, api_token_json));
-	api_json(r, 200, body);
-cleanup:
-	PQclear(acct);
-	PQclear(allocs);
-	PQclear(tokens);
-}
-
-/* ---- tokens ---- */
-
-static void token_create(api_req_t *r)
-{
-	static const api_field_t spec[] = {{NULL, 0, false}};
-	long long account_id, token_id;
-	if (!api_check_fields(r, spec) || !api_path_id(r, r->params[0], "account", &account_id))
-		return;
-	char token[DB_TOKEN_MAX];
-	int err = db_staff_token_create(r->db, account_id, r->caller.account_id, r->caller.name, token,
-	                                sizeof(token), &token_id);
-	if (err == RDNS_ENOTFOUND)
-		api_not_found(r, "account", r->params[0]);
-	else if (err != RDNS_OK)
-		api_db_error(r, err);
-	else
-		api_json(r, 201,
-		         json_pack("{s:I, s:s, s:I}", "id", (json_int_t)token_id, "token", token,
-		                   "account_id", (json_int_t)account_id));
-	explicit_bzero(token, sizeof(token));
-}
-
-static void token_revoke(api_req_t *r)
-{
-	long long id;
-	if (!api_path_id(r, r->params[0], "token", &id))
-		return;
-	int err = db_staff_token_revoke(r->db, id, r->caller.account_id, r->caller.name);
-	if (err == RDNS_ENOTFOUND)
-		api_problem(r, 404, NULL, "Not Found", NULL, "no active token %lld", id);
-	else if (err != RDNS_OK)
-		api_db_error(r, err);
-	else
-		api_no_content(r);
-}
-
-/* ---- allocations ---- */
-
-/* 409 for a prefix that overlaps existing allocations, naming them. Call
- * after the failed transaction is rolled back. */
-static void allocation_overlap(api_req_t *r, const char *prefix)
-{
-	int err;
-	PGresult *res = db_staff_allocation_overlapping(r->db, prefix, &err);
-	if (!res || PQntuples(res) == 0) {
-		api_problem(r, 409, "overlap", "Conflict", NULL, "%s overlaps an existing allocation",
-		            prefix);
-		PQclear(res);
-		return;
-	}
-	json_t *existing = api_rows_json(res, api_allocation_json);
-	json_t *first = json_array_get(existing, 0);
-	int n = PQntuples(res);
-	api_problem(r, 409, "overlap", "Conflict", json_pack("{s:o}", "existing", existing),
-	            "%s overlaps allocation %lld (%s) of account %lld%s", prefix,
-	            (long long)json_integer_value(json_object_get(first, "id")),
-	            json_string_value(json_object_get(first, "prefix")),
-	            (long long)json_integer_value(json_object_get(first, "account_id")),
-	            n > 1 ? " and others listed in 'existing'" : "");
-	PQclear(res);
-}
-
-static void allocation_create(api_req_t *r)
-{
-	static const api_field_t spec[] = {
-	    {"account_id", API_FIELD_INTEGER, true}, {"prefix", API_FIELD_STRING, true}, {NULL, 0, false}};
-	if (!api_check_fields(r, spec))
-		return;
-	long long account_id = json_integer_value(json_object_get(r->json, "account_id"));
-	core_prefix_t p;
-	char prefix[CORE_PREFIX_STRLEN];
-	if (account_id <= 0) {
-		api_bad_field(r, API_PROBLEM_NAMED, "account_id", "must be a positive integer");
-		return;
-	}
-	if (!api_field_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &p))
-		return;
-	core_prefix_format(&p, prefix, sizeof(prefix));
-
-	PGresult *row = NULL;
-	int err =
-	    db_staff_allocation_create(r->db, account_id, prefix, r->caller.account_id, r->caller.name, &row);
-	if (err == RDNS_ENOTFOUND)
-		api_problem(r, 404, NULL, "Not Found", NULL, "no account %lld", account_id);
-	else if (err == RDNS_EEXIST)
-		allocation_overlap(r, prefix);
-	else if (err != RDNS_OK)
-		api_db_error(r, err);
-	else
-		api_json(r, 201, api_allocation_json(row, 0));
-	PQclear(row);
-}
-
-static void allocation_list(api_req_t *r)
-{
-	long long account_id = 0;
-	if (!api_query_id(r, API_PROBLEM_NAMED, "account_id", "a positive integer", &account_id))
-		return;
-	int err;
-	PGresult *res = db_staff_allocation_list(r->db, account_id, &err);
-	if (!res) {
-		api_db_error(r, err);
-		return;
-	}
-	api_json(r, 200, api_items_json(res, api_allocation_json));
-	PQclear(res);
-}
-
-static void allocation_delete(api_req_t *r)
-{
-	long long id;
-	if (!api_path_id(r, r->params[0], "allocation", &id))
-		return;
-	int err = db_staff_allocation_delete(r->db, id, r->caller.account_id, r->caller.name, NULL);
-	if (err == RDNS_ENOTFOUND)
-		api_not_found(r, "allocation", r->params[0]);
-	else if (err != RDNS_OK)
-		api_db_error(r, err);
-	else
-		api_no_content(r);
-}
-
-/* ---- reverse zones ---- */
 
 /* A zone's configuration while it is validated. */
 typedef struct {
@@ -785,57 +552,11 @@ static void zone_delete(api_req_t *r)
 		api_no_content(r);
 }
 
-/* ---- audit log ---- */
-
-static void audit_list(api_req_t *r)
-{
-	db_audit_filter_t f = {0};
-	const char *ip = api_query(r, "ip");
-	char ip_text[CORE_ADDR_STRLEN];
-	core_addr_t a;
-	if (ip) {
-		if (core_addr_parse(ip, &a) != RDNS_OK) {
-			api_bad_param(r, API_PROBLEM_NAMED, "ip", ip, "an IP address");
-			return;
-		}
-		core_addr_format(&a, ip_text, sizeof(ip_text));
-		f.ip = ip_text;
-	}
-	if (!api_query_id(r, API_PROBLEM_NAMED, "account", "an account id", &f.actor_id) ||
-	    !api_query_id(r, API_PROBLEM_NAMED, "before", "an audit entry id", &f.before_id) ||
-	    !api_query_limit(r, API_PROBLEM_NAMED, &f.limit))
-		return;
-	f.action = api_query(r, "action");
-	int want = f.limit, err;
-	f.limit++; /* one more tells whether there is a next page */
-	PGresult *res = db_staff_audit_list(r->db, &f, &err);
-	if (!res) {
-		api_db_error(r, err);
-		return;
-	}
-	json_t *items = json_array();
-	int n = PQntuples(res);
-	for (int i = 0; i < n && i < want; i++)
-		json_array_append_new(items, api_audit_json(res, i));
-	json_t *next = n > want ? api_row_int(res, want - 1, DB_AUDIT_ID) : json_null();
-	api_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
-	PQclear(res);
-}
-
-const api_route_t api_routes_staff[] = {
-    {"POST", "/v1/accounts", API_AUTH_STAFF, true, account_create},
-    {"GET", "/v1/accounts", API_AUTH_STAFF, false, account_list},
-    {"GET", "/v1/accounts/*", API_AUTH_STAFF, false, account_get},
-    {"POST", "/v1/accounts/*/tokens", API_AUTH_STAFF, true, token_create},
-    {"DELETE", "/v1/tokens/*", API_AUTH_STAFF, false, token_revoke},
-    {"POST", "/v1/allocations", API_AUTH_STAFF, true, allocation_create},
-    {"GET", "/v1/allocations", API_AUTH_STAFF, false, allocation_list},
-    {"DELETE", "/v1/allocations/*", API_AUTH_STAFF, false, allocation_delete},
+const api_route_t api_routes_zones[] = {
     {"POST", "/v1/zones", API_AUTH_STAFF, true, zone_create},
     {"GET", "/v1/zones", API_AUTH_STAFF, false, zone_list},
     {"GET", "/v1/zones/*", API_AUTH_STAFF, false, zone_get},
     {"PATCH", "/v1/zones/*", API_AUTH_STAFF, true, zone_update},
     {"DELETE", "/v1/zones/*", API_AUTH_STAFF, false, zone_delete},
-    {"GET", "/v1/audit", API_AUTH_STAFF, false, audit_list},
     {NULL, NULL, 0, false, NULL},
 };

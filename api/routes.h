@@ -1,0 +1,27 @@
+/* routes.h - the API's route tables, in the order the router tries them, and what the
+ * route modules share. */
+#ifndef RDNS_API_ROUTES_H
+#define RDNS_API_ROUTES_H
+
+#include "api/http.h"
+
+/* The tables of the route modules, each ending with a NULL method. A module serves the
+ * resource it is named after. */
+extern const api_route_t api_routes_core[];        /* /healthz, /readyz, /v1/openapi.yaml, /v1/me */
+extern const api_route_t api_routes_ptr[];         /* /v1/ptr */
+extern const api_route_t api_routes_requests[];    /* /v1/requests, the review queue */
+extern const api_route_t api_routes_accounts[];    /* /v1/accounts, /v1/tokens */
+extern const api_route_t api_routes_allocations[]; /* /v1/allocations */
+extern const api_route_t api_routes_zones[];       /* /v1/zones */
+extern const api_route_t api_routes_audit[];       /* /v1/audit */
+
+/* Every table above, in that order, then NULL: what the router walks (the first route
+ * whose pattern and method match wins; the others of a matching pattern make the Allow
+ * header of a 405). */
+extern const api_route_t *const api_route_tables[];
+
+/* Answer status with request id as GET /v1/requests/{id} shows it (routes_requests.c;
+ * the PTR routes answer a request queued for review with it). */
+void api_request_answer(api_req_t *r, unsigned status, long long id);
+
+#endif

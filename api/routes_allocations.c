@@ -1,0 +1,100 @@
+/* routes_allocations.c - staff routes for IP allocations: who holds which prefix (/v1/allocations). */
+#include <stdio.h>
+
+#include "api/respond.h"
+#include "api/routes.h"
+#include "api/rows.h"
+#include "core/addr.h"
+#include "core/err.h"
+#include "db/staff.h"
+
+/* 409 for a prefix that overlaps existing allocations, naming them. Call
+ * after the failed transaction is rolled back. */
+static void allocation_overlap(api_req_t *r, const char *prefix)
+{
+	int err;
+	PGresult *res = db_staff_allocation_overlapping(r->db, prefix, &err);
+	if (!res || PQntuples(res) == 0) {
+		api_problem(r, 409, "overlap", "Conflict", NULL, "%s overlaps an existing allocation",
+		            prefix);
+		PQclear(res);
+		return;
+	}
+	json_t *existing = api_rows_json(res, api_allocation_json);
+	json_t *first = json_array_get(existing, 0);
+	int n = PQntuples(res);
+	api_problem(r, 409, "overlap", "Conflict", json_pack("{s:o}", "existing", existing),
+	            "%s overlaps allocation %lld (%s) of account %lld%s", prefix,
+	            (long long)json_integer_value(json_object_get(first, "id")),
+	            json_string_value(json_object_get(first, "prefix")),
+	            (long long)json_integer_value(json_object_get(first, "account_id")),
+	            n > 1 ? " and others listed in 'existing'" : "");
+	PQclear(res);
+}
+
+static void allocation_create(api_req_t *r)
+{
+	static const api_field_t spec[] = {
+	    {"account_id", API_FIELD_INTEGER, true}, {"prefix", API_FIELD_STRING, true}, {NULL, 0, false}};
+	if (!api_check_fields(r, spec))
+		return;
+	long long account_id = json_integer_value(json_object_get(r->json, "account_id"));
+	core_prefix_t p;
+	char prefix[CORE_PREFIX_STRLEN];
+	if (account_id <= 0) {
+		api_bad_field(r, API_PROBLEM_NAMED, "account_id", "must be a positive integer");
+		return;
+	}
+	if (!api_field_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &p))
+		return;
+	core_prefix_format(&p, prefix, sizeof(prefix));
+
+	PGresult *row = NULL;
+	int err =
+	    db_staff_allocation_create(r->db, account_id, prefix, r->caller.account_id, r->caller.name, &row);
+	if (err == RDNS_ENOTFOUND)
+		api_problem(r, 404, NULL, "Not Found", NULL, "no account %lld", account_id);
+	else if (err == RDNS_EEXIST)
+		allocation_overlap(r, prefix);
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_json(r, 201, api_allocation_json(row, 0));
+	PQclear(row);
+}
+
+static void allocation_list(api_req_t *r)
+{
+	long long account_id = 0;
+	if (!api_query_id(r, API_PROBLEM_NAMED, "account_id", "a positive integer", &account_id))
+		return;
+	int err;
+	PGresult *res = db_staff_allocation_list(r->db, account_id, &err);
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
+	api_json(r, 200, api_items_json(res, api_allocation_json));
+	PQclear(res);
+}
+
+static void allocation_delete(api_req_t *r)
+{
+	long long id;
+	if (!api_path_id(r, r->params[0], "allocation", &id))
+		return;
+	int err = db_staff_allocation_delete(r->db, id, r->caller.account_id, r->caller.name, NULL);
+	if (err == RDNS_ENOTFOUND)
+		api_not_found(r, "allocation", r->params[0]);
+	else if (err != RDNS_OK)
+		api_db_error(r, err);
+	else
+		api_no_content(r);
+}
+
+const api_route_t api_routes_allocations[] = {
+    {"POST", "/v1/allocations", API_AUTH_STAFF, true, allocation_create},
+    {"GET", "/v1/allocations", API_AUTH_STAFF, false, allocation_list},
+    {"DELETE", "/v1/allocations/*", API_AUTH_STAFF, false, allocation_delete},
+    {NULL, NULL, 0, false, NULL},
+};
