@@ -278,7 +278,19 @@ void zg_wire_name_lower(uint8_t *name, size_t nlen)
 	}
 }
 
-/* ---- RRs ---- */
+/* ---- questions and RRs ---- */
+
+int zg_wire_question_parse(const uint8_t *msg, size_t len, size_t *pos, uint8_t *name, size_t *nlen,
+                           uint16_t *qtype, uint16_t *qclass)
+{
+	size_t p = *pos;
+	if (zg_wire_name_parse(msg, len, &p, name, nlen) != RDNS_OK || len - p < 4)
+		return RDNS_EINVAL;
+	*qtype = zg_wire_get16(msg + p);
+	*qclass = zg_wire_get16(msg + p + 2);
+	*pos = p + 4;
+	return RDNS_OK;
+}
 
 int zg_wire_rr_parse(const uint8_t *msg, size_t len, size_t *pos, zg_wire_rr_t *rr)
 {

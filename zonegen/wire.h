@@ -44,6 +44,9 @@ enum {
 #define ZG_WIRE_OPCODE(flags) (((flags) >> 11) & 0xfu)
 #define ZG_WIRE_RCODE(flags)  ((flags)&0xfu)
 
+/* The header flag bits of an opcode (ZG_WIRE_OPCODE takes them apart). */
+#define ZG_WIRE_OPCODE_FLAGS(op) ((uint16_t)(((op)&0xfu) << 11))
+
 /* Section indexes for counts. */
 enum { ZG_SEC_QD = 0, ZG_SEC_AN = 1, ZG_SEC_NS = 2, ZG_SEC_AR = 3 };
 
@@ -109,7 +112,13 @@ bool zg_wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
  * (length octets are skipped, so a length of 65..90 is never altered). */
 void zg_wire_name_lower(uint8_t *name, size_t nlen);
 
-/* ---- resource records in received messages ---- */
+/* ---- questions and resource records in received messages ---- */
+
+/* Parse one question at *pos: its (possibly compressed) name into name
+ * (uncompressed, original case), QTYPE and QCLASS; advance *pos past it.
+ * Returns RDNS_OK or RDNS_EINVAL (bad name, or fewer than 4 bytes after it). */
+int zg_wire_question_parse(const uint8_t *msg, size_t len, size_t *pos, uint8_t *name, size_t *nlen,
+                           uint16_t *qtype, uint16_t *qclass);
 
 typedef struct {
 	uint8_t owner[ZG_WIRE_NAME_MAX];

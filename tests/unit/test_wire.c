@@ -465,6 +465,54 @@ static void test_question_and_rr(void **state)
 	assert_int_equal(buf[owner_at + 1], 12);
 }
 
+/* Questions as replies carry them: a name (here a pointer to an earlier one),
+ * QTYPE and QCLASS; anything cut short is malformed. */
+static void test_question_parse(void **state)
+{
+	uint8_t buf[128];
+	zg_wire_ct_t ct[16];
+	zg_wire_msg_t m;
+	uint8_t z[ZG_WIRE_NAME_MAX], name[ZG_WIRE_NAME_MAX];
+	size_t zl = wname("2.0.192.IN-ADDR.arpa.", z), nl, pos;
+	uint16_t qt, qc;
+
+	zg_wire_msg_init(&m, buf, sizeof(buf), ct, 16);
+	zg_wire_msg_reset(&m, 1, ZG_WIRE_OPCODE_FLAGS(ZG_OPCODE_NOTIFY) | ZG_WIRE_AA);
+	assert_int_equal(zg_wire_msg_put_question(&m, z, zl, ZG_TYPE_SOA, ZG_CLASS_IN), RDNS_OK);
+	assert_int_equal(zg_wire_msg_put_question(&m, z, zl, ZG_TYPE_AXFR, ZG_CLASS_ANY), RDNS_OK);
+	zg_wire_msg_finish(&m);
+	assert_int_equal(zg_wire_get16(buf + 2), 0x2400); /* opcode 4 and AA, as RFC 1996 NOTIFY */
+	assert_int_equal(ZG_WIRE_OPCODE(zg_wire_get16(buf + 2)), ZG_OPCODE_NOTIFY);
+	assert_int_equal(m.len, 12 + zl + 4 + 2 + 4); /* the second name is a pointer */
+
+	pos = ZG_WIRE_HDR_LEN;
+	assert_int_equal(zg_wire_question_parse(buf, m.len, &pos, name, &nl, &qt, &qc), RDNS_OK);
+	assert_int_equal(pos, 12 + zl + 4);
+	assert_memory_equal(name, z, zl); /* case kept */
+	assert_int_equal(nl, zl);
+	assert_int_equal(qt, ZG_TYPE_SOA);
+	assert_int_equal(qc, ZG_CLASS_IN);
+	assert_int_equal(zg_wire_question_parse(buf, m.len, &pos, name, &nl, &qt, &qc), RDNS_OK);
+	assert_int_equal(pos, m.len);
+	assert_true(zg_wire_name_equal(name, nl, z, zl));
+	assert_int_equal(qt, ZG_TYPE_AXFR);
+	assert_int_equal(qc, ZG_CLASS_ANY);
+
+	/* cut inside QTYPE/QCLASS, inside the name, at the end: malformed, *pos untouched */
+	for (size_t cut = 12; cut < 12 + zl + 4; cut++) {
+		pos = ZG_WIRE_HDR_LEN;
+		if (zg_wire_question_parse(buf, cut, &pos, name, &nl, &qt, &qc) != RDNS_EINVAL)
+			fail_msg("question cut at %zu parsed", cut);
+		assert_int_equal(pos, ZG_WIRE_HDR_LEN);
+	}
+	pos = m.len;
+	assert_int_equal(zg_wire_question_parse(buf, m.len, &pos, name, &nl, &qt, &qc), RDNS_EINVAL);
+	/* a pointer forward (to itself) is refused as in any name */
+	pos = 12 + zl + 4;
+	buf[pos + 1] = (uint8_t)pos;
+	assert_int_equal(zg_wire_question_parse(buf, m.len, &pos, name, &nl, &qt, &qc), RDNS_EINVAL);
+}
+
 /* ---- zone-file lines ---- */
 
 typedef struct {
@@ -571,6 +619,7 @@ int main(void)
 	    cmocka_unit_test(test_compression_basic),
 	    cmocka_unit_test(test_compression_big_message),
 	    cmocka_unit_test(test_question_and_rr),
+	    cmocka_unit_test(test_question_parse),
 	    cmocka_unit_test(test_zrr_parse_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
