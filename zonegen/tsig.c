@@ -385,6 +385,20 @@ int zg_tsig_sign_response(zg_tsig_ctx_t *ctx, uint8_t *msg, size_t *len, size_t 
 
 /* ---- client side ---- */
 
+/* The context of a request signed with key: its canonical name, hmac-sha256, our fudge. */
+static int client_ctx(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, uint64_t time_signed)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	if (zg_tsig_key_wire_name(key, ctx->key_name, &ctx->key_name_len) != RDNS_OK)
+		return RDNS_EINVAL;
+	ctx->key = key;
+	memcpy(ctx->alg, ALG_SHA256, sizeof(ALG_SHA256));
+	ctx->alg_len = sizeof(ALG_SHA256);
+	ctx->time_signed = time_signed;
+	ctx->fudge = ZG_TSIG_FUDGE;
+	return RDNS_OK;
+}
+
 int zg_tsig_sign_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, uint8_t *msg, size_t *len, size_t cap,
                          uint64_t now)
 {
@@ -394,13 +408,8 @@ int zg_tsig_sign_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, uint8_t *
 	memset(ctx, 0, sizeof(*ctx));
 	if (*len < ZG_WIRE_HDR_LEN || zg_wire_get16(msg + 10) == UINT16_MAX)
 		return RDNS_EINVAL;
-	if (zg_tsig_key_wire_name(key, ctx->key_name, &ctx->key_name_len) != RDNS_OK)
+	if (client_ctx(ctx, key, now) != RDNS_OK)
 		return RDNS_EINVAL;
-	ctx->key = key;
-	memcpy(ctx->alg, ALG_SHA256, sizeof(ALG_SHA256));
-	ctx->alg_len = sizeof(ALG_SHA256);
-	ctx->time_signed = now;
-	ctx->fudge = ZG_TSIG_FUDGE;
 
 	int rc = hmac_begin(&h, key);
 	if (rc != RDNS_OK)
@@ -415,6 +424,17 @@ int zg_tsig_sign_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, uint8_t *
 	if (rc != RDNS_OK)
 		return rc;
 	memcpy(ctx->mac, mac, ZG_TSIG_MAC_LEN);
+	ctx->mac_len = ZG_TSIG_MAC_LEN;
+	ctx->mac_valid = true;
+	return RDNS_OK;
+}
+
+int zg_tsig_ctx_for_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, const uint8_t *req_mac,
+                            size_t mac_len)
+{
+	if (mac_len != ZG_TSIG_MAC_LEN || client_ctx(ctx, key, 0) != RDNS_OK)
+		return RDNS_EINVAL;
+	memcpy(ctx->mac, req_mac, ZG_TSIG_MAC_LEN);
 	ctx->mac_len = ZG_TSIG_MAC_LEN;
 	ctx->mac_valid = true;
 	return RDNS_OK;

@@ -99,6 +99,14 @@ int zg_tsig_sign_response(zg_tsig_ctx_t *ctx, uint8_t *msg, size_t *len, size_t 
 int zg_tsig_sign_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, uint8_t *msg, size_t *len, size_t cap,
                          uint64_t now);
 
+/* Client side: ctx as zg_tsig_sign_request left it for a request signed with
+ * key whose MAC (ZG_TSIG_MAC_LEN bytes) was req_mac, for a client that keeps
+ * only the MAC of each request it has in flight (a NOTIFY retransmitted with
+ * a fresh ID has one per copy). time_signed is 0: zg_tsig_verify_response
+ * does not use it. RDNS_EINVAL for a bad key name or MAC length. */
+int zg_tsig_ctx_for_request(zg_tsig_ctx_t *ctx, const zg_tsig_key_t *key, const uint8_t *req_mac,
+                            size_t mac_len);
+
 /* Client side: verify the next response message of the exchange. Every
  * message must be signed (we sign every one). RDNS_OK when valid; RDNS_EDENIED
  * for a missing, unsigned, wrong or stale signature or a TSIG error;

@@ -454,6 +454,59 @@ static void test_error_responses(void **state)
 	assert_int_equal(zg_wire_get16(r + 10), 0);
 }
 
+/* A client that keeps only each request's MAC (NOTIFY retries) rebuilds the
+ * context sign_request left and verifies each answer against its own copy. */
+static void test_ctx_for_request(void **state)
+{
+	uint8_t q[2][512], r[2][1024];
+	size_t ql[2], rl[2];
+	zg_tsig_ctx_t c[2], s, x;
+	for (int i = 0; i < 2; i++) {
+		ql[i] = make_query(q[i], sizeof(q[i]), (uint16_t)(0x100 + i));
+		size_t off = ql[i];
+		assert_int_equal(
+		    zg_tsig_sign_request(&c[i], &KEY, q[i], &ql[i], sizeof(q[i]), NOW + (uint64_t)i),
+		    RDNS_OK);
+		assert_int_equal(zg_tsig_verify_request(&s, q[i], ql[i], off, &KEY, 1, NOW + 1), RDNS_OK);
+		assert_int_equal(s.error, ZG_TSIG_NOERROR);
+		rl[i] = make_response(r[i], sizeof(r[i]), (uint16_t)(0x100 + i), 1, i);
+		assert_int_equal(zg_tsig_sign_response(&s, r[i], &rl[i], sizeof(r[i]), NOW + 1), RDNS_OK);
+	}
+	assert_memory_not_equal(c[0].mac, c[1].mac, ZG_TSIG_MAC_LEN);
+
+	/* the same context as sign_request's, but for the time signed */
+	assert_int_equal(zg_tsig_ctx_for_request(&x, &KEY, c[0].mac, ZG_TSIG_MAC_LEN), RDNS_OK);
+	assert_ptr_equal(x.key, &KEY);
+	assert_int_equal(x.key_name_len, c[0].key_name_len);
+	assert_memory_equal(x.key_name, c[0].key_name, x.key_name_len);
+	assert_int_equal(x.alg_len, c[0].alg_len);
+	assert_memory_equal(x.alg, c[0].alg, x.alg_len);
+	assert_memory_equal(x.mac, c[0].mac, ZG_TSIG_MAC_LEN);
+	assert_int_equal(x.mac_len, ZG_TSIG_MAC_LEN);
+	assert_true(x.mac_valid);
+	assert_int_equal(x.fudge, c[0].fudge);
+	assert_int_equal(x.nmsg, 0);
+	assert_int_equal(x.time_signed, 0);
+
+	/* each answer verifies against its own request's MAC only */
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(zg_tsig_ctx_for_request(&x, &KEY, c[k].mac, ZG_TSIG_MAC_LEN),
+			                 RDNS_OK);
+			int rc = zg_tsig_verify_response(&x, r[i], rl[i], NOW + 2);
+			if (rc != (i == k ? RDNS_OK : RDNS_EDENIED))
+				fail_msg("answer %d with the MAC of request %d: %d", i, k, rc);
+		}
+
+	/* another key, a truncated MAC, a key without a valid name */
+	assert_int_equal(zg_tsig_ctx_for_request(&x, &OTHER, c[0].mac, ZG_TSIG_MAC_LEN), RDNS_OK);
+	assert_int_equal(zg_tsig_verify_response(&x, r[0], rl[0], NOW + 2), RDNS_EDENIED);
+	assert_int_equal(zg_tsig_ctx_for_request(&x, &KEY, c[0].mac, ZG_TSIG_MAC_MIN), RDNS_EINVAL);
+	zg_tsig_key_t noname = KEY;
+	noname.name[0] = '\0';
+	assert_int_equal(zg_tsig_ctx_for_request(&x, &noname, c[0].mac, ZG_TSIG_MAC_LEN), RDNS_EINVAL);
+}
+
 /* ---- interoperability with ldns ---- */
 
 static void test_ldns_interop(void **state)
@@ -506,6 +559,57 @@ static void test_ldns_interop(void **state)
 	ldns_pkt_free(qp);
 }
 
+/* ldns answers a request we signed (as a secondary answers our NOTIFY): we
+ * accept its answer and refuse one under another key name, with a changed
+ * MAC, or signed outside the fudge. */
+static void test_ldns_signs_response(void **state)
+{
+	char b64[64];
+	EVP_EncodeBlock((unsigned char *)b64, KEY.secret, (int)KEY.secret_len);
+	uint64_t now = (uint64_t)time(NULL); /* ldns signs with the clock */
+	uint8_t q[512];
+	zg_tsig_ctx_t c, x;
+	size_t ql = make_query(q, sizeof(q), 0x4242);
+	assert_int_equal(zg_tsig_sign_request(&c, &KEY, q, &ql, sizeof(q), now), RDNS_OK);
+	ldns_pkt *qp = NULL;
+	assert_int_equal(ldns_wire2pkt(&qp, q, ql), LDNS_STATUS_OK);
+	assert_true(ldns_pkt_tsig_verify(qp, q, ql, "xfr-key.", b64, NULL));
+	const ldns_rdf *reqmac = ldns_rr_rdf(ldns_pkt_tsig(qp), 3);
+
+	static const char *const names[] = {"xfr-key.", "other-key.", "xfr-key."};
+	for (int i = 0; i < 3; i++) {
+		ldns_pkt *ap = NULL;
+		assert_int_equal(ldns_pkt_query_new_frm_str(&ap, "2.0.192.in-addr.arpa.", LDNS_RR_TYPE_AXFR,
+		                                            LDNS_RR_CLASS_IN, LDNS_QR | LDNS_AA),
+		                 LDNS_STATUS_OK);
+		ldns_pkt_set_id(ap, 0x4242);
+		assert_int_equal(ldns_pkt_tsig_sign(ap, names[i], b64, 300, "hmac-sha256.", reqmac),
+		                 LDNS_STATUS_OK);
+		uint8_t *aw = NULL;
+		size_t awl = 0;
+		assert_int_equal(ldns_pkt2wire(&aw, ap, &awl), LDNS_STATUS_OK);
+		if (i == 2)
+			aw[awl - 7] ^= 1; /* the MAC's last byte (then original ID, error, other length) */
+		x = c;
+		int rc = zg_tsig_verify_response(&x, aw, awl, now);
+		if (rc != (i == 0 ? RDNS_OK : RDNS_EDENIED))
+			fail_msg("ldns answer %d (key name %s): %d", i, names[i], rc);
+		if (i == 0) {
+			/* outside the 300 s fudge either way (ldns may sign a second after now), from a
+			 * context rebuilt from the MAC */
+			assert_int_equal(zg_tsig_ctx_for_request(&x, &KEY, c.mac, c.mac_len), RDNS_OK);
+			assert_int_equal(zg_tsig_verify_response(&x, aw, awl, now + 302), RDNS_EDENIED);
+			assert_int_equal(zg_tsig_ctx_for_request(&x, &KEY, c.mac, c.mac_len), RDNS_OK);
+			assert_int_equal(zg_tsig_verify_response(&x, aw, awl, now - 301), RDNS_EDENIED);
+			assert_int_equal(zg_tsig_ctx_for_request(&x, &KEY, c.mac, c.mac_len), RDNS_OK);
+			assert_int_equal(zg_tsig_verify_response(&x, aw, awl, now + 299), RDNS_OK);
+		}
+		free(aw);
+		ldns_pkt_free(ap);
+	}
+	ldns_pkt_free(qp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,7 +618,9 @@ int main(void)
 	    cmocka_unit_test(test_find),
 	    cmocka_unit_test(test_response_chain),
 	    cmocka_unit_test(test_error_responses),
+	    cmocka_unit_test(test_ctx_for_request),
 	    cmocka_unit_test(test_ldns_interop),
+	    cmocka_unit_test(test_ldns_signs_response),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
