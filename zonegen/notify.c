@@ -2,7 +2,6 @@
 #include "zonegen/notify.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,45 +17,43 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
-#include <openssl/evp.h>
-
 #include "core/endpoint.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "zonegen/tsig.h"
+#include "zonegen/wire.h"
 
 #define DEF_TRIES      8
 #define DEF_FIRST_MS   250
 #define DEF_MAX_MS     8000
 #define DEF_MAX_ACTIVE 64
-#define TSIG_ALG       "hmac-sha256."
-#define TSIG_FUDGE     300
-#define MAC_MAX        66  /* TSIG MAC rdata: 2-byte length + up to 64 bytes */
-#define RECV_PER_WAKE  64  /* datagrams read per socket per loop, so timers still run under a flood */
-#define KEY_B64_LEN    176 /* base64 of 128 bytes plus NUL */
+#define RECV_PER_WAKE  64 /* datagrams read per socket per loop, so timers still run under a flood */
+/* A NOTIFY at its largest: header, question, the SOA hint with an
+ * uncompressed owner (it is a pointer in practice), and our TSIG. */
+#define NOTIFY_MAX (ZG_WIRE_HDR_LEN + ZG_WIRE_NAME_MAX + 4 + ZG_WIRE_NAME_MAX + 10 + 22 + ZG_TSIG_RR_MAX)
 
 /* One target of a job, with everything needed to send and to match answers. */
 typedef struct {
-	zg_notify_target_t t;
-	char name[80]; /* "host:port" */
+	zg_notify_target_t t; /* as submitted, but the secret, which is in key only */
+	char name[80];        /* "host:port" */
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	char key_b64[KEY_B64_LEN]; /* "" without TSIG */
-	int state;                 /* 0 while in progress, else ZG_NOTIFY_* */
-	int tries;                 /* messages sent */
-	int rcode;                 /* last accepted answer's rcode, -1 if none */
-	int tsig_error;            /* TSIG error of that answer, 0 if none */
-	int64_t deadline;          /* monotonic ms: retransmit or give up */
+	zg_tsig_key_t key; /* secret_len 0: no TSIG */
+	int state;         /* 0 while in progress, else ZG_NOTIFY_* */
+	int tries;         /* messages sent */
+	int rcode;         /* last accepted answer's rcode, -1 if none */
+	int tsig_error;    /* TSIG error of that answer, 0 if none */
+	int64_t deadline;  /* monotonic ms: retransmit or give up */
 	uint16_t ids[ZG_NOTIFY_MAX_TRIES];
-	uint8_t macs[ZG_NOTIFY_MAX_TRIES][MAC_MAX]; /* request MAC rdata per try, to verify the answer */
-	size_t mac_len[ZG_NOTIFY_MAX_TRIES];
+	uint8_t macs[ZG_NOTIFY_MAX_TRIES][ZG_TSIG_MAC_LEN]; /* request MAC per try, to verify the answer */
 	char detail[128];
 } tgt_t;
 
 typedef struct job {
 	struct job *next;
 	char zone[ZG_NOTIFY_ZONE_LEN];
-	ldns_rdf *dname;
+	uint8_t name[ZG_WIRE_NAME_MAX]; /* the zone in wire form, as submitted (case kept) */
+	size_t name_len;
 	uint32_t serial;
 	size_t n;
 	tgt_t *tg;
@@ -102,10 +99,10 @@ static const char *rcode_name(int rc, char *buf, size_t len)
 static const char *tsig_error_name(int e, char *buf, size_t len)
 {
 	switch (e) {
-	case 16: return "BADSIG";
-	case 17: return "BADKEY";
-	case 18: return "BADTIME";
-	case 22: return "BADTRUNC";
+	case ZG_TSIG_BADSIG: return "BADSIG";
+	case ZG_TSIG_BADKEY: return "BADKEY";
+	case ZG_TSIG_BADTIME: return "BADTIME";
+	case ZG_TSIG_BADTRUNC: return "BADTRUNC";
 	}
 	snprintf(buf, len, "TSIG error %d", e);
 	return buf;
@@ -221,13 +218,19 @@ static int tgt_init(tgt_t *g, const zg_notify_target_t *t)
 	if (zg_notify_target_format(t, g->name, sizeof(g->name)) != RDNS_OK)
 		return RDNS_EINVAL;
 	if (t->key_len > 0) {
+		uint8_t kn[ZG_WIRE_NAME_MAX];
+		size_t kl;
 		if (!core_tsig_keyname_ok(t->key_name))
 			return RDNS_EINVAL;
-		/* RFC 8945 4.3.3: the key name enters the MAC in canonical (lower) case */
-		for (char *p = g->t.key_name; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		/* ldns wants the secret in base64; 128 bytes encode to 172 characters */
-		EVP_EncodeBlock((unsigned char *)g->key_b64, t->key, (int)t->key_len);
+		_Static_assert(sizeof(g->key.name) == sizeof(t->key_name), "key name sizes");
+		_Static_assert(sizeof(g->key.secret) == sizeof(t->key), "key sizes");
+		memcpy(g->key.name, t->key_name, sizeof(g->key.name));
+		memcpy(g->key.secret, t->key, t->key_len);
+		g->key.secret_len = t->key_len;
+		explicit_bzero(g->t.key, sizeof(g->t.key));
+		/* tsig.c puts the name into the MAC in canonical (lower) case, RFC 8945 4.3.3 */
+		if (zg_tsig_key_wire_name(&g->key, kn, &kl) != RDNS_OK)
+			return RDNS_EINVAL;
 	}
 	return RDNS_OK;
 }
@@ -248,7 +251,6 @@ static void job_free(job_t *j)
 		close(j->fd4);
 	if (j->fd6 >= 0)
 		close(j->fd6);
-	ldns_rdf_deep_free(j->dname);
 	tgts_free(j->tg, j->n);
 	free(j);
 }
@@ -283,77 +285,45 @@ static int random_id(uint16_t *id)
 	}
 }
 
-/* NOTIFY for j with the given ID, signed when the target has a key; the
- * request MAC (rdata with length) goes to mac/mac_len for checking the answer. */
-static int build_notify(const job_t *j, const tgt_t *g, uint16_t id, uint8_t **wire, size_t *len,
-                        uint8_t *mac, size_t *mac_len)
+/* The NOTIFY of j to g with the given ID into buf (NOTIFY_MAX bytes), signed
+ * when g has a key, whose request MAC then goes to mac to verify the answer:
+ * opcode NOTIFY, AA, question "<zone> SOA IN", and in the answer section
+ * "<zone> 0 IN SOA . . <serial> 0 0 0 0" with the owner a pointer to the
+ * question (the minimal serial hint that notify.c has always sent), then a
+ * TSIG (hmac-sha256, fudge 300). */
+static int build_notify(const job_t *j, const tgt_t *g, uint16_t id, uint8_t *buf, size_t *len,
+                        uint8_t mac[ZG_TSIG_MAC_LEN])
 {
-	int rc = RDNS_ENOMEM;
-	ldns_pkt *p = NULL;
-	ldns_rr *soa = NULL;
-	ldns_rdf *qname = ldns_rdf_clone(j->dname);
-	ldns_rdf *rd[7] = {NULL};
+	static const uint8_t root = 0;
+	zg_wire_msg_t m;
+	zg_wire_ct_t ct[16];
+	size_t rdl;
 
-	*wire = NULL;
-	*mac_len = 0;
-	if (!qname)
-		goto cleanup;
-	p = ldns_pkt_query_new(qname, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, LDNS_AA);
-	if (!p) {
-		ldns_rdf_deep_free(qname);
-		goto cleanup;
-	}
-	ldns_pkt_set_opcode(p, LDNS_PACKET_NOTIFY);
-	ldns_pkt_set_id(p, id);
-
-	/* RFC 1996 3.7: the answer may carry the new SOA; only the serial counts
-	 * (ldns-notify sends the same minimal ". . serial 0 0 0 0"). */
-	if (!(soa = ldns_rr_new()))
-		goto cleanup;
-	ldns_rdf *owner = ldns_rdf_clone(j->dname);
-	if (!owner)
-		goto cleanup;
-	ldns_rr_set_owner(soa, owner);
-	ldns_rr_set_type(soa, LDNS_RR_TYPE_SOA);
-	ldns_rr_set_class(soa, LDNS_RR_CLASS_IN);
-	ldns_rr_set_ttl(soa, 0);
-	rd[0] = ldns_dname_new_frm_str(".");
-	rd[1] = ldns_dname_new_frm_str(".");
-	rd[2] = ldns_native2rdf_int32(LDNS_RDF_TYPE_INT32, j->serial);
-	for (int i = 3; i < 7; i++)
-		rd[i] = ldns_native2rdf_int32(LDNS_RDF_TYPE_PERIOD, 0);
-	for (int i = 0; i < 7; i++)
-		if (!rd[i])
-			goto cleanup;
-	for (int i = 0; i < 7; i++) {
-		ldns_rr_push_rdf(soa, rd[i]);
-		rd[i] = NULL;
-	}
-	if (!ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, soa))
-		goto cleanup;
-	soa = NULL;
-
-	if (g->t.key_len > 0) {
-		rc = RDNS_EDNS;
-		if (ldns_pkt_tsig_sign(p, g->t.key_name, g->key_b64, TSIG_FUDGE, TSIG_ALG, NULL) !=
-		    LDNS_STATUS_OK)
-			goto cleanup;
-		ldns_rr *ts = ldns_pkt_tsig(p);
-		ldns_rdf *m = ts ? ldns_rr_rdf(ts, 3) : NULL;
-		if (!m || ldns_rdf_size(m) > MAC_MAX)
-			goto cleanup;
-		memcpy(mac, ldns_rdf_data(m), ldns_rdf_size(m));
-		*mac_len = ldns_rdf_size(m);
-	}
-	rc = RDNS_EDNS;
-	if (ldns_pkt2wire(wire, p, len) != LDNS_STATUS_OK)
-		goto cleanup;
-	rc = RDNS_OK;
-cleanup:
-	for (int i = 0; i < 7; i++)
-		ldns_rdf_deep_free(rd[i]);
-	ldns_rr_free(soa);
-	ldns_pkt_free(p);
+	zg_wire_msg_init(&m, buf, NOTIFY_MAX, ct, 16);
+	zg_wire_msg_reset(&m, id, ZG_WIRE_OPCODE_FLAGS(ZG_OPCODE_NOTIFY) | ZG_WIRE_AA);
+	int rc = zg_wire_msg_put_question(&m, j->name, j->name_len, ZG_TYPE_SOA, ZG_CLASS_IN);
+	/* RFC 1996 3.7: the answer may carry the new SOA; only the serial counts */
+	if (rc == RDNS_OK)
+		rc = zg_wire_msg_rr_begin(&m, j->name, j->name_len, ZG_TYPE_SOA, ZG_CLASS_IN, 0, &rdl);
+	if (rc == RDNS_OK)
+		rc = zg_wire_msg_put_bytes(&m, &root, 1); /* MNAME */
+	if (rc == RDNS_OK)
+		rc = zg_wire_msg_put_bytes(&m, &root, 1); /* RNAME */
+	if (rc == RDNS_OK)
+		rc = zg_wire_msg_put32(&m, j->serial);
+	for (int i = 0; i < 4 && rc == RDNS_OK; i++)
+		rc = zg_wire_msg_put32(&m, 0); /* refresh, retry, expire, minimum */
+	if (rc != RDNS_OK)
+		return rc;
+	zg_wire_msg_rr_end(&m, ZG_SEC_AN, rdl);
+	zg_wire_msg_finish(&m);
+	*len = m.len;
+	if (g->key.secret_len == 0)
+		return RDNS_OK;
+	zg_tsig_ctx_t c;
+	rc = zg_tsig_sign_request(&c, &g->key, buf, len, NOTIFY_MAX, (uint64_t)time(NULL));
+	if (rc == RDNS_OK)
+		memcpy(mac, c.mac, ZG_TSIG_MAC_LEN);
 	return rc;
 }
 
@@ -378,7 +348,7 @@ static int job_socket(zg_notifier_t *n, job_t *j, int family)
 
 static void send_try(zg_notifier_t *n, job_t *j, tgt_t *g, int64_t now)
 {
-	uint8_t *wire = NULL;
+	uint8_t wire[NOTIFY_MAX];
 	size_t len = 0;
 	uint16_t id;
 	int fd = job_socket(n, j, g->sa.ss_family);
@@ -392,7 +362,7 @@ static void send_try(zg_notifier_t *n, job_t *j, tgt_t *g, int64_t now)
 		tgt_finish(g, ZG_NOTIFY_ERROR, "getrandom: %s", strerror(errno));
 		return;
 	}
-	int rc = build_notify(j, g, id, &wire, &len, g->macs[g->tries], &g->mac_len[g->tries]);
+	int rc = build_notify(j, g, id, wire, &len, g->macs[g->tries]);
 	if (rc != RDNS_OK) {
 		tgt_finish(g, ZG_NOTIFY_ERROR, "cannot build NOTIFY: %s", rdns_strerror(rc));
 		return;
@@ -409,46 +379,17 @@ static void send_try(zg_notifier_t *n, job_t *j, tgt_t *g, int64_t now)
 		nlog(n, LOG_LVL_DEBUG, "notify: zone %s serial %u: %s: try %d sent (id %u)", j->zone,
 		     j->serial, g->name, g->tries, (unsigned)id);
 	}
-	free(wire);
 }
 
-/* 48-bit time signed and fudge of a TSIG RR; false if malformed. */
-static bool tsig_times(const ldns_rr *ts, uint64_t *signed_at, uint16_t *fudge)
+/* Whether an answer to try k of g is signed with g's key over that try's MAC:
+ * zg_tsig_verify_response checks the key name and algorithm, compares MACs
+ * in constant time and the time signed against the fudge (RFC 8945 5.2). */
+static bool answer_tsig_ok(const tgt_t *g, int k, const uint8_t *buf, size_t len)
 {
-	const ldns_rdf *t = ldns_rr_rdf(ts, 1), *f = ldns_rr_rdf(ts, 2);
-	if (!t || !f || ldns_rdf_size(t) != 6 || ldns_rdf_size(f) != 2)
+	zg_tsig_ctx_t c;
+	if (zg_tsig_ctx_for_request(&c, &g->key, g->macs[k], ZG_TSIG_MAC_LEN) != RDNS_OK)
 		return false;
-	const uint8_t *d = ldns_rdf_data(t);
-	*signed_at = 0;
-	for (int i = 0; i < 6; i++)
-		*signed_at = (*signed_at << 8) | d[i];
-	*fudge = ldns_rdf2native_int16(f);
-	return true;
-}
-
-/* Whether an answer to try k of g carries a TSIG that verifies with g's key. */
-static bool answer_tsig_ok(const tgt_t *g, int k, ldns_pkt *p, const uint8_t *buf, size_t len)
-{
-	ldns_rr *ts = ldns_pkt_tsig(p);
-	uint64_t signed_at;
-	uint16_t fudge;
-	bool ok = false;
-
-	if (!ts || ldns_rr_rd_count(ts) < 7 || ldns_rdf2native_int16(ldns_rr_rdf(ts, 5)) != 0)
-		return false;
-	if (!tsig_times(ts, &signed_at, &fudge))
-		return false;
-	/* ldns 1.8.3 does not check the time window itself (FIELD-NOTES) */
-	int64_t skew = (int64_t)time(NULL) - (int64_t)signed_at;
-	if (skew > fudge || -skew > fudge)
-		return false;
-	ldns_rdf *mac = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, g->mac_len[k], g->macs[k]);
-	if (!mac)
-		return false;
-	/* The packet is discarded afterwards, so ldns changing it on error does not matter. */
-	ok = ldns_pkt_tsig_verify(p, buf, len, g->t.key_name, g->key_b64, mac);
-	ldns_rdf_deep_free(mac);
-	return ok;
+	return zg_tsig_verify_response(&c, buf, len, (uint64_t)time(NULL)) == RDNS_OK;
 }
 
 /* One datagram arrived on a job socket: accept it only when it answers one
@@ -456,20 +397,20 @@ static bool answer_tsig_ok(const tgt_t *g, int k, ldns_pkt *p, const uint8_t *bu
 static void handle_answer(zg_notifier_t *n, job_t *j, const uint8_t *buf, size_t len,
                           const struct sockaddr_storage *from)
 {
-	ldns_pkt *p = NULL;
+	zg_wire_hdr_t h;
 	tgt_t *g = NULL;
 	int k = -1;
 	char b1[24], b2[24];
 
-	if (len < LDNS_HEADER_SIZE || !LDNS_QR_WIRE(buf) || LDNS_OPCODE_WIRE(buf) != LDNS_PACKET_NOTIFY)
+	if (zg_wire_hdr_parse(buf, len, &h) != RDNS_OK || !(h.flags & ZG_WIRE_QR) ||
+	    ZG_WIRE_OPCODE(h.flags) != ZG_OPCODE_NOTIFY)
 		return;
-	uint16_t id = LDNS_ID_WIRE(buf);
 	for (size_t i = 0; i < j->n && !g; i++) {
 		tgt_t *c = &j->tg[i];
 		if (c->state != 0 || !sa_equal(&c->sa, from))
 			continue;
 		for (int t = 0; t < c->tries; t++)
-			if (c->ids[t] == id) {
+			if (c->ids[t] == h.id) {
 				g = c;
 				k = t;
 				break;
@@ -477,40 +418,48 @@ static void handle_answer(zg_notifier_t *n, job_t *j, const uint8_t *buf, size_t
 	}
 	if (!g) {
 		nlog(n, LOG_LVL_DEBUG, "notify: zone %s: ignored a stray answer (id %u)", j->zone,
-		     (unsigned)id);
+		     (unsigned)h.id);
 		return;
 	}
-	if (ldns_wire2pkt(&p, buf, len) != LDNS_STATUS_OK)
-		goto cleanup;
-	if (ldns_pkt_qdcount(p) != 1)
-		goto cleanup;
-	ldns_rr *q = ldns_rr_list_rr(ldns_pkt_question(p), 0);
-	if (!q || ldns_rr_get_type(q) != LDNS_RR_TYPE_SOA || ldns_rr_get_class(q) != LDNS_RR_CLASS_IN ||
-	    ldns_dname_compare(ldns_rr_owner(q), j->dname) != 0)
-		goto cleanup;
+	uint8_t qname[ZG_WIRE_NAME_MAX];
+	size_t qlen, pos = ZG_WIRE_HDR_LEN, tsig_off;
+	uint16_t qtype, qclass;
+	if (h.count[ZG_SEC_QD] != 1 ||
+	    zg_wire_question_parse(buf, len, &pos, qname, &qlen, &qtype, &qclass) != RDNS_OK ||
+	    qtype != ZG_TYPE_SOA || qclass != ZG_CLASS_IN ||
+	    !zg_wire_name_equal(qname, qlen, j->name, j->name_len))
+		return;
+	/* The whole message must parse, with a TSIG only as the last additional
+	 * record (RFC 8945 5.1); anything else is not an answer. */
+	int terr = 0;
+	int f = zg_tsig_find(buf, len, &tsig_off);
+	if (f == RDNS_OK) {
+		zg_tsig_rr_t ts;
+		if (zg_tsig_rr_parse(buf, len, tsig_off, &ts) != RDNS_OK)
+			return;
+		terr = ts.error;
+	} else if (f != RDNS_ENOTFOUND) {
+		return;
+	}
 
-	int rcode = ldns_pkt_get_rcode(p);
-	ldns_rr *ts = ldns_pkt_tsig(p);
-	int terr = ts && ldns_rr_rd_count(ts) >= 6 && ldns_rr_rdf(ts, 5)
-	               ? ldns_rdf2native_int16(ldns_rr_rdf(ts, 5))
-	               : 0;
-	if (g->t.key_len > 0 && !answer_tsig_ok(g, k, p, buf, len)) {
-		if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NOTIMPL) {
+	int rcode = (int)ZG_WIRE_RCODE(h.flags);
+	if (g->key.secret_len > 0 && !answer_tsig_ok(g, k, buf, len)) {
+		if (rcode == ZG_RCODE_NOERROR || rcode == ZG_RCODE_NOTIMP) {
 			/* only a signed answer may end a signed NOTIFY */
 			snprintf(g->detail, sizeof(g->detail), "ignored %s answer without a valid TSIG",
 			         rcode_name(rcode, b1, sizeof(b1)));
 			nlog(n, LOG_LVL_WARN, "notify: zone %s serial %u: %s: %s", j->zone, j->serial,
 			     g->name, g->detail);
-			goto cleanup;
+			return;
 		}
 		/* error answers are unsigned by design (RFC 8945 5.3.2) and only get recorded */
 	}
 	g->rcode = rcode;
 	g->tsig_error = terr;
-	if (rcode == LDNS_RCODE_NOERROR) {
+	if (rcode == ZG_RCODE_NOERROR) {
 		tgt_finish(g, ZG_NOTIFY_ACKED, "acknowledged after %d %s", g->tries,
 		           g->tries == 1 ? "try" : "tries");
-	} else if (rcode == LDNS_RCODE_NOTIMPL) {
+	} else if (rcode == ZG_RCODE_NOTIMP) {
 		/* rfc1996: notimpl notify reply: consider retries done */
 		tgt_finish(g, ZG_NOTIFY_NOTIMP, "NOTIMP: the secondary does not implement NOTIFY");
 	} else {
@@ -523,8 +472,6 @@ static void handle_answer(zg_notifier_t *n, job_t *j, const uint8_t *buf, size_t
 		nlog(n, LOG_LVL_DEBUG, "notify: zone %s serial %u: %s: %s, will retry", j->zone, j->serial,
 		     g->name, g->detail);
 	}
-cleanup:
-	ldns_pkt_free(p);
 }
 
 static void on_readable(zg_notifier_t *n, job_t *j, int fd)
@@ -784,7 +731,8 @@ int zg_notifier_submit(zg_notifier_t *n, const char *zone, uint32_t serial, cons
                        size_t n_targets)
 {
 	int rc = RDNS_EINVAL;
-	ldns_rdf *dname = NULL;
+	uint8_t name[ZG_WIRE_NAME_MAX];
+	size_t name_len;
 	tgt_t *tg = NULL;
 	job_t *j = NULL;
 
@@ -793,7 +741,7 @@ int zg_notifier_submit(zg_notifier_t *n, const char *zone, uint32_t serial, cons
 	if (n_targets == 0 || n_targets > ZG_NOTIFY_MAX_TARGETS)
 		return RDNS_ELIMIT;
 	if (zone[0] == '\0' || strlen(zone) >= ZG_NOTIFY_ZONE_LEN ||
-	    ldns_str2rdf_dname(&dname, zone) != LDNS_STATUS_OK)
+	    zg_wire_name_from_text(zone, strlen(zone), false, name, &name_len) != RDNS_OK)
 		goto cleanup;
 	rc = RDNS_ENOMEM;
 	if (!(tg = calloc(n_targets, sizeof(*tg))))
@@ -808,24 +756,24 @@ int zg_notifier_submit(zg_notifier_t *n, const char *zone, uint32_t serial, cons
 
 	pthread_mutex_lock(&n->mu);
 	for (job_t *a = n->active; a; a = a->next)
-		if (!a->superseded && ldns_dname_compare(a->dname, dname) == 0)
+		if (!a->superseded && zg_wire_name_equal(a->name, a->name_len, name, name_len))
 			a->superseded = true;
 	job_t *w = n->pending;
-	while (w && ldns_dname_compare(w->dname, dname) != 0)
+	while (w && !zg_wire_name_equal(w->name, w->name_len, name, name_len))
 		w = w->next;
 	if (w) {
-		/* replace the waiting job in place; the old contents go with j */
-		job_t tmp = *w;
-		w->dname = dname;
+		/* replace the waiting job in place; the old targets go with j */
+		j->tg = w->tg;
+		j->n = w->n;
+		memcpy(w->name, name, name_len);
+		w->name_len = name_len;
 		w->tg = tg;
 		w->n = n_targets;
 		w->serial = serial;
 		snprintf(w->zone, sizeof(w->zone), "%s", zone);
-		j->dname = tmp.dname;
-		j->tg = tmp.tg;
-		j->n = tmp.n;
 	} else {
-		j->dname = dname;
+		memcpy(j->name, name, name_len);
+		j->name_len = name_len;
 		j->tg = tg;
 		j->n = n_targets;
 		j->serial = serial;
@@ -837,7 +785,6 @@ int zg_notifier_submit(zg_notifier_t *n, const char *zone, uint32_t serial, cons
 		n->pending_tail = j;
 		j = NULL;
 	}
-	dname = NULL;
 	tg = NULL;
 	wake(n->wake_fd);
 	pthread_mutex_unlock(&n->mu);
@@ -845,7 +792,6 @@ int zg_notifier_submit(zg_notifier_t *n, const char *zone, uint32_t serial, cons
 cleanup:
 	job_free(j);
 	tgts_free(tg, n_targets);
-	ldns_rdf_deep_free(dname);
 	return rc;
 }
 

@@ -1025,6 +1025,75 @@ static void test_tsig_responder(void **state)
 	assert_true(log_has("without a valid TSIG"));
 }
 
+/* The NOTIFY on the wire, byte for byte as notify.c sent it when ldns built
+ * it (only the ID, and a TSIG's time and MAC, differ from message to message). */
+static void test_wire_format(void **state)
+{
+	static const uint8_t want[] = {
+	    0x00, 0x00, 0x24, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* NOTIFY, AA; 1 Q, 1 AN
+	                                                                             */
+	    0x01, '2',  0x01, '0',  0x03, '1',  '9',  '2',  0x07, 'i',  'n',  '-',  'a',
+	    'd',  'd',  'r',  0x04, 'a',  'r',  'p',  'a',  0x00, 0x00, 0x06, 0x00, 0x01, /* ZONE SOA IN */
+	    0xc0, 0x0c, 0x00, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x16, /* ZONE SOA IN TTL 0 */
+	    0x00, 0x00, 0x78, 0xa4, 0xb4, 0xc5, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* . . 2024060101 */
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,             /* 0 0 0 0 */
+	};
+	static const uint8_t tsig_head[] = {
+	    0x01, 'k', 0x00, 0x00, 0xfa, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3d, /* k TSIG ANY 0 */
+	    0x0b, 'h', 'm',  'a',  'c',  '-',  's',  'h',  'a',  '2',  '5',  '6',  0x00, /* hmac-sha256. */
+	};
+	char ok64[64];
+	b64(key_ok, sizeof(key_ok), ok64);
+	int fd = bind_udp(AF_INET, NULL, 0);
+	assert_true(fd >= 0);
+	zg_notifier_t *n = notifier(1, 100, 1000);
+	zg_notify_target_t t;
+	memset(&t, 0, sizeof(t));
+	strcpy(t.host, "127.0.0.1");
+	t.port = sock_port(fd);
+	for (int keyed = 0; keyed < 2; keyed++) {
+		if (keyed) {
+			set_key(&t, key_ok, sizeof(key_ok));
+			strcpy(t.key_name, "K"); /* goes out in canonical (lower) case */
+		}
+		assert_int_equal(zg_notifier_submit(n, ZONE, 2024060101u, &t, 1), RDNS_OK);
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		assert_int_equal(poll(&pfd, 1, 3000), 1);
+		uint8_t buf[512];
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		size_t body = sizeof(want), tl = sizeof(tsig_head) + 6 + 2 + 2 + 32 + 6;
+		assert_int_equal(len, keyed ? body + tl : body);
+		assert_int_equal(buf[11], keyed); /* ARCOUNT */
+		buf[11] = 0;
+		assert_memory_equal(buf + 2, want + 2, body - 2);
+		zg_notify_outcome_t o;
+		assert_int_equal(wait_outcomes(n, &o, 1, 3000), 1);
+		if (!keyed)
+			continue;
+		const uint8_t *ts = buf + body;
+		assert_memory_equal(ts, tsig_head, sizeof(tsig_head));
+		ts += sizeof(tsig_head);
+		uint64_t signed_at = 0;
+		for (int i = 0; i < 6; i++)
+			signed_at = signed_at << 8 | ts[i];
+		int64_t skew = (int64_t)signed_at - (int64_t)time(NULL);
+		assert_true(skew >= -5 && skew <= 0);
+		assert_int_equal(ts[6] << 8 | ts[7], 300); /* fudge */
+		assert_int_equal(ts[8] << 8 | ts[9], 32);  /* MAC size */
+		ts += 10 + 32;
+		assert_memory_equal(ts, buf, 2);                    /* original ID */
+		assert_int_equal(ts[2] | ts[3] | ts[4] | ts[5], 0); /* error, other length */
+		/* and the MAC is right (ldns verifies it, as the responder does) */
+		buf[11] = 1;
+		ldns_pkt *p = NULL;
+		assert_int_equal(ldns_wire2pkt(&p, buf, (size_t)len), LDNS_STATUS_OK);
+		assert_true(ldns_pkt_tsig_verify(p, buf, (size_t)len, KEY_NAME, ok64, NULL));
+		ldns_pkt_free(p);
+	}
+	zg_notifier_free(n);
+	close(fd);
+}
+
 /* ---- a real knotd as the secondary ---- */
 
 #define KNOTD  "/usr/sbin/knotd"
@@ -1252,6 +1321,7 @@ int main(void)
 	    cmocka_unit_test(test_free_is_prompt),
 	    cmocka_unit_test(test_many_zones_few_slots),
 	    cmocka_unit_test(test_tsig_responder),
+	    cmocka_unit_test(test_wire_format),
 	};
 	const struct CMUnitTest knot_tests[] = {
 	    cmocka_unit_test(test_knot_ack),
