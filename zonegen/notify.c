@@ -503,6 +503,9 @@ static bool job_step(zg_notifier_t *n, job_t *j, int64_t now, int64_t *next)
 		tgt_t *g = &j->tg[i];
 		if (g->state == 0 && g->deadline <= now) {
 			if (g->tries >= n->conf.tries) {
+				/* tgt_finish writes detail: the reason so far is copied out first */
+				char last[sizeof(g->detail)];
+				memcpy(last, g->detail, sizeof(last));
 				if (g->rcode > 0 && g->tsig_error)
 					tgt_finish(g, ZG_NOTIFY_FAILED,
 					           "no success after %d tries, last answer %s (%s)", g->tries,
@@ -512,9 +515,9 @@ static bool job_step(zg_notifier_t *n, job_t *j, int64_t now, int64_t *next)
 					tgt_finish(g, ZG_NOTIFY_FAILED,
 					           "no success after %d tries, last answer %s", g->tries,
 					           rcode_name(g->rcode, b, sizeof(b)));
-				else if (g->detail[0])
+				else if (last[0])
 					tgt_finish(g, ZG_NOTIFY_FAILED, "no answer after %d tries (%.80s)",
-					           g->tries, g->detail);
+					           g->tries, last);
 				else
 					tgt_finish(g, ZG_NOTIFY_FAILED, "no answer after %d tries", g->tries);
 			} else {

@@ -245,6 +245,8 @@ typedef struct {
 	const char *sign_b64; /* answers signed with this key instead of key_b64 */
 	bool answer_unsigned; /* answer a signed request without TSIG */
 	long sign_skew_s;     /* sign answers this far off the real time */
+	const char *as_name;  /* sign answers under this key name instead of KEY_NAME */
+	bool flip_mac;        /* change a byte of the answer's MAC after signing */
 	/* observed */
 	pthread_mutex_t mu;
 	int n_req, n_bad, n_tsig_ok, n_bogus;
@@ -335,14 +337,23 @@ static ldns_pkt *make_reply(const ldns_pkt *req, int rcode, int variant)
 	return p;
 }
 
-static void send_pkt(int fd, ldns_pkt *p, const struct sockaddr_storage *to, socklen_t tl)
+static void send_pkt_flip(int fd, ldns_pkt *p, const struct sockaddr_storage *to, socklen_t tl, bool flip_mac)
 {
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	CHECK(ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK);
+	if (flip_mac) {
+		CHECK(ldns_pkt_tsig(p) != NULL && len > 7);
+		wire[len - 7] ^= 1; /* the MAC's last byte (then original ID, error, other length) */
+	}
 	ssize_t r = sendto(fd, wire, len, 0, (const struct sockaddr *)to, tl);
 	CHECK(r == (ssize_t)len);
 	free(wire);
+}
+
+static void send_pkt(int fd, ldns_pkt *p, const struct sockaddr_storage *to, socklen_t tl)
+{
+	send_pkt_flip(fd, p, to, tl, false);
 }
 
 static void resp_handle(resp_t *r, const uint8_t *buf, size_t len, const struct sockaddr_storage *from,
@@ -419,11 +430,12 @@ static void resp_handle(resp_t *r, const uint8_t *buf, size_t len, const struct 
 	ans = make_reply(req, r->rcode, BOGUS_NONE);
 	if (r->key_b64 && !r->answer_unsigned) {
 		clock_skew_s = r->sign_skew_s;
-		CHECK(ldns_pkt_tsig_sign(ans, KEY_NAME, r->sign_b64 ? r->sign_b64 : r->key_b64, 300,
-		                         "hmac-sha256.", req_mac) == LDNS_STATUS_OK);
+		CHECK(ldns_pkt_tsig_sign(ans, r->as_name ? r->as_name : KEY_NAME,
+		                         r->sign_b64 ? r->sign_b64 : r->key_b64, 300, "hmac-sha256.",
+		                         req_mac) == LDNS_STATUS_OK);
 		clock_skew_s = 0;
 	}
-	send_pkt(r->fd, ans, from, fl);
+	send_pkt_flip(r->fd, ans, from, fl, r->flip_mac);
 cleanup:
 	ldns_rdf_deep_free(req_mac);
 	free(qname);
@@ -1025,6 +1037,68 @@ static void test_tsig_responder(void **state)
 	assert_true(log_has("without a valid TSIG"));
 }
 
+/* A signed NOTIFY ends only with an answer signed over our request: one with
+ * a wrong MAC, under another key name, or signed outside the 300 s fudge is
+ * not an answer (it is logged and the NOTIFY retried), NOTIMP included. */
+typedef struct {
+	const char *name;
+	int rcode;
+	const char *as_name;
+	bool flip_mac;
+	long skew_s;
+} bad_tsig_case_t;
+
+static const bad_tsig_case_t bad_tsig_cases[] = {
+    {"wrong MAC", LDNS_RCODE_NOERROR, NULL, true, 0},
+    {"wrong key name", LDNS_RCODE_NOERROR, "k2", false, 0},
+    {"signed 400 s early", LDNS_RCODE_NOERROR, NULL, false, -400},
+    {"signed 400 s late", LDNS_RCODE_NOERROR, NULL, false, 400},
+    {"NOTIMP with a wrong MAC", LDNS_RCODE_NOTIMPL, NULL, true, 0},
+    {"NOTIMP under another key name", LDNS_RCODE_NOTIMPL, "k2", false, 0},
+};
+
+static void test_tsig_bad_answers_not_accepted(void **state)
+{
+	char ok64[64], want[128];
+	b64(key_ok, sizeof(key_ok), ok64);
+	zg_notifier_t *n = notifier(2, 100, 1000);
+	for (size_t i = 0; i < sizeof(bad_tsig_cases) / sizeof(bad_tsig_cases[0]); i++) {
+		const bad_tsig_case_t *c = &bad_tsig_cases[i];
+		resp_t r = {.rcode = c->rcode,
+		            .key_b64 = ok64,
+		            .as_name = c->as_name,
+		            .flip_mac = c->flip_mac,
+		            .sign_skew_s = c->skew_s};
+		resp_start(&r);
+		zg_notify_target_t t = target_of(&r);
+		set_key(&t, key_ok, sizeof(key_ok));
+		zg_notify_outcome_t o;
+		log_reset();
+		notify_one(n, &t, 90 + (uint32_t)i, &o, 3000);
+		resp_stop(&r);
+		snprintf(want, sizeof(want), "ignored %s answer without a valid TSIG",
+		         c->rcode == LDNS_RCODE_NOERROR ? "NOERROR" : "NOTIMP");
+		if (o.results[0].state != ZG_NOTIFY_FAILED || o.results[0].tries != 2 ||
+		    o.results[0].rcode != -1 || !strstr(o.results[0].detail, want))
+			fail_msg("%s: state %d tries %d rcode %d (%s)", c->name, o.results[0].state,
+			         o.results[0].tries, o.results[0].rcode, o.results[0].detail);
+		assert_int_equal(r.n_req, 2);
+		assert_int_equal(r.n_tsig_ok, 2); /* our requests were fine */
+		assert_true(log_has(want));
+	}
+	/* the same responder, unspoilt, is answered at once */
+	resp_t r = {.rcode = LDNS_RCODE_NOERROR, .key_b64 = ok64};
+	resp_start(&r);
+	zg_notify_target_t t = target_of(&r);
+	set_key(&t, key_ok, sizeof(key_ok));
+	zg_notify_outcome_t o;
+	notify_one(n, &t, 99, &o, 3000);
+	resp_stop(&r);
+	assert_int_equal(o.results[0].state, ZG_NOTIFY_ACKED);
+	assert_int_equal(o.results[0].tries, 1);
+	zg_notifier_free(n);
+}
+
 /* The NOTIFY on the wire, byte for byte as notify.c sent it when ldns built
  * it (only the ID, and a TSIG's time and MAC, differ from message to message). */
 static void test_wire_format(void **state)
@@ -1321,6 +1395,7 @@ int main(void)
 	    cmocka_unit_test(test_free_is_prompt),
 	    cmocka_unit_test(test_many_zones_few_slots),
 	    cmocka_unit_test(test_tsig_responder),
+	    cmocka_unit_test(test_tsig_bad_answers_not_accepted),
 	    cmocka_unit_test(test_wire_format),
 	};
 	const struct CMUnitTest knot_tests[] = {
