@@ -1,6 +1,7 @@
 /* log.c - the one log sink: leveled, one line per message, thread-safe. */
 #include "log.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,14 +85,32 @@ void log_msg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_zone_msg(int level, const char *component, const char *zone, const char *fmt, ...)
+/* "<component>: zone <zone>" and then tail, the zone without its trailing dot. */
+static void zone_prefix(char *prefix, size_t len, const char *component, const char *zone, const char *tail)
 {
-	char prefix[320];
 	size_t zl = zone ? strlen(zone) : 0;
 	if (zl > 1 && zone[zl - 1] == '.')
 		zl--;
-	snprintf(prefix, sizeof(prefix), "%s: zone %.*s: ", component, (int)(zl > 255 ? 255 : zl),
-	         zone ? zone : "");
+	snprintf(prefix, len, "%s: zone %.*s%s", component, (int)(zl > 255 ? 255 : zl), zone ? zone : "",
+	         tail);
+}
+
+void log_zone_msg(int level, const char *component, const char *zone, const char *fmt, ...)
+{
+	char prefix[320];
+	zone_prefix(prefix, sizeof(prefix), component, zone, ": ");
+	va_list ap;
+	va_start(ap, fmt);
+	emit(level, prefix, fmt, ap);
+	va_end(ap);
+}
+
+void log_zone_serial_msg(int level, const char *component, const char *zone, uint32_t serial, const char *fmt,
+                         ...)
+{
+	char prefix[340], tail[24];
+	snprintf(tail, sizeof(tail), " serial %" PRIu32 ": ", serial);
+	zone_prefix(prefix, sizeof(prefix), component, zone, tail);
 	va_list ap;
 	va_start(ap, fmt);
 	emit(level, prefix, fmt, ap);

@@ -3,6 +3,8 @@
 #ifndef RDNS_CORE_LOG_H
 #define RDNS_CORE_LOG_H
 
+#include <stdint.h>
+
 enum { LOG_LVL_ERR = 0, LOG_LVL_WARN = 1, LOG_LVL_INFO = 2, LOG_LVL_DEBUG = 3 };
 
 /* Set the most verbose level written (default info). */
@@ -21,6 +23,10 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* "<component>: zone <zone>: <message>", the zone without its trailing dot. */
 void log_zone_msg(int level, const char *component, const char *zone, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* "<component>: zone <zone> serial <serial>: <message>": an event about one
+ * serial of a zone (a NOTIFY of it), the zone as in log_zone_msg. */
+void log_zone_serial_msg(int level, const char *component, const char *zone, uint32_t serial, const char *fmt,
+                         ...) __attribute__((format(printf, 5, 6)));
 /* "<component>: <method> <path>: <message>" for an HTTP request. */
 void log_req_msg(int level, const char *component, const char *method, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -42,6 +48,19 @@ void log_req_msg(int level, const char *component, const char *method, const cha
 	do {                                                                                                 \
 		if (log_level() >= LOG_LVL_DEBUG)                                                            \
 			log_zone_msg(LOG_LVL_DEBUG, component, zone, __VA_ARGS__);                           \
+	} while (0)
+
+/* log_zone_serial_info("notify", "2.0.192.in-addr.arpa.", 2026120101, "%s: acknowledged", target) */
+#define log_zone_serial_err(component, zone, serial, ...)                                                    \
+	log_zone_serial_msg(LOG_LVL_ERR, component, zone, serial, __VA_ARGS__)
+#define log_zone_serial_warn(component, zone, serial, ...)                                                   \
+	log_zone_serial_msg(LOG_LVL_WARN, component, zone, serial, __VA_ARGS__)
+#define log_zone_serial_info(component, zone, serial, ...)                                                   \
+	log_zone_serial_msg(LOG_LVL_INFO, component, zone, serial, __VA_ARGS__)
+#define log_zone_serial_debug(component, zone, serial, ...)                                                  \
+	do {                                                                                                 \
+		if (log_level() >= LOG_LVL_DEBUG)                                                            \
+			log_zone_serial_msg(LOG_LVL_DEBUG, component, zone, serial, __VA_ARGS__);            \
 	} while (0)
 
 #define log_req_err(component, method, path, ...)                                                            \

@@ -76,6 +76,26 @@ static void test_zone_context(void **state)
 	assert_string_equal(c->last, "notify: zone 2.0.192.in-addr.arpa: serial 7");
 }
 
+static void test_zone_serial_context(void **state)
+{
+	cap_t *c = *state;
+	log_zone_serial_info("notify", "2.0.192.in-addr.arpa.", 4294967295u, "%s: %s", "192.0.2.53:53",
+	                     "acknowledged");
+	assert_string_equal(c->last, "notify: zone 2.0.192.in-addr.arpa serial 4294967295: 192.0.2.53:53: "
+	                             "acknowledged");
+	assert_int_equal(c->level, LOG_LVL_INFO);
+	log_zone_serial_warn("notify", ".", 0, "x");
+	assert_string_equal(c->last, "notify: zone . serial 0: x"); /* the root keeps its dot */
+	assert_int_equal(c->level, LOG_LVL_WARN);
+	log_zone_serial_debug("notify", "z", 1, "hidden");
+	assert_int_equal(c->n, 2);
+	log_set_level(LOG_LVL_DEBUG);
+	log_zone_serial_debug("notify", "z.", 1, "shown");
+	assert_string_equal(c->last, "notify: zone z serial 1: shown");
+	log_zone_serial_err("notify", NULL, 2, "no zone");
+	assert_string_equal(c->last, "notify: zone  serial 2: no zone");
+}
+
 static void test_req_context(void **state)
 {
 	cap_t *c = *state;
@@ -99,6 +119,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_context, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zone_serial_context, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_req_context, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_lines_are_cut, setup, teardown),
 	};
