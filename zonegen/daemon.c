@@ -417,13 +417,11 @@ static void drain_notify(zg_t *z)
 				zg_notify_result_t *r = &o->results[t];
 				const char *st =
 				    r->state >= 1 && r->state <= 4 ? states[r->state] : "unknown";
+				/* notify.c has logged the outcome; here it is only recorded */
 				json_object_set_new(targets, r->target,
 				                    json_pack("{s:s, s:i, s:i, s:s}", "state", st, "tries",
 				                              r->tries, "rcode", r->rcode, "detail",
 				                              r->detail));
-				log_msg(r->state == ZG_NOTIFY_ACKED ? LOG_LVL_INFO : LOG_LVL_WARN,
-				        "notify: zone %s serial %u: %s %s after %d tries (%s)", o->zone,
-				        o->serial, r->target, st, r->tries, r->detail);
 			}
 			time_t now = time(NULL);
 			struct tm tm;
@@ -489,8 +487,7 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		return RDNS_ENOMEM;
 	zg_notify_conf_t nc = {.tries = (int)conf->notify_tries,
 	                       .first_timeout_ms = (int)conf->notify_timeout_ms,
-	                       .max_timeout_ms = 8000,
-	                       .log = log_msg};
+	                       .max_timeout_ms = 8000};
 	int err;
 	z->notifier = zg_notifier_new(&nc, &err);
 	if (!z->notifier) {

@@ -108,22 +108,6 @@ static const char *tsig_error_name(int e, char *buf, size_t len)
 	return buf;
 }
 
-__attribute__((format(printf, 3, 4))) static void nlog(const zg_notifier_t *n, int level, const char *fmt,
-                                                       ...)
-{
-	char line[512];
-	va_list ap;
-	if (!n->conf.log && level >= LOG_LVL_DEBUG)
-		return; /* the stderr fallback leaves out per-try chatter */
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n->conf.log)
-		n->conf.log(level, "%s", line);
-	else
-		fprintf(stderr, "%s\n", line);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -373,11 +357,11 @@ static void send_try(zg_notifier_t *n, job_t *j, tgt_t *g, int64_t now)
 	if (sendto(fd, wire, len, 0, (const struct sockaddr *)&g->sa, g->salen) < 0) {
 		/* counted as a try: a route may come back before the next one */
 		snprintf(g->detail, sizeof(g->detail), "send: %s", strerror(errno));
-		nlog(n, LOG_LVL_DEBUG, "notify: zone %s serial %u: %s: try %d: send: %s", j->zone, j->serial,
-		     g->name, g->tries, strerror(errno));
+		log_zone_serial_debug("notify", j->zone, j->serial, "%s: try %d: send: %s", g->name, g->tries,
+		                      strerror(errno));
 	} else {
-		nlog(n, LOG_LVL_DEBUG, "notify: zone %s serial %u: %s: try %d sent (id %u)", j->zone,
-		     j->serial, g->name, g->tries, (unsigned)id);
+		log_zone_serial_debug("notify", j->zone, j->serial, "%s: try %d sent (id %u)", g->name,
+		                      g->tries, (unsigned)id);
 	}
 }
 
@@ -394,8 +378,7 @@ static bool answer_tsig_ok(const tgt_t *g, int k, const uint8_t *buf, size_t len
 
 /* One datagram arrived on a job socket: accept it only when it answers one
  * of our tries exactly (RFC 1996 3.10: same ID, question and source). */
-static void handle_answer(zg_notifier_t *n, job_t *j, const uint8_t *buf, size_t len,
-                          const struct sockaddr_storage *from)
+static void handle_answer(job_t *j, const uint8_t *buf, size_t len, const struct sockaddr_storage *from)
 {
 	zg_wire_hdr_t h;
 	tgt_t *g = NULL;
@@ -417,8 +400,7 @@ static void handle_answer(zg_notifier_t *n, job_t *j, const uint8_t *buf, size_t
 			}
 	}
 	if (!g) {
-		nlog(n, LOG_LVL_DEBUG, "notify: zone %s: ignored a stray answer (id %u)", j->zone,
-		     (unsigned)h.id);
+		log_zone_debug("notify", j->zone, "ignored a stray answer (id %u)", (unsigned)h.id);
 		return;
 	}
 	uint8_t qname[ZG_WIRE_NAME_MAX];
@@ -448,8 +430,7 @@ static void handle_answer(zg_notifier_t *n, job_t *j, const uint8_t *buf, size_t
 			/* only a signed answer may end a signed NOTIFY */
 			snprintf(g->detail, sizeof(g->detail), "ignored %s answer without a valid TSIG",
 			         rcode_name(rcode, b1, sizeof(b1)));
-			nlog(n, LOG_LVL_WARN, "notify: zone %s serial %u: %s: %s", j->zone, j->serial,
-			     g->name, g->detail);
+			log_zone_serial_warn("notify", j->zone, j->serial, "%s: %s", g->name, g->detail);
 			return;
 		}
 		/* error answers are unsigned by design (RFC 8945 5.3.2) and only get recorded */
@@ -469,12 +450,11 @@ static void handle_answer(zg_notifier_t *n, job_t *j, const uint8_t *buf, size_t
 		else
 			snprintf(g->detail, sizeof(g->detail), "answered %s",
 			         rcode_name(rcode, b1, sizeof(b1)));
-		nlog(n, LOG_LVL_DEBUG, "notify: zone %s serial %u: %s: %s, will retry", j->zone, j->serial,
-		     g->name, g->detail);
+		log_zone_serial_debug("notify", j->zone, j->serial, "%s: %s, will retry", g->name, g->detail);
 	}
 }
 
-static void on_readable(zg_notifier_t *n, job_t *j, int fd)
+static void on_readable(job_t *j, int fd)
 {
 	uint8_t buf[4096]; /* NOTIFY answers are small; a longer datagram is not ours */
 	for (int i = 0; i < RECV_PER_WAKE; i++) {
@@ -490,7 +470,7 @@ static void on_readable(zg_notifier_t *n, job_t *j, int fd)
 		}
 		if ((size_t)r > sizeof(buf))
 			continue;
-		handle_answer(n, j, buf, (size_t)r, &from);
+		handle_answer(j, buf, (size_t)r, &from);
 	}
 }
 
@@ -533,7 +513,7 @@ static bool job_step(zg_notifier_t *n, job_t *j, int64_t now, int64_t *next)
 	return done;
 }
 
-static void job_outcome(zg_notifier_t *n, const job_t *j, zg_notify_outcome_t *o)
+static void job_outcome(const job_t *j, zg_notify_outcome_t *o)
 {
 	static const char *const names[] = {"", "acknowledged", "NOTIMP", "failed", "error"};
 	memset(o, 0, sizeof(*o));
@@ -548,9 +528,9 @@ static void job_outcome(zg_notifier_t *n, const job_t *j, zg_notify_outcome_t *o
 		r->rcode = g->rcode;
 		r->tries = g->tries;
 		snprintf(r->detail, sizeof(r->detail), "%s", g->detail);
-		nlog(n, g->state == ZG_NOTIFY_ACKED ? LOG_LVL_INFO : LOG_LVL_WARN,
-		     "notify: zone %s serial %u: %s: %s: %s", j->zone, j->serial, g->name, names[g->state],
-		     g->detail);
+		/* the one line per target and outcome (the daemon only records it) */
+		log_zone_serial_msg(g->state == ZG_NOTIFY_ACKED ? LOG_LVL_INFO : LOG_LVL_WARN, "notify",
+		                    j->zone, j->serial, "%s: %s: %s", g->name, names[g->state], g->detail);
 	}
 }
 
@@ -595,8 +575,7 @@ static void *worker(void *arg)
 		while (dead) {
 			job_t *j = dead;
 			dead = j->next;
-			nlog(n, LOG_LVL_DEBUG, "notify: zone %s serial %u: superseded by a newer serial",
-			     j->zone, j->serial);
+			log_zone_serial_debug("notify", j->zone, j->serial, "superseded by a newer serial");
 			job_free(j);
 		}
 
@@ -609,10 +588,10 @@ static void *worker(void *arg)
 			out_t *o = malloc(sizeof(*o));
 			if (o) {
 				o->next = NULL;
-				job_outcome(n, j, &o->o);
+				job_outcome(j, &o->o);
 			} else {
-				nlog(n, LOG_LVL_ERR, "notify: zone %s serial %u: out of memory, outcome lost",
-				     j->zone, j->serial);
+				log_zone_serial_err("notify", j->zone, j->serial,
+				                    "out of memory, outcome lost");
 			}
 			out_t *lost = NULL;
 			pthread_mutex_lock(&n->mu);
@@ -640,9 +619,9 @@ static void *worker(void *arg)
 			}
 			pthread_mutex_unlock(&n->mu);
 			if (lost) {
-				nlog(n, LOG_LVL_WARN,
-				     "notify: zone %s serial %u: outcome dropped, %d are waiting unpolled",
-				     lost->o.zone, lost->o.serial, ZG_NOTIFY_MAX_QUEUED);
+				log_zone_serial_warn("notify", lost->o.zone, lost->o.serial,
+				                     "outcome dropped, %d are waiting unpolled",
+				                     ZG_NOTIFY_MAX_QUEUED);
 				free(lost);
 			}
 			job_free(j);
@@ -668,14 +647,14 @@ static void *worker(void *arg)
 		int pr = poll(n->pfd, nf, (int)wait);
 		if (pr < 0) {
 			if (errno != EINTR)
-				nlog(n, LOG_LVL_ERR, "notify: poll: %s", strerror(errno));
+				log_err("notify: poll: %s", strerror(errno));
 			continue;
 		}
 		if (n->pfd[0].revents & POLLIN)
 			drain(n->wake_fd);
 		for (nfds_t i = 1; i < nf; i++)
 			if (n->pfd[i].revents & (POLLIN | POLLERR))
-				on_readable(n, n->pfd_job[i], n->pfd[i].fd);
+				on_readable(n->pfd_job[i], n->pfd[i].fd);
 	}
 	return NULL;
 }

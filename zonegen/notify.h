@@ -51,10 +51,6 @@ typedef struct {
 	int first_timeout_ms; /* wait after the first try; default 250; doubled each try */
 	int max_timeout_ms;   /* cap of the wait; default 8000 */
 	int max_active;       /* jobs (zones) in flight at once; default 64; the rest wait in order */
-	/* Log sink, e.g. log_msg from core/log.h; levels are core/log.h's LOG_LVL_*.
-	 * NULL: lines other than debug go to stderr. Called from the notifier's thread.
-	 * Keys are never logged. */
-	void (*log)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 } zg_notify_conf_t;
 
 typedef struct {
@@ -74,10 +70,12 @@ typedef struct {
 
 typedef struct zg_notifier zg_notifier_t;
 
-/* Start a notifier thread. conf may be NULL; fields <= 0 (and a NULL log)
- * take the defaults. On failure returns NULL and sets *err (if err is not
- * NULL) to RDNS_ERANGE (tries above ZG_NOTIFY_MAX_TRIES, the first timeout
- * above the cap, max_active above 4096), RDNS_ENOMEM or RDNS_EIO. */
+/* Start a notifier thread. It logs through core/log.h (component "notify",
+ * one line per target when a job ends, per-try lines at debug; keys are
+ * never logged). conf may be NULL; fields <= 0 take the defaults. On failure
+ * returns NULL and sets *err (if err is not NULL) to RDNS_ERANGE (tries above
+ * ZG_NOTIFY_MAX_TRIES, the first timeout above the cap, max_active above
+ * 4096), RDNS_ENOMEM or RDNS_EIO. */
 zg_notifier_t *zg_notifier_new(const zg_notify_conf_t *conf, int *err);
 
 /* Queue a NOTIFY of zone (a domain name, trailing dot optional) with serial

@@ -3,6 +3,7 @@ following NOTIFY + AXFR from our hidden primary, a knotd loading our files, TSIG
 crash safety, serial monotonicity, leader failover, NOTIFY retries."""
 import glob
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -248,6 +249,47 @@ def test_notify_target_down_then_up_is_acknowledged(env):
         t.join()
         sock.close()
     assert env.staff.delete("/v1/zones/113.0.203.in-addr.arpa").status_code == 204
+
+
+def test_notify_outcome_is_logged_once(env):
+    """One log line per NOTIFY outcome, with zone, serial, target and outcome (rdns-zonegen
+    used to log it twice: in the notifier and again when it recorded it)."""
+    zone = "7.19.198.in-addr.arpa"
+    stop = threading.Event()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    port = sock.getsockname()[1]
+
+    def responder():
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            sock.sendto(dns.message.make_response(dns.message.from_wire(data)).to_wire(), peer)
+    t = threading.Thread(target=responder)
+    t.start()
+    try:
+        r = env.staff.post("/v1/zones", json={"prefix": "198.19.7.0/24", "nameservers": ["ns1.example.net"],
+                                              "notify": [f"127.0.0.1:{port}"]})
+        assert r.status_code == 201, r.text
+
+        def acked():
+            st = env.staff.get(f"/v1/zones/{zone}").json()["notify_status"]
+            tgt = (st or {}).get("targets", {}).get(f"127.0.0.1:{port}")
+            return st if tgt and tgt["state"] == "acked" else None
+        st = wait_until(acked, timeout=15, interval=0.2, what="NOTIFY acknowledged")
+    finally:
+        stop.set()
+        t.join()
+        sock.close()
+    about = f"notify: zone {zone} serial {st['serial']}: 127.0.0.1:{port}"
+    lines = [ln for ln in env.zg.log().splitlines() if about in ln]
+    assert len(lines) == 1, lines
+    assert re.search(re.escape(about) + r": acknowledged: acknowledged after (1 try|\d+ tries)$", lines[0]), lines
+    assert " info: " in lines[0]
+    assert env.staff.delete(f"/v1/zones/{zone}").status_code == 204
 
 
 def test_change_arriving_with_notify_bookkeeping_is_not_lost(env):
