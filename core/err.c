@@ -18,6 +18,7 @@ const char *rdns_strerror(int err)
 	case RDNS_ECONFIG: return "configuration error";
 	case RDNS_EDNS: return "DNS error";
 	case RDNS_ELIMIT: return "limit exceeded";
+	case RDNS_EAGAIN: return "try again";
 	}
 	return "unknown error";
 }

@@ -17,6 +17,7 @@ typedef enum {
 	RDNS_ECONFIG = -11,  /* configuration error */
 	RDNS_EDNS = -12,     /* DNS protocol error */
 	RDNS_ELIMIT = -13,   /* rate or size limit hit */
+	RDNS_EAGAIN = -14,   /* changed meanwhile or not done yet: try again */
 } rdns_err_t;
 
 /* Static text for an rdns_err_t (never NULL). */
