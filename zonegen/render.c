@@ -33,9 +33,8 @@ DB_STMT(st_done,
         "id = $1",
         4);
 
-#define MAX_NS           16
-#define ZG_RENDER_BUF    (256 * 1024)
-#define RDNS_EAGAIN_KEEP 1 /* internal: write again with the stored serial */
+#define MAX_NS        16
+#define ZG_RENDER_BUF (256 * 1024)
 
 /* A FILE that writes through to another FILE and hashes what passes. */
 typedef struct {
@@ -95,6 +94,13 @@ static size_t split_array(char *lit, const char **out, size_t max)
 	for (tok = strtok_r(p, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
 		out[n++] = tok;
 	return n;
+}
+
+/* db_exec() reports a serialization failure or a deadlock as RDNS_EEXIST: in a render
+ * that means the zone changed under us, and the render runs again. */
+static int again_if_conflict(int rc)
+{
+	return rc == RDNS_EEXIST ? RDNS_EAGAIN : rc;
 }
 
 static int fsync_dir(const char *dir)
@@ -280,12 +286,16 @@ static int rewrite_head(FILE *f, const core_zone_head_t *head, uint32_t serial)
 	return rc;
 }
 
-/* One pass. keep: write the stored serial (the content is believed unchanged);
- * returns RDNS_EEXIST if it changed after all, so the caller renders again. */
-static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool force, bool keep,
+/* One pass. *keep: write the stored serial (the content is believed unchanged).
+ * RDNS_EAGAIN: render again, with the stored serial when *keep is now true (the
+ * content is unchanged but the file carries a serial of another length), else
+ * afresh (the zone changed under us). */
+static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool force, bool *keep,
                        zg_render_result_t *res)
 {
 	int rc;
+	bool keep_serial = *keep;
+	*keep = false;
 	PGresult *z = NULL;
 	FILE *f = NULL, *tee_f = NULL;
 	core_zonefile_w_t *w = NULL;
@@ -296,13 +306,15 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 	res->zone_id = zone_id;
 
 	if ((rc = db_simple(db, "BEGIN ISOLATION LEVEL REPEATABLE READ")) != RDNS_OK)
-		return rc;
+		return again_if_conflict(rc);
 	char id_s[24];
 	snprintf(id_s, sizeof(id_s), "%lld", zone_id);
 	const char *p[1] = {id_s};
 	z = db_exec(db, &st_zone, p, &rc);
-	if (!z)
+	if (!z) {
+		rc = again_if_conflict(rc);
 		goto cleanup;
+	}
 	if (PQntuples(z) != 1) {
 		rc = RDNS_ENOTFOUND;
 		goto cleanup;
@@ -324,7 +336,7 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 	const char *old_hash = PQgetvalue(z, 0, 13);
 	const char *seq = PQgetvalue(z, 0, 14);
 	uint32_t ttl = (uint32_t)strtoul(PQgetvalue(z, 0, 11), NULL, 10);
-	uint32_t new_serial = keep ? old_serial : core_serial_next(old_serial, (uint32_t)time(NULL));
+	uint32_t new_serial = keep_serial ? old_serial : core_serial_next(old_serial, (uint32_t)time(NULL));
 
 	char zone_fqdn[96];
 	snprintf(zone_fqdn, sizeof(zone_fqdn), "%s.", res->name);
@@ -419,11 +431,11 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 	uint32_t disk_serial;
 	bool disk_ok = zg_render_file_serial(res->path, &disk_serial);
 	bool same = strcmp(hash, old_hash) == 0;
-	if (keep && !same) {
-		rc = RDNS_EEXIST; /* changed since the first pass: render normally */
+	if (keep_serial && !same) {
+		rc = RDNS_EAGAIN; /* changed since the first pass: render afresh */
 		goto cleanup;
 	}
-	if (same && !keep) {
+	if (same && !keep_serial) {
 		/* Same content: keep the serial. Rewrite only if the file is not in place
 		 * (a new leader, a lost file) or when forced. */
 		res->serial = old_serial;
@@ -434,8 +446,10 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 		/* The file carries new_serial: put the stored one in its place, or,
 		 * when that changes the length, render again with it. */
 		if ((rc = rewrite_head(f, &head, old_serial)) != RDNS_OK) {
-			if (rc == RDNS_ERANGE)
-				rc = RDNS_EAGAIN_KEEP;
+			if (rc == RDNS_ERANGE) {
+				rc = RDNS_EAGAIN;
+				*keep = true;
+			}
 			goto cleanup;
 		}
 		new_serial = old_serial;
@@ -454,10 +468,12 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 	snprintf(serial_s, sizeof(serial_s), "%u", new_serial);
 	const char *u[4] = {id_s, serial_s, hash, seq};
 	PGresult *ur = db_exec(db, &st_done, u, &rc);
-	if (!ur)
+	if (!ur) {
+		rc = again_if_conflict(rc);
 		goto cleanup;
+	}
 	PQclear(ur);
-	if ((rc = db_commit(db)) != RDNS_OK)
+	if ((rc = again_if_conflict(db_commit(db))) != RDNS_OK)
 		goto cleanup;
 	if (rename(tmp, res->path) != 0) {
 		log_err("render: zone %s: rename to %s failed: %s", res->name, res->path, strerror(errno));
@@ -479,6 +495,7 @@ finish_db:;
 		PQclear(ur2);
 		rc = db_commit(db);
 	}
+	rc = again_if_conflict(rc);
 cleanup:
 	if (tee_f)
 		fclose(tee_f);
@@ -497,13 +514,14 @@ cleanup:
 
 int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force, zg_render_result_t *res)
 {
-	int rc = RDNS_EEXIST;
-	for (int i = 0; i < 3 && (rc == RDNS_EEXIST || rc == RDNS_EAGAIN_KEEP); i++) {
-		rc = render_pass(db, zone_id, zone_dir, force, false, res);
-		if (rc == RDNS_EAGAIN_KEEP)
-			rc = render_pass(db, zone_id, zone_dir, force, true, res);
+	int rc = RDNS_EAGAIN;
+	for (int i = 0; i < 3 && rc == RDNS_EAGAIN; i++) {
+		bool keep = false;
+		rc = render_pass(db, zone_id, zone_dir, force, &keep, res);
+		if (rc == RDNS_EAGAIN && keep)
+			rc = render_pass(db, zone_id, zone_dir, force, &keep, res);
 	}
-	if (rc == RDNS_EEXIST || rc == RDNS_EAGAIN_KEEP)
+	if (rc == RDNS_EAGAIN)
 		rc = RDNS_EDB; /* changing under us three times in a row: try on the next round */
 	return rc;
 }
