@@ -1,0 +1,274 @@
+/* zones.c - SQL of rdns-zonegen: the zones to render, a zone's parameters and records
+ * from one snapshot, the render's outcome, NOTIFY outcomes, the leader's session. */
+#include "zones.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+DB_STMT(
+    st_zone_params,
+    "SELECT name, prefix, nameservers, coalesce(default_ptr, ''), array_to_string(notify, ' '), soa_mname,"
+    " soa_rname, soa_refresh, soa_retry, soa_expire, soa_minimum, ttl, serial, encode(content_hash, 'hex'),"
+    " (SELECT coalesce(max(seq), 0) FROM zone_changes WHERE zone_id = $1) FROM reverse_zones WHERE id = $1",
+    1);
+/* The columns of st_zone_params. */
+enum {
+	ZP_NAME,
+	ZP_PREFIX,
+	ZP_NAMESERVERS,
+	ZP_DEFAULT_PTR,
+	ZP_NOTIFY,
+	ZP_SOA_MNAME,
+	ZP_SOA_RNAME,
+	ZP_REFRESH,
+	ZP_RETRY,
+	ZP_EXPIRE,
+	ZP_MINIMUM,
+	ZP_TTL,
+	ZP_SERIAL,
+	ZP_CONTENT_HASH,
+	ZP_LAST_SEQ,
+};
+DB_STMT(st_render_done,
+        /* Runs in the render's REPEATABLE READ transaction: the DELETE removes only the
+         * changes its snapshot saw, so one committed meanwhile keeps the zone dirty. */
+        "WITH seen AS (DELETE FROM zone_changes WHERE zone_id = $1 AND seq <= $4::bigint)"
+        " UPDATE reverse_zones SET serial = $2, content_hash = decode($3, 'hex'), rendered_at = now() WHERE "
+        "id = $1",
+        4);
+
+/* db_exec() reports a serialization failure or a deadlock as RDNS_EEXIST: in a render
+ * that means the zone changed under us, and the render runs again. */
+static int again_if_conflict(int rc)
+{
+	return rc == RDNS_EEXIST ? RDNS_EAGAIN : rc;
+}
+
+int db_zone_render_begin(db_t *db)
+{
+	return again_if_conflict(db_simple(db, "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+}
+
+/* Split a PostgreSQL text[] literal {a,b} of plain names. */
+static size_t split_array(char *lit, const char **out, size_t max)
+{
+	size_t n = 0;
+	char *p = lit;
+	if (*p == '{')
+		p++;
+	char *end = strrchr(p, '}');
+	if (end)
+		*end = 0;
+	char *save, *tok;
+	for (tok = strtok_r(p, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
+		out[n++] = tok;
+	return n;
+}
+
+/* Copy column col of r's first row to *o and advance *o past it. */
+static const char *take(char **o, const PGresult *r, int col)
+{
+	char *s = *o;
+	size_t l = (size_t)PQgetlength(r, 0, col);
+	memcpy(s, PQgetvalue(r, 0, col), l);
+	s[l] = 0;
+	*o += l + 1;
+	return s;
+}
+
+static uint32_t u32(const PGresult *r, int col)
+{
+	return (uint32_t)strtoul(PQgetvalue(r, 0, col), NULL, 10);
+}
+
+int db_zone_params(db_t *db, long long id, db_zone_params_t *zp)
+{
+	memset(zp, 0, sizeof(*zp));
+	char id_s[24];
+	snprintf(id_s, sizeof(id_s), "%lld", id);
+	const char *p[1] = {id_s};
+	int err;
+	PGresult *r = db_exec(db, &st_zone_params, p, &err);
+	if (!r)
+		return again_if_conflict(err);
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return RDNS_ENOTFOUND;
+	}
+	/* The text columns, and the names once more to be split in place. */
+	static const int text[] = {ZP_NAME,      ZP_PREFIX,    ZP_NAMESERVERS,  ZP_DEFAULT_PTR, ZP_NOTIFY,
+	                           ZP_SOA_MNAME, ZP_SOA_RNAME, ZP_CONTENT_HASH, ZP_NAMESERVERS};
+	size_t size = 0;
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		size += (size_t)PQgetlength(r, 0, text[i]) + 1;
+	char *o = zp->text_ = malloc(size);
+	if (!o) {
+		PQclear(r);
+		return RDNS_ENOMEM;
+	}
+	zp->name = take(&o, r, ZP_NAME);
+	zp->prefix = take(&o, r, ZP_PREFIX);
+	zp->nameservers = take(&o, r, ZP_NAMESERVERS);
+	zp->n_ns = split_array((char *)take(&o, r, ZP_NAMESERVERS), zp->ns, DB_ZONE_MAX_NS);
+	zp->default_ptr = take(&o, r, ZP_DEFAULT_PTR);
+	zp->notify = take(&o, r, ZP_NOTIFY);
+	zp->soa_mname = take(&o, r, ZP_SOA_MNAME);
+	zp->soa_rname = take(&o, r, ZP_SOA_RNAME);
+	zp->content_hash = take(&o, r, ZP_CONTENT_HASH);
+	zp->refresh = u32(r, ZP_REFRESH);
+	zp->retry = u32(r, ZP_RETRY);
+	zp->expire = u32(r, ZP_EXPIRE);
+	zp->minimum = u32(r, ZP_MINIMUM);
+	zp->ttl = u32(r, ZP_TTL);
+	zp->serial = u32(r, ZP_SERIAL);
+	zp->last_seq = strtoll(PQgetvalue(r, 0, ZP_LAST_SEQ), NULL, 10);
+	PQclear(r);
+	return RDNS_OK;
+}
+
+void db_zone_params_free(db_zone_params_t *zp)
+{
+	if (!zp)
+		return;
+	free(zp->text_);
+	zp->text_ = NULL;
+}
+
+/* PostgreSQL's binary COPY (the "COPY" page of its manual): an 11-byte signature,
+ * int32 flags, int32 header-extension length, then per row an int16 field count
+ * and per field an int32 length (-1: NULL) and the bytes; an int16 -1 ends it. */
+static const char pgcopy_sig[11] = "PGCOPY\n\377\r\n";
+#define PGSQL_AF_INET  2 /* inet's binary format: AF_INET + 0 / AF_INET + 1 (utils/inet.h) */
+#define PGSQL_AF_INET6 3
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* inet in binary: family, bits, is_cidr, nb, nb address bytes; only host addresses. */
+static bool inet_from_binary(const unsigned char *p, size_t len, core_addr_t *a)
+{
+	if (len < 4 || len != 4u + p[3])
+		return false;
+	memset(a, 0, sizeof(*a));
+	if (p[0] == PGSQL_AF_INET && p[3] == 4 && p[1] == 32)
+		a->family = CORE_AF_INET;
+	else if (p[0] == PGSQL_AF_INET6 && p[3] == 16 && p[1] == 128)
+		a->family = CORE_AF_INET6;
+	else
+		return false;
+	memcpy(a->b, p + 4, p[3]);
+	return true;
+}
+
+/* One row of the binary COPY: (ip inet, hostname text). RDNS_OK, RDNS_ENOTFOUND
+ * for the end-of-data marker, RDNS_EDB for anything malformed. */
+static int parse_row(const unsigned char *p, size_t len, core_addr_t *a, const char **host, size_t *host_len)
+{
+	if (len < 2)
+		return RDNS_EDB;
+	if (p[0] == 0xff && p[1] == 0xff)
+		return len == 2 ? RDNS_ENOTFOUND : RDNS_EDB;
+	if (p[0] != 0 || p[1] != 2 || len < 2 + 4)
+		return RDNS_EDB;
+	size_t o = 2;
+	uint32_t l = get32(p + o);
+	o += 4;
+	if (l > len - o || !inet_from_binary(p + o, l, a))
+		return RDNS_EDB;
+	o += l;
+	if (len - o < 4)
+		return RDNS_EDB;
+	l = get32(p + o);
+	o += 4;
+	if (l != len - o) /* a NULL hostname (-1) fails here too: the column is NOT NULL */
+		return RDNS_EDB;
+	*host = (const char *)p + o;
+	*host_len = l;
+	return RDNS_OK;
+}
+
+/* Binary COPY of the inet column: the server does not format addresses as text and we
+ * do not parse them back (both showed in profiles of a 1,000,000-record render). */
+int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg)
+{
+	char sql[256];
+	/* COPY takes no parameters; id is our own integer, not request data. */
+	snprintf(sql, sizeof(sql),
+	         "COPY (SELECT ip, hostname FROM ptr_records WHERE zone_id = %lld ORDER BY ip) TO STDOUT"
+	         " (FORMAT binary)",
+	         id);
+	PGconn *c = db_conn(db);
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COPY_OUT) {
+		log_err("render: COPY failed: %s", PQerrorMessage(c));
+		PQclear(r);
+		return RDNS_EDB;
+	}
+	PQclear(r);
+	int rc = RDNS_OK;
+	bool header = false, ended = false;
+	char *buf;
+	int len;
+	while ((len = PQgetCopyData(c, &buf, 0)) > 0) {
+		const unsigned char *p = (const unsigned char *)buf;
+		size_t left = (size_t)len;
+		if (rc == RDNS_OK && !header) {
+			/* The header comes in the first message, before the first row. */
+			if (left < 19 || memcmp(p, pgcopy_sig, sizeof(pgcopy_sig)) != 0 ||
+			    get32(p + 15) > left - 19) {
+				rc = RDNS_EDB;
+			} else {
+				size_t skip = 19 + get32(p + 15);
+				p += skip;
+				left -= skip;
+				header = true;
+			}
+		}
+		core_addr_t a;
+		const char *h;
+		size_t hl;
+		if (rc == RDNS_OK && (ended || (rc = parse_row(p, left, &a, &h, &hl)) == RDNS_ENOTFOUND)) {
+			rc = ended ? RDNS_EDB : RDNS_OK; /* nothing may follow the end marker */
+			ended = true;
+		} else if (rc == RDNS_OK) {
+			rc = fn(arg, &a, h, hl);
+		}
+		PQfreemem(buf);
+	}
+	if (len == -2) {
+		log_err("render: COPY read failed: %s", PQerrorMessage(c));
+		rc = RDNS_EDB;
+	}
+	if (rc == RDNS_OK && !ended) {
+		log_err("render: COPY ended without its end marker");
+		rc = RDNS_EDB;
+	}
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == RDNS_OK)
+			rc = RDNS_EDB;
+		PQclear(r);
+	}
+	return rc;
+}
+
+int db_zone_render_commit(db_t *db, long long id, uint32_t serial, const char *content_hash,
+                          long long last_seq)
+{
+	char id_s[24], serial_s[16], seq_s[24];
+	snprintf(id_s, sizeof(id_s), "%lld", id);
+	snprintf(serial_s, sizeof(serial_s), "%u", serial);
+	snprintf(seq_s, sizeof(seq_s), "%lld", last_seq);
+	const char *p[4] = {id_s, serial_s, content_hash, seq_s};
+	int err;
+	PGresult *r = db_exec(db, &st_render_done, p, &err);
+	if (!r)
+		return again_if_conflict(err);
+	PQclear(r);
+	return again_if_conflict(db_commit(db));
+}
