@@ -9,6 +9,22 @@
 #include "core/err.h"
 #include "core/log.h"
 
+/* rdns-zonegen's leader lock (db/db.c's migrator holds 7400521). */
+#define ZG_LOCK_KEY "7400523"
+
+DB_STMT(st_dirty, "SELECT DISTINCT zone_id FROM zone_changes ORDER BY 1", 0);
+DB_STMT(st_all, "SELECT id, name FROM reverse_zones ORDER BY id", 0);
+/* The columns of st_dirty (the id only) and st_all. */
+enum { ZL_ID, ZL_NAME };
+/* The change rows of a deleted zone (no foreign key: see db/migrations/003). */
+DB_STMT(
+    st_forget,
+    "DELETE FROM zone_changes WHERE zone_id = $1 AND NOT EXISTS (SELECT 1 FROM reverse_zones WHERE id = $1)",
+    1);
+DB_STMT(st_still_dirty,
+        "SELECT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = ANY (('{' || $1 || '}')::bigint[]))", 1);
+DB_STMT(st_notify_status, "UPDATE reverse_zones SET notify_status = $2::jsonb WHERE name = $1", 2);
+
 DB_STMT(
     st_zone_params,
     "SELECT name, prefix, nameservers, coalesce(default_ptr, ''), array_to_string(notify, ' '), soa_mname,"
@@ -40,6 +56,91 @@ DB_STMT(st_render_done,
         " UPDATE reverse_zones SET serial = $2, content_hash = decode($3, 'hex'), rendered_at = now() WHERE "
         "id = $1",
         4);
+
+static int zone_list(db_t *db, db_stmt_t *st, bool names, db_zone_list_t *l)
+{
+	memset(l, 0, sizeof(*l));
+	int err;
+	PGresult *r = db_exec(db, st, NULL, &err);
+	if (!r)
+		return err;
+	size_t n = (size_t)PQntuples(r), size = n * sizeof(*l->v);
+	for (size_t i = 0; names && i < n; i++)
+		size += (size_t)PQgetlength(r, (int)i, ZL_NAME) + 1;
+	l->v = malloc(size ? size : 1);
+	if (!l->v) {
+		PQclear(r);
+		return RDNS_ENOMEM;
+	}
+	char *s = (char *)(l->v + n);
+	for (size_t i = 0; i < n; i++) {
+		l->v[i].id = atoll(PQgetvalue(r, (int)i, ZL_ID));
+		l->v[i].name = NULL;
+		if (names) {
+			size_t len = (size_t)PQgetlength(r, (int)i, ZL_NAME);
+			memcpy(s, PQgetvalue(r, (int)i, ZL_NAME), len);
+			s[len] = 0;
+			l->v[i].name = s;
+			s += len + 1;
+		}
+	}
+	l->n = n;
+	PQclear(r);
+	return RDNS_OK;
+}
+
+int db_zones_all(db_t *db, db_zone_list_t *l)
+{
+	return zone_list(db, &st_all, true, l);
+}
+
+int db_zones_dirty(db_t *db, db_zone_list_t *l)
+{
+	return zone_list(db, &st_dirty, false, l);
+}
+
+void db_zone_list_free(db_zone_list_t *l)
+{
+	if (!l)
+		return;
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+bool db_zones_any_dirty(db_t *db, const char *ids)
+{
+	const char *p[1] = {ids};
+	int err;
+	PGresult *r = db_exec(db, &st_still_dirty, p, &err);
+	bool any = r && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return any;
+}
+
+int db_zone_forget(db_t *db, long long id)
+{
+	char id_s[24];
+	snprintf(id_s, sizeof(id_s), "%lld", id);
+	const char *p[1] = {id_s};
+	int err;
+	PGresult *r = db_exec(db, &st_forget, p, &err);
+	if (!r)
+		return err;
+	PQclear(r);
+	return RDNS_OK;
+}
+
+int db_zone_set_notify_status(db_t *db, const char *name, const char *json)
+{
+	const char *p[2] = {name, json};
+	int err;
+	PGresult *r = db_exec(db, &st_notify_status, p, &err);
+	if (!r)
+		return err;
+	PQclear(r);
+	return RDNS_OK;
+}
 
 /* db_exec() reports a serialization failure or a deadlock as RDNS_EEXIST: in a render
  * that means the zone changed under us, and the render runs again. */
@@ -271,4 +372,32 @@ int db_zone_render_commit(db_t *db, long long id, uint32_t serial, const char *c
 		return again_if_conflict(err);
 	PQclear(r);
 	return again_if_conflict(db_commit(db));
+}
+
+int db_zones_listen(db_t *db)
+{
+	return db_simple(db, "LISTEN rdns_changes");
+}
+
+bool db_zones_leader_try_lock(db_t *db)
+{
+	/* On the connection as it is: a reconnect here would take the lock on a session
+	 * without the LISTEN. */
+	PGresult *r = PQexec(db_conn(db), "SELECT pg_try_advisory_lock(" ZG_LOCK_KEY ")");
+	bool got = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return got;
+}
+
+int db_zones_leader_lock(db_t *db)
+{
+	int rc = db_simple(db, "SET lock_timeout = '60s'");
+	if (rc == RDNS_OK)
+		rc = db_simple(db, "SELECT pg_advisory_lock(" ZG_LOCK_KEY ")");
+	return rc;
+}
+
+int db_zones_ping(db_t *db)
+{
+	return db_simple(db, "SELECT 1");
 }

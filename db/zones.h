@@ -1,5 +1,5 @@
-/* zones.h - rdns-zonegen's data layer: a zone's parameters and records from one
- * snapshot, the render's outcome. */
+/* zones.h - rdns-zonegen's data layer: the zones to render, a zone's parameters and
+ * records from one snapshot, the render's outcome, NOTIFY outcomes, the leader's session. */
 #ifndef RDNS_DB_ZONES_H
 #define RDNS_DB_ZONES_H
 
@@ -12,6 +12,42 @@
 
 /* The NS names of a zone that db_zone_params() splits out; more are ignored. */
 #define DB_ZONE_MAX_NS 16
+
+/* One zone of a list: its id and, in db_zones_all()'s list, its name (no trailing dot). */
+typedef struct {
+	long long id;
+	const char *name; /* NULL in db_zones_dirty()'s list */
+} db_zone_ref_t;
+
+typedef struct {
+	db_zone_ref_t *v; /* one allocation, names included */
+	size_t n;
+} db_zone_list_t;
+
+/*
+ * The zones to render and what becomes of them. These run through db_exec(), so a
+ * connection found dead outside a transaction is reconnected once.
+ */
+
+/* Every zone, by id. RDNS_OK, RDNS_ENOMEM or a db_exec() error. */
+int db_zones_all(db_t *db, db_zone_list_t *l);
+/* The zones with changes not rendered yet, by id; a zone deleted since is among them
+ * (its deletion leaves a change row: db_zone_forget()). */
+int db_zones_dirty(db_t *db, db_zone_list_t *l);
+/* Accepts NULL and what a failed db_zones_all() or db_zones_dirty() leaves. */
+void db_zone_list_free(db_zone_list_t *l);
+
+/* Whether any of ids ("1,2,3": decimal zone ids) has changes not rendered (writers
+ * notify only when a zone becomes dirty, so a change committed while a render ran may
+ * have sent no notification). false on error too. */
+bool db_zones_any_dirty(db_t *db, const char *ids);
+
+/* Delete the change rows of a zone that no longer exists (none while it does). */
+int db_zone_forget(db_t *db, long long id);
+
+/* Store a zone's NOTIFY outcome (JSON text) for GET /v1/zones/{name}; name without
+ * the trailing dot. */
+int db_zone_set_notify_status(db_t *db, const char *name, const char *json);
 
 /*
  * A render runs in one REPEATABLE READ transaction: db_zone_render_begin(),
@@ -58,5 +94,20 @@ int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg);
  * dirty. RDNS_OK, RDNS_EAGAIN or a db_exec() error. */
 int db_zone_render_commit(db_t *db, long long id, uint32_t serial, const char *content_hash,
                           long long last_seq);
+
+/*
+ * The leader's session. These run on the connection as it is and never reconnect: the
+ * LISTEN and the advisory lock belong to one PostgreSQL session.
+ */
+
+/* LISTEN rdns_changes, which writers notify when a zone becomes dirty. */
+int db_zones_listen(db_t *db);
+/* Try to take rdns-zonegen's leader lock (an advisory lock); whether it was taken. */
+bool db_zones_leader_try_lock(db_t *db);
+/* Set the session's lock_timeout to 60 s and wait that long at most for the leader lock. */
+int db_zones_leader_lock(db_t *db);
+/* Run a trivial statement: after the socket failed, db notices a dead connection this
+ * way, and db_ensure() then reconnects. */
+int db_zones_ping(db_t *db);
 
 #endif

@@ -22,12 +22,12 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "db/zones.h"
 #include "zonegen/dnssrv.h"
 #include "zonegen/notify.h"
 #include "zonegen/render.h"
 #include "zonegen/tsig.h"
 
-#define ZG_LOCK_KEY   "7400523"
 #define MAX_KEYS      32
 #define MAX_PUBLISHED 4096
 
@@ -47,19 +47,6 @@ typedef struct {
 	size_t rendered_len;
 	int failures;
 } zg_t;
-
-DB_STMT(st_dirty, "SELECT DISTINCT zone_id FROM zone_changes ORDER BY 1", 0);
-DB_STMT(st_all, "SELECT id, name FROM reverse_zones ORDER BY id", 0);
-/* The change rows of a deleted zone (no foreign key: see db/migrations/003). */
-DB_STMT(
-    st_forget,
-    "DELETE FROM zone_changes WHERE zone_id = $1 AND NOT EXISTS (SELECT 1 FROM reverse_zones WHERE id = $1)",
-    1);
-/* Writers notify only when a zone becomes dirty, so a change committed while a render
- * was running (after its snapshot) may have sent no notification: look again. */
-DB_STMT(st_still_dirty,
-        "SELECT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = ANY (('{' || $1 || '}')::bigint[]))", 1);
-DB_STMT(st_notify_status, "UPDATE reverse_zones SET notify_status = $2::jsonb WHERE name = $1", 2);
 
 static long long now_ms(void)
 {
@@ -270,10 +257,10 @@ static void unpublish_all(zg_t *z)
 	z->n_published = 0;
 }
 
-static bool in_all(const PGresult *all, const char *name)
+static bool in_all(const db_zone_list_t *all, const char *name)
 {
-	for (int j = 0; j < PQntuples(all); j++)
-		if (strcmp(PQgetvalue(all, j, 1), name) == 0)
+	for (size_t j = 0; j < all->n; j++)
+		if (strcmp(all->v[j].name, name) == 0)
 			return true;
 	return false;
 }
@@ -281,7 +268,7 @@ static bool in_all(const PGresult *all, const char *name)
 /* Remove the zone files in zone_dir ("<name>.zone", name an in-addr.arpa or ip6.arpa
  * zone: only files we write) of zones not in all: left by a zone deleted while no
  * daemon served it, or deleted under --once, which publishes nothing. */
-static void remove_gone_files(zg_t *z, const PGresult *all)
+static void remove_gone_files(zg_t *z, const db_zone_list_t *all)
 {
 	DIR *d = opendir(z->conf->zone_dir);
 	if (!d)
@@ -307,9 +294,8 @@ static void remove_gone_files(zg_t *z, const PGresult *all)
 	closedir(d);
 }
 
-/* Stop serving (and remove the file of) every zone that is not in all (rows of st_all:
- * id, name). */
-static void drop_gone(zg_t *z, const PGresult *all)
+/* Stop serving (and remove the file of) every zone that is not in all (db_zones_all). */
+static void drop_gone(zg_t *z, const db_zone_list_t *all)
 {
 	for (size_t i = 0; i < z->n_published;) {
 		if (in_all(all, z->published[i])) {
@@ -336,14 +322,9 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &res);
 	if (rc == RDNS_ENOTFOUND) {
 		/* Deleted: what is left in zone_changes is the deletion's own mark. */
-		char ids[24];
-		snprintf(ids, sizeof(ids), "%lld", id);
-		const char *p[1] = {ids};
-		int err;
-		PGresult *r = db_exec(z->db, &st_forget, p, &err);
-		if (!r)
+		int err = db_zone_forget(z->db, id);
+		if (err != RDNS_OK)
 			return err;
-		PQclear(r);
 		*gone = true;
 		return RDNS_OK;
 	}
@@ -365,40 +346,32 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	return RDNS_OK;
 }
 
-static int render_list(zg_t *z, db_stmt_t *st, bool force)
+/* Render every zone (all) or the dirty ones. */
+static int render_list(zg_t *z, bool all, bool force)
 {
-	int err;
-	PGresult *r = db_exec(z->db, st, NULL, &err);
-	if (!r)
+	db_zone_list_t l;
+	int err = all ? db_zones_all(z->db, &l) : db_zones_dirty(z->db, &l);
+	if (err != RDNS_OK)
 		return err;
-	int n = PQntuples(r);
-	long long *ids = malloc(sizeof(*ids) * (size_t)(n ? n : 1));
-	if (!ids) {
-		PQclear(r);
-		return RDNS_ENOMEM;
-	}
-	for (int i = 0; i < n; i++)
-		ids[i] = atoll(PQgetvalue(r, i, 0));
-	if (st == &st_all)
-		drop_gone(z, r); /* zones that are gone: stop serving them */
-	PQclear(r);
+	if (all)
+		drop_gone(z, &l); /* zones that are gone: stop serving them */
 	int rc = RDNS_OK;
 	size_t o = 0;
 	bool gone = false;
 	if (z->rendered)
 		z->rendered[0] = 0;
-	for (int i = 0; i < n && rc != RDNS_EDB; i++) {
-		rc = render_one(z, ids[i], force, &gone);
+	for (size_t i = 0; i < l.n && rc != RDNS_EDB; i++) {
+		rc = render_one(z, l.v[i].id, force, &gone);
 		if (rc == RDNS_OK && z->rendered && o + 24 < z->rendered_len)
 			o += (size_t)snprintf(z->rendered + o, z->rendered_len - o, "%s%lld", o ? "," : "",
-			                      ids[i]);
+			                      l.v[i].id);
 	}
-	free(ids);
-	if (gone && rc != RDNS_EDB && st != &st_all) {
-		if ((r = db_exec(z->db, &st_all, NULL, &err)) == NULL)
+	db_zone_list_free(&l);
+	if (gone && rc != RDNS_EDB && !all) {
+		if ((err = db_zones_all(z->db, &l)) != RDNS_OK)
 			return err == RDNS_EDB ? err : RDNS_OK;
-		drop_gone(z, r);
-		PQclear(r);
+		drop_gone(z, &l);
+		db_zone_list_free(&l);
 	}
 	return rc == RDNS_EDB ? rc : RDNS_OK;
 }
@@ -438,10 +411,8 @@ static void drain_notify(zg_t *z)
 			name[l] = 0;
 			if (l && name[l - 1] == '.')
 				name[l - 1] = 0;
-			const char *p[2] = {name, text};
-			int err;
-			PGresult *r = text ? db_exec(z->db, &st_notify_status, p, &err) : NULL;
-			PQclear(r);
+			if (text)
+				(void)db_zone_set_notify_status(z->db, name, text);
 			free(text);
 			if (z->pending_notifies > 0)
 				z->pending_notifies--;
@@ -539,18 +510,15 @@ static int connect_and_elect(zg_t *z)
 		return RDNS_EDB;
 	}
 	if (!z->listening) {
-		if (db_simple(z->db, "LISTEN rdns_changes") != RDNS_OK)
+		if (db_zones_listen(z->db) != RDNS_OK)
 			return RDNS_EDB;
 		z->listening = true;
 	}
 	if (!z->leader) {
-		PGresult *r = PQexec(db_conn(z->db), "SELECT pg_try_advisory_lock(" ZG_LOCK_KEY ")");
-		bool got = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
-		PQclear(r);
-		if (got) {
+		if (db_zones_leader_try_lock(z->db)) {
 			z->leader = true;
 			log_info("zonegen: leader now; reconciling every zone");
-			if (render_list(z, &st_all, false) == RDNS_EDB)
+			if (render_list(z, true, false) == RDNS_EDB)
 				return RDNS_EDB;
 		}
 	}
@@ -654,7 +622,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			PGconn *c = db_conn(z.db);
 			if (!PQconsumeInput(c)) {
 				log_warn("zonegen: database connection lost: %s", PQerrorMessage(c));
-				db_simple(z.db, "SELECT 1"); /* marks the handle broken */
+				db_zones_ping(z.db); /* marks the handle broken */
 				z.leader = false;
 				z.listening = false;
 				continue;
@@ -668,20 +636,16 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		if (render_at >= 0 && now >= render_at) {
 			render_at = -1;
 			last_render = now;
-			if (render_list(&z, &st_dirty, false) == RDNS_EDB) {
+			if (render_list(&z, false, false) == RDNS_EDB) {
 				z.leader = false;
-			} else if (z.rendered[0]) {
-				const char *p[1] = {z.rendered};
-				int err;
-				PGresult *r = db_exec(z.db, &st_still_dirty, p, &err);
-				if (r && PQgetvalue(r, 0, 0)[0] == 't')
-					arm_render(&render_at, last_render, conf->debounce_ms);
-				PQclear(r);
+			} else if (z.rendered[0] && db_zones_any_dirty(z.db, z.rendered)) {
+				/* A change committed during the render may have notified nobody. */
+				arm_render(&render_at, last_render, conf->debounce_ms);
 			}
 		}
 		if (now >= next_reconcile) {
 			next_reconcile = now + conf->reconcile_interval * 1000;
-			if (render_list(&z, &st_all, false) == RDNS_EDB)
+			if (render_list(&z, true, false) == RDNS_EDB)
 				z.leader = false;
 		}
 	}
@@ -704,13 +668,12 @@ int zg_once(const rdns_conf_t *conf, bool full)
 		goto out;
 	}
 	/* Wait (bounded) for a running leader to finish, then hold the lock ourselves. */
-	if (db_simple(z.db, "SET lock_timeout = '60s'") != RDNS_OK ||
-	    db_simple(z.db, "SELECT pg_advisory_lock(" ZG_LOCK_KEY ")") != RDNS_OK) {
+	if (db_zones_leader_lock(z.db) != RDNS_OK) {
 		log_err("zonegen: could not take the leader lock: %s", db_last_error(z.db));
 		goto out;
 	}
 	z.leader = true;
-	if (render_list(&z, full ? &st_all : &st_dirty, full) != RDNS_OK) {
+	if (render_list(&z, full, full) != RDNS_OK) {
 		log_err("zonegen: database error: %s", db_last_error(z.db));
 		goto out;
 	}
