@@ -135,100 +135,113 @@ static int rewrite_head(FILE *f, const core_zone_head_t *head, uint32_t serial)
 	return rc;
 }
 
-/* One pass. *keep: write the stored serial (the content is believed unchanged).
- * RDNS_EAGAIN: render again, with the stored serial when *keep is now true (the
- * content is unchanged but the file carries a serial of another length), else
- * afresh (the zone changed under us). */
-static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool force, bool *keep,
-                       zg_render_result_t *res)
-{
-	int rc;
-	bool keep_serial = *keep;
-	*keep = false;
+/* What the steps of one render pass share. */
+typedef struct {
+	db_t *db;
+	long long zone_id;
+	const char *zone_dir;
+	zg_render_result_t *res;
+	bool keep_serial; /* write the stored serial (the content is believed unchanged) */
+	bool retry_keep;  /* with RDNS_EAGAIN: the next pass writes the stored serial */
+	bool replace;     /* the temporary file is to replace the zone file */
 	db_zone_params_t zp;
-	FILE *f = NULL, *tee_f = NULL;
+	core_prefix_t prefix;
+	char zone_fqdn[96];
+	core_zone_head_t head; /* .serial: the one the temporary file carries */
+	char tmp[4200];        /* the temporary file, "" when there is none (any more) */
+	FILE *f;               /* open on tmp until the commit */
+	char *fbuf;            /* f's buffer */
+	char hash[65];         /* hex SHA-256 of the content written */
+} pass_t;
+
+/* Step 1: open the snapshot and load the zone's parameters. The head gets the serial
+ * the pass writes first: the stored one (keep_serial) or the next one. */
+static int load_params(pass_t *p)
+{
+	zg_render_result_t *res = p->res;
+	const db_zone_params_t *zp = &p->zp;
+	int rc;
+	if ((rc = db_zone_render_begin(p->db)) != RDNS_OK)
+		return rc;
+	if ((rc = db_zone_params(p->db, p->zone_id, &p->zp)) != RDNS_OK)
+		return rc;
+	snprintf(res->name, sizeof(res->name), "%s", zp->name);
+	snprintf(res->notify, sizeof(res->notify), "%s", zp->notify);
+	if (core_prefix_parse(zp->prefix, &p->prefix) != RDNS_OK) {
+		log_err("render: zone %s: bad prefix %s", res->name, zp->prefix);
+		return RDNS_EINVAL;
+	}
+	snprintf(p->zone_fqdn, sizeof(p->zone_fqdn), "%s.", res->name);
+	p->head = (core_zone_head_t){
+	    .zone = p->zone_fqdn,
+	    .serial = p->keep_serial ? zp->serial : core_serial_next(zp->serial, (uint32_t)time(NULL)),
+	    .mname = zp->soa_mname,
+	    .rname = zp->soa_rname,
+	    .refresh = zp->refresh,
+	    .retry = zp->retry,
+	    .expire = zp->expire,
+	    .minimum = zp->minimum,
+	    .ttl = zp->ttl,
+	    .ns = zp->ns,
+	    .n_ns = zp->n_ns,
+	};
+	snprintf(res->path, sizeof(res->path), "%s/%s.zone", p->zone_dir, res->name);
+	return RDNS_OK;
+}
+
+/* Step 2: write the zone to a temporary file beside the zone file, hashing all of it
+ * but the serial as it goes. The file stays open (p->f) for the next steps. */
+static int write_temp(pass_t *p)
+{
+	zg_render_result_t *res = p->res;
+	const db_zone_params_t *zp = &p->zp;
+	const char *tmpl = zp->default_ptr;
+	FILE *tee_f = NULL;
 	core_zonefile_w_t *w = NULL;
 	EVP_MD_CTX *md = NULL;
-	char tmp[4200] = "";
-	char *fbuf = NULL, *teebuf = NULL;
-	memset(res, 0, sizeof(*res));
-	res->zone_id = zone_id;
+	char *teebuf = NULL;
+	int rc;
 
-	memset(&zp, 0, sizeof(zp));
-	if ((rc = db_zone_render_begin(db)) != RDNS_OK)
-		return rc;
-	if ((rc = db_zone_params(db, zone_id, &zp)) != RDNS_OK)
-		goto cleanup;
-	snprintf(res->name, sizeof(res->name), "%s", zp.name);
-	snprintf(res->notify, sizeof(res->notify), "%s", zp.notify);
-	core_prefix_t prefix;
-	if (core_prefix_parse(zp.prefix, &prefix) != RDNS_OK) {
-		log_err("render: zone %s: bad prefix %s", res->name, zp.prefix);
-		rc = RDNS_EINVAL;
-		goto cleanup;
-	}
-	const char *tmpl = zp.default_ptr;
-	uint32_t old_serial = zp.serial;
-	uint32_t ttl = zp.ttl;
-	uint32_t new_serial = keep_serial ? old_serial : core_serial_next(old_serial, (uint32_t)time(NULL));
-
-	char zone_fqdn[96];
-	snprintf(zone_fqdn, sizeof(zone_fqdn), "%s.", res->name);
-	core_zone_head_t head = {
-	    .zone = zone_fqdn,
-	    .serial = new_serial,
-	    .mname = zp.soa_mname,
-	    .rname = zp.soa_rname,
-	    .refresh = zp.refresh,
-	    .retry = zp.retry,
-	    .expire = zp.expire,
-	    .minimum = zp.minimum,
-	    .ttl = ttl,
-	    .ns = zp.ns,
-	    .n_ns = zp.n_ns,
-	};
-	snprintf(res->path, sizeof(res->path), "%s/%s.zone", zone_dir, res->name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.zone.XXXXXX", zone_dir, res->name);
-	int fd = mkstemp(tmp);
+	snprintf(p->tmp, sizeof(p->tmp), "%s/.%s.zone.XXXXXX", p->zone_dir, res->name);
+	int fd = mkstemp(p->tmp);
 	if (fd < 0) {
-		log_err("render: zone %s: cannot create a file in %s: %s", res->name, zone_dir,
+		log_err("render: zone %s: cannot create a file in %s: %s", res->name, p->zone_dir,
 		        strerror(errno));
-		tmp[0] = 0;
-		rc = RDNS_EIO;
-		goto cleanup;
+		p->tmp[0] = 0;
+		return RDNS_EIO;
 	}
 	fchmod(fd, 0644);
-	f = fdopen(fd, "w");
-	if (!f) {
+	p->f = fdopen(fd, "w");
+	if (!p->f) {
 		close(fd);
-		rc = RDNS_EIO;
-		goto cleanup;
+		return RDNS_EIO;
 	}
 	/* glibc ignores the size when no buffer is given (it uses st_blksize, 4 KiB):
 	 * give it one, or a million-record zone takes tens of thousands of write()s. */
-	fbuf = malloc(ZG_RENDER_BUF);
+	p->fbuf = malloc(ZG_RENDER_BUF);
 	teebuf = malloc(ZG_RENDER_BUF);
-	if (!fbuf || !teebuf) {
+	if (!p->fbuf || !teebuf) {
 		rc = RDNS_ENOMEM;
 		goto cleanup;
 	}
-	setvbuf(f, fbuf, _IOFBF, ZG_RENDER_BUF);
+	setvbuf(p->f, p->fbuf, _IOFBF, ZG_RENDER_BUF);
 	md = EVP_MD_CTX_new();
 	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		rc = RDNS_ENOMEM;
 		goto cleanup;
 	}
 	/* The hash covers everything but the serial: the head's parameters and every record. */
+	const core_zone_head_t *h = &p->head;
 	char params[8192];
-	int pl = snprintf(params, sizeof(params), "%s|%s|%s|%u|%u|%u|%u|%u|%s|%s", zone_fqdn, head.mname,
-	                  head.rname, head.refresh, head.retry, head.expire, head.minimum, ttl,
-	                  zp.nameservers, tmpl);
+	int pl =
+	    snprintf(params, sizeof(params), "%s|%s|%s|%u|%u|%u|%u|%u|%s|%s", p->zone_fqdn, h->mname,
+	             h->rname, h->refresh, h->retry, h->expire, h->minimum, h->ttl, zp->nameservers, tmpl);
 	EVP_DigestUpdate(md, params, (size_t)pl);
-	if ((rc = core_zonefile_head(f, &head)) != RDNS_OK) {
+	if ((rc = core_zonefile_head(p->f, h)) != RDNS_OK) {
 		log_err("render: zone %s: bad SOA/NS data: %s", res->name, rdns_strerror(rc));
 		goto cleanup;
 	}
-	tee_t tee = {f, md};
+	tee_t tee = {p->f, md};
 	cookie_io_functions_t io = {.write = tee_write, .close = tee_close};
 	tee_f = fopencookie(&tee, "w", io);
 	if (!tee_f) {
@@ -236,94 +249,122 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 		goto cleanup;
 	}
 	setvbuf(tee_f, teebuf, _IOFBF, ZG_RENDER_BUF);
-	w = core_zonefile_w_new(tee_f, &prefix, tmpl[0] ? tmpl : NULL, ttl);
+	w = core_zonefile_w_new(tee_f, &p->prefix, tmpl[0] ? tmpl : NULL, h->ttl);
 	if (!w) {
 		rc = RDNS_EINVAL;
 		goto cleanup;
 	}
-	if ((rc = db_zone_records(db, zone_id, add_record, w)) != RDNS_OK)
+	if ((rc = db_zone_records(p->db, p->zone_id, add_record, w)) != RDNS_OK)
 		goto cleanup;
 	if ((rc = core_zonefile_w_finish(w)) != RDNS_OK)
 		goto cleanup;
-	uint64_t written = 0, skipped = 0;
-	core_zonefile_w_stats(w, &written, &skipped);
-	res->records = written;
-	if (fclose(tee_f) != 0) {
-		tee_f = NULL;
+	core_zonefile_w_stats(w, &res->records, NULL);
+	int closed = fclose(tee_f);
+	tee_f = NULL;
+	if (closed != 0) {
 		rc = RDNS_EIO;
 		goto cleanup;
 	}
-	tee_f = NULL;
 	unsigned char digest[32];
 	unsigned dlen = 0;
 	EVP_DigestFinal_ex(md, digest, &dlen);
-	char hash[65];
 	for (unsigned i = 0; i < 32; i++)
-		snprintf(hash + 2 * i, 3, "%02x", digest[i]);
-
-	uint32_t disk_serial;
-	bool disk_ok = zg_render_file_serial(res->path, &disk_serial);
-	bool same = strcmp(hash, zp.content_hash) == 0;
-	if (keep_serial && !same) {
-		rc = RDNS_EAGAIN; /* changed since the first pass: render afresh */
-		goto cleanup;
-	}
-	if (same && !keep_serial) {
-		/* Same content: keep the serial. Rewrite only if the file is not in place
-		 * (a new leader, a lost file) or when forced. */
-		res->serial = old_serial;
-		if (!force && disk_ok && disk_serial == old_serial) {
-			rc = RDNS_OK;
-			goto finish_db;
-		}
-		/* The file carries new_serial: put the stored one in its place, or,
-		 * when that changes the length, render again with it. */
-		if ((rc = rewrite_head(f, &head, old_serial)) != RDNS_OK) {
-			if (rc == RDNS_ERANGE) {
-				rc = RDNS_EAGAIN;
-				*keep = true;
-			}
-			goto cleanup;
-		}
-		new_serial = old_serial;
-	}
-	res->serial = new_serial;
-	res->changed = !same;
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		rc = RDNS_EIO;
-		goto cleanup;
-	}
-	fclose(f);
-	f = NULL;
-	/* The serial is committed before the file takes its place, so a crash between the two
-	 * can only make the next render pick a higher serial, never reuse one. */
-	if ((rc = db_zone_render_commit(db, zone_id, new_serial, hash, zp.last_seq)) != RDNS_OK)
-		goto cleanup;
-	if (rename(tmp, res->path) != 0) {
-		log_err("render: zone %s: rename to %s failed: %s", res->name, res->path, strerror(errno));
-		rc = RDNS_EIO;
-		goto cleanup;
-	}
-	tmp[0] = 0;
-	fsync_dir(zone_dir);
-	res->written = true;
+		snprintf(p->hash + 2 * i, 3, "%02x", digest[i]);
 	rc = RDNS_OK;
-	goto cleanup;
-
-finish_db:
-	rc = db_zone_render_commit(db, zone_id, old_serial, hash, zp.last_seq);
 cleanup:
 	if (tee_f)
-		fclose(tee_f);
+		fclose(tee_f); /* flushes into p->f through md: before md goes */
 	core_zonefile_w_free(w);
-	if (f)
-		fclose(f);
-	if (tmp[0])
-		unlink(tmp);
 	EVP_MD_CTX_free(md);
-	free(fbuf);
 	free(teebuf);
-	db_zone_params_free(&zp);
+	return rc;
+}
+
+/* Step 3: decide the serial. New content keeps the bumped serial the file carries.
+ * The same content keeps the stored serial: put into the file's head in place, and
+ * when the zone file already carries it (and not forced) nothing replaces that file. */
+static int decide_serial(pass_t *p, bool force)
+{
+	zg_render_result_t *res = p->res;
+	uint32_t stored = p->zp.serial;
+	uint32_t disk_serial;
+	bool disk_ok = zg_render_file_serial(res->path, &disk_serial);
+	bool same = strcmp(p->hash, p->zp.content_hash) == 0;
+	if (p->keep_serial && !same)
+		return RDNS_EAGAIN; /* changed since the first pass: render afresh */
+	if (same && !p->keep_serial) {
+		/* Same content: keep the serial. Rewrite only if the file is not in place
+		 * (a new leader, a lost file) or when forced. */
+		res->serial = stored;
+		if (!force && disk_ok && disk_serial == stored)
+			return RDNS_OK;
+		/* The file carries the next serial: put the stored one in its place, or,
+		 * when that changes the length, render again with it. */
+		int rc = rewrite_head(p->f, &p->head, stored);
+		if (rc == RDNS_ERANGE) {
+			p->retry_keep = true;
+			return RDNS_EAGAIN;
+		}
+		if (rc != RDNS_OK)
+			return rc;
+		p->head.serial = stored;
+	}
+	res->serial = p->head.serial;
+	res->changed = !same;
+	p->replace = true;
+	return RDNS_OK;
+}
+
+/* Step 4: commit the serial, the hash and the changes seen, then rename the file into
+ * place and fsync the folder (when it is to replace the zone file). */
+static int commit_and_rename(pass_t *p)
+{
+	zg_render_result_t *res = p->res;
+	if (!p->replace)
+		return db_zone_render_commit(p->db, p->zone_id, res->serial, p->hash, p->zp.last_seq);
+	if (fflush(p->f) != 0 || fsync(fileno(p->f)) != 0)
+		return RDNS_EIO;
+	fclose(p->f);
+	p->f = NULL;
+	/* The serial is committed before the file takes its place, so a crash between the two
+	 * can only make the next render pick a higher serial, never reuse one. */
+	int rc = db_zone_render_commit(p->db, p->zone_id, res->serial, p->hash, p->zp.last_seq);
+	if (rc != RDNS_OK)
+		return rc;
+	if (rename(p->tmp, res->path) != 0) {
+		log_err("render: zone %s: rename to %s failed: %s", res->name, res->path, strerror(errno));
+		return RDNS_EIO;
+	}
+	p->tmp[0] = 0;
+	fsync_dir(p->zone_dir);
+	res->written = true;
+	return RDNS_OK;
+}
+
+/* One pass through the four steps. *keep: write the stored serial (the content is
+ * believed unchanged). RDNS_EAGAIN: render again, with the stored serial when *keep is
+ * now true (the content is unchanged but the file carries a serial of another length),
+ * else afresh (the zone changed under us). */
+static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool force, bool *keep,
+                       zg_render_result_t *res)
+{
+	pass_t p = {.db = db, .zone_id = zone_id, .zone_dir = zone_dir, .res = res, .keep_serial = *keep};
+	memset(res, 0, sizeof(*res));
+	res->zone_id = zone_id;
+	int rc = load_params(&p);
+	if (rc == RDNS_OK)
+		rc = write_temp(&p);
+	if (rc == RDNS_OK)
+		rc = decide_serial(&p, force);
+	if (rc == RDNS_OK)
+		rc = commit_and_rename(&p);
+	*keep = rc == RDNS_EAGAIN && p.retry_keep;
+	if (p.f)
+		fclose(p.f);
+	if (p.tmp[0])
+		unlink(p.tmp);
+	free(p.fbuf);
+	db_zone_params_free(&p.zp);
 	db_rollback(db);
 	return rc;
 }

@@ -26,7 +26,8 @@ typedef struct {
  * temporary file in the same folder, fsynced, renamed, and the folder
  * fsynced. The zone's dirty flag is cleared unless it changed meanwhile.
  * force: rewrite the file even when the content and the file are current.
- * RDNS_OK, RDNS_ENOTFOUND (zone deleted), RDNS_EDB, RDNS_EIO. */
+ * RDNS_OK, RDNS_ENOTFOUND (zone deleted), RDNS_EDB (also for a zone that changed
+ * under the render three times running: try on the next round), RDNS_EIO. */
 int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force, zg_render_result_t *res);
 
 /* The serial in the SOA of an rdns zone file; false if unreadable. */
