@@ -52,8 +52,8 @@ int db_zone_set_notify_status(db_t *db, const char *name, const char *json);
 /*
  * A render runs in one REPEATABLE READ transaction: db_zone_render_begin(),
  * db_zone_params(), db_zone_records(), then db_zone_render_commit(), or
- * db_rollback(). RDNS_EAGAIN from these: a concurrent transaction conflicted
- * (serialization failure, deadlock); roll back and render again.
+ * db_rollback(). RDNS_EAGAIN from any of them but db_zone_records(): a concurrent
+ * transaction conflicted (serialization failure, deadlock); roll back and render again.
  */
 int db_zone_render_begin(db_t *db);
 
