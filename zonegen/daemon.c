@@ -15,7 +15,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,16 +52,6 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void srv_log(void *arg, int level, const char *msg)
-{
-	int l = level <= LOG_ERR       ? LOG_LVL_ERR
-	        : level == LOG_WARNING ? LOG_LVL_WARN
-	        : level >= LOG_DEBUG   ? LOG_LVL_DEBUG
-	                               : LOG_LVL_INFO;
-	if (l <= log_level())
-		log_msg(l, "%s", msg);
 }
 
 /* tsig_keys entries: name:hmac-sha256:base64secret. */
@@ -475,8 +464,7 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		                       .keys = z->keys,
 		                       .n_keys = z->n_keys,
 		                       .transfer_key =
-		                           conf->transfer_tsig_key[0] ? conf->transfer_tsig_key : NULL,
-		                       .log = srv_log};
+		                           conf->transfer_tsig_key[0] ? conf->transfer_tsig_key : NULL};
 		z->srv = zg_dnssrv_new(&sc, &err);
 		if (!z->srv || zg_dnssrv_start(z->srv) != RDNS_OK) {
 			log_err("zonegen: cannot serve DNS on %s: %s", conf->dns_listen, rdns_strerror(err));

@@ -8,19 +8,18 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/endpoint.h"
 #include "core/err.h"
+#include "core/log.h"
 
 #define DEFAULT_IDLE_MS     10000
 #define DEFAULT_MAX_CLIENTS 64
@@ -75,8 +74,6 @@ struct zg_dnssrv {
 	size_t n_acl;
 	int idle_ms;
 	int max_clients;
-	void (*log)(void *arg, int level, const char *msg);
-	void *log_arg;
 
 	int udp_fd;
 	int tcp_fd;
@@ -118,21 +115,6 @@ typedef struct {
 	zg_dnssrv_emit_fn emit;
 	void *arg;
 } req_t;
-
-static void slog(zg_dnssrv_t *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void slog(zg_dnssrv_t *s, int level, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	if (s->log == NULL)
-		return;
-	int n = snprintf(buf, sizeof(buf), "dnssrv: ");
-	va_start(ap, fmt);
-	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
-	va_end(ap);
-	s->log(s->log_arg, level, buf);
-}
 
 static uint64_t now_secs(void)
 {
@@ -305,8 +287,6 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 	pthread_mutex_init(&s->clock, NULL);
 	s->idle_ms = conf->tcp_idle_timeout_ms > 0 ? conf->tcp_idle_timeout_ms : DEFAULT_IDLE_MS;
 	s->max_clients = conf->max_tcp_clients > 0 ? conf->max_tcp_clients : DEFAULT_MAX_CLIENTS;
-	s->log = conf->log;
-	s->log_arg = conf->log_arg;
 
 	rc = RDNS_ECONFIG;
 	if (conf->n_keys > 0 && conf->keys == NULL)
@@ -325,7 +305,7 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 		size_t kl;
 		if (zg_tsig_key_wire_name(&s->keys[i], kn, &kl) != RDNS_OK || s->keys[i].secret_len == 0 ||
 		    s->keys[i].secret_len > sizeof(s->keys[i].secret)) {
-			slog(s, LOG_ERR, "bad TSIG key #%zu (name or secret length)", i);
+			log_err("dnssrv: bad TSIG key #%zu (name or secret length)", i);
 			goto cleanup;
 		}
 	}
@@ -345,14 +325,14 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 			known = kl == s->xfr_key_len && memcmp(kn, s->xfr_key, kl) == 0;
 		}
 		if (!known) {
-			slog(s, LOG_ERR, "transfer key %s is not among the keys", conf->transfer_key);
+			log_err("dnssrv: transfer key %s is not among the keys", conf->transfer_key);
 			goto cleanup;
 		}
 		s->has_xfr_key = true;
 	}
 	rc = parse_acl(s, conf->transfer_allow);
 	if (rc != RDNS_OK) {
-		slog(s, LOG_ERR, "bad transfer_allow list");
+		log_err("dnssrv: bad transfer_allow list");
 		goto cleanup;
 	}
 	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -362,8 +342,8 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 	if (conf->listen != NULL) {
 		rc = open_sockets(s, conf->listen);
 		if (rc != RDNS_OK) {
-			slog(s, LOG_ERR, "cannot listen on %s: %s", conf->listen,
-			     rc == RDNS_EEXIST ? "address in use" : rdns_strerror(rc));
+			log_err("dnssrv: cannot listen on %s: %s", conf->listen,
+			        rc == RDNS_EEXIST ? "address in use" : rdns_strerror(rc));
 			goto cleanup;
 		}
 	}
@@ -584,14 +564,15 @@ int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path)
 	sn->refs = 1;
 	sn->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (sn->fd < 0) {
-		slog(s, LOG_ERR, "zone %s: cannot open %s: %s", zone, path, strerror(errno));
+		log_zone_err("dnssrv", zone, "cannot open %s: %s", path, strerror(errno));
 		rc = RDNS_EIO;
 		goto cleanup;
 	}
 	rc = validate_file(sn->fd, key, kl, sn);
 	if (rc != RDNS_OK) {
-		slog(s, LOG_ERR, "zone %s: %s: %s", zone, path,
-		     rc == RDNS_EINVAL ? "not a zone file of this zone in our format" : rdns_strerror(rc));
+		log_zone_err("dnssrv", zone, "%s: %s", path,
+		             rc == RDNS_EINVAL ? "not a zone file of this zone in our format"
+		                               : rdns_strerror(rc));
 		goto cleanup;
 	}
 
@@ -620,7 +601,7 @@ int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path)
 		s->n_zones++;
 	}
 	pthread_mutex_unlock(&s->zlock);
-	slog(s, LOG_INFO, "zone %s: published serial %u, %zu records", zone, sn->soa.soa[0], sn->records);
+	log_zone_info("dnssrv", zone, "published serial %u, %zu records", sn->soa.soa[0], sn->records);
 	sn = NULL;
 	snap_put(s, old);
 	rc = RDNS_OK;
@@ -849,11 +830,19 @@ static int flush_xfr(req_t *r, xfr_t *x, unsigned *sent)
 	return RDNS_OK;
 }
 
+/* The zone's name for a log line (the apex of its SOA). */
+static void zone_text(const snap_t *sn, char *buf, size_t len)
+{
+	if (zg_wire_name_to_text(sn->soa.owner, sn->soa.owner_len, buf, len) != RDNS_OK)
+		snprintf(buf, len, "?");
+}
+
 static int transfer(zg_dnssrv_t *s, req_t *r, const snap_t *sn)
 {
 	int rc = RDNS_ENOMEM;
 	unsigned sent = 0;
 	size_t records = 0;
+	char zone[ZG_WIRE_NAME_MAX * 4 + 2];
 	xfr_t *x = malloc(sizeof(*x));
 	if (x == NULL)
 		return RDNS_ENOMEM;
@@ -903,13 +892,16 @@ static int transfer(zg_dnssrv_t *s, req_t *r, const snap_t *sn)
 	rc = put_soa(&x->m, sn);
 	if (rc == RDNS_OK)
 		rc = flush_xfr(r, x, &sent);
-	if (rc == RDNS_OK)
-		slog(s, LOG_DEBUG, "transfer of serial %u: %zu records in %u messages%s", sn->soa.soa[0],
-		     records + 2, sent, r->has_tsig ? ", signed" : "");
+	if (rc == RDNS_OK && log_level() >= LOG_LVL_DEBUG) {
+		zone_text(sn, zone, sizeof(zone));
+		log_zone_debug("dnssrv", zone, "transfer of serial %u: %zu records in %u messages%s",
+		               sn->soa.soa[0], records + 2, sent, r->has_tsig ? ", signed" : "");
+	}
 	goto cleanup;
 broken:
-	slog(s, LOG_ERR, "transfer of serial %u failed after %u messages: %s", sn->soa.soa[0], sent,
-	     rdns_strerror(rc));
+	zone_text(sn, zone, sizeof(zone));
+	log_zone_err("dnssrv", zone, "transfer of serial %u failed after %u messages: %s", sn->soa.soa[0],
+	             sent, rdns_strerror(rc));
 	/* Nothing sent yet: a clean SERVFAIL is still possible. The caller
 	 * closes the connection either way. */
 	if (sent == 0)
@@ -971,7 +963,7 @@ int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct
 		if (rc != RDNS_OK)
 			goto cleanup;
 		if (r->tsig.error != ZG_TSIG_NOERROR) {
-			slog(s, LOG_NOTICE, "TSIG check failed with error %u", r->tsig.error);
+			log_info("dnssrv: TSIG check failed with error %u", r->tsig.error);
 			rc = respond(r, ZG_RCODE_NOTAUTH, NULL);
 			goto cleanup;
 		}
@@ -1180,11 +1172,11 @@ static void accept_all(zg_dnssrv_t *s)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				slog(s, LOG_WARNING, "accept: %s", strerror(errno));
+				log_warn("dnssrv: accept: %s", strerror(errno));
 			return;
 		}
 		if (atomic_load(&s->active) >= s->max_clients) {
-			slog(s, LOG_WARNING, "too many TCP clients (%d), closing a new one", s->max_clients);
+			log_warn("dnssrv: too many TCP clients (%d), closing a new one", s->max_clients);
 			close(fd);
 			continue;
 		}
@@ -1207,7 +1199,7 @@ static void accept_all(zg_dnssrv_t *s)
 			atomic_fetch_sub(&s->active, 1);
 			close(fd);
 			free(c);
-			slog(s, LOG_ERR, "cannot start a connection thread");
+			log_err("dnssrv: cannot start a connection thread");
 			continue;
 		}
 		c->next = s->conns;
@@ -1249,7 +1241,7 @@ static void *loop_main(void *arg)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			slog(s, LOG_ERR, "poll: %s", strerror(errno));
+			log_err("dnssrv: poll: %s", strerror(errno));
 			break;
 		}
 		if (pf[0].revents) {
@@ -1276,7 +1268,7 @@ int zg_dnssrv_start(zg_dnssrv_t *s)
 	if (pthread_create(&s->loop_th, NULL, loop_main, s) != 0)
 		return RDNS_ENOMEM;
 	s->started = true;
-	slog(s, LOG_INFO, "listening on port %u", s->port);
+	log_info("dnssrv: listening on port %u", s->port);
 	return RDNS_OK;
 }
 

@@ -1,4 +1,6 @@
 /* dnssrv.h - the hidden primary: serves SOA, AXFR and IXFR of published zone files over UDP and TCP. */
+/* It logs through core/log.h as component "dnssrv" (lines about one zone via
+ * log_zone_*), from its own threads too; no line holds a secret. */
 #ifndef RDNS_ZONEGEN_DNSSRV_H
 #define RDNS_ZONEGEN_DNSSRV_H
 
@@ -31,12 +33,6 @@ typedef struct {
 	const char *transfer_key;
 	int tcp_idle_timeout_ms; /* <= 0: 10000; also bounds a stalled write */
 	int max_tcp_clients;     /* <= 0: 64; one thread per TCP connection */
-	/* Optional log sink; level is a syslog level (LOG_ERR .. LOG_DEBUG).
-	 * Messages start with "dnssrv: " and never hold secrets. Called from
-	 * the server's threads, possibly several at once: it must be
-	 * thread-safe. */
-	void (*log)(void *arg, int level, const char *msg);
-	void *log_arg;
 } zg_dnssrv_conf_t;
 
 /* Transport of a query given to zg_dnssrv_handle. */
