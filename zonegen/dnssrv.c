@@ -20,6 +20,7 @@
 #include "core/endpoint.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "zonegen/acl.h"
 
 #define DEFAULT_IDLE_MS     10000
 #define DEFAULT_MAX_CLIENTS 64
@@ -49,12 +50,6 @@ typedef struct {
 	snap_t *snap;
 } zone_t;
 
-typedef struct {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	unsigned len;
-} acl_t;
-
 typedef struct conn {
 	zg_dnssrv_t *s;
 	int fd;
@@ -70,8 +65,7 @@ struct zg_dnssrv {
 	bool has_xfr_key;
 	uint8_t xfr_key[ZG_WIRE_NAME_MAX];
 	size_t xfr_key_len;
-	acl_t *acl;
-	size_t n_acl;
+	zg_acl_t *acl;
 	int idle_ms;
 	int max_clients;
 
@@ -122,103 +116,6 @@ static uint64_t now_secs(void)
 }
 
 /* ---- configuration ---- */
-
-static int parse_acl(zg_dnssrv_t *s, const char *list)
-{
-	if (list == NULL)
-		return RDNS_OK;
-	const char *p = list;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		const char *e = p;
-		while (*e && *e != ' ' && *e != '\t' && *e != ',' && *e != '\n')
-			e++;
-		char tok[80];
-		size_t n = (size_t)(e - p);
-		if (n >= sizeof(tok))
-			return RDNS_ECONFIG;
-		memcpy(tok, p, n);
-		tok[n] = '\0';
-		p = e;
-
-		acl_t a = {0};
-		char *slash = strchr(tok, '/');
-		long plen = -1;
-		if (slash) {
-			*slash = '\0';
-			char *end;
-			errno = 0;
-			plen = strtol(slash + 1, &end, 10);
-			if (slash[1] == '\0' || *end != '\0' || errno || plen < 0)
-				return RDNS_ECONFIG;
-		}
-		if (inet_pton(AF_INET, tok, a.addr) == 1) {
-			a.family = AF_INET;
-			a.len = plen < 0 ? 32 : (unsigned)plen;
-			if (a.len > 32)
-				return RDNS_ECONFIG;
-		} else if (inet_pton(AF_INET6, tok, a.addr) == 1) {
-			a.family = AF_INET6;
-			a.len = plen < 0 ? 128 : (unsigned)plen;
-			if (a.len > 128)
-				return RDNS_ECONFIG;
-		} else {
-			return RDNS_ECONFIG;
-		}
-		/* Host bits beyond the prefix length are a typo, not a wish. */
-		for (unsigned bit = a.len; bit < (a.family == AF_INET ? 32u : 128u); bit++)
-			if (a.addr[bit / 8] & (0x80u >> (bit % 8)))
-				return RDNS_ECONFIG;
-		acl_t *na = realloc(s->acl, (s->n_acl + 1) * sizeof(*na));
-		if (na == NULL)
-			return RDNS_ENOMEM;
-		s->acl = na;
-		s->acl[s->n_acl++] = a;
-	}
-	return RDNS_OK;
-}
-
-static bool acl_allows(const zg_dnssrv_t *s, const struct sockaddr *from)
-{
-	uint8_t a[16];
-	int fam;
-	if (from == NULL)
-		return false;
-	if (from->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)from;
-		memcpy(a, &sin->sin_addr, 4);
-		fam = AF_INET;
-	} else if (from->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)from;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memcpy(a, sin6->sin6_addr.s6_addr + 12, 4);
-			fam = AF_INET;
-		} else {
-			memcpy(a, sin6->sin6_addr.s6_addr, 16);
-			fam = AF_INET6;
-		}
-	} else {
-		return false;
-	}
-	for (size_t i = 0; i < s->n_acl; i++) {
-		const acl_t *e = &s->acl[i];
-		if (e->family != fam)
-			continue;
-		unsigned full = e->len / 8, rest = e->len % 8;
-		if (memcmp(e->addr, a, full) != 0)
-			continue;
-		if (rest) {
-			uint8_t mask = (uint8_t)(0xffu << (8 - rest));
-			if ((e->addr[full] & mask) != (a[full] & mask))
-				continue;
-		}
-		return true;
-	}
-	return false;
-}
 
 /* dns_listen: "ip:port" or "[v6]:port" (core/endpoint.h). */
 static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *sl)
@@ -330,8 +227,8 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 		}
 		s->has_xfr_key = true;
 	}
-	rc = parse_acl(s, conf->transfer_allow);
-	if (rc != RDNS_OK) {
+	s->acl = zg_acl_new(conf->transfer_allow, &rc);
+	if (s->acl == NULL) {
 		log_err("dnssrv: bad transfer_allow list");
 		goto cleanup;
 	}
@@ -972,7 +869,7 @@ int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct
 		rc = respond(r, ZG_RCODE_BADVERS, NULL);
 		goto cleanup;
 	}
-	if (r->qclass != ZG_CLASS_IN || !acl_allows(s, from)) {
+	if (r->qclass != ZG_CLASS_IN || !zg_acl_allows(s->acl, from)) {
 		rc = respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
 	}
@@ -1309,6 +1206,6 @@ void zg_dnssrv_free(zg_dnssrv_t *s)
 	if (s->keys)
 		explicit_bzero(s->keys, s->n_keys * sizeof(*s->keys)); /* secrets */
 	free(s->keys);
-	free(s->acl);
+	zg_acl_free(s->acl);
 	free(s);
 }
