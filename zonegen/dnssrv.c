@@ -21,12 +21,12 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "zonegen/acl.h"
+#include "zonegen/zonedb.h"
 
 #define DEFAULT_IDLE_MS     10000
 #define DEFAULT_MAX_CLIENTS 64
-#define READ_BUF            (256 * 1024) /* snapshot read chunk; also the longest line */
-#define CT_SIZE             8192         /* compression slots per AXFR message */
-#define SINGLE_BUF          4096         /* any single answer fits: question + SOA + OPT + TSIG */
+#define CT_SIZE             8192 /* compression slots per AXFR message */
+#define SINGLE_BUF          4096 /* any single answer fits: question + SOA + OPT + TSIG */
 #define OPT_RR_LEN          11
 #define EDNS_UDP_SIZE       1232
 /* Records fill an AXFR message up to 60 KiB; what is left of the 64 KiB is
@@ -35,20 +35,6 @@
 #define XFR_MSG_LIMIT (60 * 1024)
 
 /* ---- data ---- */
-
-/* An open, immutable zone file and its SOA. */
-typedef struct {
-	int refs; /* under s->zlock */
-	int fd;
-	zg_wire_zrr_t soa;
-	size_t records;
-} snap_t;
-
-typedef struct {
-	uint8_t key[ZG_WIRE_NAME_MAX]; /* lower-cased wire name */
-	size_t key_len;
-	snap_t *snap;
-} zone_t;
 
 typedef struct conn {
 	zg_dnssrv_t *s;
@@ -77,10 +63,7 @@ struct zg_dnssrv {
 	bool started;
 	atomic_bool stopping;
 
-	pthread_mutex_t zlock;
-	zone_t *zones; /* sorted by key */
-	size_t n_zones;
-	size_t cap_zones;
+	zg_zonedb_t *zones;
 
 	pthread_mutex_t clock;
 	conn_t *conns;
@@ -180,8 +163,10 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 	if (s == NULL)
 		goto cleanup;
 	s->udp_fd = s->tcp_fd = s->wake[0] = s->wake[1] = -1;
-	pthread_mutex_init(&s->zlock, NULL);
 	pthread_mutex_init(&s->clock, NULL);
+	s->zones = zg_zonedb_new();
+	if (s->zones == NULL)
+		goto cleanup;
 	s->idle_ms = conf->tcp_idle_timeout_ms > 0 ? conf->tcp_idle_timeout_ms : DEFAULT_IDLE_MS;
 	s->max_clients = conf->max_tcp_clients > 0 ? conf->max_tcp_clients : DEFAULT_MAX_CLIENTS;
 
@@ -260,292 +245,19 @@ uint16_t zg_dnssrv_port(const zg_dnssrv_t *s)
 	return s->port;
 }
 
-/* ---- zones and snapshots ---- */
-
-static void snap_put(zg_dnssrv_t *s, snap_t *sn)
-{
-	if (sn == NULL)
-		return;
-	pthread_mutex_lock(&s->zlock);
-	bool last = --sn->refs == 0;
-	pthread_mutex_unlock(&s->zlock);
-	if (last) {
-		close(sn->fd);
-		free(sn);
-	}
-}
-
-static int zone_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-	if (c)
-		return c;
-	return al < bl ? -1 : al > bl;
-}
-
-/* Index of key, or the insertion point with *found false. Under zlock. */
-static size_t zone_find(const zg_dnssrv_t *s, const uint8_t *key, size_t kl, bool *found)
-{
-	size_t lo = 0, hi = s->n_zones;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = zone_cmp(s->zones[mid].key, s->zones[mid].key_len, key, kl);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
-}
-
-/* A referenced snapshot of the zone whose apex is name, or NULL. */
-static snap_t *snap_get(zg_dnssrv_t *s, const uint8_t *name, size_t nlen)
-{
-	uint8_t key[ZG_WIRE_NAME_MAX];
-	bool found;
-	snap_t *sn = NULL;
-	memcpy(key, name, nlen);
-	zg_wire_name_lower(key, nlen);
-	pthread_mutex_lock(&s->zlock);
-	size_t i = zone_find(s, key, nlen, &found);
-	if (found) {
-		sn = s->zones[i].snap;
-		sn->refs++;
-	}
-	pthread_mutex_unlock(&s->zlock);
-	return sn;
-}
-
-static int zone_key(const char *zone, uint8_t *key, size_t *kl)
-{
-	if (zone == NULL || zg_wire_name_from_text(zone, strlen(zone), false, key, kl) != RDNS_OK)
-		return RDNS_EINVAL;
-	zg_wire_name_lower(key, *kl);
-	return RDNS_OK;
-}
-
-/* Whether name is apex or below it (case-insensitive, label-aligned). */
-static bool in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, size_t alen)
-{
-	size_t p = 0;
-	while (p < nlen) {
-		if (nlen - p == alen)
-			return zg_wire_name_equal(name + p, nlen - p, apex, alen);
-		if (name[p] == 0)
-			break;
-		p += 1 + (size_t)name[p];
-	}
-	return false;
-}
-
-/* Buffered line reader over an open file (pread: many readers share the fd). */
-typedef struct {
-	int fd;
-	off_t off;
-	char *buf;
-	size_t cap;
-	size_t start;
-	size_t end;
-	bool eof;
-} lines_t;
-
-/* 1 with a line, 0 at the end, RDNS_EIO on a read error, RDNS_ERANGE for a
- * line longer than the buffer. */
-static int lines_next(lines_t *L, const char **line, size_t *len)
-{
-	for (;;) {
-		char *nl = memchr(L->buf + L->start, '\n', L->end - L->start);
-		if (nl != NULL) {
-			*line = L->buf + L->start;
-			*len = (size_t)(nl - (L->buf + L->start));
-			L->start = (size_t)(nl - L->buf) + 1;
-			return 1;
-		}
-		if (L->eof) {
-			if (L->start == L->end)
-				return 0;
-			*line = L->buf + L->start; /* last line without newline */
-			*len = L->end - L->start;
-			L->start = L->end;
-			return 1;
-		}
-		if (L->start > 0) {
-			memmove(L->buf, L->buf + L->start, L->end - L->start);
-			L->end -= L->start;
-			L->start = 0;
-		}
-		if (L->end == L->cap)
-			return RDNS_ERANGE;
-		ssize_t n = pread(L->fd, L->buf + L->end, L->cap - L->end, L->off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return RDNS_EIO;
-		}
-		if (n == 0)
-			L->eof = true;
-		L->end += (size_t)n;
-		L->off += n;
-	}
-}
-
-/* Check a whole zone file; fill in the SOA and the record count. */
-static int validate_file(int fd, const uint8_t *apex, size_t alen, snap_t *sn)
-{
-	int rc = RDNS_ENOMEM;
-	lines_t L = {.fd = fd, .cap = READ_BUF};
-	zg_wire_zrr_t *rr = malloc(sizeof(*rr));
-	L.buf = malloc(READ_BUF);
-	if (rr == NULL || L.buf == NULL)
-		goto cleanup;
-	size_t n = 0;
-	const char *line;
-	size_t len;
-	int got;
-	while ((got = lines_next(&L, &line, &len)) == 1) {
-		int prc = zg_wire_zrr_parse(line, len, rr);
-		if (prc == RDNS_ENOTFOUND)
-			continue;
-		if (prc != RDNS_OK || !in_zone(rr->owner, rr->owner_len, apex, alen)) {
-			rc = RDNS_EINVAL;
-			goto cleanup;
-		}
-		if (n == 0) {
-			/* RFC 1035 §5.2: the SOA comes first and names the apex. */
-			if (rr->type != ZG_TYPE_SOA ||
-			    !zg_wire_name_equal(rr->owner, rr->owner_len, apex, alen)) {
-				rc = RDNS_EINVAL;
-				goto cleanup;
-			}
-			sn->soa = *rr;
-		} else if (rr->type == ZG_TYPE_SOA) {
-			rc = RDNS_EINVAL;
-			goto cleanup;
-		}
-		n++;
-	}
-	if (got < 0) {
-		rc = got == RDNS_ERANGE ? RDNS_EINVAL : RDNS_EIO;
-		goto cleanup;
-	}
-	if (n == 0) {
-		rc = RDNS_EINVAL;
-		goto cleanup;
-	}
-	sn->records = n;
-	rc = RDNS_OK;
-cleanup:
-	free(rr);
-	free(L.buf);
-	return rc;
-}
-
 int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path)
 {
-	uint8_t key[ZG_WIRE_NAME_MAX];
-	size_t kl;
-	int rc;
-	snap_t *sn = NULL;
-	snap_t *old = NULL;
-
-	if (zone_key(zone, key, &kl) != RDNS_OK || kl <= 1)
-		return RDNS_EINVAL;
-	sn = calloc(1, sizeof(*sn));
-	if (sn == NULL)
-		return RDNS_ENOMEM;
-	sn->refs = 1;
-	sn->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (sn->fd < 0) {
-		log_zone_err("dnssrv", zone, "cannot open %s: %s", path, strerror(errno));
-		rc = RDNS_EIO;
-		goto cleanup;
-	}
-	rc = validate_file(sn->fd, key, kl, sn);
-	if (rc != RDNS_OK) {
-		log_zone_err("dnssrv", zone, "%s: %s", path,
-		             rc == RDNS_EINVAL ? "not a zone file of this zone in our format"
-		                               : rdns_strerror(rc));
-		goto cleanup;
-	}
-
-	pthread_mutex_lock(&s->zlock);
-	bool found;
-	size_t i = zone_find(s, key, kl, &found);
-	if (found) {
-		old = s->zones[i].snap;
-		s->zones[i].snap = sn;
-	} else {
-		if (s->n_zones == s->cap_zones) {
-			size_t nc = s->cap_zones ? s->cap_zones * 2 : 16;
-			zone_t *nz = realloc(s->zones, nc * sizeof(*nz));
-			if (nz == NULL) {
-				pthread_mutex_unlock(&s->zlock);
-				rc = RDNS_ENOMEM;
-				goto cleanup;
-			}
-			s->zones = nz;
-			s->cap_zones = nc;
-		}
-		memmove(&s->zones[i + 1], &s->zones[i], (s->n_zones - i) * sizeof(*s->zones));
-		memcpy(s->zones[i].key, key, kl);
-		s->zones[i].key_len = kl;
-		s->zones[i].snap = sn;
-		s->n_zones++;
-	}
-	pthread_mutex_unlock(&s->zlock);
-	log_zone_info("dnssrv", zone, "published serial %u, %zu records", sn->soa.soa[0], sn->records);
-	sn = NULL;
-	snap_put(s, old);
-	rc = RDNS_OK;
-cleanup:
-	if (sn != NULL) {
-		if (sn->fd >= 0)
-			close(sn->fd);
-		free(sn);
-	}
-	return rc;
+	return zg_zonedb_publish(s->zones, zone, path);
 }
 
 void zg_dnssrv_unpublish(zg_dnssrv_t *s, const char *zone)
 {
-	uint8_t key[ZG_WIRE_NAME_MAX];
-	size_t kl;
-	snap_t *old = NULL;
-	bool found;
-	if (zone_key(zone, key, &kl) != RDNS_OK)
-		return;
-	pthread_mutex_lock(&s->zlock);
-	size_t i = zone_find(s, key, kl, &found);
-	if (found) {
-		old = s->zones[i].snap;
-		memmove(&s->zones[i], &s->zones[i + 1], (s->n_zones - i - 1) * sizeof(*s->zones));
-		s->n_zones--;
-	}
-	pthread_mutex_unlock(&s->zlock);
-	snap_put(s, old);
+	zg_zonedb_unpublish(s->zones, zone);
 }
 
 uint32_t zg_dnssrv_serial(zg_dnssrv_t *s, const char *zone, bool *found)
 {
-	uint8_t key[ZG_WIRE_NAME_MAX];
-	size_t kl;
-	uint32_t serial = 0;
-	bool f = false;
-	if (zone_key(zone, key, &kl) == RDNS_OK) {
-		pthread_mutex_lock(&s->zlock);
-		size_t i = zone_find(s, key, kl, &f);
-		if (f)
-			serial = s->zones[i].snap->soa.soa[0];
-		pthread_mutex_unlock(&s->zlock);
-	}
-	if (found)
-		*found = f;
-	return serial;
+	return zg_zonedb_serial(s->zones, zone, found);
 }
 
 /* ---- the packet handler ---- */
@@ -585,13 +297,13 @@ static int send_msg(req_t *r, zg_wire_msg_t *m)
 	return r->emit(r->arg, m->buf, len) < 0 ? RDNS_EIO : RDNS_OK;
 }
 
-static int put_soa(zg_wire_msg_t *m, const snap_t *sn)
+static int put_soa(zg_wire_msg_t *m, const zg_zonedb_snap_t *sn)
 {
 	return zg_wire_msg_put_zrr(m, ZG_SEC_AN, &sn->soa);
 }
 
 /* A single-message answer: rcode, optionally the SOA of sn. */
-static int respond(req_t *r, unsigned rcode, const snap_t *sn)
+static int respond(req_t *r, unsigned rcode, const zg_zonedb_snap_t *sn)
 {
 	uint8_t buf[SINGLE_BUF];
 	zg_wire_ct_t ct[64];
@@ -709,7 +421,7 @@ static int parse_query(const uint8_t *q, size_t len, const zg_wire_hdr_t *h, req
 /* Stream a full zone (RFC 5936 §2.2): SOA, records in file order, SOA. */
 typedef struct {
 	uint8_t msg[ZG_WIRE_MSG_MAX];
-	char rbuf[READ_BUF];
+	char rbuf[ZG_ZONEDB_LINE_MAX];
 	zg_wire_ct_t ct[CT_SIZE];
 	zg_wire_zrr_t rr;
 	zg_wire_msg_t m;
@@ -728,13 +440,13 @@ static int flush_xfr(req_t *r, xfr_t *x, unsigned *sent)
 }
 
 /* The zone's name for a log line (the apex of its SOA). */
-static void zone_text(const snap_t *sn, char *buf, size_t len)
+static void zone_text(const zg_zonedb_snap_t *sn, char *buf, size_t len)
 {
 	if (zg_wire_name_to_text(sn->soa.owner, sn->soa.owner_len, buf, len) != RDNS_OK)
 		snprintf(buf, len, "?");
 }
 
-static int transfer(zg_dnssrv_t *s, req_t *r, const snap_t *sn)
+static int transfer(zg_dnssrv_t *s, req_t *r, const zg_zonedb_snap_t *sn)
 {
 	int rc = RDNS_ENOMEM;
 	unsigned sent = 0;
@@ -743,7 +455,8 @@ static int transfer(zg_dnssrv_t *s, req_t *r, const snap_t *sn)
 	xfr_t *x = malloc(sizeof(*x));
 	if (x == NULL)
 		return RDNS_ENOMEM;
-	lines_t L = {.fd = sn->fd, .buf = x->rbuf, .cap = READ_BUF};
+	zg_zonedb_reader_t rd;
+	zg_zonedb_reader_init(&rd, sn, x->rbuf, sizeof(x->rbuf));
 	/* Records fill up to XFR_MSG_LIMIT (checked before each one); the rest
 	 * of the 64 KiB is for OPT and TSIG. */
 	zg_wire_msg_init(&x->m, x->msg, sizeof(x->msg), x->ct, CT_SIZE);
@@ -755,18 +468,10 @@ static int transfer(zg_dnssrv_t *s, req_t *r, const snap_t *sn)
 	if (rc != RDNS_OK)
 		goto cleanup;
 
-	const char *line;
-	size_t len;
 	int got;
-	while ((got = lines_next(&L, &line, &len)) == 1) {
-		int prc = zg_wire_zrr_parse(line, len, &x->rr);
-		if (prc == RDNS_ENOTFOUND || (prc == RDNS_OK && x->rr.type == ZG_TYPE_SOA))
-			continue; /* comments; the SOA went first and goes last */
-		if (prc != RDNS_OK) {
-			/* The file was checked at publish and cannot change. */
-			rc = RDNS_EIO;
-			goto broken;
-		}
+	while ((got = zg_zonedb_reader_next(&rd, &x->rr)) == 1) {
+		if (x->rr.type == ZG_TYPE_SOA)
+			continue; /* it went first and goes last */
 		if (x->m.len + zg_wire_zrr_maxlen(&x->rr) > XFR_MSG_LIMIT) {
 			rc = flush_xfr(r, x, &sent);
 			if (rc != RDNS_OK)
@@ -778,6 +483,7 @@ static int transfer(zg_dnssrv_t *s, req_t *r, const snap_t *sn)
 		records++;
 	}
 	if (got < 0) {
+		/* The file was checked at publish and cannot change. */
 		rc = RDNS_EIO;
 		goto broken;
 	}
@@ -814,7 +520,7 @@ int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct
 {
 	zg_wire_hdr_t h;
 	req_t *r;
-	snap_t *sn = NULL;
+	zg_zonedb_snap_t *sn = NULL;
 	int rc;
 
 	if (zg_wire_hdr_parse(q, qlen, &h) != RDNS_OK)
@@ -877,7 +583,7 @@ int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct
 		rc = respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
 	}
-	sn = snap_get(s, r->qname, r->qname_len);
+	sn = zg_zonedb_get(s->zones, r->qname, r->qname_len);
 	if (sn == NULL) {
 		rc = respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
@@ -906,7 +612,7 @@ int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct
 	}
 	rc = transfer(s, r, sn);
 cleanup:
-	snap_put(s, sn);
+	zg_zonedb_put(s->zones, sn);
 	free(r);
 	return rc;
 }
@@ -1190,9 +896,7 @@ void zg_dnssrv_free(zg_dnssrv_t *s)
 	if (s == NULL)
 		return;
 	zg_dnssrv_stop(s);
-	for (size_t i = 0; i < s->n_zones; i++)
-		snap_put(s, s->zones[i].snap);
-	free(s->zones);
+	zg_zonedb_free(s->zones);
 	if (s->udp_fd >= 0)
 		close(s->udp_fd);
 	if (s->tcp_fd >= 0)
@@ -1201,7 +905,6 @@ void zg_dnssrv_free(zg_dnssrv_t *s)
 		close(s->wake[0]);
 	if (s->wake[1] >= 0)
 		close(s->wake[1]);
-	pthread_mutex_destroy(&s->zlock);
 	pthread_mutex_destroy(&s->clock);
 	if (s->keys)
 		explicit_bzero(s->keys, s->n_keys * sizeof(*s->keys)); /* secrets */

@@ -1,0 +1,77 @@
+/* zonedb.h - the hidden primary's published zones: one immutable snapshot (an open, checked
+ * zone file and its SOA) per zone, shared by reference with the transfers that read it. */
+#ifndef RDNS_ZONEGEN_ZONEDB_H
+#define RDNS_ZONEGEN_ZONEDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zonegen/wire.h"
+
+/* Read buffer a reader needs; also the longest line a zone file may have. */
+#define ZG_ZONEDB_LINE_MAX (256 * 1024)
+
+typedef struct zg_zonedb zg_zonedb_t;
+
+/* One published version of a zone. It never changes: a new publish makes a
+ * new snapshot, and this one lives on until the last holder gives it back.
+ * Read-only outside zonedb.c. */
+typedef struct {
+	int refs; /* private: under the zonedb's lock */
+	int fd;   /* private: read it with zg_zonedb_reader_* */
+	zg_wire_zrr_t soa;
+	size_t records; /* including the SOA */
+} zg_zonedb_snap_t;
+
+/* An empty store; NULL when out of memory. */
+zg_zonedb_t *zg_zonedb_new(void);
+
+/* Free the store and its snapshots (none may be held any more); NULL is fine. */
+void zg_zonedb_free(zg_zonedb_t *db);
+
+/* Open path, check the whole file (every line a record of our fixed format,
+ * the first the SOA of zone, only one SOA, all owners inside the zone) and
+ * make the open file the zone's current snapshot. Holders of the previous
+ * snapshot keep it; the file may be renamed over or unlinked afterwards.
+ * zone is case-insensitive, trailing dot optional, not the root. RDNS_OK,
+ * RDNS_EINVAL (bad zone name or file content), RDNS_EIO (cannot open or
+ * read), RDNS_ENOMEM. Logs the outcome (component "dnssrv"). */
+int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path);
+
+/* Drop the zone's snapshot; holders keep theirs. Unknown zones are fine. */
+void zg_zonedb_unpublish(zg_zonedb_t *db, const char *zone);
+
+/* Serial of the zone's current snapshot; *found (if not NULL) tells whether there is one. */
+uint32_t zg_zonedb_serial(zg_zonedb_t *db, const char *zone, bool *found);
+
+/* The current snapshot of the zone whose apex is the uncompressed wire name
+ * (any case), held for the caller; NULL when no such zone is published (a
+ * name below an apex included). Give it back with zg_zonedb_put(). */
+zg_zonedb_snap_t *zg_zonedb_get(zg_zonedb_t *db, const uint8_t *name, size_t nlen);
+
+/* Give back a snapshot from zg_zonedb_get(); NULL is fine. */
+void zg_zonedb_put(zg_zonedb_t *db, zg_zonedb_snap_t *sn);
+
+/* The records of a snapshot in file order, comments skipped. Readers of one
+ * snapshot are independent (pread on the shared file). */
+typedef struct {
+	int fd;
+	off_t off;
+	char *buf;
+	size_t cap;
+	size_t start;
+	size_t end;
+	bool eof;
+} zg_zonedb_reader_t;
+
+/* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's and bounds the line length. */
+void zg_zonedb_reader_init(zg_zonedb_reader_t *rd, const zg_zonedb_snap_t *sn, char *buf, size_t cap);
+
+/* 1 with the next record in *rr, 0 at the end; RDNS_EINVAL for a line that
+ * is not a record of our format, RDNS_ERANGE for a line longer than the
+ * buffer, RDNS_EIO for a read error. */
+int zg_zonedb_reader_next(zg_zonedb_reader_t *rd, zg_wire_zrr_t *rr);
+
+#endif
