@@ -14,25 +14,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/endpoint.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "zonegen/acl.h"
+#include "zonegen/query.h"
 #include "zonegen/zonedb.h"
 
 #define DEFAULT_IDLE_MS     10000
 #define DEFAULT_MAX_CLIENTS 64
-#define CT_SIZE             8192 /* compression slots per AXFR message */
-#define SINGLE_BUF          4096 /* any single answer fits: question + SOA + OPT + TSIG */
-#define OPT_RR_LEN          11
-#define EDNS_UDP_SIZE       1232
-/* Records fill an AXFR message up to 60 KiB; what is left of the 64 KiB is
- * room for the OPT and TSIG RRs. Fewer, bigger messages cost fewer syscalls
- * and MACs; 16 KiB messages measured no faster. */
-#define XFR_MSG_LIMIT (60 * 1024)
 
 /* ---- data ---- */
 
@@ -46,12 +38,11 @@ typedef struct conn {
 } conn_t;
 
 struct zg_dnssrv {
+	zg_query_env_t env; /* what the handler answers from: the three below and the transfer key */
 	zg_tsig_key_t *keys;
 	size_t n_keys;
-	bool has_xfr_key;
-	uint8_t xfr_key[ZG_WIRE_NAME_MAX];
-	size_t xfr_key_len;
 	zg_acl_t *acl;
+	zg_zonedb_t *zones;
 	int idle_ms;
 	int max_clients;
 
@@ -63,40 +54,10 @@ struct zg_dnssrv {
 	bool started;
 	atomic_bool stopping;
 
-	zg_zonedb_t *zones;
-
 	pthread_mutex_t clock;
 	conn_t *conns;
 	atomic_int active;
 };
-
-/* One parsed query. */
-typedef struct {
-	uint16_t id;
-	uint16_t flags; /* of the query */
-	unsigned opcode;
-	bool has_q;
-	uint8_t qname[ZG_WIRE_NAME_MAX];
-	size_t qname_len;
-	uint16_t qtype;
-	uint16_t qclass;
-	bool has_opt;
-	uint16_t opt_size;
-	uint8_t opt_version;
-	bool has_ixfr_serial;
-	uint32_t ixfr_serial;
-	bool has_tsig;
-	size_t tsig_off;
-	zg_tsig_ctx_t tsig;
-	int transport;
-	zg_dnssrv_emit_fn emit;
-	void *arg;
-} req_t;
-
-static uint64_t now_secs(void)
-{
-	return (uint64_t)time(NULL);
-}
 
 /* ---- configuration ---- */
 
@@ -197,20 +158,20 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 		if (n == 0 || n >= sizeof(probe.name))
 			goto cleanup;
 		memcpy(probe.name, conf->transfer_key, n);
-		if (zg_tsig_key_wire_name(&probe, s->xfr_key, &s->xfr_key_len) != RDNS_OK)
+		if (zg_tsig_key_wire_name(&probe, s->env.xfr_key, &s->env.xfr_key_len) != RDNS_OK)
 			goto cleanup;
 		bool known = false;
 		for (size_t i = 0; i < s->n_keys && !known; i++) {
 			uint8_t kn[ZG_WIRE_NAME_MAX];
 			size_t kl;
 			zg_tsig_key_wire_name(&s->keys[i], kn, &kl);
-			known = kl == s->xfr_key_len && memcmp(kn, s->xfr_key, kl) == 0;
+			known = kl == s->env.xfr_key_len && memcmp(kn, s->env.xfr_key, kl) == 0;
 		}
 		if (!known) {
 			log_err("dnssrv: transfer key %s is not among the keys", conf->transfer_key);
 			goto cleanup;
 		}
-		s->has_xfr_key = true;
+		s->env.has_xfr_key = true;
 	}
 	s->acl = zg_acl_new(conf->transfer_allow, &rc);
 	if (s->acl == NULL) {
@@ -229,6 +190,10 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 			goto cleanup;
 		}
 	}
+	s->env.acl = s->acl;
+	s->env.zones = s->zones;
+	s->env.keys = s->keys;
+	s->env.n_keys = s->n_keys;
 	rc = RDNS_OK;
 cleanup:
 	if (rc != RDNS_OK) {
@@ -260,361 +225,10 @@ uint32_t zg_dnssrv_serial(zg_dnssrv_t *s, const char *zone, bool *found)
 	return zg_zonedb_serial(s->zones, zone, found);
 }
 
-/* ---- the packet handler ---- */
-
-static uint16_t resp_flags(const req_t *r, bool aa)
-{
-	uint16_t f = (uint16_t)(ZG_WIRE_QR | (r->flags & (0xfu << 11)) | (r->flags & ZG_WIRE_RD));
-	if (aa)
-		f |= ZG_WIRE_AA;
-	return f;
-}
-
-/* OPT (RFC 6891 §6.1.2) when the query had one; ext is the upper 8 bits of an extended rcode. */
-static int put_opt(zg_wire_msg_t *m, const req_t *r, unsigned ext_rcode)
-{
-	static const uint8_t root = 0;
-	size_t rdl;
-	if (!r->has_opt)
-		return RDNS_OK;
-	int rc =
-	    zg_wire_msg_rr_begin(m, &root, 1, ZG_TYPE_OPT, EDNS_UDP_SIZE, (uint32_t)ext_rcode << 24, &rdl);
-	if (rc == RDNS_OK)
-		zg_wire_msg_rr_end(m, ZG_SEC_AR, rdl);
-	return rc;
-}
-
-/* Finish, sign if the query was signed, and emit. */
-static int send_msg(req_t *r, zg_wire_msg_t *m)
-{
-	zg_wire_msg_finish(m);
-	size_t len = m->len;
-	if (r->has_tsig) {
-		int rc = zg_tsig_sign_response(&r->tsig, m->buf, &len, m->cap, now_secs());
-		if (rc != RDNS_OK)
-			return rc;
-	}
-	return r->emit(r->arg, m->buf, len) < 0 ? RDNS_EIO : RDNS_OK;
-}
-
-static int put_soa(zg_wire_msg_t *m, const zg_zonedb_snap_t *sn)
-{
-	return zg_wire_msg_put_zrr(m, ZG_SEC_AN, &sn->soa);
-}
-
-/* A single-message answer: rcode, optionally the SOA of sn. */
-static int respond(req_t *r, unsigned rcode, const zg_zonedb_snap_t *sn)
-{
-	uint8_t buf[SINGLE_BUF];
-	zg_wire_ct_t ct[64];
-	zg_wire_msg_t m;
-	size_t limit = sizeof(buf);
-	bool sign = r->has_tsig;
-
-	if (r->transport == ZG_DNSSRV_UDP) {
-		limit = 512;
-		if (r->has_opt && r->opt_size > 512)
-			limit = r->opt_size < sizeof(buf) ? r->opt_size : sizeof(buf);
-	}
-	zg_wire_msg_init(&m, buf, sizeof(buf), ct, 64);
-	zg_wire_msg_reset(&m, r->id, resp_flags(r, sn != NULL && rcode == ZG_RCODE_NOERROR));
-	zg_wire_msg_set_rcode(&m, rcode & 0xf);
-	int rc = RDNS_OK;
-	if (r->has_q)
-		rc = zg_wire_msg_put_question(&m, r->qname, r->qname_len, r->qtype, r->qclass);
-	if (rc == RDNS_OK && sn != NULL)
-		rc = put_soa(&m, sn);
-	if (rc == RDNS_OK)
-		rc = put_opt(&m, r, rcode >> 4);
-	if (rc != RDNS_OK)
-		return rc; /* cannot happen: SINGLE_BUF holds the largest answer */
-	zg_wire_msg_finish(&m);
-	size_t len = m.len;
-	if (sign) {
-		zg_tsig_ctx_t save = r->tsig;
-		rc = zg_tsig_sign_response(&r->tsig, buf, &len, sizeof(buf), now_secs());
-		if (rc != RDNS_OK)
-			return rc;
-		if (len > limit) {
-			r->tsig = save;
-			len = m.len;
-		}
-	}
-	if (len > limit) {
-		/* RFC 1035 §4.2.1: set TC and keep what fits (header and question). */
-		zg_wire_msg_reset(&m, r->id, (uint16_t)(resp_flags(r, false) | ZG_WIRE_TC));
-		zg_wire_msg_set_rcode(&m, rcode & 0xf);
-		if (r->has_q)
-			zg_wire_msg_put_question(&m, r->qname, r->qname_len, r->qtype, r->qclass);
-		zg_wire_msg_finish(&m);
-		len = m.len;
-		if (sign && zg_tsig_sign_response(&r->tsig, buf, &len, limit, now_secs()) != RDNS_OK)
-			len = m.len;
-	}
-	return r->emit(r->arg, buf, len) < 0 ? RDNS_EIO : RDNS_OK;
-}
-
-/* Parse SERIAL out of an SOA RR's RDATA. */
-static bool soa_serial(const uint8_t *msg, size_t len, const zg_wire_rr_t *rr, uint32_t *serial)
-{
-	uint8_t tmp[ZG_WIRE_NAME_MAX];
-	size_t tl;
-	size_t end = rr->rdata_off + rr->rdlen;
-	size_t p = rr->rdata_off;
-	if (zg_wire_name_parse(msg, len, &p, tmp, &tl) != RDNS_OK || p > end)
-		return false;
-	if (zg_wire_name_parse(msg, len, &p, tmp, &tl) != RDNS_OK || p > end)
-		return false;
-	if (end - p != 20)
-		return false;
-	*serial = zg_wire_get32(msg + p);
-	return true;
-}
-
-/* Header, question and all RRs. RDNS_OK or RDNS_EINVAL (FORMERR). */
-static int parse_query(const uint8_t *q, size_t len, const zg_wire_hdr_t *h, req_t *r)
-{
-	size_t p = ZG_WIRE_HDR_LEN;
-	if (h->count[ZG_SEC_QD] != 1)
-		return RDNS_EINVAL;
-	if (zg_wire_name_parse(q, len, &p, r->qname, &r->qname_len) != RDNS_OK || len - p < 4)
-		return RDNS_EINVAL;
-	r->qtype = zg_wire_get16(q + p);
-	r->qclass = zg_wire_get16(q + p + 2);
-	p += 4;
-	r->has_q = true;
-
-	unsigned total = (unsigned)h->count[1] + h->count[2] + h->count[3];
-	for (unsigned i = 0; i < total; i++) {
-		zg_wire_rr_t rr;
-		size_t start = p;
-		if (zg_wire_rr_parse(q, len, &p, &rr) != RDNS_OK)
-			return RDNS_EINVAL;
-		int sec = i < h->count[1]                           ? ZG_SEC_AN
-		          : i < (unsigned)h->count[1] + h->count[2] ? ZG_SEC_NS
-		                                                    : ZG_SEC_AR;
-		if (rr.type == ZG_TYPE_TSIG) {
-			/* RFC 8945 §5.1: exactly one, the last RR of the additional section. */
-			if (sec != ZG_SEC_AR || i + 1 != total)
-				return RDNS_EINVAL;
-			r->has_tsig = true;
-			r->tsig_off = start;
-		} else if (rr.type == ZG_TYPE_OPT) {
-			/* RFC 6891 §6.1.1: one OPT, owner root, additional section. */
-			if (sec != ZG_SEC_AR || r->has_opt || rr.owner_len != 1)
-				return RDNS_EINVAL;
-			r->has_opt = true;
-			r->opt_size = rr.rclass;
-			r->opt_version = (uint8_t)(rr.ttl >> 16);
-		} else if (sec == ZG_SEC_NS && rr.type == ZG_TYPE_SOA && r->qtype == ZG_TYPE_IXFR) {
-			/* RFC 1995 §3: the client's SOA sits in the authority section. */
-			if (!soa_serial(q, len, &rr, &r->ixfr_serial))
-				return RDNS_EINVAL;
-			r->has_ixfr_serial = true;
-		}
-	}
-	if (p != len)
-		return RDNS_EINVAL; /* trailing bytes */
-	return RDNS_OK;
-}
-
-/* Stream a full zone (RFC 5936 §2.2): SOA, records in file order, SOA. */
-typedef struct {
-	uint8_t msg[ZG_WIRE_MSG_MAX];
-	char rbuf[ZG_ZONEDB_LINE_MAX];
-	zg_wire_ct_t ct[CT_SIZE];
-	zg_wire_zrr_t rr;
-	zg_wire_msg_t m;
-} xfr_t;
-
-static int flush_xfr(req_t *r, xfr_t *x, unsigned *sent)
-{
-	int rc = put_opt(&x->m, r, 0);
-	if (rc == RDNS_OK)
-		rc = send_msg(r, &x->m);
-	if (rc != RDNS_OK)
-		return rc;
-	(*sent)++;
-	zg_wire_msg_reset(&x->m, r->id, resp_flags(r, true));
-	return RDNS_OK;
-}
-
-/* The zone's name for a log line (the apex of its SOA). */
-static void zone_text(const zg_zonedb_snap_t *sn, char *buf, size_t len)
-{
-	if (zg_wire_name_to_text(sn->soa.owner, sn->soa.owner_len, buf, len) != RDNS_OK)
-		snprintf(buf, len, "?");
-}
-
-static int transfer(zg_dnssrv_t *s, req_t *r, const zg_zonedb_snap_t *sn)
-{
-	int rc = RDNS_ENOMEM;
-	unsigned sent = 0;
-	size_t records = 0;
-	char zone[ZG_WIRE_NAME_MAX * 4 + 2];
-	xfr_t *x = malloc(sizeof(*x));
-	if (x == NULL)
-		return RDNS_ENOMEM;
-	zg_zonedb_reader_t rd;
-	zg_zonedb_reader_init(&rd, sn, x->rbuf, sizeof(x->rbuf));
-	/* Records fill up to XFR_MSG_LIMIT (checked before each one); the rest
-	 * of the 64 KiB is for OPT and TSIG. */
-	zg_wire_msg_init(&x->m, x->msg, sizeof(x->msg), x->ct, CT_SIZE);
-	zg_wire_msg_reset(&x->m, r->id, resp_flags(r, true));
-	/* The question only in the first message (RFC 5936 §2.2.1 allows it). */
-	rc = zg_wire_msg_put_question(&x->m, r->qname, r->qname_len, r->qtype, r->qclass);
-	if (rc == RDNS_OK)
-		rc = put_soa(&x->m, sn);
-	if (rc != RDNS_OK)
-		goto cleanup;
-
-	int got;
-	while ((got = zg_zonedb_reader_next(&rd, &x->rr)) == 1) {
-		if (x->rr.type == ZG_TYPE_SOA)
-			continue; /* it went first and goes last */
-		if (x->m.len + zg_wire_zrr_maxlen(&x->rr) > XFR_MSG_LIMIT) {
-			rc = flush_xfr(r, x, &sent);
-			if (rc != RDNS_OK)
-				goto cleanup;
-		}
-		rc = zg_wire_msg_put_zrr(&x->m, ZG_SEC_AN, &x->rr);
-		if (rc != RDNS_OK)
-			goto broken;
-		records++;
-	}
-	if (got < 0) {
-		/* The file was checked at publish and cannot change. */
-		rc = RDNS_EIO;
-		goto broken;
-	}
-	if (x->m.len + zg_wire_zrr_maxlen(&sn->soa) > XFR_MSG_LIMIT) {
-		rc = flush_xfr(r, x, &sent);
-		if (rc != RDNS_OK)
-			goto cleanup;
-	}
-	rc = put_soa(&x->m, sn);
-	if (rc == RDNS_OK)
-		rc = flush_xfr(r, x, &sent);
-	if (rc == RDNS_OK && log_level() >= LOG_LVL_DEBUG) {
-		zone_text(sn, zone, sizeof(zone));
-		log_zone_debug("dnssrv", zone, "transfer of serial %u: %zu records in %u messages%s",
-		               sn->soa.soa[0], records + 2, sent, r->has_tsig ? ", signed" : "");
-	}
-	goto cleanup;
-broken:
-	zone_text(sn, zone, sizeof(zone));
-	log_zone_err("dnssrv", zone, "transfer of serial %u failed after %u messages: %s", sn->soa.soa[0],
-	             sent, rdns_strerror(rc));
-	/* Nothing sent yet: a clean SERVFAIL is still possible. The caller
-	 * closes the connection either way. */
-	if (sent == 0)
-		(void)respond(r, ZG_RCODE_SERVFAIL, NULL);
-	rc = RDNS_EIO;
-cleanup:
-	free(x);
-	return rc == RDNS_OK || rc == RDNS_ENOMEM ? rc : RDNS_EIO;
-}
-
 int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *q, size_t qlen, const struct sockaddr *from,
                      int transport, zg_dnssrv_emit_fn emit, void *arg)
 {
-	zg_wire_hdr_t h;
-	req_t *r;
-	zg_zonedb_snap_t *sn = NULL;
-	int rc;
-
-	if (zg_wire_hdr_parse(q, qlen, &h) != RDNS_OK)
-		return RDNS_EDNS; /* nothing to echo */
-	if (h.flags & ZG_WIRE_QR)
-		return RDNS_EDNS; /* never answer a response */
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return RDNS_ENOMEM;
-	r->id = h.id;
-	r->flags = h.flags;
-	r->opcode = ZG_WIRE_OPCODE(h.flags);
-	r->transport = transport;
-	r->emit = emit;
-	r->arg = arg;
-
-	if (r->opcode != ZG_OPCODE_QUERY) {
-		/* NOTIFY and others: we are a primary and take no orders (RFC 1996 §3.7 says
-		 * NOTIMP tells the sender to stop). Echo the question when it parses. */
-		size_t p = ZG_WIRE_HDR_LEN;
-		if (h.count[ZG_SEC_QD] == 1 &&
-		    zg_wire_name_parse(q, qlen, &p, r->qname, &r->qname_len) == RDNS_OK && qlen - p >= 4) {
-			r->qtype = zg_wire_get16(q + p);
-			r->qclass = zg_wire_get16(q + p + 2);
-			r->has_q = true;
-		}
-		rc = respond(r, ZG_RCODE_NOTIMP, NULL);
-		goto cleanup;
-	}
-	if (parse_query(q, qlen, &h, r) != RDNS_OK) {
-		r->has_tsig = false;
-		r->has_opt = false;
-		rc = respond(r, ZG_RCODE_FORMERR, NULL);
-		goto cleanup;
-	}
-	if (r->has_tsig) {
-		rc = zg_tsig_verify_request(&r->tsig, q, qlen, r->tsig_off, s->keys, s->n_keys, now_secs());
-		if (rc == RDNS_EINVAL) {
-			r->has_tsig = false;
-			rc = respond(r, ZG_RCODE_FORMERR, NULL);
-			goto cleanup;
-		}
-		if (rc != RDNS_OK)
-			goto cleanup;
-		if (r->tsig.error != ZG_TSIG_NOERROR) {
-			log_info("dnssrv: TSIG check failed with error %u", r->tsig.error);
-			rc = respond(r, ZG_RCODE_NOTAUTH, NULL);
-			goto cleanup;
-		}
-	}
-	if (r->has_opt && r->opt_version != 0) {
-		rc = respond(r, ZG_RCODE_BADVERS, NULL);
-		goto cleanup;
-	}
-	if (r->qclass != ZG_CLASS_IN || !zg_acl_allows(s->acl, from)) {
-		rc = respond(r, ZG_RCODE_REFUSED, NULL);
-		goto cleanup;
-	}
-	if (r->qtype != ZG_TYPE_SOA && r->qtype != ZG_TYPE_AXFR && r->qtype != ZG_TYPE_IXFR) {
-		rc = respond(r, ZG_RCODE_REFUSED, NULL);
-		goto cleanup;
-	}
-	sn = zg_zonedb_get(s->zones, r->qname, r->qname_len);
-	if (sn == NULL) {
-		rc = respond(r, ZG_RCODE_REFUSED, NULL);
-		goto cleanup;
-	}
-	if (r->qtype == ZG_TYPE_SOA) {
-		rc = respond(r, ZG_RCODE_NOERROR, sn);
-		goto cleanup;
-	}
-	/* AXFR / IXFR */
-	if (s->has_xfr_key && (!r->has_tsig || r->tsig.key_name_len != s->xfr_key_len ||
-	                       memcmp(r->tsig.key_name, s->xfr_key, s->xfr_key_len) != 0)) {
-		rc = respond(r, ZG_RCODE_REFUSED, NULL);
-		goto cleanup;
-	}
-	if (r->qtype == ZG_TYPE_AXFR && transport != ZG_DNSSRV_TCP) {
-		rc = respond(r, ZG_RCODE_FORMERR, NULL);
-		goto cleanup;
-	}
-	if (r->qtype == ZG_TYPE_IXFR) {
-		/* RFC 1995 §2, §4: up to date, or UDP, gets just our SOA. */
-		bool newer = !r->has_ixfr_serial || (int32_t)(sn->soa.soa[0] - r->ixfr_serial) > 0;
-		if (!newer || transport != ZG_DNSSRV_TCP) {
-			rc = respond(r, ZG_RCODE_NOERROR, sn);
-			goto cleanup;
-		}
-	}
-	rc = transfer(s, r, sn);
-cleanup:
-	zg_zonedb_put(s->zones, sn);
-	free(r);
-	return rc;
+	return zg_query_handle(&s->env, q, qlen, from, transport, emit, arg);
 }
 
 /* ---- network ---- */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "zonegen/query.h"
 #include "zonegen/tsig.h"
 
 typedef struct zg_dnssrv zg_dnssrv_t;
@@ -36,11 +37,11 @@ typedef struct {
 } zg_dnssrv_conf_t;
 
 /* Transport of a query given to zg_dnssrv_handle. */
-enum { ZG_DNSSRV_UDP = 0, ZG_DNSSRV_TCP = 1 };
+enum { ZG_DNSSRV_UDP = ZG_QUERY_UDP, ZG_DNSSRV_TCP = ZG_QUERY_TCP };
 
 /* Receives each response message (without the TCP length prefix). A
  * negative return aborts the exchange (e.g. the peer went away). */
-typedef int (*zg_dnssrv_emit_fn)(void *arg, const uint8_t *msg, size_t len);
+typedef zg_query_emit_fn zg_dnssrv_emit_fn;
 
 /* Parse and check the configuration, then bind UDP and TCP sockets (when
  * listen is set). Returns NULL with *err set: RDNS_ECONFIG for a bad listen
@@ -73,26 +74,10 @@ void zg_dnssrv_unpublish(zg_dnssrv_t *s, const char *zone);
 /* Serial of the published snapshot of zone; *found tells whether there is one. */
 uint32_t zg_dnssrv_serial(zg_dnssrv_t *s, const char *zone, bool *found);
 
-/* Handle one query received over transport from the given source address
- * (no socket I/O; zone files are read). Responses go to emit: exactly one
- * for UDP; for an AXFR (or IXFR answered in full) over TCP a sequence of
- * messages of at most 64 KiB, each signed when the query was. Behaviour:
- * - QR set or shorter than a header: dropped (returns RDNS_EDNS, nothing emitted).
- * - opcode other than QUERY (NOTIFY included): NOTIMP.
- * - QDCOUNT != 1, bad names (loops, bad label types, truncation), RRs
- *   running past the end, trailing bytes, misplaced TSIG, malformed TSIG,
- *   several OPTs: FORMERR.
- * - TSIG failing verification: NOTAUTH with the TSIG error (BADKEY, BADSIG
- *   unsigned; BADTIME, BADTRUNC signed). EDNS version > 0: BADVERS.
- * - class not IN, source outside transfer_allow, zone not published (names
- *   below an apex included), qtype other than SOA/AXFR/IXFR, or an unsigned
- *   (or wrongly keyed) AXFR/IXFR when transfer_key is set: REFUSED.
- * - SOA at a published apex: AA answer with the SOA.
- * - AXFR over UDP: FORMERR (RFC 5936 §4.2 allows refusing it; BIND does the same).
- * - IXFR: a single SOA when the client's serial is not older than ours or
- *   over UDP (meaning "use TCP"); otherwise a full AXFR-style transfer (RFC 1995 §4).
- * Returns RDNS_OK when answered, RDNS_EDNS when dropped, RDNS_EIO when emit
- * failed or a transfer broke off midway (close the connection), RDNS_ENOMEM. */
+/* Handle one query received over transport from the given source address,
+ * with this server's ACL, keys and zones: zg_query_handle() (query.h says
+ * what every query gets). No socket I/O, so tests and the fuzzer call it
+ * directly; the server's threads call it for every query they read. */
 int zg_dnssrv_handle(zg_dnssrv_t *s, const uint8_t *query, size_t qlen, const struct sockaddr *from,
                      int transport, zg_dnssrv_emit_fn emit, void *arg);
 

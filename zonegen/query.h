@@ -1,0 +1,104 @@
+/* query.h - the hidden primary's packet handler: one DNS query in, its responses out, no socket
+ * I/O (which is what lets tests and the fuzzer drive it directly). */
+#ifndef RDNS_ZONEGEN_QUERY_H
+#define RDNS_ZONEGEN_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "zonegen/acl.h"
+#include "zonegen/tsig.h"
+#include "zonegen/wire.h"
+#include "zonegen/zonedb.h"
+
+/* Transport a query came over. */
+enum { ZG_QUERY_UDP = 0, ZG_QUERY_TCP = 1 };
+
+/* Receives each response message (without the TCP length prefix). A
+ * negative return aborts the exchange (e.g. the peer went away). */
+typedef int (*zg_query_emit_fn)(void *arg, const uint8_t *msg, size_t len);
+
+/* What queries are answered from. Set up once (dnssrv.c), then only read,
+ * by any number of threads at once. */
+typedef struct {
+	const zg_acl_t *acl;       /* sources allowed to query at all */
+	zg_zonedb_t *zones;        /* the published zones */
+	const zg_tsig_key_t *keys; /* known keys, checked */
+	size_t n_keys;
+	/* Set: AXFR and IXFR must be signed with this key (lower-cased wire name). */
+	bool has_xfr_key;
+	uint8_t xfr_key[ZG_WIRE_NAME_MAX];
+	size_t xfr_key_len;
+} zg_query_env_t;
+
+/* One query being answered: what zg_query_handle() parsed and verified,
+ * and where its responses go. xfr.c answers transfers from it. */
+typedef struct {
+	uint16_t id;
+	uint16_t flags; /* of the query */
+	unsigned opcode;
+	bool has_q;
+	uint8_t qname[ZG_WIRE_NAME_MAX];
+	size_t qname_len;
+	uint16_t qtype;
+	uint16_t qclass;
+	bool has_opt;
+	uint16_t opt_size;
+	uint8_t opt_version;
+	bool has_ixfr_serial; /* IXFR: the client's SOA serial (RFC 1995 §3) */
+	uint32_t ixfr_serial;
+	bool has_tsig; /* signed and verified: every response is signed */
+	size_t tsig_off;
+	zg_tsig_ctx_t tsig;
+	int transport; /* ZG_QUERY_UDP or ZG_QUERY_TCP */
+	zg_query_emit_fn emit;
+	void *arg;
+} zg_query_t;
+
+/* Handle one query received over transport from the given source address
+ * (no socket I/O; zone files are read). Responses go to emit: exactly one
+ * for UDP; for an AXFR (or IXFR answered in full) over TCP a sequence of
+ * messages of at most 64 KiB, each signed when the query was. Behaviour:
+ * - QR set or shorter than a header: dropped (returns RDNS_EDNS, nothing emitted).
+ * - opcode other than QUERY (NOTIFY included): NOTIMP.
+ * - QDCOUNT != 1, bad names (loops, bad label types, truncation), RRs
+ *   running past the end, trailing bytes, misplaced TSIG, malformed TSIG,
+ *   several OPTs: FORMERR.
+ * - TSIG failing verification: NOTAUTH with the TSIG error (BADKEY, BADSIG
+ *   unsigned; BADTIME, BADTRUNC signed). EDNS version > 0: BADVERS.
+ * - class not IN, source outside the ACL, zone not published (names below
+ *   an apex included), qtype other than SOA/AXFR/IXFR, or an unsigned (or
+ *   wrongly keyed) AXFR/IXFR when a transfer key is set: REFUSED.
+ * - SOA at a published apex: AA answer with the SOA.
+ * - AXFR and IXFR: as zg_xfr_axfr() and zg_xfr_ixfr() (xfr.h) answer them.
+ * Returns RDNS_OK when answered, RDNS_EDNS when dropped, RDNS_EIO when emit
+ * failed or a transfer broke off midway (close the connection), RDNS_ENOMEM. */
+int zg_query_handle(const zg_query_env_t *env, const uint8_t *query, size_t qlen, const struct sockaddr *from,
+                    int transport, zg_query_emit_fn emit, void *arg);
+
+/* Building responses to q (for xfr.c). */
+
+/* Header flags of a response: QR, the query's opcode and RD, AA when asked. */
+uint16_t zg_query_resp_flags(const zg_query_t *q, bool aa);
+
+/* An OPT RR (RFC 6891 §6.1.2) in the additional section when the query had
+ * one; ext_rcode is the upper 8 bits of an extended rcode. RDNS_OK or the
+ * zg_wire_msg_* error (RDNS_ESPACE). */
+int zg_query_put_opt(zg_wire_msg_t *m, const zg_query_t *q, unsigned ext_rcode);
+
+/* Finish m, sign it when the query was signed (continuing q's TSIG
+ * context: each message of a transfer), and emit it. RDNS_OK, RDNS_EIO when
+ * emit failed, or the signing error. */
+int zg_query_send(zg_query_t *q, zg_wire_msg_t *m);
+
+/* A single-message answer with rcode (the upper bits of an extended rcode
+ * go into the OPT) and, when sn is given, its SOA in the answer section (AA
+ * with NOERROR). Over UDP a response longer than 512 bytes, or than the
+ * query's EDNS size, is cut to header and question with TC (RFC 1035
+ * §4.2.1). Signed when the query was. RDNS_OK, RDNS_EIO when emit failed,
+ * or the signing error. */
+int zg_query_respond(zg_query_t *q, unsigned rcode, const zg_zonedb_snap_t *sn);
+
+#endif
