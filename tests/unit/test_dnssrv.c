@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "zonegen/dnssrv.h"
 #include "zonegen/tsig.h"
 #include "zonegen/wire.h"
@@ -926,6 +927,87 @@ static void test_acl_and_config(void **state)
 	}
 }
 
+/* ---- log lines ---- */
+
+typedef struct {
+	pthread_mutex_t mu;
+	int n;
+	int level[16];
+	char line[16][512];
+} loglines_t;
+
+static loglines_t logged = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void log_capture(int level, const char *msg, void *arg)
+{
+	loglines_t *l = arg;
+	pthread_mutex_lock(&l->mu);
+	if (l->n < 16) {
+		l->level[l->n] = level;
+		snprintf(l->line[l->n], sizeof(l->line[0]), "%s", msg);
+		l->n++;
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* The one line logged since the last call, which must start with want at level. */
+static void expect_line(int level, const char *want)
+{
+	if (logged.n != 1)
+		fail_msg("%d lines logged, want 1 (\"%s\")", logged.n, want);
+	if (logged.level[0] != level || strncmp(logged.line[0], want, strlen(want)) != 0)
+		fail_msg("logged %d \"%s\", want %d \"%s...\"", logged.level[0], logged.line[0], level, want);
+	logged.n = 0;
+}
+
+/* dnssrv logs through core/log.h: component "dnssrv", zone lines with the zone. */
+static void test_log_lines(void **state)
+{
+	int err;
+	log_set_sink(log_capture, &logged);
+	log_set_level(LOG_LVL_DEBUG);
+	logged.n = 0;
+
+	zg_dnssrv_conf_t bad = {.transfer_allow = "10.0.0.1/8"};
+	assert_null(zg_dnssrv_new(&bad, &err));
+	expect_line(LOG_LVL_ERR, "dnssrv: bad transfer_allow list");
+
+	zg_dnssrv_conf_t c = {.transfer_allow = "127.0.0.1"};
+	zg_dnssrv_t *s = zg_dnssrv_new(&c, &err);
+	assert_non_null(s);
+	assert_int_equal(logged.n, 0);
+	assert_int_equal(zg_dnssrv_publish(s, SMALL, small_path), RDNS_OK);
+	expect_line(LOG_LVL_INFO, "dnssrv: zone 2.0.192.in-addr.arpa: published serial 2026112601, ");
+	char missing[160];
+	snprintf(missing, sizeof(missing), "%s/missing.zone", dir);
+	assert_int_equal(zg_dnssrv_publish(s, SMALL, missing), RDNS_EIO);
+	expect_line(LOG_LVL_ERR, "dnssrv: zone 2.0.192.in-addr.arpa: cannot open ");
+
+	uint8_t q[512];
+	q_t spec = {.id = 7, .name = SMALL, .qtype = ZG_TYPE_AXFR};
+	size_t ql = build(q, sizeof(q), &spec);
+	sink_t out = {0};
+	assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_TCP, sink_emit, &out), RDNS_OK);
+	sink_free(&out);
+	expect_line(LOG_LVL_DEBUG, "dnssrv: zone 2.0.192.in-addr.arpa: transfer of serial 2026112601: ");
+	/* Not at info. */
+	log_set_level(LOG_LVL_INFO);
+	assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_TCP, sink_emit, &out), RDNS_OK);
+	sink_free(&out);
+	assert_int_equal(logged.n, 0);
+
+	/* A key this server does not know: BADKEY (17), at info. */
+	zg_tsig_ctx_t ctx;
+	spec.qtype = ZG_TYPE_SOA;
+	ql = signed_query(q, sizeof(q), &spec, &KEYS[0], (uint64_t)time(NULL), &ctx);
+	assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_UDP, sink_emit, &out), RDNS_OK);
+	sink_free(&out);
+	expect_line(LOG_LVL_INFO, "dnssrv: TSIG check failed with error 17");
+
+	zg_dnssrv_free(s);
+	log_set_sink(NULL, NULL);
+}
+
 /* ---- publishing ---- */
 
 typedef struct {
@@ -1241,6 +1323,7 @@ int main(void)
 	    cmocka_unit_test(test_tsig_transfers),
 	    cmocka_unit_test(test_tsig_axfr_ldns),
 	    cmocka_unit_test(test_acl_and_config),
+	    cmocka_unit_test(test_log_lines),
 	    cmocka_unit_test(test_publish_snapshot),
 	    cmocka_unit_test(test_tcp_limits),
 	    cmocka_unit_test(test_concurrent_publish),
