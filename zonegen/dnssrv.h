@@ -1,6 +1,7 @@
-/* dnssrv.h - the hidden primary: serves SOA, AXFR and IXFR of published zone files over UDP and TCP. */
-/* It logs through core/log.h as component "dnssrv" (lines about one zone via
- * log_zone_*), from its own threads too; no line holds a secret. */
+/* dnssrv.h - the hidden primary: serves SOA, AXFR and IXFR of published zone files over UDP and TCP.
+ * The daemon's view of acl.h, zonedb.h, query.h, xfr.h and server.h. It logs through core/log.h
+ * as component "dnssrv" (lines about one zone via log_zone_*), from its own threads too; no line
+ * holds a secret. */
 #ifndef RDNS_ZONEGEN_DNSSRV_H
 #define RDNS_ZONEGEN_DNSSRV_H
 
@@ -22,7 +23,8 @@ typedef struct {
 	/* Sources allowed to query (SOA, AXFR and IXFR alike): addresses or
 	 * prefixes separated by spaces, tabs or commas, e.g. "127.0.0.1 ::1
 	 * 10.0.0.0/8"; "0.0.0.0/0 ::/0" allows everyone. NULL or empty: nobody
-	 * (every query is REFUSED). A prefix with host bits set is an error. */
+	 * (every query is REFUSED). A prefix with host bits set is an error.
+	 * The grammar is zg_acl_new()'s (acl.h). */
 	const char *transfer_allow;
 	/* Known keys (hmac-sha256). Copied. */
 	const zg_tsig_key_t *keys;
