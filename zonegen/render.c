@@ -26,13 +26,18 @@
 typedef struct {
 	FILE *out;
 	EVP_MD_CTX *md;
+	int *err; /* the errno of the first failed write */
 } tee_t;
 
 static ssize_t tee_write(void *cookie, const char *buf, size_t size)
 {
 	tee_t *t = cookie;
 	EVP_DigestUpdate(t->md, buf, size);
-	return fwrite(buf, 1, size, t->out) == size ? (ssize_t)size : -1;
+	if (fwrite(buf, 1, size, t->out) == size)
+		return (ssize_t)size;
+	if (*t->err == 0)
+		*t->err = errno ? errno : EIO;
+	return -1;
 }
 
 static int tee_close(void *cookie)
@@ -144,6 +149,7 @@ typedef struct {
 	bool keep_serial; /* write the stored serial (the content is believed unchanged) */
 	bool retry_keep;  /* with RDNS_EAGAIN: the next pass writes the stored serial */
 	bool replace;     /* the temporary file is to replace the zone file */
+	int io_errno;     /* the errno of the first failed write to the temporary file */
 	db_zone_params_t zp;
 	core_prefix_t prefix;
 	char zone_fqdn[96];
@@ -153,6 +159,16 @@ typedef struct {
 	char *fbuf;            /* f's buffer */
 	char hash[65];         /* hex SHA-256 of the content written */
 } pass_t;
+
+/* A write to the temporary file failed: say which zone, which file and why (ENOSPC,
+ * EROFS, EIO...), once. RDNS_EIO. */
+static int write_failed(pass_t *p, const char *what, int e)
+{
+	if (p->io_errno == 0)
+		p->io_errno = e ? e : EIO;
+	log_zone_err("render", p->res->name, "%s %s failed: %s", what, p->tmp, strerror(p->io_errno));
+	return RDNS_EIO;
+}
 
 /* Step 1: open the snapshot and load the zone's parameters. The head gets the serial
  * the pass writes first: the stored one (keep_serial) or the next one. */
@@ -168,7 +184,7 @@ static int load_params(pass_t *p)
 	snprintf(res->name, sizeof(res->name), "%s", zp->name);
 	snprintf(res->notify, sizeof(res->notify), "%s", zp->notify);
 	if (core_prefix_parse(zp->prefix, &p->prefix) != RDNS_OK) {
-		log_err("render: zone %s: bad prefix %s", res->name, zp->prefix);
+		log_zone_err("render", res->name, "bad prefix %s", zp->prefix);
 		return RDNS_EINVAL;
 	}
 	snprintf(p->zone_fqdn, sizeof(p->zone_fqdn), "%s.", res->name);
@@ -205,16 +221,17 @@ static int write_temp(pass_t *p)
 	snprintf(p->tmp, sizeof(p->tmp), "%s/.%s.zone.XXXXXX", p->zone_dir, res->name);
 	int fd = mkstemp(p->tmp);
 	if (fd < 0) {
-		log_err("render: zone %s: cannot create a file in %s: %s", res->name, p->zone_dir,
-		        strerror(errno));
+		log_zone_err("render", res->name, "cannot create a file in %s: %s", p->zone_dir,
+		             strerror(errno));
 		p->tmp[0] = 0;
 		return RDNS_EIO;
 	}
 	fchmod(fd, 0644);
 	p->f = fdopen(fd, "w");
 	if (!p->f) {
+		int e = errno;
 		close(fd);
-		return RDNS_EIO;
+		return write_failed(p, "opening", e);
 	}
 	/* glibc ignores the size when no buffer is given (it uses st_blksize, 4 KiB):
 	 * give it one, or a million-record zone takes tens of thousands of write()s. */
@@ -238,10 +255,13 @@ static int write_temp(pass_t *p)
 	             h->rname, h->refresh, h->retry, h->expire, h->minimum, h->ttl, zp->nameservers, tmpl);
 	EVP_DigestUpdate(md, params, (size_t)pl);
 	if ((rc = core_zonefile_head(p->f, h)) != RDNS_OK) {
-		log_err("render: zone %s: bad SOA/NS data: %s", res->name, rdns_strerror(rc));
+		if (rc == RDNS_EIO)
+			write_failed(p, "writing", errno);
+		else
+			log_zone_err("render", res->name, "bad SOA/NS data: %s", rdns_strerror(rc));
 		goto cleanup;
 	}
-	tee_t tee = {p->f, md};
+	tee_t tee = {p->f, md, &p->io_errno};
 	cookie_io_functions_t io = {.write = tee_write, .close = tee_close};
 	tee_f = fopencookie(&tee, "w", io);
 	if (!tee_f) {
@@ -254,15 +274,21 @@ static int write_temp(pass_t *p)
 		rc = RDNS_EINVAL;
 		goto cleanup;
 	}
-	if ((rc = db_zone_records(p->db, p->zone_id, add_record, w)) != RDNS_OK)
+	if ((rc = db_zone_records(p->db, p->zone_id, add_record, w)) != RDNS_OK) {
+		if (rc == RDNS_EIO)
+			write_failed(p, "writing", errno);
 		goto cleanup;
-	if ((rc = core_zonefile_w_finish(w)) != RDNS_OK)
+	}
+	if ((rc = core_zonefile_w_finish(w)) != RDNS_OK) {
+		if (rc == RDNS_EIO)
+			write_failed(p, "writing", errno);
 		goto cleanup;
+	}
 	core_zonefile_w_stats(w, &res->records, NULL);
 	int closed = fclose(tee_f);
 	tee_f = NULL;
 	if (closed != 0) {
-		rc = RDNS_EIO;
+		rc = write_failed(p, "writing", errno);
 		goto cleanup;
 	}
 	unsigned char digest[32];
@@ -305,6 +331,8 @@ static int decide_serial(pass_t *p, bool force)
 			p->retry_keep = true;
 			return RDNS_EAGAIN;
 		}
+		if (rc == RDNS_EIO)
+			return write_failed(p, "rewriting the head of", errno);
 		if (rc != RDNS_OK)
 			return rc;
 		p->head.serial = stored;
@@ -322,17 +350,24 @@ static int commit_and_rename(pass_t *p)
 	zg_render_result_t *res = p->res;
 	if (!p->replace)
 		return db_zone_render_commit(p->db, p->zone_id, res->serial, p->hash, p->zp.last_seq);
-	if (fflush(p->f) != 0 || fsync(fileno(p->f)) != 0)
-		return RDNS_EIO;
-	fclose(p->f);
+	if (fflush(p->f) != 0)
+		return write_failed(p, "writing", errno);
+	if (fsync(fileno(p->f)) != 0)
+		return write_failed(p, "fsync of", errno);
+	int closed = fclose(p->f);
 	p->f = NULL;
+	if (closed != 0)
+		return write_failed(p, "closing", errno);
 	/* The serial is committed before the file takes its place, so a crash between the two
 	 * can only make the next render pick a higher serial, never reuse one. */
 	int rc = db_zone_render_commit(p->db, p->zone_id, res->serial, p->hash, p->zp.last_seq);
 	if (rc != RDNS_OK)
 		return rc;
 	if (rename(p->tmp, res->path) != 0) {
-		log_err("render: zone %s: rename to %s failed: %s", res->name, res->path, strerror(errno));
+		/* The serial is committed but the file is not in place: the caller renders the
+		 * zone again (same content, so the same serial) until it is. */
+		log_zone_err("render", res->name, "rename of %s to %s failed: %s", p->tmp, res->path,
+		             strerror(errno));
 		return RDNS_EIO;
 	}
 	p->tmp[0] = 0;
@@ -378,7 +413,5 @@ int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force
 		if (rc == RDNS_EAGAIN && keep)
 			rc = render_pass(db, zone_id, zone_dir, force, &keep, res);
 	}
-	if (rc == RDNS_EAGAIN)
-		rc = RDNS_EDB; /* changing under us three times in a row: try on the next round */
-	return rc;
+	return rc; /* RDNS_EAGAIN: changed under us three times in a row; try on the next round */
 }

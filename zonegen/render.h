@@ -26,8 +26,11 @@ typedef struct {
  * temporary file in the same folder, fsynced, renamed, and the folder
  * fsynced. The zone's dirty flag is cleared unless it changed meanwhile.
  * force: rewrite the file even when the content and the file are current.
- * RDNS_OK, RDNS_ENOTFOUND (zone deleted), RDNS_EDB (also for a zone that changed
- * under the render three times running: try on the next round), RDNS_EIO. */
+ * RDNS_OK, RDNS_ENOTFOUND (zone deleted), RDNS_EDB (the session failed),
+ * RDNS_EAGAIN (the zone changed under the render three times running: try on the
+ * next round), RDNS_EIO (the file could not be written or put in place, logged with
+ * its path and errno; with the serial already committed when the rename failed: a
+ * render again puts the same serial in place), RDNS_EINVAL (the zone's data). */
 int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force, zg_render_result_t *res);
 
 /* The serial in the SOA of an rdns zone file; false if unreadable. */
