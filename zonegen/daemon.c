@@ -37,14 +37,24 @@ typedef struct {
 	zg_notifier_t *notifier;
 	zg_tsig_key_t keys[MAX_KEYS];
 	size_t n_keys;
+	/* The leader lock and LISTEN live and die with one PostgreSQL session: both are
+	 * taken on session number `session` (db_session()), and on any other session
+	 * this process is neither leader nor listening. */
+	unsigned long session;
 	bool leader;
 	bool listening;
+	/* Zones whose last render or publish failed (file errors, a rename that failed
+	 * after the serial commit): rendered again, with backoff, until they succeed,
+	 * whether or not they have change rows left. */
+	long long *retry;
+	size_t n_retry, cap_retry;
 	char *published[MAX_PUBLISHED]; /* zone names (no trailing dot) served right now */
 	size_t n_published;
 	int pending_notifies; /* --once: outcomes still to come */
 	char *rendered;       /* ids rendered by the last render_list, "1,2,3" */
 	size_t rendered_len;
-	int failures;
+	int failures;      /* renders and publishes that failed since the start */
+	int failures_pass; /* ... in the last render_list */
 } zg_t;
 
 static long long now_ms(void)
@@ -52,6 +62,45 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether this process leads right now: it holds the lock on the session it is on. */
+static bool leading(const zg_t *z)
+{
+	return z->leader && db_session(z->db) == z->session && db_conn(z->db) &&
+	       PQstatus(db_conn(z->db)) == CONNECTION_OK;
+}
+
+static bool retry_has(const zg_t *z, long long id)
+{
+	for (size_t i = 0; i < z->n_retry; i++)
+		if (z->retry[i] == id)
+			return true;
+	return false;
+}
+
+static void retry_add(zg_t *z, long long id)
+{
+	if (retry_has(z, id))
+		return;
+	if (z->n_retry == z->cap_retry) {
+		size_t cap = z->cap_retry ? 2 * z->cap_retry : 16;
+		long long *v = realloc(z->retry, cap * sizeof(*v));
+		if (!v)
+			return; /* the reconcile will find it */
+		z->retry = v;
+		z->cap_retry = cap;
+	}
+	z->retry[z->n_retry++] = id;
+}
+
+static void retry_remove(zg_t *z, long long id)
+{
+	for (size_t i = 0; i < z->n_retry; i++)
+		if (z->retry[i] == id) {
+			z->retry[i] = z->retry[--z->n_retry];
+			return;
+		}
 }
 
 /* tsig_keys entries: name:hmac-sha256:base64secret. */
@@ -216,21 +265,23 @@ static bool is_published(zg_t *z, const char *name)
 	return false;
 }
 
-static void publish(zg_t *z, const zg_render_result_t *res)
+static int publish(zg_t *z, const zg_render_result_t *res)
 {
 	if (!z->srv)
-		return;
+		return RDNS_OK;
 	char fqdn[96];
 	snprintf(fqdn, sizeof(fqdn), "%s.", res->name);
-	if (zg_dnssrv_publish(z->srv, fqdn, res->path) != RDNS_OK) {
-		log_err("zonegen: zone %s: cannot publish %s", res->name, res->path);
-		return;
+	int rc = zg_dnssrv_publish(z->srv, fqdn, res->path);
+	if (rc != RDNS_OK) {
+		log_zone_err("zonegen", res->name, "cannot publish %s: %s", res->path, rdns_strerror(rc));
+		return rc;
 	}
 	if (!is_published(z, res->name) && z->n_published < MAX_PUBLISHED) {
 		char *dup = strdup(res->name);
 		if (dup)
 			z->published[z->n_published++] = dup;
 	}
+	return RDNS_OK;
 }
 
 static void unpublish_all(zg_t *z)
@@ -317,21 +368,38 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 		*gone = true;
 		return RDNS_OK;
 	}
+	if (rc == RDNS_EDB)
+		return rc; /* the session: the caller gives up the leadership */
 	if (rc != RDNS_OK) {
-		log_err("zonegen: zone %lld: render failed: %s", id, rdns_strerror(rc));
+		char idtext[32];
+		snprintf(idtext, sizeof(idtext), "id %lld", id);
+		log_zone_err("zonegen", res.name[0] ? res.name : idtext, "render failed (%s); will try again",
+		             rdns_strerror(rc));
 		z->failures++;
+		retry_add(z, id);
 		return rc;
 	}
+	/* Only the leader of the session the render ran on publishes and announces: had
+	 * the session ended meanwhile, another instance may lead already. */
+	if (!leading(z))
+		return RDNS_EDB;
+	int pub = RDNS_OK;
 	if (res.written) {
-		log_info("zonegen: zone %s: serial %u, %llu records, written in %lld ms%s", res.name,
-		         res.serial, (unsigned long long)res.records, now_ms() - t0,
-		         res.changed ? "" : " (content unchanged)");
-		publish(z, &res);
+		log_zone_info("zonegen", res.name, "serial %u, %llu records, written in %lld ms%s",
+		              res.serial, (unsigned long long)res.records, now_ms() - t0,
+		              res.changed ? "" : " (content unchanged)");
+		pub = publish(z, &res);
 		post_write(z, &res);
 		notify_zone(z, &res);
 	} else if (!is_published(z, res.name)) {
-		publish(z, &res);
+		pub = publish(z, &res);
 	}
+	if (pub != RDNS_OK) {
+		z->failures++;
+		retry_add(z, id);
+		return pub;
+	}
+	retry_remove(z, id);
 	return RDNS_OK;
 }
 
@@ -344,18 +412,38 @@ static int render_list(zg_t *z, bool all, bool force)
 		return err;
 	if (all)
 		drop_gone(z, &l); /* zones that are gone: stop serving them */
+	/* The zones to render: the list, then the failed ones it does not hold. */
+	size_t n = l.n;
+	long long *ids = malloc((l.n + z->n_retry + 1) * sizeof(*ids));
+	if (!ids) {
+		db_zone_list_free(&l);
+		return RDNS_ENOMEM;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		ids[i] = l.v[i].id;
+	for (size_t k = 0; k < z->n_retry; k++) {
+		bool listed = false;
+		for (size_t i = 0; i < l.n && !listed; i++)
+			listed = l.v[i].id == z->retry[k];
+		if (!listed)
+			ids[n++] = z->retry[k];
+	}
+	db_zone_list_free(&l);
 	int rc = RDNS_OK;
 	size_t o = 0;
 	bool gone = false;
+	z->failures_pass = 0;
 	if (z->rendered)
 		z->rendered[0] = 0;
-	for (size_t i = 0; i < l.n && rc != RDNS_EDB; i++) {
-		rc = render_one(z, l.v[i].id, force, &gone);
+	for (size_t i = 0; i < n && rc != RDNS_EDB; i++) {
+		rc = render_one(z, ids[i], force, &gone);
+		if (rc != RDNS_OK && rc != RDNS_EDB)
+			z->failures_pass++;
 		if (rc == RDNS_OK && z->rendered && o + 24 < z->rendered_len)
 			o += (size_t)snprintf(z->rendered + o, z->rendered_len - o, "%s%lld", o ? "," : "",
-			                      l.v[i].id);
+			                      ids[i]);
 	}
-	db_zone_list_free(&l);
+	free(ids);
 	if (gone && rc != RDNS_EDB && !all) {
 		if ((err = db_zones_all(z->db, &l)) != RDNS_OK)
 			return err == RDNS_EDB ? err : RDNS_OK;
@@ -445,6 +533,7 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 	z->db = db_new(conf->database_url);
 	if (!z->db)
 		return RDNS_ENOMEM;
+	db_set_pinned(z->db, true); /* the leader's lock and LISTEN belong to its session */
 	zg_notify_conf_t nc = {.tries = (int)conf->notify_tries,
 	                       .first_timeout_ms = (int)conf->notify_timeout_ms,
 	                       .max_timeout_ms = 8000};
@@ -487,15 +576,24 @@ static void teardown(zg_t *z)
 	zg_notifier_free(z->notifier);
 	db_free(z->db);
 	free(z->rendered);
+	free(z->retry);
 }
 
-/* Connect, LISTEN and try to become the leader. Returns RDNS_OK when connected. */
-static int connect_and_elect(zg_t *z)
+/* Connect, LISTEN and try to become the leader. Returns RDNS_OK when connected;
+ * *elected: this call made it the leader (and reconciled every zone). */
+static int connect_and_elect(zg_t *z, bool *elected)
 {
+	*elected = false;
 	if (db_ensure(z->db) != RDNS_OK) {
 		z->leader = false;
 		z->listening = false;
 		return RDNS_EDB;
+	}
+	if (db_session(z->db) != z->session) {
+		/* A new session holds neither the lock nor LISTEN, whatever the old one did. */
+		z->session = db_session(z->db);
+		z->leader = false;
+		z->listening = false;
 	}
 	if (!z->listening) {
 		if (db_zones_listen(z->db) != RDNS_OK)
@@ -505,12 +603,22 @@ static int connect_and_elect(zg_t *z)
 	if (!z->leader) {
 		if (db_zones_leader_try_lock(z->db)) {
 			z->leader = true;
+			*elected = true;
 			log_info("zonegen: leader now; reconciling every zone");
 			if (render_list(z, true, false) == RDNS_EDB)
 				return RDNS_EDB;
 		}
 	}
 	return RDNS_OK;
+}
+
+/* Wait before rendering failed zones again: 100 ms, doubled per failed pass, 5 s at most. */
+static long long retry_backoff_ms(int streak)
+{
+	long long ms = 100;
+	for (int i = 0; i < streak && ms < 5000; i++)
+		ms *= 2;
+	return ms < 5000 ? ms : 5000;
 }
 
 /* Drain the change notifications libpq holds; whether there were any. */
@@ -555,23 +663,36 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		goto out;
 	long long render_at = -1, last_render = -conf->debounce_ms;
 	long long next_reconcile = now_ms() + conf->reconcile_interval * 1000;
-	long long next_connect = 0;
-	bool was_leader = false;
+	long long next_connect = 0, retry_at = -1;
+	int retry_streak = 0;
+	bool was_leader = false, catch_up = false;
 	for (;;) {
 		long long now = now_ms();
-		if ((!z.leader || db_conn(z.db) == NULL || PQstatus(db_conn(z.db)) != CONNECTION_OK) &&
-		    now >= next_connect) {
-			if (connect_and_elect(&z) != RDNS_OK) {
+		if (!leading(&z) && now >= next_connect) {
+			bool elected = false;
+			z.leader = false;
+			if (connect_and_elect(&z, &elected) != RDNS_OK) {
 				if (was_leader)
 					log_warn("zonegen: lost the database; not leader any more");
 				z.leader = false;
 				z.listening = false;
+			} else if (elected && z.leader) {
+				/* Changes committed while no leader listened, or during the reconcile,
+				 * notified nobody: look for them in the change log at once. */
+				render_at = now_ms();
+				catch_up = true;
 			}
-			next_connect = now + 1000;
+			next_connect = now + 250;
 		}
-		if (was_leader && !z.leader)
-			unpublish_all(&z); /* a standby must not serve what may be stale */
-		was_leader = z.leader;
+		if (!leading(&z) && (was_leader || z.n_published > 0)) {
+			/* A standby must not serve what may be stale, nor announce it. */
+			unpublish_all(&z);
+			zg_notifier_cancel_all(z.notifier);
+			z.pending_notifies = 0;
+			retry_at = -1;
+			retry_streak = 0;
+		}
+		was_leader = leading(&z);
 		/* A change's notification can come in with the answer to any statement run
 		 * since the last poll (drain_notify's bookkeeping, a render): libpq queues it
 		 * and the socket shows nothing. Take it now, or the zone would wait for the
@@ -589,6 +710,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			wake = next_reconcile;
 			if (render_at >= 0 && render_at < wake)
 				wake = render_at;
+			if (retry_at >= 0 && retry_at < wake)
+				wake = retry_at;
 		}
 		int timeout = (int)(wake - now_ms());
 		if (timeout < 0)
@@ -618,23 +741,46 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			if (take_notifies(&z))
 				arm_render(&render_at, last_render, conf->debounce_ms);
 		}
-		if (!z.leader)
+		if (!leading(&z))
 			continue;
 		now = now_ms();
+		if (retry_at >= 0 && now >= retry_at) {
+			retry_at = -1;
+			render_at = now; /* the failed zones, and whatever else is dirty */
+		}
+		bool passed = false;
 		if (render_at >= 0 && now >= render_at) {
 			render_at = -1;
-			last_render = now;
+			/* The catch-up pass after an election does not count against debounce_ms:
+			 * it is part of the reconcile, not a render the changes asked for. */
+			if (!catch_up)
+				last_render = now;
+			catch_up = false;
 			if (render_list(&z, false, false) == RDNS_EDB) {
 				z.leader = false;
-			} else if (z.rendered[0] && db_zones_any_dirty(z.db, z.rendered)) {
+				continue;
+			}
+			passed = true;
+			if (z.rendered[0] && db_zones_any_dirty(z.db, z.rendered)) {
 				/* A change committed during the render may have notified nobody. */
 				arm_render(&render_at, last_render, conf->debounce_ms);
 			}
 		}
 		if (now >= next_reconcile) {
 			next_reconcile = now + conf->reconcile_interval * 1000;
-			if (render_list(&z, true, false) == RDNS_EDB)
+			if (render_list(&z, true, false) == RDNS_EDB) {
 				z.leader = false;
+				continue;
+			}
+			passed = true;
+		}
+		if (passed && z.n_retry > 0 && retry_at < 0) {
+			long long wait = retry_backoff_ms(retry_streak++);
+			log_warn("zonegen: %zu zone%s not published; trying again in %lld ms", z.n_retry,
+			         z.n_retry == 1 ? "" : "s", wait);
+			retry_at = now_ms() + wait;
+		} else if (passed && z.n_retry == 0) {
+			retry_streak = 0;
 		}
 	}
 out:
@@ -661,6 +807,7 @@ int zg_once(const rdns_conf_t *conf, bool full)
 		goto out;
 	}
 	z.leader = true;
+	z.session = db_session(z.db);
 	if (render_list(&z, full, full) != RDNS_OK) {
 		log_err("zonegen: database error: %s", db_last_error(z.db));
 		goto out;

@@ -777,6 +777,25 @@ cleanup:
 	return rc;
 }
 
+void zg_notifier_cancel_all(zg_notifier_t *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->mu);
+	for (job_t *a = n->active; a; a = a->next)
+		a->superseded = true; /* the worker drops them without an outcome */
+	job_t *waiting = n->pending;
+	n->pending = n->pending_tail = NULL;
+	wake(n->wake_fd);
+	pthread_mutex_unlock(&n->mu);
+	while (waiting) {
+		job_t *j = waiting;
+		waiting = j->next;
+		log_zone_serial_debug("notify", j->zone, j->serial, "cancelled");
+		job_free(j);
+	}
+}
+
 size_t zg_notifier_poll(zg_notifier_t *n, zg_notify_outcome_t *out, size_t max)
 {
 	size_t got = 0;

@@ -90,6 +90,11 @@ zg_notifier_t *zg_notifier_new(const zg_notify_conf_t *conf, int *err);
 int zg_notifier_submit(zg_notifier_t *n, const char *zone, uint32_t serial, const zg_notify_target_t *targets,
                        size_t n_targets);
 
+/* Drop every job, waiting or in flight, without an outcome: the caller is no longer
+ * the one to announce anything (rdns-zonegen that lost the leadership). Outcomes
+ * already finished stay to be polled. */
+void zg_notifier_cancel_all(zg_notifier_t *n);
+
 /* Move up to max finished outcomes, oldest first, into out. Returns how many
  * were written, 0 if none. Never blocks for long (takes a mutex). */
 size_t zg_notifier_poll(zg_notifier_t *n, zg_notify_outcome_t *out, size_t max);
