@@ -16,7 +16,7 @@ LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 CORE_SRC := $(wildcard core/*.c)
-DB_SRC   := $(wildcard db/*.c) build/gen/migrations.c
+DB_SRC   := $(wildcard db/*.c) build/gen/migrations.c build/gen/functions.c
 API_SRC  := $(filter-out api/main.c,$(wildcard api/*.c)) build/gen/openapi.c
 ZG_SRC   := $(filter-out zonegen/main.c,$(wildcard zonegen/*.c))
 LIB_SRC  := $(CORE_SRC) $(DB_SRC) $(API_SRC) $(ZG_SRC)
@@ -28,7 +28,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(patsubst build/gen/%,gen/%,$(2)))
 REL_OBJ  := $(call obj,build/obj,$(LIB_SRC))
 SAN_OBJ  := $(call obj,build/asan,$(LIB_SRC))
 
-.PHONY: all deps deps-build deps-run fuzz-deps test unit system run bench fuzz format format-check clean asan
+.PHONY: FORCE all deps deps-build deps-run fuzz-deps test unit system run bench fuzz format format-check clean asan
 all: build/rdns-api build/rdns-zonegen
 
 deps:
@@ -38,9 +38,20 @@ deps-build:
 deps-run:
 	@./deploy/install-deps.sh run
 
-build/gen/migrations.c: $(sort $(wildcard db/migrations/*.sql)) db/embed.sh
-	@mkdir -p $(dir $@)
-	./db/embed.sh $(sort $(wildcard db/migrations/*.sql)) > $@.tmp && mv $@.tmp $@
+# The SQL embedded in the binaries: db/migrations/*.sql and db/functions/*.sql, in name
+# order. A list file per folder, rewritten only when the set of files changes, makes a
+# removed or renamed file regenerate the table too (its mtime cannot).
+MIGRATION_SQL := $(sort $(wildcard db/migrations/*.sql))
+FUNCTION_SQL  := $(sort $(wildcard db/functions/*.sql))
+sql_list = @mkdir -p $(dir $(1)); echo '$(2)' | cmp -s - $(1) || echo '$(2)' > $(1)
+build/gen/migrations.list: FORCE
+	$(call sql_list,$@,$(MIGRATION_SQL))
+build/gen/functions.list: FORCE
+	$(call sql_list,$@,$(FUNCTION_SQL))
+build/gen/migrations.c: $(MIGRATION_SQL) build/gen/migrations.list db/embed.sh
+	./db/embed.sh db_migrations $(MIGRATION_SQL) > $@.tmp && mv $@.tmp $@
+build/gen/functions.c: $(FUNCTION_SQL) build/gen/functions.list db/embed.sh
+	./db/embed.sh db_functions $(FUNCTION_SQL) > $@.tmp && mv $@.tmp $@
 
 build/gen/openapi.c: api/openapi.yaml api/embed-openapi.sh
 	@mkdir -p $(dir $@)

@@ -266,6 +266,21 @@ int db_schema_version(db_t *db)
 	return v;
 }
 
+/* Every db/functions file, in order, in the caller's transaction. */
+static int apply_functions(db_t *db)
+{
+	int n = 0;
+	for (const db_sql_file_t *f = db_functions; f->name; f++, n++) {
+		int rc = db_simple(db, f->sql);
+		if (rc != RDNS_OK) {
+			log_err("db: function file %03d_%s failed: %s", f->version, f->name, db->errmsg);
+			return rc;
+		}
+	}
+	log_debug("db: %d function files applied", n);
+	return RDNS_OK;
+}
+
 int db_migrate(db_t *db, FILE *out)
 {
 	int rc = db_ensure(db);
@@ -286,7 +301,17 @@ int db_migrate(db_t *db, FILE *out)
 		rc = have;
 		goto cleanup;
 	}
-	for (const db_migration_t *m = db_migrations; m->name; m++) {
+	int newest = 0;
+	for (const db_sql_file_t *m = db_migrations; m->name; m++)
+		newest = m->version;
+	if (have > newest) {
+		/* A newer binary's schema: its functions are newer than ours too. */
+		log_warn("db: the schema (version %d) is newer than this program's (%d): left alone", have,
+		         newest);
+		rc = 0;
+		goto cleanup;
+	}
+	for (const db_sql_file_t *m = db_migrations; m->name; m++) {
 		if (m->version <= have)
 			continue;
 		if ((rc = db_begin(db)) != RDNS_OK)
@@ -309,11 +334,28 @@ int db_migrate(db_t *db, FILE *out)
 			goto cleanup;
 		}
 		PQclear(r);
+		/* The newest schema commits with the current functions: no session sees it
+		 * with a migration's older function bodies. */
+		if (m->version == newest && (rc = apply_functions(db)) != RDNS_OK) {
+			db_rollback(db);
+			goto cleanup;
+		}
 		if ((rc = db_commit(db)) != RDNS_OK)
 			goto cleanup;
 		if (out)
 			fprintf(out, "migrate: applied %03d_%s\n", m->version, m->name);
 		applied++;
+	}
+	if (applied == 0) {
+		/* Up to date: the functions again, which a changed function file needs. */
+		if ((rc = db_begin(db)) != RDNS_OK)
+			goto cleanup;
+		if ((rc = apply_functions(db)) != RDNS_OK) {
+			db_rollback(db);
+			goto cleanup;
+		}
+		if ((rc = db_commit(db)) != RDNS_OK)
+			goto cleanup;
 	}
 	rc = applied;
 cleanup:

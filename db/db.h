@@ -67,8 +67,11 @@ const char *db_last_sqlstate(db_t *db);
 const char *db_last_error(db_t *db);
 
 /* Apply pending migrations (each in its own transaction, serialised by an
- * advisory lock). Prints one line per applied migration to out (may be
- * NULL). Returns the number applied (>= 0) or a negative rdns_err_t. */
+ * advisory lock), then every db/functions file: in the newest migration's
+ * transaction, or in one of their own when the schema was up to date already.
+ * A schema newer than this program's is left alone, functions included. Prints
+ * one line per applied migration to out (may be NULL). Returns the number of
+ * migrations applied (>= 0) or a negative rdns_err_t. */
 int db_migrate(db_t *db, FILE *out);
 
 /* Schema version currently applied (0 if none), or a negative rdns_err_t. */

@@ -1,0 +1,86 @@
+-- rdns_ptr_apply_batch() - verified changes applied in batches (group commit).
+--
+-- rdns-api gathers the PTR sets that are ready at the same moment (one per address) and
+-- applies them with one call. Each change gets what rdns_ptr_apply() gives it: the
+-- address's advisory lock, ROW SHARE on zones and allocations, its pending request
+-- superseded, the record upserted, a request and an audit entry, its zone's change mark
+-- and a NOTIFY when the zone becomes dirty; all in one transaction and five statements
+-- for the whole batch. Executor start-up of rdns_ptr_apply's statements is most of a
+-- change's cost in PostgreSQL: a batch pays it once. The addresses of a call must be
+-- distinct (rdns-api never puts one address twice in a batch).
+--
+-- One row per change applied: o_idx (its 1-based position in the arrays), the new
+-- request's id and the record's timestamps. A change whose address is in no zone, or
+-- not in its owner's allocation (p_owners[i] NULL: staff, any allocation), has no row:
+-- the caller answers it as rdns_ptr_apply's no_data_found.
+
+CREATE OR REPLACE FUNCTION rdns_ptr_apply_batch(p_ips inet[], p_hostnames text[], p_owners bigint[],
+                                                p_actors bigint[], p_actor_names text[], p_forced boolean[],
+                                                p_checks text[], p_reasons text[])
+RETURNS TABLE (o_idx integer, o_request bigint, o_updated_at timestamptz, o_verified_at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_idx integer[];
+    v_zone bigint[];
+    v_holder bigint[];
+    v_old text[];
+    v_pending boolean;
+BEGIN
+    -- In one order for every caller, so two batches never wait on each other in a cycle.
+    PERFORM pg_advisory_xact_lock(h)
+       FROM (SELECT DISTINCT hashtextextended(host(x), 7400522) AS h FROM unnest(p_ips) AS x ORDER BY 1) s;
+    LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
+    SELECT array_agg(t.idx), array_agg(t.zone), array_agg(t.holder), array_agg(t.old), bool_or(t.pending)
+      INTO v_idx, v_zone, v_holder, v_old, v_pending
+      FROM (SELECT u.idx::integer AS idx, z.id AS zone, u.owner,
+                   (SELECT a.account_id FROM allocations a WHERE a.prefix >>= u.ip) AS holder,
+                   (SELECT p.hostname FROM ptr_records p WHERE p.ip = u.ip) AS old,
+                   EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip AND r.state = 'pending_review') AS pending
+              FROM unnest(p_ips, p_owners) WITH ORDINALITY AS u(ip, owner, idx)
+              JOIN reverse_zones z ON z.prefix >>= u.ip) t
+     WHERE t.owner IS NULL OR t.holder = t.owner;
+    IF v_idx IS NULL THEN
+        RETURN;
+    END IF;
+    IF v_pending THEN
+        UPDATE ptr_requests SET state = 'superseded', decided_at = now()
+         WHERE state = 'pending_review' AND ip IN (SELECT p_ips[i] FROM unnest(v_idx) AS i);
+    END IF;
+    RETURN QUERY
+    WITH b AS (
+        SELECT v.idx, p_ips[v.idx] AS ip, p_hostnames[v.idx] AS hostname, p_actors[v.idx] AS actor,
+               p_actor_names[v.idx] AS actor_name, p_forced[v.idx] AS forced,
+               coalesce(p_checks[v.idx], '[]')::jsonb AS checks, p_reasons[v.idx] AS reason,
+               v.zone, v.holder, v.old
+          FROM unnest(v_idx, v_zone, v_holder, v_old) AS v(idx, zone, holder, old)
+    ), up AS (
+        INSERT INTO ptr_records AS p (ip, zone_id, hostname, account_id, verified_at, forced, updated_at)
+        SELECT b.ip, b.zone, b.hostname, b.holder, CASE WHEN b.forced THEN NULL ELSE now() END, b.forced, now()
+          FROM b
+        ON CONFLICT (ip) DO UPDATE SET zone_id = EXCLUDED.zone_id, hostname = EXCLUDED.hostname,
+            account_id = EXCLUDED.account_id, verified_at = EXCLUDED.verified_at, forced = EXCLUDED.forced,
+            updated_at = EXCLUDED.updated_at
+        RETURNING p.ip, p.updated_at, p.verified_at
+    ), req AS (
+        INSERT INTO ptr_requests (account_id, ip, hostname, action, exception_reason, forced, state, checks)
+        SELECT b.actor, b.ip, b.hostname, 'set', b.reason, b.forced, 'applied', b.checks FROM b
+        RETURNING id, ip
+    ), aud AS (
+        INSERT INTO audit_log (actor_id, actor_name, action, ip, object, old_value, new_value, request_id, detail)
+        SELECT b.actor, b.actor_name, CASE WHEN b.forced THEN 'ptr.force' ELSE 'ptr.set' END, b.ip,
+               'ptr ' || host(b.ip), b.old, b.hostname, req.id, jsonb_build_object('forced', b.forced)
+          FROM b JOIN req ON req.ip = b.ip
+    ), changed AS MATERIALIZED (
+        SELECT DISTINCT b.zone FROM b WHERE b.old IS DISTINCT FROM b.hostname
+    ), chg AS (
+        INSERT INTO zone_changes (zone_id) SELECT changed.zone FROM changed
+    ), woken AS (
+        -- zones that had no pending change before (the snapshot does not see chg's rows);
+        -- one probe per zone (MATERIALIZED: not pushed down to every change)
+        SELECT changed.zone FROM changed WHERE NOT rdns_zone_pending(changed.zone)
+    ), notified AS (
+        SELECT count(*) AS n FROM woken w, LATERAL (SELECT pg_notify('rdns_changes', w.zone::text)) AS s
+    )
+    SELECT b.idx, req.id, up.updated_at, up.verified_at
+      FROM b JOIN req ON req.ip = b.ip JOIN up ON up.ip = b.ip, notified;
+END $$;
