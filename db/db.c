@@ -7,6 +7,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "db/locks.h"
 #include "db/migrations.h"
 
 #define DB_MAX_STMTS 512
@@ -287,7 +288,7 @@ int db_migrate(db_t *db, FILE *out)
 	if (rc != RDNS_OK)
 		return rc;
 	/* One migrator at a time across all processes. */
-	rc = db_simple(db, "SELECT pg_advisory_lock(7400521)");
+	rc = db_simple(db, "SELECT pg_advisory_lock(" DB_LOCK_STR(DB_LOCK_MIGRATE) ")");
 	if (rc != RDNS_OK)
 		return rc;
 	int applied = 0;
@@ -360,6 +361,6 @@ int db_migrate(db_t *db, FILE *out)
 	rc = applied;
 cleanup:
 	if (db->conn && !db->broken)
-		(void)db_simple(db, "SELECT pg_advisory_unlock(7400521)");
+		(void)db_simple(db, "SELECT pg_advisory_unlock(" DB_LOCK_STR(DB_LOCK_MIGRATE) ")");
 	return rc;
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "db/locks.h" /* the advisory-lock keys, for every user of the database */
+
 /* A statement prepared on first use on each connection. Declare with
  * DB_STMT(name, "SELECT ... $1 ...", nparams) at file scope. */
 typedef struct {

@@ -10,7 +10,7 @@
 #include "core/log.h"
 
 /* rdns-zonegen's leader lock (db/db.c's migrator holds 7400521). */
-#define ZG_LOCK_KEY "7400523"
+#define ZG_LOCK_KEY DB_LOCK_STR(DB_LOCK_ZONEGEN_LEADER)
 
 DB_STMT(st_dirty, "SELECT DISTINCT zone_id FROM zone_changes ORDER BY 1", 0);
 DB_STMT(st_all, "SELECT id, name FROM reverse_zones ORDER BY id", 0);

@@ -29,6 +29,7 @@ DECLARE
     v_first boolean;
 BEGIN
     -- One writer per address at a time; the final state equals one committed request.
+    -- (7400522: DB_LOCK_ADDR, db/locks.h)
     PERFORM pg_advisory_xact_lock(hashtextextended(host(p_ip), 7400522));
     -- Neither the zone nor the allocation can be deleted until this commits (see the top).
     LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;

@@ -27,6 +27,7 @@ DECLARE
     v_pending boolean;
 BEGIN
     -- In one order for every caller, so two batches never wait on each other in a cycle.
+    -- (7400522: DB_LOCK_ADDR, db/locks.h)
     PERFORM pg_advisory_xact_lock(h)
        FROM (SELECT DISTINCT hashtextextended(host(x), 7400522) AS h FROM unnest(p_ips) AS x ORDER BY 1) s;
     LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;

@@ -8,6 +8,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_req bigint;
 BEGIN
+    -- The address's lock (7400522: DB_LOCK_ADDR, db/locks.h).
     PERFORM pg_advisory_xact_lock(hashtextextended(host(p_ip), 7400522));
     IF p_state = 'pending_review' THEN
         UPDATE ptr_requests SET state = 'superseded', decided_at = now()

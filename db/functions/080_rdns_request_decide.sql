@@ -16,6 +16,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no request %', p_id USING ERRCODE = 'no_data_found';
     END IF;
+    -- (7400522: DB_LOCK_ADDR, db/locks.h)
     PERFORM pg_advisory_xact_lock(hashtextextended(host(v_ip), 7400522));
     SELECT * INTO r FROM ptr_requests WHERE id = p_id FOR UPDATE;
     IF r.state <> 'pending_review' THEN
