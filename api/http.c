@@ -595,3 +595,17 @@ void api_app_free(api_app_t *app)
 	pthread_mutex_destroy(&app->lock);
 	free(app);
 }
+
+void api_routes_print(FILE *f)
+{
+	static const char *const auth[] = {
+	    [API_AUTH_NONE] = "none",
+	    [API_AUTH_ANY] = "any",
+	    [API_AUTH_STAFF] = "staff",
+	    [API_AUTH_HANDLER] = "handler",
+	};
+	for (size_t t = 0; t < sizeof(route_tables) / sizeof(route_tables[0]); t++)
+		for (const api_route_t *rt = route_tables[t]; rt->method; rt++)
+			fprintf(f, "%s %s %s %s\n", rt->method, rt->pattern, auth[rt->auth],
+			        rt->body ? "body" : "-");
+}

@@ -88,4 +88,9 @@ const char *api_query(api_req_t *r, const char *name);
 /* A JSON string of s, or JSON null when s is NULL. */
 json_t *api_str_or_null(const char *s);
 
+/* Every route of the router's tables, in the order it tries them, one line each:
+ * "METHOD PATTERN AUTH BODY", AUTH none|any|staff|handler, BODY body|- (rdns-api --routes;
+ * tests/system/test_openapi_routes.py compares it with api/openapi.yaml). */
+void api_routes_print(FILE *f);
+
 #endif

@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	    "       rdns-api [-c FILE] migrate          apply pending database migrations\n"
 	    "       rdns-api [-c FILE] add-staff NAME   create a staff account; its token is the last line\n"
 	    "       rdns-api [-c FILE] --check-config   validate the configuration and print it\n"
+	    "       rdns-api --routes                   print the routes: method, path, auth, body\n"
 	    "       rdns-api --help\n\n");
 	conf_print_help(f, "api");
 }
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 	                                     {"check-config", no_argument, NULL, 'k'},
 	                                     {"help", no_argument, NULL, 'h'},
+	                                     {"routes", no_argument, NULL, 'r'},
 	                                     {NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'k': check = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'r': api_routes_print(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
