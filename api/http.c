@@ -604,8 +604,8 @@ void api_routes_print(FILE *f)
 	    [API_AUTH_STAFF] = "staff",
 	    [API_AUTH_HANDLER] = "handler",
 	};
-	for (size_t t = 0; t < sizeof(route_tables) / sizeof(route_tables[0]); t++)
-		for (const api_route_t *rt = route_tables[t]; rt->method; rt++)
+	for (size_t t = 0; api_route_tables[t]; t++)
+		for (const api_route_t *rt = api_route_tables[t]; rt->method; rt++)
 			fprintf(f, "%s %s %s %s\n", rt->method, rt->pattern, auth[rt->auth],
 			        rt->body ? "body" : "-");
 }

@@ -9,7 +9,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
-/* rdns-zonegen's leader lock (db/db.c's migrator holds 7400521). */
+/* rdns-zonegen's leader lock (db/locks.h). */
 #define ZG_LOCK_KEY DB_LOCK_STR(DB_LOCK_ZONEGEN_LEADER)
 
 DB_STMT(st_dirty, "SELECT DISTINCT zone_id FROM zone_changes ORDER BY 1", 0);

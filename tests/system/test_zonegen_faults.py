@@ -6,6 +6,7 @@ hidden primary's AXFR on its own, without another change to wake it up.
 
 The module runs a PostgreSQL cluster of its own, since it restarts and stops it."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -29,7 +30,8 @@ from harness import Api, PgCluster, Zonegen, free_port, wait_until
 ZA = "113.0.203.in-addr.arpa"   # 203.0.113.0/24
 ZB = "1.18.198.in-addr.arpa"    # 198.18.1.0/24
 ZL = "0.0.3.0.8.b.d.0.1.0.0.2.ip6.arpa"  # 2001:db8:300::/48, the large zone
-LEADER_LOCK = 7400523            # rdns-zonegen's leader lock (db/locks.h)
+with open(os.path.join(os.path.dirname(__file__), "..", "..", "db", "locks.h")) as _f:
+    LEADER_LOCK = int(re.search(r"#define DB_LOCK_ZONEGEN_LEADER\s+(\d+)", _f.read()).group(1))
 CONVERGE_S = 2.0                 # "every acknowledged change is published within 2 s"
 
 
