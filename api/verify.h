@@ -5,42 +5,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <jansson.h>
-
+#include "api/verdict.h"
 #include "core/addr.h"
 #include "core/hostname.h"
 
-/* Size of api_verdict_t.found: the forward addresses found, as text. */
-#define API_VERIFY_FOUND_MAX 512
-
 /* Most CNAME hops followed from the requested name. */
 #define API_VERIFY_MAX_CNAME 8
-
-typedef enum { API_CHECK_PASS, API_CHECK_FAIL, API_CHECK_WARN } api_check_status_t;
-typedef enum { API_SEV_LOW, API_SEV_MEDIUM, API_SEV_HIGH } api_check_severity_t;
-
-/* One finding. id is a static string: "syntax", "policy", "forward" or
- * "generic". detail says what was found; next_step what the customer should
- * do about it (empty when there is nothing to do). Both are plain sentences
- * meant for customers and staff. */
-typedef struct {
-	const char *id;
-	api_check_status_t status;
-	api_check_severity_t severity;
-	char detail[512];
-	char next_step[512];
-} api_check_t;
-
-typedef struct {
-	char hostname[CORE_HOSTNAME_MAX]; /* normalised, when syntax passed; else empty */
-	api_check_t checks[4];            /* in order: syntax, policy, forward, generic */
-	size_t n;                         /* checks used: 1 when syntax fails; 3 (no forward)
-	                                     when policy fails; else 4 */
-	bool ok;                          /* no check failed (warnings allowed) */
-	bool syntax_ok;                   /* syntax and policy passed (a staff force still needs this) */
-	char found[API_VERIFY_FOUND_MAX]; /* the final forward addresses found, canonical text,
-	                                     ", "-separated; empty when none or not queried */
-} api_verdict_t;
 
 typedef struct {
 	/* Resolvers to ask (recursion desired): "ip", "ip:port", "[v6]" or
@@ -77,18 +47,5 @@ typedef struct {
  * /etc/resolv.conf) or RDNS_ENOMEM; *out is only meaningful on RDNS_OK. */
 int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
                api_verdict_t *out);
-
-/* The checks as compact JSON text (malloc()ed; NULL on allocation failure): an
- * array of objects {"id", "status": "pass|fail|warn", "severity":
- * "high|medium|low", "detail", "next_step"}, in order, ASCII only. What is stored
- * with a request and what a successful PUT answers, written once per PUT. */
-char *api_verdict_checks_text(const api_verdict_t *v);
-/* The same as a new jansson array (the caller owns the reference), or NULL. */
-json_t *api_verdict_checks_json(const api_verdict_t *v);
-
-/* Static text for a status ("pass", "fail", "warn") or severity ("high",
- * "medium", "low"). */
-const char *api_verify_status_str(api_check_status_t s);
-const char *api_verify_severity_str(api_check_severity_t s);
 
 #endif
