@@ -3,31 +3,17 @@
 #include "api/verify.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <ldns/ldns.h>
 
-#include "core/endpoint.h"
+#include "api/resolve.h"
 #include "core/err.h"
 
-#define DEFAULT_QUERY_TIMEOUT_MS 1000
-#define DEFAULT_RETRIES          2
-#define DEFAULT_DEADLINE_MS      5000
-/* EDNS buffer size of the DNS Flag Day 2020: avoids fragmentation, and an
- * A/AAAA answer rarely needs more. */
-#define EDNS_UDP_SIZE 1232
 /* Addresses kept for the report (found); more are still compared. */
 #define MAX_ADDRS 32
 /* Addresses named in a check's detail. */
@@ -38,14 +24,6 @@
 static const char ADVICE_GENERIC[] =
     "Mail receivers treat names that embed the IP address or words like 'dynamic' "
     "as residential; prefer a name such as mail.example.com.";
-
-/* One resolver to ask. */
-typedef struct {
-	ldns_rdf *addr; /* LDNS_RDF_TYPE_A or _AAAA */
-	uint16_t port;
-	struct sockaddr_storage sa; /* addr and port, for our own UDP exchange */
-	socklen_t sa_len;
-} ns_t;
 
 /* How the forward lookup ended. */
 typedef enum {
@@ -66,12 +44,9 @@ typedef enum {
 /* State of one forward lookup. */
 typedef struct {
 	/* inputs */
-	const ns_t *ns;
-	size_t n_ns;
+	api_resolver_t *res;
 	ldns_rr_type qtype;
 	const core_addr_t *ip;
-	int64_t start_us, deadline_us;
-	int query_timeout_ms, retries, deadline_ms;
 	/* the chain of names: chain[0] is the requested name, the last one the
 	 * current target (for a loop, the repeated name is appended too) */
 	ldns_rdf *chain[API_VERIFY_MAX_CNAME + 2];
@@ -84,16 +59,7 @@ typedef struct {
 	size_t n_addrs, n_more; /* kept, and further distinct ones only counted */
 	bool matched;
 	int elapsed_ms;
-	bool deadline_hit; /* stopped because the deadline (nearly) passed */
 } fwd_t;
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Append formatted text to buf (NUL-terminated, len bytes), truncating. */
 __attribute__((format(printf, 3, 4))) static void append(char *buf, size_t len, const char *fmt, ...)
@@ -127,107 +93,6 @@ static void check_set(api_check_t *c, const char *id, api_check_status_t status,
 	c->next_step[0] = '\0';
 }
 
-/* ---- resolver list ---- */
-
-static ldns_rdf *addr_to_rdf(const core_addr_t *a)
-{
-	if (a->family == CORE_AF_INET)
-		return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, a->b);
-	return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, a->b);
-}
-
-/* ns->sa from ns->addr and ns->port; false for an address that is neither A nor AAAA. */
-static bool ns_sockaddr(ns_t *ns)
-{
-	memset(&ns->sa, 0, sizeof(ns->sa));
-	if (ldns_rdf_get_type(ns->addr) == LDNS_RDF_TYPE_A && ldns_rdf_size(ns->addr) == 4) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ns->sa;
-		in->sin_family = AF_INET;
-		in->sin_port = htons(ns->port);
-		memcpy(&in->sin_addr, ldns_rdf_data(ns->addr), 4);
-		ns->sa_len = sizeof(*in);
-		return true;
-	}
-	if (ldns_rdf_get_type(ns->addr) == LDNS_RDF_TYPE_AAAA && ldns_rdf_size(ns->addr) == 16) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ns->sa;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(ns->port);
-		memcpy(&in6->sin6_addr, ldns_rdf_data(ns->addr), 16);
-		ns->sa_len = sizeof(*in6);
-		return true;
-	}
-	return false;
-}
-
-static void ns_list_free(ns_t *ns, size_t n)
-{
-	if (ns == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		ldns_rdf_deep_free(ns[i].addr);
-	free(ns);
-}
-
-/* Build the list of resolvers from the configuration or /etc/resolv.conf. */
-static int ns_list_new(const api_verify_conf_t *conf, ns_t **out, size_t *n_out)
-{
-	ldns_resolver *sys = NULL;
-	ns_t *ns = NULL;
-	size_t n = 0, want;
-	int ret = RDNS_OK;
-
-	if (conf != NULL && conf->n_resolvers > 0) {
-		want = conf->n_resolvers;
-	} else {
-		if (ldns_resolver_new_frm_file(&sys, NULL) != LDNS_STATUS_OK)
-			return RDNS_ECONFIG;
-		want = ldns_resolver_nameserver_count(sys);
-		if (want == 0) {
-			ret = RDNS_ECONFIG;
-			goto cleanup;
-		}
-	}
-	ns = calloc(want, sizeof(*ns));
-	if (ns == NULL) {
-		ret = RDNS_ENOMEM;
-		goto cleanup;
-	}
-	for (n = 0; n < want;) {
-		if (sys != NULL) {
-			ns[n].addr = ldns_rdf_clone(ldns_resolver_nameservers(sys)[n]);
-			ns[n].port = 53;
-		} else {
-			core_endpoint_t ep;
-
-			if (conf->resolvers == NULL || conf->resolvers[n] == NULL ||
-			    core_endpoint_parse(conf->resolvers[n], CORE_EP_BRACKET_V4, 53, &ep, NULL) !=
-			        RDNS_OK) {
-				ret = RDNS_ECONFIG;
-				goto cleanup;
-			}
-			ns[n].port = ep.port;
-			ns[n].addr = addr_to_rdf(&ep.addr);
-		}
-		if (ns[n].addr == NULL) {
-			ret = RDNS_ENOMEM;
-			goto cleanup;
-		}
-		if (!ns_sockaddr(&ns[n])) {
-			n++;
-			ret = RDNS_ECONFIG;
-			goto cleanup;
-		}
-		n++;
-	}
-	*out = ns;
-	*n_out = n;
-	ns = NULL;
-cleanup:
-	ns_list_free(ns, n);
-	ldns_resolver_deep_free(sys);
-	return ret;
-}
-
 /* ---- names ---- */
 
 /* Lower-case presentation form of a name without the trailing dot. */
@@ -256,235 +121,29 @@ static bool dname_eq(const ldns_rdf *a, const ldns_rdf *b)
 	return ldns_dname_compare(a, b) == 0;
 }
 
-/* ---- one query ---- */
+/* ---- the forward lookup ---- */
 
-/* Whether reply answers query: QR set, same ID, same single question. */
-static bool reply_matches(const ldns_pkt *query, const ldns_pkt *reply)
-{
-	const ldns_rr_list *qq = ldns_pkt_question(query);
-	const ldns_rr_list *rq = ldns_pkt_question(reply);
-	const ldns_rr *a, *b;
-
-	if (!ldns_pkt_qr(reply) || ldns_pkt_id(reply) != ldns_pkt_id(query))
-		return false;
-	if (rq == NULL || ldns_rr_list_rr_count(rq) != 1)
-		return false;
-	a = ldns_rr_list_rr(qq, 0);
-	b = ldns_rr_list_rr(rq, 0);
-	return ldns_rr_get_type(a) == ldns_rr_get_type(b) && ldns_rr_get_class(b) == LDNS_RR_CLASS_IN &&
-	       dname_eq(ldns_rr_owner(a), ldns_rr_owner(b));
-}
-
-typedef enum {
-	SEND_ANSWER,   /* *reply is the answer */
-	SEND_NOANSWER, /* nothing (usable) before the timeout, or the resolver refused the datagram */
-	SEND_BAD,      /* only datagrams that did not parse or did not match the query */
-	SEND_TRUNC     /* the answer did not fit the datagram: ask over TCP */
-} send_res_t;
-
-/* Send query to one resolver over TCP (after a truncated UDP answer), waiting at most
- * timeout_us. */
-static send_res_t send_tcp(const ns_t *ns, ldns_pkt *query, int64_t timeout_us, ldns_pkt **reply, int *err)
-{
-	ldns_resolver *res = NULL;
-	ldns_pkt *ans = NULL;
-	ldns_status st;
-	send_res_t ret = SEND_NOANSWER;
-	struct timeval tv;
-
-	*reply = NULL;
-	res = ldns_resolver_new();
-	if (res == NULL) {
-		*err = RDNS_ENOMEM;
-		return SEND_NOANSWER;
-	}
-	if (ldns_resolver_push_nameserver(res, ns->addr) != LDNS_STATUS_OK) {
-		*err = RDNS_ENOMEM;
-		goto cleanup;
-	}
-	ldns_resolver_set_port(res, ns->port);
-	/* One try, no hidden TCP fallback or shuffling: the caller paces the
-	 * attempts against the deadline. */
-	ldns_resolver_set_retry(res, 1);
-	ldns_resolver_set_fallback(res, false);
-	ldns_resolver_set_random(res, false);
-	ldns_resolver_set_usevc(res, true);
-	tv.tv_sec = (time_t)(timeout_us / 1000000);
-	tv.tv_usec = (suseconds_t)(timeout_us % 1000000);
-	ldns_resolver_set_timeout(res, tv);
-
-	st = ldns_resolver_send_pkt(&ans, res, query);
-	if (st != LDNS_STATUS_OK || ans == NULL) {
-		/* ldns reports a timeout, an unreachable resolver and a
-		 * datagram that does not parse alike as a network error */
-		ret = st == LDNS_STATUS_NETWORK_ERR || st == LDNS_STATUS_SOCKET_ERROR ||
-		              st == LDNS_STATUS_RES_NO_NS || st == LDNS_STATUS_ERR
-		          ? SEND_NOANSWER
-		          : SEND_BAD;
-		if (st == LDNS_STATUS_MEM_ERR)
-			*err = RDNS_ENOMEM;
-		goto cleanup;
-	}
-	if (!reply_matches(query, ans)) {
-		ret = SEND_BAD;
-		goto cleanup;
-	}
-	*reply = ans;
-	ans = NULL;
-	ret = SEND_ANSWER;
-cleanup:
-	ldns_pkt_free(ans);
-	ldns_resolver_deep_free(res);
-	return ret;
-}
-
-/* Send the query (wire: its wire form) to one resolver over UDP and wait at most timeout_us
- * for the answer: from a connected socket on a fresh ephemeral port, so the kernel drops
- * datagrams from other sources; a datagram that does not parse or does not match the
- * query's ID and question is ignored and the wait goes on (a forged or stray reply cannot
- * cut the lookup short). One small buffer on the stack, where ldns_send allocates 64 KiB
- * and a resolver object per query. */
-static send_res_t send_udp(const ns_t *ns, const ldns_pkt *query, const uint8_t *wire, size_t wire_len,
-                           int64_t timeout_us, ldns_pkt **reply)
-{
-	uint8_t buf[EDNS_UDP_SIZE + 512];
-	send_res_t ret = SEND_NOANSWER;
-	int64_t end = now_us() + timeout_us;
-	bool bad = false;
-
-	*reply = NULL;
-	int fd = socket(ns->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return SEND_NOANSWER;
-	if (connect(fd, (const struct sockaddr *)&ns->sa, ns->sa_len) != 0 ||
-	    send(fd, wire, wire_len, 0) != (ssize_t)wire_len)
-		goto out;
-	for (;;) {
-		int64_t left = end - now_us();
-		if (left <= 0)
-			break;
-		struct pollfd p = {fd, POLLIN, 0};
-		int pr = poll(&p, 1, (int)((left + 999) / 1000));
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
-			break;
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				continue;
-			break; /* ECONNREFUSED: nothing listens there */
-		}
-		if ((size_t)n > sizeof(buf)) {
-			ret = SEND_TRUNC;
-			goto out;
-		}
-		ldns_pkt *ans = NULL;
-		if (ldns_wire2pkt(&ans, buf, (size_t)n) != LDNS_STATUS_OK || !reply_matches(query, ans)) {
-			ldns_pkt_free(ans);
-			bad = true;
-			continue;
-		}
-		*reply = ans;
-		ret = SEND_ANSWER;
-		goto out;
-	}
-	if (bad)
-		ret = SEND_BAD;
-out:
-	close(fd);
-	return ret;
-}
-
-/* Ask the resolvers for name/qtype until one gives a NOERROR or NXDOMAIN
- * answer, the rounds run out or the deadline passes. On RDNS_OK *reply is
- * that answer; on RDNS_EDNS f->kind says why there is none. */
+/* Ask the resolvers for name/qtype. On RDNS_OK *reply is a NOERROR or
+ * NXDOMAIN answer; on RDNS_EDNS f->kind says why there is none. */
 static int ask(fwd_t *f, const ldns_rdf *name, ldns_pkt **reply)
 {
-	ldns_pkt *query = NULL;
-	uint8_t *wire = NULL;
-	size_t wire_len = 0;
-	bool got_rcode = false, got_bad = false;
-	int ret = RDNS_EDNS;
+	api_resolve_result_t res;
+	int ret = api_resolve_query(f->res, name, f->qtype, &res);
 
 	*reply = NULL;
-	query = ldns_pkt_query_new(ldns_rdf_clone(name), f->qtype, LDNS_RR_CLASS_IN, LDNS_RD);
-	if (query == NULL)
-		return RDNS_ENOMEM;
-	ldns_pkt_set_edns_udp_size(query, EDNS_UDP_SIZE);
-	uint16_t id;
-	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
-		ldns_pkt_free(query);
+	if (ret != RDNS_OK)
+		return ret;
+	switch (res.status) {
+	case API_RESOLVE_ANSWER: *reply = res.reply; return RDNS_OK;
+	case API_RESOLVE_RCODE:
+		f->kind = FWD_RCODE;
+		f->rcode = res.rcode;
 		return RDNS_EDNS;
+	case API_RESOLVE_BADANSWER: f->kind = FWD_BADANSWER; return RDNS_EDNS;
+	case API_RESOLVE_TIMEOUT:
+	default: f->kind = FWD_TIMEOUT; return RDNS_EDNS;
 	}
-	ldns_pkt_set_id(query, id);
-	if (ldns_pkt2wire(&wire, query, &wire_len) != LDNS_STATUS_OK) {
-		ldns_pkt_free(query);
-		return RDNS_ENOMEM;
-	}
-
-	for (int round = 0; round <= f->retries; round++) {
-		for (size_t i = 0; i < f->n_ns; i++) {
-			int64_t remaining = f->deadline_us - now_us();
-			int64_t tmo = (int64_t)f->query_timeout_ms * 1000;
-			ldns_pkt *ans = NULL;
-			send_res_t sr;
-			int err = RDNS_OK;
-
-			if (remaining <= 1000) {
-				f->deadline_hit = true;
-				goto out;
-			}
-			if (tmo > remaining)
-				tmo = remaining;
-			sr = send_udp(&f->ns[i], query, wire, wire_len, tmo, &ans);
-			if (sr == SEND_TRUNC || (sr == SEND_ANSWER && ldns_pkt_tc(ans))) {
-				/* rfc7766: truncated, retry over TCP; ldns
-				 * may wait twice (connect, read), so halve */
-				ldns_pkt_free(ans);
-				ans = NULL;
-				remaining = f->deadline_us - now_us();
-				if (remaining <= 2000) {
-					f->deadline_hit = true;
-					goto out;
-				}
-				tmo = (int64_t)f->query_timeout_ms * 1000;
-				if (tmo > remaining / 2)
-					tmo = remaining / 2;
-				sr = send_tcp(&f->ns[i], query, tmo, &ans, &err);
-			}
-			if (err == RDNS_ENOMEM) {
-				ldns_pkt_free(ans);
-				ret = RDNS_ENOMEM;
-				goto cleanup;
-			}
-			if (sr == SEND_BAD) {
-				got_bad = true;
-				continue;
-			}
-			if (sr != SEND_ANSWER)
-				continue;
-			if (ldns_pkt_get_rcode(ans) == LDNS_RCODE_NOERROR ||
-			    ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN) {
-				*reply = ans;
-				ret = RDNS_OK;
-				goto cleanup;
-			}
-			/* SERVFAIL, REFUSED, ...: another resolver may do better */
-			got_rcode = true;
-			f->rcode = ldns_pkt_get_rcode(ans);
-			ldns_pkt_free(ans);
-		}
-	}
-out:
-	f->kind = got_rcode ? FWD_RCODE : got_bad ? FWD_BADANSWER : FWD_TIMEOUT;
-cleanup:
-	free(wire);
-	ldns_pkt_free(query);
-	return ret;
 }
-
-/* ---- the forward lookup ---- */
 
 static bool chain_has(const fwd_t *f, const ldns_rdf *name)
 {
@@ -778,28 +437,23 @@ static int check_forward(const api_verify_conf_t *conf, const core_addr_t *ip, i
                          api_verdict_t *v, api_check_t *c)
 {
 	fwd_t f;
-	ns_t *ns = NULL;
-	size_t n_ns = 0;
+	api_resolver_conf_t rc = {.retries = -1};
 	char ip_text[CORE_ADDR_STRLEN], qname[CORE_HOSTNAME_MAX + 1];
-	int64_t elapsed;
 	int ret;
 
 	memset(&f, 0, sizeof(f));
-	ret = ns_list_new(conf, &ns, &n_ns);
+	if (conf != NULL) {
+		rc.servers = conf->resolvers;
+		rc.n_servers = conf->n_resolvers;
+		rc.query_timeout_ms = conf->query_timeout_ms;
+		rc.retries = conf->retries;
+		rc.deadline_ms = conf->deadline_ms;
+	}
+	ret = api_resolver_new(&rc, start_us, &f.res);
 	if (ret != RDNS_OK)
 		return ret;
-	f.ns = ns;
-	f.n_ns = n_ns;
 	f.ip = ip;
 	f.qtype = ip->family == CORE_AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
-	f.query_timeout_ms =
-	    conf && conf->query_timeout_ms > 0 ? conf->query_timeout_ms : DEFAULT_QUERY_TIMEOUT_MS;
-	f.retries = conf && conf->retries >= 0 ? conf->retries : DEFAULT_RETRIES;
-	if (f.retries > 100)
-		f.retries = 100; /* the deadline bounds the time anyway */
-	f.deadline_ms = conf && conf->deadline_ms > 0 ? conf->deadline_ms : DEFAULT_DEADLINE_MS;
-	f.start_us = start_us;
-	f.deadline_us = start_us + (int64_t)f.deadline_ms * 1000;
 	f.kind = FWD_TIMEOUT;
 
 	/* the normalised name has no trailing dot: make it absolute */
@@ -814,15 +468,14 @@ static int check_forward(const api_verify_conf_t *conf, const core_addr_t *ip, i
 	ret = forward_lookup(&f);
 	if (ret != RDNS_OK)
 		goto cleanup;
-	elapsed = (now_us() - start_us) / 1000;
-	f.elapsed_ms = f.deadline_hit || elapsed > f.deadline_ms ? f.deadline_ms : (int)elapsed;
+	f.elapsed_ms = api_resolver_elapsed_ms(f.res);
 	if (core_addr_format(ip, ip_text, sizeof(ip_text)) != RDNS_OK)
 		snprintf(ip_text, sizeof(ip_text), "?");
 	forward_report(&f, v->hostname, ip_text, v, c);
 cleanup:
 	for (size_t i = 0; i < f.n_chain; i++)
 		ldns_rdf_deep_free(f.chain[i]);
-	ns_list_free(ns, n_ns);
+	api_resolver_free(f.res);
 	return ret;
 }
 
@@ -919,7 +572,7 @@ static void check_generic(const core_addr_t *ip, api_verdict_t *v, api_check_t *
 int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
                api_verdict_t *out)
 {
-	int64_t start = now_us();
+	int64_t start = api_resolve_now_us();
 	api_check_t *c;
 	int ret;
 

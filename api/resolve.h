@@ -1,0 +1,65 @@
+/* resolve.h - the verifier's DNS transport: one question to the configured resolvers, within a deadline. */
+#ifndef RDNS_API_RESOLVE_H
+#define RDNS_API_RESOLVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ldns/ldns.h>
+
+typedef struct {
+	/* Resolvers to ask (recursion desired): "ip", "ip:port", "[v6]" or
+	 * "[v6]:port" (core_endpoint_parse, CORE_EP_BRACKET_V4); a bare IPv6
+	 * address means port 53. n_servers == 0: the nameservers of
+	 * /etc/resolv.conf, port 53. */
+	const char *const *servers;
+	size_t n_servers;
+	int query_timeout_ms; /* per query attempt; <= 0: 1000 */
+	int retries;          /* extra rounds over all resolvers after the first; < 0: 2; at most 100 */
+	int deadline_ms;      /* the whole session, from its start; <= 0: 5000 */
+} api_resolver_conf_t;
+
+/* A resolver session: the resolvers and one deadline shared by every query
+ * asked through it. One per verification and thread; not shared. */
+typedef struct api_resolver api_resolver_t;
+
+/* How one question ended. */
+typedef enum {
+	API_RESOLVE_ANSWER,    /* a NOERROR or NXDOMAIN answer to our question: reply */
+	API_RESOLVE_RCODE,     /* only error rcodes (SERVFAIL, REFUSED, ...): rcode, the last one */
+	API_RESOLVE_BADANSWER, /* only datagrams that did not parse or did not match the question */
+	API_RESOLVE_TIMEOUT    /* no answer before the rounds or the deadline ran out */
+} api_resolve_status_t;
+
+typedef struct {
+	api_resolve_status_t status;
+	ldns_pkt *reply;      /* API_RESOLVE_ANSWER: the answer, the caller's (ldns_pkt_free); else NULL */
+	ldns_pkt_rcode rcode; /* API_RESOLVE_RCODE: the error rcode */
+} api_resolve_result_t;
+
+/* The monotonic clock in microseconds, the time base of start_us. */
+int64_t api_resolve_now_us(void);
+
+/* A session whose deadline is start_us + conf->deadline_ms. conf may be NULL
+ * (all defaults). Returns RDNS_OK (*out set), RDNS_ECONFIG (a resolver string
+ * that does not parse, or no nameserver in /etc/resolv.conf) or RDNS_ENOMEM. */
+int api_resolver_new(const api_resolver_conf_t *conf, int64_t start_us, api_resolver_t **out);
+
+/* Accepts NULL. */
+void api_resolver_free(api_resolver_t *r);
+
+/* Ask name (absolute) / qtype, class IN, recursion desired, EDNS 1232, a random
+ * ID. Each round asks every resolver in turn over UDP from a fresh ephemeral
+ * port, each attempt waiting at most the query timeout (less when the deadline
+ * is nearer); a datagram that does not parse or does not match the question is
+ * ignored and the wait goes on; a truncated answer is asked again over TCP. The
+ * first NOERROR or NXDOMAIN answer ends it; an error rcode moves on to the next
+ * resolver. Returns RDNS_OK (*out says how it ended) or RDNS_ENOMEM. */
+int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtype, api_resolve_result_t *out);
+
+/* Milliseconds since the session's start; the deadline itself once a query
+ * stopped for it or it has passed. */
+int api_resolver_elapsed_ms(const api_resolver_t *r);
+
+#endif
