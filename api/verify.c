@@ -1,65 +1,24 @@
-/* verify.c - the PTR verifier: syntax, policy, forward-confirmed reverse DNS (ldns) and generic-name checks.
- */
+/* verify.c - the PTR verifier: syntax, policy, forward-confirmed reverse DNS and generic-name checks. */
 #include "api/verify.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <ldns/ldns.h>
-
+#include "api/lookup.h"
 #include "api/resolve.h"
 #include "core/err.h"
 
-/* Addresses kept for the report (found); more are still compared. */
-#define MAX_ADDRS 32
+_Static_assert(API_VERIFY_MAX_CNAME == API_LOOKUP_MAX_CNAME, "verify.h promises the lookup's limit");
+
 /* Addresses named in a check's detail. */
 #define DETAIL_ADDRS 8
-/* Longest presentation form of a name: 255 octets, each possibly \DDD. */
-#define NAME_TEXT_MAX (255 * 4 + 1)
 
 static const char ADVICE_GENERIC[] =
     "Mail receivers treat names that embed the IP address or words like 'dynamic' "
     "as residential; prefer a name such as mail.example.com.";
-
-/* How the forward lookup ended. */
-typedef enum {
-	FWD_ADDRS,    /* the final name has address records */
-	FWD_NXDOMAIN, /* the final name does not exist */
-	FWD_NODATA,   /* the final name exists without address records */
-	FWD_RCODE,    /* the resolvers answered an error rcode (SERVFAIL, REFUSED, ...) */
-	FWD_TIMEOUT,  /* no answer before the attempts or the deadline ran out */
-	FWD_BADANSWER /* only answers that did not match the query or did not parse */
-} fwd_kind_t;
-
-typedef enum {
-	CHAIN_OK,
-	CHAIN_LOOP,   /* a CNAME pointed back into the chain */
-	CHAIN_TOOLONG /* more than API_VERIFY_MAX_CNAME hops */
-} chain_state_t;
-
-/* State of one forward lookup. */
-typedef struct {
-	/* inputs */
-	api_resolver_t *res;
-	ldns_rr_type qtype;
-	const core_addr_t *ip;
-	/* the chain of names: chain[0] is the requested name, the last one the
-	 * current target (for a loop, the repeated name is appended too) */
-	ldns_rdf *chain[API_VERIFY_MAX_CNAME + 2];
-	size_t n_chain;
-	chain_state_t chain_state;
-	/* outcome */
-	fwd_kind_t kind;
-	ldns_pkt_rcode rcode; /* for FWD_RCODE */
-	core_addr_t addrs[MAX_ADDRS];
-	size_t n_addrs, n_more; /* kept, and further distinct ones only counted */
-	bool matched;
-	int elapsed_ms;
-} fwd_t;
 
 /* Append formatted text to buf (NUL-terminated, len bytes), truncating. */
 __attribute__((format(printf, 3, 4))) static void append(char *buf, size_t len, const char *fmt, ...)
@@ -93,181 +52,10 @@ static void check_set(api_check_t *c, const char *id, api_check_status_t status,
 	c->next_step[0] = '\0';
 }
 
-/* ---- names ---- */
-
-/* Lower-case presentation form of a name without the trailing dot. */
-static void name_text(const ldns_rdf *name, char *buf, size_t len)
-{
-	char *s = ldns_rdf2str(name);
-	size_t l;
-
-	buf[0] = '\0';
-	if (s == NULL) {
-		snprintf(buf, len, "(unprintable name)");
-		return;
-	}
-	l = strlen(s);
-	if (l > 1 && s[l - 1] == '.' && s[l - 2] != '\\')
-		s[--l] = '\0';
-	for (char *c = s; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-	snprintf(buf, len, "%s", s);
-	free(s);
-}
-
-static bool dname_eq(const ldns_rdf *a, const ldns_rdf *b)
-{
-	return ldns_dname_compare(a, b) == 0;
-}
-
-/* ---- the forward lookup ---- */
-
-/* Ask the resolvers for name/qtype. On RDNS_OK *reply is a NOERROR or
- * NXDOMAIN answer; on RDNS_EDNS f->kind says why there is none. */
-static int ask(fwd_t *f, const ldns_rdf *name, ldns_pkt **reply)
-{
-	api_resolve_result_t res;
-	int ret = api_resolve_query(f->res, name, f->qtype, &res);
-
-	*reply = NULL;
-	if (ret != RDNS_OK)
-		return ret;
-	switch (res.status) {
-	case API_RESOLVE_ANSWER: *reply = res.reply; return RDNS_OK;
-	case API_RESOLVE_RCODE:
-		f->kind = FWD_RCODE;
-		f->rcode = res.rcode;
-		return RDNS_EDNS;
-	case API_RESOLVE_BADANSWER: f->kind = FWD_BADANSWER; return RDNS_EDNS;
-	case API_RESOLVE_TIMEOUT:
-	default: f->kind = FWD_TIMEOUT; return RDNS_EDNS;
-	}
-}
-
-static bool chain_has(const fwd_t *f, const ldns_rdf *name)
-{
-	for (size_t i = 0; i < f->n_chain; i++)
-		if (dname_eq(f->chain[i], name))
-			return true;
-	return false;
-}
-
-static int chain_push(fwd_t *f, const ldns_rdf *name)
-{
-	ldns_rdf *c = ldns_rdf_clone(name);
-
-	if (c == NULL)
-		return RDNS_ENOMEM;
-	assert(f->n_chain < sizeof(f->chain) / sizeof(f->chain[0]));
-	f->chain[f->n_chain++] = c;
-	return RDNS_OK;
-}
-
-static void add_addr(fwd_t *f, const ldns_rr *rr)
-{
-	const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
-	core_addr_t a;
-
-	memset(&a, 0, sizeof(a));
-	if (rd == NULL)
-		return;
-	if (f->qtype == LDNS_RR_TYPE_A && ldns_rdf_get_type(rd) == LDNS_RDF_TYPE_A &&
-	    ldns_rdf_size(rd) == 4) {
-		a.family = CORE_AF_INET;
-		memcpy(a.b, ldns_rdf_data(rd), 4);
-	} else if (f->qtype == LDNS_RR_TYPE_AAAA && ldns_rdf_get_type(rd) == LDNS_RDF_TYPE_AAAA &&
-	           ldns_rdf_size(rd) == 16) {
-		a.family = CORE_AF_INET6;
-		memcpy(a.b, ldns_rdf_data(rd), 16);
-	} else {
-		return;
-	}
-	if (core_addr_equal(&a, f->ip))
-		f->matched = true;
-	for (size_t i = 0; i < f->n_addrs; i++)
-		if (core_addr_equal(&a, &f->addrs[i]))
-			return;
-	if (f->n_addrs < MAX_ADDRS)
-		f->addrs[f->n_addrs++] = a;
-	else
-		f->n_more++; /* may count a repeat beyond the kept ones; only for "and N more" */
-}
-
-/* Follow the answer section from the current end of the chain: take its
- * addresses, or extend the chain along CNAMEs. *found: addresses of the
- * final name were there; *advanced: the chain grew. */
-static int walk_answer(fwd_t *f, const ldns_pkt *pkt, bool *found, bool *advanced)
-{
-	const ldns_rr_list *an = ldns_pkt_answer(pkt);
-	size_t n = an ? ldns_rr_list_rr_count(an) : 0;
-
-	*found = false;
-	*advanced = false;
-	for (;;) {
-		const ldns_rdf *cur = f->chain[f->n_chain - 1];
-		const ldns_rdf *target = NULL;
-
-		for (size_t i = 0; i < n; i++) {
-			const ldns_rr *rr = ldns_rr_list_rr(an, i);
-
-			if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN || !dname_eq(ldns_rr_owner(rr), cur))
-				continue;
-			if (ldns_rr_get_type(rr) == f->qtype) {
-				add_addr(f, rr);
-				*found = true;
-			} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && target == NULL &&
-			           ldns_rr_rdf(rr, 0) != NULL) {
-				target = ldns_rr_rdf(rr, 0);
-			}
-		}
-		if (*found || target == NULL)
-			return RDNS_OK;
-		if (chain_has(f, target)) {
-			f->chain_state = CHAIN_LOOP;
-			return chain_push(f, target);
-		}
-		if (f->n_chain > API_VERIFY_MAX_CNAME) {
-			f->chain_state = CHAIN_TOOLONG;
-			return chain_push(f, target);
-		}
-		if (chain_push(f, target) != RDNS_OK)
-			return RDNS_ENOMEM;
-		*advanced = true;
-	}
-}
-
-/* Resolve the chain from f->chain[0]. Sets f->kind (and chain_state). */
-static int forward_lookup(fwd_t *f)
-{
-	for (;;) {
-		ldns_pkt *pkt = NULL;
-		bool found, advanced;
-		int ret = ask(f, f->chain[f->n_chain - 1], &pkt);
-
-		if (ret == RDNS_EDNS)
-			return RDNS_OK; /* f->kind set by ask() */
-		if (ret != RDNS_OK)
-			return ret;
-		ret = walk_answer(f, pkt, &found, &advanced);
-		if (ret == RDNS_OK && !found && f->chain_state == CHAIN_OK && !advanced)
-			f->kind = ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN ? FWD_NXDOMAIN : FWD_NODATA;
-		ldns_pkt_free(pkt);
-		if (ret != RDNS_OK)
-			return ret;
-		if (found) {
-			f->kind = FWD_ADDRS;
-			return RDNS_OK;
-		}
-		if (f->chain_state != CHAIN_OK || !advanced)
-			return RDNS_OK;
-		/* the answer ended at an alias target without its addresses
-		 * (e.g. a target in another zone): ask for the target */
-	}
-}
+/* ---- the forward check ---- */
 
 /* The first max addresses found, then "and N more" for the rest. */
-static void addrs_text(const fwd_t *f, size_t max, char *buf, size_t len)
+static void addrs_text(const api_lookup_t *f, size_t max, char *buf, size_t len)
 {
 	size_t shown = f->n_addrs < max ? f->n_addrs : max;
 	buf[0] = '\0';
@@ -283,50 +71,42 @@ static void addrs_text(const fwd_t *f, size_t max, char *buf, size_t len)
 }
 
 /* Fill the forward check from the outcome in f. */
-static void forward_report(const fwd_t *f, const char *host, const char *ip_text, api_verdict_t *v,
+static void forward_report(const api_lookup_t *f, const char *host, const char *ip_text, api_verdict_t *v,
                            api_check_t *c)
 {
-	const char *rr = f->qtype == LDNS_RR_TYPE_A ? "A" : "AAAA";
-	char final[NAME_TEXT_MAX], subject[1024], chain[1024];
-	bool alias = f->n_chain > 1 && f->chain_state == CHAIN_OK;
+	const char *rr = f->family == CORE_AF_INET ? "A" : "AAAA";
+	const char *final = f->chain[f->n_chain - 1];
+	char subject[1024], chain[1024];
+	bool alias = f->n_chain > 1 && f->chain_state == API_CHAIN_OK;
 
-	final[0] = subject[0] = chain[0] = '\0';
-	name_text(f->chain[f->n_chain - 1], final, sizeof(final));
+	subject[0] = chain[0] = '\0';
 	/* "mail.example.com " or "mail.example.com is an alias (CNAME) of x,
 	 * which "; the predicate follows */
 	if (alias) {
 		append(subject, sizeof(subject), "%s is an alias (CNAME) of %s", host, final);
 		if (f->n_chain > 2) {
 			append(subject, sizeof(subject), " (via ");
-			for (size_t i = 1; i + 1 < f->n_chain; i++) {
-				char t[NAME_TEXT_MAX];
-
-				name_text(f->chain[i], t, sizeof(t));
-				append(subject, sizeof(subject), "%s%s", i > 1 ? ", " : "", t);
-			}
+			for (size_t i = 1; i + 1 < f->n_chain; i++)
+				append(subject, sizeof(subject), "%s%s", i > 1 ? ", " : "", f->chain[i]);
 			append(subject, sizeof(subject), ")");
 		}
 		append(subject, sizeof(subject), ", which");
 	} else {
 		append(subject, sizeof(subject), "%s", host);
 	}
-	for (size_t i = 0; i < f->n_chain; i++) {
-		char t[NAME_TEXT_MAX];
-
-		name_text(f->chain[i], t, sizeof(t));
-		append(chain, sizeof(chain), "%s%s", i ? " -> " : "", t);
-	}
+	for (size_t i = 0; i < f->n_chain; i++)
+		append(chain, sizeof(chain), "%s%s", i ? " -> " : "", f->chain[i]);
 
 	/* found: every address kept; the detail names a few, so that what follows them
 	 * ("not 192.0.2.10") is never cut off */
 	char listed[DETAIL_ADDRS * (CORE_ADDR_STRLEN + 2) + 32];
 	listed[0] = '\0';
-	if (f->kind == FWD_ADDRS) {
-		addrs_text(f, MAX_ADDRS, v->found, sizeof(v->found));
+	if (f->kind == API_LOOKUP_ADDRS) {
+		addrs_text(f, API_LOOKUP_MAX_ADDRS, v->found, sizeof(v->found));
 		addrs_text(f, DETAIL_ADDRS, listed, sizeof(listed));
 	}
 
-	if (f->chain_state == CHAIN_LOOP) {
+	if (f->chain_state == API_CHAIN_LOOP) {
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
 		setf(c->detail, sizeof(c->detail), "%s leads into an alias (CNAME) loop: %s", host, chain);
 		setf(c->next_step, sizeof(c->next_step),
@@ -335,7 +115,7 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 		     host, rr, ip_text, host, rr);
 		return;
 	}
-	if (f->chain_state == CHAIN_TOOLONG) {
+	if (f->chain_state == API_CHAIN_TOOLONG) {
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
 		setf(c->detail, sizeof(c->detail), "%s follows more than %d aliases (CNAME): %s", host,
 		     API_VERIFY_MAX_CNAME, chain);
@@ -346,7 +126,7 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 	}
 
 	switch (f->kind) {
-	case FWD_ADDRS:
+	case API_LOOKUP_ADDRS:
 		if (f->matched) {
 			check_set(c, "forward", API_CHECK_PASS, API_SEV_HIGH);
 			if (f->n_addrs + f->n_more > DETAIL_ADDRS)
@@ -369,7 +149,7 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 			     "Add or correct the %s record of %s so that it points to %s, then retry.", rr,
 			     host, ip_text);
 		return;
-	case FWD_NXDOMAIN:
+	case API_LOOKUP_NXDOMAIN:
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
 		setf(c->detail, sizeof(c->detail), "%s does not exist (NXDOMAIN)", subject);
 		setf(c->next_step, sizeof(c->next_step),
@@ -377,18 +157,17 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 		     "published, then retry.",
 		     rr, final, ip_text);
 		return;
-	case FWD_NODATA:
+	case API_LOOKUP_NODATA:
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
 		setf(c->detail, sizeof(c->detail), "%s exists but has no %s record", subject, rr);
 		setf(c->next_step, sizeof(c->next_step),
 		     "Add an %s record for %s pointing to %s, then retry.", rr, final, ip_text);
 		return;
-	case FWD_RCODE: {
-		const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, (int)f->rcode);
-		const char *rc = lt && lt->name ? lt->name : "an error";
+	case API_LOOKUP_RCODE: {
+		const char *rc = f->rcode_name ? f->rcode_name : "an error";
 
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
-		if (f->rcode == LDNS_RCODE_SERVFAIL) {
+		if (f->rcode == API_RCODE_SERVFAIL) {
 			setf(c->detail, sizeof(c->detail),
 			     "the resolvers could not resolve %s (SERVFAIL): its name servers failed, are "
 			     "unreachable, or gave answers that fail DNSSEC validation",
@@ -398,7 +177,7 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 			    "Check that the authoritative name servers for %s answer correctly (and that its "
 			    "DNSSEC signatures are valid, if the zone is signed), then retry.",
 			    final);
-		} else if (f->rcode == LDNS_RCODE_REFUSED) {
+		} else if (f->rcode == API_RCODE_REFUSED) {
 			setf(c->detail, sizeof(c->detail), "the resolvers refused to resolve %s (REFUSED)",
 			     final);
 			setf(c->next_step, sizeof(c->next_step),
@@ -412,12 +191,12 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 		}
 		return;
 	}
-	case FWD_BADANSWER:
+	case API_LOOKUP_BADANSWER:
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
 		setf(c->detail, sizeof(c->detail), "the resolvers sent no valid answer for %s", final);
 		setf(c->next_step, sizeof(c->next_step), "Retry later, and contact support if it persists.");
 		return;
-	case FWD_TIMEOUT:
+	case API_LOOKUP_TIMEOUT:
 	default:
 		check_set(c, "forward", API_CHECK_FAIL, API_SEV_HIGH);
 		setf(c->detail, sizeof(c->detail), "timeout: no answer from the resolvers within %d ms",
@@ -436,12 +215,12 @@ static void forward_report(const fwd_t *f, const char *host, const char *ip_text
 static int check_forward(const api_verify_conf_t *conf, const core_addr_t *ip, int64_t start_us,
                          api_verdict_t *v, api_check_t *c)
 {
-	fwd_t f;
+	api_lookup_t f;
+	api_resolver_t *res = NULL;
 	api_resolver_conf_t rc = {.retries = -1};
-	char ip_text[CORE_ADDR_STRLEN], qname[CORE_HOSTNAME_MAX + 1];
+	char ip_text[CORE_ADDR_STRLEN];
 	int ret;
 
-	memset(&f, 0, sizeof(f));
 	if (conf != NULL) {
 		rc.servers = conf->resolvers;
 		rc.n_servers = conf->n_resolvers;
@@ -449,33 +228,17 @@ static int check_forward(const api_verify_conf_t *conf, const core_addr_t *ip, i
 		rc.retries = conf->retries;
 		rc.deadline_ms = conf->deadline_ms;
 	}
-	ret = api_resolver_new(&rc, start_us, &f.res);
+	ret = api_resolver_new(&rc, start_us, &res);
 	if (ret != RDNS_OK)
 		return ret;
-	f.ip = ip;
-	f.qtype = ip->family == CORE_AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
-	f.kind = FWD_TIMEOUT;
-
-	/* the normalised name has no trailing dot: make it absolute */
-	snprintf(qname, sizeof(qname), "%s.", v->hostname);
-	f.chain[0] = ldns_dname_new_frm_str(qname);
-	if (f.chain[0] == NULL) {
-		ret = RDNS_ENOMEM;
-		goto cleanup;
-	}
-	f.n_chain = 1;
-
-	ret = forward_lookup(&f);
+	ret = api_lookup_addrs(res, v->hostname, ip->family, ip, &f);
 	if (ret != RDNS_OK)
 		goto cleanup;
-	f.elapsed_ms = api_resolver_elapsed_ms(f.res);
 	if (core_addr_format(ip, ip_text, sizeof(ip_text)) != RDNS_OK)
 		snprintf(ip_text, sizeof(ip_text), "?");
 	forward_report(&f, v->hostname, ip_text, v, c);
 cleanup:
-	for (size_t i = 0; i < f.n_chain; i++)
-		ldns_rdf_deep_free(f.chain[i]);
-	api_resolver_free(f.res);
+	api_resolver_free(res);
 	return ret;
 }
 
