@@ -12,7 +12,7 @@
 /* Size of api_verdict_t.found: the forward addresses found, as text. */
 #define API_VERIFY_FOUND_MAX 512
 
-/* Size of api_verdict_t.checks: one per check. */
+/* Size of api_verdict_t.checks: at least the rows of the check table in verify.c. */
 #define API_VERIFY_CHECKS_MAX 4
 
 typedef enum { API_CHECK_PASS, API_CHECK_FAIL, API_CHECK_WARN } api_check_status_t;
@@ -33,7 +33,7 @@ typedef struct {
 typedef struct {
 	/* normalised, when syntax passed; else empty */
 	char hostname[CORE_HOSTNAME_MAX];
-	/* in order: syntax, policy, forward, generic */
+	/* in the order of the check table in verify.c: syntax, policy, forward, generic */
 	api_check_t checks[API_VERIFY_CHECKS_MAX];
 	/* checks used: 1 when syntax fails; 3 (no forward) when policy fails; else 4 */
 	size_t n;

@@ -9,7 +9,7 @@
 #include "core/addr.h"
 #include "core/hostname.h"
 
-/* Most CNAME hops followed from the requested name. */
+/* Most CNAME hops followed from the requested name (API_LOOKUP_MAX_CNAME). */
 #define API_VERIFY_MAX_CNAME 8
 
 typedef struct {
@@ -30,10 +30,10 @@ typedef struct {
 } api_verify_conf_t;
 
 /* Verify that hostname may become the PTR target of ip and fill *out.
- * Checks, in order:
+ * Checks, in order (the check table in verify.c):
  *  - syntax (high): core_hostname_normalize; on failure no other check runs.
  *  - policy (high): special-use/internal suffixes and provider-denied domains;
- *    on failure the forward check is omitted (generic still runs).
+ *    on failure the checks that query DNS (forward) are omitted (generic still runs).
  *  - forward (high): A (IPv4) or AAAA (IPv6) of the name, CNAMEs followed
  *    (at most API_VERIFY_MAX_CNAME hops, loops detected), must contain ip.
  *    With skip_forward (a staff force) no query is sent and the check is a
