@@ -47,6 +47,16 @@ const conf_opt_t conf_options[] = {
      "folder the zone files are written to"},
     {"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
      "hidden primary listen address (SOA, AXFR, IXFR over UDP/TCP); empty: off"},
+    {"dns_tcp_clients", CONF_INT, "64", 1, 4096, OFF(dns_tcp_clients), "zonegen",
+     "TCP connections the hidden primary serves at once (one thread each); more are closed at once, "
+     "as is any from outside transfer_allow"},
+    {"dns_tcp_per_address", CONF_INT, "8", 1, 4096, OFF(dns_tcp_per_address), "zonegen",
+     "TCP connections one source address may hold on the hidden primary; more are closed at once"},
+    {"dns_tcp_idle_timeout_ms", CONF_INT, "10000", 100, 3600000, OFF(dns_tcp_idle_timeout_ms), "zonegen",
+     "longest silence on a hidden-primary TCP connection (between queries, inside one, or a stalled "
+     "write) before it is closed"},
+    {"dns_tcp_query_timeout_ms", CONF_INT, "10000", 100, 3600000, OFF(dns_tcp_query_timeout_ms), "zonegen",
+     "time from the first byte of a query over TCP to its last; a query trickling in slower is cut off"},
     {"notify", CONF_LIST, "", 0, 0, OFF(notify), "zonegen",
      "NOTIFY targets for every zone: ip[:port][@tsigkey] list (the zone's own targets are added)"},
     {"notify_tries", CONF_INT, "8", 1, 100, OFF(notify_tries), "zonegen", "NOTIFY attempts per target"},

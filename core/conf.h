@@ -34,6 +34,10 @@ typedef struct {
 	/* rdns-zonegen */
 	char *zone_dir;
 	char *dns_listen;
+	long dns_tcp_clients;
+	long dns_tcp_per_address;
+	long dns_tcp_idle_timeout_ms;
+	long dns_tcp_query_timeout_ms;
 	conf_list_t notify;
 	long notify_tries;
 	long notify_timeout_ms;

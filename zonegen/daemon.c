@@ -553,7 +553,11 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		                       .keys = z->keys,
 		                       .n_keys = z->n_keys,
 		                       .transfer_key =
-		                           conf->transfer_tsig_key[0] ? conf->transfer_tsig_key : NULL};
+		                           conf->transfer_tsig_key[0] ? conf->transfer_tsig_key : NULL,
+		                       .tcp_idle_timeout_ms = (int)conf->dns_tcp_idle_timeout_ms,
+		                       .tcp_query_timeout_ms = (int)conf->dns_tcp_query_timeout_ms,
+		                       .max_tcp_clients = (int)conf->dns_tcp_clients,
+		                       .max_tcp_per_addr = (int)conf->dns_tcp_per_address};
 		z->srv = zg_dnssrv_new(&sc, &err);
 		if (!z->srv || zg_dnssrv_start(z->srv) != RDNS_OK) {
 			log_err("zonegen: cannot serve DNS on %s: %s", conf->dns_listen, rdns_strerror(err));

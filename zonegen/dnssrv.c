@@ -86,7 +86,9 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 	if (conf->listen != NULL) {
 		zg_server_conf_t sc = {.listen = conf->listen,
 		                       .tcp_idle_timeout_ms = conf->tcp_idle_timeout_ms,
-		                       .max_tcp_clients = conf->max_tcp_clients};
+		                       .tcp_query_timeout_ms = conf->tcp_query_timeout_ms,
+		                       .max_tcp_clients = conf->max_tcp_clients,
+		                       .max_tcp_per_addr = conf->max_tcp_per_addr};
 		s->server = zg_server_new(&sc, &s->env, &rc);
 		if (s->server == NULL)
 			goto cleanup;

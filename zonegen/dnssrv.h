@@ -34,8 +34,11 @@ typedef struct {
 	 * or are REFUSED; SOA queries stay governed by transfer_allow only, as
 	 * BIND's allow-transfer does. */
 	const char *transfer_key;
-	int tcp_idle_timeout_ms; /* <= 0: 10000; also bounds a stalled write */
-	int max_tcp_clients;     /* <= 0: 64; one thread per TCP connection */
+	/* TCP limits, as zg_server_conf_t (server.h) has them. */
+	int tcp_idle_timeout_ms;  /* <= 0: 10000; longest silence, also a stalled write */
+	int tcp_query_timeout_ms; /* <= 0: 10000; to receive one whole query, however it trickles */
+	int max_tcp_clients;      /* <= 0: 64; one thread per TCP connection */
+	int max_tcp_per_addr;     /* <= 0: 8; from one source address */
 } zg_dnssrv_conf_t;
 
 /* Transport of a query given to zg_dnssrv_handle. */
@@ -56,7 +59,8 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err);
 uint16_t zg_dnssrv_port(const zg_dnssrv_t *s);
 
 /* Start the server thread: one poll loop for UDP and TCP accepts, and one
- * thread per TCP connection (at most max_tcp_clients; more are closed at
+ * thread per TCP connection (at most max_tcp_clients, max_tcp_per_addr from
+ * one address, none from outside transfer_allow; the rest are closed at
  * once). RDNS_OK, RDNS_EINVAL without sockets or when already started,
  * RDNS_ENOMEM. */
 int zg_dnssrv_start(zg_dnssrv_t *s);

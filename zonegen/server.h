@@ -13,8 +13,12 @@ typedef struct {
 	/* "127.0.0.1:5300" or "[::1]:5300" (core/endpoint.h, port required).
 	 * Port 0 picks a free port shared by UDP and TCP. */
 	const char *listen;
-	int tcp_idle_timeout_ms; /* <= 0: 10000; also bounds a stalled write */
-	int max_tcp_clients;     /* <= 0: 64; more are closed at once */
+	/* <= 0: 10000. The longest silence: between queries, inside one, or a stalled write. */
+	int tcp_idle_timeout_ms;
+	/* <= 0: 10000. From a query's first byte to its last; more bytes do not reset it. */
+	int tcp_query_timeout_ms;
+	int max_tcp_clients;  /* <= 0: 64; more are closed at once */
+	int max_tcp_per_addr; /* <= 0: 8; more from one source address are closed at once */
 } zg_server_conf_t;
 
 /* Bind the UDP and TCP sockets (IPV6_V6ONLY for IPv6; SO_REUSEADDR on
@@ -27,11 +31,14 @@ zg_server_t *zg_server_new(const zg_server_conf_t *conf, const zg_query_env_t *e
 /* The bound port (the kernel's choice after port 0). */
 uint16_t zg_server_port(const zg_server_t *srv);
 
-/* Start the poll loop thread for UDP queries and TCP accepts; each TCP
- * connection gets a thread that answers its queries in order (RFC 7766
- * §6.2.1) until the peer closes, idles past the timeout, or a query is
- * dropped or a transfer breaks off. RDNS_OK, RDNS_EINVAL when already
- * started, RDNS_ENOMEM. */
+/* Start the poll loop thread for UDP queries and TCP accepts. A TCP
+ * connection from a source outside env's ACL, beyond max_tcp_clients or
+ * beyond max_tcp_per_addr from its address is closed at once (with a reset)
+ * and never takes a slot. Every other one gets a thread that answers its
+ * queries in order (RFC 7766 §6.2.1) until the peer closes, stays silent
+ * past the idle timeout, takes longer than the query timeout to send one
+ * query, or a query is dropped or a transfer breaks off. RDNS_OK,
+ * RDNS_EINVAL when already started, RDNS_ENOMEM. */
 int zg_server_start(zg_server_t *srv);
 
 /* Stop the threads and close client connections (transfers are cut off);

@@ -1177,6 +1177,104 @@ static void test_tcp_limits(void **state)
 	usleep(100 * 1000);
 }
 
+static int tcp_connect_from(uint16_t port, const char *src)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in me = {.sin_family = AF_INET};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, src, &me.sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Who may hold a TCP slot (issue #13): nobody outside the ACL, at most
+ * max_tcp_per_addr per address, and only while a query arrives in time. */
+static void test_tcp_slots(void **state)
+{
+	int err;
+	zg_dnssrv_conf_t c = {.listen = "127.0.0.1:0",
+	                      .transfer_allow = "127.0.0.1 127.0.0.3",
+	                      .tcp_idle_timeout_ms = 300,
+	                      .tcp_query_timeout_ms = 700,
+	                      .max_tcp_clients = 6,
+	                      .max_tcp_per_addr = 2};
+	zg_dnssrv_t *s = zg_dnssrv_new(&c, &err);
+	assert_non_null(s);
+	assert_int_equal(zg_dnssrv_publish(s, SMALL, small_path), RDNS_OK);
+	assert_int_equal(zg_dnssrv_start(s), RDNS_OK);
+	uint16_t port = zg_dnssrv_port(s);
+	uint8_t b[16];
+
+	/* Outside the ACL: one query answered REFUSED, then closed; silence cut at 1 s. */
+	uint8_t q[512], r[512];
+	q_t spec = {.id = 0x7e01, .name = SMALL, .qtype = ZG_TYPE_AXFR};
+	size_t ql = build(q, sizeof(q), &spec);
+	int fd = tcp_connect_from(port, "127.0.0.2");
+	tcp_send(fd, q, ql);
+	int n = tcp_recv(fd, r, sizeof(r), 2000);
+	assert_true(n >= 12);
+	assert_int_equal(zg_wire_get16(r), 0x7e01);
+	assert_int_equal(zg_wire_get16(r + 2) & 0xf, ZG_RCODE_REFUSED);
+	assert_int_equal(read_n(fd, b, 1, 2000), -1);
+	close(fd);
+	fd = tcp_connect_from(port, "127.0.0.2");
+	double t0 = now_ms();
+	assert_int_equal(read_n(fd, b, 1, 3000), -1);
+	assert_true(now_ms() - t0 >= 800 && now_ms() - t0 < 2000);
+	close(fd);
+	/* More outsiders than the loop thread keeps: the rest are closed at once,
+	 * and none of them takes one of the 6 slots. */
+	int flood[40];
+	for (int i = 0; i < 40; i++)
+		flood[i] = tcp_connect_from(port, "127.0.0.2");
+	t0 = now_ms();
+	assert_int_equal(read_n(flood[39], b, 1, 2000), -1);
+	assert_true(now_ms() - t0 < 250);
+	int ok = tcp_connect_from(port, "127.0.0.1");
+	soa_on(ok, 29);
+	close(ok);
+	for (int i = 0; i < 40; i++)
+		close(flood[i]);
+	usleep(100 * 1000);
+
+	/* Two per address: a third from 127.0.0.3 is closed, 127.0.0.1 still served. */
+	int held[2];
+	for (int i = 0; i < 2; i++) {
+		held[i] = tcp_connect_from(port, "127.0.0.3");
+		soa_on(held[i], (uint16_t)(30 + i));
+	}
+	int third = tcp_connect_from(port, "127.0.0.3");
+	t0 = now_ms();
+	assert_int_equal(read_n(third, b, 1, 2000), -1);
+	assert_true(now_ms() - t0 < 250);
+	close(third);
+	int other = tcp_connect_from(port, "127.0.0.1");
+	soa_on(other, 40);
+	close(other);
+	close(held[0]);
+	close(held[1]);
+	usleep(100 * 1000); /* let the server reap */
+
+	/* A byte every 100 ms never idles 300 ms, but the query is cut off at 700 ms. */
+	fd = tcp_connect(port);
+	t0 = now_ms();
+	bool open = true;
+	while (open && now_ms() - t0 < 3000) {
+		(void)send(fd, "\xff", 1, MSG_NOSIGNAL);
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, 100) == 1)
+			open = recv(fd, b, sizeof(b), 0) > 0;
+	}
+	double dt = now_ms() - t0;
+	assert_false(open);
+	assert_true(dt >= 600 && dt < 1500);
+	close(fd);
+	zg_dnssrv_free(s);
+}
+
 /* ---- concurrency: transfers while the zone is republished ---- */
 
 typedef struct {
@@ -1326,6 +1424,7 @@ int main(void)
 	    cmocka_unit_test(test_log_lines),
 	    cmocka_unit_test(test_publish_snapshot),
 	    cmocka_unit_test(test_tcp_limits),
+	    cmocka_unit_test(test_tcp_slots),
 	    cmocka_unit_test(test_concurrent_publish),
 	    cmocka_unit_test(test_stop_during_transfer),
 	};
