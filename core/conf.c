@@ -48,8 +48,8 @@ const conf_opt_t conf_options[] = {
     {"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
      "hidden primary listen address (SOA, AXFR, IXFR over UDP/TCP); empty: off"},
     {"dns_tcp_clients", CONF_INT, "64", 1, 4096, OFF(dns_tcp_clients), "zonegen",
-     "TCP connections the hidden primary serves at once (one thread each); more are closed at once, "
-     "as is any from outside transfer_allow"},
+     "TCP connections the hidden primary serves at once (one thread each); more are closed at once; "
+     "one from outside transfer_allow never takes one (REFUSED to one query within 1 s, then closed)"},
     {"dns_tcp_per_address", CONF_INT, "8", 1, 4096, OFF(dns_tcp_per_address), "zonegen",
      "TCP connections one source address may hold on the hidden primary; more are closed at once"},
     {"dns_tcp_idle_timeout_ms", CONF_INT, "10000", 100, 3600000, OFF(dns_tcp_idle_timeout_ms), "zonegen",

@@ -60,9 +60,9 @@ uint16_t zg_dnssrv_port(const zg_dnssrv_t *s);
 
 /* Start the server thread: one poll loop for UDP and TCP accepts, and one
  * thread per TCP connection (at most max_tcp_clients, max_tcp_per_addr from
- * one address, none from outside transfer_allow; the rest are closed at
- * once). RDNS_OK, RDNS_EINVAL without sockets or when already started,
- * RDNS_ENOMEM. */
+ * one address, none from outside transfer_allow, which gets REFUSED to one
+ * query from the poll loop; the rest are closed at once). RDNS_OK, RDNS_EINVAL without sockets or when
+ * already started, RDNS_ENOMEM. */
 int zg_dnssrv_start(zg_dnssrv_t *s);
 
 /* Open path, check the whole file (every line a record of our fixed

@@ -32,9 +32,11 @@ zg_server_t *zg_server_new(const zg_server_conf_t *conf, const zg_query_env_t *e
 uint16_t zg_server_port(const zg_server_t *srv);
 
 /* Start the poll loop thread for UDP queries and TCP accepts. A TCP
- * connection from a source outside env's ACL, beyond max_tcp_clients or
- * beyond max_tcp_per_addr from its address is closed at once (with a reset)
- * and never takes a slot. Every other one gets a thread that answers its
+ * connection from a source outside env's ACL never takes a slot: the poll
+ * loop gives it 1 s to send one query of at most 512 bytes, answers it
+ * (REFUSED) and closes it; with 32 waiting, more are reset at once. One
+ * beyond max_tcp_clients, or beyond max_tcp_per_addr from its address, is
+ * reset at once. Every other one gets a thread that answers its
  * queries in order (RFC 7766 §6.2.1) until the peer closes, stays silent
  * past the idle timeout, takes longer than the query timeout to send one
  * query, or a query is dropped or a transfer breaks off. RDNS_OK,
