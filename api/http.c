@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -9,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -29,6 +31,13 @@ struct api_app {
 	pthread_t acceptor;
 	bool acceptor_running;
 	atomic_bool stopping;
+	/* Connections handed to MHD and not yet closed (MHD_CONNECTION_NOTIFY_CLOSED). Only
+	 * the accept thread adds, so its check against api_max_connections cannot race. */
+	atomic_long open;
+	char refusal[512]; /* the 503 written to a connection above the limit */
+	size_t refusal_len;
+	unsigned long refused; /* since the last log line (accept thread only) */
+	struct timespec refused_logged;
 	pthread_mutex_t lock;
 	db_t **dbs; /* every worker's connection, freed at the end */
 	size_t n_dbs, cap_dbs;
@@ -467,17 +476,69 @@ api_app_t *api_app_new(const rdns_conf_t *conf, int *err)
 	return app;
 }
 
-/* One thread accepts and hands each connection to MHD, which spreads them evenly over
+/* MHD_CONNECTION_NOTIFY_CLOSED frees the connection's place under api_max_connections. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	api_app_t *app = cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub(&app->open, 1);
+}
+
+/* Refusals are logged at most once a second, with the count since the last line. */
+static void log_refusals(api_app_t *app, bool force)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!app->refused || (!force && now.tv_sec - app->refused_logged.tv_sec < 1))
+		return;
+	log_warn("http: at api_max_connections (%ld): refused %lu connection(s) with 503",
+	         app->conf->api_max_connections, app->refused);
+	app->refused = 0;
+	app->refused_logged = now;
+}
+
+/* Above the limit: answer 503 at once and close, without ever blocking the accept thread
+ * (the socket is non-blocking; a client that does not read loses the answer, not us).
+ * What the client already sent is read away first, so that the close is a FIN, not an
+ * RST that could make its kernel drop the answer. */
+static void refuse(api_app_t *app, int fd)
+{
+	char buf[4096];
+	(void)!send(fd, app->refusal, app->refusal_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(fd, SHUT_WR);
+	for (int i = 0; i < 4 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
+		;
+	close(fd);
+	app->refused++;
+	log_refusals(app, false);
+}
+
+/*
+ * One thread accepts and hands each connection to MHD, which spreads them evenly over
  * its worker threads. (With every worker accepting on the shared socket, connections
  * piled up on a few workers, and a worker serves its connections one database call
- * at a time: that made the latency tail.) */
+ * at a time: that made the latency tail.)
+ *
+ * This thread, not MHD, enforces api_max_connections. In libmicrohttpd 0.9.75 (Debian
+ * 12) MHD_add_connection() on a daemon with its own threads only queues the connection
+ * for a worker, whose count of connections grows when the worker takes it from the
+ * queue; new_connection_process_() then checks the limit again under
+ * cleanup_connection_mutex, and on that branch returns without unlocking it (fixed
+ * upstream in 1.0.0, commit 67061d5c). A flood that queues more connections to a
+ * worker than its share of the limit thus leaves that worker blocked for good on the
+ * next lock of its own mutex, and MHD_stop_daemon() waiting for it. So MHD's limit is
+ * set where it cannot be reached (see api_app_start) and connections above ours are
+ * answered here.
+ */
 static void *accept_loop(void *arg)
 {
 	api_app_t *app = arg;
 	while (!atomic_load(&app->stopping)) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
-		int fd = accept4(app->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		int fd =
+		    accept4(app->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
 			if (atomic_load(&app->stopping) || errno == EINVAL || errno == EBADF)
 				break;
@@ -487,9 +548,20 @@ static void *accept_loop(void *arg)
 			}
 			continue;
 		}
-		/* On failure (limits reached) MHD closes the socket itself. */
-		(void)MHD_add_connection(app->mhd, fd, (struct sockaddr *)&peer, len);
+		if (atomic_load(&app->open) >= app->conf->api_max_connections) {
+			refuse(app, fd);
+			continue;
+		}
+		log_refusals(app, false);
+		atomic_fetch_add(&app->open, 1);
+		/* On failure (the per-address limit, no memory) MHD closes the socket itself and
+		 * never reports the connection closed. (One it queued and then drops for want of
+		 * memory, in new_connection_process_, is not reported either: its place stays
+		 * taken.) */
+		if (MHD_add_connection(app->mhd, fd, (struct sockaddr *)&peer, len) != MHD_YES)
+			atomic_fetch_sub(&app->open, 1);
 	}
+	log_refusals(app, true);
 	return NULL;
 }
 
@@ -547,6 +619,24 @@ int api_app_start(api_app_t *app)
 		return RDNS_EIO;
 	}
 	request_time_slice(app->conf->api_sched_slice_us);
+	char body[256];
+	int bl = snprintf(body, sizeof(body),
+	                  "{\"type\":\"https://rdns.dev/problems/too-many-connections\",\"title\":"
+	                  "\"Service Unavailable\",\"status\":503,\"detail\":\"the server has reached its "
+	                  "limit of %ld connections; retry shortly\"}",
+	                  app->conf->api_max_connections);
+	int rl = snprintf(app->refusal, sizeof(app->refusal),
+	                  "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+	                  "Content-Length: %d\r\nRetry-After: 1\r\nCache-Control: no-store\r\n"
+	                  "Connection: close\r\n\r\n%s",
+	                  bl, body);
+	assert(bl > 0 && (size_t)bl < sizeof(body) && rl > 0 && (size_t)rl < sizeof(app->refusal));
+	app->refusal_len = (size_t)rl;
+	/* MHD's own connection limit is never reached (accept_loop says why): each worker's
+	 * share of it is more than all the connections the accept thread lets in, plus the
+	 * one a worker may have reported closed and not yet taken off its count. */
+	unsigned int mhd_limit =
+	    (unsigned int)((app->conf->api_max_connections + 1) * app->conf->api_threads);
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
 	                 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	/* The logger goes first, or MHD logs its own way until it is set. A connection's
@@ -557,10 +647,10 @@ int api_app_start(api_app_t *app)
 	app->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->conf->api_threads, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned int)app->conf->api_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned int)app->conf->api_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned int)app->conf->api_idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_UNESCAPE_CALLBACK,
+	    mhd_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)app->conf->api_per_ip_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->conf->api_idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, app, MHD_OPTION_NOTIFY_CONNECTION, on_connection, app, MHD_OPTION_UNESCAPE_CALLBACK,
 	    unescape, app, MHD_OPTION_END);
 	if (!app->mhd) {
 		log_err("http: cannot start the HTTP server: %s", strerror(errno));
