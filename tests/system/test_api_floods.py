@@ -68,10 +68,11 @@ def test_floods_above_the_connection_limit_leave_the_server_whole(api_factory):
     for _ in range(FLOODS):
         answers.append(flood(api.port, FLOOD, hold=0.4))
 
-    # The floods are over: /healthz answers at once, and so do clients in parallel.
-    t0 = time.monotonic()
-    r = requests.get(api.base + "/healthz", timeout=1)
-    assert r.status_code == 200 and time.monotonic() - t0 < 1
+    # The floods are over: /healthz answers within 1 s (a 503 is possible for the few
+    # milliseconds the workers take to see the flood's sockets closed), and so do
+    # clients in parallel.
+    wait_until(lambda: requests.get(api.base + "/healthz", timeout=1).status_code == 200,
+               timeout=1, interval=0.01, what="/healthz right after the floods")
     with concurrent.futures.ThreadPoolExecutor(16) as ex:
         codes = list(ex.map(lambda _: requests.get(api.base + "/healthz", timeout=2).status_code,
                             range(64)))
