@@ -446,7 +446,10 @@ def test_standby_takes_over_when_the_leader_dies(env, dburl):
                    what="standby renders")
         assert time.monotonic() - t0 < 10
         assert ptr_answer(standby.port, "198.51.100.50") is None or True  # the hidden primary answers SOA/AXFR only
-        xz = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=standby.port, relativize=False), relativize=False)
+        # The file is renamed into place a moment before the zone is published: ask until it is.
+        xz = wait_until(lambda: dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=standby.port,
+                                                                relativize=False), relativize=False),
+                        timeout=5, what="standby serves the zone")
         assert str(xz.find_rdataset("50." + Z4 + ".", "PTR")[0].target) == "takeover.example.com."
         standby.stop()
     finally:
