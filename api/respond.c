@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/id.h"
 
 const char *api_echo(const char *s, char buf[API_ECHO_BUF])
 {
@@ -204,8 +205,8 @@ void api_not_found(api_req_t *r, const char *what, const char *text)
 
 bool api_parse_id(const char *s, long long *out)
 {
-	size_t n = s ? strspn(s, "0123456789") : 0;
-	if (n == 0 || n > 18 || s[n] || s[0] == '0')
+	size_t n = s ? core_id_span(s) : 0;
+	if (n == 0 || s[n])
 		return false;
 	*out = atoll(s);
 	return true;

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "core/err.h"
+#include "core/id.h"
 
 DB_STMT(st_account_insert, "INSERT INTO accounts (name, role) VALUES ($1, $2) RETURNING id", 2);
 DB_STMT(st_token_insert,
@@ -89,8 +90,8 @@ int db_token_parse(const char *token, db_token_key_t *k)
 	if (strncmp(token, "rdns_", 5) != 0)
 		return RDNS_EDENIED;
 	const char *idp = token + 5;
-	size_t idlen = strspn(idp, "0123456789");
-	if (idlen == 0 || idlen > 18 || idp[idlen] != '_')
+	size_t idlen = core_id_span(idp); /* "rdns_03_..." is not token 3 */
+	if (idlen == 0 || idp[idlen] != '_')
 		return RDNS_EDENIED;
 	const char *secret = idp + idlen + 1;
 	size_t slen = strlen(secret);

@@ -1,0 +1,52 @@
+"""Policy holes of issue #13 item 7: what the API must refuse, and how it answers."""
+import pytest
+
+from conftest import Client
+
+
+def problem(r, status):
+    """Assert an RFC 9457 problem answer with this status; return its body."""
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"] == "application/problem+json", r.headers
+    body = r.json()
+    assert body["status"] == status and body["title"] and "detail" in body
+    return body
+
+
+def field_errors(r):
+    body = problem(r, 400)
+    return {e["field"]: e["error"] for e in body.get("errors", [])}
+
+
+def new_account(staff, name, role="customer"):
+    r = staff.post("/v1/accounts", json={"name": name, "role": role})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def new_token(staff, acct):
+    r = staff.post(f"/v1/accounts/{acct['id']}/tokens")
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+ZONE = {"nameservers": ["ns1.example.net", "ns2.example.net"]}
+
+
+# ---- one id grammar: no leading zeros in token texts or token paths ----
+
+def test_token_id_with_leading_zeros_is_not_the_token(api, staff):
+    tok = new_token(staff, new_account(staff, "zero-pad-co"))
+    _, tid, secret = tok["token"].split("_", 2)
+    assert Client(api.base, tok["token"]).get("/v1/me").status_code == 200
+    for padded in (f"rdns_0{tid}_{secret}", f"rdns_00{tid}_{secret}"):
+        r = Client(api.base, padded).get("/v1/me")
+        problem(r, 401)
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_token_path_with_leading_zeros_is_404(api, staff):
+    tok = new_token(staff, new_account(staff, "zero-path-co"))
+    problem(staff.delete(f"/v1/tokens/0{tok['id']}"), 404)
+    # Not revoked by the padded path.
+    assert Client(api.base, tok["token"]).get("/v1/me").status_code == 200
