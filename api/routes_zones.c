@@ -528,8 +528,9 @@ static void zone_delete(api_req_t *r)
 {
 	char name[CORE_REVNAME_MAX];
 	const char *f = api_query(r, "force");
-	bool force = f && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
-	if (f && !force && strcmp(f, "false") != 0 && strcmp(f, "0") != 0) {
+	/* a JSON boolean's words only, as documented: "1" or "yes" could mean anything */
+	bool force = f && strcmp(f, "true") == 0;
+	if (f && !force && strcmp(f, "false") != 0) {
 		api_bad_param(r, API_PROBLEM_NAMED, "force", f, "true or false");
 		return;
 	}

@@ -50,3 +50,16 @@ def test_token_path_with_leading_zeros_is_404(api, staff):
     problem(staff.delete(f"/v1/tokens/0{tok['id']}"), 404)
     # Not revoked by the padded path.
     assert Client(api.base, tok["token"]).get("/v1/me").status_code == 200
+
+
+# ---- ?force= is true or false, as documented ----
+
+@pytest.mark.parametrize("value", ["1", "0", "yes", "TRUE", "True", "", " true"])
+def test_zone_delete_force_is_true_or_false_only(staff, value):
+    z = staff.post("/v1/zones", json=dict(ZONE, prefix="198.18.200.0/24"))
+    assert z.status_code in (201, 409), z.text
+    name = "200.18.198.in-addr.arpa"
+    body = problem(staff.delete(f"/v1/zones/{name}", params={"force": value}), 400)
+    assert body["parameter"] == "force"
+    # The zone is still there.
+    assert staff.get(f"/v1/zones/{name}").status_code == 200
