@@ -94,7 +94,7 @@ static const char *notify_canon(const char *s, char *out, size_t len)
 {
 	core_endpoint_t ep;
 	const char *why;
-	if (core_endpoint_parse(s, CORE_EP_KEY, 53, &ep, &why) != RDNS_OK)
+	if (core_endpoint_parse(s, CORE_EP_NOTIFY, 53, &ep, &why) != RDNS_OK)
 		return why;
 	if (core_endpoint_format(&ep, out, len) != RDNS_OK)
 		return "too long";

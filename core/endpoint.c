@@ -15,6 +15,34 @@ bool core_tsig_keyname_ok(const char *k)
 	return strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
 }
 
+/* Not one host: the unspecified address, IPv4 limited broadcast (RFC 919) or multicast
+ * (RFC 5771, RFC 4291 2.7), IPv4-mapped ones included. A NOTIFY sent there reaches no
+ * secondary, or every host on a link. */
+static const char *not_unicast(const core_addr_t *a)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *v4 = NULL;
+	if (a->family == CORE_AF_INET)
+		v4 = a->b;
+	else if (memcmp(a->b, mapped, sizeof(mapped)) == 0)
+		v4 = a->b + 12;
+	if (v4) {
+		if ((v4[0] | v4[1] | v4[2] | v4[3]) == 0)
+			return "the unspecified address 0.0.0.0 is not a host";
+		if ((v4[0] & v4[1] & v4[2] & v4[3]) == 0xff)
+			return "the broadcast address 255.255.255.255 is not a host";
+		if ((v4[0] & 0xf0) == 0xe0)
+			return "a multicast address (224.0.0.0/4) is not a host";
+		return NULL;
+	}
+	static const uint8_t zero[16];
+	if (memcmp(a->b, zero, sizeof(zero)) == 0)
+		return "the unspecified address :: is not a host";
+	if (a->b[0] == 0xff)
+		return "a multicast address (ff00::/8) is not a host";
+	return NULL;
+}
+
 static int fail(const char **why, const char *text)
 {
 	if (why)
@@ -70,6 +98,9 @@ int core_endpoint_parse(const char *s, unsigned flags, uint16_t default_port, co
 		if (port && ep.addr.family != CORE_AF_INET)
 			return fail(why, "not an IP address");
 	}
+	const char *group = (flags & CORE_EP_UNICAST) ? not_unicast(&ep.addr) : NULL;
+	if (group)
+		return fail(why, group);
 	if (port == NULL && need_port)
 		return fail(why, shape);
 	if (port) {

@@ -23,7 +23,13 @@ enum {
 	CORE_EP_PORT_ZERO = 1 << 1,     /* port 0 is allowed (listen: the kernel picks one) */
 	CORE_EP_KEY = 1 << 2,           /* an optional "@keyname" suffix (NOTIFY targets) */
 	CORE_EP_BRACKET_V4 = 1 << 3,    /* "[192.0.2.1]:53" too (resolvers have always taken it) */
+	CORE_EP_UNICAST = 1 << 4,       /* no unspecified, broadcast or multicast address */
 };
+
+/* The NOTIFY target grammar, the same for the API's zone routes and rdns-zonegen: a key
+ * may follow, and the address is one host (not 0.0.0.0, ::, 255.255.255.255,
+ * 224.0.0.0/4, ff00::/8, nor those as ::ffff:a.b.c.d). */
+#define CORE_EP_NOTIFY (CORE_EP_KEY | CORE_EP_UNICAST)
 
 typedef struct {
 	core_addr_t addr;
@@ -35,7 +41,8 @@ typedef struct {
  * whose last group is never taken for a port ("::1:53" is the address ::1:53),
  * plus "@keyname" where CORE_EP_KEY allows it. Addresses follow
  * core_addr_parse (no zone ids, no white space, no names); brackets hold IPv6
- * only (IPv4 too with CORE_EP_BRACKET_V4); the port is 1 to 5 decimal digits, 1..65535 (0 too with
+ * only (IPv4 too with CORE_EP_BRACKET_V4); CORE_EP_UNICAST refuses the addresses
+ * that name no one host (see CORE_EP_NOTIFY); the port is 1 to 5 decimal digits, 1..65535 (0 too with
  * CORE_EP_PORT_ZERO), default_port when absent. Returns RDNS_OK or
  * RDNS_EINVAL with *why (if not NULL) set to a sentence for the user; out is
  * left alone on error. */

@@ -164,7 +164,7 @@ static bool make_target(zg_t *z, const char *s, zg_notify_target_t *t)
 {
 	char keyname[64] = "";
 	if (zg_notify_target_parse(s, t, keyname, sizeof(keyname)) != RDNS_OK) {
-		log_warn("notify: target '%s' is not ip[:port][@key]; skipped", s);
+		log_warn("notify: target '%s' is not a host's ip[:port][@key]; skipped", s);
 		return false;
 	}
 	if (keyname[0]) {

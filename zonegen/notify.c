@@ -148,7 +148,7 @@ int zg_notify_target_parse(const char *s, zg_notify_target_t *out, char *keyname
 
 	if (!s || !out)
 		return RDNS_EINVAL;
-	if (core_endpoint_parse(s, CORE_EP_KEY, 53, &ep, NULL) != RDNS_OK)
+	if (core_endpoint_parse(s, CORE_EP_NOTIFY, 53, &ep, NULL) != RDNS_OK)
 		return RDNS_EINVAL;
 	memset(&t, 0, sizeof(t));
 	t.port = ep.port;

@@ -63,3 +63,24 @@ def test_zone_delete_force_is_true_or_false_only(staff, value):
     assert body["parameter"] == "force"
     # The zone is still there.
     assert staff.get(f"/v1/zones/{name}").status_code == 200
+
+
+# ---- NOTIFY targets are hosts ----
+
+@pytest.mark.parametrize("target, words", [
+    ("0.0.0.0", "unspecified"), ("0.0.0.0:53", "unspecified"), ("[::]:53", "unspecified"),
+    ("::", "unspecified"), ("255.255.255.255", "broadcast"), ("224.0.0.1", "multicast"),
+    ("239.255.255.250:1900", "multicast"), ("ff02::1", "multicast"), ("[ff05::fb]:5353@k", "multicast"),
+    ("::ffff:224.0.0.251", "multicast"),
+])
+def test_notify_target_must_be_a_host(staff, target, words):
+    body = dict(ZONE, prefix="198.18.201.0/24", notify=["192.0.2.53", target])
+    errors = field_errors(staff.post("/v1/zones", json=body))
+    assert words in errors["notify[1]"], errors
+    assert staff.get("/v1/zones/201.18.198.in-addr.arpa").status_code == 404
+    # Nor by PATCH.
+    z = staff.post("/v1/zones", json=dict(ZONE, prefix="198.18.202.0/24"))
+    assert z.status_code in (201, 409), z.text
+    errors = field_errors(staff.patch("/v1/zones/202.18.198.in-addr.arpa", json={"notify": [target]}))
+    assert words in errors["notify[0]"], errors
+    assert staff.get("/v1/zones/202.18.198.in-addr.arpa").json()["notify"] == []

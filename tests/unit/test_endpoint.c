@@ -13,7 +13,7 @@
 
 #define N(t) (sizeof(t) / sizeof((t)[0]))
 
-enum { ANY = 0, LISTEN = CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, NOTIFY = CORE_EP_KEY };
+enum { ANY = 0, LISTEN = CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, NOTIFY = CORE_EP_NOTIFY };
 
 typedef struct {
 	const char *in;
@@ -77,6 +77,27 @@ static const ep_case_t cases[] = {
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
      NULL},
     {"192.0.2.1@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NOTIFY, NULL, "key name"},
+    /* NOTIFY targets are hosts: not unspecified, broadcast or multicast */
+    {"0.0.0.0", NOTIFY, NULL, "unspecified"},
+    {"0.0.0.0:53@k", NOTIFY, NULL, "unspecified"},
+    {"[::]:53", NOTIFY, NULL, "unspecified"},
+    {"::", NOTIFY, NULL, "unspecified"},
+    {"::ffff:0.0.0.0", NOTIFY, NULL, "unspecified"},
+    {"255.255.255.255", NOTIFY, NULL, "broadcast"},
+    {"[::ffff:255.255.255.255]", NOTIFY, NULL, "broadcast"},
+    {"224.0.0.1", NOTIFY, NULL, "multicast"},
+    {"239.255.255.250:1900", NOTIFY, NULL, "multicast"},
+    {"::ffff:224.0.0.251", NOTIFY, NULL, "multicast"},
+    {"ff02::1", NOTIFY, NULL, "multicast"},
+    {"[ff05::fb]:5353", NOTIFY, NULL, "multicast"},
+    {"223.255.255.255", NOTIFY, "223.255.255.255:53", NULL},
+    {"255.255.255.254", NOTIFY, "255.255.255.254:53", NULL},
+    {"::1", NOTIFY, "[::1]:53", NULL},
+    {"fe80::1", NOTIFY, "[fe80::1]:53", NULL},
+    {"[fe00::1]", NOTIFY, "[fe00::1]:53", NULL},
+    /* the listen grammar keeps the wildcard */
+    {"0.0.0.0:8053", LISTEN, "0.0.0.0:8053", NULL},
+    {"[::]:0", LISTEN, "[::]:0", NULL},
 };
 
 static void test_parse_table(void **state)

@@ -164,6 +164,12 @@ static const parse_case_t parse_cases[] = {
     {"2001:db8:::1", RDNS_EINVAL, NULL, 0, NULL},
     {"fe80::1%eth0", RDNS_EINVAL, NULL, 0, NULL},
     {"[fe80::1%eth0]:53", RDNS_EINVAL, NULL, 0, NULL},
+    /* the API's grammar (CORE_EP_NOTIFY): one host, never a wildcard or a group */
+    {"0.0.0.0", RDNS_EINVAL, NULL, 0, NULL},
+    {"[::]:53", RDNS_EINVAL, NULL, 0, NULL},
+    {"255.255.255.255:53", RDNS_EINVAL, NULL, 0, NULL},
+    {"224.0.0.1@k", RDNS_EINVAL, NULL, 0, NULL},
+    {"ff02::1", RDNS_EINVAL, NULL, 0, NULL},
 };
 
 static void test_parse_table(void **state)
