@@ -172,6 +172,14 @@ bool api_field_prefix(api_req_t *r, const char *field, const char *s, core_prefi
 	return false;
 }
 
+core_policy_t api_hostname_policy(const api_req_t *r, const char *name, const char **which)
+{
+	const rdns_conf_t *c = r->conf;
+	return core_hostname_policy(name, c->special_names.n ? (const char *const *)c->special_names.v : NULL,
+	                            c->special_names.n, (const char *const *)c->denied_domains.v,
+	                            c->denied_domains.n, which);
+}
+
 size_t api_utf8_chars(const char *s)
 {
 	size_t n = 0;

@@ -9,6 +9,7 @@
 
 #include "api/http.h"
 #include "core/addr.h"
+#include "core/hostname.h"
 
 /* Bytes of user input quoted back in a problem detail, and the buffer api_echo() fills. */
 #define API_ECHO_MAX 96
@@ -89,6 +90,10 @@ bool api_query_limit(api_req_t *r, api_problem_style_t style, int *limit);
  * api_bad_field(NAMED) saying what is wrong (no prefix, not an address, the
  * length, host bits set: then it names the network). */
 bool api_field_prefix(api_req_t *r, const char *field, const char *s, core_prefix_t *out);
+
+/* core_hostname_policy with the API's configured special_names and denied_domains (an
+ * empty special_names keeps the built-in list, as the PTR verifier does). */
+core_policy_t api_hostname_policy(const api_req_t *r, const char *name, const char **which);
 
 /* Characters of a UTF-8 string (jansson has checked that a body's strings are valid). */
 size_t api_utf8_chars(const char *s);

@@ -136,6 +136,20 @@ static bool check_template(api_req_t *r, const zone_spec_t *z, const char *tmpl)
 			              api_echo(tmpl, e), api_echo(out, e2), at, why ? why : "too long");
 			return false;
 		}
+		/* the PTRs a zone publishes by default are held to the policy of every PTR */
+		const char *which;
+		core_policy_t p = api_hostname_policy(r, norm, &which);
+		if (p != CORE_POLICY_OK) {
+			api_bad_field(
+			    r, API_PROBLEM_NAMED, "default_ptr",
+			    "'%s' expands to '%s' for %s, which is in '%s', %s", api_echo(tmpl, e), norm, at,
+			    which,
+			    p == CORE_POLICY_SPECIAL
+			        ? "a special-use or internal domain that does not resolve on the public "
+			          "Internet"
+			        : "a domain that this provider does not allow as a reverse DNS name");
+			return false;
+		}
 	}
 	return true;
 }

@@ -79,22 +79,14 @@ static int check_syntax(run_t *run, api_check_t *c)
 static int check_policy(run_t *run, api_check_t *c)
 {
 	const api_verify_conf_t *conf = run->conf;
-	const char *const *special = core_hostname_special_default;
-	size_t n_special = 0;
 	api_policy_outcome_t o = {
 	    .hostname = run->v->hostname, .family = run->ip->family, .kind = API_POLICY_OK};
-
-	if (conf != NULL && conf->special != NULL) {
-		special = conf->special;
-		n_special = conf->n_special;
-	} else {
-		while (special[n_special] != NULL)
-			n_special++;
-	}
-	if (core_hostname_matches_suffix(o.hostname, special, n_special, &o.suffix))
+	core_policy_t p = conf == NULL ? core_hostname_policy(o.hostname, NULL, 0, NULL, 0, &o.suffix)
+	                               : core_hostname_policy(o.hostname, conf->special, conf->n_special,
+	                                                      conf->denied, conf->n_denied, &o.suffix);
+	if (p == CORE_POLICY_SPECIAL)
 		o.kind = API_POLICY_SPECIAL;
-	else if (conf != NULL && conf->denied != NULL && conf->n_denied > 0 &&
-	         core_hostname_matches_suffix(o.hostname, conf->denied, conf->n_denied, &o.suffix))
+	else if (p == CORE_POLICY_DENIED)
 		o.kind = API_POLICY_DENIED;
 	api_findings_policy(&o, c);
 	return RDNS_OK;

@@ -188,6 +188,20 @@ bool core_hostname_matches_suffix(const char *name, const char *const *list, siz
 	return false;
 }
 
+core_policy_t core_hostname_policy(const char *name, const char *const *special, size_t n_special,
+                                   const char *const *denied, size_t n_denied, const char **which)
+{
+	if (special == NULL) {
+		special = core_hostname_special_default;
+		n_special = SIZE_MAX; /* up to its NULL */
+	}
+	if (core_hostname_matches_suffix(name, special, n_special, which))
+		return CORE_POLICY_SPECIAL;
+	if (denied != NULL && n_denied > 0 && core_hostname_matches_suffix(name, denied, n_denied, which))
+		return CORE_POLICY_DENIED;
+	return CORE_POLICY_OK;
+}
+
 /* ---- generic-name detection ---- */
 
 /* Whether needle occurs in s[0..n) with a character on neither side that

@@ -39,6 +39,21 @@ extern const char *const core_hostname_special_default[];
  * the matching list entry (else NULL) when which is not NULL. */
 bool core_hostname_matches_suffix(const char *name, const char *const *list, size_t n, const char **which);
 
+/* The policy verdict on a PTR target (core_hostname_policy). */
+typedef enum {
+	CORE_POLICY_OK = 0,
+	CORE_POLICY_SPECIAL, /* in a special-use or internal domain */
+	CORE_POLICY_DENIED,  /* in a domain the provider denies */
+} core_policy_t;
+
+/* The one policy every PTR target is held to, whoever sets it (a PTR, a zone's
+ * default_ptr): a normalised name in one of the special suffixes (special NULL:
+ * core_hostname_special_default, NULL-terminated; else n_special entries) is
+ * CORE_POLICY_SPECIAL, else in one of the denied ones (may be NULL / 0)
+ * CORE_POLICY_DENIED. *which (may be NULL) gets the matching entry, else NULL. */
+core_policy_t core_hostname_policy(const char *name, const char *const *special, size_t n_special,
+                                   const char *const *denied, size_t n_denied, const char **which);
+
 /* Generic-hostname findings (bit flags). */
 enum {
 	CORE_GENERIC_ADDR = 1 << 0, /* the address is embedded in the name */

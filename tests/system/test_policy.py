@@ -84,3 +84,31 @@ def test_notify_target_must_be_a_host(staff, target, words):
     errors = field_errors(staff.patch("/v1/zones/202.18.198.in-addr.arpa", json={"notify": [target]}))
     assert words in errors["notify[0]"], errors
     assert staff.get("/v1/zones/202.18.198.in-addr.arpa").json()["notify"] == []
+
+
+# ---- a zone's default_ptr is held to the PTR policy ----
+
+@pytest.mark.parametrize("template, suffix", [
+    ("{dashed}.localhost", "localhost"), ("host-{d}.internal", "internal"), ("{dashed}.home.arpa", "home.arpa"),
+    ("{reverse}.in-addr.arpa", "in-addr.arpa"), ("{dashed}.dyn.example", "example"),
+])
+def test_default_ptr_in_a_special_domain_is_refused(staff, template, suffix):
+    errors = field_errors(staff.post("/v1/zones", json=dict(ZONE, prefix="198.18.203.0/24", default_ptr=template)))
+    assert f"'{suffix}'" in errors["default_ptr"] and "special-use" in errors["default_ptr"], errors
+    assert staff.get("/v1/zones/203.18.198.in-addr.arpa").status_code == 404
+    z = staff.post("/v1/zones", json=dict(ZONE, prefix="198.18.204.0/24"))
+    assert z.status_code in (201, 409), z.text
+    errors = field_errors(staff.patch("/v1/zones/204.18.198.in-addr.arpa", json={"default_ptr": template}))
+    assert "special-use" in errors["default_ptr"], errors
+    assert staff.get("/v1/zones/204.18.198.in-addr.arpa").json()["default_ptr"] is None
+
+
+def test_default_ptr_in_a_denied_domain_is_refused(api_factory):
+    api = api_factory({"denied_domains": "brand.example.net"})
+    staff = Client(api.base, api.add_staff("staff-denied"))
+    body = dict(ZONE, prefix="198.18.205.0/24", default_ptr="{dashed}.pool.Brand.Example.NET")
+    errors = field_errors(staff.post("/v1/zones", json=body))
+    assert "'brand.example.net'" in errors["default_ptr"] and "does not allow" in errors["default_ptr"], errors
+    # A public name outside it is fine.
+    r = staff.post("/v1/zones", json=dict(body, default_ptr="{dashed}.pool.mybrand.example.net"))
+    assert r.status_code == 201, r.text

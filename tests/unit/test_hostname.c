@@ -276,6 +276,33 @@ static void test_suffix_custom_list(void **state)
 	assert_false(core_hostname_matches_suffix("net", list, 2, NULL));
 }
 
+static void test_policy_verdict(void **state)
+{
+	(void)state;
+	const char *special[] = {"localhost", "internal"}, *denied[] = {"brand.example"};
+	const char *which;
+	/* special NULL: the built-in list */
+	assert_int_equal(core_hostname_policy("192-0-2-1.localhost", NULL, 0, NULL, 0, &which),
+	                 CORE_POLICY_SPECIAL);
+	assert_string_equal(which, "localhost");
+	assert_int_equal(core_hostname_policy("a.home.arpa", NULL, 0, denied, 1, &which),
+	                 CORE_POLICY_SPECIAL);
+	assert_string_equal(which, "home.arpa");
+	assert_int_equal(core_hostname_policy("mail.example.com", NULL, 0, NULL, 0, &which), CORE_POLICY_OK);
+	assert_null(which);
+	/* a configured list replaces the built-in one */
+	assert_int_equal(core_hostname_policy("a.local", special, 2, NULL, 0, NULL), CORE_POLICY_OK);
+	assert_int_equal(core_hostname_policy("a.internal", special, 2, NULL, 0, NULL), CORE_POLICY_SPECIAL);
+	/* denied after special; suffixes at label boundaries */
+	assert_int_equal(core_hostname_policy("x.brand.example", special, 2, denied, 1, &which),
+	                 CORE_POLICY_DENIED);
+	assert_string_equal(which, "brand.example");
+	assert_int_equal(core_hostname_policy("x.mybrand.example", special, 2, denied, 1, NULL),
+	                 CORE_POLICY_OK);
+	assert_int_equal(core_hostname_policy("x.brand.example", special, 2, denied, 0, NULL),
+	                 CORE_POLICY_OK);
+}
+
 /* ---- generic names ---- */
 
 enum { NO_ADDR, A_V4, A_V6, A_V6_LO };
@@ -432,7 +459,7 @@ int main(void)
 	    cmocka_unit_test(test_normalize_table),    cmocka_unit_test(test_normalize_lengths),
 	    cmocka_unit_test(test_normalize_args),     cmocka_unit_test(test_special_table),
 	    cmocka_unit_test(test_suffix_custom_list), cmocka_unit_test(test_generic_table),
-	    cmocka_unit_test(test_generic_misc),
+	    cmocka_unit_test(test_generic_misc),       cmocka_unit_test(test_policy_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
