@@ -7,27 +7,9 @@
 #include "api/routes.h"
 #include "api/rows.h"
 #include "core/err.h"
+#include "core/text.h"
 #include "db/accounts.h"
 #include "db/staff.h"
-
-/* NULL if name is acceptable as an account name, else the reason. The body
- * parser guarantees valid UTF-8. */
-static const char *account_name_problem(const char *name)
-{
-	const unsigned char *p = (const unsigned char *)name;
-	size_t chars = 0, len = strlen(name);
-	if (len == 0)
-		return "must not be empty";
-	if (p[0] == ' ' || p[len - 1] == ' ')
-		return "must not begin or end with a space";
-	for (; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
-			return "must not contain control characters";
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-	}
-	return chars > 200 ? "must be at most 200 characters" : NULL;
-}
 
 static bool role_ok(const char *role)
 {
@@ -42,8 +24,8 @@ static void account_create(api_req_t *r)
 		return;
 	const char *name = json_string_value(json_object_get(r->json, "name"));
 	const char *role = json_string_value(json_object_get(r->json, "role"));
-	const char *why = account_name_problem(name);
-	char e[API_ECHO_BUF];
+	char e[API_ECHO_BUF], why_buf[CORE_TEXT_WHY_MAX];
+	const char *why = core_text_name_problem(name, 200, why_buf);
 	if (why) {
 		api_bad_field(r, API_PROBLEM_NAMED, "name", "%s", why);
 		return;

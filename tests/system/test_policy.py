@@ -112,3 +112,24 @@ def test_default_ptr_in_a_denied_domain_is_refused(api_factory):
     # A public name outside it is fine.
     r = staff.post("/v1/zones", json=dict(body, default_ptr="{dashed}.pool.mybrand.example.net"))
     assert r.status_code == 201, r.text
+
+
+# ---- account names: no invisible or reordering characters, no padding ----
+
+@pytest.mark.parametrize("name, words", [
+    ("invoice\u202egpj.exe", "U+202E"), ("\u202aembedded", "U+202A"), ("iso\u2066late\u2069", "U+2066"),
+    ("zero\u200bwidth", "U+200B"), ("joiner\u200d", "U+200D"), ("\ufeffbom", "U+FEFF"),
+    ("\u00a0leading-nbsp", "U+00A0"), ("trailing-nbsp\u00a0", "U+00A0"), ("ideographic\u3000", "U+3000"),
+    ("line\u2028separator", "U+2028"),
+])
+def test_account_name_refuses_format_characters_and_padding(staff, name, words):
+    body = problem(staff.post("/v1/accounts", json={"name": name, "role": "customer"}), 400)
+    errors = {e["field"]: e["error"] for e in body["errors"]}
+    assert words in errors["name"], errors
+    assert body["detail"].startswith("name: ")
+    assert name not in [a["name"] for a in staff.get("/v1/accounts").json()["items"]]
+
+
+def test_account_name_keeps_real_text(staff):
+    for name in ("Acme\u00a0Hosting", "\u05e9\u05dc\u05d5\u05dd Ltd", "caf\u00e9 \U0001f600"):
+        assert new_account(staff, name)["name"] == name
