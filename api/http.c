@@ -19,6 +19,7 @@
 
 #include "api/auth.h"
 #include "api/batch.h"
+#include "api/respond.h"
 #include "api/routes.h"
 #include "core/endpoint.h"
 #include "core/err.h"
@@ -282,6 +283,13 @@ static void dispatch(api_req_t *r)
 			    strncasecmp(ct, "application/json", n) != 0) {
 				api_problem(r, 415, NULL, "Unsupported Media Type", NULL,
 				            "the body must be application/json");
+				return;
+			}
+			char cs[32], e[API_ECHO_BUF];
+			if (!api_json_charset_ok(ct + n, cs, sizeof(cs))) {
+				api_problem(r, 415, NULL, "Unsupported Media Type", NULL,
+				            "the body must be application/json in UTF-8, not charset=%s",
+				            api_echo(cs, e));
 				return;
 			}
 		}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/err.h"
 #include "core/id.h"
@@ -250,6 +251,28 @@ bool api_query_limit(api_req_t *r, api_problem_style_t style, int *limit)
 		return false;
 	}
 	*limit = (int)n;
+	return true;
+}
+
+bool api_json_charset_ok(const char *ct, char *charset, size_t len)
+{
+	const char *p = ct;
+	while ((p = strchr(p, ';'))) {
+		p += 1 + strspn(p + 1, " \t");
+		if (strncasecmp(p, "charset", 7) != 0)
+			continue;
+		const char *v = p + 7 + strspn(p + 7, " \t");
+		if (*v != '=')
+			continue;
+		v += 1 + strspn(v + 1, " \t");
+		bool quoted = *v == '"';
+		v += quoted;
+		size_t n = strcspn(v, quoted ? "\"" : "; \t");
+		if (n == 5 && strncasecmp(v, "utf-8", 5) == 0)
+			continue; /* a repeated parameter is checked too */
+		snprintf(charset, len, "%.*s", (int)n, v);
+		return false;
+	}
 	return true;
 }
 

@@ -98,6 +98,13 @@ core_policy_t api_hostname_policy(const api_req_t *r, const char *name, const ch
 /* Characters of a UTF-8 string (jansson has checked that a body's strings are valid). */
 size_t api_utf8_chars(const char *s);
 
+/* Whether the parameters of a JSON body's Content-Type (ct, the text after
+ * "application/json") leave it UTF-8: no charset parameter, or charset=utf-8 (any case,
+ * quoted or not). RFC 8259 8.1: JSON between systems is UTF-8, and the parser reads
+ * nothing else. Otherwise copies the charset given (cut to len - 1 bytes) to charset
+ * and returns false. */
+bool api_json_charset_ok(const char *ct, char *charset, size_t len);
+
 /* 201 with body (stolen) and a Location header. */
 void api_created(api_req_t *r, json_t *body, const char *location);
 

@@ -133,3 +133,29 @@ def test_account_name_refuses_format_characters_and_padding(staff, name, words):
 def test_account_name_keeps_real_text(staff):
     for name in ("Acme\u00a0Hosting", "\u05e9\u05dc\u05d5\u05dd Ltd", "caf\u00e9 \U0001f600"):
         assert new_account(staff, name)["name"] == name
+
+
+# ---- a JSON body is UTF-8: another charset is a 415 ----
+
+@pytest.mark.parametrize("ctype", [
+    "application/json; charset=utf-16", "application/json;charset=UTF-16LE", "application/json; charset=\"utf-16\"",
+    "application/json; charset=iso-8859-1", "application/json; charset=utf-8; charset=utf-16",
+])
+def test_json_body_in_another_charset_is_415(staff, ctype):
+    enc = "utf-16" if "16" in ctype else "latin-1"
+    data = '{"name": "charset-co", "role": "customer"}'.encode(enc)
+    body = problem(staff.post("/v1/accounts", data=data, headers={"Content-Type": ctype}), 415)
+    assert "UTF-8" in body["detail"]
+    # Not even when the bytes happen to be ASCII.
+    problem(staff.post("/v1/accounts", data=b'{"name": "charset-co", "role": "customer"}',
+                       headers={"Content-Type": ctype}), 415)
+    assert "charset-co" not in [a["name"] for a in staff.get("/v1/accounts").json()["items"]]
+
+
+@pytest.mark.parametrize("ctype", ["application/json", "application/json; charset=utf-8",
+                                   "application/json;charset=\"UTF-8\"", "Application/JSON ; CHARSET=Utf-8"])
+def test_json_body_in_utf8_is_taken(staff, ctype):
+    name = f"utf8-co {len(ctype)} {ctype.count(' ')}"
+    r = staff.post("/v1/accounts", data=('{"name": "%s", "role": "customer"}' % name).encode(),
+                   headers={"Content-Type": ctype})
+    assert r.status_code == 201, r.text
