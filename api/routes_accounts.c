@@ -127,6 +127,9 @@ static void token_revoke(api_req_t *r)
 	int err = db_staff_token_revoke(r->db, id, r->caller.account_id, r->caller.name);
 	if (err == RDNS_ENOTFOUND)
 		api_problem(r, 404, NULL, "Not Found", NULL, "no active token %lld", id);
+	else if (err == RDNS_EDENIED)
+		api_problem(r, 409, "last-staff-token", "Conflict", NULL,
+		            "token %lld is the last live staff token; create another staff token first", id);
 	else if (err != RDNS_OK)
 		api_db_error(r, err);
 	else

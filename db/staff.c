@@ -50,8 +50,16 @@ DB_STMT(st_account_list,
         "SELECT " ACCT_COLS " FROM accounts a WHERE $1::text IS NULL OR a.role = $1 ORDER BY a.id", 1);
 
 DB_STMT(st_token_list, "SELECT " TOKEN_COLS " FROM api_tokens t WHERE t.account_id = $1 ORDER BY t.id", 1);
+/* Revocations of staff tokens one at a time: each sees the others' commits before it
+ * counts the live staff tokens, so two at once cannot both leave the other as the last. */
+DB_STMT(st_staff_lock, "SELECT id FROM accounts WHERE role = 'staff' ORDER BY id FOR NO KEY UPDATE", 0);
+/* The token's account, and whether it was the last live token of any staff account. */
 DB_STMT(st_token_revoke,
-        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING account_id",
+        "UPDATE api_tokens t SET revoked_at = now() FROM accounts a"
+        " WHERE t.id = $1 AND t.revoked_at IS NULL AND a.id = t.account_id"
+        " RETURNING t.account_id, a.role = 'staff' AND NOT EXISTS (SELECT 1 FROM api_tokens o"
+        " JOIN accounts oa ON oa.id = o.account_id WHERE oa.role = 'staff' AND o.revoked_at IS NULL"
+        " AND o.id <> t.id)",
         1);
 
 DB_STMT(st_alloc_insert,
@@ -265,19 +273,25 @@ int db_staff_token_create(db_t *db, long long account_id, long long staff_id, co
 }
 
 /* Revoke a token; *account_id receives its account. RDNS_ENOTFOUND when there is
- * no such token or it is revoked already. */
+ * no such token or it is revoked already, RDNS_EDENIED when it is the last live staff
+ * token (the caller rolls back). */
 static int token_revoke(db_t *db, long long id, long long *account_id)
 {
 	char ids[24];
 	const char *p[1] = {num(ids, id)};
-	int err;
+	int err = exec_only(db, &st_staff_lock, NULL);
+	if (err != RDNS_OK)
+		return err;
 	PGresult *r = db_exec(db, &st_token_revoke, p, &err);
 	if (!r)
 		return err;
-	if (PQntuples(r) == 1)
+	if (PQntuples(r) == 1) {
 		*account_id = atoll(PQgetvalue(r, 0, 0));
-	else
+		if (PQgetvalue(r, 0, 1)[0] == 't')
+			err = RDNS_EDENIED;
+	} else {
 		err = RDNS_ENOTFOUND;
+	}
 	PQclear(r);
 	return err;
 }

@@ -104,7 +104,8 @@ int db_staff_token_create(db_t *db, long long account_id, long long staff_id, co
                           char *token, size_t len, long long *token_id);
 /* Unit of work: revoke a token (revoked_at = now()) and audit "token.revoke" ("token
  * <id>", detail {"account": its account}). RDNS_ENOTFOUND when there is no such token
- * or it is revoked already. */
+ * or it is revoked already; RDNS_EDENIED (nothing changed) when it is the last live token
+ * of any staff account, which would leave no one able to use the staff API. */
 int db_staff_token_revoke(db_t *db, long long id, long long staff_id, const char *staff_name);
 
 /* Unit of work: allocate prefix (cidr text) to an account and audit

@@ -1,7 +1,24 @@
 """Policy holes of issue #13 item 7: what the API must refuse, and how it answers."""
+import threading
+
+import psycopg2
 import pytest
 
 from conftest import Client
+
+
+@pytest.fixture(scope="module")
+def db(dburl, api):
+    conn = psycopg2.connect(dburl)
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+def sql(db, query, *args):
+    with db.cursor() as cur:
+        cur.execute(query, args)
+        return cur.fetchall() if cur.description else None
 
 
 def problem(r, status):
@@ -159,3 +176,52 @@ def test_json_body_in_utf8_is_taken(staff, ctype):
     r = staff.post("/v1/accounts", data=('{"name": "%s", "role": "customer"}' % name).encode(),
                    headers={"Content-Type": ctype})
     assert r.status_code == 201, r.text
+
+
+# ---- the last live staff token cannot be revoked ----
+
+def live_staff_tokens(db):
+    return [r[0] for r in sql(db, "SELECT t.id FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
+                                  " WHERE a.role = 'staff' AND t.revoked_at IS NULL ORDER BY t.id")]
+
+
+def test_last_staff_token_cannot_be_revoked(api, staff, db):
+    (admin_tid,) = sql(db, "SELECT t.id FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
+                           " WHERE a.name = 'staff-admin'")[0]
+    others = [t for t in live_staff_tokens(db) if t != admin_tid]
+    try:
+        for t in others:
+            assert staff.delete(f"/v1/tokens/{t}").status_code == 204
+        assert live_staff_tokens(db) == [admin_tid]
+        before = sql(db, "SELECT count(*) FROM audit_log WHERE action = 'token.revoke'")[0][0]
+        body = problem(staff.delete(f"/v1/tokens/{admin_tid}"), 409)
+        assert body["type"].endswith("last-staff-token") and "last" in body["detail"]
+        assert staff.get("/v1/accounts").status_code == 200
+        assert sql(db, "SELECT count(*) FROM audit_log WHERE action = 'token.revoke'")[0][0] == before
+
+        # With a second staff token either may go, but not both, even at the same moment.
+        ops_acct = new_account(staff, "ops-last", "staff")
+        ops_tok = new_token(staff, ops_acct)
+        ops = Client(api.base, ops_tok["token"])
+        results = {}
+
+        def revoke(name, client, tid):
+            results[name] = client.delete(f"/v1/tokens/{tid}")
+
+        threads = [threading.Thread(target=revoke, args=("admin", staff, ops_tok["id"])),
+                   threading.Thread(target=revoke, args=("ops", ops, admin_tid))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # The loser is refused as the last (409) or, when the winner committed before it
+        # authenticated, as revoked (401); either way one staff token is left.
+        codes = sorted(r.status_code for r in results.values())
+        assert codes[0] == 204 and codes[1] in (401, 409), {k: r.text for k, r in results.items()}
+        assert len(live_staff_tokens(db)) == 1
+        # Customer tokens do not count: with one staff token left they are revoked as ever.
+        survivor = staff if live_staff_tokens(db) == [admin_tid] else ops
+        cust = new_token(survivor, new_account(survivor, "cust-last"))
+        assert survivor.delete(f"/v1/tokens/{cust['id']}").status_code == 204
+    finally:
+        sql(db, "UPDATE api_tokens SET revoked_at = NULL WHERE id = %s", admin_tid)
