@@ -29,7 +29,8 @@ const conf_opt_t conf_options[] = {
      "time slice the API's threads ask of the Linux scheduler (EEVDF, Linux 6.12+), in microseconds: "
      "a woken worker then runs sooner; 0 keeps the kernel's default"},
     {"rate_limit_writes", CONF_INT, "120", 0, 1000000, OFF(rate_limit_writes), "api",
-     "PTR writes per account per minute, shared by all instances through PostgreSQL (0: off)"},
+     "PTR writes per account per minute: a token bucket of that many, refilled continuously, shared by all "
+     "instances through PostgreSQL (0: off)"},
     {"resolvers", CONF_LIST, "", 0, 0, OFF(resolvers), "api",
      "resolvers for the forward check, ip[:port] list; empty: nameservers of /etc/resolv.conf"},
     {"verify_timeout_ms", CONF_INT, "1000", 50, 60000, OFF(verify_timeout_ms), "api",

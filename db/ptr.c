@@ -93,14 +93,8 @@ DB_STMT(st_ptr_list,
 	"   THEN (SELECT host(max(ip)) FROM (SELECT ip FROM page ORDER BY ip LIMIT $4::int) y) END",
 	4);
 
-DB_STMT(st_rate,
-	"WITH hit AS (INSERT INTO rate_limits AS rl (account_id, window_start, count)"
-	" VALUES ($1::bigint, date_trunc('minute', now()), 1)"
-	" ON CONFLICT (account_id, window_start) DO UPDATE SET count = rl.count + 1 RETURNING count)"
-	" SELECT count, ceil(extract(epoch FROM date_trunc('minute', now()) + interval '1 minute' - now()))::int"
-	" FROM hit",
-	1);
-DB_STMT(st_rate_gc, "DELETE FROM rate_limits WHERE window_start < now() - interval '10 minutes'", 0);
+/* The token bucket of db/functions/100_rdns_rate_take.sql. */
+DB_STMT(st_rate, "SELECT o_allowed, o_retry_after FROM rdns_rate_take($1::bigint, $2::integer)", 2);
 /* clang-format on */
 
 static void copy_val(char *dst, size_t len, const PGresult *r, int row, int col)
@@ -373,21 +367,18 @@ int db_rate_hit(db_t *db, long long account, long limit, int *retry_after)
 {
 	if (limit <= 0)
 		return RDNS_OK;
-	char acct[24];
+	char acct[24], lim[24];
 	snprintf(acct, sizeof(acct), "%lld", account);
-	const char *p[1] = {acct};
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	const char *p[2] = {acct, lim};
 	int err;
 	PGresult *r = db_exec(db, &st_rate, p, &err);
 	if (!r)
 		return err;
-	long count = atol(PQgetvalue(r, 0, 0));
+	bool allowed = PQgetvalue(r, 0, 0)[0] == 't';
 	*retry_after = atoi(PQgetvalue(r, 0, 1));
 	if (*retry_after < 1)
 		*retry_after = 1;
 	PQclear(r);
-	if (count == 1) { /* first hit of a new window: drop old windows */
-		PGresult *g = db_exec(db, &st_rate_gc, NULL, &err);
-		PQclear(g);
-	}
-	return count > limit ? RDNS_ELIMIT : RDNS_OK;
+	return allowed ? RDNS_OK : RDNS_ELIMIT;
 }

@@ -106,8 +106,9 @@ PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const cha
 int db_request_decide(db_t *db, long long id, long long staff, const char *staff_name, bool approve,
                       const char *note);
 
-/* Count one write for account in the current minute; RDNS_ELIMIT with
- * *retry_after seconds when over limit (limit 0: unlimited). */
+/* Take one write from account's token bucket (rdns_rate_take: at most limit at once,
+ * refilled at limit a minute, shared by all instances); RDNS_ELIMIT with *retry_after
+ * seconds until the next write when the bucket is empty (limit 0: unlimited). */
 int db_rate_hit(db_t *db, long long account, long limit, int *retry_after);
 
 #endif

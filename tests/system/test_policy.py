@@ -225,3 +225,57 @@ def test_last_staff_token_cannot_be_revoked(api, staff, db):
         assert survivor.delete(f"/v1/tokens/{cust['id']}").status_code == 204
     finally:
         sql(db, "UPDATE api_tokens SET revoked_at = NULL WHERE id = %s", admin_tid)
+
+
+# ---- the write rate limit is a token bucket, not a calendar minute ----
+
+def rate_env(api_factory, staff, db, limit, third):
+    """A customer with 198.18.<third>.0/28 in a zone, on an instance limiting writes to
+    limit a minute; returns (client, address)."""
+    prefix = f"198.18.{third}.0/24"
+    assert staff.post("/v1/zones", json=dict(ZONE, prefix=prefix)).status_code == 201
+    acct = new_account(staff, f"rate-co-{third}")
+    r = staff.post("/v1/allocations", json={"account_id": acct["id"], "prefix": f"198.18.{third}.0/28"})
+    assert r.status_code == 201, r.text
+    limited = api_factory({"rate_limit_writes": limit})
+    return Client(limited.base, new_token(staff, acct)["token"]), f"198.18.{third}.5"
+
+
+def pg_second(db):
+    return float(sql(db, "SELECT extract(second FROM clock_timestamp())")[0][0])
+
+
+def sleep_to_second(db, target):
+    """Sleep until PostgreSQL's clock shows second `target` of a minute (the next one)."""
+    import time
+    time.sleep((target - pg_second(db)) % 60)
+
+
+def writes(client, ip, n):
+    """n DELETEs (each counts as a write); how many were not 429."""
+    codes = [client.delete(f"/v1/ptr/{ip}").status_code for _ in range(n)]
+    assert set(codes) <= {204, 404, 429}, codes
+    return sum(c != 429 for c in codes)
+
+
+def test_rate_limit_is_not_reset_at_a_minute_boundary(api_factory, staff, db):
+    limit = 20
+    client, ip = rate_env(api_factory, staff, db, limit, 210)
+    sleep_to_second(db, 58.0)
+    assert writes(client, ip, limit) == limit  # a full bucket
+    problem(client.delete(f"/v1/ptr/{ip}"), 429)
+    sleep_to_second(db, 0.5)  # a new calendar minute: a fixed window would take 20 more
+    assert pg_second(db) < 5
+    assert writes(client, ip, limit) <= 1  # the ~3 s since refilled one token at most
+
+
+def test_rate_limit_refills_continuously(api_factory, staff, db):
+    import time
+    client, ip = rate_env(api_factory, staff, db, 60, 211)  # one token a second
+    assert writes(client, ip, 60) == 60
+    r = client.delete(f"/v1/ptr/{ip}")
+    problem(r, 429)
+    assert r.headers["Retry-After"] == "1"
+    assert writes(client, ip, 2) == 0
+    time.sleep(1.2)
+    assert writes(client, ip, 3) == 1
