@@ -1,6 +1,6 @@
 /* fuzz_core.c - libFuzzer target for the parsers that see request bytes: addresses,
  * prefixes, endpoints (host[:port][@key]), reverse zone names, hostnames, generic detection,
- * templates. */
+ * templates, ids, account names. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,7 +10,9 @@
 #include "core/endpoint.h"
 #include "core/err.h"
 #include "core/hostname.h"
+#include "core/id.h"
 #include "core/revname.h"
+#include "core/text.h"
 #include "core/zonefile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* an endpoint's canonical text parses back to the same endpoint */
 	static const unsigned ep_flags[] = {0, CORE_EP_KEY, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO,
-	                                    CORE_EP_BRACKET_V4};
+	                                    CORE_EP_BRACKET_V4, CORE_EP_NOTIFY};
 	for (size_t i = 0; i < sizeof(ep_flags) / sizeof(ep_flags[0]); i++) {
 		core_endpoint_t ep, ep2;
 		const char *ep_why = NULL;
@@ -78,6 +80,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(&ep, &ep2, sizeof(ep)) != 0)
 			abort();
 	}
+	size_t idn = core_id_span(s);
+	if (idn > CORE_ID_MAX_DIGITS || (idn && (s[0] == '0' || strspn(s, "0123456789") != idn)))
+		abort();
+	char text_why[CORE_TEXT_WHY_MAX];
+	core_text_name_problem(s, 200, text_why);
 	core_addr_parse("198.51.100.7", &a);
 	char out[300];
 	core_zonefile_template(s, &a, out, sizeof(out));
