@@ -27,6 +27,13 @@
 #include "zonegen/render.h"
 #include "zonegen/tsig.h"
 
+/* The leader's lease. A new leader waits ZG_LEASE_MS after taking the lock before it
+ * serves, renders or announces anything; a leader serves only until ZG_LEASE_MS / 2
+ * after its session last proved alive (a round trip every ZG_LEASE_MS / 5, or records
+ * streaming in). So an instance that lost its session stops serving before another can
+ * start, even when it is too busy or too slow to notice at once. */
+#define ZG_LEASE_MS 800
+
 #define MAX_KEYS      32
 #define MAX_PUBLISHED 4096
 
@@ -41,8 +48,11 @@ typedef struct {
 	 * taken on session number `session` (db_session()), and on any other session
 	 * this process is neither leader nor listening. */
 	unsigned long session;
-	bool leader;
+	bool leader; /* holds the lock on `session` */
 	bool listening;
+	long long lead_from; /* when the lease wait after taking the lock ends (monotonic ms) */
+	long long last_ping; /* the last round trip that proved the session alive was sent */
+	bool need_reconcile; /* leading since the lease wait: reconcile every zone first */
 	/* Zones whose last render or publish failed (file errors, a rename that failed
 	 * after the serial commit): rendered again, with backoff, until they succeed,
 	 * whether or not they have change rows left. */
@@ -64,11 +74,30 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Whether this process leads right now: it holds the lock on the session it is on. */
-static bool leading(const zg_t *z)
+/* Whether this process holds the leader lock on the session it is on. */
+static bool holds_lock(const zg_t *z)
 {
 	return z->leader && db_session(z->db) == z->session && db_conn(z->db) &&
 	       PQstatus(db_conn(z->db)) == CONNECTION_OK;
+}
+
+/* Whether it leads right now: it holds the lock and its lease wait is over. */
+static bool leading(const zg_t *z)
+{
+	return holds_lock(z) && now_ms() >= z->lead_from;
+}
+
+/* The session proved alive at t (monotonic ms): serve until half a lease later. */
+static void lease_renew(zg_t *z, long long t)
+{
+	if (z->srv)
+		zg_dnssrv_serve_until(z->srv, t + ZG_LEASE_MS / 2);
+}
+
+/* zg_render_zone()'s hook: records are streaming in on the session. */
+static void render_alive(void *arg)
+{
+	lease_renew(arg, now_ms());
 }
 
 static bool retry_has(const zg_t *z, long long id)
@@ -359,7 +388,8 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 {
 	zg_render_result_t res;
 	long long t0 = now_ms();
-	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &res);
+	zg_render_alive_t alive = {render_alive, z};
+	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &alive, &res);
 	if (rc == RDNS_ENOTFOUND) {
 		/* Deleted: what is left in zone_changes is the deletion's own mark. */
 		int err = db_zone_forget(z->db, id);
@@ -380,9 +410,11 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 		return rc;
 	}
 	/* Only the leader of the session the render ran on publishes and announces: had
-	 * the session ended meanwhile, another instance may lead already. */
+	 * the session ended meanwhile, another instance may lead already. The render's
+	 * commit was a round trip on it. */
 	if (!leading(z))
 		return RDNS_EDB;
+	lease_renew(z, now_ms());
 	int pub = RDNS_OK;
 	if (res.written) {
 		log_zone_info("zonegen", res.name, "serial %u, %llu records, written in %lld ms%s",
@@ -583,11 +615,10 @@ static void teardown(zg_t *z)
 	free(z->retry);
 }
 
-/* Connect, LISTEN and try to become the leader. Returns RDNS_OK when connected;
- * *elected: this call made it the leader (and reconciled every zone). */
-static int connect_and_elect(zg_t *z, bool *elected)
+/* Connect, LISTEN and try to take the leader lock. Returns RDNS_OK when connected.
+ * Having the lock, the process leads once its lease wait is over (lead_from). */
+static int connect_and_elect(zg_t *z)
 {
-	*elected = false;
 	if (db_ensure(z->db) != RDNS_OK) {
 		z->leader = false;
 		z->listening = false;
@@ -607,10 +638,12 @@ static int connect_and_elect(zg_t *z, bool *elected)
 	if (!z->leader) {
 		if (db_zones_leader_try_lock(z->db)) {
 			z->leader = true;
-			*elected = true;
-			log_info("zonegen: leader now; reconciling every zone");
-			if (render_list(z, true, false) == RDNS_EDB)
-				return RDNS_EDB;
+			z->lead_from = now_ms() + ZG_LEASE_MS;
+			z->last_ping = now_ms();
+			z->need_reconcile = true;
+			log_info("zonegen: took the leader lock; leading in %d ms (the lease of any former "
+			         "leader)",
+			         ZG_LEASE_MS);
 		}
 	}
 	return RDNS_OK;
@@ -672,21 +705,38 @@ int zg_daemon_run(const rdns_conf_t *conf)
 	bool was_leader = false, catch_up = false;
 	for (;;) {
 		long long now = now_ms();
-		if (!leading(&z) && now >= next_connect) {
-			bool elected = false;
+		if (!holds_lock(&z) && now >= next_connect) {
 			z.leader = false;
-			if (connect_and_elect(&z, &elected) != RDNS_OK) {
+			if (connect_and_elect(&z) != RDNS_OK) {
 				if (was_leader)
 					log_warn("zonegen: lost the database; not leader any more");
 				z.leader = false;
 				z.listening = false;
-			} else if (elected && z.leader) {
+			}
+			next_connect = now + 250;
+		}
+		if (holds_lock(&z) && now_ms() - z.last_ping >= ZG_LEASE_MS / 5) {
+			long long t = now_ms();
+			if (db_zones_ping(z.db) == RDNS_OK) {
+				z.last_ping = t;
+				if (leading(&z))
+					lease_renew(&z, t);
+			} else {
+				z.leader = false;
+			}
+		}
+		if (leading(&z) && z.need_reconcile) {
+			z.need_reconcile = false;
+			log_info("zonegen: leader now; reconciling every zone");
+			lease_renew(&z, now_ms());
+			if (render_list(&z, true, false) == RDNS_EDB) {
+				z.leader = false;
+			} else {
 				/* Changes committed while no leader listened, or during the reconcile,
 				 * notified nobody: look for them in the change log at once. */
 				render_at = now_ms();
 				catch_up = true;
 			}
-			next_connect = now + 250;
 		}
 		if (!leading(&z) && (was_leader || z.n_published > 0)) {
 			/* A standby must not serve what may be stale, nor announce it. */
@@ -696,7 +746,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			retry_at = -1;
 			retry_streak = 0;
 		}
-		was_leader = leading(&z);
+		was_leader = holds_lock(&z);
 		/* A change's notification can come in with the answer to any statement run
 		 * since the last poll (drain_notify's bookkeeping, a render): libpq queues it
 		 * and the socket shows nothing. Take it now, or the zone would wait for the
@@ -710,8 +760,12 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		if (db_conn(z.db) && PQstatus(db_conn(z.db)) == CONNECTION_OK)
 			pfd[2].fd = PQsocket(db_conn(z.db));
 		long long wake = next_connect;
-		if (z.leader) {
-			wake = next_reconcile;
+		if (holds_lock(&z) && !leading(&z)) {
+			wake = z.lead_from;
+		} else if (holds_lock(&z)) {
+			wake = z.last_ping + ZG_LEASE_MS / 5;
+			if (next_reconcile < wake)
+				wake = next_reconcile;
 			if (render_at >= 0 && render_at < wake)
 				wake = render_at;
 			if (retry_at >= 0 && retry_at < wake)

@@ -3,6 +3,10 @@
  * sockets and threads (server.c). */
 #include "zonegen/dnssrv.h"
 
+#include <limits.h>
+
+#include <stdatomic.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +23,8 @@ struct zg_dnssrv {
 	size_t n_keys;
 	zg_acl_t *acl;
 	zg_zonedb_t *zones;
-	zg_server_t *server; /* NULL without listen */
+	zg_server_t *server;           /* NULL without listen */
+	_Atomic long long serve_until; /* see zg_dnssrv_serve_until */
 };
 
 zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
@@ -79,6 +84,8 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 		log_err("dnssrv: bad transfer_allow list");
 		goto cleanup;
 	}
+	atomic_init(&s->serve_until, LLONG_MAX);
+	s->env.serve_until = &s->serve_until;
 	s->env.acl = s->acl;
 	s->env.zones = s->zones;
 	s->env.keys = s->keys;
@@ -112,6 +119,11 @@ uint16_t zg_dnssrv_port(const zg_dnssrv_t *s)
 int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path)
 {
 	return zg_zonedb_publish(s->zones, zone, path);
+}
+
+void zg_dnssrv_serve_until(zg_dnssrv_t *s, long long mono_ms)
+{
+	atomic_store(&s->serve_until, mono_ms);
 }
 
 void zg_dnssrv_unpublish(zg_dnssrv_t *s, const char *zone)

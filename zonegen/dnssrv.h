@@ -74,6 +74,13 @@ int zg_dnssrv_start(zg_dnssrv_t *s);
  * (cannot open or read), RDNS_ENOMEM. */
 int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path);
 
+/* Serve the published zones only while CLOCK_MONOTONIC (in ms) is below mono_ms;
+ * past it every zone is REFUSED as if unpublished, until a later call moves it on.
+ * The leader's lease: rdns-zonegen moves it on after each round trip that proves its
+ * session alive, so an instance that lost its session stops serving within the lease
+ * even when it is too busy to notice. Default: always (LLONG_MAX). */
+void zg_dnssrv_serve_until(zg_dnssrv_t *s, long long mono_ms);
+
 /* Stop serving zone (queries get REFUSED); running transfers finish. */
 void zg_dnssrv_unpublish(zg_dnssrv_t *s, const char *zone);
 

@@ -3,6 +3,7 @@
 #include "zonegen/query.h"
 
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,6 +13,13 @@
 
 #define SINGLE_BUF    4096 /* any single answer fits: question + SOA + OPT + TSIG */
 #define EDNS_UDP_SIZE 1232
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static uint64_t now_secs(void)
 {
@@ -241,6 +249,11 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 		goto cleanup;
 	}
 	sn = zg_zonedb_get(env->zones, r->qname, r->qname_len);
+	/* Past the leader's lease a zone is not ours to serve: another instance may lead. */
+	if (sn != NULL && env->serve_until != NULL && mono_ms() >= atomic_load(env->serve_until)) {
+		zg_zonedb_put(env->zones, sn);
+		sn = NULL;
+	}
 	if (sn == NULL) {
 		rc = zg_query_respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;

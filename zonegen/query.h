@@ -27,6 +27,9 @@ typedef struct {
 	zg_zonedb_t *zones;        /* the published zones */
 	const zg_tsig_key_t *keys; /* known keys, checked */
 	size_t n_keys;
+	/* Set: zones are served only while CLOCK_MONOTONIC, in ms, is below it (the
+	 * leader's lease, zg_dnssrv_serve_until); NULL: always. */
+	const _Atomic long long *serve_until;
 	/* Set: AXFR and IXFR must be signed with this key (lower-cased wire name). */
 	bool has_xfr_key;
 	uint8_t xfr_key[ZG_WIRE_NAME_MAX];

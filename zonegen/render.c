@@ -81,10 +81,22 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-/* db_zone_records() callback: one custom record into the zone writer w. A record the
- * writer refuses is skipped (logged); only a write error stops the render. */
-static int add_record(void *w, const core_addr_t *a, const char *h, size_t hl)
+/* What the record stream writes to, and whom it tells that the session is alive. */
+typedef struct {
+	core_zonefile_w_t *w;
+	const zg_render_alive_t *alive;
+	uint64_t n;
+} sink_t;
+
+/* db_zone_records() callback: one custom record into the zone writer. A record the
+ * writer refuses is skipped (logged); only a write error stops the render. Every 4096
+ * records the caller hears that the session still streams (its leader lease). */
+static int add_record(void *arg, const core_addr_t *a, const char *h, size_t hl)
 {
+	sink_t *sk = arg;
+	core_zonefile_w_t *w = sk->w;
+	if ((++sk->n & 4095) == 0 && sk->alive && sk->alive->fn)
+		sk->alive->fn(sk->alive->arg);
 	char host[CORE_HOSTNAME_MAX + 2];
 	if (hl >= sizeof(host)) {
 		log_warn("render: record with a %zu-byte hostname skipped", hl);
@@ -146,6 +158,7 @@ typedef struct {
 	long long zone_id;
 	const char *zone_dir;
 	zg_render_result_t *res;
+	const zg_render_alive_t *alive;
 	bool keep_serial; /* write the stored serial (the content is believed unchanged) */
 	bool retry_keep;  /* with RDNS_EAGAIN: the next pass writes the stored serial */
 	bool replace;     /* the temporary file is to replace the zone file */
@@ -274,7 +287,8 @@ static int write_temp(pass_t *p)
 		rc = RDNS_EINVAL;
 		goto cleanup;
 	}
-	if ((rc = db_zone_records(p->db, p->zone_id, add_record, w)) != RDNS_OK) {
+	sink_t sink = {.w = w, .alive = p->alive};
+	if ((rc = db_zone_records(p->db, p->zone_id, add_record, &sink)) != RDNS_OK) {
 		if (rc == RDNS_EIO)
 			write_failed(p, "writing", errno);
 		goto cleanup;
@@ -381,9 +395,14 @@ static int commit_and_rename(pass_t *p)
  * now true (the content is unchanged but the file carries a serial of another length),
  * else afresh (the zone changed under us). */
 static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool force, bool *keep,
-                       zg_render_result_t *res)
+                       const zg_render_alive_t *alive, zg_render_result_t *res)
 {
-	pass_t p = {.db = db, .zone_id = zone_id, .zone_dir = zone_dir, .res = res, .keep_serial = *keep};
+	pass_t p = {.db = db,
+	            .zone_id = zone_id,
+	            .zone_dir = zone_dir,
+	            .res = res,
+	            .keep_serial = *keep,
+	            .alive = alive};
 	memset(res, 0, sizeof(*res));
 	res->zone_id = zone_id;
 	int rc = load_params(&p);
@@ -404,14 +423,15 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 	return rc;
 }
 
-int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force, zg_render_result_t *res)
+int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force,
+                   const zg_render_alive_t *alive, zg_render_result_t *res)
 {
 	int rc = RDNS_EAGAIN;
 	for (int i = 0; i < 3 && rc == RDNS_EAGAIN; i++) {
 		bool keep = false;
-		rc = render_pass(db, zone_id, zone_dir, force, &keep, res);
+		rc = render_pass(db, zone_id, zone_dir, force, &keep, alive, res);
 		if (rc == RDNS_EAGAIN && keep)
-			rc = render_pass(db, zone_id, zone_dir, force, &keep, res);
+			rc = render_pass(db, zone_id, zone_dir, force, &keep, alive, res);
 	}
 	return rc; /* RDNS_EAGAIN: changed under us three times in a row; try on the next round */
 }

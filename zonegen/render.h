@@ -18,6 +18,12 @@ typedef struct {
 	char notify[2048]; /* the zone's own NOTIFY targets, space separated */
 } zg_render_result_t;
 
+/* Told, while a large zone's records stream in, that the session is alive (NULL: nobody). */
+typedef struct {
+	void (*fn)(void *arg);
+	void *arg;
+} zg_render_alive_t;
+
 /* Render zone_id into zone_dir/<name>.zone from one REPEATABLE READ snapshot,
  * streaming the records (COPY) so memory stays flat. The serial is bumped
  * (RFC 1982, clock-based) only when the content differs from the last
@@ -31,7 +37,8 @@ typedef struct {
  * next round), RDNS_EIO (the file could not be written or put in place, logged with
  * its path and errno; with the serial already committed when the rename failed: a
  * render again puts the same serial in place), RDNS_EINVAL (the zone's data). */
-int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force, zg_render_result_t *res);
+int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force,
+                   const zg_render_alive_t *alive, zg_render_result_t *res);
 
 /* The serial in the SOA of an rdns zone file; false if unreadable. */
 bool zg_render_file_serial(const char *path, uint32_t *serial);

@@ -826,6 +826,45 @@ static void test_tsig_axfr_ldns(void **state)
 
 /* ---- access control and configuration ---- */
 
+static long long mono_ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The leader's lease: past serve_until every zone is REFUSED as if unpublished, and a
+ * later renewal serves it again. */
+static void test_serve_until(void **state)
+{
+	int err;
+	zg_dnssrv_conf_t c = {.transfer_allow = "127.0.0.1"};
+	zg_dnssrv_t *s = zg_dnssrv_new(&c, &err);
+	assert_non_null(s);
+	assert_int_equal(zg_dnssrv_publish(s, SMALL, small_path), RDNS_OK);
+	uint8_t q[512];
+	q_t spec = {.id = 7, .name = SMALL, .qtype = ZG_TYPE_SOA};
+	size_t ql = build(q, sizeof(q), &spec);
+	const struct {
+		long long until; /* relative to now, ms */
+		unsigned rcode;
+	} steps[] = {{60000, ZG_RCODE_NOERROR},
+	             {-1, ZG_RCODE_REFUSED},
+	             {0, ZG_RCODE_REFUSED},
+	             {60000, ZG_RCODE_NOERROR}};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		zg_dnssrv_serve_until(s, mono_ms_now() + steps[i].until);
+		sink_t out = {0};
+		assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_UDP, sink_emit, &out), RDNS_OK);
+		assert_int_equal(out.n, 1);
+		if (ZG_WIRE_RCODE(zg_wire_get16(out.msgs[0] + 2)) != steps[i].rcode)
+			fail_msg("step %zu: rcode %u, want %u", i,
+			         ZG_WIRE_RCODE(zg_wire_get16(out.msgs[0] + 2)), steps[i].rcode);
+		sink_free(&out);
+	}
+	zg_dnssrv_free(s);
+}
+
 static void test_acl_and_config(void **state)
 {
 	int err;
@@ -1420,6 +1459,7 @@ int main(void)
 	    cmocka_unit_test(test_ixfr),
 	    cmocka_unit_test(test_tsig_transfers),
 	    cmocka_unit_test(test_tsig_axfr_ldns),
+	    cmocka_unit_test(test_serve_until),
 	    cmocka_unit_test(test_acl_and_config),
 	    cmocka_unit_test(test_log_lines),
 	    cmocka_unit_test(test_publish_snapshot),
