@@ -3,6 +3,7 @@ import itertools
 import os
 import sys
 
+import psycopg2
 import pytest
 import requests
 
@@ -103,3 +104,39 @@ def staff(api):
 @pytest.fixture(scope="module")
 def anon(api):
     return Client(api.base)
+
+
+# ---- helpers the staff and policy tests share -------------------------------------------
+
+@pytest.fixture(scope="module")
+def db(dburl, api):
+    conn = psycopg2.connect(dburl)
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+def sql(db, query, *args):
+    with db.cursor() as cur:
+        cur.execute(query, args)
+        return cur.fetchall() if cur.description else None
+
+
+def problem(r, status):
+    """Assert an RFC 9457 problem answer with this status; return its body."""
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"] == "application/problem+json", r.headers
+    body = r.json()
+    assert body["status"] == status and body["title"] and "detail" in body
+    return body
+
+
+def field_errors(r):
+    body = problem(r, 400)
+    return {e["field"]: e["error"] for e in body.get("errors", [])}
+
+
+def new_account(staff, name, role="customer"):
+    r = staff.post("/v1/accounts", json={"name": name, "role": role})
+    assert r.status_code == 201, r.text
+    return r.json()

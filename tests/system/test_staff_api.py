@@ -2,46 +2,11 @@
 import json
 import re
 
-import psycopg2
 import pytest
 
-from conftest import Client
+from conftest import Client, field_errors, new_account, problem, sql  # noqa: F401
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-@pytest.fixture(scope="module")
-def db(dburl, api):
-    conn = psycopg2.connect(dburl)
-    conn.autocommit = True
-    yield conn
-    conn.close()
-
-
-def sql(db, query, *args):
-    with db.cursor() as cur:
-        cur.execute(query, args)
-        return cur.fetchall() if cur.description else None
-
-
-def problem(r, status):
-    """Assert an RFC 9457 problem answer with this status; return its body."""
-    assert r.status_code == status, r.text
-    assert r.headers["Content-Type"] == "application/problem+json", r.headers
-    body = r.json()
-    assert body["status"] == status and body["title"] and "detail" in body
-    return body
-
-
-def field_errors(r):
-    body = problem(r, 400)
-    return {e["field"]: e["error"] for e in body.get("errors", [])}
-
-
-def new_account(staff, name, role="customer"):
-    r = staff.post("/v1/accounts", json={"name": name, "role": role})
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def new_client(api, staff, name, role="customer"):
