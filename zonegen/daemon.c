@@ -63,8 +63,7 @@ typedef struct {
 	int pending_notifies; /* --once: outcomes still to come */
 	char *rendered;       /* ids rendered by the last render_list, "1,2,3" */
 	size_t rendered_len;
-	int failures;      /* renders and publishes that failed since the start */
-	int failures_pass; /* ... in the last render_list */
+	int failures; /* renders and publishes that failed since the start */
 } zg_t;
 
 static long long now_ms(void)
@@ -464,13 +463,10 @@ static int render_list(zg_t *z, bool all, bool force)
 	int rc = RDNS_OK;
 	size_t o = 0;
 	bool gone = false;
-	z->failures_pass = 0;
 	if (z->rendered)
 		z->rendered[0] = 0;
 	for (size_t i = 0; i < n && rc != RDNS_EDB; i++) {
 		rc = render_one(z, ids[i], force, &gone);
-		if (rc != RDNS_OK && rc != RDNS_EDB)
-			z->failures_pass++;
 		if (rc == RDNS_OK && z->rendered && o + 24 < z->rendered_len)
 			o += (size_t)snprintf(z->rendered + o, z->rendered_len - o, "%s%lld", o ? "," : "",
 			                      ids[i]);
