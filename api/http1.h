@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define H1_MAX_HEADERS 64     /* more fields: 431 */
-#define H1_MAX_TARGET  8192   /* longer request-target: 414 */
-#define H1_MAX_HEAD    16384  /* request line + fields + blank line; more: 431 */
+#define H1_MAX_HEADERS 64    /* more fields: 431 */
+#define H1_MAX_TARGET  8192  /* longer request-target: 414 */
+#define H1_MAX_HEAD    16384 /* request line + fields + blank line; more: 431 */
 
 typedef enum { H1_OK = 0, H1_INCOMPLETE = 1, H1_ERROR = -1 } h1_rc_t;
 
@@ -32,7 +32,7 @@ typedef struct {
 	size_t method_len;
 	const char *target; /* origin-form "/p?q" (absolute-form is reduced to its path and query) */
 	size_t target_len;
-	int minor;          /* HTTP/1.<minor>: 0 or 1 */
+	int minor; /* HTTP/1.<minor>: 0 or 1 */
 	h1_header_t headers[H1_MAX_HEADERS];
 	size_t n_headers;
 	h1_framing_t framing;
@@ -83,8 +83,8 @@ void h1_chunked_init(h1_chunked_t *c);
  * ended (last chunk and trailers read; in[*used..] belongs to the next request).
  * H1_INCOMPLETE: all of in was used, more is needed. H1_ERROR: *err says why (400
  * for bad syntax, 413 beyond out_cap). */
-h1_rc_t h1_chunked_feed(h1_chunked_t *c, const char *in, size_t len, size_t *used, char *out,
-                        size_t *out_len, size_t out_cap, h1_error_t *err);
+h1_rc_t h1_chunked_feed(h1_chunked_t *c, const char *in, size_t len, size_t *used, char *out, size_t *out_len,
+                        size_t out_cap, h1_error_t *err);
 
 /* Splits target into its path and query and percent-decodes the path into path
  * (NUL-terminated, at most cap bytes with the NUL). "%00" stays as the three
