@@ -6,7 +6,7 @@
 
 CC      ?= cc
 PYTHON  := /usr/bin/python3
-PKGS    := libpq libmicrohttpd jansson ldns inih libcrypto
+PKGS    := libpq jansson ldns inih libcrypto
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wold-style-definition -Wundef -Wshadow -Wno-unused-parameter -Werror
 CFLAGS  ?= -O2 -g

@@ -19,7 +19,7 @@ bool api_auth(api_req_t *r)
 
 bool api_auth_with(api_req_t *r, api_token_check_fn check, void *arg)
 {
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h = api_req_header(r, "Authorization");
 	int rc = RDNS_EDENIED;
 	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
 		const char *tok = h + 7;

@@ -3,10 +3,11 @@
 #define RDNS_API_HTTP_H
 
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api/http1.h"
+#include "core/addr.h"
 #include "core/conf.h"
 #include "db/db.h"
 
@@ -28,25 +29,52 @@ typedef struct {
 	char name[201];
 } api_caller_t;
 
-typedef struct api_req {
-	struct MHD_Connection *conn;
+typedef struct api_conn api_conn_t;
+typedef struct api_req api_req_t;
+
+/* Work done off the HTTP workers (offload.h): work runs on a pool thread and may not
+ * touch the database or the answer; done runs afterwards on the request's worker and
+ * answers. */
+typedef void (*api_work_fn)(api_req_t *r);
+typedef void (*api_done_fn)(api_req_t *r);
+
+#define API_MAX_ARGS 32
+
+struct api_req {
+	api_conn_t *conn;       /* NULL outside a connection (unit tests, fuzzing) */
+	const h1_request_t *h1; /* the parsed head (field values NUL-terminated); NULL outside */
 	api_app_t *app;
 	const rdns_conf_t *conf;
 	db_t *db; /* this worker thread's connection, ensured before the handler runs */
-	const char *method;
-	char *path;
+	char *method;
+	char *path;      /* percent-decoded ("%00" kept), valid UTF-8 */
+	char *query_buf; /* the decoded query arguments, name and value NUL-terminated */
+	const char *arg_name[API_MAX_ARGS], *arg_value[API_MAX_ARGS];
+	size_t n_args;
 	char *body;
 	size_t body_len;
-	bool body_too_large;
 	json_t *json;                       /* parsed body (an object) when the route takes one, else NULL */
 	const char *params[API_MAX_PARAMS]; /* path segments matched by '*' */
 	char *param_buf;
 	api_caller_t caller;
-	bool authed; /* caller is set */
+	bool authed;                   /* caller is set */
+	char client[CORE_ADDR_STRLEN]; /* the client's address (X-Forwarded-For or PROXY from a trusted proxy)
+	                                */
+	/* work done off the worker (api_offload) */
+	bool parked;
+	long long offload_account;
+	void *job;
+	void (*job_free)(void *job);
+	api_work_fn work;
+	api_done_fn done;
 	/* the answer */
-	unsigned status;
-	struct MHD_Response *resp;
-} api_req_t;
+	unsigned status; /* 0 until answered */
+	const char *ctype;
+	char *out; /* the body (malloc) */
+	size_t out_len;
+	char hdrs[512]; /* further header lines, "Name: value\r\n" each */
+	size_t hdrs_len;
+};
 
 typedef void (*api_handler_t)(api_req_t *r);
 
@@ -82,8 +110,10 @@ void api_db_error(api_req_t *r, int err);
 /* Add a response header to the current answer (after api_json / api_problem). */
 void api_header(api_req_t *r, const char *name, const char *value);
 
-/* Query-string argument, or NULL. */
+/* Query-string argument (decoded), or NULL. The first of several wins. */
 const char *api_query(api_req_t *r, const char *name);
+/* A request header's value (the first of several), or NULL. */
+const char *api_req_header(api_req_t *r, const char *name);
 
 /* A JSON string of s, or JSON null when s is NULL. */
 json_t *api_str_or_null(const char *s);

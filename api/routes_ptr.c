@@ -9,6 +9,7 @@
 #include "api/http.h"
 #include "api/respond.h"
 #include "api/routes.h"
+#include "api/offload.h"
 #include "api/verify.h"
 #include "core/addr.h"
 #include "core/err.h"
@@ -230,6 +231,50 @@ static void ptr_apply(api_req_t *r, const char *ip, const core_addr_t *a, db_ptr
 	api_json_with(r, 200, o, "checks", checks_text);
 }
 
+/* What a PUT's verification (off the worker, api_offload) and its decision share. */
+typedef struct {
+	core_addr_t a;
+	char ip[CORE_ADDR_STRLEN];
+	db_ptr_ctx_t ctx;
+	const char *hostname, *reason;
+	bool force;
+	api_verify_conf_t vc;
+	int err;
+	api_verdict_t v;
+} put_job_t;
+
+/* On a verification thread: DNS only, no database, no answer. */
+static void put_verify(api_req_t *r)
+{
+	put_job_t *j = r->job;
+	j->err = api_verify(&j->vc, &j->a, j->hostname, j->force, &j->v);
+}
+
+/* Back on the worker: decide and answer. */
+static void put_decide(api_req_t *r)
+{
+	put_job_t *j = r->job;
+	if (j->err != RDNS_OK) {
+		log_err("ptr: verifier failed for %s: %s", j->ip, rdns_strerror(j->err));
+		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s",
+		            "the verifier could not run; this is a problem on our side");
+		return;
+	}
+	char *checks_text = api_verdict_checks_text(&j->v);
+	if (!checks_text) {
+		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "out of memory");
+		return;
+	}
+	switch (api_ptr_decide(j->v.syntax_ok, j->v.ok, j->force, j->reason != NULL, r->caller.staff)) {
+	case API_PTR_REFUSE: ptr_refuse(r, j->ip, &j->v, checks_text); break;
+	case API_PTR_REVIEW: ptr_review(r, j->ip, &j->v, checks_text, j->reason); break;
+	case API_PTR_APPLY:
+		ptr_apply(r, j->ip, &j->a, &j->ctx, &j->v, checks_text, j->reason, j->force);
+		break;
+	}
+	free(checks_text);
+}
+
 static void ptr_put(api_req_t *r)
 {
 	core_addr_t a;
@@ -252,27 +297,20 @@ static void ptr_put(api_req_t *r)
 	if (!visible(r, ip, &ctx) || rate_limited(r))
 		return;
 
-	api_verify_conf_t vc;
-	api_verdict_t v;
-	verify_conf(r, &vc);
-	int err = api_verify(&vc, &a, hostname, force, &v);
-	if (err != RDNS_OK) {
-		log_err("ptr: verifier failed for %s: %s", ip, rdns_strerror(err));
-		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s",
-		            "the verifier could not run; this is a problem on our side");
+	put_job_t *job = calloc(1, sizeof(*job));
+	if (!job) {
+		api_problem(r, 503, NULL, "Service Unavailable", NULL, "%s", "out of memory; retry shortly");
 		return;
 	}
-	char *checks_text = api_verdict_checks_text(&v);
-	if (!checks_text) {
-		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "out of memory");
-		return;
-	}
-	switch (api_ptr_decide(v.syntax_ok, v.ok, force, reason != NULL, r->caller.staff)) {
-	case API_PTR_REFUSE: ptr_refuse(r, ip, &v, checks_text); break;
-	case API_PTR_REVIEW: ptr_review(r, ip, &v, checks_text, reason); break;
-	case API_PTR_APPLY: ptr_apply(r, ip, &a, &ctx, &v, checks_text, reason, force); break;
-	}
-	free(checks_text);
+	job->a = a;
+	memcpy(job->ip, ip, sizeof(ip));
+	job->ctx = ctx;
+	job->hostname = hostname; /* in r->json, which lives as long as r */
+	job->reason = reason;
+	job->force = force;
+	verify_conf(r, &job->vc);
+	if (!api_offload(r, job, free, put_verify, put_decide))
+		return; /* answered 429 or 503; r frees the job */
 }
 
 static void ptr_delete(api_req_t *r)

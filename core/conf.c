@@ -21,10 +21,23 @@ const conf_opt_t conf_options[] = {
      "HTTP worker threads; each holds one PostgreSQL connection (plus two per instance: lookups, changes)"},
     {"api_max_connections", CONF_INT, "1024", 1, 65536, OFF(api_max_connections), "api",
      "maximum concurrent HTTP connections"},
-    {"api_per_ip_connections", CONF_INT, "0", 0, 65536, OFF(api_per_ip_connections), "api",
-     "maximum concurrent HTTP connections from one address (0: no limit)"},
+    {"api_per_ip_connections", CONF_INT, "32", 0, 65536, OFF(api_per_ip_connections), "api",
+     "maximum concurrent HTTP connections from one client address; more are answered 503 and closed "
+     "(0: no limit). A trusted proxy's own connections are exempt; with api_proxy_protocol the "
+     "addresses it announces are counted"},
     {"api_idle_timeout", CONF_INT, "30", 1, 3600, OFF(api_idle_timeout), "api",
-     "seconds before an idle HTTP connection is closed"},
+     "seconds before an idle keep-alive HTTP connection is closed"},
+    {"api_request_timeout_ms", CONF_INT, "10000", 100, 600000, OFF(api_request_timeout_ms), "api",
+     "a request (head and body) must arrive whole within this of its first byte, however slowly it "
+     "trickles (408 and close); also the time a client has to take an answer, and a new connection to "
+     "start its first request"},
+    {"api_trusted_proxies", CONF_LIST, "", 0, 0, OFF(api_trusted_proxies), "api",
+     "addresses or prefixes of the load balancers in front of rdns-api: from them the client's address "
+     "is the last X-Forwarded-For entry that is not itself a trusted proxy (or the PROXY header's "
+     "source with api_proxy_protocol); from anyone else both are ignored"},
+    {"api_proxy_protocol", CONF_STR, "off", 0, 0, OFF(api_proxy_protocol), "api",
+     "on: connections from api_trusted_proxies begin with a PROXY protocol v1 or v2 header (HAProxy's "
+     "send-proxy) giving the client's address; off: they do not"},
     {"api_sched_slice_us", CONF_INT, "100", 0, 100000, OFF(api_sched_slice_us), "api",
      "time slice the API's threads ask of the Linux scheduler (EEVDF, Linux 6.12+), in microseconds: "
      "a woken worker then runs sooner; 0 keeps the kernel's default"},
@@ -38,6 +51,14 @@ const conf_opt_t conf_options[] = {
     {"verify_retries", CONF_INT, "2", 0, 10, OFF(verify_retries), "api", "retries of a forward-check query"},
     {"verify_deadline_ms", CONF_INT, "5000", 100, 120000, OFF(verify_deadline_ms), "api",
      "deadline of one whole verification"},
+    {"verify_threads", CONF_INT, "32", 1, 1024, OFF(verify_threads), "api",
+     "threads that run verifications (their DNS queries), off the HTTP workers"},
+    {"verify_max_inflight", CONF_INT, "256", 1, 65536, OFF(verify_max_inflight), "api",
+     "verifications queued or running at once in this instance; more PUTs are answered 503 with "
+     "Retry-After"},
+    {"verify_per_account", CONF_INT, "16", 1, 65536, OFF(verify_per_account), "api",
+     "verifications queued or running at once for one customer account; more are answered 429 with "
+     "Retry-After (staff are held to verify_max_inflight only)"},
     {"special_names", CONF_LIST,
      "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "
      "home.arpa in-addr.arpa ip6.arpa ipv4only.arpa resolver.arpa",

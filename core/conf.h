@@ -23,12 +23,18 @@ typedef struct {
 	long api_max_connections;
 	long api_per_ip_connections;
 	long api_idle_timeout;
+	long api_request_timeout_ms;
+	conf_list_t api_trusted_proxies;
+	char *api_proxy_protocol;
 	long api_sched_slice_us;
 	long rate_limit_writes;
 	conf_list_t resolvers;
 	long verify_timeout_ms;
 	long verify_retries;
 	long verify_deadline_ms;
+	long verify_threads;
+	long verify_max_inflight;
+	long verify_per_account;
 	conf_list_t special_names;
 	conf_list_t denied_domains;
 	/* rdns-zonegen */

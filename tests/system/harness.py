@@ -304,8 +304,10 @@ class Daemon:
 class Api(Daemon):
     def __init__(self, pg_url, extra=None):
         self.port = free_port(udp_too=False)
+        # Every client of the suite comes from 127.0.0.1, so the per-address limit (32 by
+        # default) is off unless a test sets it.
         conf = {"database_url": pg_url, "api_listen": f"127.0.0.1:{self.port}", "api_threads": 4,
-                "log_level": "info"}
+                "log_level": "info", "api_per_ip_connections": 0}
         conf.update(extra or {})
         super().__init__("rdns-api", conf)
         self.base = f"http://127.0.0.1:{self.port}"

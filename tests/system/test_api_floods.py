@@ -12,7 +12,7 @@ import requests
 from harness import wait_until
 
 LIMIT = 64     # api_max_connections
-THREADS = 4    # api_threads: MHD's pool splits its limit into 4 shares of 16
+THREADS = 4    # api_threads: the accept thread deals connections to 4 workers in turn
 FLOOD = 80     # sockets per flood, 16 above the limit
 FLOODS = 7
 
@@ -78,7 +78,7 @@ def test_floods_above_the_connection_limit_leave_the_server_whole(api_factory):
                             range(64)))
     assert codes == [200] * 64
 
-    # A clean stop within 5 s (before the fix a worker hung in MHD_stop_daemon).
+    # A clean stop within 5 s (with libmicrohttpd 0.9.75 a worker hung in MHD_stop_daemon).
     stop_within(api, 5)
 
     # During each flood at most LIMIT connections were held; the others were told why.

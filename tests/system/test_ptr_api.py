@@ -758,8 +758,8 @@ def test_body_limits_and_validation(env):
     url = "/v1/ptr/192.0.2.9"
     big = json.dumps({"hostname": f"mx1.{FWD}", "exception_reason": "x" * (17 * 1024)})
     problem(env.a.put(url, data=big, headers={"Content-Type": "application/json"}), 413)
-    # A body just under the limit is read whole (MHD hands it over in parts: a connection's
-    # memory is 16 KiB), and 8 KiB of headers fit in that memory.
+    # A body just under the limit is read whole, and 8 KiB of headers fit beside it (the
+    # head may be 16 KiB).
     padded = '{"hostname": "mx1.' + FWD + '"' + " " * (15 * 1024) + "}"
     p = problem(env.a.put(url, data=padded, headers={"Content-Type": "application/json"}), 422)
     assert [c["id"] for c in p["checks"] if c["status"] == "fail"] == ["forward"]
