@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import Client, new_account
-from rawhttp import assert_problem, connect, parse_responses
+from rawhttp import connect, parse_responses
 
 ZONE_PREFIX = "198.51.100.0/24"
 A_NET, B_NET = "198.51.100.0/25", "198.51.100.128/25"
