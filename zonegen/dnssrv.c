@@ -22,6 +22,7 @@ struct zg_dnssrv {
 	zg_tsig_key_t *keys;
 	size_t n_keys;
 	zg_acl_t *acl;
+	zg_acl_t *query_acl;
 	zg_zonedb_t *zones;
 	zg_server_t *server;           /* NULL without listen */
 	_Atomic long long serve_until; /* see zg_dnssrv_serve_until */
@@ -84,6 +85,12 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 		log_err("dnssrv: bad transfer_allow list");
 		goto cleanup;
 	}
+	s->query_acl = zg_acl_new(conf->query_allow, &rc);
+	if (s->query_acl == NULL) {
+		log_err("dnssrv: bad query_allow list");
+		goto cleanup;
+	}
+	s->env.query_acl = s->query_acl;
 	atomic_init(&s->serve_until, LLONG_MAX);
 	s->env.serve_until = &s->serve_until;
 	s->env.acl = s->acl;
@@ -163,5 +170,6 @@ void zg_dnssrv_free(zg_dnssrv_t *s)
 		explicit_bzero(s->keys, s->n_keys * sizeof(*s->keys)); /* secrets */
 	free(s->keys);
 	zg_acl_free(s->acl);
+	zg_acl_free(s->query_acl);
 	free(s);
 }

@@ -26,12 +26,16 @@ typedef struct {
 	 * (every query is REFUSED). A prefix with host bits set is an error.
 	 * The grammar is zg_acl_new()'s (acl.h). */
 	const char *transfer_allow;
+	/* Further sources allowed to query (every type but AXFR and IXFR), in
+	 * the same grammar; sources in transfer_allow may always query. NULL or
+	 * empty: nobody else. */
+	const char *query_allow;
 	/* Known keys (hmac-sha256). Copied. */
 	const zg_tsig_key_t *keys;
 	size_t n_keys;
 	/* NULL: TSIG optional (a signed query is verified and its answer
 	 * signed). Set: AXFR and IXFR must be signed with this key (one of keys)
-	 * or are REFUSED; SOA queries stay governed by transfer_allow only, as
+	 * or are REFUSED; other queries stay governed by the ACLs only, as
 	 * BIND's allow-transfer does. */
 	const char *transfer_key;
 	/* TCP limits, as zg_server_conf_t (server.h) has them. */

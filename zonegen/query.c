@@ -1,7 +1,12 @@
-/* query.c - the hidden primary's packet handler: parse and check a query, answer SOA and the
- * errors, hand transfers to xfr.c. No socket I/O. */
+/* query.c - the hidden primary's packet handler: parse and check a query, answer it from the
+ * published zones (authoritative answers, NXDOMAIN, NODATA) and the errors, hand transfers to
+ * xfr.c. No socket I/O. */
 #include "zonegen/query.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -11,8 +16,11 @@
 #include "core/log.h"
 #include "zonegen/xfr.h"
 
-#define SINGLE_BUF    4096 /* any single answer fits: question + SOA + OPT + TSIG */
+#define SINGLE_BUF 4096 /* an error or SOA answer fits: question + SOA + OPT + TSIG */
+/* A lookup answer: ZG_ZONEDB_NAME_RRS records and the SOA, uncompressed, + OPT + TSIG. */
+#define ANSWER_BUF    ((ZG_ZONEDB_NAME_RRS + 2) * (3 * ZG_WIRE_NAME_MAX + 30) + 512)
 #define EDNS_UDP_SIZE 1232
+#define LOG_PER_SEC   10 /* refusal and TSIG lines, so that a flood cannot fill the disk */
 
 static long long mono_ms(void)
 {
@@ -59,60 +67,158 @@ int zg_query_send(zg_query_t *r, zg_wire_msg_t *m)
 	return r->emit(r->arg, m->buf, len) < 0 ? RDNS_EIO : RDNS_OK;
 }
 
-static int put_soa(zg_wire_msg_t *m, const zg_zonedb_snap_t *sn)
+/* A single-message response: rcode, AA when aa, an[] in the answer and ns[] in the
+ * authority section; cut to header and question with TC over UDP when too long. */
+static int respond_rrs(zg_query_t *r, unsigned rcode, bool aa, const zg_wire_zrr_t *an, size_t n_an,
+                       const zg_wire_zrr_t *ns, size_t n_ns)
 {
-	return zg_wire_msg_put_zrr(m, ZG_SEC_AN, &sn->soa);
-}
-
-int zg_query_respond(zg_query_t *r, unsigned rcode, const zg_zonedb_snap_t *sn)
-{
-	uint8_t buf[SINGLE_BUF];
+	size_t cap = n_an + n_ns > 1 ? ANSWER_BUF : SINGLE_BUF;
+	uint8_t *buf = malloc(cap);
 	zg_wire_ct_t ct[64];
 	zg_wire_msg_t m;
-	size_t limit = sizeof(buf);
+	size_t limit = cap;
 	bool sign = r->has_tsig;
+	int rc = RDNS_OK;
 
+	if (buf == NULL)
+		return RDNS_ENOMEM;
 	if (r->transport == ZG_QUERY_UDP) {
+		/* RFC 1035 §4.2.1, RFC 6891 §6.2.5: 512, or the requestor's size (we offer 1232) */
 		limit = 512;
 		if (r->has_opt && r->opt_size > 512)
-			limit = r->opt_size < sizeof(buf) ? r->opt_size : sizeof(buf);
+			limit = r->opt_size < EDNS_UDP_SIZE ? r->opt_size : EDNS_UDP_SIZE;
 	}
-	zg_wire_msg_init(&m, buf, sizeof(buf), ct, 64);
-	zg_wire_msg_reset(&m, r->id, zg_query_resp_flags(r, sn != NULL && rcode == ZG_RCODE_NOERROR));
+	zg_wire_msg_init(&m, buf, cap, ct, 64);
+	zg_wire_msg_reset(&m, r->id, zg_query_resp_flags(r, aa));
 	zg_wire_msg_set_rcode(&m, rcode & 0xf);
-	int rc = RDNS_OK;
 	if (r->has_q)
 		rc = zg_wire_msg_put_question(&m, r->qname, r->qname_len, r->qtype, r->qclass);
-	if (rc == RDNS_OK && sn != NULL)
-		rc = put_soa(&m, sn);
+	for (size_t i = 0; i < n_an && rc == RDNS_OK; i++)
+		rc = zg_wire_msg_put_zrr(&m, ZG_SEC_AN, &an[i]);
+	for (size_t i = 0; i < n_ns && rc == RDNS_OK; i++)
+		rc = zg_wire_msg_put_zrr(&m, ZG_SEC_NS, &ns[i]);
 	if (rc == RDNS_OK)
 		rc = zg_query_put_opt(&m, r, rcode >> 4);
 	if (rc != RDNS_OK)
-		return rc; /* cannot happen: SINGLE_BUF holds the largest answer */
+		goto cleanup; /* cannot happen: the buffer holds the largest answer */
 	zg_wire_msg_finish(&m);
 	size_t len = m.len;
 	if (sign) {
 		zg_tsig_ctx_t save = r->tsig;
-		rc = zg_tsig_sign_response(&r->tsig, buf, &len, sizeof(buf), now_secs());
+		rc = zg_tsig_sign_response(&r->tsig, buf, &len, cap, now_secs());
 		if (rc != RDNS_OK)
-			return rc;
+			goto cleanup;
 		if (len > limit) {
 			r->tsig = save;
 			len = m.len;
 		}
 	}
 	if (len > limit) {
-		/* RFC 1035 §4.2.1: set TC and keep what fits (header and question). */
-		zg_wire_msg_reset(&m, r->id, (uint16_t)(zg_query_resp_flags(r, false) | ZG_WIRE_TC));
+		/* RFC 1035 §4.2.1: set TC and keep what fits (header and question); RFC 6891
+		 * §7: the OPT stays, so the client knows we speak EDNS. */
+		zg_wire_msg_reset(&m, r->id, (uint16_t)(zg_query_resp_flags(r, aa) | ZG_WIRE_TC));
 		zg_wire_msg_set_rcode(&m, rcode & 0xf);
 		if (r->has_q)
 			zg_wire_msg_put_question(&m, r->qname, r->qname_len, r->qtype, r->qclass);
+		zg_query_put_opt(&m, r, rcode >> 4);
 		zg_wire_msg_finish(&m);
 		len = m.len;
 		if (sign && zg_tsig_sign_response(&r->tsig, buf, &len, limit, now_secs()) != RDNS_OK)
 			len = m.len;
 	}
-	return r->emit(r->arg, buf, len) < 0 ? RDNS_EIO : RDNS_OK;
+	rc = r->emit(r->arg, buf, len) < 0 ? RDNS_EIO : RDNS_OK;
+cleanup:
+	free(buf);
+	return rc;
+}
+
+int zg_query_respond(zg_query_t *r, unsigned rcode, const zg_zonedb_snap_t *sn)
+{
+	if (sn != NULL)
+		return respond_rrs(r, rcode, rcode == ZG_RCODE_NOERROR, &sn->soa, 1, NULL, 0);
+	return respond_rrs(r, rcode, false, NULL, 0, NULL, 0);
+}
+
+bool zg_query_source_allowed(const zg_query_env_t *env, const struct sockaddr *from)
+{
+	return zg_acl_allows(env->acl, from) ||
+	       (env->query_acl != NULL && zg_acl_allows(env->query_acl, from));
+}
+
+/* ---- rate-limited info lines about refusals ---- */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long log_window;      /* monotonic second of the current window */
+static unsigned log_in_window;    /* lines logged in it */
+static unsigned long log_dropped; /* lines suppressed since the last one logged */
+
+/* Whether a line may be logged now; *dropped: how many were suppressed before it. */
+static bool log_allowed(unsigned long *dropped)
+{
+	long long sec = mono_ms() / 1000;
+	bool ok;
+	pthread_mutex_lock(&log_mu);
+	if (sec != log_window) {
+		log_window = sec;
+		log_in_window = 0;
+	}
+	ok = log_in_window < LOG_PER_SEC;
+	if (ok) {
+		log_in_window++;
+		*dropped = log_dropped;
+		log_dropped = 0;
+	} else {
+		log_dropped++;
+	}
+	pthread_mutex_unlock(&log_mu);
+	return ok;
+}
+
+static void addr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		port = ntohs(s4->sin_port);
+		snprintf(buf, len, "%s:%u", a, port);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		port = ntohs(s6->sin6_port);
+		snprintf(buf, len, "[%s]:%u", a, port);
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+/* "dnssrv: refused AXFR of <zone> from <client>, key <name|none>: <reason>" at info: the
+ * client, the zone asked for, the key name it claimed (never a secret) and why. */
+static void log_refusal(const zg_query_t *r, const struct sockaddr *from, const char *what,
+                        const char *reason)
+{
+	unsigned long dropped = 0;
+	if (!log_allowed(&dropped))
+		return;
+	char client[INET6_ADDRSTRLEN + 10], zone[1024] = "?", key[1024] = "none";
+	addr_text(from, client, sizeof(client));
+	if (r->has_q && zg_wire_name_to_text(r->qname, r->qname_len, zone, sizeof(zone)) != RDNS_OK)
+		snprintf(zone, sizeof(zone), "?");
+	if (r->has_tsig &&
+	    zg_wire_name_to_text(r->tsig.key_name, r->tsig.key_name_len, key, sizeof(key)) != RDNS_OK)
+		snprintf(key, sizeof(key), "?");
+	if (dropped > 0)
+		log_info("dnssrv: %lu more refusal lines were suppressed (at most %d a second)", dropped,
+		         LOG_PER_SEC);
+	log_info("dnssrv: %s %s from %s, key %s: %s", what, zone, client, key, reason);
+}
+
+static const char *qtype_text(uint16_t t)
+{
+	return t == ZG_TYPE_AXFR   ? "refused AXFR of"
+	       : t == ZG_TYPE_IXFR ? "refused IXFR of"
+	                           : "refused query for";
 }
 
 /* Parse SERIAL out of an SOA RR's RDATA. */
@@ -179,6 +285,45 @@ static int parse_query(const uint8_t *q, size_t len, const zg_wire_hdr_t *h, zg_
 	return RDNS_OK;
 }
 
+/* An ordinary query in the zone of sn: the records of the name and type, NODATA or
+ * NXDOMAIN, always authoritative. */
+static int answer_lookup(zg_query_t *r, zg_zonedb_snap_t *sn)
+{
+	size_t n = 0, k = 0;
+	bool exists = false;
+	zg_wire_zrr_t *rrs = malloc((ZG_ZONEDB_NAME_RRS + 1) * sizeof(*rrs));
+	if (rrs == NULL)
+		return RDNS_ENOMEM;
+	int rc = zg_zonedb_lookup(sn, r->qname, r->qname_len, rrs, ZG_ZONEDB_NAME_RRS, &n, &exists);
+	if (rc != RDNS_OK) {
+		log_err("dnssrv: lookup in a published zone failed: %s", rdns_strerror(rc));
+		rc = zg_query_respond(r, ZG_RCODE_SERVFAIL, NULL);
+		goto cleanup;
+	}
+	/* RFC 1034 §4.3.2: the records of the type; a CNAME instead (not followed: ours
+	 * point out of the zone or to a name a resolver asks anew); ANY: all (RFC 8482
+	 * allows less, but these sets are small). */
+	for (size_t i = 0; i < n; i++) {
+		bool take = rrs[i].type == r->qtype || r->qtype == ZG_TYPE_ANY ||
+		            (rrs[i].type == ZG_TYPE_CNAME && r->qtype != ZG_TYPE_CNAME);
+		if (take)
+			rrs[k++] = rrs[i];
+	}
+	if (k > 0) {
+		rc = respond_rrs(r, ZG_RCODE_NOERROR, true, rrs, k, NULL, 0);
+		goto cleanup;
+	}
+	/* RFC 2308 §3: NXDOMAIN and NODATA carry the SOA, with TTL min(SOA TTL, MINIMUM) */
+	zg_wire_zrr_t *soa = &rrs[ZG_ZONEDB_NAME_RRS];
+	*soa = sn->soa;
+	if (soa->soa[4] < soa->ttl)
+		soa->ttl = soa->soa[4];
+	rc = respond_rrs(r, exists ? ZG_RCODE_NOERROR : ZG_RCODE_NXDOMAIN, true, NULL, 0, soa, 1);
+cleanup:
+	free(rrs);
+	return rc;
+}
+
 int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, const struct sockaddr *from,
                     int transport, zg_query_emit_fn emit, void *arg)
 {
@@ -231,7 +376,16 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 		if (rc != RDNS_OK)
 			goto cleanup;
 		if (r->tsig.error != ZG_TSIG_NOERROR) {
-			log_info("dnssrv: TSIG check failed with error %u", r->tsig.error);
+			static const char *const why[] = {
+			    [ZG_TSIG_BADSIG] = "TSIG BADSIG (wrong secret or a changed message)",
+			    [ZG_TSIG_BADKEY] = "TSIG BADKEY (unknown key or algorithm)",
+			    [ZG_TSIG_BADTIME] = "TSIG BADTIME (clocks apart beyond the fudge)",
+			    [ZG_TSIG_BADTRUNC] = "TSIG BADTRUNC (truncated MAC)"};
+			const char *reason =
+			    r->tsig.error < sizeof(why) / sizeof(why[0]) && why[r->tsig.error]
+			        ? why[r->tsig.error]
+			        : "TSIG check failed";
+			log_refusal(r, from, qtype_text(r->qtype), reason);
 			rc = zg_query_respond(r, ZG_RCODE_NOTAUTH, NULL);
 			goto cleanup;
 		}
@@ -240,31 +394,51 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 		rc = zg_query_respond(r, ZG_RCODE_BADVERS, NULL);
 		goto cleanup;
 	}
-	if (r->qclass != ZG_CLASS_IN || !zg_acl_allows(env->acl, from)) {
+	if (r->qtype == ZG_TYPE_OPT || r->qtype == ZG_TYPE_TSIG) {
+		/* meta types that live only in the additional section (RFC 6891 §6.1.1, RFC 8945 §4.2) */
+		rc = zg_query_respond(r, ZG_RCODE_FORMERR, NULL);
+		goto cleanup;
+	}
+	bool xfr = r->qtype == ZG_TYPE_AXFR || r->qtype == ZG_TYPE_IXFR;
+	if (r->qclass != ZG_CLASS_IN) {
 		rc = zg_query_respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
 	}
-	if (r->qtype != ZG_TYPE_SOA && r->qtype != ZG_TYPE_AXFR && r->qtype != ZG_TYPE_IXFR) {
+	if (xfr ? !zg_acl_allows(env->acl, from) : !zg_query_source_allowed(env, from)) {
+		if (xfr)
+			log_refusal(r, from, qtype_text(r->qtype), "source not in transfer_allow");
 		rc = zg_query_respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
 	}
-	sn = zg_zonedb_get(env->zones, r->qname, r->qname_len);
+	/* The zone: the apex itself for a transfer, else the closest enclosing apex. */
+	size_t apex_at = 0;
+	for (;;) {
+		sn = zg_zonedb_get(env->zones, r->qname + apex_at, r->qname_len - apex_at);
+		if (sn != NULL || xfr || r->qname[apex_at] == 0)
+			break;
+		apex_at += 1 + (size_t)r->qname[apex_at];
+	}
 	/* Past the leader's lease a zone is not ours to serve: another instance may lead. */
 	if (sn != NULL && env->serve_until != NULL && mono_ms() >= atomic_load(env->serve_until)) {
 		zg_zonedb_put(env->zones, sn);
 		sn = NULL;
 	}
 	if (sn == NULL) {
+		if (xfr)
+			log_refusal(r, from, qtype_text(r->qtype), "not a zone served here");
 		rc = zg_query_respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
 	}
-	if (r->qtype == ZG_TYPE_SOA) {
-		rc = zg_query_respond(r, ZG_RCODE_NOERROR, sn);
+	if (!xfr) {
+		rc = answer_lookup(r, sn);
 		goto cleanup;
 	}
 	/* AXFR / IXFR */
 	if (env->has_xfr_key && (!r->has_tsig || r->tsig.key_name_len != env->xfr_key_len ||
 	                         memcmp(r->tsig.key_name, env->xfr_key, env->xfr_key_len) != 0)) {
+		log_refusal(r, from, qtype_text(r->qtype),
+		            r->has_tsig ? "signed with another key than transfer_tsig_key"
+		                        : "unsigned, and transfer_tsig_key is set");
 		rc = zg_query_respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
 	}

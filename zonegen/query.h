@@ -23,7 +23,8 @@ typedef int (*zg_query_emit_fn)(void *arg, const uint8_t *msg, size_t len);
 /* What queries are answered from. Set up once (dnssrv.c), then only read,
  * by any number of threads at once. */
 typedef struct {
-	const zg_acl_t *acl;       /* sources allowed to query at all */
+	const zg_acl_t *acl;       /* sources allowed to transfer and to query (transfer_allow) */
+	const zg_acl_t *query_acl; /* further sources allowed to query, not to transfer; NULL: none */
 	zg_zonedb_t *zones;        /* the published zones */
 	const zg_tsig_key_t *keys; /* known keys, checked */
 	size_t n_keys;
@@ -71,15 +72,30 @@ typedef struct {
  *   several OPTs: FORMERR.
  * - TSIG failing verification: NOTAUTH with the TSIG error (BADKEY, BADSIG
  *   unsigned; BADTIME, BADTRUNC signed). EDNS version > 0: BADVERS.
- * - class not IN, source outside the ACL, zone not published (names below
- *   an apex included), qtype other than SOA/AXFR/IXFR, or an unsigned (or
- *   wrongly keyed) AXFR/IXFR when a transfer key is set: REFUSED.
- * - SOA at a published apex: AA answer with the SOA.
+ * - qtype OPT or TSIG: FORMERR.
+ * - class not IN, a source in neither ACL (AXFR and IXFR: not in acl), a
+ *   name in no published zone, AXFR/IXFR of a name that is not an apex, or an
+ *   unsigned (or wrongly keyed) AXFR/IXFR when a transfer key is set:
+ *   REFUSED. Refused transfers and failed TSIG checks are logged at info with
+ *   the client, zone, key name and reason, at most 10 lines a second.
+ * - Any other query in a published zone: an authoritative answer (AA) from
+ *   zg_zonedb_lookup: the records of the name and type (ANY: all of the
+ *   name's; a CNAME owner: its CNAME); NODATA (NOERROR, no answer, the SOA in
+ *   the authority section with the TTL of RFC 2308 §3) when the name exists
+ *   (empty non-terminals included) without that type; NXDOMAIN with the SOA
+ *   in the authority section when it does not exist. SERVFAIL when the zone
+ *   file cannot be read. Over UDP a response longer than 512 bytes (or the
+ *   query's EDNS size, at most 1232 offered) is cut to the header and
+ *   question with TC.
  * - AXFR and IXFR: as zg_xfr_axfr() and zg_xfr_ixfr() (xfr.h) answer them.
  * Returns RDNS_OK when answered, RDNS_EDNS when dropped, RDNS_EIO when emit
  * failed or a transfer broke off midway (close the connection), RDNS_ENOMEM. */
 int zg_query_handle(const zg_query_env_t *env, const uint8_t *query, size_t qlen, const struct sockaddr *from,
                     int transport, zg_query_emit_fn emit, void *arg);
+
+/* Whether from may query at all (acl or query_acl): server.c gives no TCP slot to
+ * anyone else. */
+bool zg_query_source_allowed(const zg_query_env_t *env, const struct sockaddr *from);
 
 /* Building responses to q (for xfr.c). */
 

@@ -503,7 +503,7 @@ static void accept_all(zg_server_t *s)
 			return;
 		}
 		/* Every query from there would be REFUSED (query.c): never give it a slot. */
-		if (!zg_acl_allows(s->env->acl, (struct sockaddr *)&peer)) {
+		if (!zg_query_source_allowed(s->env, (struct sockaddr *)&peer)) {
 			outsider_add(s, fd, &peer);
 			continue;
 		}

@@ -33,6 +33,33 @@ zg_zonedb_t *zg_zonedb_new(void)
 	return db;
 }
 
+/* The owner-name index: one entry per record (its owner) and one per empty
+ * non-terminal (pointing at a record below it), sorted by hash, then offset. */
+typedef struct {
+	uint64_t h;   /* FNV-1a of the lower-cased wire name */
+	uint64_t off; /* file offset of the line << 1, | 1 for a name that only has records below */
+} ient_t;
+
+struct zg_zonedb_index {
+	ient_t *e;
+	size_t n;
+};
+
+static void index_free(zg_zonedb_index_t *ix)
+{
+	if (ix != NULL)
+		free(ix->e);
+	free(ix);
+}
+
+static void snap_free(zg_zonedb_snap_t *sn)
+{
+	close(sn->fd);
+	index_free(sn->index);
+	pthread_mutex_destroy(&sn->index_lock);
+	free(sn);
+}
+
 void zg_zonedb_put(zg_zonedb_t *db, zg_zonedb_snap_t *sn)
 {
 	if (sn == NULL)
@@ -40,10 +67,8 @@ void zg_zonedb_put(zg_zonedb_t *db, zg_zonedb_snap_t *sn)
 	pthread_mutex_lock(&db->lock);
 	bool last = --sn->refs == 0;
 	pthread_mutex_unlock(&db->lock);
-	if (last) {
-		close(sn->fd);
-		free(sn);
-	}
+	if (last)
+		snap_free(sn);
 }
 
 void zg_zonedb_free(zg_zonedb_t *db)
@@ -111,7 +136,7 @@ static int zone_key(const char *zone, uint8_t *key, size_t *kl)
 }
 
 /* Whether name is apex or below it (case-insensitive, label-aligned). */
-static bool in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, size_t alen)
+bool zg_zonedb_in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, size_t alen)
 {
 	size_t p = 0;
 	while (p < nlen) {
@@ -136,6 +161,7 @@ static int lines_next(zg_zonedb_reader_t *L, const char **line, size_t *len)
 	for (;;) {
 		char *nl = memchr(L->buf + L->start, '\n', L->end - L->start);
 		if (nl != NULL) {
+			L->line_off = L->off - (off_t)(L->end - L->start);
 			*line = L->buf + L->start;
 			*len = (size_t)(nl - (L->buf + L->start));
 			L->start = (size_t)(nl - L->buf) + 1;
@@ -144,6 +170,7 @@ static int lines_next(zg_zonedb_reader_t *L, const char **line, size_t *len)
 		if (L->eof) {
 			if (L->start == L->end)
 				return 0;
+			L->line_off = L->off - (off_t)(L->end - L->start);
 			*line = L->buf + L->start; /* last line without newline */
 			*len = L->end - L->start;
 			L->start = L->end;
@@ -196,7 +223,7 @@ static int validate_file(zg_zonedb_snap_t *sn, const uint8_t *apex, size_t alen)
 	size_t n = 0;
 	int got;
 	while ((got = zg_zonedb_reader_next(&rd, rr)) == 1) {
-		if (!in_zone(rr->owner, rr->owner_len, apex, alen)) {
+		if (!zg_zonedb_in_zone(rr->owner, rr->owner_len, apex, alen)) {
 			rc = RDNS_EINVAL;
 			goto cleanup;
 		}
@@ -244,6 +271,7 @@ int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
 	if (sn == NULL)
 		return RDNS_ENOMEM;
 	sn->refs = 1;
+	pthread_mutex_init(&sn->index_lock, NULL);
 	sn->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (sn->fd < 0) {
 		log_zone_err("dnssrv", zone, "cannot open %s: %s", path, strerror(errno));
@@ -291,6 +319,7 @@ cleanup:
 	if (sn != NULL) {
 		if (sn->fd >= 0)
 			close(sn->fd);
+		pthread_mutex_destroy(&sn->index_lock);
 		free(sn);
 	}
 	return rc;
@@ -331,4 +360,161 @@ uint32_t zg_zonedb_serial(zg_zonedb_t *db, const char *zone, bool *found)
 	if (found)
 		*found = f;
 	return serial;
+}
+
+/* ---- lookups by owner name ---- */
+
+static uint64_t name_hash(const uint8_t *name, size_t nlen)
+{
+	uint8_t low[ZG_WIRE_NAME_MAX];
+	uint64_t h = 0xcbf29ce484222325ull;
+	memcpy(low, name, nlen);
+	zg_wire_name_lower(low, nlen);
+	for (size_t i = 0; i < nlen; i++) {
+		h ^= low[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int ient_cmp(const void *a, const void *b)
+{
+	const ient_t *x = a, *y = b;
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int index_add(zg_zonedb_index_t *ix, size_t *cap, uint64_t h, uint64_t off)
+{
+	if (ix->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		ient_t *ne = realloc(ix->e, nc * sizeof(*ne));
+		if (ne == NULL)
+			return RDNS_ENOMEM;
+		ix->e = ne;
+		*cap = nc;
+	}
+	ix->e[ix->n++] = (ient_t){.h = h, .off = off};
+	return RDNS_OK;
+}
+
+/* One pass over the file: every owner, and every name between an owner and
+ * the apex (a name with records only below it). Our files keep the records of
+ * one subtree together, so an ancestor shared with the previous owner is
+ * already in; otherwise it would only be in twice. */
+static int index_build(const zg_zonedb_snap_t *sn, zg_zonedb_index_t **out)
+{
+	int rc = RDNS_ENOMEM;
+	size_t cap = 0;
+	zg_zonedb_index_t *ix = calloc(1, sizeof(*ix));
+	zg_wire_zrr_t *rr = malloc(sizeof(*rr));
+	uint8_t *prev = malloc(ZG_WIRE_NAME_MAX);
+	size_t prev_len = 0;
+	char *buf = malloc(ZG_ZONEDB_LINE_MAX);
+	zg_zonedb_reader_t rd;
+	size_t alen = sn->soa.owner_len;
+	if (ix == NULL || rr == NULL || prev == NULL || buf == NULL)
+		goto cleanup;
+	zg_zonedb_reader_init(&rd, sn, buf, ZG_ZONEDB_LINE_MAX);
+	int got;
+	while ((got = zg_zonedb_reader_next(&rd, rr)) == 1) {
+		uint64_t off = (uint64_t)rd.line_off << 1;
+		if ((rc = index_add(ix, &cap, name_hash(rr->owner, rr->owner_len), off)) != RDNS_OK)
+			goto cleanup;
+		/* the names strictly between the owner and the apex */
+		size_t p = 0;
+		while (p < rr->owner_len && rr->owner[p] != 0) {
+			p += 1 + (size_t)rr->owner[p];
+			size_t sl = rr->owner_len - p;
+			if (sl <= alen)
+				break;
+			if (prev_len > 0 && zg_zonedb_in_zone(prev, prev_len, rr->owner + p, sl))
+				break; /* this ancestor and those above it are in already */
+			if ((rc = index_add(ix, &cap, name_hash(rr->owner + p, sl), off | 1)) != RDNS_OK)
+				goto cleanup;
+		}
+		memcpy(prev, rr->owner, rr->owner_len);
+		prev_len = rr->owner_len;
+	}
+	if (got < 0) {
+		rc = RDNS_EIO; /* it parsed at publish: this is the disk's doing */
+		goto cleanup;
+	}
+	qsort(ix->e, ix->n, sizeof(*ix->e), ient_cmp);
+	*out = ix;
+	ix = NULL;
+	rc = RDNS_OK;
+cleanup:
+	index_free(ix);
+	free(rr);
+	free(prev);
+	free(buf);
+	return rc;
+}
+
+/* The record on the line at off. */
+static int read_record(const zg_zonedb_snap_t *sn, uint64_t off, zg_wire_zrr_t *rr)
+{
+	char line[4096]; /* our lines are under 1 KiB: three names of at most 254 characters */
+	ssize_t got;
+	do
+		got = pread(sn->fd, line, sizeof(line), (off_t)off);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return RDNS_EIO;
+	char *nl = memchr(line, '\n', (size_t)got);
+	size_t len = nl != NULL ? (size_t)(nl - line) : (size_t)got;
+	if (nl == NULL && (size_t)got == sizeof(line))
+		return RDNS_EIO;
+	return zg_wire_zrr_parse(line, len, rr) == RDNS_OK ? RDNS_OK : RDNS_EIO;
+}
+
+int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wire_zrr_t *out, size_t max,
+                     size_t *n, bool *exists)
+{
+	int rc = RDNS_OK;
+	*n = 0;
+	*exists = false;
+	pthread_mutex_lock(&sn->index_lock);
+	if (sn->index == NULL)
+		rc = index_build(sn, &sn->index);
+	const zg_zonedb_index_t *ix = sn->index;
+	pthread_mutex_unlock(&sn->index_lock);
+	if (rc != RDNS_OK)
+		return rc;
+
+	zg_wire_zrr_t *rr = malloc(sizeof(*rr));
+	if (rr == NULL)
+		return RDNS_ENOMEM;
+	uint64_t h = name_hash(name, nlen);
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->e[mid].h < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* every entry of the hash; names that only share it are told apart by reading the line */
+	for (size_t i = lo; i < ix->n && ix->e[i].h == h; i++) {
+		const ient_t *e = &ix->e[i];
+		if ((rc = read_record(sn, e->off >> 1, rr)) != RDNS_OK)
+			break;
+		if (e->off & 1) {
+			if (zg_zonedb_in_zone(rr->owner, rr->owner_len, name, nlen))
+				*exists = true;
+			continue;
+		}
+		if (!zg_wire_name_equal(rr->owner, rr->owner_len, name, nlen))
+			continue;
+		*exists = true;
+		if (*n == max) {
+			rc = RDNS_ERANGE;
+			break;
+		}
+		out[(*n)++] = *rr;
+	}
+	free(rr);
+	return rc;
 }

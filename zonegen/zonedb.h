@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -18,11 +19,16 @@ typedef struct zg_zonedb zg_zonedb_t;
 /* One published version of a zone. It never changes: a new publish makes a
  * new snapshot, and this one lives on until the last holder gives it back.
  * Read-only outside zonedb.c. */
+typedef struct zg_zonedb_index zg_zonedb_index_t;
+
 typedef struct {
 	int refs; /* private: under the zonedb's lock */
 	int fd;   /* private: read it with zg_zonedb_reader_* */
 	zg_wire_zrr_t soa;
 	size_t records; /* including the SOA */
+	/* private: the owner-name index of zg_zonedb_lookup, built on first use */
+	pthread_mutex_t index_lock;
+	zg_zonedb_index_t *index;
 } zg_zonedb_snap_t;
 
 /* An empty store; NULL when out of memory. */
@@ -54,6 +60,26 @@ zg_zonedb_snap_t *zg_zonedb_get(zg_zonedb_t *db, const uint8_t *name, size_t nle
 /* Give back a snapshot from zg_zonedb_get(); NULL is fine. */
 void zg_zonedb_put(zg_zonedb_t *db, zg_zonedb_snap_t *sn);
 
+/* Most records one name may own for zg_zonedb_lookup (our zones have one PTR
+ * per name, and the apex its SOA and NS set). */
+#define ZG_ZONEDB_NAME_RRS 32
+
+/* The records of sn owned by name (uncompressed wire form, any case), in
+ * file order, into out[0..max); *n is their count. *exists tells whether the
+ * name exists in the zone: it owns records or has records below it (an
+ * empty non-terminal, RFC 8020: NODATA, not NXDOMAIN). name must be the apex
+ * or below it. The first lookup in a snapshot indexes its file (one pass,
+ * 16 bytes per owner name and per empty non-terminal, kept until the
+ * snapshot is given back for the last time); later ones search the index
+ * in memory and read only the lines of the name. Any number of threads at
+ * once. RDNS_OK; RDNS_ERANGE when the name owns more than max records;
+ * RDNS_EIO (read error, a file that no longer parses); RDNS_ENOMEM. */
+int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wire_zrr_t *out, size_t max,
+                     size_t *n, bool *exists);
+
+/* Whether the uncompressed wire name is apex or below it (any case, label-aligned). */
+bool zg_zonedb_in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, size_t alen);
+
 /* The records of a snapshot in file order, comments skipped. Readers of one
  * snapshot are independent (pread on the shared file). */
 typedef struct {
@@ -64,6 +90,7 @@ typedef struct {
 	size_t start;
 	size_t end;
 	bool eof;
+	off_t line_off; /* file offset of the line of the last record returned */
 } zg_zonedb_reader_t;
 
 /* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's and bounds the line length. */

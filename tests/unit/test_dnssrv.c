@@ -305,12 +305,8 @@ typedef struct {
 
 static void test_rcode_table(void **state)
 {
+	/* ordinary queries inside a zone are answered: test_query_answers */
 	const rc_case_t cases[] = {
-	    {"SOA below apex", {.id = 1, .name = "10." SMALL, .qtype = ZG_TYPE_SOA}, false, ZG_RCODE_REFUSED},
-	    {"PTR", {.id = 2, .name = "10." SMALL, .qtype = ZG_TYPE_PTR}, false, ZG_RCODE_REFUSED},
-	    {"NS at apex", {.id = 3, .name = SMALL, .qtype = ZG_TYPE_NS}, false, ZG_RCODE_REFUSED},
-	    {"A at apex", {.id = 4, .name = SMALL, .qtype = 1}, false, ZG_RCODE_REFUSED},
-	    {"ANY at apex", {.id = 5, .name = SMALL, .qtype = ZG_TYPE_ANY}, true, ZG_RCODE_REFUSED},
 	    {"unpublished zone",
 	     {.id = 6, .name = "3.0.192.in-addr.arpa.", .qtype = ZG_TYPE_SOA},
 	     false,
@@ -391,6 +387,14 @@ static void sink_free(sink_t *s)
 	for (int i = 0; i < s->n; i++)
 		free(s->msgs[i]);
 	s->n = 0;
+}
+
+static const struct sockaddr *from4(const char *a)
+{
+	static struct sockaddr_in sin;
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, a, &sin.sin_addr);
+	return (const struct sockaddr *)&sin;
 }
 
 static const struct sockaddr *lo4(void)
@@ -1041,10 +1045,234 @@ static void test_log_lines(void **state)
 	ql = signed_query(q, sizeof(q), &spec, &KEYS[0], (uint64_t)time(NULL), &ctx);
 	assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_UDP, sink_emit, &out), RDNS_OK);
 	sink_free(&out);
-	expect_line(LOG_LVL_INFO, "dnssrv: TSIG check failed with error 17");
+	expect_line(LOG_LVL_INFO,
+	            "dnssrv: refused query for 2.0.192.in-addr.arpa. from 127.0.0.1:0, key xfr-key.: "
+	            "TSIG BADKEY");
+
+	/* Refused transfers: client, zone, key name and reason; never the secret. */
+	spec.qtype = ZG_TYPE_AXFR;
+	ql = build(q, sizeof(q), &spec);
+	assert_int_equal(zg_dnssrv_handle(s, q, ql, from4("192.0.2.7"), ZG_DNSSRV_TCP, sink_emit, &out),
+	                 RDNS_OK);
+	sink_free(&out);
+	expect_line(LOG_LVL_INFO, "dnssrv: refused AXFR of 2.0.192.in-addr.arpa. from 192.0.2.7:0, key none: "
+	                          "source not in transfer_allow");
+	spec.name = "9.0.192.in-addr.arpa.";
+	ql = build(q, sizeof(q), &spec);
+	assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_TCP, sink_emit, &out), RDNS_OK);
+	sink_free(&out);
+	expect_line(LOG_LVL_INFO, "dnssrv: refused AXFR of 9.0.192.in-addr.arpa. from 127.0.0.1:0, key none: "
+	                          "not a zone served here");
+	/* rate-limited: at most 10 a second, then one line says how many were left out */
+	for (int i = 0; i < 30; i++) {
+		assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_TCP, sink_emit, &out), RDNS_OK);
+		sink_free(&out);
+	}
+	assert_true(logged.n <= 11);
+	for (int i = 0; i < logged.n; i++)
+		assert_null(strstr(logged.line[i], (const char *)KEYS[0].secret));
+	logged.n = 0;
 
 	zg_dnssrv_free(s);
 	log_set_sink(NULL, NULL);
+}
+
+/* ---- ordinary queries ---- */
+
+/* One answer through the handler, checked byte by byte: header flags and counts. */
+static ldns_pkt *ask(zg_dnssrv_t *s, const struct sockaddr *from, int transport, const q_t *spec,
+                     uint16_t want_flags, uint16_t an, uint16_t ns, size_t *len)
+{
+	uint8_t q[512];
+	size_t ql = build(q, sizeof(q), spec);
+	sink_t out = {0};
+	assert_int_equal(zg_dnssrv_handle(s, q, ql, from, transport, sink_emit, &out), RDNS_OK);
+	assert_int_equal(out.n, 1);
+	const uint8_t *r = out.msgs[0];
+	assert_true(out.lens[0] >= 12);
+	if (zg_wire_get16(r + 2) != want_flags)
+		fail_msg("%s type %u: flags %04x, want %04x", spec->name, spec->qtype, zg_wire_get16(r + 2),
+		         want_flags);
+	assert_int_equal(zg_wire_get16(r), spec->id);
+	assert_int_equal(zg_wire_get16(r + 4), 1); /* the question is echoed */
+	if (zg_wire_get16(r + 6) != an || zg_wire_get16(r + 8) != ns)
+		fail_msg("%s type %u: %u answers, %u authority, want %u, %u", spec->name, spec->qtype,
+		         zg_wire_get16(r + 6), zg_wire_get16(r + 8), an, ns);
+	if (len)
+		*len = out.lens[0];
+	ldns_pkt *p = parse(r, (int)out.lens[0]);
+	sink_free(&out);
+	return p;
+}
+
+#define F_QR       0x8000
+#define F_AA       0x0400
+#define F_TC       0x0200
+#define F_RD       0x0100
+#define ANS(rc)    (F_QR | F_AA | (rc))
+#define NOAUTH(rc) (F_QR | (rc))
+
+static void test_query_answers(void **state)
+{
+	ldns_pkt *p;
+	char *txt;
+	/* PTR: AA, the one record, nothing else */
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 1, .name = "10." SMALL, .qtype = ZG_TYPE_PTR},
+	        ANS(0), 1, 0, NULL);
+	txt = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 0));
+	assert_string_equal(txt, "host-10.example.com.");
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), LDNS_RR_TYPE_PTR);
+	free(txt);
+	ldns_pkt_free(p);
+	/* RD is copied, the name's case does not matter, TCP too */
+	p = ask(
+	    srv_a, lo4(), ZG_DNSSRV_TCP,
+	    &(q_t){.id = 2, .flags = ZG_WIRE_RD, .name = "10.2.0.192.IN-ADDR.ARPA.", .qtype = ZG_TYPE_PTR},
+	    ANS(0) | F_RD, 1, 0, NULL);
+	ldns_pkt_free(p);
+	/* SOA and NS at the apex */
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 3, .name = SMALL, .qtype = ZG_TYPE_SOA}, ANS(0), 1,
+	        0, NULL);
+	assert_int_equal(soa_serial_of(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), SERIAL);
+	ldns_pkt_free(p);
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 4, .name = SMALL, .qtype = ZG_TYPE_NS}, ANS(0), 2,
+	        0, NULL);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), 1)), LDNS_RR_TYPE_NS);
+	ldns_pkt_free(p);
+	/* ANY at the apex: SOA and both NS */
+	p = ask(srv_a, lo4(), ZG_DNSSRV_TCP, &(q_t){.id = 5, .name = SMALL, .qtype = ZG_TYPE_ANY}, ANS(0), 3,
+	        0, NULL);
+	ldns_pkt_free(p);
+	/* NXDOMAIN: AA, the SOA in the authority section */
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 6, .name = "300." SMALL, .qtype = ZG_TYPE_PTR},
+	        ANS(ZG_RCODE_NXDOMAIN), 0, 1, NULL);
+	ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+	assert_int_equal(soa_serial_of(soa), SERIAL);
+	assert_int_equal(ldns_rr_ttl(soa), 3600); /* min(SOA TTL, MINIMUM), RFC 2308 */
+	ldns_pkt_free(p);
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 7, .name = "a.b.10." SMALL, .qtype = ZG_TYPE_PTR},
+	        ANS(ZG_RCODE_NXDOMAIN), 0, 1, NULL);
+	ldns_pkt_free(p);
+	/* NODATA: the name exists, not the type */
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 8, .name = "10." SMALL, .qtype = 1}, ANS(0), 0, 1,
+	        NULL);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)), LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(p);
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 9, .name = SMALL, .qtype = ZG_TYPE_PTR}, ANS(0), 0,
+	        1, NULL);
+	ldns_pkt_free(p);
+	/* an empty non-terminal (records only below it) is NODATA, not NXDOMAIN (RFC 8020) */
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 10, .name = "3." BIG, .qtype = ZG_TYPE_PTR}, ANS(0),
+	        0, 1, NULL);
+	ldns_pkt_free(p);
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 11, .name = "5.3." BIG, .qtype = ZG_TYPE_PTR},
+	        ANS(0), 1, 0, NULL);
+	ldns_pkt_free(p);
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 12, .name = "200." BIG, .qtype = ZG_TYPE_PTR},
+	        ANS(ZG_RCODE_NXDOMAIN), 0, 1, NULL);
+	ldns_pkt_free(p);
+	/* outside every zone: REFUSED, not authoritative */
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP,
+	        &(q_t){.id = 13, .name = "1.1.168.192.in-addr.arpa.", .qtype = ZG_TYPE_PTR},
+	        NOAUTH(ZG_RCODE_REFUSED), 0, 0, NULL);
+	ldns_pkt_free(p);
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP,
+	        &(q_t){.id = 14, .name = "0.192.in-addr.arpa.", .qtype = ZG_TYPE_NS},
+	        NOAUTH(ZG_RCODE_REFUSED), 0, 0, NULL);
+	ldns_pkt_free(p);
+	/* a source outside transfer_allow (and no query_allow): REFUSED */
+	p = ask(srv_a, from4("192.0.2.9"), ZG_DNSSRV_UDP,
+	        &(q_t){.id = 15, .name = "10." SMALL, .qtype = ZG_TYPE_PTR}, NOAUTH(ZG_RCODE_REFUSED), 0, 0,
+	        NULL);
+	ldns_pkt_free(p);
+	/* qtype OPT: FORMERR */
+	p = ask(srv_a, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 16, .name = SMALL, .qtype = ZG_TYPE_OPT},
+	        NOAUTH(ZG_RCODE_FORMERR), 0, 0, NULL);
+	ldns_pkt_free(p);
+}
+
+/* query_allow lets more sources query, never transfer. */
+static void test_query_allow(void **state)
+{
+	int err;
+	zg_dnssrv_conf_t c = {.transfer_allow = "127.0.0.1", .query_allow = "192.0.2.0/24"};
+	zg_dnssrv_t *s = zg_dnssrv_new(&c, &err);
+	assert_non_null(s);
+	assert_int_equal(zg_dnssrv_publish(s, SMALL, small_path), RDNS_OK);
+	ldns_pkt *p;
+	p = ask(s, from4("192.0.2.9"), ZG_DNSSRV_UDP,
+	        &(q_t){.id = 1, .name = "10." SMALL, .qtype = ZG_TYPE_PTR}, ANS(0), 1, 0, NULL);
+	ldns_pkt_free(p);
+	p = ask(s, from4("192.0.2.9"), ZG_DNSSRV_UDP, &(q_t){.id = 2, .name = SMALL, .qtype = ZG_TYPE_SOA},
+	        ANS(0), 1, 0, NULL);
+	ldns_pkt_free(p);
+	p = ask(s, from4("192.0.2.9"), ZG_DNSSRV_TCP, &(q_t){.id = 3, .name = SMALL, .qtype = ZG_TYPE_AXFR},
+	        NOAUTH(ZG_RCODE_REFUSED), 0, 0, NULL);
+	ldns_pkt_free(p);
+	p = ask(s, from4("198.51.100.1"), ZG_DNSSRV_UDP,
+	        &(q_t){.id = 4, .name = "10." SMALL, .qtype = ZG_TYPE_PTR}, NOAUTH(ZG_RCODE_REFUSED), 0, 0,
+	        NULL);
+	ldns_pkt_free(p);
+	/* transfer_allow still queries */
+	p = ask(s, lo4(), ZG_DNSSRV_UDP, &(q_t){.id = 5, .name = "10." SMALL, .qtype = ZG_TYPE_PTR}, ANS(0),
+	        1, 0, NULL);
+	ldns_pkt_free(p);
+	zg_dnssrv_conf_t bad = {.transfer_allow = "127.0.0.1", .query_allow = "192.0.2.1/24"};
+	assert_null(zg_dnssrv_new(&bad, &err));
+	assert_int_equal(err, RDNS_ECONFIG);
+	zg_dnssrv_free(s);
+}
+
+/* An answer too long for 512 bytes gets TC over UDP without EDNS, fits with EDNS 1232, and comes
+ * whole over TCP. */
+static void test_query_truncation(void **state)
+{
+	char path[160], extra[8192];
+	size_t o = 0;
+	const char *zone = "7.0.192.in-addr.arpa.";
+	snprintf(path, sizeof(path), "%s/tc.zone", dir);
+	for (int i = 0; i < 20; i++)
+		o += (size_t)snprintf(
+		    extra + o, sizeof(extra) - o,
+		    "1.%s 3600 IN PTR a-rather-long-host-name-number-%02d.customers.example.com.\n", zone, i);
+	write_zone(path, zone, SERIAL, 0, extra);
+	int err;
+	zg_dnssrv_conf_t c = {.transfer_allow = "127.0.0.1"};
+	zg_dnssrv_t *s = zg_dnssrv_new(&c, &err);
+	assert_non_null(s);
+	assert_int_equal(zg_dnssrv_publish(s, zone, path), RDNS_OK);
+	size_t len;
+	ldns_pkt *p;
+	p = ask(s, lo4(), ZG_DNSSRV_UDP,
+	        &(q_t){.id = 1, .name = "1.7.0.192.in-addr.arpa.", .qtype = ZG_TYPE_PTR}, ANS(0) | F_TC, 0, 0,
+	        &len);
+	assert_true(len <= 512);
+	ldns_pkt_free(p);
+	p = ask(s, lo4(), ZG_DNSSRV_UDP,
+	        &(q_t){.id = 2, .name = "1.7.0.192.in-addr.arpa.", .qtype = ZG_TYPE_PTR, .edns = true},
+	        ANS(0), 20, 0, &len);
+	assert_true(len > 512 && len <= 1232);
+	assert_true(ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	p = ask(s, lo4(), ZG_DNSSRV_TCP,
+	        &(q_t){.id = 3, .name = "1.7.0.192.in-addr.arpa.", .qtype = ZG_TYPE_PTR}, ANS(0), 20, 0,
+	        &len);
+	ldns_pkt_free(p);
+	zg_dnssrv_free(s);
+	unlink(path);
+}
+
+/* Over real sockets: a PTR over UDP. */
+static void test_query_udp_socket(void **state)
+{
+	uint8_t q[512], r[4096];
+	q_t spec = {.id = 0x4242, .name = "77." SMALL, .qtype = ZG_TYPE_PTR};
+	size_t ql = build(q, sizeof(q), &spec);
+	int n = udp_exchange(port_a, q, ql, r, sizeof(r), 2000);
+	ldns_pkt *p = parse(r, n);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
 }
 
 /* ---- publishing ---- */
@@ -1454,6 +1682,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_soa_udp_tcp),
 	    cmocka_unit_test(test_rcode_table),
+	    cmocka_unit_test(test_query_answers),
+	    cmocka_unit_test(test_query_allow),
+	    cmocka_unit_test(test_query_truncation),
+	    cmocka_unit_test(test_query_udp_socket),
 	    cmocka_unit_test(test_malformed_table),
 	    cmocka_unit_test(test_axfr_tcp),
 	    cmocka_unit_test(test_ixfr),
