@@ -68,10 +68,11 @@ const conf_opt_t conf_options[] = {
     {"zone_dir", CONF_STR, "var/zones", 0, 0, OFF(zone_dir), "zonegen",
      "folder the zone files are written to"},
     {"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
-     "hidden primary listen address (SOA, AXFR, IXFR over UDP/TCP); empty: off"},
+     "hidden primary listen address (queries, SOA, AXFR, IXFR over UDP/TCP); empty: off"},
     {"dns_tcp_clients", CONF_INT, "64", 1, 4096, OFF(dns_tcp_clients), "zonegen",
      "TCP connections the hidden primary serves at once (one thread each); more are closed at once; "
-     "one from outside transfer_allow never takes one (REFUSED to one query within 1 s, then closed)"},
+     "one from outside transfer_allow and query_allow never takes one (REFUSED to one query within 1 s, then "
+     "closed)"},
     {"dns_tcp_per_address", CONF_INT, "8", 1, 4096, OFF(dns_tcp_per_address), "zonegen",
      "TCP connections one source address may hold on the hidden primary; more are closed at once"},
     {"dns_tcp_idle_timeout_ms", CONF_INT, "10000", 100, 3600000, OFF(dns_tcp_idle_timeout_ms), "zonegen",
@@ -84,8 +85,15 @@ const conf_opt_t conf_options[] = {
     {"notify_tries", CONF_INT, "8", 1, 100, OFF(notify_tries), "zonegen", "NOTIFY attempts per target"},
     {"notify_timeout_ms", CONF_INT, "250", 10, 60000, OFF(notify_timeout_ms), "zonegen",
      "first NOTIFY retransmit timeout; doubled each try up to 8 s"},
+    {"notify_source", CONF_STR, "dns_listen", 0, 0, OFF(notify_source), "zonegen",
+     "source address of NOTIFY (secondaries accept NOTIFY only from their primary's address): dns_listen "
+     "(the address of dns_listen, for targets of its family; the kernel picks for the other family and for "
+     "a wildcard dns_listen), one IPv4 and/or one IPv6 address, or 0 / empty for the kernel's choice"},
     {"transfer_allow", CONF_LIST, "127.0.0.1 ::1", 0, 0, OFF(transfer_allow), "zonegen",
-     "addresses or prefixes allowed to query SOA and transfer zones"},
+     "addresses or prefixes allowed to transfer zones (AXFR, IXFR) and to query them"},
+    {"query_allow", CONF_LIST, "", 0, 0, OFF(query_allow), "zonegen",
+     "addresses or prefixes allowed to query the hidden primary (PTR, SOA, NS, ...) besides transfer_allow, "
+     "which may always query; \"0.0.0.0/0 ::/0\" lets everyone; no transfers"},
     {"tsig_keys", CONF_LIST, "", 0, 0, OFF(tsig_keys), "zonegen",
      "TSIG keys name:hmac-sha256:base64secret (secrets: keep this file private)"},
     {"transfer_tsig_key", CONF_STR, "", 0, 0, OFF(transfer_tsig_key), "zonegen",

@@ -47,7 +47,9 @@ typedef struct {
 	conf_list_t notify;
 	long notify_tries;
 	long notify_timeout_ms;
+	char *notify_source;
 	conf_list_t transfer_allow;
+	conf_list_t query_allow;
 	conf_list_t tsig_keys;
 	char *transfer_tsig_key;
 	long debounce_ms;

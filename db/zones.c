@@ -23,7 +23,16 @@ DB_STMT(
     1);
 DB_STMT(st_still_dirty,
         "SELECT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = ANY (('{' || $1 || '}')::bigint[]))", 1);
-DB_STMT(st_notify_status, "UPDATE reverse_zones SET notify_status = $2::jsonb WHERE name = $1", 2);
+/* $2: {"serial", "at", "done": {target: result}, "pending": {target: result}}. Targets
+ * of the job that are still pending keep their previous entry; others are dropped. */
+DB_STMT(
+    st_notify_status,
+    "UPDATE reverse_zones z SET notify_status = jsonb_build_object('serial', $2::jsonb->'serial', 'at',"
+    " $2::jsonb->'at', 'targets', ($2::jsonb->'pending') || coalesce((SELECT jsonb_object_agg(e.key, e.value)"
+    " FROM jsonb_each(CASE WHEN jsonb_typeof(z.notify_status->'targets') = 'object' THEN"
+    " z.notify_status->'targets' ELSE '{}'::jsonb END) e WHERE ($2::jsonb->'pending') ? e.key),"
+    " '{}'::jsonb) || ($2::jsonb->'done')) WHERE name = $1",
+    2);
 
 DB_STMT(
     st_zone_params,
@@ -131,7 +140,7 @@ int db_zone_forget(db_t *db, long long id)
 	return RDNS_OK;
 }
 
-int db_zone_set_notify_status(db_t *db, const char *name, const char *json)
+int db_zone_merge_notify_status(db_t *db, const char *name, const char *json)
 {
 	const char *p[2] = {name, json};
 	int err;

@@ -45,9 +45,13 @@ bool db_zones_any_dirty(db_t *db, const char *ids);
 /* Delete the change rows of a zone that no longer exists (none while it does). */
 int db_zone_forget(db_t *db, long long id);
 
-/* Store a zone's NOTIFY outcome (JSON text) for GET /v1/zones/{name}; name without
- * the trailing dot. */
-int db_zone_set_notify_status(db_t *db, const char *name, const char *json);
+/* Merge a NOTIFY outcome into a zone's notify_status for GET /v1/zones/{name}; name
+ * without the trailing dot. json: {"serial", "at", "done": {target: result},
+ * "pending": {target: result}}. The status becomes {"serial", "at", "targets"} where
+ * "targets" holds the done results, then for each pending target its previous entry
+ * (the last known outcome of a superseded attempt) or else its pending result;
+ * targets in neither are dropped (no longer configured). */
+int db_zone_merge_notify_status(db_t *db, const char *name, const char *json);
 
 /*
  * A render runs in one REPEATABLE READ transaction: db_zone_render_begin(),

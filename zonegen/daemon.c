@@ -2,6 +2,7 @@
  * debounce, periodic reconciliation, publishing to the hidden primary, NOTIFY outcomes. */
 #include "daemon.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "db/zones.h"
+#include "zonegen/acl.h"
 #include "zonegen/dnssrv.h"
 #include "zonegen/notify.h"
 #include "zonegen/render.h"
@@ -209,19 +211,36 @@ static bool make_target(zg_t *z, const char *s, zg_notify_target_t *t)
 	return true;
 }
 
+/* Add the target s to targets[*n] unless invalid or already there: a target is
+ * its address, port and key (ip:port@key), so one listed globally and on the zone
+ * is notified once, and two that differ by key are two. */
+static void add_target(zg_t *z, const char *s, zg_notify_target_t *targets, size_t *n)
+{
+	char id[ZG_NOTIFY_ID_LEN], other[ZG_NOTIFY_ID_LEN];
+	if (*n >= ZG_NOTIFY_MAX_TARGETS || !make_target(z, s, &targets[*n]))
+		return;
+	if (zg_notify_target_id(&targets[*n], id, sizeof(id)) != RDNS_OK)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (zg_notify_target_id(&targets[i], other, sizeof(other)) == RDNS_OK &&
+		    strcmp(id, other) == 0) {
+			explicit_bzero(&targets[*n], sizeof(targets[*n]));
+			return;
+		}
+	(*n)++;
+}
+
 static void notify_zone(zg_t *z, const zg_render_result_t *res)
 {
 	zg_notify_target_t targets[ZG_NOTIFY_MAX_TARGETS];
 	size_t n = 0;
 	const conf_list_t *g = &z->conf->notify;
-	for (size_t i = 0; i < g->n && n < ZG_NOTIFY_MAX_TARGETS; i++)
-		if (make_target(z, g->v[i], &targets[n]))
-			n++;
+	for (size_t i = 0; i < g->n; i++)
+		add_target(z, g->v[i], targets, &n);
 	conf_list_t own;
 	if (conf_list_parse(res->notify, &own) == RDNS_OK) {
-		for (size_t i = 0; i < own.n && n < ZG_NOTIFY_MAX_TARGETS; i++)
-			if (make_target(z, own.v[i], &targets[n]))
-				n++;
+		for (size_t i = 0; i < own.n; i++)
+			add_target(z, own.v[i], targets, &n);
 		conf_list_free(&own);
 	}
 	if (n == 0)
@@ -230,6 +249,7 @@ static void notify_zone(zg_t *z, const zg_render_result_t *res)
 	snprintf(fqdn, sizeof(fqdn), "%s.", res->name);
 	if (zg_notifier_submit(z->notifier, fqdn, res->serial, targets, n) == RDNS_OK)
 		z->pending_notifies++;
+	explicit_bzero(targets, sizeof(targets)); /* secrets */
 }
 
 /* Run post_write_command with {zone} and {file} substituted; bounded to 30 s. */
@@ -481,7 +501,10 @@ static int render_list(zg_t *z, bool all, bool force)
 	return rc == RDNS_EDB ? rc : RDNS_OK;
 }
 
-/* Record NOTIFY outcomes in PostgreSQL for GET /v1/zones/{name}. */
+/* Record NOTIFY outcomes in PostgreSQL for GET /v1/zones/{name}, as each target
+ * finishes: the targets that finished now get their result (with its serial and
+ * time), those still being tried keep their last known outcome (or show
+ * "pending" when they have none), targets no longer configured are dropped. */
 static void drain_notify(zg_t *z)
 {
 	zg_notify_outcome_t out[8];
@@ -489,27 +512,29 @@ static void drain_notify(zg_t *z)
 	while ((n = zg_notifier_poll(z->notifier, out, 8)) > 0) {
 		for (size_t i = 0; i < n; i++) {
 			zg_notify_outcome_t *o = &out[i];
-			static const char *const states[] = {"", "acked", "notimp", "failed", "error"};
-			json_t *targets = json_object();
-			for (size_t t = 0; t < o->n_results; t++) {
-				zg_notify_result_t *r = &o->results[t];
-				const char *st =
-				    r->state >= 1 && r->state <= 4 ? states[r->state] : "unknown";
-				/* notify.c has logged the outcome; here it is only recorded */
-				json_object_set_new(targets, r->target,
-				                    json_pack("{s:s, s:i, s:i, s:s}", "state", st, "tries",
-				                              r->tries, "rcode", r->rcode, "detail",
-				                              r->detail));
-			}
+			static const char *const states[] = {"pending", "acked", "notimp",
+			                                     "failed",  "error", "refused"};
 			time_t now = time(NULL);
 			struct tm tm;
 			char at[32];
 			gmtime_r(&now, &tm);
 			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			json_t *status = json_pack("{s:I, s:s, s:o}", "serial", (json_int_t)o->serial, "at",
-			                           at, "targets", targets);
-			char *text = json_dumps(status, JSON_COMPACT);
-			json_decref(status);
+			json_t *done = json_object(), *pending = json_object();
+			for (size_t t = 0; t < o->n_results; t++) {
+				zg_notify_result_t *r = &o->results[t];
+				const char *st =
+				    r->state >= 0 && r->state <= 5 ? states[r->state] : "unknown";
+				/* notify.c has logged the outcome; here it is only recorded */
+				json_object_set_new(r->state == ZG_NOTIFY_PENDING ? pending : done, r->target,
+				                    json_pack("{s:s, s:i, s:i, s:s, s:I, s:s}", "state", st,
+				                              "tries", r->tries, "rcode", r->rcode, "detail",
+				                              r->detail, "serial", (json_int_t)o->serial,
+				                              "at", at));
+			}
+			json_t *upd = json_pack("{s:I, s:s, s:o, s:o}", "serial", (json_int_t)o->serial, "at",
+			                        at, "done", done, "pending", pending);
+			char *text = json_dumps(upd, JSON_COMPACT);
+			json_decref(upd);
 			char name[ZG_NOTIFY_ZONE_LEN];
 			size_t l = strnlen(o->zone, sizeof(name) - 1);
 			memcpy(name, o->zone, l);
@@ -517,9 +542,9 @@ static void drain_notify(zg_t *z)
 			if (l && name[l - 1] == '.')
 				name[l - 1] = 0;
 			if (text)
-				(void)db_zone_set_notify_status(z->db, name, text);
+				(void)db_zone_merge_notify_status(z->db, name, text);
 			free(text);
-			if (z->pending_notifies > 0)
+			if (o->final && z->pending_notifies > 0)
 				z->pending_notifies--;
 		}
 	}
@@ -541,6 +566,63 @@ static void remove_stale_temps(const char *dir)
 		}
 	}
 	closedir(d);
+}
+
+/* A list option as one space-separated string (the ACL grammar's input). */
+static void list_join(const conf_list_t *l, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < l->n && o < len - 1; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s ", l->v[i]);
+}
+
+/* Say where NOTIFY leaves from, per family (once, at start). */
+static void log_notify_source(const zg_notify_conf_t *nc)
+{
+	const struct sockaddr_storage *src[2] = {&nc->source4, &nc->source6};
+	const char *fam[2] = {"IPv4", "IPv6"};
+	for (int i = 0; i < 2; i++) {
+		char text[INET6_ADDRSTRLEN] = "";
+		if (src[i]->ss_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)src[i])->sin_addr, text,
+			          sizeof(text));
+		else if (src[i]->ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)src[i])->sin6_addr, text,
+			          sizeof(text));
+		if (text[0])
+			log_info("notify: NOTIFY to %s targets leaves from %s", fam[i], text);
+		else
+			log_info("notify: NOTIFY to %s targets leaves from the kernel's choice of address "
+			         "(secondaries that check the source may refuse it; see notify_source)",
+			         fam[i]);
+	}
+}
+
+int zg_check_conf(const rdns_conf_t *conf, char *msg, size_t len)
+{
+	zg_notify_conf_t nc;
+	const char *why = "";
+	int err = RDNS_OK;
+	memset(&nc, 0, sizeof(nc));
+	if (zg_notify_source_parse(conf->notify_source, conf->dns_listen, &nc, &why) != RDNS_OK) {
+		snprintf(msg, len, "notify_source: %s", why);
+		return RDNS_ECONFIG;
+	}
+	const conf_list_t *lists[2] = {&conf->transfer_allow, &conf->query_allow};
+	const char *names[2] = {"transfer_allow", "query_allow"};
+	for (int i = 0; i < 2; i++) {
+		char buf[4096];
+		list_join(lists[i], buf, sizeof(buf));
+		zg_acl_t *acl = zg_acl_new(buf, &err);
+		if (!acl) {
+			snprintf(msg, len, "%s: not a list of addresses or prefixes (without host bits)",
+			         names[i]);
+			return RDNS_ECONFIG;
+		}
+		zg_acl_free(acl);
+	}
+	return RDNS_OK;
 }
 
 static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
@@ -565,6 +647,12 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 	zg_notify_conf_t nc = {.tries = (int)conf->notify_tries,
 	                       .first_timeout_ms = (int)conf->notify_timeout_ms,
 	                       .max_timeout_ms = 8000};
+	const char *why = "";
+	if (zg_notify_source_parse(conf->notify_source, conf->dns_listen, &nc, &why) != RDNS_OK) {
+		log_err("zonegen: notify_source: %s", why);
+		return RDNS_ECONFIG;
+	}
+	log_notify_source(&nc);
 	int err;
 	z->notifier = zg_notifier_new(&nc, &err);
 	if (!z->notifier) {
@@ -572,12 +660,12 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		return err;
 	}
 	if (serve && conf->dns_listen[0]) {
-		char allow[4096] = "";
-		size_t o = 0;
-		for (size_t i = 0; i < conf->transfer_allow.n && o < sizeof(allow) - 1; i++)
-			o += (size_t)snprintf(allow + o, sizeof(allow) - o, "%s ", conf->transfer_allow.v[i]);
+		char allow[4096] = "", qallow[4096] = "";
+		list_join(&conf->transfer_allow, allow, sizeof(allow));
+		list_join(&conf->query_allow, qallow, sizeof(qallow));
 		zg_dnssrv_conf_t sc = {.listen = conf->dns_listen,
 		                       .transfer_allow = allow,
+		                       .query_allow = qallow,
 		                       .keys = z->keys,
 		                       .n_keys = z->n_keys,
 		                       .transfer_key =

@@ -34,16 +34,18 @@
 
 /* One target of a job, with everything needed to send and to match answers. */
 typedef struct {
-	zg_notify_target_t t; /* as submitted, but the secret, which is in key only */
-	char name[80];        /* "host:port" */
+	zg_notify_target_t t;        /* as submitted, but the secret, which is in key only */
+	char name[ZG_NOTIFY_ID_LEN]; /* "host:port[@key]", zg_notify_target_id */
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	zg_tsig_key_t key; /* secret_len 0: no TSIG */
-	int state;         /* 0 while in progress, else ZG_NOTIFY_* */
-	int tries;         /* messages sent */
-	int rcode;         /* last accepted answer's rcode, -1 if none */
-	int tsig_error;    /* TSIG error of that answer, 0 if none */
-	int64_t deadline;  /* monotonic ms: retransmit or give up */
+	zg_tsig_key_t key;    /* secret_len 0: no TSIG */
+	int state;            /* 0 while in progress, else ZG_NOTIFY_* */
+	int tries;            /* messages sent */
+	int rcode;            /* last accepted answer's rcode, -1 if none */
+	int tsig_error;       /* TSIG error of that answer, 0 if none */
+	bool unsigned_answer; /* that answer lacked a valid TSIG (to a signed NOTIFY) */
+	bool reported;        /* finished and put into an outcome */
+	int64_t deadline;     /* monotonic ms: retransmit or give up */
 	uint16_t ids[ZG_NOTIFY_MAX_TRIES];
 	uint8_t macs[ZG_NOTIFY_MAX_TRIES][ZG_TSIG_MAC_LEN]; /* request MAC per try, to verify the answer */
 	char detail[128];
@@ -174,6 +176,88 @@ int zg_notify_target_format(const zg_notify_target_t *t, char *buf, size_t len)
 	return r < 0 || (size_t)r >= len ? RDNS_ESPACE : RDNS_OK;
 }
 
+int zg_notify_target_id(const zg_notify_target_t *t, char *buf, size_t len)
+{
+	if (zg_notify_target_format(t, buf, len) != RDNS_OK)
+		return RDNS_ESPACE;
+	if (t->key_name[0] == '\0')
+		return RDNS_OK;
+	size_t l = strlen(buf);
+	int r = snprintf(buf + l, len - l, "@%s", t->key_name);
+	return r < 0 || (size_t)r >= len - l ? RDNS_ESPACE : RDNS_OK;
+}
+
+/* One address of notify_source into the slot of its family. */
+static int source_set(zg_notify_conf_t *c, const core_addr_t *a, const char **why)
+{
+	core_endpoint_t ep = {.addr = *a, .port = 0};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char text[CORE_ADDR_STRLEN];
+	/* the same "one host" rule as NOTIFY targets: no 0.0.0.0, ::, broadcast, multicast */
+	if (core_addr_format(a, text, sizeof(text)) != RDNS_OK ||
+	    core_endpoint_parse(text, CORE_EP_UNICAST, 53, &ep, NULL) != RDNS_OK) {
+		*why = "a notify_source address must be one host's (not unspecified, broadcast or multicast)";
+		return RDNS_ECONFIG;
+	}
+	ep.port = 0;
+	core_endpoint_sockaddr(&ep, &ss, &sl);
+	struct sockaddr_storage *slot = ss.ss_family == AF_INET6 ? &c->source6 : &c->source4;
+	if (slot->ss_family != 0) {
+		*why = "notify_source holds at most one IPv4 and one IPv6 address";
+		return RDNS_ECONFIG;
+	}
+	*slot = ss;
+	return RDNS_OK;
+}
+
+int zg_notify_source_parse(const char *spec, const char *dns_listen, zg_notify_conf_t *c, const char **why)
+{
+	const char *dummy;
+	if (!why)
+		why = &dummy;
+	*why = "";
+	memset(&c->source4, 0, sizeof(c->source4));
+	memset(&c->source6, 0, sizeof(c->source6));
+	if (!spec || !spec[0] || strcmp(spec, "0") == 0)
+		return RDNS_OK;
+	if (strcmp(spec, "dns_listen") == 0) {
+		core_endpoint_t ep;
+		if (!dns_listen || !dns_listen[0])
+			return RDNS_OK; /* no hidden primary: nothing to speak for */
+		if (core_endpoint_parse(dns_listen, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep,
+		                        NULL) != RDNS_OK) {
+			*why = "notify_source = dns_listen, and dns_listen is not ip:port or [v6]:port";
+			return RDNS_ECONFIG;
+		}
+		core_endpoint_t probe;
+		char text[CORE_ADDR_STRLEN];
+		if (core_addr_format(&ep.addr, text, sizeof(text)) != RDNS_OK)
+			return RDNS_ECONFIG;
+		if (core_endpoint_parse(text, CORE_EP_UNICAST, 53, &probe, NULL) != RDNS_OK)
+			return RDNS_OK; /* a wildcard listen address: the kernel picks, as it always did */
+		return source_set(c, &ep.addr, why);
+	}
+	char buf[256];
+	size_t n = strlen(spec);
+	if (n >= sizeof(buf)) {
+		*why = "notify_source is too long";
+		return RDNS_ECONFIG;
+	}
+	memcpy(buf, spec, n + 1);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		core_addr_t a;
+		if (core_addr_parse(tok, &a) != RDNS_OK) {
+			*why = "notify_source must be 0, dns_listen, or one or two addresses (no port)";
+			return RDNS_ECONFIG;
+		}
+		if (source_set(c, &a, why) != RDNS_OK)
+			return RDNS_ECONFIG;
+	}
+	return RDNS_OK;
+}
+
 /* Validate and copy one submitted target. */
 static int tgt_init(tgt_t *g, const zg_notify_target_t *t)
 {
@@ -199,7 +283,7 @@ static int tgt_init(tgt_t *g, const zg_notify_target_t *t)
 		a->sin_port = htons(t->port);
 		g->salen = sizeof(*a);
 	}
-	if (zg_notify_target_format(t, g->name, sizeof(g->name)) != RDNS_OK)
+	if (zg_notify_target_id(t, g->name, sizeof(g->name)) != RDNS_OK)
 		return RDNS_EINVAL;
 	if (t->key_len > 0) {
 		uint8_t kn[ZG_WIRE_NAME_MAX];
@@ -322,12 +406,32 @@ __attribute__((format(printf, 3, 4))) static void tgt_finish(tgt_t *g, int state
 	va_end(ap);
 }
 
-static int job_socket(zg_notifier_t *n, job_t *j, int family)
+/* The job's socket for family, bound to notify_source when one is set for
+ * it: secondaries accept NOTIFY only from their primary's address (RFC 1996
+ * 3.10 has them check the source; Knot, NSD, BIND and PowerDNS all do). On
+ * failure -1 with errno set and *what naming the step. */
+static int job_socket(zg_notifier_t *n, job_t *j, int family, const char **what)
 {
 	int *fd = family == AF_INET6 ? &j->fd6 : &j->fd4;
-	if (*fd < 0)
-		*fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	return *fd;
+	const struct sockaddr_storage *src = family == AF_INET6 ? &n->conf.source6 : &n->conf.source4;
+	if (*fd >= 0)
+		return *fd;
+	*what = "socket";
+	int s = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	if (src->ss_family == family) {
+		socklen_t sl = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+		if (bind(s, (const struct sockaddr *)src, sl) != 0) {
+			int e = errno;
+			close(s);
+			*what = "bind to notify_source";
+			errno = e;
+			return -1;
+		}
+	}
+	*fd = s;
+	return s;
 }
 
 static void send_try(zg_notifier_t *n, job_t *j, tgt_t *g, int64_t now)
@@ -335,10 +439,11 @@ static void send_try(zg_notifier_t *n, job_t *j, tgt_t *g, int64_t now)
 	uint8_t wire[NOTIFY_MAX];
 	size_t len = 0;
 	uint16_t id;
-	int fd = job_socket(n, j, g->sa.ss_family);
+	const char *what = "socket";
+	int fd = job_socket(n, j, g->sa.ss_family, &what);
 
 	if (fd < 0) {
-		tgt_finish(g, ZG_NOTIFY_ERROR, "socket: %s", strerror(errno));
+		tgt_finish(g, ZG_NOTIFY_ERROR, "%s: %s", what, strerror(errno));
 		return;
 	}
 	/* RFC 1996 / RFC 5452: a fresh unpredictable ID for every message */
@@ -406,11 +511,20 @@ static void handle_answer(job_t *j, const uint8_t *buf, size_t len, const struct
 	uint8_t qname[ZG_WIRE_NAME_MAX];
 	size_t qlen, pos = ZG_WIRE_HDR_LEN, tsig_off;
 	uint16_t qtype, qclass;
-	if (h.count[ZG_SEC_QD] != 1 ||
-	    zg_wire_question_parse(buf, len, &pos, qname, &qlen, &qtype, &qclass) != RDNS_OK ||
-	    qtype != ZG_TYPE_SOA || qclass != ZG_CLASS_IN ||
-	    !zg_wire_name_equal(qname, qlen, j->name, j->name_len))
+	int rcode = (int)ZG_WIRE_RCODE(h.flags);
+	/* RFC 1996 3.10 matches the question too; but a refusal may come without
+	 * one (NSD answers REFUSED with a bare header), so an error answer with
+	 * QDCOUNT 0 is matched on ID, source and opcode alone. An acknowledgement
+	 * must echo the question. */
+	if (h.count[ZG_SEC_QD] == 0) {
+		if (rcode == ZG_RCODE_NOERROR)
+			return;
+	} else if (h.count[ZG_SEC_QD] != 1 ||
+	           zg_wire_question_parse(buf, len, &pos, qname, &qlen, &qtype, &qclass) != RDNS_OK ||
+	           qtype != ZG_TYPE_SOA || qclass != ZG_CLASS_IN ||
+	           !zg_wire_name_equal(qname, qlen, j->name, j->name_len)) {
 		return;
+	}
 	/* The whole message must parse, with a TSIG only as the last additional
 	 * record (RFC 8945 5.1); anything else is not an answer. */
 	int terr = 0;
@@ -424,7 +538,6 @@ static void handle_answer(job_t *j, const uint8_t *buf, size_t len, const struct
 		return;
 	}
 
-	int rcode = (int)ZG_WIRE_RCODE(h.flags);
 	if (g->key.secret_len > 0 && !answer_tsig_ok(g, k, buf, len)) {
 		if (rcode == ZG_RCODE_NOERROR || rcode == ZG_RCODE_NOTIMP) {
 			/* only a signed answer may end a signed NOTIFY */
@@ -433,16 +546,38 @@ static void handle_answer(job_t *j, const uint8_t *buf, size_t len, const struct
 			log_zone_serial_warn("notify", j->zone, j->serial, "%s: %s", g->name, g->detail);
 			return;
 		}
-		/* error answers are unsigned by design (RFC 8945 5.3.2) and only get recorded */
+		/* RFC 8945 5.2/5.3: an answer to a signed request without a valid TSIG
+		 * (a bare REFUSED, an unsigned BADKEY/BADSIG NOTAUTH) is not accepted: anyone
+		 * who can guess the ID and port could send it. It is remembered, so that
+		 * the outcome says what came back, and the tries go on. */
+		g->rcode = rcode;
+		g->tsig_error = terr;
+		g->unsigned_answer = true;
+		if (terr)
+			snprintf(g->detail, sizeof(g->detail), "answered %s (%s) without a valid TSIG",
+			         rcode_name(rcode, b1, sizeof(b1)), tsig_error_name(terr, b2, sizeof(b2)));
+		else
+			snprintf(g->detail, sizeof(g->detail), "answered %s without a valid TSIG",
+			         rcode_name(rcode, b1, sizeof(b1)));
+		log_zone_serial_debug("notify", j->zone, j->serial, "%s: %s, will retry", g->name, g->detail);
+		return;
 	}
 	g->rcode = rcode;
 	g->tsig_error = terr;
+	g->unsigned_answer = false;
 	if (rcode == ZG_RCODE_NOERROR) {
 		tgt_finish(g, ZG_NOTIFY_ACKED, "acknowledged after %d %s", g->tries,
 		           g->tries == 1 ? "try" : "tries");
 	} else if (rcode == ZG_RCODE_NOTIMP) {
 		/* rfc1996: notimpl notify reply: consider retries done */
-		tgt_finish(g, ZG_NOTIFY_NOTIMP, "NOTIMP: the secondary does not implement NOTIFY");
+		tgt_finish(g, ZG_NOTIFY_NOTIMP, "answered NOTIMP: the secondary does not implement NOTIFY");
+	} else if (rcode == ZG_RCODE_REFUSED || rcode == ZG_RCODE_NOTAUTH) {
+		/* a policy answer (ACL, key): asking again changes nothing, as NSD and BIND also stop */
+		if (terr)
+			tgt_finish(g, ZG_NOTIFY_REFUSED, "answered %s (%s)",
+			           rcode_name(rcode, b1, sizeof(b1)), tsig_error_name(terr, b2, sizeof(b2)));
+		else
+			tgt_finish(g, ZG_NOTIFY_REFUSED, "answered %s", rcode_name(rcode, b1, sizeof(b1)));
 	} else {
 		if (terr)
 			snprintf(g->detail, sizeof(g->detail), "answered %s (%s)",
@@ -486,7 +621,10 @@ static bool job_step(zg_notifier_t *n, job_t *j, int64_t now, int64_t *next)
 				/* tgt_finish writes detail: the reason so far is copied out first */
 				char last[sizeof(g->detail)];
 				memcpy(last, g->detail, sizeof(last));
-				if (g->rcode > 0 && g->tsig_error)
+				if (g->rcode >= 0 && g->unsigned_answer)
+					tgt_finish(g, ZG_NOTIFY_FAILED,
+					           "no signed answer after %d tries, %.80s", g->tries, last);
+				else if (g->rcode > 0 && g->tsig_error)
 					tgt_finish(g, ZG_NOTIFY_FAILED,
 					           "no success after %d tries, last answer %s (%s)", g->tries,
 					           rcode_name(g->rcode, b, sizeof(b)),
@@ -513,25 +651,80 @@ static bool job_step(zg_notifier_t *n, job_t *j, int64_t now, int64_t *next)
 	return done;
 }
 
-static void job_outcome(const job_t *j, zg_notify_outcome_t *o)
+/* Queue an outcome for the caller (under mu), dropping the oldest beyond the cap. */
+static void push_outcome(zg_notifier_t *n, out_t *o)
 {
-	static const char *const names[] = {"", "acknowledged", "NOTIMP", "failed", "error"};
-	memset(o, 0, sizeof(*o));
-	snprintf(o->zone, sizeof(o->zone), "%s", j->zone);
-	o->serial = j->serial;
-	o->n_results = j->n;
+	out_t *lost = NULL;
+	pthread_mutex_lock(&n->mu);
+	if (n->n_res >= ZG_NOTIFY_MAX_QUEUED) {
+		lost = n->res;
+		n->res = lost->next;
+		if (!n->res)
+			n->res_tail = NULL;
+		n->n_res--;
+	}
+	if (n->res_tail)
+		n->res_tail->next = o;
+	else
+		n->res = o;
+	n->res_tail = o;
+	n->n_res++;
+	wake(n->result_fd);
+	pthread_mutex_unlock(&n->mu);
+	if (lost) {
+		log_zone_serial_warn("notify", lost->o.zone, lost->o.serial,
+		                     "outcome dropped, %d are waiting unpolled", ZG_NOTIFY_MAX_QUEUED);
+		free(lost);
+	}
+}
+
+/* Report the targets of j that finished since the last report: their one log
+ * line each, and an outcome with the whole job's state. Whether every target
+ * has finished. */
+static bool job_report(zg_notifier_t *n, job_t *j)
+{
+	static const char *const names[] = {"", "acknowledged", "NOTIMP", "failed", "error", "refused"};
+	bool fresh = false, done = true;
 	for (size_t i = 0; i < j->n; i++) {
-		const tgt_t *g = &j->tg[i];
-		zg_notify_result_t *r = &o->results[i];
-		snprintf(r->target, sizeof(r->target), "%s", g->name);
-		r->state = g->state;
-		r->rcode = g->rcode;
-		r->tries = g->tries;
-		snprintf(r->detail, sizeof(r->detail), "%s", g->detail);
+		tgt_t *g = &j->tg[i];
+		if (g->state == 0) {
+			done = false;
+			continue;
+		}
+		if (g->reported)
+			continue;
+		fresh = true;
 		/* the one line per target and outcome (the daemon only records it) */
 		log_zone_serial_msg(g->state == ZG_NOTIFY_ACKED ? LOG_LVL_INFO : LOG_LVL_WARN, "notify",
 		                    j->zone, j->serial, "%s: %s: %s", g->name, names[g->state], g->detail);
 	}
+	if (!fresh)
+		return done;
+	out_t *o = malloc(sizeof(*o));
+	if (!o) {
+		log_zone_serial_err("notify", j->zone, j->serial, "out of memory, outcome lost");
+		for (size_t i = 0; i < j->n; i++)
+			j->tg[i].reported |= j->tg[i].state != 0;
+		return done;
+	}
+	memset(o, 0, sizeof(*o));
+	snprintf(o->o.zone, sizeof(o->o.zone), "%s", j->zone);
+	o->o.serial = j->serial;
+	o->o.final = done;
+	o->o.n_results = j->n;
+	for (size_t i = 0; i < j->n; i++) {
+		tgt_t *g = &j->tg[i];
+		zg_notify_result_t *r = &o->o.results[i];
+		snprintf(r->target, sizeof(r->target), "%s", g->name);
+		r->state = g->state;
+		r->rcode = g->rcode;
+		r->tries = g->tries;
+		r->fresh = g->state != 0 && !g->reported;
+		g->reported |= g->state != 0;
+		snprintf(r->detail, sizeof(r->detail), "%s", g->state ? g->detail : "in progress");
+	}
+	push_outcome(n, o);
+	return done;
 }
 
 /* ---- the thread ---- */
@@ -583,17 +776,10 @@ static void *worker(void *arg)
 		int64_t now = now_ms(), next = -1;
 		for (job_t *j = n->active, *jn; j; j = jn) {
 			jn = j->next;
-			if (!job_step(n, j, now, &next))
+			job_step(n, j, now, &next);
+			/* answers (handled after the last poll) and give-ups are reported here */
+			if (!job_report(n, j))
 				continue;
-			out_t *o = malloc(sizeof(*o));
-			if (o) {
-				o->next = NULL;
-				job_outcome(j, &o->o);
-			} else {
-				log_zone_serial_err("notify", j->zone, j->serial,
-				                    "out of memory, outcome lost");
-			}
-			out_t *lost = NULL;
 			pthread_mutex_lock(&n->mu);
 			for (job_t **pp = &n->active; *pp; pp = &(*pp)->next)
 				if (*pp == j) {
@@ -601,29 +787,7 @@ static void *worker(void *arg)
 					break;
 				}
 			n->n_active--;
-			if (o) {
-				if (n->n_res >= ZG_NOTIFY_MAX_QUEUED) {
-					lost = n->res;
-					n->res = lost->next;
-					if (!n->res)
-						n->res_tail = NULL;
-					n->n_res--;
-				}
-				if (n->res_tail)
-					n->res_tail->next = o;
-				else
-					n->res = o;
-				n->res_tail = o;
-				n->n_res++;
-				wake(n->result_fd);
-			}
 			pthread_mutex_unlock(&n->mu);
-			if (lost) {
-				log_zone_serial_warn("notify", lost->o.zone, lost->o.serial,
-				                     "outcome dropped, %d are waiting unpolled",
-				                     ZG_NOTIFY_MAX_QUEUED);
-				free(lost);
-			}
 			job_free(j);
 			/* a slot was freed: let a waiting job start right away */
 			next = now;
@@ -682,6 +846,10 @@ zg_notifier_t *zg_notifier_new(const zg_notify_conf_t *conf, int *err)
 	if (n->conf.tries > ZG_NOTIFY_MAX_TRIES || n->conf.first_timeout_ms > n->conf.max_timeout_ms ||
 	    n->conf.max_active > 4096)
 		goto fail;
+	rc = RDNS_EINVAL;
+	if ((n->conf.source4.ss_family != 0 && n->conf.source4.ss_family != AF_INET) ||
+	    (n->conf.source6.ss_family != 0 && n->conf.source6.ss_family != AF_INET6))
+		goto fail;
 	rc = RDNS_ENOMEM;
 	size_t npfd = 1 + 2 * (size_t)n->conf.max_active;
 	n->pfd = calloc(npfd, sizeof(*n->pfd));
@@ -728,9 +896,19 @@ int zg_notifier_submit(zg_notifier_t *n, const char *zone, uint32_t serial, cons
 	rc = RDNS_ENOMEM;
 	if (!(tg = calloc(n_targets, sizeof(*tg))))
 		goto cleanup;
-	for (size_t i = 0; i < n_targets; i++)
-		if ((rc = tgt_init(&tg[i], &targets[i])) != RDNS_OK)
+	size_t kept = 0;
+	for (size_t i = 0; i < n_targets; i++) {
+		if ((rc = tgt_init(&tg[kept], &targets[i])) != RDNS_OK)
 			goto cleanup;
+		bool dup = false;
+		for (size_t d = 0; d < kept && !dup; d++)
+			dup = strcmp(tg[d].name, tg[kept].name) == 0;
+		if (dup)
+			explicit_bzero(&tg[kept], sizeof(tg[kept]));
+		else
+			kept++;
+	}
+	n_targets = kept;
 	rc = RDNS_ENOMEM;
 	if (!(j = calloc(1, sizeof(*j))))
 		goto cleanup;

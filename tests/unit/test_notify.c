@@ -247,7 +247,10 @@ typedef struct {
 	long sign_skew_s;     /* sign answers this far off the real time */
 	const char *as_name;  /* sign answers under this key name instead of KEY_NAME */
 	bool flip_mac;        /* change a byte of the answer's MAC after signing */
+	bool reply_noq;       /* the real answer has no question section (NSD's bare REFUSED) */
+	int reply_variant;    /* BOGUS_* applied to the real answer */
 	/* observed */
+	char from[64]; /* source address of the last request */
 	pthread_mutex_t mu;
 	int n_req, n_bad, n_tsig_ok, n_bogus;
 	uint32_t serial[RESP_MAX];
@@ -389,6 +392,11 @@ static void resp_handle(resp_t *r, const uint8_t *buf, size_t len, const struct 
 	}
 
 	pthread_mutex_lock(&r->mu);
+	if (from->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)from)->sin_addr, r->from, sizeof(r->from));
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)from)->sin6_addr, r->from,
+		          sizeof(r->from));
 	int k = r->n_req++;
 	if (k < RESP_MAX) {
 		r->serial[k] = serial;
@@ -427,7 +435,9 @@ static void resp_handle(resp_t *r, const uint8_t *buf, size_t len, const struct 
 		pthread_mutex_unlock(&r->mu);
 	}
 
-	ans = make_reply(req, r->rcode, BOGUS_NONE);
+	ans = make_reply(req, r->rcode, r->reply_noq ? BOGUS_NOQ : r->reply_variant);
+	if (r->reply_noq && r->reply_variant == BOGUS_ID)
+		ldns_pkt_set_id(ans, (uint16_t)(ldns_pkt_id(req) ^ 0x5a5a));
 	if (r->key_b64 && !r->answer_unsigned) {
 		clock_skew_s = r->sign_skew_s;
 		CHECK(ldns_pkt_tsig_sign(ans, r->as_name ? r->as_name : KEY_NAME,
@@ -517,8 +527,10 @@ static void set_key(zg_notify_target_t *t, const uint8_t *key, size_t len)
 	t->key_len = len;
 }
 
-/* Wait (on the notifier's fd, as the caller would) until want outcomes are in. */
-static size_t wait_outcomes(zg_notifier_t *n, zg_notify_outcome_t *out, size_t want, int timeout_ms)
+/* Wait (on the notifier's fd, as the caller would) until want outcomes are in; with
+ * finals_only, the outcomes of targets finishing before their job's last are skipped. */
+static size_t wait_outcomes_of(zg_notifier_t *n, zg_notify_outcome_t *out, size_t want, int timeout_ms,
+                               bool finals_only)
 {
 	size_t got = 0;
 	int64_t until = now_ms() + timeout_ms;
@@ -529,12 +541,23 @@ static size_t wait_outcomes(zg_notifier_t *n, zg_notify_outcome_t *out, size_t w
 		struct pollfd pfd = {.fd = zg_notifier_fd(n), .events = POLLIN};
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
-		size_t k = zg_notifier_poll(n, out + got, want - got);
+		zg_notify_outcome_t one;
+		size_t k = 0;
 		/* readable means something is there */
+		while (got < want && zg_notifier_poll(n, &one, 1) == 1) {
+			k++;
+			if (!finals_only || one.final)
+				out[got++] = one;
+		}
 		assert_true(k > 0);
-		got += k;
 	}
 	return got;
+}
+
+/* Wait until want final outcomes (one per job) are in. */
+static size_t wait_outcomes(zg_notifier_t *n, zg_notify_outcome_t *out, size_t want, int timeout_ms)
+{
+	return wait_outcomes_of(n, out, want, timeout_ms, true);
 }
 
 /* No outcome within ms, and the fd stays quiet. */
@@ -644,7 +667,7 @@ static const bogus_case_t bogus_cases[] = {
     {BOGUS_QNAME, "other zone"},
     {BOGUS_QTYPE, "qtype A"},
     {BOGUS_QCLASS, "class CH"},
-    {BOGUS_NOQ, "no question"},
+    /* a NOTIMP without a question is an answer (test_error_answers_without_question) */
     {BOGUS_SHORT, "5 bytes"},
     {BOGUS_OTHERPORT, "from another port"},
     {BOGUS_OTHERADDR, "from another address"},
@@ -718,21 +741,160 @@ static void test_tries_exhausted(void **state)
 	assert_false(r.id[0] == r.id[1] && r.id[1] == r.id[2]);
 }
 
-static void test_refused_retried_then_failed(void **state)
+/* REFUSED and NOTAUTH are policy answers: reported as what they are, not retried. */
+static void test_refused_stops(void **state)
 {
-	resp_t r = {.rcode = LDNS_RCODE_REFUSED};
-	resp_start(&r);
+	const int rcodes[] = {LDNS_RCODE_REFUSED, LDNS_RCODE_NOTAUTH};
+	const char *want[] = {"answered REFUSED", "answered NOTAUTH"};
+	for (int i = 0; i < 2; i++) {
+		resp_t r = {.rcode = rcodes[i]};
+		resp_start(&r);
+		zg_notifier_t *n = notifier(3, 50, 1000);
+		zg_notify_target_t t = target_of(&r);
+		zg_notify_outcome_t o;
+		log_reset();
+		notify_one(n, &t, 10, &o, 3000);
+		assert_int_equal(o.results[0].state, ZG_NOTIFY_REFUSED);
+		assert_int_equal(o.results[0].tries, 1);
+		assert_int_equal(o.results[0].rcode, rcodes[i]);
+		assert_string_equal(o.results[0].detail, want[i]);
+		assert_true(log_has(want[i]));
+		zg_notifier_free(n);
+		resp_stop(&r);
+		assert_int_equal(r.n_req, 1);
+	}
+}
+
+/* NSD answers a refused NOTIFY with a bare header (QDCOUNT 0): matched on ID, source
+ * and opcode. REFUSED and NOTAUTH end the target, NOTIMP stops it (RFC 1996); a NOERROR
+ * must echo the question to count; an error answer with another ID is ignored. */
+static void test_error_answers_without_question(void **state)
+{
+	const struct {
+		int rcode, bogus, state, tries;
+		const char *detail;
+	} cases[] = {
+	    {LDNS_RCODE_REFUSED, BOGUS_NONE, ZG_NOTIFY_REFUSED, 1, "answered REFUSED"},
+	    {LDNS_RCODE_NOTAUTH, BOGUS_NONE, ZG_NOTIFY_REFUSED, 1, "answered NOTAUTH"},
+	    {LDNS_RCODE_NOTIMPL, BOGUS_NONE, ZG_NOTIFY_NOTIMP, 1, "answered NOTIMP"},
+	    {LDNS_RCODE_NOERROR, BOGUS_NONE, ZG_NOTIFY_FAILED, 3, "no answer after 3 tries"},
+	    {LDNS_RCODE_REFUSED, BOGUS_ID, ZG_NOTIFY_FAILED, 3, "no answer after 3 tries"},
+	};
 	zg_notifier_t *n = notifier(3, 50, 1000);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		resp_t r = {.rcode = cases[i].rcode, .reply_noq = true, .reply_variant = cases[i].bogus};
+		resp_start(&r);
+		zg_notify_target_t t = target_of(&r);
+		zg_notify_outcome_t o;
+		notify_one(n, &t, 20 + (uint32_t)i, &o, 3000);
+		resp_stop(&r);
+		if (o.results[0].state != cases[i].state || o.results[0].tries != cases[i].tries ||
+		    !strstr(o.results[0].detail, cases[i].detail))
+			fail_msg("case %zu: state %d tries %d (%s)", i, o.results[0].state,
+			         o.results[0].tries, o.results[0].detail);
+	}
+	zg_notifier_free(n);
+}
+
+/* Each target's outcome comes when it finishes: a dead one does not hold back the others. */
+static void test_outcome_per_target(void **state)
+{
+	resp_t ack = {.rcode = LDNS_RCODE_NOERROR}, silent = {.rcode = -1};
+	resp_start(&ack);
+	resp_start(&silent);
+	zg_notifier_t *n = notifier(4, 200, 1000);
+	zg_notify_target_t t[3] = {target_of(&silent), target_of(&ack), target_of(&ack)};
+	zg_notify_outcome_t o[2];
+	int64_t t0 = now_ms();
+	/* the same identity twice is notified once */
+	assert_int_equal(zg_notifier_submit(n, ZONE, 5, t, 3), RDNS_OK);
+	assert_int_equal(wait_outcomes_of(n, o, 1, 1000, false), 1);
+	assert_true(now_ms() - t0 < 500);
+	assert_false(o[0].final);
+	assert_int_equal(o[0].n_results, 2);
+	assert_int_equal(o[0].results[0].state, ZG_NOTIFY_PENDING);
+	assert_false(o[0].results[0].fresh);
+	assert_int_equal(o[0].results[1].state, ZG_NOTIFY_ACKED);
+	assert_true(o[0].results[1].fresh);
+	assert_int_equal(wait_outcomes_of(n, o + 1, 1, 5000, false), 1);
+	assert_true(o[1].final);
+	assert_int_equal(o[1].results[0].state, ZG_NOTIFY_FAILED);
+	assert_true(o[1].results[0].fresh);
+	assert_int_equal(o[1].results[1].state, ZG_NOTIFY_ACKED);
+	assert_false(o[1].results[1].fresh);
+	assert_no_outcome(n, 100);
+	zg_notifier_free(n);
+	resp_stop(&ack);
+	resp_stop(&silent);
+	assert_int_equal(ack.n_req, 1);
+}
+
+/* notify_source: NOTIFY leaves from the configured address. */
+static void test_notify_source(void **state)
+{
+	zg_notify_conf_t c = {.tries = 2, .first_timeout_ms = 100};
+	const char *why = NULL;
+	assert_int_equal(zg_notify_source_parse("dns_listen", "127.0.0.2:5300", &c, &why), RDNS_OK);
+	assert_int_equal(c.source4.ss_family, AF_INET);
+	assert_int_equal(c.source6.ss_family, 0); /* a v4 dns_listen says nothing for v6 targets */
+	int err;
+	zg_notifier_t *n = zg_notifier_new(&c, &err);
+	assert_non_null(n);
+	resp_t r = {.rcode = LDNS_RCODE_NOERROR};
+	resp_start(&r);
 	zg_notify_target_t t = target_of(&r);
 	zg_notify_outcome_t o;
-	notify_one(n, &t, 10, &o, 3000);
-	assert_int_equal(o.results[0].state, ZG_NOTIFY_FAILED);
-	assert_int_equal(o.results[0].tries, 3);
-	assert_int_equal(o.results[0].rcode, LDNS_RCODE_REFUSED);
-	assert_non_null(strstr(o.results[0].detail, "REFUSED"));
-	zg_notifier_free(n);
+	notify_one(n, &t, 3, &o, 3000);
 	resp_stop(&r);
-	assert_int_equal(r.n_req, 3);
+	assert_int_equal(o.results[0].state, ZG_NOTIFY_ACKED);
+	assert_string_equal(r.from, "127.0.0.2");
+	zg_notifier_free(n);
+
+	/* an address this host does not have: a local error, said as such */
+	assert_int_equal(zg_notify_source_parse("192.0.2.77", NULL, &c, &why), RDNS_OK);
+	n = zg_notifier_new(&c, &err);
+	assert_non_null(n);
+	resp_t r2 = {.rcode = LDNS_RCODE_NOERROR};
+	resp_start(&r2);
+	t = target_of(&r2);
+	notify_one(n, &t, 4, &o, 3000);
+	resp_stop(&r2);
+	assert_int_equal(o.results[0].state, ZG_NOTIFY_ERROR);
+	assert_non_null(strstr(o.results[0].detail, "bind to notify_source"));
+	zg_notifier_free(n);
+
+	/* the grammar */
+	const struct {
+		const char *spec, *listen;
+		int rc, fam4, fam6;
+	} cases[] = {
+	    {"", "127.0.0.2:5300", RDNS_OK, 0, 0},
+	    {"0", "127.0.0.2:5300", RDNS_OK, 0, 0},
+	    {NULL, NULL, RDNS_OK, 0, 0},
+	    {"dns_listen", "", RDNS_OK, 0, 0},
+	    {"dns_listen", "0.0.0.0:53", RDNS_OK, 0, 0},
+	    {"dns_listen", "[::]:53", RDNS_OK, 0, 0},
+	    {"dns_listen", "[2001:db8::53]:53", RDNS_OK, 0, AF_INET6},
+	    {"192.0.2.53 2001:db8::53", NULL, RDNS_OK, AF_INET, AF_INET6},
+	    {"2001:db8::53,192.0.2.53", NULL, RDNS_OK, AF_INET, AF_INET6},
+	    {"192.0.2.53 192.0.2.54", NULL, RDNS_ECONFIG, 0, 0},
+	    {"192.0.2.53:53", NULL, RDNS_ECONFIG, 0, 0},
+	    {"0.0.0.0", NULL, RDNS_ECONFIG, 0, 0},
+	    {"224.0.0.1", NULL, RDNS_ECONFIG, 0, 0},
+	    {"ns1.example.net", NULL, RDNS_ECONFIG, 0, 0},
+	    {"dns_listen", "nonsense", RDNS_ECONFIG, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		zg_notify_conf_t k;
+		memset(&k, 0, sizeof(k));
+		int rc = zg_notify_source_parse(cases[i].spec, cases[i].listen, &k, &why);
+		if (rc != cases[i].rc || (rc == RDNS_OK && (k.source4.ss_family != cases[i].fam4 ||
+		                                            k.source6.ss_family != cases[i].fam6)))
+			fail_msg("case %zu (%s): rc %d fam %d/%d", i, cases[i].spec ? cases[i].spec : "NULL",
+			         rc, k.source4.ss_family, k.source6.ss_family);
+		if (rc != RDNS_OK)
+			assert_true(why && why[0]);
+	}
 }
 
 /* All targets of a job are in flight at once, and each gets its own result. */
@@ -1367,9 +1529,36 @@ static void test_knot_unsigned_to_keyed_zone(void **state)
 	zg_notify_target_t t = knot_target();
 	zg_notify_outcome_t o;
 	knot_notify(ZONE_K, &t, 2, &o);
-	assert_int_equal(o.results[0].state, ZG_NOTIFY_FAILED);
-	/* the ACL wants the key: knotd 3.2 answers NOTAUTH */
+	/* the ACL wants the key: knotd 3.2 answers NOTAUTH, which ends the target at once */
+	assert_int_equal(o.results[0].state, ZG_NOTIFY_REFUSED);
+	assert_int_equal(o.results[0].tries, 1);
 	assert_int_equal(o.results[0].rcode, LDNS_RCODE_NOTAUTH);
+}
+
+/* A bare, unsigned REFUSED to a signed NOTIFY does not end it (RFC 8945: an answer to a
+ * signed request without a valid TSIG is not accepted), but the outcome says it came. */
+static void test_unsigned_refused_to_signed(void **state)
+{
+	char ok64[64];
+	b64(key_ok, sizeof(key_ok), ok64);
+	resp_t r = {.rcode = LDNS_RCODE_REFUSED, .key_b64 = ok64, .answer_unsigned = true, .reply_noq = true};
+	resp_start(&r);
+	zg_notifier_t *n = notifier(2, 50, 1000);
+	zg_notify_target_t t = target_of(&r);
+	set_key(&t, key_ok, sizeof(key_ok));
+	zg_notify_outcome_t o;
+	notify_one(n, &t, 30, &o, 3000);
+	resp_stop(&r);
+	assert_int_equal(o.results[0].state, ZG_NOTIFY_FAILED);
+	assert_int_equal(o.results[0].tries, 2);
+	assert_int_equal(o.results[0].rcode, LDNS_RCODE_REFUSED);
+	assert_non_null(
+	    strstr(o.results[0].detail, "no signed answer after 2 tries, answered REFUSED without"));
+	char id[ZG_NOTIFY_ID_LEN];
+	assert_int_equal(zg_notify_target_id(&t, id, sizeof(id)), RDNS_OK);
+	assert_string_equal(o.results[0].target, id);
+	assert_non_null(strstr(id, "@" KEY_NAME));
+	zg_notifier_free(n);
 }
 
 int main(void)
@@ -1386,7 +1575,11 @@ int main(void)
 	    cmocka_unit_test(test_bogus_answers_ignored),
 	    cmocka_unit_test(test_down_then_up),
 	    cmocka_unit_test(test_tries_exhausted),
-	    cmocka_unit_test(test_refused_retried_then_failed),
+	    cmocka_unit_test(test_refused_stops),
+	    cmocka_unit_test(test_error_answers_without_question),
+	    cmocka_unit_test(test_unsigned_refused_to_signed),
+	    cmocka_unit_test(test_outcome_per_target),
+	    cmocka_unit_test(test_notify_source),
 	    cmocka_unit_test(test_several_targets),
 	    cmocka_unit_test(test_zones_in_parallel),
 	    cmocka_unit_test(test_supersede_pending),
