@@ -140,7 +140,9 @@ class Knot:
     """knotd on 127.0.0.1:<port> serving zones written by the tests, optionally
     acting as a secondary for zones of a primary."""
 
-    def __init__(self):
+    def __init__(self, notify_from="127.0.0.0/8, ::1"):
+        """notify_from: the addresses knotd accepts NOTIFY from (its notify ACL)."""
+        self.notify_from = notify_from
         self.dir = tempfile.mkdtemp(prefix="rdns-knot-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
@@ -177,7 +179,7 @@ class Knot:
             lines.pop()
         for i, addr in enumerate(remotes):
             lines += [f"  - id: primary{i}", f"    address: {addr}"]
-        lines += ["acl:", "  - id: notify_from_loopback", "    address: [127.0.0.0/8, ::1]", "    action: notify",
+        lines += ["acl:", "  - id: notify_from_loopback", f"    address: [{self.notify_from}]", "    action: notify",
                   "template:", "  - id: default", f"    storage: {self.dir}", "    semantic-checks: on",
                   "    zonefile-sync: -1", "    journal-content: none", "zone:"]
         for name in sorted(self.zones):
