@@ -23,14 +23,14 @@ DB_STMT(
     1);
 DB_STMT(st_still_dirty,
         "SELECT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = ANY (('{' || $1 || '}')::bigint[]))", 1);
-/* $2: {"serial", "at", "done": {target: result}, "pending": {target: result}}. Targets
- * of the job that are still pending keep their previous entry; others are dropped. */
+/* $2: {"serial", "at", "done": {target: result}, "keep": {target: result}}. Targets in
+ * "keep" keep their previous entry (else take the one given); others are dropped. */
 DB_STMT(
     st_notify_status,
     "UPDATE reverse_zones z SET notify_status = jsonb_build_object('serial', $2::jsonb->'serial', 'at',"
-    " $2::jsonb->'at', 'targets', ($2::jsonb->'pending') || coalesce((SELECT jsonb_object_agg(e.key, e.value)"
+    " $2::jsonb->'at', 'targets', ($2::jsonb->'keep') || coalesce((SELECT jsonb_object_agg(e.key, e.value)"
     " FROM jsonb_each(CASE WHEN jsonb_typeof(z.notify_status->'targets') = 'object' THEN"
-    " z.notify_status->'targets' ELSE '{}'::jsonb END) e WHERE ($2::jsonb->'pending') ? e.key),"
+    " z.notify_status->'targets' ELSE '{}'::jsonb END) e WHERE ($2::jsonb->'keep') ? e.key),"
     " '{}'::jsonb) || ($2::jsonb->'done')) WHERE name = $1",
     2);
 

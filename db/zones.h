@@ -47,10 +47,10 @@ int db_zone_forget(db_t *db, long long id);
 
 /* Merge a NOTIFY outcome into a zone's notify_status for GET /v1/zones/{name}; name
  * without the trailing dot. json: {"serial", "at", "done": {target: result},
- * "pending": {target: result}}. The status becomes {"serial", "at", "targets"} where
- * "targets" holds the done results, then for each pending target its previous entry
- * (the last known outcome of a superseded attempt) or else its pending result;
- * targets in neither are dropped (no longer configured). */
+ * "keep": {target: result}}. The status becomes {"serial", "at", "targets"} where
+ * "targets" holds the done results, then for each target in keep its previous entry
+ * (the last known outcome of a superseded attempt, or a result recorded before) or
+ * else the result given; targets in neither are dropped (no longer configured). */
 int db_zone_merge_notify_status(db_t *db, const char *name, const char *json);
 
 /*

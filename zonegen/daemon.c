@@ -503,8 +503,9 @@ static int render_list(zg_t *z, bool all, bool force)
 
 /* Record NOTIFY outcomes in PostgreSQL for GET /v1/zones/{name}, as each target
  * finishes: the targets that finished now get their result (with its serial and
- * time), those still being tried keep their last known outcome (or show
- * "pending" when they have none), targets no longer configured are dropped. */
+ * time), the others keep their entry (those still being tried: their last known
+ * outcome, or "pending" when they have none; those that finished before: the
+ * result written then), targets no longer configured are dropped. */
 static void drain_notify(zg_t *z)
 {
 	zg_notify_outcome_t out[8];
@@ -519,20 +520,20 @@ static void drain_notify(zg_t *z)
 			char at[32];
 			gmtime_r(&now, &tm);
 			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			json_t *done = json_object(), *pending = json_object();
+			json_t *done = json_object(), *keep = json_object();
 			for (size_t t = 0; t < o->n_results; t++) {
 				zg_notify_result_t *r = &o->results[t];
 				const char *st =
 				    r->state >= 0 && r->state <= 5 ? states[r->state] : "unknown";
 				/* notify.c has logged the outcome; here it is only recorded */
-				json_object_set_new(r->state == ZG_NOTIFY_PENDING ? pending : done, r->target,
+				json_object_set_new(r->fresh ? done : keep, r->target,
 				                    json_pack("{s:s, s:i, s:i, s:s, s:I, s:s}", "state", st,
 				                              "tries", r->tries, "rcode", r->rcode, "detail",
 				                              r->detail, "serial", (json_int_t)o->serial,
 				                              "at", at));
 			}
 			json_t *upd = json_pack("{s:I, s:s, s:o, s:o}", "serial", (json_int_t)o->serial, "at",
-			                        at, "done", done, "pending", pending);
+			                        at, "done", done, "keep", keep);
 			char *text = json_dumps(upd, JSON_COMPACT);
 			json_decref(upd);
 			char name[ZG_NOTIFY_ZONE_LEN];

@@ -222,7 +222,16 @@ static int validate_file(zg_zonedb_snap_t *sn, const uint8_t *apex, size_t alen)
 	zg_zonedb_reader_init(&rd, sn, buf, ZG_ZONEDB_LINE_MAX);
 	size_t n = 0;
 	int got;
+	bool past_apex = false;
+	sn->apex_first = true;
 	while ((got = zg_zonedb_reader_next(&rd, rr)) == 1) {
+		bool at_apex = zg_wire_name_equal(rr->owner, rr->owner_len, apex, alen);
+		if (at_apex && past_apex)
+			sn->apex_first = false;
+		else if (at_apex)
+			sn->apex_rrs++;
+		else
+			past_apex = true;
 		if (!zg_zonedb_in_zone(rr->owner, rr->owner_len, apex, alen)) {
 			rc = RDNS_EINVAL;
 			goto cleanup;
@@ -476,6 +485,32 @@ int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_
 	int rc = RDNS_OK;
 	*n = 0;
 	*exists = false;
+	if (sn->apex_first && zg_wire_name_equal(name, nlen, sn->soa.owner, sn->soa.owner_len)) {
+		/* the head of the file: no index, so a secondary's SOA query after a
+		 * publish never waits for one to be built */
+		char *buf = malloc(ZG_ZONEDB_LINE_MAX);
+		zg_wire_zrr_t *rr = malloc(sizeof(*rr));
+		zg_zonedb_reader_t rd;
+		if (buf == NULL || rr == NULL) {
+			free(buf);
+			free(rr);
+			return RDNS_ENOMEM;
+		}
+		zg_zonedb_reader_init(&rd, sn, buf, ZG_ZONEDB_LINE_MAX);
+		*exists = true;
+		for (size_t i = 0; i < sn->apex_rrs && rc == RDNS_OK; i++) {
+			int got = zg_zonedb_reader_next(&rd, rr);
+			if (got != 1)
+				rc = RDNS_EIO;
+			else if (*n == max)
+				rc = RDNS_ERANGE;
+			else
+				out[(*n)++] = *rr;
+		}
+		free(buf);
+		free(rr);
+		return rc;
+	}
 	pthread_mutex_lock(&sn->index_lock);
 	if (sn->index == NULL)
 		rc = index_build(sn, &sn->index);

@@ -26,6 +26,10 @@ typedef struct {
 	int fd;   /* private: read it with zg_zonedb_reader_* */
 	zg_wire_zrr_t soa;
 	size_t records; /* including the SOA */
+	/* private: the apex's records are the first apex_rrs lines (ours always are),
+	 * so apex lookups (SOA, NS: what secondaries ask) never need the index */
+	size_t apex_rrs;
+	bool apex_first;
 	/* private: the owner-name index of zg_zonedb_lookup, built on first use */
 	pthread_mutex_t index_lock;
 	zg_zonedb_index_t *index;
@@ -68,7 +72,8 @@ void zg_zonedb_put(zg_zonedb_t *db, zg_zonedb_snap_t *sn);
  * file order, into out[0..max); *n is their count. *exists tells whether the
  * name exists in the zone: it owns records or has records below it (an
  * empty non-terminal, RFC 8020: NODATA, not NXDOMAIN). name must be the apex
- * or below it. The first lookup in a snapshot indexes its file (one pass,
+ * or below it. The apex is read from the head of the file. The first lookup of
+ * another name in a snapshot indexes its file (one pass,
  * 16 bytes per owner name and per empty non-terminal, kept until the
  * snapshot is given back for the last time); later ones search the index
  * in memory and read only the lines of the name. Any number of threads at

@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "zonegen/dnssrv.h"
+#include "zonegen/zonedb.h"
 #include "zonegen/tsig.h"
 #include "zonegen/wire.h"
 
@@ -1262,6 +1263,41 @@ static void test_query_truncation(void **state)
 	unlink(path);
 }
 
+/* The apex (what secondaries ask after each publish) comes from the head of the file; only
+ * other names build the index, once per snapshot. */
+static void test_zonedb_lookup_index(void **state)
+{
+	zg_zonedb_t *db = zg_zonedb_new();
+	assert_non_null(db);
+	assert_int_equal(zg_zonedb_publish(db, BIG, big_path), RDNS_OK);
+	uint8_t name[ZG_WIRE_NAME_MAX];
+	size_t nl, n;
+	bool exists;
+	zg_wire_zrr_t rrs[4];
+	assert_int_equal(zg_wire_name_from_text(BIG, strlen(BIG), true, name, &nl), RDNS_OK);
+	zg_zonedb_snap_t *sn = zg_zonedb_get(db, name, nl);
+	assert_non_null(sn);
+	assert_int_equal(zg_zonedb_lookup(sn, name, nl, rrs, 4, &n, &exists), RDNS_OK);
+	assert_true(exists);
+	assert_int_equal(n, 3); /* SOA, NS, NS */
+	assert_int_equal(rrs[0].type, ZG_TYPE_SOA);
+	assert_null(sn->index);
+	assert_int_equal(zg_zonedb_lookup(sn, name, nl, rrs, 2, &n, &exists), RDNS_ERANGE);
+	const char *names[] = {"7.3." BIG, "3." BIG, "200." BIG, "1.200." BIG};
+	const size_t want_n[] = {1, 0, 0, 0};
+	const bool want_exists[] = {true, true, false, false};
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(zg_wire_name_from_text(names[i], strlen(names[i]), true, name, &nl),
+		                 RDNS_OK);
+		assert_int_equal(zg_zonedb_lookup(sn, name, nl, rrs, 4, &n, &exists), RDNS_OK);
+		assert_int_equal(n, want_n[i]);
+		assert_int_equal(exists, want_exists[i]);
+	}
+	assert_non_null(sn->index);
+	zg_zonedb_put(db, sn);
+	zg_zonedb_free(db);
+}
+
 /* Over real sockets: a PTR over UDP. */
 static void test_query_udp_socket(void **state)
 {
@@ -1686,6 +1722,7 @@ int main(void)
 	    cmocka_unit_test(test_query_allow),
 	    cmocka_unit_test(test_query_truncation),
 	    cmocka_unit_test(test_query_udp_socket),
+	    cmocka_unit_test(test_zonedb_lookup_index),
 	    cmocka_unit_test(test_malformed_table),
 	    cmocka_unit_test(test_axfr_tcp),
 	    cmocka_unit_test(test_ixfr),
