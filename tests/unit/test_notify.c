@@ -850,6 +850,36 @@ static void test_notify_source(void **state)
 	assert_string_equal(r.from, "127.0.0.2");
 	zg_notifier_free(n);
 
+	/* one address per family: each for its own targets; a family not given: the kernel's choice */
+	assert_int_equal(zg_notify_source_parse("127.0.0.2 ::1", NULL, &c, &why), RDNS_OK);
+	n = zg_notifier_new(&c, &err);
+	assert_non_null(n);
+	resp_t r6 = {.family = AF_INET6, .rcode = LDNS_RCODE_NOERROR}, r4 = {.rcode = LDNS_RCODE_NOERROR};
+	resp_start(&r6);
+	resp_start(&r4);
+	zg_notify_target_t both[2] = {target_of(&r6), target_of(&r4)};
+	assert_int_equal(zg_notifier_submit(n, ZONE, 5, both, 2), RDNS_OK);
+	assert_int_equal(wait_outcomes(n, &o, 1, 3000), 1);
+	resp_stop(&r6);
+	resp_stop(&r4);
+	assert_int_equal(o.results[0].state, ZG_NOTIFY_ACKED);
+	assert_int_equal(o.results[1].state, ZG_NOTIFY_ACKED);
+	assert_string_equal(r6.from, "::1");
+	assert_string_equal(r4.from, "127.0.0.2");
+	zg_notifier_free(n);
+	/* dns_listen on 127.0.0.2 and an IPv6 target: it leaves from the kernel's choice */
+	assert_int_equal(zg_notify_source_parse("dns_listen", "127.0.0.2:53", &c, &why), RDNS_OK);
+	n = zg_notifier_new(&c, &err);
+	assert_non_null(n);
+	resp_t r6b = {.family = AF_INET6, .rcode = LDNS_RCODE_NOERROR};
+	resp_start(&r6b);
+	t = target_of(&r6b);
+	notify_one(n, &t, 6, &o, 3000);
+	resp_stop(&r6b);
+	assert_int_equal(o.results[0].state, ZG_NOTIFY_ACKED);
+	assert_string_equal(r6b.from, "::1");
+	zg_notifier_free(n);
+
 	/* an address this host does not have: a local error, said as such */
 	assert_int_equal(zg_notify_source_parse("192.0.2.77", NULL, &c, &why), RDNS_OK);
 	n = zg_notifier_new(&c, &err);
