@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/bodies.h"
 #include "api/respond.h"
 #include "api/routes.h"
 #include "api/rows.h"
@@ -16,25 +17,35 @@ static bool role_ok(const char *role)
 	return strcmp(role, "customer") == 0 || strcmp(role, "staff") == 0;
 }
 
-static void account_create(api_req_t *r)
+bool api_account_body(api_req_t *r, api_account_new_t *out)
 {
 	static const api_field_t spec[] = {
 	    {"name", API_FIELD_STRING, true}, {"role", API_FIELD_STRING, true}, {NULL, 0, false}};
 	if (!api_check_fields(r, spec))
-		return;
-	const char *name = json_string_value(json_object_get(r->json, "name"));
-	const char *role = json_string_value(json_object_get(r->json, "role"));
+		return false;
+	out->name = json_string_value(json_object_get(r->json, "name"));
+	out->role = json_string_value(json_object_get(r->json, "role"));
 	char e[API_ECHO_BUF], why_buf[CORE_TEXT_WHY_MAX];
-	const char *why = core_text_name_problem(name, 200, why_buf);
+	const char *why = core_text_name_problem(out->name, 200, why_buf);
 	if (why) {
 		api_bad_field(r, API_PROBLEM_NAMED, "name", "%s", why);
-		return;
+		return false;
 	}
-	if (!role_ok(role)) {
+	if (!role_ok(out->role)) {
 		api_bad_field(r, API_PROBLEM_NAMED, "role",
-		              "'%s' is not a role: use \"customer\" or \"staff\"", api_echo(role, e));
-		return;
+		              "'%s' is not a role: use \"customer\" or \"staff\"", api_echo(out->role, e));
+		return false;
 	}
+	return true;
+}
+
+static void account_create(api_req_t *r)
+{
+	api_account_new_t body;
+	if (!api_account_body(r, &body))
+		return;
+	const char *name = body.name, *role = body.role;
+	char e[API_ECHO_BUF];
 
 	PGresult *row = NULL;
 	json_t *value = json_pack("{s:s, s:s}", "name", name, "role", role);
@@ -99,11 +110,16 @@ cleanup:
 	PQclear(tokens);
 }
 
-static void token_create(api_req_t *r)
+bool api_token_body(api_req_t *r)
 {
 	static const api_field_t spec[] = {{NULL, 0, false}};
+	return api_check_fields(r, spec);
+}
+
+static void token_create(api_req_t *r)
+{
 	long long account_id, token_id;
-	if (!api_check_fields(r, spec) || !api_path_id(r, r->params[0], "account", &account_id))
+	if (!api_token_body(r) || !api_path_id(r, r->params[0], "account", &account_id))
 		return;
 	char token[DB_TOKEN_MAX];
 	int err = db_staff_token_create(r->db, account_id, r->caller.account_id, r->caller.name, token,

@@ -1,6 +1,7 @@
 /* routes_allocations.c - staff routes for IP allocations: who holds which prefix (/v1/allocations). */
 #include <stdio.h>
 
+#include "api/bodies.h"
 #include "api/respond.h"
 #include "api/routes.h"
 #include "api/rows.h"
@@ -32,22 +33,29 @@ static void allocation_overlap(api_req_t *r, const char *prefix)
 	PQclear(res);
 }
 
-static void allocation_create(api_req_t *r)
+bool api_allocation_body(api_req_t *r, api_allocation_new_t *out)
 {
 	static const api_field_t spec[] = {
 	    {"account_id", API_FIELD_INTEGER, true}, {"prefix", API_FIELD_STRING, true}, {NULL, 0, false}};
 	if (!api_check_fields(r, spec))
-		return;
-	long long account_id = json_integer_value(json_object_get(r->json, "account_id"));
-	core_prefix_t p;
-	char prefix[CORE_PREFIX_STRLEN];
-	if (account_id <= 0) {
+		return false;
+	out->account_id = json_integer_value(json_object_get(r->json, "account_id"));
+	if (out->account_id <= 0) {
 		api_bad_field(r, API_PROBLEM_NAMED, "account_id", "must be a positive integer");
-		return;
+		return false;
 	}
-	if (!api_field_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")), &p))
+	return api_field_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")),
+	                        &out->prefix);
+}
+
+static void allocation_create(api_req_t *r)
+{
+	api_allocation_new_t body;
+	char prefix[CORE_PREFIX_STRLEN];
+	if (!api_allocation_body(r, &body))
 		return;
-	core_prefix_format(&p, prefix, sizeof(prefix));
+	long long account_id = body.account_id;
+	core_prefix_format(&body.prefix, prefix, sizeof(prefix));
 
 	PGresult *row = NULL;
 	int err =

@@ -5,6 +5,7 @@
 
 #include "api/auth.h"
 #include "api/batch.h"
+#include "api/bodies.h"
 #include "api/decide.h"
 #include "api/http.h"
 #include "api/respond.h"
@@ -159,6 +160,25 @@ static const api_field_t put_fields[] = {
     {NULL, 0, false},
 };
 
+bool api_ptr_put_body(api_req_t *r, api_ptr_put_t *out)
+{
+	if (!api_check_fields(r, put_fields))
+		return false;
+	out->hostname = json_string_value(json_object_get(r->json, "hostname"));
+	json_t *reason_j = json_object_get(r->json, "exception_reason");
+	out->reason = json_is_string(reason_j) ? json_string_value(reason_j) : NULL;
+	out->force = json_is_true(json_object_get(r->json, "force"));
+	if (out->force && !r->caller.staff) {
+		api_problem(r, 403, "staff-only", "Forbidden", NULL, "only provider staff may force a PTR");
+		return false;
+	}
+	if (out->reason && (out->reason[0] == 0 || api_utf8_chars(out->reason) > 2000)) {
+		api_bad_field(r, API_PROBLEM_SENTENCE, "exception_reason", "must be 1 to 2000 characters");
+		return false;
+	}
+	return true;
+}
+
 /* Refused: 422 with the findings. Only a name that passed the validator is stored. */
 static void ptr_refuse(api_req_t *r, const char *ip, const api_verdict_t *v, const char *checks_text)
 {
@@ -280,20 +300,11 @@ static void ptr_put(api_req_t *r)
 	core_addr_t a;
 	char ip[CORE_ADDR_STRLEN];
 	db_ptr_ctx_t ctx;
-	if (!auth_ip(r, &a, ip, &ctx) || !api_check_fields(r, put_fields))
+	api_ptr_put_t body;
+	if (!auth_ip(r, &a, ip, &ctx) || !api_ptr_put_body(r, &body))
 		return;
-	const char *hostname = json_string_value(json_object_get(r->json, "hostname"));
-	json_t *reason_j = json_object_get(r->json, "exception_reason");
-	const char *reason = json_is_string(reason_j) ? json_string_value(reason_j) : NULL;
-	bool force = json_is_true(json_object_get(r->json, "force"));
-	if (force && !r->caller.staff) {
-		api_problem(r, 403, "staff-only", "Forbidden", NULL, "only provider staff may force a PTR");
-		return;
-	}
-	if (reason && (reason[0] == 0 || api_utf8_chars(reason) > 2000)) {
-		api_bad_field(r, API_PROBLEM_SENTENCE, "exception_reason", "must be 1 to 2000 characters");
-		return;
-	}
+	const char *hostname = body.hostname, *reason = body.reason;
+	bool force = body.force;
 	if (!visible(r, ip, &ctx) || rate_limited(r))
 		return;
 

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "api/bodies.h"
 #include "api/respond.h"
 #include "api/routes.h"
 #include "core/addr.h"
@@ -83,18 +84,27 @@ static const api_field_t decide_fields[] = {
     {NULL, 0, false},
 };
 
+bool api_decide_body(api_req_t *r, api_decide_t *out)
+{
+	if (!api_check_fields(r, decide_fields))
+		return false;
+	json_t *note_j = json_object_get(r->json, "note");
+	out->note = json_is_string(note_j) ? json_string_value(note_j) : NULL;
+	if (out->note && api_utf8_chars(out->note) > 2000) {
+		api_bad_field(r, API_PROBLEM_SENTENCE, "note", "must be at most 2000 characters");
+		return false;
+	}
+	return true;
+}
+
 static void request_decide(api_req_t *r, bool approve)
 {
 	long long id = 0;
 	bool valid_id = api_parse_id(r->params[0], &id);
-	if (!api_check_fields(r, decide_fields))
+	api_decide_t body;
+	if (!api_decide_body(r, &body))
 		return;
-	json_t *note_j = json_object_get(r->json, "note");
-	const char *note = json_is_string(note_j) ? json_string_value(note_j) : NULL;
-	if (note && api_utf8_chars(note) > 2000) {
-		api_bad_field(r, API_PROBLEM_SENTENCE, "note", "must be at most 2000 characters");
-		return;
-	}
+	const char *note = body.note;
 	int err = valid_id ? db_request_decide(r->db, id, r->caller.account_id, r->caller.name, approve, note)
 	                   : RDNS_ENOTFOUND;
 	if (err == RDNS_ENOTFOUND) {

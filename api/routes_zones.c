@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/bodies.h"
 #include "api/respond.h"
 #include "api/routes.h"
 #include "api/rows.h"
@@ -17,30 +18,14 @@
 #include "core/zonefile.h"
 #include "db/staff.h"
 
-#define ZONE_MAX_NS  13 /* what fits a classic 512-octet referral */
-#define TEMPLATE_MAX 255
-
-/* A zone's configuration while it is validated. */
-typedef struct {
-	core_prefix_t prefix;
-	char ns[ZONE_MAX_NS][CORE_HOSTNAME_MAX];
-	size_t n_ns;
-	char notify[CORE_NOTIFY_MAX_TARGETS][CORE_ENDPOINT_STRLEN];
-	size_t n_notify;
-	char default_ptr[TEMPLATE_MAX + 1];
-	bool has_default_ptr;
-	char mname[CORE_HOSTNAME_MAX], rname[CORE_HOSTNAME_MAX]; /* "" until defaulted */
-	long long refresh, retry, expire, minimum, ttl;
-} zone_spec_t;
-
 static const struct {
 	const char *field;
 	size_t off;
 	long long min;
 } zone_ints[] = {
-    {"refresh", offsetof(zone_spec_t, refresh), 1}, {"retry", offsetof(zone_spec_t, retry), 1},
-    {"expire", offsetof(zone_spec_t, expire), 1},   {"minimum", offsetof(zone_spec_t, minimum), 0},
-    {"ttl", offsetof(zone_spec_t, ttl), 0},
+    {"refresh", offsetof(api_zone_spec_t, refresh), 1}, {"retry", offsetof(api_zone_spec_t, retry), 1},
+    {"expire", offsetof(api_zone_spec_t, expire), 1},   {"minimum", offsetof(api_zone_spec_t, minimum), 0},
+    {"ttl", offsetof(api_zone_spec_t, ttl), 0},
 };
 
 /* The body fields of a zone (POST adds "prefix"), and where each appears in
@@ -104,7 +89,7 @@ static const char *notify_canon(const char *s, char *out, size_t len)
 /* Check a default-PTR template on the first and the last address of the
  * zone: decimal octets are shortest on the first and longest on the last, so
  * a template valid on both is valid on every address. */
-static bool check_template(api_req_t *r, const zone_spec_t *z, const char *tmpl)
+static bool check_template(api_req_t *r, const api_zone_spec_t *z, const char *tmpl)
 {
 	char e[API_ECHO_BUF];
 	for (int last = 0; last < 2; last++) {
@@ -166,19 +151,16 @@ static bool check_hostname(api_req_t *r, const char *field, const char *s, char 
 	return false;
 }
 
-/* Apply and validate the zone fields present in body to z (which holds the
- * defaults or the stored configuration). Answers 400 and returns false on
- * the first bad field. */
-static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
+bool api_zone_apply(api_req_t *r, const json_t *body, api_zone_spec_t *z)
 {
 	char e[API_ECHO_BUF], field[32];
 	json_t *v;
 	size_t i;
 	if ((v = json_object_get(body, "nameservers"))) {
 		size_t n = json_array_size(v);
-		if (n < 1 || n > ZONE_MAX_NS) {
+		if (n < 1 || n > API_ZONE_MAX_NS) {
 			api_bad_field(r, API_PROBLEM_NAMED, "nameservers", "must list 1 to %d name servers",
-			              ZONE_MAX_NS);
+			              API_ZONE_MAX_NS);
 			return false;
 		}
 		for (i = 0; i < n; i++) {
@@ -201,9 +183,9 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 			              "default PTRs are for IPv4 zones only");
 			return false;
 		}
-		if (t && strlen(t) > TEMPLATE_MAX) {
+		if (t && strlen(t) > API_ZONE_TEMPLATE_MAX) {
 			api_bad_field(r, API_PROBLEM_NAMED, "default_ptr", "must be at most %d characters",
-			              TEMPLATE_MAX);
+			              API_ZONE_TEMPLATE_MAX);
 			return false;
 		}
 		if (t && !check_template(r, z, t))
@@ -275,11 +257,11 @@ static bool zone_apply(api_req_t *r, const json_t *body, zone_spec_t *z)
 }
 
 /* The stored configuration of a zone row into z (for a PATCH). */
-static bool zone_spec_from_row(const PGresult *res, zone_spec_t *z)
+static bool zone_spec_from_row(const PGresult *res, api_zone_spec_t *z)
 {
 	json_t *ns = api_row_json(res, 0, DB_ZONE_NAMESERVERS),
 	       *notify = api_row_json(res, 0, DB_ZONE_NOTIFY);
-	bool ok = json_array_size(ns) >= 1 && json_array_size(ns) <= ZONE_MAX_NS &&
+	bool ok = json_array_size(ns) >= 1 && json_array_size(ns) <= API_ZONE_MAX_NS &&
 	          json_array_size(notify) <= CORE_NOTIFY_MAX_TARGETS;
 	for (size_t i = 0; ok && i < json_array_size(ns); i++) {
 		const char *s = json_string_value(json_array_get(ns, i));
@@ -311,8 +293,8 @@ static bool zone_spec_from_row(const PGresult *res, zone_spec_t *z)
 }
 
 /* The data layer's view of z; the pointer arrays live in the caller. */
-static db_zone_conf_t zone_conf(const zone_spec_t *z, const char *name, const char *prefix,
-                                const char *ns[ZONE_MAX_NS], const char *notify[CORE_NOTIFY_MAX_TARGETS])
+static db_zone_conf_t zone_conf(const api_zone_spec_t *z, const char *name, const char *prefix,
+                                const char *ns[API_ZONE_MAX_NS], const char *notify[CORE_NOTIFY_MAX_TARGETS])
 {
 	for (size_t i = 0; i < z->n_ns; i++)
 		ns[i] = z->ns[i];
@@ -339,9 +321,9 @@ typedef struct {
 	api_req_t *r;
 	const char *name;   /* the zone's name (a PATCH) */
 	const json_t *only; /* the fields audited: those a PATCH body names; NULL: all */
-	zone_spec_t z;
-	const char *ns[ZONE_MAX_NS], *notify[CORE_NOTIFY_MAX_TARGETS]; /* zone_conf()'s arrays */
-	bool answered;                                                 /* zone_patch answered */
+	api_zone_spec_t z;
+	const char *ns[API_ZONE_MAX_NS], *notify[CORE_NOTIFY_MAX_TARGETS]; /* zone_conf()'s arrays */
+	bool answered;                                                     /* zone_patch answered */
 } zone_work_t;
 
 /* db_zone_hooks_t.value: the zone's configuration as audited (arg: a zone_work_t or NULL). */
@@ -366,7 +348,7 @@ static int zone_patch(const PGresult *before, db_zone_conf_t *conf, void *arg)
 		w->answered = true;
 		return RDNS_ERANGE;
 	}
-	if (!zone_apply(w->r, w->r->json, &w->z)) {
+	if (!api_zone_apply(w->r, w->r->json, &w->z)) {
 		w->answered = true; /* answered 400 */
 		return RDNS_EINVAL;
 	}
@@ -447,23 +429,29 @@ static void zone_overlap(api_req_t *r, const char *prefix)
 	PQclear(res);
 }
 
-static void zone_create(api_req_t *r)
+bool api_zone_create_body(api_req_t *r, api_zone_spec_t *out)
 {
 	static const api_field_t spec[] = {
 	    {"prefix", API_FIELD_STRING, true}, ZONE_FIELD_SPEC(true), {NULL, 0, false}};
 	if (!api_check_fields(r, spec))
-		return;
-	zone_work_t w = {
-	    .z = {.refresh = 3600, .retry = 900, .expire = 1209600, .minimum = 3600, .ttl = 3600}};
-	char name[CORE_REVNAME_MAX], prefix[CORE_PREFIX_STRLEN], location[CORE_REVNAME_MAX + 16];
+		return false;
+	*out =
+	    (api_zone_spec_t){.refresh = 3600, .retry = 900, .expire = 1209600, .minimum = 3600, .ttl = 3600};
 	if (!api_field_prefix(r, "prefix", json_string_value(json_object_get(r->json, "prefix")),
-	                      &w.z.prefix))
-		return;
-	if (!core_revname_is_cut(&w.z.prefix)) {
-		not_a_cut(r, &w.z.prefix);
-		return;
+	                      &out->prefix))
+		return false;
+	if (!core_revname_is_cut(&out->prefix)) {
+		not_a_cut(r, &out->prefix);
+		return false;
 	}
-	if (!zone_apply(r, r->json, &w.z))
+	return api_zone_apply(r, r->json, out);
+}
+
+static void zone_create(api_req_t *r)
+{
+	zone_work_t w = {0};
+	char name[CORE_REVNAME_MAX], prefix[CORE_PREFIX_STRLEN], location[CORE_REVNAME_MAX + 16];
+	if (!api_zone_create_body(r, &w.z))
 		return;
 	core_revname_zone(&w.z.prefix, name, sizeof(name));
 	name[strlen(name) - 1] = 0;
@@ -512,16 +500,23 @@ static void zone_get(api_req_t *r)
 	PQclear(res);
 }
 
-static void zone_update(api_req_t *r)
+bool api_zone_update_body(api_req_t *r, char name[CORE_REVNAME_MAX])
 {
 	static const api_field_t spec[] = {ZONE_FIELD_SPEC(false), {NULL, 0, false}};
-	char name[CORE_REVNAME_MAX];
 	if (!api_check_fields(r, spec) || !path_zone(r, r->params[0], name))
-		return;
+		return false;
 	if (json_object_size(r->json) == 0) {
 		api_problem(r, 400, "invalid-body", "Bad Request", NULL, "the body names no field to change");
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void zone_update(api_req_t *r)
+{
+	char name[CORE_REVNAME_MAX];
+	if (!api_zone_update_body(r, name))
+		return;
 	zone_work_t w = {.r = r, .name = name, .only = r->json};
 	core_revname_zone_parse(name, &w.z.prefix);
 	db_zone_hooks_t hooks = {.value = zone_value, .change = zone_patch, .arg = &w};
