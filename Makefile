@@ -117,7 +117,17 @@ bench: all
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz-deps:
 	@./deploy/install-deps.sh fuzz
-fuzz: fuzz-deps $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+# make fuzz: builds every target and runs each for FUZZ_SECONDS (default 30) from its seeds
+# (tests/fuzz/corpus_<name>, read only; what it finds grows in build/fuzz/corpus_<name>).
+FUZZ_SECONDS ?= 30
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+fuzz: fuzz-deps $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus_$$n; \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS) s (log: $$f.log)"; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=20000 build/fuzz/corpus_$$n \
+	       tests/fuzz/corpus_$$n > $$f.log 2>&1; then tail -40 $$f.log; exit 1; fi; \
+	  grep -E '^Done' $$f.log; \
+	done
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/gen/migrations.c
 	@mkdir -p $(dir $@)
 	clang -std=c17 -D_GNU_SOURCE -I. -Ibuild/gen -g -O1 -fsanitize=fuzzer,address,undefined \

@@ -98,6 +98,7 @@ struct api_conn {
 	bool close_after;
 	bool head_only;  /* HEAD: no body is sent */
 	bool head_moved; /* the buffer moved after the head was parsed */
+	bool in_input;   /* conn_input is running for it */
 	api_req_t *r;    /* the request being handled or parked */
 };
 
@@ -449,7 +450,7 @@ static void answered(api_conn_t *c)
 	c->state = C_IDLE;
 	c->deadline = now_ms() + c->w->app->conf->api_idle_timeout * 1000;
 	set_events(c, EPOLLIN);
-	if (c->in_len)
+	if (c->in_len && !c->in_input) /* inside conn_input, its loop goes on with it */
 		conn_input(c);
 }
 
@@ -479,28 +480,29 @@ static bool flush(api_conn_t *c)
 	return true;
 }
 
-static void respond(api_conn_t *c)
+/* Sends r's answer; false when the connection was closed (and may be freed). */
+static bool respond(api_conn_t *c)
 {
 	api_req_t *r = c->r;
 	if (!r->h1 || !r->h1->keep_alive)
 		c->close_after = true;
 	if (!serialize(c, r)) {
 		conn_close(c);
-		return;
+		return false;
 	}
 	c->state = C_WRITE;
 	c->deadline = now_ms() + c->w->app->conf->api_request_timeout_ms;
-	flush(c);
+	return flush(c);
 }
 
 /* A request the server refuses by itself: answered with a problem and closed. */
-static void fail(api_conn_t *c, unsigned status, const char *detail)
+static bool fail(api_conn_t *c, unsigned status, const char *detail)
 {
 	if (!c->r) {
 		c->r = calloc(1, sizeof(*c->r));
 		if (!c->r) {
 			conn_close(c);
-			return;
+			return false;
 		}
 		c->r->app = c->w->app;
 		c->r->conf = c->w->app->conf;
@@ -512,7 +514,7 @@ static void fail(api_conn_t *c, unsigned status, const char *detail)
 	c->close_after = true;
 	log_debug("http: connection from %s refused with %u: %s", c->r->client[0] ? c->r->client : "?",
 	          status, detail);
-	respond(c);
+	return respond(c);
 }
 
 /* The client address of a request: the connection's, or, from a trusted proxy without
@@ -649,7 +651,7 @@ api_req_t *api_req_new(api_app_t *app, h1_request_t *q, char *body, size_t body_
 }
 
 /* The head and body are whole: make the request and hand it to the router. */
-static void dispatch_request(api_conn_t *c)
+static bool dispatch_request(api_conn_t *c)
 {
 	char client[CORE_ADDR_STRLEN];
 	client_of(c, client);
@@ -659,14 +661,13 @@ static void dispatch_request(api_conn_t *c)
 	c->r = r;
 	if (!r) {
 		conn_close(c);
-		return;
+		return false;
 	}
 	r->conn = c;
 	if (r->status) { /* the request-target: answered like a framing error, and closed */
 		r->h1 = NULL;
 		c->close_after = true;
-		respond(c);
-		return;
+		return respond(c);
 	}
 	c->head_only = strcmp(r->method, "HEAD") == 0;
 	c->state = C_BUSY;
@@ -674,9 +675,9 @@ static void dispatch_request(api_conn_t *c)
 	api_handle(r);
 	if (r->parked) {
 		set_events(c, 0); /* nothing is read meanwhile; a reset still shows (EPOLLHUP/ERR) */
-		return;
+		return true;
 	}
-	respond(c);
+	return respond(c);
 }
 
 /* "HTTP/1.1 100 Continue" before a body the client waits to send; best effort. */
@@ -687,8 +688,8 @@ static void send_continue(api_conn_t *c)
 }
 
 /* Makes progress with what has been read; runs until it needs more bytes or the
- * connection is busy, writing, lingering or closed. */
-static void conn_input(api_conn_t *c)
+ * connection is busy, writing, lingering or closed. false: closed (c may be freed). */
+static bool input_loop(api_conn_t *c)
 {
 	api_app_t *app = c->w->app;
 	for (;;) {
@@ -699,18 +700,16 @@ static void conn_input(api_conn_t *c)
 			const char *why;
 			int rc = api_proxy_parse(c->in, c->in_len, &a, &used, &why);
 			if (rc == H1_INCOMPLETE)
-				return;
+				return true;
 			if (rc == H1_ERROR) {
-				fail(c, 400, why);
-				return;
+				return fail(c, 400, why);
 			}
 			if (a.family)
 				c->client = a;
 			memmove(c->in, c->in + used, c->in_len - used);
 			c->in_len -= used;
 			if (!addr_take(app, &c->client)) {
-				fail(c, 503, "too many connections from your address; retry shortly");
-				return;
+				return fail(c, 503, "too many connections from your address; retry shortly");
 			}
 			c->counted = true;
 			c->state = C_IDLE;
@@ -718,7 +717,7 @@ static void conn_input(api_conn_t *c)
 		}
 		case C_IDLE:
 			if (!c->in_len)
-				return;
+				return true;
 			c->state = C_HEAD;
 			c->deadline = now_ms() + app->conf->api_request_timeout_ms;
 			c->scan = c->parsed_at = 0;
@@ -729,18 +728,16 @@ static void conn_input(api_conn_t *c)
 			/* an unfinished head is parsed only every 1 KiB, to refuse a line or a head that
 			 * can no longer fit without waiting for its end */
 			if (!end && c->in_len < c->parsed_at + 1024)
-				return;
+				return true;
 			c->parsed_at = c->in_len;
 			int rc = h1_parse_head(c->in, c->in_len, &c->req, &err);
 			if (rc == H1_INCOMPLETE)
-				return;
+				return true;
 			if (rc == H1_ERROR) {
-				fail(c, err.status, err.detail);
-				return;
+				return fail(c, err.status, err.detail);
 			}
 			if (c->req.framing == H1_BODY_LENGTH && c->req.content_length > API_MAX_BODY) {
-				fail(c, 413, "the body exceeds 16384 bytes");
-				return;
+				return fail(c, 413, "the body exceeds 16384 bytes");
 			}
 			if (c->req.expect_continue && c->req.framing != H1_BODY_NONE &&
 			    !(c->req.framing == H1_BODY_LENGTH && c->req.content_length == 0) &&
@@ -756,11 +753,11 @@ static void conn_input(api_conn_t *c)
 			if (c->req.framing == H1_BODY_LENGTH && c->req.content_length) {
 				size_t need = (size_t)c->req.content_length;
 				if (c->in_len - c->req.head_len < need)
-					return;
+					return true;
 				c->body = malloc(need + 1);
 				if (!c->body) {
 					conn_close(c);
-					return;
+					return false;
 				}
 				memcpy(c->body, c->in + c->req.head_len, need);
 				c->body[need] = 0;
@@ -769,7 +766,7 @@ static void conn_input(api_conn_t *c)
 			} else if (c->req.framing == H1_BODY_CHUNKED) {
 				if (!c->body && !(c->body = malloc(API_MAX_BODY + 1))) {
 					conn_close(c);
-					return;
+					return false;
 				}
 				size_t used;
 				h1_error_t err;
@@ -781,11 +778,10 @@ static void conn_input(api_conn_t *c)
 				memmove(c->in + at, c->in + at + used, c->in_len - at - used);
 				c->in_len -= used;
 				if (rc == H1_ERROR) {
-					fail(c, err.status, err.detail);
-					return;
+					return fail(c, err.status, err.detail);
 				}
 				if (rc == H1_INCOMPLETE)
-					return;
+					return true;
 				c->body[c->body_len] = 0;
 				c->consumed = c->req.head_len;
 			}
@@ -793,17 +789,27 @@ static void conn_input(api_conn_t *c)
 				h1_error_t err;
 				c->head_moved = false;
 				if (h1_parse_head(c->in, c->req.head_len, &c->req, &err) != H1_OK) {
-					fail(c, 500, "the request could not be read again");
-					return;
+					return fail(c, 500, "the request could not be read again");
 				}
 			}
-			dispatch_request(c);
-			return; /* answered() goes on with what is left */
+			if (!dispatch_request(c))
+				return false;
+			if (c->state == C_IDLE)
+				continue; /* answered: on with a pipelined request already read */
+			return true;
 		case C_BUSY:
 		case C_WRITE:
-		case C_LINGER: return;
+		case C_LINGER: return true;
 		}
 	}
+}
+
+/* input_loop, marked on the connection so that answered() does not recurse into it. */
+static void conn_input(api_conn_t *c)
+{
+	c->in_input = true;
+	if (input_loop(c))
+		c->in_input = false;
 }
 
 /* Reads what the socket has; false when the connection was closed. */

@@ -201,6 +201,18 @@ def test_pipelined_requests_are_answered_in_order(port):
     assert_problem(rs[2], 401)
 
 
+def test_a_deep_pipeline_is_answered_whole_and_in_order(port):
+    # 3,000 requests in one burst (~100 KB, more than a connection's input buffer): each is
+    # answered, in order, and the server neither recurses per request nor stalls on a full
+    # buffer.
+    n = 3000
+    reqs = b"".join(b"GET /healthz?n=%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(n))
+    data, eof, took = exchange(port, reqs + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                               timeout=20.0)
+    assert eof and took < 15, (eof, took, len(data))
+    assert data.count(b"HTTP/1.1 200 OK\r\n") == n + 1, data[-300:]
+
+
 def test_head_has_headers_and_no_body(port):
     data, eof, _ = exchange(port, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert eof
