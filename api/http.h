@@ -90,6 +90,9 @@ typedef struct {
 
 api_app_t *api_app_new(const rdns_conf_t *conf, int *err);
 int api_app_start(api_app_t *app);
+/* The HTTP options that parse but may still be wrong (api_listen, api_proxy_protocol,
+ * api_trusted_proxies): RDNS_OK, or RDNS_ECONFIG with a sentence in msg. */
+int api_conf_check(const rdns_conf_t *conf, char *msg, size_t len);
 void api_app_free(api_app_t *app); /* stops the server first */
 
 /* Answer with a JSON value (stolen reference) and a status. */

@@ -136,9 +136,14 @@ int main(int argc, char **argv)
 	int ret;
 	const char *cmd = optind < argc ? argv[optind] : "serve";
 	if (check) {
-		conf_print(stdout, &conf);
-		printf("configuration ok\n");
-		ret = 0;
+		if (api_conf_check(&conf, msg, sizeof(msg)) != RDNS_OK) {
+			fprintf(stderr, "rdns-api: configuration: %s\n", msg);
+			ret = 2;
+		} else {
+			conf_print(stdout, &conf);
+			printf("configuration ok\n");
+			ret = 0;
+		}
 	} else if (strcmp(cmd, "serve") == 0) {
 		ret = cmd_serve(&conf);
 	} else if (strcmp(cmd, "migrate") == 0) {

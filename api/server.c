@@ -1138,6 +1138,34 @@ static void make_refusal(api_app_t *app, int which, const char *detail)
 	app->refusal_len[which] = (size_t)rl;
 }
 
+int api_conf_check(const rdns_conf_t *conf, char *msg, size_t len)
+{
+	core_endpoint_t ep;
+	core_prefix_t p;
+	const char *why;
+	if (core_endpoint_parse(conf->api_listen, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep, &why) !=
+	    RDNS_OK) {
+		snprintf(msg, len, "api_listen '%s': %s", conf->api_listen, why);
+		return RDNS_ECONFIG;
+	}
+	if (strcmp(conf->api_proxy_protocol, "on") != 0 && strcmp(conf->api_proxy_protocol, "off") != 0) {
+		snprintf(msg, len, "api_proxy_protocol '%s': on or off", conf->api_proxy_protocol);
+		return RDNS_ECONFIG;
+	}
+	for (size_t i = 0; i < conf->api_trusted_proxies.n; i++)
+		if (core_prefix_parse(conf->api_trusted_proxies.v[i], &p) != RDNS_OK) {
+			snprintf(msg, len, "api_trusted_proxies: '%s' is not an address or prefix",
+			         conf->api_trusted_proxies.v[i]);
+			return RDNS_ECONFIG;
+		}
+	if (!strcmp(conf->api_proxy_protocol, "on") && !conf->api_trusted_proxies.n) {
+		snprintf(msg, len,
+		         "api_proxy_protocol = on needs api_trusted_proxies (whose connections carry it)");
+		return RDNS_ECONFIG;
+	}
+	return RDNS_OK;
+}
+
 int api_app_start(api_app_t *app)
 {
 	const rdns_conf_t *conf = app->conf;
@@ -1145,27 +1173,19 @@ int api_app_start(api_app_t *app)
 	socklen_t sslen;
 	core_endpoint_t ep;
 	const char *why;
-	if (core_endpoint_parse(conf->api_listen, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep, &why) !=
-	    RDNS_OK) {
-		log_err("http: api_listen '%s': %s", conf->api_listen, why);
+	char msg[256];
+	if (api_conf_check(conf, msg, sizeof(msg)) != RDNS_OK) {
+		log_err("http: %s", msg);
 		return RDNS_ECONFIG;
 	}
-	if (strcmp(conf->api_proxy_protocol, "on") != 0 && strcmp(conf->api_proxy_protocol, "off") != 0) {
-		log_err("http: api_proxy_protocol '%s': on or off", conf->api_proxy_protocol);
-		return RDNS_ECONFIG;
-	}
+	core_endpoint_parse(conf->api_listen, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep, &why);
 	app->proxy_protocol = strcmp(conf->api_proxy_protocol, "on") == 0;
 	if (conf->api_trusted_proxies.n) {
 		app->trusted = calloc(conf->api_trusted_proxies.n, sizeof(*app->trusted));
 		if (!app->trusted)
 			return RDNS_ENOMEM;
-		for (size_t i = 0; i < conf->api_trusted_proxies.n; i++) {
-			if (core_prefix_parse(conf->api_trusted_proxies.v[i], &app->trusted[i]) != RDNS_OK) {
-				log_err("http: api_trusted_proxies: '%s' is not an address or prefix",
-				        conf->api_trusted_proxies.v[i]);
-				return RDNS_ECONFIG;
-			}
-		}
+		for (size_t i = 0; i < conf->api_trusted_proxies.n; i++)
+			core_prefix_parse(conf->api_trusted_proxies.v[i], &app->trusted[i]);
 		app->n_trusted = conf->api_trusted_proxies.n;
 	}
 	core_endpoint_sockaddr(&ep, &ss, &sslen);

@@ -141,6 +141,16 @@ def test_check_config_and_help(api, tmp_path):
     r = subprocess.run([f"{BIN}/rdns-api", "-c", str(unknown), "--check-config"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert r.returncode == 2 and "no_such_key" in r.stderr
+    # values that parse but are wrong: the HTTP layer's own checks, not first at start
+    for text, key in (("api_proxy_protocol = maybe\n", "api_proxy_protocol"),
+                      ("api_trusted_proxies = 10.0.0.1/8\n", "api_trusted_proxies"),
+                      ("api_proxy_protocol = on\n", "api_proxy_protocol"),
+                      ("api_listen = 127.0.0.1\n", "api_listen")):
+        f = tmp_path / "wrong.conf"
+        f.write_text(text)
+        r = subprocess.run([f"{BIN}/rdns-api", "-c", str(f), "--check-config"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert r.returncode == 2 and key in r.stderr, (text, r.returncode, r.stderr)
 
 
 def test_every_config_key_is_documented():
