@@ -205,7 +205,8 @@ static bool run(const api_body_check_t *c, json_t *body, bool staff)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "%s", c->pattern);
-	api_req_t r = {.conf = &conf, .method = (char *)c->method, .path = path, .json = body, .authed = true};
+	api_req_t r = {
+	    .conf = &conf, .method = (char *)c->method, .path = path, .json = body, .authed = true};
 	r.params[0] = c->param;
 	r.caller = (api_caller_t){.account_id = staff ? 1 : 2, .token_id = 1, .staff = staff};
 	snprintf(r.caller.name, sizeof(r.caller.name), "%s", staff ? "ops" : "customer");
