@@ -101,6 +101,13 @@ const conf_opt_t conf_options[] = {
     {"debounce_ms", CONF_INT, "100", 0, 60000, OFF(debounce_ms), "zonegen",
      "at most one render per this many ms: a change after a quiet spell renders at once, the changes "
      "that follow within the window render together at its end"},
+    {"ixfr_history", CONF_INT, "100", 0, 100000, OFF(ixfr_history), "zonegen",
+     "versions of each zone whose differences are kept (zone_dir/<zone>.ixfr) so that IXFR answers a "
+     "secondary that far behind incrementally; older serials get the whole zone (0: no history, every IXFR "
+     "is answered in full)"},
+    {"ixfr_history_bytes", CONF_INT, "16777216", 0, 1099511627776, OFF(ixfr_history_bytes), "zonegen",
+     "most bytes of one zone's IXFR history file; the oldest differences go first, and a difference bigger "
+     "than this alone is not kept (0: no history)"},
     {"reconcile_interval", CONF_INT, "300", 1, 86400, OFF(reconcile_interval), "zonegen",
      "seconds between full reconciliations of all zones"},
     {"post_write_command", CONF_STR, "", 0, 0, OFF(post_write_command), "zonegen",

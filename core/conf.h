@@ -53,6 +53,8 @@ typedef struct {
 	conf_list_t tsig_keys;
 	char *transfer_tsig_key;
 	long debounce_ms;
+	long ixfr_history;
+	long ixfr_history_bytes;
 	long reconcile_interval;
 	char *post_write_command;
 } rdns_conf_t;

@@ -378,6 +378,9 @@ static void remove_gone_files(zg_t *z, const db_zone_list_t *all)
 		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
 			log_info("zonegen: zone %s deleted; file %s/%s removed", name, z->conf->zone_dir,
 			         e->d_name);
+		char jname[264];
+		snprintf(jname, sizeof(jname), "%s.ixfr", name);
+		(void)unlinkat(dirfd(d), jname, 0); /* its history, if any */
 	}
 	closedir(d);
 }
@@ -408,7 +411,8 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	zg_render_result_t res;
 	long long t0 = now_ms();
 	zg_render_alive_t alive = {render_alive, z};
-	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &alive, &res);
+	zg_journal_limits_t hist = {.versions = z->conf->ixfr_history, .bytes = z->conf->ixfr_history_bytes};
+	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &alive, &hist, &res);
 	if (rc == RDNS_ENOTFOUND) {
 		/* Deleted: what is left in zone_changes is the deletion's own mark. */
 		int err = db_zone_forget(z->db, id);
@@ -436,9 +440,13 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	lease_renew(z, now_ms());
 	int pub = RDNS_OK;
 	if (res.written) {
-		log_zone_info("zonegen", res.name, "serial %u, %llu records, written in %lld ms%s",
+		char hist_text[96] = "";
+		if (res.journaled)
+			snprintf(hist_text, sizeof(hist_text), "; IXFR from %u: %zu deleted, %zu added",
+			         res.diff.from, res.diff.deleted, res.diff.added);
+		log_zone_info("zonegen", res.name, "serial %u, %llu records, written in %lld ms%s%s",
 		              res.serial, (unsigned long long)res.records, now_ms() - t0,
-		              res.changed ? "" : " (content unchanged)");
+		              res.changed ? "" : " (content unchanged)", hist_text);
 		pub = publish(z, &res);
 		post_write(z, &res);
 		notify_zone(z, &res);
@@ -561,7 +569,8 @@ static void remove_stale_temps(const char *dir)
 	while ((e = readdir(d)) != NULL) {
 		const char *n = e->d_name;
 		size_t l = strlen(n);
-		if (n[0] == '.' && l > 12 && strncmp(n + l - 12, ".zone.", 6) == 0) {
+		if (n[0] == '.' && l > 12 &&
+		    (strncmp(n + l - 12, ".zone.", 6) == 0 || strncmp(n + l - 12, ".ixfr.", 6) == 0)) {
 			if (unlinkat(dirfd(d), n, 0) == 0)
 				log_info("zonegen: removed %s/%s left by an interrupted render", dir, n);
 		}

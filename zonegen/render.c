@@ -159,6 +159,7 @@ typedef struct {
 	const char *zone_dir;
 	zg_render_result_t *res;
 	const zg_render_alive_t *alive;
+	const zg_journal_limits_t *hist;
 	bool keep_serial; /* write the stored serial (the content is believed unchanged) */
 	bool retry_keep;  /* with RDNS_EAGAIN: the next pass writes the stored serial */
 	bool replace;     /* the temporary file is to replace the zone file */
@@ -372,6 +373,18 @@ static int commit_and_rename(pass_t *p)
 	p->f = NULL;
 	if (closed != 0)
 		return write_failed(p, "closing", errno);
+	/* The journal's newest entry ends at the serial of the file about to take its place.
+	 * Written before the commit, so that the commit and the rename stay close together; a
+	 * crash or failure before the rename leaves a journal that ends past the file, which
+	 * zg_journal_open does not trust, and the next changed render replaces it. A journal
+	 * that cannot be written is removed: IXFR falls back to full transfers, the zone
+	 * itself is unharmed. */
+	if (res->changed && p->hist != NULL) {
+		char jpath[4200];
+		if (zg_journal_path(res->path, jpath, sizeof(jpath)) == RDNS_OK &&
+		    zg_journal_update(jpath, res->path, p->tmp, p->hist, &res->diff) == RDNS_OK)
+			res->journaled = res->diff.to == res->serial;
+	}
 	/* The serial is committed before the file takes its place, so a crash between the two
 	 * can only make the next render pick a higher serial, never reuse one. */
 	int rc = db_zone_render_commit(p->db, p->zone_id, res->serial, p->hash, p->zp.last_seq);
@@ -395,14 +408,16 @@ static int commit_and_rename(pass_t *p)
  * now true (the content is unchanged but the file carries a serial of another length),
  * else afresh (the zone changed under us). */
 static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool force, bool *keep,
-                       const zg_render_alive_t *alive, zg_render_result_t *res)
+                       const zg_render_alive_t *alive, const zg_journal_limits_t *hist,
+                       zg_render_result_t *res)
 {
 	pass_t p = {.db = db,
 	            .zone_id = zone_id,
 	            .zone_dir = zone_dir,
 	            .res = res,
 	            .keep_serial = *keep,
-	            .alive = alive};
+	            .alive = alive,
+	            .hist = hist};
 	memset(res, 0, sizeof(*res));
 	res->zone_id = zone_id;
 	int rc = load_params(&p);
@@ -424,14 +439,14 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 }
 
 int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force,
-                   const zg_render_alive_t *alive, zg_render_result_t *res)
+                   const zg_render_alive_t *alive, const zg_journal_limits_t *hist, zg_render_result_t *res)
 {
 	int rc = RDNS_EAGAIN;
 	for (int i = 0; i < 3 && rc == RDNS_EAGAIN; i++) {
 		bool keep = false;
-		rc = render_pass(db, zone_id, zone_dir, force, &keep, alive, res);
+		rc = render_pass(db, zone_id, zone_dir, force, &keep, alive, hist, res);
 		if (rc == RDNS_EAGAIN && keep)
-			rc = render_pass(db, zone_id, zone_dir, force, &keep, alive, res);
+			rc = render_pass(db, zone_id, zone_dir, force, &keep, alive, hist, res);
 	}
 	return rc; /* RDNS_EAGAIN: changed under us three times in a row; try on the next round */
 }

@@ -6,16 +6,19 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "zonegen/journal.h"
 
 typedef struct {
 	long long zone_id;
-	char name[80];     /* without trailing dot */
-	char path[4096];   /* the zone file */
-	uint32_t serial;   /* the serial now in place */
-	bool changed;      /* content changed: serial bumped, file replaced */
-	bool written;      /* the file was (re)written */
-	uint64_t records;  /* PTR records written (custom + default) */
-	char notify[2048]; /* the zone's own NOTIFY targets, space separated */
+	char name[80];          /* without trailing dot */
+	char path[4096];        /* the zone file */
+	uint32_t serial;        /* the serial now in place */
+	bool changed;           /* content changed: serial bumped, file replaced */
+	bool written;           /* the file was (re)written */
+	uint64_t records;       /* PTR records written (custom + default) */
+	char notify[2048];      /* the zone's own NOTIFY targets, space separated */
+	bool journaled;         /* changed, and the difference went into the journal */
+	zg_journal_diff_t diff; /* that difference's size */
 } zg_render_result_t;
 
 /* Told, while a large zone's records stream in, that the session is alive (NULL: nobody). */
@@ -32,13 +35,17 @@ typedef struct {
  * temporary file in the same folder, fsynced, renamed, and the folder
  * fsynced. The zone's dirty flag is cleared unless it changed meanwhile.
  * force: rewrite the file even when the content and the file are current.
+ * hist: when the content changed, the difference between the file in place and
+ * the new one goes into the zone's journal (zg_journal_update) after the serial's
+ * commit and before the rename; NULL: the journal is left alone (it then ends at
+ * an older serial and is not trusted).
  * RDNS_OK, RDNS_ENOTFOUND (zone deleted), RDNS_EDB (the session failed),
  * RDNS_EAGAIN (the zone changed under the render three times running: try on the
  * next round), RDNS_EIO (the file could not be written or put in place, logged with
  * its path and errno; with the serial already committed when the rename failed: a
  * render again puts the same serial in place), RDNS_EINVAL (the zone's data). */
 int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force,
-                   const zg_render_alive_t *alive, zg_render_result_t *res);
+                   const zg_render_alive_t *alive, const zg_journal_limits_t *hist, zg_render_result_t *res);
 
 /* The serial in the SOA of an rdns zone file; false if unreadable. */
 bool zg_render_file_serial(const char *path, uint32_t *serial);

@@ -55,6 +55,7 @@ static void index_free(zg_zonedb_index_t *ix)
 static void snap_free(zg_zonedb_snap_t *sn)
 {
 	close(sn->fd);
+	zg_journal_free(sn->journal);
 	index_free(sn->index);
 	pthread_mutex_destroy(&sn->index_lock);
 	free(sn);
@@ -151,7 +152,12 @@ bool zg_zonedb_in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, si
 
 void zg_zonedb_reader_init(zg_zonedb_reader_t *rd, const zg_zonedb_snap_t *sn, char *buf, size_t cap)
 {
-	*rd = (zg_zonedb_reader_t){.fd = sn->fd, .buf = buf, .cap = cap};
+	zg_zonedb_reader_init_fd(rd, sn->fd, 0, buf, cap);
+}
+
+void zg_zonedb_reader_init_fd(zg_zonedb_reader_t *rd, int fd, off_t off, char *buf, size_t cap)
+{
+	*rd = (zg_zonedb_reader_t){.fd = fd, .off = off, .buf = buf, .cap = cap};
 }
 
 /* 1 with a line, 0 at the end, RDNS_EIO on a read error, RDNS_ERANGE for a
@@ -205,6 +211,8 @@ int zg_zonedb_reader_next(zg_zonedb_reader_t *rd, zg_wire_zrr_t *rr)
 		int prc = zg_wire_zrr_parse(line, len, rr);
 		if (prc == RDNS_ENOTFOUND)
 			continue; /* a comment */
+		rd->line = line;
+		rd->line_len = len;
 		return prc == RDNS_OK ? 1 : RDNS_EINVAL;
 	}
 	return got;
@@ -294,6 +302,10 @@ int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
 		                               : rdns_strerror(rc));
 		goto cleanup;
 	}
+	char jpath[4200];
+	if (zg_journal_path(path, jpath, sizeof(jpath)) == RDNS_OK &&
+	    (rc = zg_journal_open(jpath, sn->soa.soa[0], &sn->journal)) != RDNS_OK)
+		goto cleanup;
 
 	pthread_mutex_lock(&db->lock);
 	bool found;
@@ -320,7 +332,8 @@ int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
 		db->n_zones++;
 	}
 	pthread_mutex_unlock(&db->lock);
-	log_zone_info("dnssrv", zone, "published serial %u, %zu records", sn->soa.soa[0], sn->records);
+	log_zone_info("dnssrv", zone, "published serial %u, %zu records, IXFR history of %zu versions",
+	              sn->soa.soa[0], sn->records, sn->journal != NULL ? sn->journal->n : 0);
 	sn = NULL;
 	zg_zonedb_put(db, old);
 	rc = RDNS_OK;
@@ -328,6 +341,7 @@ cleanup:
 	if (sn != NULL) {
 		if (sn->fd >= 0)
 			close(sn->fd);
+		zg_journal_free(sn->journal);
 		pthread_mutex_destroy(&sn->index_lock);
 		free(sn);
 	}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "zonegen/journal.h"
 #include "zonegen/wire.h"
 
 /* Read buffer a reader needs; also the longest line a zone file may have. */
@@ -33,6 +34,8 @@ typedef struct {
 	/* private: the owner-name index of zg_zonedb_lookup, built on first use */
 	pthread_mutex_t index_lock;
 	zg_zonedb_index_t *index;
+	/* the IXFR history ending at this version (<zone>.ixfr, checked at publish); NULL: none */
+	zg_journal_t *journal;
 } zg_zonedb_snap_t;
 
 /* An empty store; NULL when out of memory. */
@@ -43,7 +46,8 @@ void zg_zonedb_free(zg_zonedb_t *db);
 
 /* Open path, check the whole file (every line a record of our fixed format,
  * the first the SOA of zone, only one SOA, all owners inside the zone) and
- * make the open file the zone's current snapshot. Holders of the previous
+ * make the open file the zone's current snapshot, with the journal beside it
+ * (zg_journal_path) when it checks and ends at this serial. Holders of the previous
  * snapshot keep it; the file may be renamed over or unlinked afterwards.
  * zone is case-insensitive, trailing dot optional, not the root. RDNS_OK,
  * RDNS_EINVAL (bad zone name or file content), RDNS_EIO (cannot open or
@@ -95,11 +99,17 @@ typedef struct {
 	size_t start;
 	size_t end;
 	bool eof;
-	off_t line_off; /* file offset of the line of the last record returned */
+	off_t line_off;   /* file offset of the line of the last record returned */
+	const char *line; /* its text (no newline), in buf: valid until the next call */
+	size_t line_len;
 } zg_zonedb_reader_t;
 
 /* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's and bounds the line length. */
 void zg_zonedb_reader_init(zg_zonedb_reader_t *rd, const zg_zonedb_snap_t *sn, char *buf, size_t cap);
+
+/* The same reader over any file of our format (a zone file, an IXFR journal),
+ * from offset off. */
+void zg_zonedb_reader_init_fd(zg_zonedb_reader_t *rd, int fd, off_t off, char *buf, size_t cap);
 
 /* 1 with the next record in *rr, 0 at the end; RDNS_EINVAL for a line that
  * is not a record of our format, RDNS_ERANGE for a line longer than the
