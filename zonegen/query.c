@@ -64,7 +64,10 @@ int zg_query_send(zg_query_t *r, zg_wire_msg_t *m)
 		if (rc != RDNS_OK)
 			return rc;
 	}
-	return r->emit(r->arg, m->buf, len) < 0 ? RDNS_EIO : RDNS_OK;
+	if (r->emit(r->arg, m->buf, len) < 0)
+		return RDNS_EIO;
+	r->sent_bytes += len;
+	return RDNS_OK;
 }
 
 /* A single-message response: rcode, AA when aa, an[] in the answer and ns[] in the
@@ -174,7 +177,7 @@ static bool log_allowed(unsigned long *dropped)
 	return ok;
 }
 
-static void addr_text(const struct sockaddr *sa, char *buf, size_t len)
+void zg_query_addr_text(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
@@ -202,7 +205,7 @@ static void log_refusal(const zg_query_t *r, const struct sockaddr *from, const 
 	if (!log_allowed(&dropped))
 		return;
 	char client[INET6_ADDRSTRLEN + 10], zone[1024] = "?", key[1024] = "none";
-	addr_text(from, client, sizeof(client));
+	zg_query_addr_text(from, client, sizeof(client));
 	if (r->has_q && zg_wire_name_to_text(r->qname, r->qname_len, zone, sizeof(zone)) != RDNS_OK)
 		snprintf(zone, sizeof(zone), "?");
 	if (r->has_tsig &&
@@ -343,6 +346,7 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 	r->flags = h.flags;
 	r->opcode = ZG_WIRE_OPCODE(h.flags);
 	r->transport = transport;
+	r->from = from;
 	r->emit = emit;
 	r->arg = arg;
 

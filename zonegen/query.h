@@ -56,7 +56,9 @@ typedef struct {
 	bool has_tsig; /* signed and verified: every response is signed */
 	size_t tsig_off;
 	zg_tsig_ctx_t tsig;
-	int transport; /* ZG_QUERY_UDP or ZG_QUERY_TCP */
+	int transport;               /* ZG_QUERY_UDP or ZG_QUERY_TCP */
+	const struct sockaddr *from; /* the client (NULL: unknown) */
+	size_t sent_bytes;           /* emitted by zg_query_send so far (for log lines) */
 	zg_query_emit_fn emit;
 	void *arg;
 } zg_query_t;
@@ -96,6 +98,9 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *query, size_t qlen
 /* Whether from may query at all (acl or query_acl): server.c gives no TCP slot to
  * anyone else. */
 bool zg_query_source_allowed(const zg_query_env_t *env, const struct sockaddr *from);
+
+/* "192.0.2.1:5300", "[2001:db8::1]:5300" or "?" (NULL, another family), for log lines. */
+void zg_query_addr_text(const struct sockaddr *sa, char *buf, size_t len);
 
 /* Building responses to q (for xfr.c). */
 

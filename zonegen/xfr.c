@@ -1,12 +1,14 @@
-/* xfr.c - zone transfers from the hidden primary: AXFR (RFC 5936) and IXFR (RFC 1995), so far
- * always answered with the full zone. */
+/* xfr.c - zone transfers from the hidden primary: AXFR (RFC 5936) and IXFR (RFC 1995), the
+ * latter from the zone's journal when it reaches back to the client's serial. */
 #include "zonegen/xfr.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/serial.h"
 
 #define CT_SIZE 8192 /* compression slots per AXFR message */
 /* Records fill an AXFR message up to 60 KiB; what is left of the 64 KiB is
@@ -14,25 +16,51 @@
  * and MACs; 16 KiB messages measured no faster. */
 #define XFR_MSG_LIMIT (60 * 1024)
 
-/* What streaming a full zone needs (RFC 5936 §2.2: SOA, records in file order, SOA). */
+/* What streaming a transfer needs (RFC 5936 §2.2, RFC 1995 §4). */
 typedef struct {
 	uint8_t msg[ZG_WIRE_MSG_MAX];
 	char rbuf[ZG_ZONEDB_LINE_MAX];
 	zg_wire_ct_t ct[CT_SIZE];
 	zg_wire_zrr_t rr;
 	zg_wire_msg_t m;
+	unsigned sent;  /* messages */
+	size_t records; /* records */
 } xfr_t;
 
-static int flush_xfr(zg_query_t *r, xfr_t *x, unsigned *sent)
+static int flush_xfr(zg_query_t *r, xfr_t *x)
 {
 	int rc = zg_query_put_opt(&x->m, r, 0);
 	if (rc == RDNS_OK)
 		rc = zg_query_send(r, &x->m);
 	if (rc != RDNS_OK)
 		return rc;
-	(*sent)++;
+	x->sent++;
 	zg_wire_msg_reset(&x->m, r->id, zg_query_resp_flags(r, true));
 	return RDNS_OK;
+}
+
+/* The first message: the question (only there; RFC 5936 §2.2.1 allows it). */
+static int begin_xfr(zg_query_t *r, xfr_t *x)
+{
+	zg_wire_msg_init(&x->m, x->msg, sizeof(x->msg), x->ct, CT_SIZE);
+	zg_wire_msg_reset(&x->m, r->id, zg_query_resp_flags(r, true));
+	return zg_wire_msg_put_question(&x->m, r->qname, r->qname_len, r->qtype, r->qclass);
+}
+
+/* One record, after the message so far when it fits below XFR_MSG_LIMIT (the
+ * rest of the 64 KiB is for OPT and TSIG), else in the next. RDNS_ESPACE
+ * only for a record that fits in no message. */
+static int put_xfr(zg_query_t *r, xfr_t *x, const zg_wire_zrr_t *rr)
+{
+	if (x->m.len + zg_wire_zrr_maxlen(rr) > XFR_MSG_LIMIT) {
+		int rc = flush_xfr(r, x);
+		if (rc != RDNS_OK)
+			return rc;
+	}
+	int rc = zg_wire_msg_put_zrr(&x->m, ZG_SEC_AN, rr);
+	if (rc == RDNS_OK)
+		x->records++;
+	return rc;
 }
 
 /* The zone's name for a log line (the apex of its SOA). */
@@ -42,88 +70,117 @@ static void zone_text(const zg_zonedb_snap_t *sn, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static int send_full_zone(zg_query_t *r, const zg_zonedb_snap_t *sn)
+/* Stream a transfer: the SOA, the records of fd from off on (the zone file:
+ * all but its SOA; a journal: its difference sequences), the SOA. */
+static int send_xfr(zg_query_t *r, const zg_zonedb_snap_t *sn, int fd, off_t off, bool skip_soa, xfr_t *x)
 {
-	int rc = RDNS_ENOMEM;
-	unsigned sent = 0;
-	size_t records = 0;
+	zg_zonedb_reader_t rd;
+	zg_zonedb_reader_init_fd(&rd, fd, off, x->rbuf, sizeof(x->rbuf));
+	int rc = begin_xfr(r, x);
+	if (rc == RDNS_OK)
+		rc = put_xfr(r, x, &sn->soa);
+	if (rc != RDNS_OK)
+		return rc == RDNS_EIO ? RDNS_EIO : RDNS_ESPACE;
+	int got;
+	while ((got = zg_zonedb_reader_next(&rd, &x->rr)) == 1) {
+		if (skip_soa && x->rr.type == ZG_TYPE_SOA)
+			continue; /* it went first and goes last */
+		if ((rc = put_xfr(r, x, &x->rr)) != RDNS_OK)
+			return rc;
+	}
+	if (got < 0)
+		return RDNS_EINVAL; /* the file was checked at publish and cannot change */
+	rc = put_xfr(r, x, &sn->soa);
+	if (rc == RDNS_OK)
+		rc = flush_xfr(r, x);
+	return rc;
+}
+
+/* A transfer of sn, from the zone file (journal_entry < 0) or from the journal's
+ * entry on. Failures are logged; returns as zg_xfr_axfr. */
+static int transfer(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entry, const char *what)
+{
 	char zone[ZG_WIRE_NAME_MAX * 4 + 2];
 	xfr_t *x = malloc(sizeof(*x));
 	if (x == NULL)
 		return RDNS_ENOMEM;
-	zg_zonedb_reader_t rd;
-	zg_zonedb_reader_init(&rd, sn, x->rbuf, sizeof(x->rbuf));
-	/* Records fill up to XFR_MSG_LIMIT (checked before each one); the rest
-	 * of the 64 KiB is for OPT and TSIG. */
-	zg_wire_msg_init(&x->m, x->msg, sizeof(x->msg), x->ct, CT_SIZE);
-	zg_wire_msg_reset(&x->m, r->id, zg_query_resp_flags(r, true));
-	/* The question only in the first message (RFC 5936 §2.2.1 allows it). */
-	rc = zg_wire_msg_put_question(&x->m, r->qname, r->qname_len, r->qtype, r->qclass);
-	if (rc == RDNS_OK)
-		rc = zg_wire_msg_put_zrr(&x->m, ZG_SEC_AN, &sn->soa);
-	if (rc != RDNS_OK)
-		goto cleanup;
-
-	int got;
-	while ((got = zg_zonedb_reader_next(&rd, &x->rr)) == 1) {
-		if (x->rr.type == ZG_TYPE_SOA)
-			continue; /* it went first and goes last */
-		if (x->m.len + zg_wire_zrr_maxlen(&x->rr) > XFR_MSG_LIMIT) {
-			rc = flush_xfr(r, x, &sent);
-			if (rc != RDNS_OK)
-				goto cleanup;
-		}
-		rc = zg_wire_msg_put_zrr(&x->m, ZG_SEC_AN, &x->rr);
-		if (rc != RDNS_OK)
-			goto broken;
-		records++;
-	}
-	if (got < 0) {
-		/* The file was checked at publish and cannot change. */
-		rc = RDNS_EIO;
-		goto broken;
-	}
-	if (x->m.len + zg_wire_zrr_maxlen(&sn->soa) > XFR_MSG_LIMIT) {
-		rc = flush_xfr(r, x, &sent);
-		if (rc != RDNS_OK)
-			goto cleanup;
-	}
-	rc = zg_wire_msg_put_zrr(&x->m, ZG_SEC_AN, &sn->soa);
-	if (rc == RDNS_OK)
-		rc = flush_xfr(r, x, &sent);
-	if (rc == RDNS_OK && log_level() >= LOG_LVL_DEBUG) {
-		zone_text(sn, zone, sizeof(zone));
-		log_zone_debug("dnssrv", zone, "transfer of serial %u: %zu records in %u messages%s",
-		               sn->soa.soa[0], records + 2, sent, r->has_tsig ? ", signed" : "");
-	}
-	goto cleanup;
-broken:
+	x->sent = 0;
+	x->records = 0;
+	r->sent_bytes = 0;
+	int rc = journal_entry < 0
+	             ? send_xfr(r, sn, sn->fd, 0, true, x)
+	             : send_xfr(r, sn, sn->journal->fd, sn->journal->e[journal_entry].off, false, x);
 	zone_text(sn, zone, sizeof(zone));
-	log_zone_err("dnssrv", zone, "transfer of serial %u failed after %u messages: %s", sn->soa.soa[0],
-	             sent, rdns_strerror(rc));
-	/* Nothing sent yet: a clean SERVFAIL is still possible. The caller
-	 * closes the connection either way. */
-	if (sent == 0)
-		(void)zg_query_respond(r, ZG_RCODE_SERVFAIL, NULL);
-	rc = RDNS_EIO;
-cleanup:
+	if (rc == RDNS_OK) {
+		char client[INET6_ADDRSTRLEN + 10];
+		zg_query_addr_text(r->from, client, sizeof(client));
+		if (r->qtype == ZG_TYPE_IXFR)
+			log_zone_info(
+			    "dnssrv", zone,
+			    "IXFR from %s: serial %u -> %u, %s: %zu records in %u messages, %zu bytes%s",
+			    client, r->ixfr_serial, sn->soa.soa[0], what, x->records, x->sent, r->sent_bytes,
+			    r->has_tsig ? ", signed" : "");
+		else
+			log_zone_debug(
+			    "dnssrv", zone,
+			    "transfer of serial %u: %zu records in %u messages, %zu bytes%s, to %s",
+			    sn->soa.soa[0], x->records, x->sent, r->sent_bytes, r->has_tsig ? ", signed" : "",
+			    client);
+	} else if (rc != RDNS_ENOMEM) {
+		log_zone_err("dnssrv", zone, "%s of serial %u failed after %u messages: %s",
+		             r->qtype == ZG_TYPE_IXFR ? "IXFR" : "transfer", sn->soa.soa[0], x->sent,
+		             rdns_strerror(rc));
+		/* Nothing sent yet: a clean SERVFAIL is still possible. The caller
+		 * closes the connection either way. */
+		if (x->sent == 0)
+			(void)zg_query_respond(r, ZG_RCODE_SERVFAIL, NULL);
+		rc = RDNS_EIO;
+	}
 	free(x);
-	return rc == RDNS_OK || rc == RDNS_ENOMEM ? rc : RDNS_EIO;
+	return rc;
 }
 
 int zg_xfr_axfr(zg_query_t *r, const zg_zonedb_snap_t *sn)
 {
 	if (r->transport != ZG_QUERY_TCP)
 		return zg_query_respond(r, ZG_RCODE_FORMERR, NULL);
-	return send_full_zone(r, sn);
+	return transfer(r, sn, -1, "full");
+}
+
+zg_xfr_plan_t zg_xfr_ixfr_plan(const zg_zonedb_snap_t *sn, bool has_serial, uint32_t serial, int transport,
+                               long *entry)
+{
+	*entry = -1;
+	/* RFC 1995 §2: a client as new as we are, or newer (RFC 1982), gets our SOA. */
+	if (has_serial && !core_serial_lt(serial, sn->soa.soa[0]))
+		return ZG_XFR_SOA;
+	/* RFC 1995 §2: over UDP, a single SOA means "use TCP". */
+	if (transport != ZG_QUERY_TCP)
+		return ZG_XFR_SOA;
+	if (has_serial && (*entry = zg_journal_find(sn->journal, serial)) >= 0)
+		return ZG_XFR_INCREMENTAL;
+	/* Older than the history, or none kept: the whole zone (RFC 1995 §4). */
+	return ZG_XFR_FULL;
 }
 
 int zg_xfr_ixfr(zg_query_t *r, const zg_zonedb_snap_t *sn)
 {
-	/* RFC 1995 §2, §4: up to date, or UDP, gets just our SOA. */
-	bool newer = !r->has_ixfr_serial || (int32_t)(sn->soa.soa[0] - r->ixfr_serial) > 0;
-	if (!newer || r->transport != ZG_QUERY_TCP)
-		return zg_query_respond(r, ZG_RCODE_NOERROR, sn);
-	/* No journal of differences: the whole zone (RFC 1995 §4 allows it). */
-	return send_full_zone(r, sn);
+	long entry;
+	char what[64];
+	switch (zg_xfr_ixfr_plan(sn, r->has_ixfr_serial, r->ixfr_serial, r->transport, &entry)) {
+	case ZG_XFR_INCREMENTAL:
+		snprintf(what, sizeof(what), "incremental (%zu versions)", sn->journal->n - (size_t)entry);
+		return transfer(r, sn, entry, what);
+	case ZG_XFR_FULL: return transfer(r, sn, -1, "full (no history from that serial)");
+	case ZG_XFR_SOA:
+	default: break;
+	}
+	if (log_level() >= LOG_LVL_DEBUG) {
+		char zone[ZG_WIRE_NAME_MAX * 4 + 2], client[INET6_ADDRSTRLEN + 10];
+		zone_text(sn, zone, sizeof(zone));
+		zg_query_addr_text(r->from, client, sizeof(client));
+		log_zone_debug("dnssrv", zone, "IXFR from %s over %s: serial %u -> %u, our SOA only", client,
+		               r->transport == ZG_QUERY_TCP ? "TCP" : "UDP", r->ixfr_serial, sn->soa.soa[0]);
+	}
+	return zg_query_respond(r, ZG_RCODE_NOERROR, sn);
 }
