@@ -92,8 +92,9 @@ static int owner_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 typedef struct {
 	zg_zonedb_reader_t rd;
 	char *buf;
-	zg_wire_zrr_t rr; /* the lookahead */
+	zg_wire_zrr_t rr; /* the lookahead, once parsed */
 	bool has;
+	bool parsed;
 	char la[LINE_MAX_];
 	size_t la_len;
 	char lines[GROUP_MAX][LINE_MAX_];
@@ -106,16 +107,30 @@ typedef struct {
 
 static int side_next(side_t *s)
 {
-	int got = zg_zonedb_reader_next(&s->rd, &s->rr);
+	const char *line;
+	size_t len;
+	int got = zg_zonedb_reader_next_line(&s->rd, &line, &len);
 	s->has = got == 1;
+	s->parsed = false;
 	if (got < 0)
 		return got == RDNS_EIO ? RDNS_EIO : RDNS_EINVAL;
 	if (s->has) {
-		if (s->rd.line_len >= sizeof(s->la))
+		if (len >= sizeof(s->la))
 			return RDNS_EINVAL;
-		memcpy(s->la, s->rd.line, s->rd.line_len);
-		s->la_len = s->rd.line_len;
+		memcpy(s->la, line, len);
+		s->la_len = len;
 	}
+	return RDNS_OK;
+}
+
+/* The lookahead parsed (lines are parsed only where the two files differ). */
+static int side_parse(side_t *s)
+{
+	if (!s->has || s->parsed)
+		return RDNS_OK;
+	if (zg_wire_zrr_parse(s->la, s->la_len, &s->rr) != RDNS_OK)
+		return RDNS_EINVAL; /* a comment would have been skipped: not our format */
+	s->parsed = true;
 	return RDNS_OK;
 }
 
@@ -127,6 +142,8 @@ static int side_open(side_t *s, int fd, char *soa, size_t *soa_len, uint32_t *se
 		return RDNS_ENOMEM;
 	zg_zonedb_reader_init_fd(&s->rd, fd, 0, s->buf, ZG_ZONEDB_LINE_MAX);
 	int rc = side_next(s);
+	if (rc == RDNS_OK)
+		rc = side_parse(s);
 	if (rc != RDNS_OK)
 		return rc;
 	if (!s->has || s->rr.type != ZG_TYPE_SOA)
@@ -146,15 +163,18 @@ static int side_group(side_t *s)
 	if (s->has_prev && owner_cmp(s->prev, s->prev_len, owner, olen) >= 0)
 		return RDNS_EINVAL; /* not our order: a merge would be wrong */
 	s->n = 0;
-	while (s->has && owner_cmp(s->rr.owner, s->rr.owner_len, owner, olen) == 0) {
+	int rc = RDNS_OK;
+	while (s->has && (rc = side_parse(s)) == RDNS_OK &&
+	       owner_cmp(s->rr.owner, s->rr.owner_len, owner, olen) == 0) {
 		if (s->n == GROUP_MAX || s->rr.type == ZG_TYPE_SOA)
 			return RDNS_EINVAL;
 		memcpy(s->lines[s->n], s->la, s->la_len);
 		s->lens[s->n++] = s->la_len;
-		int rc = side_next(s);
-		if (rc != RDNS_OK)
+		if ((rc = side_next(s)) != RDNS_OK)
 			return rc;
 	}
+	if (s->has && rc != RDNS_OK)
+		return rc;
 	memcpy(s->prev, owner, olen);
 	s->prev_len = olen;
 	s->has_prev = true;
@@ -226,6 +246,16 @@ int zg_journal_diff(int old_fd, int new_fd, FILE *out, size_t max, zg_journal_di
 	out_t od = {.f = del, .used = &used, .max = max};
 	out_t oa = {.f = add, .used = &used, .max = max};
 	while (a->has || b->has) {
+		/* The same line on both sides: a record in both versions, in neither list. Most
+		 * lines are, and they are never parsed. (Skipping a record that both groups of
+		 * one owner hold leaves their difference as it was.) */
+		if (a->has && b->has && a->la_len == b->la_len && memcmp(a->la, b->la, a->la_len) == 0) {
+			if ((rc = side_next(a)) != RDNS_OK || (rc = side_next(b)) != RDNS_OK)
+				goto cleanup;
+			continue;
+		}
+		if ((rc = side_parse(a)) != RDNS_OK || (rc = side_parse(b)) != RDNS_OK)
+			goto cleanup;
 		int c = !a->has   ? 1
 		        : !b->has ? -1
 		                  : owner_cmp(a->rr.owner, a->rr.owner_len, b->rr.owner, b->rr.owner_len);

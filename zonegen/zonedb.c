@@ -218,6 +218,19 @@ int zg_zonedb_reader_next(zg_zonedb_reader_t *rd, zg_wire_zrr_t *rr)
 	return got;
 }
 
+int zg_zonedb_reader_next_line(zg_zonedb_reader_t *rd, const char **line, size_t *len)
+{
+	int got;
+	while ((got = lines_next(rd, line, len)) == 1) {
+		if (*len == 0 || (*line)[0] == ';')
+			continue;
+		rd->line = *line;
+		rd->line_len = *len;
+		return 1;
+	}
+	return got;
+}
+
 /* Check a whole zone file; fill in the SOA and the record count. */
 static int validate_file(zg_zonedb_snap_t *sn, const uint8_t *apex, size_t alen)
 {

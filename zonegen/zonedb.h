@@ -116,4 +116,9 @@ void zg_zonedb_reader_init_fd(zg_zonedb_reader_t *rd, int fd, off_t off, char *b
  * buffer, RDNS_EIO for a read error. */
 int zg_zonedb_reader_next(zg_zonedb_reader_t *rd, zg_wire_zrr_t *rr);
 
+/* The next line that is neither empty nor a ';' comment, unparsed (in buf,
+ * valid until the next call): 1, 0 at the end, RDNS_ERANGE, RDNS_EIO. For
+ * readers that compare lines before they parse them (journal.c). */
+int zg_zonedb_reader_next_line(zg_zonedb_reader_t *rd, const char **line, size_t *len);
+
 #endif

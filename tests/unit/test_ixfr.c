@@ -237,7 +237,23 @@ static void test_diff_cases(void **state)
 	         SOA_B);
 	assert_string_equal(t, want);
 	free(t);
-	b->ns[0][0] = 0;
+	/* one NS in common at the head, one moved, one replaced: the group's set difference */
+	zone_t *n3 = malloc(sizeof(*n3));
+	*n3 = *a;
+	n3->n_ns = 3;
+	strcpy(n3->ns[2], "ns3.example.net.");
+	*b = *n3;
+	b->serial++;
+	strcpy(b->ns[1], "ns3.example.net.");
+	strcpy(b->ns[2], "ns4.example.net.");
+	t = diff_text(n3, b, 1 << 20, &rc, &d);
+	assert_int_equal(rc, RDNS_OK);
+	snprintf(want, sizeof(want),
+	         "%s" ZONE " 3600 IN NS ns2.example.net.\n%s" ZONE " 3600 IN NS ns4.example.net.\n", SOA_A,
+	         SOA_B);
+	assert_string_equal(t, want);
+	free(t);
+	free(n3);
 	*b = *a;
 	b->serial++;
 	b->ttl = 60;
