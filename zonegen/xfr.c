@@ -126,7 +126,8 @@ static int transfer(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entr
 			    "transfer of serial %u: %zu records in %u messages, %zu bytes%s, to %s",
 			    sn->soa.soa[0], x->records, x->sent, r->sent_bytes, r->has_tsig ? ", signed" : "",
 			    client);
-	} else if (rc != RDNS_ENOMEM) {
+	} else if (rc != RDNS_ENOMEM && rc != RDNS_EIO) {
+		/* (RDNS_EIO: emit failed, the client went away; the caller closes the connection) */
 		log_zone_err("dnssrv", zone, "%s of serial %u failed after %u messages: %s",
 		             r->qtype == ZG_TYPE_IXFR ? "IXFR" : "transfer", sn->soa.soa[0], x->sent,
 		             rdns_strerror(rc));
