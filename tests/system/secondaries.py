@@ -95,6 +95,9 @@ class Secondary:
                 self.proc.wait()
         self.proc = None
 
+    def wait_persisted(self, serials):
+        """Returns once what the server holds survives its restart."""
+
     def restart(self):
         self.stop()
         return self.start()
@@ -147,6 +150,7 @@ class KnotSecondary(Secondary):
             "database:", f"    storage: {self.dir}/db",
             "control:", f"    listen: {self.dir}/knot.sock", ""]) + \
             self.render("knot-secondary.conf", {"/var/lib/knot": self.dir})
+        os.mkdir(os.path.join(self.dir, "db"))  # knotd makes the journal's folder, not its parent
         with open(os.path.join(self.dir, "knot.conf"), "w") as f:
             f.write(conf)
 
@@ -161,7 +165,9 @@ class NsdSecondary(Secondary):
     def __init__(self, *a):
         super().__init__(*a)
         with open(os.path.join(self.dir, "rdns.conf"), "w") as f:
-            f.write(self.render("nsd-secondary.conf", {"/var/lib/nsd": self.dir}))
+            # a write a second, so the restart test need not wait a minute
+            f.write(self.render("nsd-secondary.conf", {"/var/lib/nsd": self.dir,
+                                                       "zonefiles-write: 60": "zonefiles-write: 1"}))
         d = self.dir
         with open(os.path.join(d, "nsd.conf"), "w") as f:
             f.write(f"""server:
@@ -181,6 +187,14 @@ remote-control:
     control-enable: no
 include: "{d}/rdns.conf"
 """)
+
+    def wait_persisted(self, serials):
+        """NSD writes its zone files every zonefiles-write seconds, not at exit."""
+        def written(zone, serial):
+            with open(os.path.join(self.dir, zone + ".zone")) as f:
+                return f" {serial} " in f.read()
+        wait_until(lambda: all(written(z, s) for z, s in serials.items()), timeout=10,
+                   what=f"{self.name} writing its zone files")
 
     def argv(self):
         return ["nsd", "-d", "-c", os.path.join(self.dir, "nsd.conf")]

@@ -1,0 +1,182 @@
+"""Knot, NSD, BIND and PowerDNS as secondaries of rdns-zonegen, each configured from its
+example in deploy/dns/, with and without TSIG (hmac-sha256) on NOTIFY and transfers: the
+first transfer, a change through the API answered within 2 s (PowerDNS: 3 s, it looks at
+NOTIFYs about once a second), each server's checker on the zone files rdns writes, and a
+restart of every secondary while the hidden primary is down.
+rdns-zonegen listens on 127.0.0.2, not 127.0.0.1, so that a NOTIFY leaving from the
+kernel's choice of address (127.0.0.1) cannot pass for one from the primary."""
+import concurrent.futures
+import os
+import time
+
+import pytest
+
+from conftest import Client
+from harness import Zonegen, free_port, wait_until
+from secondaries import KEY_NAME, KINDS, check_zone_file
+
+PRIMARY = "127.0.0.2"
+SECRET = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
+# The zones of the deploy/dns examples.
+Z4, P4 = "2.0.192.in-addr.arpa", "192.0.2.0/24"
+Z6, P6 = "0.0.1.0.8.b.d.0.1.0.0.2.ip6.arpa", "2001:db8:100::/48"
+FWD = "secondaries.example.com"  # in the session's knotd: makes the forward check pass
+HOSTS = {f"192.0.2.{10 + i}": f"h4-{i}.{FWD}." for i in range(4)}
+HOSTS6 = {f"2001:db8:100::{10 + i}": f"h6-{i}.{FWD}." for i in range(4)}
+FWD_ZONE = f"$ORIGIN {FWD}.\n$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n" + \
+    "".join(f"{n.split('.')[0]} A {ip}\n" for ip, n in HOSTS.items()) + \
+    "".join(f"{n.split('.')[0]} AAAA {ip}\n" for ip, n in HOSTS6.items())
+LIMIT = {"knot": 2.0, "nsd": 2.0, "bind": 2.0, "pdns": 3.0}
+
+
+def parallel(fn, items):
+    with concurrent.futures.ThreadPoolExecutor(len(items)) as ex:
+        return list(ex.map(fn, items))
+
+
+def logs(secs):
+    return "\n".join(f"--- {s.name} (port {s.port}):\n{s.log()[-3000:]}" for s in secs)
+
+
+@pytest.fixture(scope="module")
+def env(api, staff, dburl, knot):
+    knot.set_zone(FWD, FWD_ZONE)
+    zport = free_port(PRIMARY)
+    secs = [K(PRIMARY, zport, SECRET, tsig) for K in KINDS for tsig in (False, True)]
+    zg = Zonegen(dburl, {"dns_listen": f"{PRIMARY}:{zport}", "transfer_allow": "127.0.0.1",
+                         "tsig_keys": f"{KEY_NAME}:hmac-sha256:{SECRET}", "notify_tries": 8})
+    zg.port = zport
+
+    class Env:
+        pass
+    e = Env()
+    e.zg, e.secs, e.staff = zg, secs, staff
+    try:
+        zg.start().wait_leader()
+        acct = staff.post("/v1/accounts", json={"name": "sec-customer", "role": "customer"}).json()["id"]
+        for p in (P4, P6):
+            r = staff.post("/v1/allocations", json={"account_id": acct, "prefix": p})
+            assert r.status_code == 201, r.text
+        r = staff.post(f"/v1/accounts/{acct}/tokens", json={})
+        assert r.status_code == 201, r.text
+        e.cust = Client(api.base, r.json()["token"])
+        for prefix, name in ((P4, Z4), (P6, Z6)):
+            r = staff.post("/v1/zones", json={"prefix": prefix, "nameservers": ["ns1.vps.example.net"],
+                                              "notify": [s.target for s in secs]})
+            assert r.status_code == 201, r.text
+            assert r.json()["name"] == name
+        # one PTR in each zone before any secondary starts: the first transfer carries it
+        for ip in ("192.0.2.10", "2001:db8:100::10"):
+            put(e, ip)
+        for z in (Z4, Z6):
+            wait_until(lambda z=z: os.path.exists(zg.zone_path(z)), what=f"{z} rendered")
+        parallel(lambda s: s.start(), secs)
+        yield e
+        if os.environ.get("RDNS_SEC_LOGS"):
+            print(logs(secs) + "\n--- zonegen:\n" + zg.log()[-5000:])
+    finally:
+        try:
+            if zg.proc:
+                zg.stop()
+        finally:
+            zg.close()
+            parallel(lambda s: s.close(), secs)
+
+
+def put(e, ip):
+    name = (HOSTS | HOSTS6)[ip]
+    r = e.cust.put(f"/v1/ptr/{ip}", json={"hostname": name})
+    assert r.status_code == 200, r.text
+    return name
+
+
+def primary_serial(e, zone):
+    s = e.zg  # the hidden primary answers SOA to transfer_allow
+    import dns.message
+    import dns.query
+    r = dns.query.udp(dns.message.make_query(zone + ".", "SOA"), PRIMARY, port=s.port, timeout=1)
+    return r.answer[0][0].serial
+
+
+def notify_targets(e, zone):
+    st = e.staff.get(f"/v1/zones/{zone}").json()["notify_status"] or {}
+    return st.get("serial"), st.get("targets") or {}
+
+
+def test_first_transfer(env):
+    """Every secondary holds both zones at the primary's serial, with the PTR set before it started."""
+    want = {z: primary_serial(env, z) for z in (Z4, Z6)}
+
+    def follows(s):
+        try:
+            wait_until(lambda: all(s.serial(z) == want[z] for z in want), timeout=15, interval=0.1,
+                       what=f"{s.name} at serials {want}")
+        except TimeoutError as ex:
+            return f"{s.name}: {ex}; has {[s.serial(z) for z in want]}"
+        got = (s.ptr("192.0.2.10"), s.ptr("2001:db8:100::10"))
+        if got != (HOSTS["192.0.2.10"], HOSTS6["2001:db8:100::10"]):
+            return f"{s.name}: PTRs {got}"
+        return None
+    errors = [x for x in parallel(follows, env.secs) if x]
+    assert not errors, "\n".join(errors) + "\n" + logs(env.secs)
+
+
+@pytest.mark.parametrize("ip", ["192.0.2.11", "2001:db8:100::11"])
+def test_change_answered_by_every_secondary(env, ip):
+    """A PTR set through the API (forward check passing) is answered by each secondary within
+    2 s (PowerDNS 3 s); NOTIFY from 127.0.0.2, signed or not, is acknowledged by each."""
+    zone = Z4 if "." in ip else Z6
+    t0 = time.monotonic()
+    name = put(env, ip)
+
+    def latency(s):
+        try:
+            wait_until(lambda: s.ptr(ip) == name, timeout=LIMIT[s.kind] + 2, interval=0.02,
+                       what=f"{s.name} answering {ip} PTR {name}")
+        except TimeoutError:
+            return None
+        return time.monotonic() - t0
+    took = dict(zip([s.name for s in env.secs], parallel(latency, env.secs)))
+    print(f"\n{ip}: change to answer, seconds: " +
+          ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} never" for k, v in took.items()))
+    late = [f"{s.name}: {took[s.name]}" for s in env.secs
+            if took[s.name] is None or took[s.name] > LIMIT[s.kind]]
+    assert not late, f"late or never: {late}\n" + logs(env.secs)
+    serial = primary_serial(env, zone)
+
+    def acked():
+        sr, t = notify_targets(env, zone)
+        return sr == serial and all(t.get(s.target, {}).get("state") == "acked" for s in env.secs)
+    try:
+        wait_until(acked, timeout=5, interval=0.1, what="every NOTIFY acknowledged")
+    except TimeoutError:
+        pytest.fail(f"notify_status: {notify_targets(env, zone)}\n" + logs(env.secs))
+
+
+@pytest.mark.parametrize("kind", ["knot", "bind", "nsd", "pdns"])
+def test_zone_files_load_without_warnings(env, kind):
+    for zone in (Z4, Z6):
+        ok, out = check_zone_file(kind, zone, env.zg.zone_path(zone))
+        assert ok, f"{kind} on {zone}:\n{out}"
+
+
+def test_secondaries_survive_restart_while_primary_is_down(env):
+    """The examples' persistence: with rdns-zonegen stopped, each secondary restarted still
+    answers both zones at the last serial, with the last change."""
+    want = {z: primary_serial(env, z) for z in (Z4, Z6)}
+    assert all(s.serial(z) == want[z] for s in env.secs for z in want)
+    env.zg.stop()
+
+    def after_restart(s):
+        s.wait_persisted(want)
+        s.restart()
+        try:
+            wait_until(lambda: all(s.serial(z) == want[z] for z in want), timeout=5, interval=0.1,
+                       what=f"{s.name} serving {want} after its restart")
+        except TimeoutError as ex:
+            return f"{s.name}: {ex}; has {[s.serial(z) for z in want]}"
+        if s.ptr("192.0.2.11") != HOSTS["192.0.2.11"] or s.ptr("2001:db8:100::11") != HOSTS6["2001:db8:100::11"]:
+            return f"{s.name}: lost the last change"
+        return None
+    errors = [x for x in parallel(after_restart, env.secs) if x]
+    assert not errors, "\n".join(errors) + "\n" + logs(env.secs)
