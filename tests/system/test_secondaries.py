@@ -153,6 +153,33 @@ def test_change_answered_by_every_secondary(env, ip):
         pytest.fail(f"notify_status: {notify_targets(env, zone)}\n" + logs(env.secs))
 
 
+# What each server logs when it refuses NOTIFY or a transfer from rdns, or fails its TSIG.
+REFUSAL = {"knot": ("denied", "NOTAUTH", "TSIG", "failed"),
+           "nsd": ("no acl matches", "refused", "bad tsig", "TSIG error", "failed"),
+           "bind": ("refused notify", "REFUSED", "tsig verify failure", "failed"),
+           "pdns": ("not a master", "not a primary", "Refusing", "refused", "TSIG", "failed")}
+# What shows that the TSIG variant signed, where the server says so (Knot does not log it,
+# but with key: on the remote it takes no unsigned answer).
+SIGNED = {"nsd": "TSIG verified with key xfr-key", "bind": "TSIG 'xfr-key'",
+          "pdns": "Received secure NOTIFY for 2.0.192.in-addr.arpa from 127.0.0.2, with TSIG key 'xfr-key'"}
+
+
+def test_logs_show_no_refusal_and_the_signatures(env):
+    problems = []
+    for s in env.secs:
+        text = s.log()
+        for w in REFUSAL[s.kind]:
+            bad = [ln for ln in text.splitlines() if w in ln and not (s.kind == "pdns" and w == "TSIG"
+                                                                     and "secure NOTIFY" in ln)]
+            if bad:
+                problems.append(f"{s.name}: {bad[:3]}")
+        if s.tsig and s.kind in SIGNED and SIGNED[s.kind] not in text:
+            problems.append(f"{s.name}: no '{SIGNED[s.kind]}'")
+        if not s.tsig and "xfr-key" in text:
+            problems.append(f"{s.name}: a key without TSIG")
+    assert not problems, "\n".join(problems)
+
+
 @pytest.mark.parametrize("kind", ["knot", "bind", "nsd", "pdns"])
 def test_zone_files_load_without_warnings(env, kind):
     for zone in (Z4, Z6):
