@@ -9,6 +9,8 @@ import concurrent.futures
 import os
 import time
 
+import dns.message
+import dns.query
 import pytest
 
 from conftest import Client
@@ -91,10 +93,8 @@ def put(e, ip):
 
 
 def primary_serial(e, zone):
-    s = e.zg  # the hidden primary answers SOA to transfer_allow
-    import dns.message
-    import dns.query
-    r = dns.query.udp(dns.message.make_query(zone + ".", "SOA"), PRIMARY, port=s.port, timeout=1)
+    """The hidden primary's serial (it answers SOA queries from transfer_allow)."""
+    r = dns.query.udp(dns.message.make_query(zone + ".", "SOA"), PRIMARY, port=e.zg.port, timeout=1)
     return r.answer[0][0].serial
 
 
