@@ -62,9 +62,10 @@ def env(api, staff, dburl, knot):
         r = staff.post(f"/v1/accounts/{acct}/tokens", json={})
         assert r.status_code == 201, r.text
         e.cust = Client(api.base, r.json()["token"])
-        for prefix, name in ((P4, Z4), (P6, Z6)):
+        # the IPv4 zone with a default-PTR template: 256 PTRs for the checkers and transfers
+        for prefix, name, extra in ((P4, Z4, {"default_ptr": "static-{dashed}.vps.example.net"}), (P6, Z6, {})):
             r = staff.post("/v1/zones", json={"prefix": prefix, "nameservers": ["ns1.vps.example.net"],
-                                              "notify": [s.target for s in secs]})
+                                              "notify": [s.target for s in secs], **extra})
             assert r.status_code == 201, r.text
             assert r.json()["name"] == name
         # one PTR in each zone before any secondary starts: the first transfer carries it
