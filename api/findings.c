@@ -1,6 +1,7 @@
 /* findings.c - the verifier's customer-facing wording, written from plain outcomes (no I/O, no DNS). */
 #include "api/findings.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -173,6 +174,42 @@ static void forward_rcode(const api_lookup_t *f, const char *final, api_check_t 
 	}
 }
 
+/* What a refused or unreachable attempt met, in words. */
+static const char *neterr_text(int e)
+{
+	switch (e) {
+	case ECONNREFUSED: return "refused the query (connection refused: nothing answers on that port)";
+	case EHOSTUNREACH: return "is unreachable (no route to host)";
+	case ENETUNREACH: return "is unreachable (network unreachable)";
+	case EACCES:
+	case EPERM: return "could not be asked (blocked by a local firewall rule)";
+	case ECONNRESET: return "reset the connection";
+	default: return "could not be asked (network error)";
+	}
+}
+
+/* "a refused the query (...), b is unreachable (...)": the resolvers that
+ * refused or were unreachable (timed_out: those that timed out instead). */
+static void resolvers_text(const api_lookup_t *f, bool timed_out, char *buf, size_t len)
+{
+	size_t shown = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < f->n_resolvers; i++) {
+		const api_lookup_resolver_t *r = &f->resolvers[i];
+
+		if (timed_out ? !r->timed_out : r->timed_out || r->neterr == 0)
+			continue;
+		if (timed_out)
+			append(buf, len, "%s%s", shown ? ", " : "", r->name);
+		else
+			append(buf, len, "%s%s %s", shown ? ", " : "", r->name, neterr_text(r->neterr));
+		shown++;
+	}
+	if (f->n_resolvers_more > 0 && shown > 0)
+		append(buf, len, " and %zu more", f->n_resolvers_more);
+}
+
 void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
 {
 	const api_lookup_t *f = o->lookup;
@@ -273,17 +310,38 @@ void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
 		setf(c->detail, sizeof(c->detail), "the resolvers sent no valid answer for %s", final);
 		setf(c->next_step, sizeof(c->next_step), "Retry later, and contact support if it persists.");
 		return;
+	case API_LOOKUP_UNREACHABLE: {
+		char which[400];
+
+		resolvers_text(f, false, which, sizeof(which));
+		setf(c->detail, sizeof(c->detail), "the provider's resolvers could not be asked about %s: %s",
+		     final, which[0] ? which : "every one refused the query or was unreachable");
+		setf(c->next_step, sizeof(c->next_step),
+		     "This is a fault in the provider's resolver configuration, not in the name servers of "
+		     "%s: nothing to change on your side. Contact support; retry once it is fixed.",
+		     final);
+		return;
+	}
 	case API_LOOKUP_TIMEOUT:
-	default:
+	default: {
+		char which[400];
+
 		setf(c->detail, sizeof(c->detail), "timeout: no answer from the resolvers within %d ms",
 		     f->elapsed_ms);
+		resolvers_text(f, true, which, sizeof(which));
+		if (which[0])
+			append(c->detail, sizeof(c->detail), " (%s)", which);
 		if (f->n_chain > 1)
 			append(c->detail, sizeof(c->detail), " while resolving %s (the alias target of %s)",
 			       final, host);
+		resolvers_text(f, false, which, sizeof(which));
+		if (which[0])
+			append(c->detail, sizeof(c->detail), "; %s", which);
 		setf(c->next_step, sizeof(c->next_step),
 		     "Check that the authoritative name servers for %s are reachable and answer queries, "
 		     "then retry in a few minutes.",
 		     final);
 		return;
+	}
 	}
 }

@@ -145,6 +145,27 @@ static int walk_answer(walk_t *w, const ldns_pkt *pkt, bool *found, bool *advanc
 	}
 }
 
+/* out->resolvers from what the session's resolvers did. */
+static void note_resolvers(const api_resolver_t *r, api_lookup_t *out)
+{
+	_Static_assert(sizeof(out->resolvers[0].name) == API_RESOLVER_NAME_MAX, "resolve.h's name length");
+	for (size_t i = 0; i < api_resolver_count(r); i++) {
+		api_resolver_ns_state_t st;
+
+		api_resolver_ns(r, i, &st);
+		if (!st.timed_out && st.neterr == 0)
+			continue;
+		if (out->n_resolvers == API_LOOKUP_MAX_RESOLVERS) {
+			out->n_resolvers_more++;
+			continue;
+		}
+		api_lookup_resolver_t *o = &out->resolvers[out->n_resolvers++];
+		snprintf(o->name, sizeof(o->name), "%s", st.name);
+		o->timed_out = st.timed_out;
+		o->neterr = st.neterr;
+	}
+}
+
 /* Resolve the chain from w->chain[0]. Sets out->kind (and chain_state). */
 static int walk(api_resolver_t *r, walk_t *w)
 {
@@ -158,9 +179,10 @@ static int walk(api_resolver_t *r, walk_t *w)
 		if (ret != RDNS_OK)
 			return ret;
 		if (res.status != API_RESOLVE_ANSWER) {
-			o->kind = res.status == API_RESOLVE_RCODE       ? API_LOOKUP_RCODE
-			          : res.status == API_RESOLVE_BADANSWER ? API_LOOKUP_BADANSWER
-			                                                : API_LOOKUP_TIMEOUT;
+			o->kind = res.status == API_RESOLVE_RCODE         ? API_LOOKUP_RCODE
+			          : res.status == API_RESOLVE_BADANSWER   ? API_LOOKUP_BADANSWER
+			          : res.status == API_RESOLVE_UNREACHABLE ? API_LOOKUP_UNREACHABLE
+			                                                  : API_LOOKUP_TIMEOUT;
 			if (o->kind == API_LOOKUP_RCODE) {
 				const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, (int)res.rcode);
 
@@ -213,6 +235,7 @@ int api_lookup_addrs(api_resolver_t *r, const char *name, int family, const core
 	ret = walk(r, &w);
 	if (ret == RDNS_OK) {
 		out->elapsed_ms = api_resolver_elapsed_ms(r);
+		note_resolvers(r, out);
 		for (size_t i = 0; i < w.n_chain; i++)
 			name_text(w.chain[i], out->chain[i], sizeof(out->chain[i]));
 		out->n_chain = w.n_chain;

@@ -22,13 +22,25 @@ typedef struct api_resolver api_resolver_t; /* api/resolve.h */
 
 /* How the lookup ended. */
 typedef enum {
-	API_LOOKUP_ADDRS,    /* the final name has address records */
-	API_LOOKUP_NXDOMAIN, /* the final name does not exist */
-	API_LOOKUP_NODATA,   /* the final name exists without address records */
-	API_LOOKUP_RCODE,    /* the resolvers answered an error rcode (SERVFAIL, REFUSED, ...) */
-	API_LOOKUP_TIMEOUT,  /* no answer before the attempts or the deadline ran out */
-	API_LOOKUP_BADANSWER /* only answers that did not match the query or did not parse */
+	API_LOOKUP_ADDRS,      /* the final name has address records */
+	API_LOOKUP_NXDOMAIN,   /* the final name does not exist */
+	API_LOOKUP_NODATA,     /* the final name exists without address records */
+	API_LOOKUP_RCODE,      /* the resolvers answered an error rcode (SERVFAIL, REFUSED, ...) */
+	API_LOOKUP_TIMEOUT,    /* no answer before the attempts or the deadline ran out */
+	API_LOOKUP_BADANSWER,  /* only answers that did not match the query or did not parse */
+	API_LOOKUP_UNREACHABLE /* every resolver refused or was unreachable: see resolvers[] */
 } api_lookup_kind_t;
+
+/* Resolvers named in api_lookup_t.resolvers; the others are counted. */
+#define API_LOOKUP_MAX_RESOLVERS 4
+
+/* A resolver that failed to answer at least once during the lookup. */
+typedef struct {
+	char name[56];  /* "ip:port" or "[v6]:port" */
+	bool timed_out; /* an attempt had no answer in time */
+	int neterr;     /* errno of its last refused or unreachable attempt (ECONNREFUSED,
+	                   EHOSTUNREACH, ENETUNREACH, ...); 0: none */
+} api_lookup_resolver_t;
 
 typedef enum {
 	API_CHAIN_OK,
@@ -56,6 +68,11 @@ typedef struct {
 	size_t n_addrs, n_more;
 	bool matched;   /* one of them is the address asked about */
 	int elapsed_ms; /* of the resolver session when the lookup ended (api_resolver_elapsed_ms) */
+	/* the resolvers that did not answer an attempt (timed out, refused or
+	 * unreachable) in the configured order, the first API_LOOKUP_MAX_RESOLVERS
+	 * kept, the others counted */
+	api_lookup_resolver_t resolvers[API_LOOKUP_MAX_RESOLVERS];
+	size_t n_resolvers, n_resolvers_more;
 } api_lookup_t;
 
 /* The A (family CORE_AF_INET) or AAAA (CORE_AF_INET6) records of name (a host

@@ -1,7 +1,9 @@
 /* resolve.c - the verifier's DNS transport: UDP from a fresh port with a random ID, TCP after truncation,
- * per-query timeouts and retries within one deadline; ldns parses. */
+ * per-query timeouts and retries within one deadline, and what each resolver did (answered, timed out,
+ * refused or unreachable); ldns parses. */
 #include "api/resolve.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -30,8 +32,12 @@
 typedef struct {
 	ldns_rdf *addr; /* LDNS_RDF_TYPE_A or _AAAA */
 	uint16_t port;
-	struct sockaddr_storage sa; /* addr and port, for our own UDP exchange */
+	struct sockaddr_storage sa; /* addr and port, for our own exchanges */
 	socklen_t sa_len;
+	char name[API_RESOLVER_NAME_MAX]; /* "ip:port" or "[v6]:port", for the findings */
+	/* what it did in this session (api_resolver_ns_state_t) */
+	bool answered, timed_out;
+	int neterr;
 } ns_t;
 
 struct api_resolver {
@@ -59,7 +65,20 @@ static ldns_rdf *addr_to_rdf(const core_addr_t *a)
 	return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, a->b);
 }
 
-/* ns->sa from ns->addr and ns->port; false for an address that is neither A nor AAAA. */
+/* ns->name from ns->addr and ns->port. */
+static void ns_name(ns_t *ns, int family)
+{
+	core_addr_t a = {.family = family};
+	char t[CORE_ADDR_STRLEN];
+
+	memcpy(a.b, ldns_rdf_data(ns->addr), family == CORE_AF_INET ? 4 : 16);
+	if (core_addr_format(&a, t, sizeof(t)) != RDNS_OK)
+		snprintf(t, sizeof(t), "?");
+	snprintf(ns->name, sizeof(ns->name), family == CORE_AF_INET ? "%s:%u" : "[%s]:%u", t,
+	         (unsigned)ns->port);
+}
+
+/* ns->sa (and ns->name) from ns->addr and ns->port; false for an address that is neither A nor AAAA. */
 static bool ns_sockaddr(ns_t *ns)
 {
 	memset(&ns->sa, 0, sizeof(ns->sa));
@@ -69,6 +88,7 @@ static bool ns_sockaddr(ns_t *ns)
 		in->sin_port = htons(ns->port);
 		memcpy(&in->sin_addr, ldns_rdf_data(ns->addr), 4);
 		ns->sa_len = sizeof(*in);
+		ns_name(ns, CORE_AF_INET);
 		return true;
 	}
 	if (ldns_rdf_get_type(ns->addr) == LDNS_RDF_TYPE_AAAA && ldns_rdf_size(ns->addr) == 16) {
@@ -77,6 +97,7 @@ static bool ns_sockaddr(ns_t *ns)
 		in6->sin6_port = htons(ns->port);
 		memcpy(&in6->sin6_addr, ldns_rdf_data(ns->addr), 16);
 		ns->sa_len = sizeof(*in6);
+		ns_name(ns, CORE_AF_INET6);
 		return true;
 	}
 	return false;
@@ -191,6 +212,20 @@ int api_resolver_elapsed_ms(const api_resolver_t *r)
 	return r->deadline_hit || elapsed > r->deadline_ms ? r->deadline_ms : (int)elapsed;
 }
 
+size_t api_resolver_count(const api_resolver_t *r)
+{
+	return r->n_ns;
+}
+
+void api_resolver_ns(const api_resolver_t *r, size_t i, api_resolver_ns_state_t *out)
+{
+	assert(i < r->n_ns);
+	out->name = r->ns[i].name;
+	out->answered = r->ns[i].answered;
+	out->timed_out = r->ns[i].timed_out;
+	out->neterr = r->ns[i].neterr;
+}
+
 /* ---- one exchange ---- */
 
 /* Whether reply answers query: QR set, same ID, same single question. */
@@ -212,75 +247,134 @@ static bool reply_matches(const ldns_pkt *query, const ldns_pkt *reply)
 
 typedef enum {
 	SEND_ANSWER,   /* *reply is the answer */
-	SEND_NOANSWER, /* nothing (usable) before the timeout, or the resolver refused the datagram */
+	SEND_NOANSWER, /* nothing (usable) before the timeout */
+	SEND_UNREACH,  /* the resolver could not be asked: refused (ICMP port unreachable, TCP RST),
+	                  no route; *neterr says which */
 	SEND_BAD,      /* only datagrams that did not parse or did not match the query */
 	SEND_TRUNC     /* the answer did not fit the datagram: ask over TCP */
 } send_res_t;
 
-/* Send query to one resolver over TCP (after a truncated UDP answer), waiting at most
- * timeout_us. */
-static send_res_t send_tcp(const ns_t *ns, ldns_pkt *query, int64_t timeout_us, ldns_pkt **reply, int *err)
+/* Wait until fd is ready for events or end (monotonic us) passes: 1 ready, 0 timeout. */
+static int wait_fd(int fd, short events, int64_t end)
 {
-	ldns_resolver *res = NULL;
-	ldns_pkt *ans = NULL;
-	ldns_status st;
+	for (;;) {
+		int64_t left = end - api_resolve_now_us();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = {fd, events, 0};
+		int pr = poll(&p, 1, (int)((left + 999) / 1000));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		return pr > 0 ? 1 : 0;
+	}
+}
+
+/* Read exactly len bytes before end; false on a timeout, EOF or error. */
+static bool read_full(int fd, uint8_t *buf, size_t len, int64_t end)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = recv(fd, buf + got, len - got, 0);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return false;
+		if (!wait_fd(fd, POLLIN, end))
+			return false;
+	}
+	return true;
+}
+
+/* Send the query (wire: its wire form) to one resolver over TCP (after a truncated UDP
+ * answer, rfc7766 section 5) and wait at most timeout_us for the answer. Our own
+ * exchange, not ldns's, so that a refused connection (RST) or an unreachable host is told
+ * from a resolver that is slow: ldns reports both as a network error. */
+static send_res_t send_tcp(const ns_t *ns, const ldns_pkt *query, const uint8_t *wire, size_t wire_len,
+                           int64_t timeout_us, ldns_pkt **reply, int *neterr, int *err)
+{
+	int64_t end = api_resolve_now_us() + timeout_us;
+	uint8_t *out = NULL, *in = NULL, len2[2];
 	send_res_t ret = SEND_NOANSWER;
-	struct timeval tv;
+	size_t sent = 0, n;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
 
 	*reply = NULL;
-	res = ldns_resolver_new();
-	if (res == NULL) {
-		*err = RDNS_ENOMEM;
-		return SEND_NOANSWER;
+	if (wire_len > 65535)
+		return SEND_BAD;
+	int fd = socket(ns->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*neterr = errno;
+		return SEND_UNREACH;
 	}
-	if (ldns_resolver_push_nameserver(res, ns->addr) != LDNS_STATUS_OK) {
+	if (connect(fd, (const struct sockaddr *)&ns->sa, ns->sa_len) != 0 && errno != EINPROGRESS) {
+		*neterr = errno;
+		ret = SEND_UNREACH;
+		goto cleanup;
+	}
+	if (!wait_fd(fd, POLLOUT, end))
+		goto cleanup; /* the handshake did not finish in time */
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
+		*neterr = soerr != 0 ? soerr : errno;
+		ret = SEND_UNREACH;
+		goto cleanup;
+	}
+	out = malloc(wire_len + 2);
+	if (out == NULL) {
 		*err = RDNS_ENOMEM;
 		goto cleanup;
 	}
-	ldns_resolver_set_port(res, ns->port);
-	/* One try, no hidden TCP fallback or shuffling: the caller paces the
-	 * attempts against the deadline. */
-	ldns_resolver_set_retry(res, 1);
-	ldns_resolver_set_fallback(res, false);
-	ldns_resolver_set_random(res, false);
-	ldns_resolver_set_usevc(res, true);
-	tv.tv_sec = (time_t)(timeout_us / 1000000);
-	tv.tv_usec = (suseconds_t)(timeout_us % 1000000);
-	ldns_resolver_set_timeout(res, tv);
-
-	st = ldns_resolver_send_pkt(&ans, res, query);
-	if (st != LDNS_STATUS_OK || ans == NULL) {
-		/* ldns reports a timeout, an unreachable resolver and a
-		 * datagram that does not parse alike as a network error */
-		ret = st == LDNS_STATUS_NETWORK_ERR || st == LDNS_STATUS_SOCKET_ERROR ||
-		              st == LDNS_STATUS_RES_NO_NS || st == LDNS_STATUS_ERR
-		          ? SEND_NOANSWER
-		          : SEND_BAD;
-		if (st == LDNS_STATUS_MEM_ERR)
-			*err = RDNS_ENOMEM;
+	out[0] = (uint8_t)(wire_len >> 8);
+	out[1] = (uint8_t)wire_len;
+	memcpy(out + 2, wire, wire_len);
+	while (sent < wire_len + 2) {
+		ssize_t w = send(fd, out + sent, wire_len + 2 - sent, MSG_NOSIGNAL);
+		if (w > 0) {
+			sent += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			goto cleanup;
+		if (!wait_fd(fd, POLLOUT, end))
+			goto cleanup;
+	}
+	if (!read_full(fd, len2, 2, end))
+		goto cleanup;
+	n = (size_t)len2[0] << 8 | len2[1];
+	in = malloc(n ? n : 1);
+	if (in == NULL) {
+		*err = RDNS_ENOMEM;
 		goto cleanup;
 	}
-	if (!reply_matches(query, ans)) {
+	if (!read_full(fd, in, n, end))
+		goto cleanup;
+	ldns_pkt *ans = NULL;
+	if (ldns_wire2pkt(&ans, in, n) != LDNS_STATUS_OK || !reply_matches(query, ans)) {
+		ldns_pkt_free(ans);
 		ret = SEND_BAD;
 		goto cleanup;
 	}
 	*reply = ans;
-	ans = NULL;
 	ret = SEND_ANSWER;
 cleanup:
-	ldns_pkt_free(ans);
-	ldns_resolver_deep_free(res);
+	free(out);
+	free(in);
+	close(fd);
 	return ret;
 }
 
 /* Send the query (wire: its wire form) to one resolver over UDP and wait at most timeout_us
  * for the answer: from a connected socket on a fresh ephemeral port, so the kernel drops
- * datagrams from other sources; a datagram that does not parse or does not match the
- * query's ID and question is ignored and the wait goes on (a forged or stray reply cannot
- * cut the lookup short). One small buffer on the stack, where ldns_send allocates 64 KiB
+ * datagrams from other sources and reports an ICMP port or host unreachable for the
+ * resolver as an error of the socket (ECONNREFUSED, EHOSTUNREACH: *neterr, SEND_UNREACH); a datagram that
+ * does not parse or does not match the query's ID and question is ignored and the wait goes on (a forged or
+ * stray reply cannot cut the lookup short). One small buffer on the stack, where ldns_send allocates 64 KiB
  * and a resolver object per query. */
 static send_res_t send_udp(const ns_t *ns, const ldns_pkt *query, const uint8_t *wire, size_t wire_len,
-                           int64_t timeout_us, ldns_pkt **reply)
+                           int64_t timeout_us, ldns_pkt **reply, int *neterr)
 {
 	uint8_t buf[EDNS_UDP_SIZE + 512];
 	send_res_t ret = SEND_NOANSWER;
@@ -289,11 +383,17 @@ static send_res_t send_udp(const ns_t *ns, const ldns_pkt *query, const uint8_t 
 
 	*reply = NULL;
 	int fd = socket(ns->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return SEND_NOANSWER;
+	if (fd < 0) {
+		*neterr = errno;
+		return SEND_UNREACH;
+	}
 	if (connect(fd, (const struct sockaddr *)&ns->sa, ns->sa_len) != 0 ||
-	    send(fd, wire, wire_len, 0) != (ssize_t)wire_len)
+	    send(fd, wire, wire_len, 0) != (ssize_t)wire_len) {
+		/* ENETUNREACH (no route), or an error already queued */
+		*neterr = errno;
+		ret = SEND_UNREACH;
 		goto out;
+	}
 	for (;;) {
 		int64_t left = end - api_resolve_now_us();
 		if (left <= 0)
@@ -308,7 +408,11 @@ static send_res_t send_udp(const ns_t *ns, const ldns_pkt *query, const uint8_t 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				continue;
-			break; /* ECONNREFUSED: nothing listens there */
+			/* ECONNREFUSED: ICMP port unreachable, nothing listens
+			 * there; EHOSTUNREACH / ENETUNREACH: ICMP from a router */
+			*neterr = errno;
+			ret = SEND_UNREACH;
+			goto out;
 		}
 		if ((size_t)n > sizeof(buf)) {
 			ret = SEND_TRUNC;
@@ -338,7 +442,7 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 	ldns_pkt *query = NULL;
 	uint8_t *wire = NULL;
 	size_t wire_len = 0;
-	bool got_rcode = false, got_bad = false;
+	bool got_rcode = false, got_bad = false, got_timeout = false, got_unreach = false;
 	int ret = RDNS_OK;
 
 	memset(out, 0, sizeof(*out));
@@ -373,10 +477,11 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 			}
 			if (tmo > remaining)
 				tmo = remaining;
-			sr = send_udp(&r->ns[i], query, wire, wire_len, tmo, &ans);
+			int neterr = 0;
+			sr = send_udp(&r->ns[i], query, wire, wire_len, tmo, &ans, &neterr);
 			if (sr == SEND_TRUNC || (sr == SEND_ANSWER && ldns_pkt_tc(ans))) {
-				/* rfc7766: truncated, retry over TCP; ldns
-				 * may wait twice (connect, read), so halve */
+				/* rfc7766: truncated, retry over TCP; one
+				 * wait for the handshake, one for the answer */
 				ldns_pkt_free(ans);
 				ans = NULL;
 				remaining = r->deadline_us - api_resolve_now_us();
@@ -385,21 +490,30 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 					goto out;
 				}
 				tmo = (int64_t)r->query_timeout_ms * 1000;
-				if (tmo > remaining / 2)
-					tmo = remaining / 2;
-				sr = send_tcp(&r->ns[i], query, tmo, &ans, &err);
+				if (tmo > remaining)
+					tmo = remaining;
+				sr = send_tcp(&r->ns[i], query, wire, wire_len, tmo, &ans, &neterr, &err);
 			}
 			if (err == RDNS_ENOMEM) {
 				ldns_pkt_free(ans);
 				ret = RDNS_ENOMEM;
 				goto cleanup;
 			}
+			if (sr == SEND_UNREACH) {
+				r->ns[i].neterr = neterr;
+				got_unreach = true;
+				continue;
+			}
+			if (sr == SEND_NOANSWER) {
+				r->ns[i].timed_out = true;
+				got_timeout = true;
+				continue;
+			}
 			if (sr == SEND_BAD) {
 				got_bad = true;
 				continue;
 			}
-			if (sr != SEND_ANSWER)
-				continue;
+			r->ns[i].answered = true;
 			if (ldns_pkt_get_rcode(ans) == LDNS_RCODE_NOERROR ||
 			    ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN) {
 				out->status = API_RESOLVE_ANSWER;
@@ -413,7 +527,12 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 		}
 	}
 out:
-	out->status = got_rcode ? API_RESOLVE_RCODE : got_bad ? API_RESOLVE_BADANSWER : API_RESOLVE_TIMEOUT;
+	/* the resolvers' fault when every attempt was refused or unreachable;
+	 * one that timed out (or none made before the deadline) is a timeout */
+	out->status = got_rcode                     ? API_RESOLVE_RCODE
+	              : got_bad                     ? API_RESOLVE_BADANSWER
+	              : got_unreach && !got_timeout ? API_RESOLVE_UNREACHABLE
+	                                            : API_RESOLVE_TIMEOUT;
 cleanup:
 	free(wire);
 	ldns_pkt_free(query);

@@ -26,10 +26,13 @@ typedef struct api_resolver api_resolver_t;
 
 /* How one question ended. */
 typedef enum {
-	API_RESOLVE_ANSWER,    /* a NOERROR or NXDOMAIN answer to our question: reply */
-	API_RESOLVE_RCODE,     /* only error rcodes (SERVFAIL, REFUSED, ...): rcode, the last one */
-	API_RESOLVE_BADANSWER, /* only datagrams that did not parse or did not match the question */
-	API_RESOLVE_TIMEOUT    /* no answer before the rounds or the deadline ran out */
+	API_RESOLVE_ANSWER,     /* a NOERROR or NXDOMAIN answer to our question: reply */
+	API_RESOLVE_RCODE,      /* only error rcodes (SERVFAIL, REFUSED, ...): rcode, the last one */
+	API_RESOLVE_BADANSWER,  /* only datagrams that did not parse or did not match the question */
+	API_RESOLVE_TIMEOUT,    /* no answer before the rounds or the deadline ran out */
+	API_RESOLVE_UNREACHABLE /* every attempt was refused or unreachable (ICMP port or host
+	                           unreachable on UDP, a refused TCP connection, no route): a
+	                           fault of the resolvers, see api_resolver_ns() */
 } api_resolve_status_t;
 
 typedef struct {
@@ -57,6 +60,22 @@ void api_resolver_free(api_resolver_t *r);
  * first NOERROR or NXDOMAIN answer ends it; an error rcode moves on to the next
  * resolver. Returns RDNS_OK (*out says how it ended) or RDNS_ENOMEM. */
 int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtype, api_resolve_result_t *out);
+
+/* Longest api_resolver_ns_state_t.name, NUL included: "[v6]:65535". */
+#define API_RESOLVER_NAME_MAX 56
+
+/* What one resolver of a session did over all its queries so far. */
+typedef struct {
+	const char *name; /* "ip:port" or "[v6]:port"; the session's */
+	bool answered;    /* sent at least one answer that matched a query */
+	bool timed_out;   /* at least one attempt had no answer in time */
+	int neterr;       /* errno of its last refused or unreachable attempt (ECONNREFUSED,
+	                     EHOSTUNREACH, ENETUNREACH, ...); 0: none */
+} api_resolver_ns_state_t;
+
+/* How many resolvers the session asks, and what resolver i (< count) did. */
+size_t api_resolver_count(const api_resolver_t *r);
+void api_resolver_ns(const api_resolver_t *r, size_t i, api_resolver_ns_state_t *out);
 
 /* Milliseconds since the session's start; the deadline itself once a query
  * stopped for it or it has passed. */

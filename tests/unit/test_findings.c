@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -424,8 +425,9 @@ static void test_found(void **state)
 	assert_string_equal(buf, "2001:db8::10");
 
 	/* nothing found unless there are addresses */
-	static const api_lookup_kind_t none[] = {API_LOOKUP_NXDOMAIN, API_LOOKUP_NODATA, API_LOOKUP_RCODE,
-	                                         API_LOOKUP_TIMEOUT, API_LOOKUP_BADANSWER};
+	static const api_lookup_kind_t none[] = {API_LOOKUP_NXDOMAIN,  API_LOOKUP_NODATA,
+	                                         API_LOOKUP_RCODE,     API_LOOKUP_TIMEOUT,
+	                                         API_LOOKUP_BADANSWER, API_LOOKUP_UNREACHABLE};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
 		l.kind = none[i];
 		snprintf(buf, sizeof(buf), "stale");
@@ -434,12 +436,83 @@ static void test_found(void **state)
 	}
 }
 
+/* Resolvers that refused or were unreachable: the provider's fault, named, never "within 0 ms". */
+static void test_forward_resolvers(void **state)
+{
+	core_addr_t ip = addr("192.0.2.10");
+	api_lookup_t l;
+	api_check_t c = fresh();
+	api_forward_outcome_t o = {.hostname = "mail.example.com", .ip = &ip, .lookup = &l};
+
+	memset(&l, 0, sizeof(l));
+	l.family = CORE_AF_INET;
+	l.kind = API_LOOKUP_UNREACHABLE;
+	snprintf(l.chain[0], sizeof(l.chain[0]), "mail.example.com");
+	l.n_chain = 1;
+	snprintf(l.resolvers[0].name, sizeof(l.resolvers[0].name), "127.0.0.1:53");
+	l.resolvers[0].neterr = ECONNREFUSED;
+	snprintf(l.resolvers[1].name, sizeof(l.resolvers[1].name), "[2001:db8::53]:53");
+	l.resolvers[1].neterr = ENETUNREACH;
+	snprintf(l.resolvers[2].name, sizeof(l.resolvers[2].name), "192.0.2.53:53");
+	l.resolvers[2].neterr = EHOSTUNREACH;
+	l.n_resolvers = 3;
+	api_findings_forward(&o, &c);
+	assert_int_equal(c.status, API_CHECK_FAIL);
+	assert_string_equal(
+	    c.detail, "the provider's resolvers could not be asked about mail.example.com: 127.0.0.1:53 "
+	              "refused the query (connection refused: nothing answers on that port), "
+	              "[2001:db8::53]:53 is unreachable (network unreachable), 192.0.2.53:53 is "
+	              "unreachable (no route to host)");
+	assert_string_equal(
+	    c.next_step,
+	    "This is a fault in the provider's resolver configuration, not in the name servers "
+	    "of mail.example.com: nothing to change on your side. Contact support; retry once it "
+	    "is fixed.");
+
+	/* along an alias: the name that could not be asked about is the target */
+	snprintf(l.chain[1], sizeof(l.chain[1]), "host.example.net");
+	l.n_chain = 2;
+	l.n_resolvers = 1;
+	l.n_resolvers_more = 2;
+	api_findings_forward(&o, &c);
+	assert_string_equal(
+	    c.detail, "the provider's resolvers could not be asked about host.example.net: 127.0.0.1:53 "
+	              "refused the query (connection refused: nothing answers on that port) and 2 more");
+
+	/* one timed out, one refused: a timeout, the real time waited, both named */
+	l.n_chain = 1;
+	l.n_resolvers_more = 0;
+	l.kind = API_LOOKUP_TIMEOUT;
+	l.elapsed_ms = 2000;
+	snprintf(l.resolvers[1].name, sizeof(l.resolvers[1].name), "192.0.2.53:53");
+	l.resolvers[1].neterr = 0;
+	l.resolvers[1].timed_out = true;
+	l.n_resolvers = 2;
+	api_findings_forward(&o, &c);
+	assert_string_equal(c.detail, "timeout: no answer from the resolvers within 2000 ms (192.0.2.53:53); "
+	                              "127.0.0.1:53 refused the query (connection refused: nothing answers "
+	                              "on that port)");
+	assert_string_equal(c.next_step, "Check that the authoritative name servers for mail.example.com are "
+	                                 "reachable and answer queries, then retry in a few minutes.");
+
+	/* no resolver named (none recorded): the old wording, and nothing unknown */
+	l.n_resolvers = 0;
+	l.kind = API_LOOKUP_UNREACHABLE;
+	api_findings_forward(&o, &c);
+	assert_string_equal(c.detail, "the provider's resolvers could not be asked about mail.example.com: "
+	                              "every one refused the query or was unreachable");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_syntax),          cmocka_unit_test(test_policy),
-	    cmocka_unit_test(test_generic),         cmocka_unit_test(test_forward),
-	    cmocka_unit_test(test_forward_skipped), cmocka_unit_test(test_found),
+	    cmocka_unit_test(test_syntax),
+	    cmocka_unit_test(test_policy),
+	    cmocka_unit_test(test_generic),
+	    cmocka_unit_test(test_forward),
+	    cmocka_unit_test(test_forward_skipped),
+	    cmocka_unit_test(test_found),
+	    cmocka_unit_test(test_forward_resolvers),
 	};
 
 	return cmocka_run_group_tests_name("findings", tests, NULL, NULL);

@@ -636,7 +636,9 @@ static void test_timeout_deadline(void **state)
 	assert_true(el < 1500 + 500);
 	assert_true(el >= 1400); /* it did wait: 1000 ms, then the remaining 500 */
 	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
-	assert_string_equal(v.checks[2].detail, "timeout: no answer from the resolvers within 1500 ms");
+	char want[160];
+	snprintf(want, sizeof(want), "timeout: no answer from the resolvers within 1500 ms (%s)", env.dead);
+	assert_string_equal(v.checks[2].detail, want);
 	assert_true(v.checks[2].next_step[0] != '\0');
 	assert_false(v.ok);
 	assert_true(v.syntax_ok);
@@ -684,6 +686,7 @@ typedef struct {
 	int fd;
 	int port;
 	bool forge_only;
+	bool trunc_only; /* answer every query with an empty truncated answer (TC) instead */
 	int queries;
 } relay_t;
 
@@ -698,6 +701,11 @@ static void *relay_main(void *arg)
 		if (n < 12)
 			return NULL; /* closed by the test */
 		r->queries++;
+		if (r->trunc_only) {
+			q[2] |= 0x82; /* QR, TC */
+			sendto(r->fd, q, (size_t)n, 0, (struct sockaddr *)&from, fl);
+			continue;
+		}
 		uint8_t forged[1500];
 		memcpy(forged, q, (size_t)n);
 		forged[2] |= 0x80;                    /* QR */
@@ -721,12 +729,13 @@ static void *relay_main(void *arg)
 	}
 }
 
-static void relay_start(relay_t *r, pthread_t *th, bool forge_only)
+static void relay_start(relay_t *r, pthread_t *th, bool forge_only, bool trunc_only)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(sa);
 	memset(r, 0, sizeof(*r));
 	r->forge_only = forge_only;
+	r->trunc_only = trunc_only;
 	r->fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_true(r->fd >= 0);
 	assert_int_equal(bind(r->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -756,7 +765,7 @@ static void test_forged_datagrams_are_ignored(void **state)
 	const char *res[] = {addr};
 	api_verdict_t v;
 
-	relay_start(&r, &th, false);
+	relay_start(&r, &th, false, false);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.port);
 	api_verify_conf_t conf = knot_conf(res, 1);
 	conf.retries = 0;
@@ -769,7 +778,7 @@ static void test_forged_datagrams_are_ignored(void **state)
 	assert_int_equal(r.queries, 1);
 
 	/* Only forgeries: the lookup waits for a real answer, then says what it got. */
-	relay_start(&r, &th, true);
+	relay_start(&r, &th, true, false);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.port);
 	conf.query_timeout_ms = 300;
 	t0 = now_ms();
@@ -778,6 +787,102 @@ static void test_forged_datagrams_are_ignored(void **state)
 	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
 	assert_string_equal(v.checks[2].detail, "the resolvers sent no valid answer for mail.example.com");
 	relay_stop(&r, th);
+}
+
+/* ---- resolvers that refuse or cannot be reached ---- */
+
+/* "127.0.0.1:PORT" of a port where nothing listens (UDP nor TCP): queries there are
+ * answered by ICMP port unreachable, connections by a reset. */
+static void closed_port(char *buf, size_t len)
+{
+	int port = free_port(false);
+
+	assert_true(port > 0);
+	snprintf(buf, len, "127.0.0.1:%d", port);
+}
+
+static void test_refused_resolver(void **state)
+{
+	char closed[32], want[256];
+	const char *res[] = {closed};
+	api_verify_conf_t conf;
+	api_verdict_t v;
+	int64_t t0;
+
+	closed_port(closed, sizeof(closed));
+	conf = knot_conf(res, 1);
+	t0 = now_ms();
+	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
+	/* told at once, from the ICMP error on the connected socket, not after the timeouts */
+	assert_true(now_ms() - t0 < 500);
+	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	snprintf(want, sizeof(want),
+	         "the provider's resolvers could not be asked about mail.example.com: %s refused the query "
+	         "(connection refused: nothing answers on that port)",
+	         closed);
+	assert_string_equal(v.checks[2].detail, want);
+	assert_non_null(strstr(v.checks[2].next_step, "provider's resolver configuration"));
+	assert_non_null(strstr(v.checks[2].next_step, "not in the name servers of mail.example.com"));
+	assert_null(strstr(v.checks[2].detail, "timeout"));
+	assert_false(v.ok);
+	assert_true(v.syntax_ok);
+}
+
+static void test_refused_and_silent_resolvers(void **state)
+{
+	char closed[32], head[160], tail[256];
+	const char *res[] = {env.dead, closed};
+	api_verify_conf_t conf;
+	api_verdict_t v;
+	int64_t t0, el;
+	int ms = -1;
+
+	closed_port(closed, sizeof(closed));
+	conf = knot_conf(res, 2);
+	conf.query_timeout_ms = 200;
+	conf.retries = 1;
+	t0 = now_ms();
+	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
+	el = now_ms() - t0;
+	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	/* one resolver did not answer in time: a timeout, with the real time waited (2 x 200 ms),
+	 * and the one that refused named too */
+	assert_int_equal(
+	    sscanf(v.checks[2].detail, "timeout: no answer from the resolvers within %d ms", &ms), 1);
+	assert_true(ms >= 380 && ms <= el + 1);
+	snprintf(head, sizeof(head), "timeout: no answer from the resolvers within %d ms (%s); ", ms,
+	         env.dead);
+	snprintf(tail, sizeof(tail),
+	         "%s refused the query (connection refused: nothing answers on that port)", closed);
+	assert_int_equal(strncmp(v.checks[2].detail, head, strlen(head)), 0);
+	assert_string_equal(v.checks[2].detail + strlen(head), tail);
+}
+
+static void test_tcp_connection_refused(void **state)
+{
+	relay_t r;
+	pthread_t th;
+	char addr[32], want[256];
+	const char *res[] = {addr};
+	api_verdict_t v;
+	int64_t t0;
+
+	/* UDP answers are truncated, and nothing listens on TCP: the TCP retry is refused */
+	relay_start(&r, &th, false, true);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.port);
+	api_verify_conf_t conf = knot_conf(res, 1);
+	conf.retries = 0;
+	t0 = now_ms();
+	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
+	assert_true(now_ms() - t0 < 500);
+	relay_stop(&r, th);
+	assert_int_equal(r.queries, 1);
+	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	snprintf(want, sizeof(want),
+	         "the provider's resolvers could not be asked about mail.example.com: %s refused the query "
+	         "(connection refused: nothing answers on that port)",
+	         addr);
+	assert_string_equal(v.checks[2].detail, want);
 }
 
 static void test_resolver_forms(void **state)
@@ -1006,6 +1111,9 @@ int main(void)
 	    cmocka_unit_test(test_timeout_attempts_exhausted),
 	    cmocka_unit_test(test_failover_to_second_resolver),
 	    cmocka_unit_test(test_forged_datagrams_are_ignored),
+	    cmocka_unit_test(test_refused_resolver),
+	    cmocka_unit_test(test_refused_and_silent_resolvers),
+	    cmocka_unit_test(test_tcp_connection_refused),
 	    cmocka_unit_test(test_resolver_forms),
 	    cmocka_unit_test(test_bad_arguments),
 	    cmocka_unit_test(test_json),
