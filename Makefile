@@ -1,7 +1,7 @@
 # rdns - reverse-DNS management server. GNU Make + pkg-config.
 # make            build build/rdns-api and build/rdns-zonegen
 # make test       install deps, run unit tests (ASan+UBSan) and system tests
-# make run        install deps, start the whole system on an embedded PostgreSQL under var/
+# make run        install deps, start the whole system on a private PostgreSQL and knotd (deploy/run.sh)
 # make bench      run the benchmarks in bench/
 
 CC      ?= cc
