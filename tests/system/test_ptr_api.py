@@ -343,9 +343,60 @@ def test_resolver_that_never_answers_times_out(env, api_factory):
         took = time.monotonic() - t0
         p = problem(r, 422)
         fwd = check(p["checks"], "forward")
-        assert fwd["status"] == "fail" and fwd["detail"].startswith("timeout"), fwd
+        # the real time waited (the deadline), and the resolver that stayed silent
+        assert fwd["status"] == "fail", fwd
+        assert fwd["detail"] == f"timeout: no answer from the resolvers within 1500 ms (127.0.0.1:{port})", fwd
+        assert "provider" not in fwd["next_step"], fwd
         assert 1.3 < took < 2.5, took
         slow.stop()
+    finally:
+        silent.close()
+
+
+def closed_port():
+    """A loopback port where nothing listens, UDP nor TCP: a query there is answered by ICMP
+    port unreachable (ECONNREFUSED on a connected socket), a connection by a reset."""
+    return harness.free_port()
+
+
+def test_resolver_that_refuses_is_the_providers_fault(env, api_factory):
+    port = closed_port()
+    api = api_factory({"resolvers": f"127.0.0.1:{port}", "verify_deadline_ms": 3000,
+                       "verify_timeout_ms": 1000, "verify_retries": 2})
+    c = Client(api.base, env.a.s.headers["Authorization"].split()[1])
+    t0 = time.monotonic()
+    r = c.put("/v1/ptr/192.0.2.9", json={"hostname": f"mx1.{FWD}"})
+    took = time.monotonic() - t0
+    fwd = check(problem(r, 422)["checks"], "forward")
+    assert fwd["status"] == "fail", fwd
+    assert fwd["detail"] == (f"the provider's resolvers could not be asked about mx1.{FWD}: 127.0.0.1:{port} "
+                             "refused the query (connection refused: nothing answers on that port)"), fwd
+    assert fwd["next_step"] == ("This is a fault in the provider's resolver configuration, not in the name "
+                                f"servers of mx1.{FWD}: nothing to change on your side. Contact support; "
+                                "retry once it is fixed."), fwd
+    assert "timeout" not in fwd["detail"] and " 0 ms" not in fwd["detail"]
+    assert took < 1.0, took  # told by the ICMP error at once, not after 3 x 1000 ms
+    # recorded with the request, as the customer sees it later
+    [req] = [q for q in c.get("/v1/requests").json()["items"] if q["ip"] == "192.0.2.9"][:1]
+    assert "refused the query" in json.dumps(req)
+
+
+def test_refusing_and_silent_resolvers_are_told_apart(env, api_factory):
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # bound, never read
+    try:
+        quiet, closed = silent.getsockname()[1], closed_port()
+        api = api_factory({"resolvers": f"127.0.0.1:{closed} 127.0.0.1:{quiet}", "verify_deadline_ms": 3000,
+                           "verify_timeout_ms": 300, "verify_retries": 1})
+        c = Client(api.base, env.a.s.headers["Authorization"].split()[1])
+        fwd = check(problem(c.put("/v1/ptr/192.0.2.9", json={"hostname": f"mx1.{FWD}"}), 422)["checks"],
+                    "forward")
+        m = re.fullmatch(r"timeout: no answer from the resolvers within (\d+) ms \(127\.0\.0\.1:(\d+)\); "
+                         r"127\.0\.0\.1:(\d+) refused the query \(connection refused: nothing answers on that "
+                         r"port\)", fwd["detail"])
+        assert m, fwd
+        assert int(m[2]) == quiet and int(m[3]) == closed
+        assert 550 <= int(m[1]) < 1500, fwd  # two attempts of 300 ms at the silent one
     finally:
         silent.close()
 
