@@ -10,7 +10,8 @@
 #   `postgres` (made by the postgresql package; a dedicated, unprivileged user) in
 #   /var/lib/rdns-demo/<hash>/ (pg/ and its socket in sock/), where <hash> is the first 12 hex
 #   digits of the sha256 of the checkout's path (written to checkout there), so checkouts never
-#   share a cluster. Delete that folder with var/ to start afresh. knotd and our daemons run
+#   share a cluster; one whose checkout is gone is removed by the next `make run` as root.
+#   Delete that folder with var/ to start afresh. knotd and our daemons run
 #   as root, under var/ like the rest.
 # - With database_url set (var/rdns.conf or RDNS_DATABASE_URL) that database is used, no cluster.
 #
@@ -57,6 +58,11 @@ if [ -z "${RDNS_DATABASE_URL:-}" ] && ! grep -qs '^database_url *= *[^ ]' "$CONF
     hash=$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
     PGHOME=/var/lib/rdns-demo/$hash
     install -d -m 755 /var/lib/rdns-demo
+    # the clusters of checkouts that are gone (a clone in a temporary folder) go with them
+    for old in /var/lib/rdns-demo/[0-9a-f]*; do
+      [ -f "$old/checkout" ] && [ "$old" != "$PGHOME" ] || continue
+      [ -d "$(cat "$old/checkout")" ] || [ -f "$old/pg/postmaster.pid" ] || rm -rf -- "$old"
+    done
     install -d -m 700 -o "$pg_user" -g "$(id -gn "$pg_user")" "$PGHOME" "$PGHOME/sock"
     printf '%s\n' "$ROOT" > "$PGHOME/checkout"
     PGDATA=$PGHOME/pg
