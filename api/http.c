@@ -120,6 +120,8 @@ void api_problem(api_req_t *r, unsigned status, const char *slug, const char *ti
 	                      "detail", detail);
 	if (r->path)
 		json_object_set_new(p, "instance", json_string(r->path));
+	if (r->id[0])
+		json_object_set_new(p, "x_request_id", json_string(r->id));
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
@@ -309,13 +311,16 @@ static void finish(api_req_t *r)
 
 void api_handle(api_req_t *r)
 {
+	log_set_request(r->id);
 	dispatch(r);
 	if (!r->parked)
 		finish(r);
+	log_set_request(NULL);
 }
 
 void api_handle_resumed(api_req_t *r)
 {
+	log_set_request(r->id);
 	r->parked = false;
 	r->db = api_thread_db(r->app);
 	if (!r->db || db_ensure(r->db) != RDNS_OK)
@@ -323,6 +328,7 @@ void api_handle_resumed(api_req_t *r)
 	else
 		r->done(r);
 	finish(r);
+	log_set_request(NULL);
 }
 
 void api_req_free(api_req_t *r)

@@ -38,7 +38,8 @@ typedef struct api_req api_req_t;
 typedef void (*api_work_fn)(api_req_t *r);
 typedef void (*api_done_fn)(api_req_t *r);
 
-#define API_MAX_ARGS 32
+#define API_MAX_ARGS       32
+#define API_REQUEST_ID_MAX 64
 
 struct api_req {
 	api_conn_t *conn;       /* NULL outside a connection (unit tests, fuzzing) */
@@ -57,9 +58,12 @@ struct api_req {
 	const char *params[API_MAX_PARAMS]; /* path segments matched by '*' */
 	char *param_buf;
 	api_caller_t caller;
-	bool authed;                   /* caller is set */
-	char client[CORE_ADDR_STRLEN]; /* the client's address (X-Forwarded-For or PROXY from a trusted proxy)
-	                                */
+	bool authed; /* caller is set */
+	/* the client's address (X-Forwarded-For or PROXY from a trusted proxy) */
+	char client[CORE_ADDR_STRLEN];
+	/* X-Request-Id: the client's when sane, else made; in the answer, every problem body
+	 * (x_request_id) and every log line about the request */
+	char id[API_REQUEST_ID_MAX + 1];
 	/* work done off the worker (api_offload) */
 	bool parked;
 	long long offload_account;

@@ -60,7 +60,9 @@ static void *pool_thread(void *arg)
 		P.q_head = (P.q_head + 1) % P.q_cap;
 		P.q_len--;
 		pthread_mutex_unlock(&P.lock);
+		log_set_request(r->id);
 		r->work(r);
+		log_set_request(NULL);
 		pthread_mutex_lock(&P.lock);
 		P.inflight--;
 		if (r->offload_account)

@@ -32,6 +32,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,6 +44,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -399,6 +401,8 @@ static bool serialize(api_conn_t *c, api_req_t *r)
 		hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "Content-Length: %zu\r\n", r->out_len);
 	if (r->status >= 200)
 		hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "Cache-Control: no-store\r\n");
+	if (r->id[0])
+		hl += (size_t)snprintf(head + hl, sizeof(head) - hl, "X-Request-Id: %s\r\n", r->id);
 	if (hl >= sizeof(head) - 64)
 		return false;
 	const char *conn_hdr = c->close_after      ? "Connection: close\r\n"
@@ -423,6 +427,7 @@ static bool serialize(api_conn_t *c, api_req_t *r)
 }
 
 static void conn_input(api_conn_t *c);
+static void make_id(char *out);
 
 /* The answer is out: close, linger or wait for the next request. */
 static void answered(api_conn_t *c)
@@ -506,6 +511,7 @@ static bool fail(api_conn_t *c, unsigned status, const char *detail)
 		}
 		c->r->app = c->w->app;
 		c->r->conf = c->w->app->conf;
+		make_id(c->r->id);
 	}
 	api_problem(c->r, status, NULL, reason(status), NULL, "%s", detail);
 	if (status == 503 || status == 408)
@@ -611,6 +617,37 @@ static bool parse_args(api_req_t *r, const char *q, size_t qlen)
 	return true;
 }
 
+/* A request id of 16 hex digits: splitmix64 over a per-thread seed from getrandom(). */
+static void make_id(char *out)
+{
+	static _Thread_local uint64_t state;
+	if (!state && getrandom(&state, sizeof(state), 0) != sizeof(state))
+		state = (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)&state;
+	uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	z ^= z >> 31;
+	snprintf(out, 17, "%016" PRIx64, z);
+}
+
+/* The client's X-Request-Id when it is 1 to 64 of [A-Za-z0-9._:-] (safe in a header, a log
+ * line and JSON), else a new one. */
+static void request_id(const h1_request_t *q, char *out)
+{
+	size_t len;
+	const char *v = q ? h1_header(q, "X-Request-Id", &len) : NULL;
+	bool ok = v && len >= 1 && len <= API_REQUEST_ID_MAX;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		     (v[i] >= '0' && v[i] <= '9') || v[i] == '.' || v[i] == '_' || v[i] == ':' || v[i] == '-';
+	if (ok) {
+		memcpy(out, v, len);
+		out[len] = 0;
+	} else {
+		make_id(out);
+	}
+}
+
 api_req_t *api_req_new(api_app_t *app, h1_request_t *q, char *body, size_t body_len, const char *client)
 {
 	api_req_t *r = calloc(1, sizeof(*r));
@@ -623,6 +660,7 @@ api_req_t *api_req_new(api_app_t *app, h1_request_t *q, char *body, size_t body_
 	r->body = body;
 	r->body_len = body_len;
 	snprintf(r->client, sizeof(r->client), "%s", client);
+	request_id(q, r->id);
 	/* field values NUL-terminated in place: the byte after each is white space or a line end */
 	for (size_t i = 0; i < q->n_headers; i++)
 		((char *)q->headers[i].value)[q->headers[i].value_len] = 0;

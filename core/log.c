@@ -11,6 +11,15 @@ static int cur_level = LOG_LVL_INFO;
 static log_sink_t cur_sink;
 static void *cur_sink_arg;
 static const char *const names[] = {"error", "warn", "info", "debug"};
+static _Thread_local char tl_request[80]; /* " request <id>", or "" */
+
+void log_set_request(const char *id)
+{
+	if (id && *id)
+		snprintf(tl_request, sizeof(tl_request), " request %s", id);
+	else
+		tl_request[0] = 0;
+}
 
 void log_set_level(int level)
 {
@@ -68,6 +77,13 @@ static void emit(int level, const char *prefix, const char *fmt, va_list ap)
 	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
+	if (tl_request[0]) {
+		size_t rl = strlen(tl_request);
+		if (len + rl > sizeof(line) - 2)
+			len = sizeof(line) - 2 - rl;
+		memcpy(line + len, tl_request, rl);
+		len += rl;
+	}
 	if (cur_sink != NULL) {
 		line[len] = '\0';
 		cur_sink(level, line + start, cur_sink_arg);

@@ -19,6 +19,11 @@ int log_level(void);
 typedef void (*log_sink_t)(int level, const char *msg, void *arg);
 void log_set_sink(log_sink_t sink, void *arg);
 
+/* The HTTP request this thread works for now (NULL or "": none): every line it logs
+ * meanwhile ends with " request <id>", so that all lines about a request can be found
+ * by its X-Request-Id. */
+void log_set_request(const char *id);
+
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "<component>: zone <zone>: <message>", the zone without its trailing dot. */
 void log_zone_msg(int level, const char *component, const char *zone, const char *fmt, ...)

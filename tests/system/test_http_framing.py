@@ -3,10 +3,12 @@ request ends is decided by one strict reading of RFC 9112 section 6, so a confli
 unsupported framing is refused at once and the connection closed (nothing smuggled behind
 it is ever answered); every error, whoever finds it, is one status line and an RFC 9457
 problem+json body; limits give 413, 414 and 431, not resets or HTML."""
+import re
 import time
 
 import pytest
 
+from harness import wait_until
 from rawhttp import assert_problem, connect, exchange, parse_responses, read_until_eof
 
 STATUS_LINE = b"HTTP/1.1 "
@@ -248,3 +250,37 @@ def test_keep_alive_survives_a_route_error(port):
             assert parse_responses(buf)[0].status == 404
     finally:
         s.close()
+
+
+def test_every_answer_has_a_request_id_and_problems_carry_it(port):
+    # The client's X-Request-Id when it is sane, echoed in the answer and in a problem body;
+    # else one made by the server (16 hex digits), different for each request.
+    data, eof, _ = exchange(port, b"GET /v1/nothing HTTP/1.1\r\nHost: x\r\nX-Request-Id: lb-7f3a.42:x_y\r\n"
+                                  b"Connection: close\r\n\r\n")
+    [r] = parse_responses(data)
+    assert r.header("X-Request-Id") == ["lb-7f3a.42:x_y"], r
+    assert r.json()["x_request_id"] == "lb-7f3a.42:x_y"
+    seen = set()
+    for bad in (b"", b"X-Request-Id: " + b"a" * 65 + b"\r\n", b"X-Request-Id: a b\r\n",
+                b"X-Request-Id: <script>\r\n"):
+        data, eof, _ = exchange(port, b"GET /v1/nothing HTTP/1.1\r\nHost: x\r\n" + bad + b"Connection: close\r\n\r\n")
+        [r] = parse_responses(data)
+        [rid] = r.header("X-Request-Id")
+        assert re.fullmatch(r"[0-9a-f]{16}", rid) and r.json()["x_request_id"] == rid, r
+        seen.add(rid)
+    assert len(seen) == 4
+    # a request the server refuses before routing it gets one too
+    data, eof, _ = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+    [r] = parse_responses(data)
+    assert r.status == 400 and re.fullmatch(r"[0-9a-f]{16}", r.json()["x_request_id"]), r
+
+
+def test_log_lines_about_a_request_name_its_id(api_factory):
+    api = api_factory({"log_level": "debug"})
+    data, eof, _ = exchange(api.port, b"GET /v1/ptr/192.0.2.1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: trace-me-1\r\n"
+                                      b"Authorization: Bearer rdns_999_nope\r\nConnection: close\r\n\r\n")
+    [r] = parse_responses(data)
+    assert r.status == 401 and r.json()["x_request_id"] == "trace-me-1", r
+    lines = wait_until(lambda: [ln for ln in api.log().splitlines() if "request trace-me-1" in ln] or None,
+                       timeout=5, what="a log line naming the request")
+    assert any("GET /v1/ptr/192.0.2.1 -> 401" in ln for ln in lines), lines
