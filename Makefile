@@ -3,6 +3,7 @@
 # make test       install deps, run unit tests (ASan+UBSan) and system tests
 # make run        install deps, start the whole system on a private PostgreSQL and knotd (deploy/run.sh)
 # make bench      run the benchmarks in bench/
+# make install    binaries, units, users, sample config, examples (PREFIX, DESTDIR); make uninstall
 
 CC      ?= cc
 PYTHON  := /usr/bin/python3
@@ -28,7 +29,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(patsubst build/gen/%,gen/%,$(2)))
 REL_OBJ  := $(call obj,build/obj,$(LIB_SRC))
 SAN_OBJ  := $(call obj,build/asan,$(LIB_SRC))
 
-.PHONY: FORCE all deps deps-build deps-run fuzz-deps test unit system run bench fuzz format format-check clean asan
+.PHONY: FORCE all install uninstall deps deps-build deps-run fuzz-deps test unit system run bench fuzz format format-check clean asan
 all: build/rdns-api build/rdns-zonegen
 
 deps:
@@ -138,6 +139,59 @@ format: fuzz-deps
 	clang-format -i $(FMT_SRC)
 format-check: fuzz-deps
 	clang-format --dry-run --Werror $(FMT_SRC)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]. Daemons go to sbin (FHS: system daemons and
+# administration tools, where knotd, nsd and named live; nobody but root and systemd runs
+# them). The units are generated with SBINDIR and SYSCONFDIR substituted. sysusers.d is
+# read from /usr/lib and /etc only (not /usr/local/lib), hence /etc unless PREFIX=/usr.
+# The binaries embed their SQL and OpenAPI: nothing else is needed on disk. An existing
+# rdns.conf is never overwritten: the sample then goes beside it as rdns.conf.sample.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+DOCDIR      ?= $(PREFIX)/share/doc/rdns
+ifeq ($(PREFIX),/usr)
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+else
+SYSUSERSDIR ?= $(SYSCONFDIR)/sysusers.d
+endif
+UNITS    := rdns-api.service rdns-zonegen.service
+DNS_DOCS := $(notdir $(wildcard deploy/dns/*.conf))
+CONF     := $(DESTDIR)$(SYSCONFDIR)/rdns/rdns.conf
+
+build/systemd/%.service: deploy/systemd/%.service.in FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@.tmp && mv $@.tmp $@
+
+install: all $(addprefix build/systemd/,$(UNITS))
+	install -D -m 0755 build/rdns-api $(DESTDIR)$(SBINDIR)/rdns-api
+	install -D -m 0755 build/rdns-zonegen $(DESTDIR)$(SBINDIR)/rdns-zonegen
+	for u in $(UNITS); do install -D -m 0644 build/systemd/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -D -m 0644 deploy/sysusers.d/rdns.conf $(DESTDIR)$(SYSUSERSDIR)/rdns.conf
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	for f in $(DNS_DOCS); do install -D -m 0644 deploy/dns/$$f $(DESTDIR)$(DOCDIR)/dns/$$f || exit 1; done
+	@if [ ! -e $(CONF) ]; then echo "install -D -m 0600 deploy/rdns.conf $(CONF)"; \
+	  install -D -m 0600 deploy/rdns.conf $(CONF); \
+	elif ! cmp -s deploy/rdns.conf $(CONF); then echo "install: $(CONF) kept; the sample is $(CONF).sample"; \
+	  install -D -m 0600 deploy/rdns.conf $(CONF).sample; fi
+	@if [ -z "$(DESTDIR)" ]; then \
+	  if command -v systemd-sysusers >/dev/null; then echo "systemd-sysusers $(SYSUSERSDIR)/rdns.conf"; \
+	    systemd-sysusers $(SYSUSERSDIR)/rdns.conf; fi; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; fi
+
+# Removes what install put, but a config that differs from the sample (the operator's own)
+# and the users (systemd-sysusers never deletes users: files they own may remain).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/rdns-api $(DESTDIR)$(SBINDIR)/rdns-zonegen
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) $(DESTDIR)$(SYSUSERSDIR)/rdns.conf
+	rm -f $(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/dns/,$(DNS_DOCS))
+	-rmdir $(DESTDIR)$(DOCDIR)/dns $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@for f in $(CONF).sample $(CONF); do [ -e $$f ] || continue; \
+	  if cmp -s deploy/rdns.conf $$f; then echo "rm -f $$f"; rm -f $$f; \
+	  else echo "uninstall: $$f differs from the sample: kept"; fi; done
+	-@rmdir $(DESTDIR)$(SYSCONFDIR)/rdns 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 clean:
 	rm -rf build
