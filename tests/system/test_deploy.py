@@ -60,6 +60,10 @@ def test_sample_config_passes_check_config():
 
 
 def test_systemd_units_use_existing_options():
+    """The templates make install turns into units (test_install.py checks the result)."""
     for unit in ("rdns-api.service", "rdns-zonegen.service"):
-        text = open(os.path.join(DEPLOY, "systemd", unit)).read()
-        assert "ExecStart=/usr/local/bin/rdns-" in text and "-c /etc/rdns/rdns.conf" in text
+        text = open(os.path.join(DEPLOY, "systemd", unit + ".in")).read()
+        daemon = unit[:-len(".service")]
+        assert "\nExecStart=@SBINDIR@/%s -c %%d/rdns.conf\n" % daemon in text
+        assert "\nExecStartPre=@SBINDIR@/%s -c %%d/rdns.conf --check-config\n" % daemon in text
+        assert "\nLoadCredential=rdns.conf:@SYSCONFDIR@/rdns/rdns.conf\n" in text
