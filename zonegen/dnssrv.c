@@ -24,6 +24,7 @@ struct zg_dnssrv {
 	zg_acl_t *acl;
 	zg_acl_t *query_acl;
 	zg_zonedb_t *zones;
+	zg_tsig_replay_t *replay;      /* per-key replay check (tsig_replay.h) */
 	zg_server_t *server;           /* NULL without listen */
 	_Atomic long long serve_until; /* see zg_dnssrv_serve_until */
 };
@@ -97,6 +98,12 @@ zg_dnssrv_t *zg_dnssrv_new(const zg_dnssrv_conf_t *conf, int *err)
 	s->env.zones = s->zones;
 	s->env.keys = s->keys;
 	s->env.n_keys = s->n_keys;
+	s->replay = zg_tsig_replay_new(s->n_keys);
+	if (s->replay == NULL) {
+		rc = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	s->env.replay = s->replay;
 	if (conf->listen != NULL) {
 		zg_server_conf_t sc = {.listen = conf->listen,
 		                       .tcp_idle_timeout_ms = conf->tcp_idle_timeout_ms,
@@ -171,5 +178,6 @@ void zg_dnssrv_free(zg_dnssrv_t *s)
 	free(s->keys);
 	zg_acl_free(s->acl);
 	zg_acl_free(s->query_acl);
+	zg_tsig_replay_free(s->replay);
 	free(s);
 }

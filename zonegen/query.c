@@ -224,6 +224,32 @@ static const char *qtype_text(uint16_t t)
 	                           : "refused query for";
 }
 
+/* The replay check on a request whose TSIG verified (tsig_replay.h has the rule). false
+ * with why[] set to the log line's reason when it is a replay. */
+static bool replay_ok(const zg_query_env_t *env, const zg_query_t *r, char *why, size_t whylen)
+{
+	uint64_t newest = 0;
+	if (env->replay == NULL || r->tsig.key == NULL)
+		return true;
+	size_t key = (size_t)(r->tsig.key - env->keys);
+	zg_tsig_replay_verdict_t v = zg_tsig_replay_check(
+	    env->replay, key, r->tsig.time_signed, r->tsig.fudge, r->tsig.mac, r->tsig.mac_len, &newest);
+	if (v == ZG_TSIG_REPLAY_STALE)
+		snprintf(why, whylen,
+		         "TSIG BADTIME (replay: time signed %llu is %llu s before %llu, the newest accepted "
+		         "for this key, beyond the fudge of %u s)",
+		         (unsigned long long)r->tsig.time_signed,
+		         (unsigned long long)(newest - r->tsig.time_signed), (unsigned long long)newest,
+		         (unsigned)r->tsig.fudge);
+	else if (v == ZG_TSIG_REPLAY_DUPLICATE)
+		snprintf(
+		    why, whylen,
+		    "TSIG BADTIME (replay: the same signed request was accepted before; time signed %llu, "
+		    "now %llu)",
+		    (unsigned long long)r->tsig.time_signed, (unsigned long long)now_secs());
+	return v == ZG_TSIG_REPLAY_FRESH;
+}
+
 /* Parse SERIAL out of an SOA RR's RDATA. */
 static bool soa_serial(const uint8_t *msg, size_t len, const zg_wire_rr_t *rr, uint32_t *serial)
 {
@@ -379,6 +405,9 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 		}
 		if (rc != RDNS_OK)
 			goto cleanup;
+		char replay[160] = "";
+		if (r->tsig.error == ZG_TSIG_NOERROR && !replay_ok(env, r, replay, sizeof(replay)))
+			r->tsig.error = ZG_TSIG_BADTIME; /* RFC 8945 §5.2.3: signed, our time in Other Data */
 		if (r->tsig.error != ZG_TSIG_NOERROR) {
 			static const char *const why[] = {
 			    [ZG_TSIG_BADSIG] = "TSIG BADSIG (wrong secret or a changed message)",
@@ -386,7 +415,8 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 			    [ZG_TSIG_BADTIME] = "TSIG BADTIME (clocks apart beyond the fudge)",
 			    [ZG_TSIG_BADTRUNC] = "TSIG BADTRUNC (truncated MAC)"};
 			const char *reason =
-			    r->tsig.error < sizeof(why) / sizeof(why[0]) && why[r->tsig.error]
+			    replay[0] ? replay
+			    : r->tsig.error < sizeof(why) / sizeof(why[0]) && why[r->tsig.error]
 			        ? why[r->tsig.error]
 			        : "TSIG check failed";
 			log_refusal(r, from, qtype_text(r->qtype), reason);

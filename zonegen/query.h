@@ -10,6 +10,7 @@
 
 #include "zonegen/acl.h"
 #include "zonegen/tsig.h"
+#include "zonegen/tsig_replay.h"
 #include "zonegen/wire.h"
 #include "zonegen/zonedb.h"
 
@@ -21,13 +22,15 @@ enum { ZG_QUERY_UDP = 0, ZG_QUERY_TCP = 1 };
 typedef int (*zg_query_emit_fn)(void *arg, const uint8_t *msg, size_t len);
 
 /* What queries are answered from. Set up once (dnssrv.c), then only read,
- * by any number of threads at once. */
+ * by any number of threads at once (replay points to state of its own, locked inside). */
 typedef struct {
 	const zg_acl_t *acl;       /* sources allowed to transfer and to query (transfer_allow) */
 	const zg_acl_t *query_acl; /* further sources allowed to query, not to transfer; NULL: none */
 	zg_zonedb_t *zones;        /* the published zones */
 	const zg_tsig_key_t *keys; /* known keys, checked */
 	size_t n_keys;
+	/* Per-key replay state for keys[] (tsig_replay.h); NULL: no replay check. */
+	zg_tsig_replay_t *replay;
 	/* Set: zones are served only while CLOCK_MONOTONIC, in ms, is below it (the
 	 * leader's lease, zg_dnssrv_serve_until); NULL: always. */
 	const _Atomic long long *serve_until;
@@ -74,11 +77,15 @@ typedef struct {
  *   several OPTs: FORMERR.
  * - TSIG failing verification: NOTAUTH with the TSIG error (BADKEY, BADSIG
  *   unsigned; BADTIME, BADTRUNC signed). EDNS version > 0: BADVERS.
+ * - A verified request that env->replay calls a replay (zg_tsig_replay_check:
+ *   the same signed message again, or signed more than its fudge before the
+ *   newest accepted for its key): NOTAUTH, BADTIME, signed, with our time in
+ *   Other Data (RFC 8945 §5.2.3), whatever it asked for.
  * - qtype OPT or TSIG: FORMERR.
  * - class not IN, a source in neither ACL (AXFR and IXFR: not in acl), a
  *   name in no published zone, AXFR/IXFR of a name that is not an apex, or an
  *   unsigned (or wrongly keyed) AXFR/IXFR when a transfer key is set:
- *   REFUSED. Refused transfers and failed TSIG checks are logged at info with
+ *   REFUSED. Refused transfers and failed TSIG checks (replays too) are logged at info with
  *   the client, zone, key name and reason, at most 10 lines a second.
  * - Any other query in a published zone: an authoritative answer (AA) from
  *   zg_zonedb_lookup: the records of the name and type (ANY: all of the
