@@ -6,16 +6,21 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
 
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
+import dns.rdata
+import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 import dns.reversename
+import dns.tsig
 import dns.tsigkeyring
 import dns.zone
 import psycopg2
@@ -426,6 +431,72 @@ def test_tsig_transfers(env, dburl):
         with pytest.raises(Exception):
             dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4, port=zg.port, keyring=bad, keyname="xfr-key.",
                                             keyalgorithm="hmac-sha256"))
+        zg.stop()
+    finally:
+        zg.close()
+        env.zg.start().wait_leader()
+
+
+def _tsig_of(wire, start):
+    """The TSIG RR at start (our server writes its owner uncompressed): owner, rdata."""
+    owner, used = dns.name.from_wire(wire, start)
+    at = start + used
+    rdlen = struct.unpack("!H", wire[at + 8:at + 10])[0]
+    return owner, dns.rdata.from_wire(dns.rdataclass.ANY, dns.rdatatype.TSIG, wire, at + 10, rdlen)
+
+
+def test_tsig_replay_refused(env, dburl):
+    """RFC 8945 §5.2.3: the same signed SOA query sent twice is answered once; the copy
+    gets NOTAUTH with TSIG error BADTIME, signed, our time in Other Data, and an info
+    line. A fresh request with the same key and a request with another key still work."""
+    env.zg.stop()
+    other_secret = "b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcm90aGVyMTI="
+    zg = Zonegen(dburl, {"tsig_keys": f"xfr-key:hmac-sha256:{TSIG_SECRET} other-key:hmac-sha256:{other_secret}"},
+                 zone_dir=env.zg.zone_dir)
+    zg.conf["zone_dir"] = env.zg.zone_dir
+    keyring = dns.tsigkeyring.from_text({"xfr-key.": ("hmac-sha256", TSIG_SECRET),
+                                         "other-key.": ("hmac-sha256", other_secret)})
+    try:
+        zg.start()
+        wait_until(lambda: soa_serial(zg.port, Z4), what="TSIG primary serving")
+
+        def signed_soa(keyname):
+            q = dns.message.make_query(Z4 + ".", "SOA", use_edns=False)
+            q.use_tsig(keyring, keyname=keyname, algorithm="hmac-sha256")
+            return q, q.to_wire()
+
+        def exchange(wire):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(2.0)
+                s.sendto(wire, ("127.0.0.1", zg.port))
+                return s.recv(65535)
+
+        q, wire = signed_soa("xfr-key.")
+        first = dns.message.from_wire(exchange(wire), keyring=keyring, request_mac=q.mac)
+        assert first.rcode() == dns.rcode.NOERROR and first.answer and first.had_tsig
+
+        again = exchange(wire)
+        assert again[3] & 0xF == dns.rcode.NOTAUTH
+        with pytest.raises(dns.tsig.PeerBadTime):
+            dns.message.from_wire(again, keyring=keyring, request_mac=q.mac)
+        # Signed by the same key (RFC 8945 §5.2.3): rebuild the digest over the answer.
+        qlen = len(dns.name.from_text(Z4 + ".").to_wire()) + 4
+        start = 12 + qlen
+        owner, rd = _tsig_of(again, start)
+        assert owner == dns.name.from_text("xfr-key.")
+        assert rd.error == dns.rcode.BADTIME and len(rd.other) == 6 and len(rd.mac) == 32
+        assert abs(int.from_bytes(rd.other, "big") - time.time()) < 5
+        unsigned = again[:10] + struct.pack("!H", struct.unpack("!H", again[10:12])[0] - 1) + again[12:start]
+        dns.tsig._digest(unsigned, keyring[owner], rd, None, q.mac, None, False).verify(rd.mac)
+        wait_until(lambda: "TSIG BADTIME (replay: the same signed request was accepted before" in zg.log(),
+                   what="the replay logged")
+        assert TSIG_SECRET not in zg.log()
+
+        # A new request with the same key, and the other key: answered.
+        for keyname in ("xfr-key.", "other-key."):
+            q, wire = signed_soa(keyname)
+            r = dns.message.from_wire(exchange(wire), keyring=keyring, request_mac=q.mac)
+            assert r.rcode() == dns.rcode.NOERROR and r.answer
         zg.stop()
     finally:
         zg.close()
