@@ -247,6 +247,13 @@ static bool replay_ok(const zg_query_env_t *env, const zg_query_t *r, char *why,
 		    "TSIG BADTIME (replay: the same signed request was accepted before; time signed %llu, "
 		    "now %llu)",
 		    (unsigned long long)r->tsig.time_signed, (unsigned long long)now_secs());
+	/* A duplicate is refused only for a transfer, where a replay would hand the zone to
+	 * whoever captured the request. Any other signed request (an SOA check, a query) sent
+	 * again is a UDP retransmission after a lost answer as often as an attack, and a
+	 * replay of it gets nothing the original did not: refusing it would only turn a lost
+	 * packet into a failed refresh. The time rule (STALE) holds for every type. */
+	if (v == ZG_TSIG_REPLAY_DUPLICATE && r->qtype != ZG_TYPE_AXFR && r->qtype != ZG_TYPE_IXFR)
+		return true;
 	return v == ZG_TSIG_REPLAY_FRESH;
 }
 

@@ -19,8 +19,9 @@
  *   (the same signed message sent again; the MAC covers ID, question and time, so two
  *   different requests never share one);
  * - FRESH otherwise: accepted, its time and MAC remembered.
- * Both refusals are answered BADTIME. Secondaries sharing a key must therefore keep
- * their clocks within the fudge of each other, not only of ours. */
+ * Both refusals are answered BADTIME; query.c applies DUPLICATE to transfers (AXFR,
+ * IXFR) only: a repeated SOA query is a UDP retransmission as often as an attack. Secondaries sharing a key
+ * must therefore keep their clocks within the fudge of each other, not only of ours. */
 typedef enum {
 	ZG_TSIG_REPLAY_FRESH = 0,
 	ZG_TSIG_REPLAY_STALE,

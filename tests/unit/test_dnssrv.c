@@ -1459,29 +1459,19 @@ static void test_tsig_replay(void **state)
 	log_set_level(LOG_LVL_INFO);
 	logged.n = 0;
 
-	/* A signed SOA query, answered; the same bytes again: NOTAUTH, BADTIME, signed, with
-	 * our time in Other Data, and one info line. */
+	/* A signed SOA query, answered; the same bytes again (a UDP retransmission after a
+	 * lost answer looks the same): answered again, signed, nothing logged. */
 	q_t spec = {.id = 0x7a01, .name = SMALL, .qtype = ZG_TYPE_SOA};
 	size_t ql = signed_query(q, sizeof(q), &spec, &KEYS[0], now, &c);
-	assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_UDP, sink_emit, &out), RDNS_OK);
-	assert_int_equal(ZG_WIRE_RCODE(zg_wire_get16(out.msgs[0] + 2)), ZG_RCODE_NOERROR);
-	assert_int_equal(zg_tsig_verify_response(&c, out.msgs[0], out.lens[0], now), RDNS_OK);
-	sink_free(&out);
-	assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_UDP, sink_emit, &out), RDNS_OK);
-	assert_int_equal(out.n, 1);
-	assert_int_equal(ZG_WIRE_RCODE(zg_wire_get16(out.msgs[0] + 2)), ZG_RCODE_NOTAUTH);
-	assert_int_equal(tsig_error_other(out.msgs[0], out.lens[0], &other), ZG_TSIG_BADTIME);
-	assert_int_equal(other, 6);
-	sink_free(&out);
-	if (logged.n == 2 && strstr(logged.line[0], "refusal lines were suppressed") != NULL) {
-		/* test_log_lines's flood, owned up to by the first line of a new second */
-		memmove(logged.line[0], logged.line[1], sizeof(logged.line[0]));
-		logged.level[0] = logged.level[1];
-		logged.n = 1;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_UDP, sink_emit, &out), RDNS_OK);
+		assert_int_equal(out.n, 1);
+		assert_int_equal(ZG_WIRE_RCODE(zg_wire_get16(out.msgs[0] + 2)), ZG_RCODE_NOERROR);
+		if (i == 0) /* the client's context moves on with the first answer it verifies */
+			assert_int_equal(zg_tsig_verify_response(&c, out.msgs[0], out.lens[0], now), RDNS_OK);
+		sink_free(&out);
 	}
-	expect_line(LOG_LVL_INFO,
-	            "dnssrv: refused query for 2.0.192.in-addr.arpa. from 127.0.0.1:0, key "
-	            "xfr-key.: TSIG BADTIME (replay: the same signed request was accepted before");
+	assert_int_equal(logged.n, 0);
 
 	/* A different request signed in the same second: accepted. */
 	spec.id = 0x7a02;
@@ -1502,7 +1492,14 @@ static void test_tsig_replay(void **state)
 	assert_int_equal(out.n, 1);
 	assert_int_equal(ZG_WIRE_RCODE(zg_wire_get16(out.msgs[0] + 2)), ZG_RCODE_NOTAUTH);
 	assert_int_equal(tsig_error_other(out.msgs[0], out.lens[0], &other), ZG_TSIG_BADTIME);
+	assert_int_equal(other, 6);
 	sink_free(&out);
+	if (logged.n == 2 && strstr(logged.line[0], "refusal lines were suppressed") != NULL) {
+		/* test_log_lines's flood, owned up to by the first line of a new second */
+		memmove(logged.line[0], logged.line[1], sizeof(logged.line[0]));
+		logged.level[0] = logged.level[1];
+		logged.n = 1;
+	}
 	expect_line(LOG_LVL_INFO, "dnssrv: refused AXFR of 2.0.192.in-addr.arpa. from 127.0.0.1:0, key "
 	                          "xfr-key.: TSIG BADTIME (replay: the same signed request");
 
