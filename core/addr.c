@@ -1,5 +1,8 @@
 /* addr.c - IPv4/IPv6 addresses and prefixes: strict parsing, RFC 5952 printing, containment. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -288,6 +291,35 @@ int core_prefix_parse(const char *s, core_prefix_t *out)
 	out->addr = a;
 	out->len = len;
 	return RDNS_OK;
+}
+
+int core_prefix_parse_acl(const char *s, core_prefix_t *out)
+{
+	char tok[CORE_PREFIX_ACL_ENTRY_MAX];
+	core_addr_t a;
+	long plen = -1;
+	size_t n = strnlen(s, sizeof(tok));
+	if (n >= sizeof(tok))
+		return RDNS_EINVAL;
+	memcpy(tok, s, n + 1);
+	char *slash = strchr(tok, '/');
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		errno = 0;
+		plen = strtol(slash + 1, &end, 10);
+		if (slash[1] == '\0' || *end != '\0' || errno || plen < 0)
+			return RDNS_EINVAL;
+	}
+	if (core_addr_parse(tok, &a) != RDNS_OK)
+		return RDNS_EINVAL;
+	unsigned bits = core_addr_bits(a.family);
+	unsigned len = plen < 0 ? bits : (unsigned)plen;
+	if (len > bits)
+		return RDNS_EINVAL;
+	char canon[CORE_PREFIX_ACL_ENTRY_MAX + 8];
+	snprintf(canon, sizeof(canon), "%s/%u", tok, len);
+	return core_prefix_parse(canon, out) == RDNS_OK ? RDNS_OK : RDNS_EINVAL;
 }
 
 int core_prefix_format(const core_prefix_t *p, char *buf, size_t len)

@@ -47,6 +47,14 @@ int core_addr_format(const core_addr_t *a, char *buf, size_t len);
  * Returns RDNS_OK or RDNS_EINVAL; out is left alone on error. */
 int core_prefix_parse(const char *s, core_prefix_t *out);
 
+/* The entry grammar of the transfer_allow and query_allow lists: as
+ * core_prefix_parse, but the length keeps the strtol() forms those options
+ * have always taken (a '+' sign, leading zeros, leading white space:
+ * "10.0.0.0/024"), and the entry is shorter than CORE_PREFIX_ACL_ENTRY_MAX.
+ * Returns RDNS_OK or RDNS_EINVAL; out is left alone on error. */
+#define CORE_PREFIX_ACL_ENTRY_MAX 80
+int core_prefix_parse_acl(const char *s, core_prefix_t *out);
+
 /* "addr/len" in canonical form, always with the length ("192.0.2.1/32").
  * Returns RDNS_OK, RDNS_ESPACE, or RDNS_EINVAL (unknown family, len too
  * long); on error buf, if len > 0, holds "". */

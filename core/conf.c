@@ -4,119 +4,157 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "endpoint.h"
 #include "err.h"
+#include "hostname.h"
+#include "tsigkey.h"
 
 #define OFF(f) offsetof(rdns_conf_t, f)
+#define LISTEN (CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO)
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const on_off[] = {"on", "off", NULL};
 
 const conf_opt_t conf_options[] = {
     {"database_url", CONF_STR, "", 0, 0, OFF(database_url), "both",
-     "PostgreSQL connection: libpq conninfo or URI; empty uses libpq's PG* environment defaults"},
-    {"log_level", CONF_STR, "info", 0, 0, OFF(log_level), "both", "error, warn, info or debug"},
+     "PostgreSQL connection: libpq conninfo or URI; empty uses libpq's PG* environment defaults", CONF_ANY, 0,
+     NULL, 0},
+    {"log_level", CONF_STR, "info", 0, 0, OFF(log_level), "both", "error, warn, info or debug", CONF_ENUM, 0,
+     log_levels, 0},
     {"api_listen", CONF_STR, "127.0.0.1:8053", 0, 0, OFF(api_listen), "api",
-     "HTTP listen address ip:port ([v6]:port for IPv6)"},
+     "HTTP listen address ip:port ([v6]:port for IPv6)", CONF_ENDPOINT, LISTEN, NULL, 0},
     {"api_threads", CONF_INT, "32", 1, 512, OFF(api_threads), "api",
-     "HTTP worker threads; each holds one PostgreSQL connection (plus two per instance: lookups, changes)"},
+     "HTTP worker threads; each holds one PostgreSQL connection (plus two per instance: lookups, changes)",
+     CONF_ANY, 0, NULL, 0},
     {"api_max_connections", CONF_INT, "1024", 1, 65536, OFF(api_max_connections), "api",
-     "maximum concurrent HTTP connections"},
+     "maximum concurrent HTTP connections", CONF_ANY, 0, NULL, 0},
     {"api_per_ip_connections", CONF_INT, "32", 0, 65536, OFF(api_per_ip_connections), "api",
      "maximum concurrent HTTP connections from one client address; more are answered 503 and closed "
      "(0: no limit). A trusted proxy's own connections are exempt; with api_proxy_protocol the "
-     "addresses it announces are counted"},
+     "addresses it announces are counted",
+     CONF_ANY, 0, NULL, 0},
     {"api_idle_timeout", CONF_INT, "30", 1, 3600, OFF(api_idle_timeout), "api",
-     "seconds before an idle keep-alive HTTP connection is closed"},
+     "seconds before an idle keep-alive HTTP connection is closed", CONF_ANY, 0, NULL, 0},
     {"api_request_timeout_ms", CONF_INT, "10000", 100, 600000, OFF(api_request_timeout_ms), "api",
      "a request (head and body) must arrive whole within this of its first byte, however slowly it "
      "trickles (408 and close); also the time a client has to take an answer, and a new connection to "
-     "start its first request"},
+     "start its first request",
+     CONF_ANY, 0, NULL, 0},
     {"api_trusted_proxies", CONF_LIST, "", 0, 0, OFF(api_trusted_proxies), "api",
      "addresses or prefixes of the load balancers in front of rdns-api: from them the client's address "
      "is the last X-Forwarded-For entry that is not itself a trusted proxy (or the PROXY header's "
-     "source with api_proxy_protocol); from anyone else both are ignored"},
+     "source with api_proxy_protocol); from anyone else both are ignored",
+     CONF_PREFIX_LIST, 0, NULL, 0},
     {"api_proxy_protocol", CONF_STR, "off", 0, 0, OFF(api_proxy_protocol), "api",
      "on: connections from api_trusted_proxies begin with a PROXY protocol v1 or v2 header (HAProxy's "
-     "send-proxy) giving the client's address; off: they do not"},
+     "send-proxy) giving the client's address; off: they do not",
+     CONF_ENUM, 0, on_off, 0},
     {"api_sched_slice_us", CONF_INT, "100", 0, 100000, OFF(api_sched_slice_us), "api",
      "time slice the API's threads ask of the Linux scheduler (EEVDF, Linux 6.12+), in microseconds: "
-     "a woken worker then runs sooner; 0 keeps the kernel's default"},
+     "a woken worker then runs sooner; 0 keeps the kernel's default",
+     CONF_ANY, 0, NULL, 0},
     {"rate_limit_writes", CONF_INT, "120", 0, 1000000, OFF(rate_limit_writes), "api",
      "PTR writes per account per minute: a token bucket of that many, refilled continuously, shared by all "
-     "instances through PostgreSQL (0: off)"},
+     "instances through PostgreSQL (0: off)",
+     CONF_ANY, 0, NULL, 0},
     {"resolvers", CONF_LIST, "", 0, 0, OFF(resolvers), "api",
-     "resolvers for the forward check, ip[:port] list; empty: nameservers of /etc/resolv.conf"},
+     "resolvers for the forward check, ip[:port] list; empty: nameservers of /etc/resolv.conf",
+     CONF_ENDPOINT_LIST, CORE_EP_BRACKET_V4, NULL, 0},
     {"verify_timeout_ms", CONF_INT, "1000", 50, 60000, OFF(verify_timeout_ms), "api",
-     "timeout of one forward-check query attempt"},
-    {"verify_retries", CONF_INT, "2", 0, 10, OFF(verify_retries), "api", "retries of a forward-check query"},
+     "timeout of one forward-check query attempt", CONF_ANY, 0, NULL, 0},
+    {"verify_retries", CONF_INT, "2", 0, 10, OFF(verify_retries), "api", "retries of a forward-check query",
+     CONF_ANY, 0, NULL, 0},
     {"verify_deadline_ms", CONF_INT, "5000", 100, 120000, OFF(verify_deadline_ms), "api",
-     "deadline of one whole verification"},
+     "deadline of one whole verification", CONF_ANY, 0, NULL, 0},
     {"verify_threads", CONF_INT, "32", 1, 1024, OFF(verify_threads), "api",
-     "threads that run verifications (their DNS queries), off the HTTP workers"},
+     "threads that run verifications (their DNS queries), off the HTTP workers", CONF_ANY, 0, NULL, 0},
     {"verify_max_inflight", CONF_INT, "256", 1, 65536, OFF(verify_max_inflight), "api",
      "verifications queued or running at once in this instance; more PUTs are answered 503 with "
-     "Retry-After"},
+     "Retry-After",
+     CONF_ANY, 0, NULL, 0},
     {"verify_per_account", CONF_INT, "16", 1, 65536, OFF(verify_per_account), "api",
      "verifications queued or running at once for one customer account; more are answered 429 with "
-     "Retry-After (staff are held to verify_max_inflight only)"},
+     "Retry-After (staff are held to verify_max_inflight only)",
+     CONF_ANY, 0, NULL, 0},
     {"special_names", CONF_LIST,
      "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "
      "home.arpa in-addr.arpa ip6.arpa ipv4only.arpa resolver.arpa",
-     0, 0, OFF(special_names), "api", "special-use and internal suffixes a PTR may never point into"},
+     0, 0, OFF(special_names), "api", "special-use and internal suffixes a PTR may never point into",
+     CONF_SUFFIX_LIST, 0, NULL, 0},
     {"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api",
-     "domains customers may not use (the provider's own namespace, brands); suffix match"},
+     "domains customers may not use (the provider's own namespace, brands); suffix match", CONF_SUFFIX_LIST,
+     0, NULL, 0},
     {"zone_dir", CONF_STR, "var/zones", 0, 0, OFF(zone_dir), "zonegen",
-     "folder the zone files are written to"},
+     "folder the zone files are written to", CONF_NONEMPTY, 0, NULL, 0},
     {"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
-     "hidden primary listen address (queries, SOA, AXFR, IXFR over UDP/TCP); empty: off"},
+     "hidden primary listen address (queries, SOA, AXFR, IXFR over UDP/TCP); empty: off", CONF_ENDPOINT,
+     LISTEN | CONF_F_EMPTY_OK, NULL, 0},
     {"dns_tcp_clients", CONF_INT, "64", 1, 4096, OFF(dns_tcp_clients), "zonegen",
      "TCP connections the hidden primary serves at once (one thread each); more are closed at once; "
      "one from outside transfer_allow and query_allow never takes one (REFUSED to one query within 1 s, then "
-     "closed)"},
+     "closed)",
+     CONF_ANY, 0, NULL, 0},
     {"dns_tcp_per_address", CONF_INT, "8", 1, 4096, OFF(dns_tcp_per_address), "zonegen",
-     "TCP connections one source address may hold on the hidden primary; more are closed at once"},
+     "TCP connections one source address may hold on the hidden primary; more are closed at once", CONF_ANY,
+     0, NULL, 0},
     {"dns_tcp_idle_timeout_ms", CONF_INT, "10000", 100, 3600000, OFF(dns_tcp_idle_timeout_ms), "zonegen",
      "longest silence on a hidden-primary TCP connection (between queries, inside one, or a stalled "
-     "write) before it is closed"},
+     "write) before it is closed",
+     CONF_ANY, 0, NULL, 0},
     {"dns_tcp_query_timeout_ms", CONF_INT, "10000", 100, 3600000, OFF(dns_tcp_query_timeout_ms), "zonegen",
-     "time from the first byte of a query over TCP to its last; a query trickling in slower is cut off"},
+     "time from the first byte of a query over TCP to its last; a query trickling in slower is cut off",
+     CONF_ANY, 0, NULL, 0},
     {"notify", CONF_LIST, "", 0, 0, OFF(notify), "zonegen",
-     "NOTIFY targets for every zone: ip[:port][@tsigkey] list (the zone's own targets are added)"},
-    {"notify_tries", CONF_INT, "8", 1, 100, OFF(notify_tries), "zonegen", "NOTIFY attempts per target"},
+     "NOTIFY targets for every zone: ip[:port][@tsigkey] list (the zone's own targets are added)",
+     CONF_ENDPOINT_LIST, CORE_EP_NOTIFY, NULL, CORE_NOTIFY_MAX_TARGETS},
+    {"notify_tries", CONF_INT, "8", 1, 100, OFF(notify_tries), "zonegen", "NOTIFY attempts per target",
+     CONF_ANY, 0, NULL, 0},
     {"notify_timeout_ms", CONF_INT, "250", 10, 60000, OFF(notify_timeout_ms), "zonegen",
-     "first NOTIFY retransmit timeout; doubled each try up to 8 s"},
+     "first NOTIFY retransmit timeout; doubled each try up to 8 s", CONF_ANY, 0, NULL, 0},
     {"notify_source", CONF_STR, "dns_listen", 0, 0, OFF(notify_source), "zonegen",
      "source address of NOTIFY (secondaries accept NOTIFY only from their primary's address): dns_listen "
      "(the address of dns_listen, for targets of its family; the kernel picks for the other family and for "
-     "a wildcard dns_listen), one IPv4 and/or one IPv6 address, or 0 / empty for the kernel's choice"},
+     "a wildcard dns_listen), one IPv4 and/or one IPv6 address, or 0 / empty for the kernel's choice",
+     CONF_NOTIFY_SOURCE, 0, NULL, 0},
     {"transfer_allow", CONF_LIST, "127.0.0.1 ::1", 0, 0, OFF(transfer_allow), "zonegen",
-     "addresses or prefixes allowed to transfer zones (AXFR, IXFR) and to query them"},
+     "addresses or prefixes allowed to transfer zones (AXFR, IXFR) and to query them", CONF_ACL_LIST, 0, NULL,
+     0},
     {"query_allow", CONF_LIST, "", 0, 0, OFF(query_allow), "zonegen",
      "addresses or prefixes allowed to query the hidden primary (PTR, SOA, NS, ...) besides transfer_allow, "
-     "which may always query; \"0.0.0.0/0 ::/0\" lets everyone; no transfers"},
+     "which may always query; \"0.0.0.0/0 ::/0\" lets everyone; no transfers",
+     CONF_ACL_LIST, 0, NULL, 0},
     {"tsig_keys", CONF_LIST, "", 0, 0, OFF(tsig_keys), "zonegen",
-     "TSIG keys name:hmac-sha256:base64secret (secrets: keep this file private)"},
+     "TSIG keys name:hmac-sha256:base64secret (secrets: keep this file private)", CONF_TSIG_KEYS, 0, NULL,
+     CORE_TSIG_KEYS_MAX},
     {"transfer_tsig_key", CONF_STR, "", 0, 0, OFF(transfer_tsig_key), "zonegen",
-     "when set, transfers must be signed with this key"},
+     "when set, transfers must be signed with this key", CONF_TSIG_KEYNAME, 0, NULL, 0},
     {"debounce_ms", CONF_INT, "100", 0, 60000, OFF(debounce_ms), "zonegen",
      "at most one render per this many ms: a change after a quiet spell renders at once, the changes "
-     "that follow within the window render together at its end"},
+     "that follow within the window render together at its end",
+     CONF_ANY, 0, NULL, 0},
     {"ixfr_history", CONF_INT, "100", 0, 100000, OFF(ixfr_history), "zonegen",
      "versions of each zone whose differences are kept (zone_dir/<zone>.ixfr) so that IXFR answers a "
      "secondary that far behind incrementally; older serials get the whole zone (0: no history, every IXFR "
-     "is answered in full)"},
+     "is answered in full)",
+     CONF_ANY, 0, NULL, 0},
     {"ixfr_history_bytes", CONF_INT, "16777216", 0, 1099511627776, OFF(ixfr_history_bytes), "zonegen",
      "most bytes of one zone's IXFR history file; the oldest differences go first, and a difference bigger "
-     "than this alone is not kept (0: no history)"},
+     "than this alone is not kept (0: no history)",
+     CONF_ANY, 0, NULL, 0},
     {"reconcile_interval", CONF_INT, "300", 1, 86400, OFF(reconcile_interval), "zonegen",
-     "seconds between full reconciliations of all zones"},
+     "seconds between full reconciliations of all zones", CONF_ANY, 0, NULL, 0},
     {"post_write_command", CONF_STR, "", 0, 0, OFF(post_write_command), "zonegen",
      "command run after a zone file is replaced; {zone} and {file} are substituted (e.g. knotc zone-reload "
-     "{zone})"},
-    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+     "{zone})",
+     CONF_ANY, 0, NULL, 0},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL, CONF_ANY, 0, NULL, 0},
 };
 
-static const conf_opt_t *find_opt(const char *key)
+const conf_opt_t *conf_find(const char *key)
 {
 	for (const conf_opt_t *o = conf_options; o->key; o++)
 		if (strcmp(o->key, key) == 0)
@@ -167,13 +205,166 @@ oom:
 	return RDNS_ENOMEM;
 }
 
+/* ---- checks (conf_check_t) ---- */
+
+/* One item of a list, or a whole scalar value: NULL when good, else why not. */
+static const char *check_item(const conf_opt_t *o, const char *v, char *buf, size_t len)
+{
+	const char *why = NULL;
+	core_endpoint_t ep;
+	core_prefix_t p;
+	switch (o->check) {
+	case CONF_ANY: return NULL;
+	case CONF_NONEMPTY: return v[0] ? NULL : "must not be empty";
+	case CONF_ENUM: {
+		size_t n = 0;
+		for (const char *const *w = o->words; *w; w++) {
+			if (strcmp(v, *w) == 0)
+				return NULL;
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+			                      n ? ", " : "is not one of ", *w);
+		}
+		return buf;
+	}
+	case CONF_ENDPOINT:
+		if (!v[0] && (o->flags & CONF_F_EMPTY_OK))
+			return NULL;
+		/* fall through */
+	case CONF_ENDPOINT_LIST:
+		if (core_endpoint_parse(v, o->flags & ~CONF_F_EMPTY_OK, 53, &ep, &why) != RDNS_OK)
+			return why ? why : "not an address";
+		return NULL;
+	case CONF_PREFIX_LIST:
+		return core_prefix_parse(v, &p) == RDNS_OK ? NULL
+		                                           : "is not an address or prefix (addr/len without "
+		                                             "host bits, length without sign or "
+		                                             "leading zero)";
+	case CONF_ACL_LIST:
+		return core_prefix_parse_acl(v, &p) == RDNS_OK
+		           ? NULL
+		           : "is not an address or prefix (addr/len, without host bits beyond the length)";
+	case CONF_SUFFIX_LIST: {
+		/* a suffix may be one label ("local"): check it as the name "x.<suffix>" */
+		char name[CORE_HOSTNAME_MAX + 2];
+		const char *reason = NULL;
+		if (!v[0] || v[0] == '.' || strlen(v) + 2 >= sizeof(name))
+			return "is not a domain name";
+		snprintf(name, sizeof(name), "x.%s", v);
+		if (core_hostname_normalize(name, name, sizeof(name), &reason) != RDNS_OK)
+			return reason ? reason : "is not a domain name";
+		return NULL;
+	}
+	case CONF_TSIG_KEYS: {
+		core_tsig_key_t k;
+		int rc = core_tsig_key_parse(v, &k, &why);
+		OPENSSL_cleanse(&k, sizeof(k));
+		return rc == RDNS_OK ? NULL : why;
+	}
+	case CONF_TSIG_KEYNAME:
+		return !v[0] || core_tsig_keyname_ok(v)
+		           ? NULL
+		           : "is not a TSIG key name (1 to 63 letters, digits, '-', "
+		             "'_' or '.')";
+	case CONF_NOTIFY_SOURCE: {
+		/* dns_listen is checked against it once both are known (conf_check_refs) */
+		core_addr_t src[2];
+		if (strcmp(v, "dns_listen") == 0)
+			return NULL;
+		return core_notify_source_parse(v, NULL, src, &why) == RDNS_OK ? NULL : why;
+	}
+	}
+	return NULL;
+}
+
+int conf_check_value(const conf_opt_t *o, const char *value, char *err, size_t errlen)
+{
+	char buf[160];
+	if (o->type != CONF_LIST) {
+		const char *why = check_item(o, value, buf, sizeof(buf));
+		if (!why)
+			return RDNS_OK;
+		snprintf(err, errlen, "%s: '%s': %s", o->key, value, why);
+		return RDNS_EINVAL;
+	}
+	conf_list_t l;
+	if (conf_list_parse(value, &l) != RDNS_OK) {
+		snprintf(err, errlen, "%s: out of memory", o->key);
+		return RDNS_ENOMEM;
+	}
+	int rc = RDNS_OK;
+	if (o->max_items && l.n > o->max_items) {
+		snprintf(err, errlen, "%s: %zu entries, at most %zu", o->key, l.n, o->max_items);
+		rc = RDNS_EINVAL;
+	}
+	for (size_t i = 0; rc == RDNS_OK && i < l.n; i++) {
+		const char *why = check_item(o, l.v[i], buf, sizeof(buf));
+		if (!why)
+			continue;
+		if (o->check == CONF_TSIG_KEYS) { /* never the secret */
+			core_tsig_key_t k;
+			core_tsig_key_parse(l.v[i], &k, NULL);
+			if (k.name[0])
+				snprintf(err, errlen, "%s: entry %zu (key '%s'): %s", o->key, i + 1, k.name,
+				         why);
+			else
+				snprintf(err, errlen, "%s: entry %zu: %s", o->key, i + 1, why);
+			OPENSSL_cleanse(&k, sizeof(k));
+		} else {
+			snprintf(err, errlen, "%s: '%s': %s", o->key, l.v[i], why);
+		}
+		rc = RDNS_EINVAL;
+	}
+	conf_list_free(&l);
+	return rc;
+}
+
+static bool has_key(const rdns_conf_t *c, const char *name)
+{
+	bool found = false;
+	for (size_t i = 0; i < c->tsig_keys.n && !found; i++) {
+		core_tsig_key_t k;
+		found =
+		    core_tsig_key_parse(c->tsig_keys.v[i], &k, NULL) == RDNS_OK && strcmp(k.name, name) == 0;
+		OPENSSL_cleanse(&k, sizeof(k));
+	}
+	return found;
+}
+
+int conf_check_refs(const rdns_conf_t *c, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	core_addr_t src[2];
+	if (core_notify_source_parse(c->notify_source, c->dns_listen, src, &why) != RDNS_OK) {
+		snprintf(err, errlen, "notify_source: '%s': %s", c->notify_source, why);
+		return RDNS_EINVAL;
+	}
+	if (c->transfer_tsig_key[0] && !has_key(c, c->transfer_tsig_key)) {
+		snprintf(err, errlen, "transfer_tsig_key: '%s': not a key of tsig_keys",
+		         c->transfer_tsig_key);
+		return RDNS_EINVAL;
+	}
+	for (size_t i = 0; i < c->notify.n; i++) {
+		core_endpoint_t ep;
+		if (core_endpoint_parse(c->notify.v[i], CORE_EP_NOTIFY, 53, &ep, NULL) == RDNS_OK &&
+		    ep.key[0] && !has_key(c, ep.key)) {
+			snprintf(err, errlen, "notify: '%s': the key %s is not in tsig_keys", c->notify.v[i],
+			         ep.key);
+			return RDNS_EINVAL;
+		}
+	}
+	return RDNS_OK;
+}
+
 int conf_set(rdns_conf_t *c, const char *key, const char *value, char *err, size_t errlen)
 {
-	const conf_opt_t *o = find_opt(key);
+	const conf_opt_t *o = conf_find(key);
 	if (!o) {
 		snprintf(err, errlen, "unknown option '%s'", key);
 		return RDNS_ENOTFOUND;
 	}
+	int rc = conf_check_value(o, value, err, errlen);
+	if (rc != RDNS_OK)
+		return rc;
 	void *field = (char *)c + o->off;
 	switch (o->type) {
 	case CONF_STR: {
@@ -204,11 +395,6 @@ int conf_set(rdns_conf_t *c, const char *key, const char *value, char *err, size
 		*(conf_list_t *)field = l;
 		break;
 	}
-	}
-	if (strcmp(key, "log_level") == 0 && !(strcmp(value, "error") == 0 || strcmp(value, "warn") == 0 ||
-	                                       strcmp(value, "info") == 0 || strcmp(value, "debug") == 0)) {
-		snprintf(err, errlen, "log_level: '%s' is not one of error, warn, info, debug", value);
-		return RDNS_EINVAL;
 	}
 	return RDNS_OK;
 }
@@ -276,6 +462,10 @@ int conf_load(rdns_conf_t *c, const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", env, msg);
 			return RDNS_ECONFIG;
 		}
+	}
+	if (conf_check_refs(c, msg, sizeof(msg)) != RDNS_OK) {
+		snprintf(err, errlen, "%s", msg);
+		return RDNS_ECONFIG;
 	}
 	return RDNS_OK;
 }

@@ -59,6 +59,26 @@ typedef struct {
 	char *post_write_command;
 } rdns_conf_t;
 
+/* What a value must be, beyond its storage type (Knot's YP_TADDR, PgBouncer's
+ * CF_LOOKUP): conf_set runs the check on every value whatever its source, a list's
+ * check on each of its items. */
+typedef enum {
+	CONF_ANY = 0,       /* any text: its consumer parses it (database_url: libpq) */
+	CONF_NONEMPTY,      /* not empty */
+	CONF_ENUM,          /* one of words */
+	CONF_ENDPOINT,      /* core_endpoint_parse(flags); "" too with CONF_F_EMPTY_OK */
+	CONF_ENDPOINT_LIST, /* each item core_endpoint_parse(flags) */
+	CONF_PREFIX_LIST,   /* each item core_prefix_parse (api_trusted_proxies) */
+	CONF_ACL_LIST,      /* each item core_prefix_parse_acl (transfer_allow, query_allow) */
+	CONF_SUFFIX_LIST,   /* each item a domain name or suffix (core_hostname) */
+	CONF_TSIG_KEYS,     /* each item core_tsig_key_parse */
+	CONF_TSIG_KEYNAME,  /* "" or a key name, which must be in tsig_keys */
+	CONF_NOTIFY_SOURCE, /* core_notify_source_parse, against dns_listen */
+} conf_check_t;
+
+/* conf_opt_t.flags besides the CORE_EP_* ones of an endpoint check. */
+#define CONF_F_EMPTY_OK (1u << 16)
+
 typedef struct {
 	const char *key;
 	conf_type_t type;
@@ -67,18 +87,37 @@ typedef struct {
 	size_t off;      /* offset in rdns_conf_t */
 	const char *who; /* "api", "zonegen" or "both" */
 	const char *help;
+	conf_check_t check;
+	unsigned flags;           /* CORE_EP_* for endpoints, CONF_F_* */
+	const char *const *words; /* CONF_ENUM: the allowed words, NULL-terminated */
+	size_t max_items;         /* lists: most items (0: no limit) */
 } conf_opt_t;
 
 /* The table, terminated by an entry with key NULL. */
 extern const conf_opt_t conf_options[];
 
 /* Defaults, then the file (path may be NULL), then RDNS_<KEY> environment
- * variables. On error returns RDNS_ECONFIG and writes a message to err. */
+ * variables, each value checked as it is set (conf_set); then the checks that
+ * span options (conf_check_refs). On error returns RDNS_ECONFIG and writes a
+ * message to err naming the key, the value (never a TSIG secret) and why. */
 int conf_load(rdns_conf_t *c, const char *path, char *err, size_t errlen);
 
-/* Set one key from text. RDNS_EINVAL with a message on a bad value,
- * RDNS_ENOTFOUND for an unknown key. */
+/* Set one key from text, after its check (conf_check_value). RDNS_EINVAL with a
+ * message on a bad value (the option keeps its value), RDNS_ENOTFOUND for an
+ * unknown key. */
 int conf_set(rdns_conf_t *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* Check one value of option o as conf_set would; RDNS_OK or RDNS_EINVAL with a
+ * message "key: 'value': why" in err. */
+int conf_check_value(const conf_opt_t *o, const char *value, char *err, size_t errlen);
+
+/* The checks that span options, on a loaded configuration: notify_source against
+ * dns_listen, transfer_tsig_key and every NOTIFY target's "@key" in tsig_keys.
+ * RDNS_OK or RDNS_EINVAL with a message. */
+int conf_check_refs(const rdns_conf_t *c, char *err, size_t errlen);
+
+/* The option named key, or NULL. */
+const conf_opt_t *conf_find(const char *key);
 
 /* Print the option table for --help (only options for `who` and "both"). */
 void conf_print_help(FILE *f, const char *who);

@@ -153,3 +153,51 @@ void core_endpoint_sockaddr(const core_endpoint_t *ep, struct sockaddr_storage *
 		*len = sizeof(*in6);
 	}
 }
+
+/* One address of notify_source into the slot of its family. */
+static int source_set(core_addr_t src[2], const core_addr_t *a, const char **why)
+{
+	/* the same "one host" rule as NOTIFY targets: no 0.0.0.0, ::, broadcast, multicast */
+	if (not_unicast(a))
+		return fail(why, "a notify_source address must be one host's (not unspecified, broadcast or "
+		                 "multicast)");
+	core_addr_t *slot = &src[a->family == CORE_AF_INET6 ? 1 : 0];
+	if (slot->family != 0)
+		return fail(why, "notify_source holds at most one IPv4 and one IPv6 address");
+	*slot = *a;
+	return RDNS_OK;
+}
+
+int core_notify_source_parse(const char *spec, const char *dns_listen, core_addr_t src[2], const char **why)
+{
+	memset(src, 0, 2 * sizeof(*src));
+	if (!spec || !spec[0] || strcmp(spec, "0") == 0)
+		return RDNS_OK;
+	if (strcmp(spec, "dns_listen") == 0) {
+		core_endpoint_t ep;
+		if (!dns_listen || !dns_listen[0])
+			return RDNS_OK; /* no hidden primary: nothing to speak for */
+		if (core_endpoint_parse(dns_listen, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep,
+		                        NULL) != RDNS_OK)
+			return fail(why,
+			            "notify_source = dns_listen, and dns_listen is not ip:port or [v6]:port");
+		if (not_unicast(&ep.addr))
+			return RDNS_OK; /* a wildcard listen address: the kernel picks, as it always did */
+		return source_set(src, &ep.addr, why);
+	}
+	char buf[256];
+	size_t n = strlen(spec);
+	if (n >= sizeof(buf))
+		return fail(why, "notify_source is too long");
+	memcpy(buf, spec, n + 1);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		core_addr_t a;
+		if (core_addr_parse(tok, &a) != RDNS_OK)
+			return fail(why,
+			            "notify_source must be 0, dns_listen, or one or two addresses (no port)");
+		if (source_set(src, &a, why) != RDNS_OK)
+			return RDNS_EINVAL;
+	}
+	return RDNS_OK;
+}

@@ -57,6 +57,15 @@ int core_endpoint_format(const core_endpoint_t *ep, char *buf, size_t len);
 /* The socket address of an endpoint, and its length. */
 void core_endpoint_sockaddr(const core_endpoint_t *ep, struct sockaddr_storage *ss, socklen_t *len);
 
+/* The notify_source grammar (see zg_notify_source_parse for its meaning): NULL, "",
+ * "0", "dns_listen", or one or two addresses (core_addr_parse, no port) separated by
+ * spaces, tabs or commas, at most one per family, each one host's (CORE_EP_UNICAST).
+ * "dns_listen" takes the address of dns_listen (an "ip:port" / "[v6]:port") unless
+ * dns_listen is empty or a wildcard. src[0] gets the IPv4 source, src[1] the IPv6 one;
+ * family 0 leaves it to the kernel. Returns RDNS_OK or RDNS_EINVAL with *why (if not
+ * NULL) a sentence for the user. */
+int core_notify_source_parse(const char *spec, const char *dns_listen, core_addr_t src[2], const char **why);
+
 /* A TSIG key name as rdns accepts it everywhere (tsig_keys, "@keyname"): 1 to
  * CORE_TSIG_KEYNAME_MAX letters, digits, '-', '_' or '.', not starting with
  * '.' and without "..". */

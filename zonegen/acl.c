@@ -1,7 +1,6 @@
 /* acl.c - who may query the hidden primary: the transfer_allow list of address prefixes. */
 #include "zonegen/acl.h"
 
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,34 +19,6 @@ static bool is_sep(char c)
 	return c == ' ' || c == '\t' || c == ',' || c == '\n';
 }
 
-/* One entry, "addr" or "addr/len". The address and the host-bit check are
- * core_prefix_parse()'s; the length keeps the strtol() grammar this option
- * has always had (a sign, leading zeros, leading white space), which
- * core_prefix_parse() refuses: "10.0.0.0/024" must go on loading. */
-static int parse_entry(char *tok, core_prefix_t *out)
-{
-	core_addr_t a;
-	long plen = -1;
-	char *slash = strchr(tok, '/');
-	if (slash) {
-		*slash = '\0';
-		char *end;
-		errno = 0;
-		plen = strtol(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end != '\0' || errno || plen < 0)
-			return RDNS_ECONFIG;
-	}
-	if (core_addr_parse(tok, &a) != RDNS_OK)
-		return RDNS_ECONFIG;
-	unsigned bits = core_addr_bits(a.family);
-	unsigned len = plen < 0 ? bits : (unsigned)plen;
-	if (len > bits)
-		return RDNS_ECONFIG;
-	char canon[96];
-	snprintf(canon, sizeof(canon), "%s/%u", tok, len);
-	return core_prefix_parse(canon, out) == RDNS_OK ? RDNS_OK : RDNS_ECONFIG;
-}
-
 zg_acl_t *zg_acl_new(const char *list, int *err)
 {
 	int rc = RDNS_ENOMEM;
@@ -63,7 +34,7 @@ zg_acl_t *zg_acl_new(const char *list, int *err)
 		const char *e = p;
 		while (*e && !is_sep(*e))
 			e++;
-		char tok[80];
+		char tok[CORE_PREFIX_ACL_ENTRY_MAX];
 		size_t n = (size_t)(e - p);
 		if (n >= sizeof(tok)) {
 			rc = RDNS_ECONFIG;
@@ -74,9 +45,10 @@ zg_acl_t *zg_acl_new(const char *list, int *err)
 		p = e;
 
 		core_prefix_t pfx;
-		rc = parse_entry(tok, &pfx);
-		if (rc != RDNS_OK)
+		if (core_prefix_parse_acl(tok, &pfx) != RDNS_OK) {
+			rc = RDNS_ECONFIG;
 			goto cleanup;
+		}
 		core_prefix_t *nv = realloc(acl->v, (acl->n + 1) * sizeof(*nv));
 		if (nv == NULL) {
 			rc = RDNS_ENOMEM;

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/tsigkey.h"
 #include "db/db.h"
 #include "db/zones.h"
 #include "zonegen/acl.h"
@@ -36,7 +36,7 @@
  * start, even when it is too busy or too slow to notice at once. */
 #define ZG_LEASE_MS 800
 
-#define MAX_KEYS      32
+#define MAX_KEYS      CORE_TSIG_KEYS_MAX
 #define MAX_PUBLISHED 4096
 
 typedef struct {
@@ -133,58 +133,29 @@ static void retry_remove(zg_t *z, long long id)
 		}
 }
 
-/* tsig_keys entries: name:hmac-sha256:base64secret. */
+/* tsig_keys entries (core_tsig_key_parse; conf_load has checked them, and that
+ * transfer_tsig_key names one of them). */
 static int parse_keys(zg_t *z)
 {
 	const conf_list_t *l = &z->conf->tsig_keys;
-	for (size_t i = 0; i < l->n; i++) {
-		char *s = l->v[i];
-		char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c1 || !c2 || (size_t)(c1 - s) >= sizeof(z->keys[0].name) || z->n_keys == MAX_KEYS) {
-			log_err("zonegen: tsig_keys entry %zu is not name:hmac-sha256:base64secret", i + 1);
-			return RDNS_ECONFIG;
-		}
-		if ((size_t)(c2 - c1 - 1) != strlen("hmac-sha256") ||
-		    strncmp(c1 + 1, "hmac-sha256", 11) != 0) {
-			log_err("zonegen: tsig key %.*s: only hmac-sha256 is supported", (int)(c1 - s), s);
-			return RDNS_ECONFIG;
-		}
-		zg_tsig_key_t *k = &z->keys[z->n_keys];
-		memset(k, 0, sizeof(*k));
-		memcpy(k->name, s, (size_t)(c1 - s));
-		const char *b64 = c2 + 1;
-		size_t blen = strlen(b64);
-		unsigned char out[3 * 64];
-		if (blen == 0 || blen % 4 || blen > 4 * 64) {
-			log_err("zonegen: tsig key %s: the secret is not base64", k->name);
-			return RDNS_ECONFIG;
-		}
-		int n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)blen);
-		if (n < 0) {
-			log_err("zonegen: tsig key %s: the secret is not base64", k->name);
-			return RDNS_ECONFIG;
-		}
-		while (blen && b64[blen - 1] == '=') { /* EVP_DecodeBlock counts padding as zero bytes */
-			blen--;
-			n--;
-		}
-		if (n <= 0 || (size_t)n > sizeof(k->secret)) {
-			log_err("zonegen: tsig key %s: secret of bad length", k->name);
-			return RDNS_ECONFIG;
-		}
-		memcpy(k->secret, out, (size_t)n);
-		k->secret_len = (size_t)n;
-		z->n_keys++;
+	if (l->n > MAX_KEYS) {
+		log_err("zonegen: tsig_keys: %zu keys, at most %d", l->n, MAX_KEYS);
+		return RDNS_ECONFIG;
 	}
-	if (z->conf->transfer_tsig_key[0]) {
-		bool found = false;
-		for (size_t i = 0; i < z->n_keys; i++)
-			found |= strcmp(z->keys[i].name, z->conf->transfer_tsig_key) == 0;
-		if (!found) {
-			log_err("zonegen: transfer_tsig_key %s is not in tsig_keys",
-			        z->conf->transfer_tsig_key);
+	for (size_t i = 0; i < l->n; i++) {
+		core_tsig_key_t ck;
+		const char *why = "";
+		if (core_tsig_key_parse(l->v[i], &ck, &why) != RDNS_OK) {
+			log_err("zonegen: tsig_keys entry %zu: %s", i + 1, why);
+			explicit_bzero(&ck, sizeof(ck));
 			return RDNS_ECONFIG;
 		}
+		zg_tsig_key_t *k = &z->keys[z->n_keys++];
+		memset(k, 0, sizeof(*k));
+		memcpy(k->name, ck.name, sizeof(ck.name));
+		memcpy(k->secret, ck.secret, ck.secret_len);
+		k->secret_len = ck.secret_len;
+		explicit_bzero(&ck, sizeof(ck));
 	}
 	return RDNS_OK;
 }
@@ -607,32 +578,6 @@ static void log_notify_source(const zg_notify_conf_t *nc)
 			         "(secondaries that check the source may refuse it; see notify_source)",
 			         fam[i]);
 	}
-}
-
-int zg_check_conf(const rdns_conf_t *conf, char *msg, size_t len)
-{
-	zg_notify_conf_t nc;
-	const char *why = "";
-	int err = RDNS_OK;
-	memset(&nc, 0, sizeof(nc));
-	if (zg_notify_source_parse(conf->notify_source, conf->dns_listen, &nc, &why) != RDNS_OK) {
-		snprintf(msg, len, "notify_source: %s", why);
-		return RDNS_ECONFIG;
-	}
-	const conf_list_t *lists[2] = {&conf->transfer_allow, &conf->query_allow};
-	const char *names[2] = {"transfer_allow", "query_allow"};
-	for (int i = 0; i < 2; i++) {
-		char buf[4096];
-		list_join(lists[i], buf, sizeof(buf));
-		zg_acl_t *acl = zg_acl_new(buf, &err);
-		if (!acl) {
-			snprintf(msg, len, "%s: not a list of addresses or prefixes (without host bits)",
-			         names[i]);
-			return RDNS_ECONFIG;
-		}
-		zg_acl_free(acl);
-	}
-	return RDNS_OK;
 }
 
 static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)

@@ -9,10 +9,6 @@
 /* Run the daemon until SIGINT/SIGTERM. Returns the process exit code. */
 int zg_daemon_run(const rdns_conf_t *conf);
 
-/* Check what --check-config checks beyond the option table's types: notify_source,
- * transfer_allow and query_allow. RDNS_OK, or RDNS_ECONFIG with a message in msg. */
-int zg_check_conf(const rdns_conf_t *conf, char *msg, size_t len);
-
 /* One pass for cron: render the dirty zones (every zone with full), send
  * NOTIFY and wait for the outcomes. Returns the process exit code. */
 int zg_once(const rdns_conf_t *conf, bool full);

@@ -42,12 +42,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(log_level_parse(conf.log_level));
 	int ret;
-	if (check) {
-		if (zg_check_conf(&conf, msg, sizeof(msg)) != RDNS_OK) {
-			fprintf(stderr, "rdns-zonegen: configuration: %s\n", msg);
-			conf_free(&conf);
-			return 2;
-		}
+	if (check) { /* conf_load has checked every value (core/conf.c) */
 		conf_print(stdout, &conf);
 		printf("configuration ok\n");
 		ret = 0;

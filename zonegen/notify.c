@@ -187,30 +187,6 @@ int zg_notify_target_id(const zg_notify_target_t *t, char *buf, size_t len)
 	return r < 0 || (size_t)r >= len - l ? RDNS_ESPACE : RDNS_OK;
 }
 
-/* One address of notify_source into the slot of its family. */
-static int source_set(zg_notify_conf_t *c, const core_addr_t *a, const char **why)
-{
-	core_endpoint_t ep = {.addr = *a, .port = 0};
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char text[CORE_ADDR_STRLEN];
-	/* the same "one host" rule as NOTIFY targets: no 0.0.0.0, ::, broadcast, multicast */
-	if (core_addr_format(a, text, sizeof(text)) != RDNS_OK ||
-	    core_endpoint_parse(text, CORE_EP_UNICAST, 53, &ep, NULL) != RDNS_OK) {
-		*why = "a notify_source address must be one host's (not unspecified, broadcast or multicast)";
-		return RDNS_ECONFIG;
-	}
-	ep.port = 0;
-	core_endpoint_sockaddr(&ep, &ss, &sl);
-	struct sockaddr_storage *slot = ss.ss_family == AF_INET6 ? &c->source6 : &c->source4;
-	if (slot->ss_family != 0) {
-		*why = "notify_source holds at most one IPv4 and one IPv6 address";
-		return RDNS_ECONFIG;
-	}
-	*slot = ss;
-	return RDNS_OK;
-}
-
 int zg_notify_source_parse(const char *spec, const char *dns_listen, zg_notify_conf_t *c, const char **why)
 {
 	const char *dummy;
@@ -219,41 +195,15 @@ int zg_notify_source_parse(const char *spec, const char *dns_listen, zg_notify_c
 	*why = "";
 	memset(&c->source4, 0, sizeof(c->source4));
 	memset(&c->source6, 0, sizeof(c->source6));
-	if (!spec || !spec[0] || strcmp(spec, "0") == 0)
-		return RDNS_OK;
-	if (strcmp(spec, "dns_listen") == 0) {
-		core_endpoint_t ep;
-		if (!dns_listen || !dns_listen[0])
-			return RDNS_OK; /* no hidden primary: nothing to speak for */
-		if (core_endpoint_parse(dns_listen, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep,
-		                        NULL) != RDNS_OK) {
-			*why = "notify_source = dns_listen, and dns_listen is not ip:port or [v6]:port";
-			return RDNS_ECONFIG;
-		}
-		core_endpoint_t probe;
-		char text[CORE_ADDR_STRLEN];
-		if (core_addr_format(&ep.addr, text, sizeof(text)) != RDNS_OK)
-			return RDNS_ECONFIG;
-		if (core_endpoint_parse(text, CORE_EP_UNICAST, 53, &probe, NULL) != RDNS_OK)
-			return RDNS_OK; /* a wildcard listen address: the kernel picks, as it always did */
-		return source_set(c, &ep.addr, why);
-	}
-	char buf[256];
-	size_t n = strlen(spec);
-	if (n >= sizeof(buf)) {
-		*why = "notify_source is too long";
+	core_addr_t src[2];
+	if (core_notify_source_parse(spec, dns_listen, src, why) != RDNS_OK)
 		return RDNS_ECONFIG;
-	}
-	memcpy(buf, spec, n + 1);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		core_addr_t a;
-		if (core_addr_parse(tok, &a) != RDNS_OK) {
-			*why = "notify_source must be 0, dns_listen, or one or two addresses (no port)";
-			return RDNS_ECONFIG;
-		}
-		if (source_set(c, &a, why) != RDNS_OK)
-			return RDNS_ECONFIG;
+	for (int i = 0; i < 2; i++) {
+		if (src[i].family == 0)
+			continue;
+		core_endpoint_t ep = {.addr = src[i], .port = 0};
+		socklen_t sl;
+		core_endpoint_sockaddr(&ep, i ? &c->source6 : &c->source4, &sl);
 	}
 	return RDNS_OK;
 }
