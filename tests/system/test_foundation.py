@@ -1,4 +1,5 @@
 """The foundation: migrations, allocations' overlap rule, bootstrap token, health and readiness."""
+import os
 import subprocess
 import time
 
@@ -151,6 +152,49 @@ def test_check_config_and_help(api, tmp_path):
         r = subprocess.run([f"{BIN}/rdns-api", "-c", str(f), "--check-config"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert r.returncode == 2 and key in r.stderr, (text, r.returncode, r.stderr)
+
+
+
+# A bad value of each kind, refused by conf_load (core/conf.c) in both daemons' --check-config.
+_SECRET = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
+BAD_VALUES = [
+    ("api_listen = 127.0.0.1\n", "api_listen"),
+    ("dns_listen = 192.0.2.1\n", "dns_listen"),
+    ("resolvers = 192.0.2.1:99999\n", "resolvers"),
+    ("notify = 224.0.0.1\n", "notify"),
+    ("notify = 192.0.2.1@nokey\n", "notify"),
+    ("notify_source = 192.0.2.1:53\n", "notify_source"),
+    ("transfer_allow = 10.0.0.1/8\n", "transfer_allow"),
+    ("query_allow = everyone\n", "query_allow"),
+    ("api_trusted_proxies = 10.0.0.1/8\n", "api_trusted_proxies"),
+    (f"tsig_keys = k:hmac-md5:{_SECRET}\n", "tsig_keys"),
+    ("tsig_keys = k:hmac-sha256:c2VjcmV0\n", "tsig_keys"),
+    (f"tsig_keys = k:hmac-sha256:{_SECRET}\ntransfer_tsig_key = other\n", "transfer_tsig_key"),
+    ("api_proxy_protocol = maybe\n", "api_proxy_protocol"),
+    ("log_level = loud\n", "log_level"),
+    ("zone_dir =\n", "zone_dir"),
+    ("special_names = a..b\n", "special_names"),
+    ("denied_domains = ex_ample.com\n", "denied_domains"),
+]
+
+
+@pytest.mark.parametrize("daemon", ["rdns-api", "rdns-zonegen"])
+@pytest.mark.parametrize("text,key", BAD_VALUES)
+def test_check_config_refuses_bad_values(tmp_path, daemon, text, key):
+    f = tmp_path / "bad.conf"
+    f.write_text(text)
+    r = subprocess.run([f"{BIN}/{daemon}", "-c", str(f), "--check-config"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 2 and f"configuration: {key}: " in r.stderr, (text, r.returncode, r.stderr)
+    assert _SECRET not in r.stderr
+
+
+@pytest.mark.parametrize("daemon", ["rdns-api", "rdns-zonegen"])
+def test_check_config_refuses_bad_environment(tmp_path, daemon):
+    env = dict(os.environ, RDNS_NOTIFY="192.0.2.1:0")
+    r = subprocess.run([f"{BIN}/{daemon}", "--check-config"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 2 and "RDNS_NOTIFY: notify: '192.0.2.1:0'" in r.stderr, r.stderr
 
 
 def test_every_config_key_is_documented():
