@@ -800,6 +800,19 @@ static size_t decode_at(const char *s, size_t n, size_t *i, bool plus, char lit[
 	return 1;
 }
 
+size_t h1_form_decode(const char *s, size_t n, char *out)
+{
+	size_t o = 0, i = 0;
+	while (i < n) {
+		char lit[3];
+		size_t k = decode_at(s, n, &i, true, lit);
+		memcpy(out + o, lit, k);
+		o += k;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 bool h1_target_path(const char *target, size_t target_len, char *path, size_t cap, const char **query,
                     size_t *query_len, h1_error_t *err)
 {

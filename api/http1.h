@@ -95,6 +95,11 @@ h1_rc_t h1_chunked_feed(h1_chunked_t *c, const char *in, size_t len, size_t *use
 bool h1_target_path(const char *target, size_t target_len, char *path, size_t cap, const char **query,
                     size_t *query_len, h1_error_t *err);
 
+/* Decodes s[0..n) as application/x-www-form-urlencoded ('+' a space, "%hh" a byte,
+ * "%00" kept as its three characters) into out, which must hold n + 1 bytes (decoding
+ * never grows); NUL-terminated; returns the decoded length. */
+size_t h1_form_decode(const char *s, size_t n, char *out);
+
 /* Finds argument name in a query string (application/x-www-form-urlencoded: '&'
  * separated, '+' is a space) and decodes its value into out (NUL-terminated, cap with
  * the NUL; "%00" kept as in h1_target_path). Returns the decoded length, or -1 when

@@ -559,37 +559,6 @@ static void client_of(api_conn_t *c, char *out)
 	core_addr_format(&a, out, CORE_ADDR_STRLEN);
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* application/x-www-form-urlencoded decoding of s[0..n) into out (NUL-terminated):
- * '+' is a space, "%hh" a byte, except that "%00" stays as it is (a decoded NUL would cut
- * the value short; kept as text, it is refused like any other malformed value). */
-static size_t form_decode(const char *s, size_t n, char *out)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0 && (hi | lo)) {
-			out[k++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			out[k++] = s[i] == '+' ? ' ' : s[i];
-		}
-	}
-	out[k] = 0;
-	return k;
-}
-
 /* Splits the query into r's arguments ('&' separated), each name and value decoded. */
 static bool parse_args(api_req_t *r, const char *q, size_t qlen)
 {
@@ -607,9 +576,9 @@ static bool parse_args(api_req_t *r, const char *q, size_t qlen)
 			while (eq < j && q[eq] != '=')
 				eq++;
 			r->arg_name[r->n_args] = w;
-			w += form_decode(q + i, eq - i, w) + 1;
+			w += h1_form_decode(q + i, eq - i, w) + 1;
 			r->arg_value[r->n_args] = w;
-			w += form_decode(q + (eq < j ? eq + 1 : j), eq < j ? j - eq - 1 : 0, w) + 1;
+			w += h1_form_decode(q + (eq < j ? eq + 1 : j), eq < j ? j - eq - 1 : 0, w) + 1;
 			r->n_args++;
 		}
 		i = j + 1;
