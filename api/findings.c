@@ -183,7 +183,8 @@ static const char *neterr_text(int e)
 	case ENETUNREACH: return "is unreachable (network unreachable)";
 	case EACCES:
 	case EPERM: return "could not be asked (blocked by a local firewall rule)";
-	case ECONNRESET: return "reset the connection";
+	case ECONNRESET: return "reset the TCP connection before the whole answer";
+	case ECONNABORTED: return "closed the TCP connection before the whole answer";
 	default: return "could not be asked (network error)";
 	}
 }

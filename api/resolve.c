@@ -249,7 +249,8 @@ typedef enum {
 	SEND_ANSWER,   /* *reply is the answer */
 	SEND_NOANSWER, /* nothing (usable) before the timeout */
 	SEND_UNREACH,  /* the resolver could not be asked: refused (ICMP port unreachable, TCP RST),
-	                  no route; *neterr says which */
+	                  no route, or a TCP connection reset or closed before the whole
+	                  answer; *neterr says which */
 	SEND_BAD,      /* only datagrams that did not parse or did not match the query */
 	SEND_TRUNC     /* the answer did not fit the datagram: ask over TCP */
 } send_res_t;
@@ -269,8 +270,10 @@ static int wait_fd(int fd, short events, int64_t end)
 	}
 }
 
-/* Read exactly len bytes before end; false on a timeout, EOF or error. */
-static bool read_full(int fd, uint8_t *buf, size_t len, int64_t end)
+/* Read exactly len bytes before end: 1 when read, 0 on a timeout, -1 when the
+ * connection ended first (*neterr: ECONNRESET for a reset or another error,
+ * ECONNABORTED for an orderly close before the whole answer). */
+static int read_full(int fd, uint8_t *buf, size_t len, int64_t end, int *neterr)
 {
 	size_t got = 0;
 
@@ -280,12 +283,18 @@ static bool read_full(int fd, uint8_t *buf, size_t len, int64_t end)
 			got += (size_t)n;
 			continue;
 		}
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-			return false;
+		if (n == 0) {
+			*neterr = ECONNABORTED;
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			*neterr = errno == ECONNRESET ? ECONNRESET : errno;
+			return -1;
+		}
 		if (!wait_fd(fd, POLLIN, end))
-			return false;
+			return 0;
 	}
-	return true;
+	return 1;
 }
 
 /* Send the query (wire: its wire form) to one resolver over TCP (after a truncated UDP
@@ -336,21 +345,32 @@ static send_res_t send_tcp(const ns_t *ns, const ldns_pkt *query, const uint8_t 
 			sent += (size_t)w;
 			continue;
 		}
-		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			*neterr = errno == EPIPE ? ECONNABORTED : errno;
+			ret = SEND_UNREACH;
 			goto cleanup;
+		}
 		if (!wait_fd(fd, POLLOUT, end))
 			goto cleanup;
 	}
-	if (!read_full(fd, len2, 2, end))
+	/* A resolver that resets or closes the connection before the whole answer is as
+	 * broken as one that refuses it: the provider's fault, not a slow name server. */
+	int rd = read_full(fd, len2, 2, end, neterr);
+	if (rd <= 0) {
+		ret = rd < 0 ? SEND_UNREACH : SEND_NOANSWER;
 		goto cleanup;
+	}
 	n = (size_t)len2[0] << 8 | len2[1];
 	in = malloc(n ? n : 1);
 	if (in == NULL) {
 		*err = RDNS_ENOMEM;
 		goto cleanup;
 	}
-	if (!read_full(fd, in, n, end))
+	rd = read_full(fd, in, n, end, neterr);
+	if (rd <= 0) {
+		ret = rd < 0 ? SEND_UNREACH : SEND_NOANSWER;
 		goto cleanup;
+	}
 	ldns_pkt *ans = NULL;
 	if (ldns_wire2pkt(&ans, in, n) != LDNS_STATUS_OK || !reply_matches(query, ans)) {
 		ldns_pkt_free(ans);

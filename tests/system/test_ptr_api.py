@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.parse
 
+import dns.flags
 import dns.message
 import dns.query
 import psycopg2
@@ -399,6 +400,92 @@ def test_refusing_and_silent_resolvers_are_told_apart(env, api_factory):
         assert 550 <= int(m[1]) < 1500, fwd  # two attempts of 300 ms at the silent one
     finally:
         silent.close()
+
+
+class TruncatingResolver:
+    """A resolver on one loopback port that answers every UDP query truncated (TC=1), so the
+    verifier asks again over TCP, where it breaks the connection the way `mode` says:
+    "close" (an orderly close after the query), "partial" (a length prefix and part of the
+    answer, then a close), "reset" (an RST after the query)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.port = self.udp.getsockname()[1]
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(16)
+        self.tcp_queries = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop:
+            ready, _, _ = select.select([self.udp, self.tcp], [], [], 0.1)
+            for s in ready:
+                if s is self.udp:
+                    data, peer = self.udp.recvfrom(4096)
+                    q = dns.message.from_wire(data)
+                    r = dns.message.make_response(q)
+                    r.flags |= dns.flags.TC
+                    self.udp.sendto(r.to_wire(), peer)
+                    continue
+                conn, _ = self.tcp.accept()
+                conn.settimeout(2)
+                try:
+                    hdr = conn.recv(2)
+                    want = int.from_bytes(hdr, "big") if len(hdr) == 2 else 0
+                    got = b""
+                    while len(got) < want:
+                        chunk = conn.recv(want - len(got))
+                        if not chunk:
+                            break
+                        got += chunk
+                    self.tcp_queries += 1
+                    if self.mode == "partial":
+                        conn.sendall((100).to_bytes(2, "big") + got[:10])
+                    elif self.mode == "reset":
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass
+                conn.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(timeout=2)
+        self.udp.close()
+        self.tcp.close()
+
+
+@pytest.mark.parametrize("mode,words", [
+    ("close", "closed the TCP connection before the whole answer"),
+    ("partial", "closed the TCP connection before the whole answer"),
+    ("reset", "reset the TCP connection before the whole answer"),
+])
+def test_resolver_that_breaks_tcp_is_the_providers_fault(env, api_factory, mode, words):
+    """A truncated answer is asked again over TCP (RFC 7766); a resolver that then closes or
+    resets the connection before the whole answer is broken, not slow: told at once, named,
+    and the provider's fault, never "timeout"."""
+    res = TruncatingResolver(mode)
+    try:
+        api = api_factory({"resolvers": f"127.0.0.1:{res.port}", "verify_deadline_ms": 3000,
+                           "verify_timeout_ms": 1000, "verify_retries": 1})
+        c = Client(api.base, env.a.s.headers["Authorization"].split()[1])
+        t0 = time.monotonic()
+        fwd = check(problem(c.put("/v1/ptr/192.0.2.9", json={"hostname": f"mx1.{FWD}"}), 422)["checks"],
+                    "forward")
+        took = time.monotonic() - t0
+        assert fwd["status"] == "fail", fwd
+        assert fwd["detail"] == (f"the provider's resolvers could not be asked about mx1.{FWD}: "
+                                 f"127.0.0.1:{res.port} {words}"), fwd
+        assert fwd["next_step"].startswith("This is a fault in the provider's resolver configuration"), fwd
+        assert "timeout" not in fwd["detail"]
+        assert res.tcp_queries >= 1
+        assert took < 1.0, took  # told when the connection broke, not after the 1000 ms timeouts
+    finally:
+        res.close()
 
 
 # ---------------------------------------------------------------- exceptions and review
