@@ -140,9 +140,11 @@ static unsigned version_check(const char *p, size_t n, bool complete, int *minor
 		return 0;
 	if (n != 8)
 		return 400;
-	if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
+	if (p[5] != '1')
 		return 505;
-	*minor = p[7] - '0';
+	/* RFC 9112 2.3: a higher minor version of HTTP/1 is processed as 1.1, the highest
+	 * this server implements */
+	*minor = p[7] == '0' ? 0 : 1;
 	return 0;
 }
 

@@ -39,6 +39,10 @@ static const struct {
     {S("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"), "GET", "/", 0, H1_BODY_NONE, 0, true, false, 1,
      0},
     {S("GET / HTTP/1.0\r\n\r\n"), "GET", "/", 0, H1_BODY_NONE, 0, false, false, 0, 0},
+    /* RFC 9112 2.3: a higher minor version of HTTP/1 is served as 1.1 */
+    {S("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), "GET", "/", 1, H1_BODY_NONE, 0, true, false, 1, 0},
+    {S("GET / HTTP/1.9\r\nHost: a\r\nConnection: close\r\n\r\n"), "GET", "/", 1, H1_BODY_NONE, 0, false,
+     false, 2, 0},
     {S("GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n"), "GET", "/", 0, H1_BODY_NONE, 0, false, false, 1, 0},
     {S("\r\n\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"), "GET", "/", 1, H1_BODY_NONE, 0, true, false, 1, 0},
     {S("GET / HTTP/1.1\nHost: a\nX-A:\tb c \n\n"), "GET", "/", 1, H1_BODY_NONE, 0, true, false, 2, 0},
@@ -117,7 +121,6 @@ static const struct {
 } bad[] = {
     /* request line */
     {S("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), 505, "version"},
-    {S("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), 505, "version"},
     {S("GET / HTTP/0.9\r\nHost: a\r\n\r\n"), 505, "version"},
     {S("GET / http/1.1\r\nHost: a\r\n\r\n"), 400, "not HTTP/1.x"},
     {S("GET / HTTP/1.10\r\nHost: a\r\n\r\n"), 400, "not HTTP/1.x"},
