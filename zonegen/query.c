@@ -150,31 +150,34 @@ bool zg_query_source_allowed(const zg_query_env_t *env, const struct sockaddr *f
 
 /* ---- rate-limited info lines about refusals ---- */
 
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static long long log_window;      /* monotonic second of the current window */
-static unsigned log_in_window;    /* lines logged in it */
-static unsigned long log_dropped; /* lines suppressed since the last one logged */
+static zg_log_limit_t refusal_limit = ZG_LOG_LIMIT_INIT(LOG_PER_SEC);
 
-/* Whether a line may be logged now; *dropped: how many were suppressed before it. */
-static bool log_allowed(unsigned long *dropped)
+bool zg_log_limit_allow(zg_log_limit_t *l, unsigned long *dropped)
 {
 	long long sec = mono_ms() / 1000;
 	bool ok;
-	pthread_mutex_lock(&log_mu);
-	if (sec != log_window) {
-		log_window = sec;
-		log_in_window = 0;
+	pthread_mutex_lock(&l->mu);
+	if (sec != l->window) {
+		l->window = sec;
+		l->in_window = 0;
 	}
-	ok = log_in_window < LOG_PER_SEC;
+	ok = l->in_window < l->per_sec;
 	if (ok) {
-		log_in_window++;
-		*dropped = log_dropped;
-		log_dropped = 0;
+		l->in_window++;
+		*dropped = l->dropped;
+		l->dropped = 0;
 	} else {
-		log_dropped++;
+		l->dropped++;
 	}
-	pthread_mutex_unlock(&log_mu);
+	pthread_mutex_unlock(&l->mu);
 	return ok;
+}
+
+void zg_query_key_text(const zg_query_t *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "none");
+	if (r->has_tsig && zg_wire_name_to_text(r->tsig.key_name, r->tsig.key_name_len, buf, len) != RDNS_OK)
+		snprintf(buf, len, "?");
 }
 
 void zg_query_addr_text(const struct sockaddr *sa, char *buf, size_t len)
@@ -202,7 +205,7 @@ static void log_refusal(const zg_query_t *r, const struct sockaddr *from, const 
                         const char *reason)
 {
 	unsigned long dropped = 0;
-	if (!log_allowed(&dropped))
+	if (!zg_log_limit_allow(&refusal_limit, &dropped))
 		return;
 	char client[INET6_ADDRSTRLEN + 10], zone[1024] = "?", key[1024] = "none";
 	zg_query_addr_text(from, client, sizeof(client));

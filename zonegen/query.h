@@ -3,6 +3,7 @@
 #ifndef RDNS_ZONEGEN_QUERY_H
 #define RDNS_ZONEGEN_QUERY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,23 @@
 #include "zonegen/tsig_replay.h"
 #include "zonegen/wire.h"
 #include "zonegen/zonedb.h"
+
+/* A limit on info lines per second, so that a flood cannot fill the disk: refusals (query.c)
+ * and transfers served (xfr.c) each have one. */
+typedef struct {
+	pthread_mutex_t mu;
+	long long window;      /* monotonic second of the current window */
+	unsigned in_window;    /* lines logged in it */
+	unsigned long dropped; /* lines suppressed since the last one logged */
+	unsigned per_sec;
+} zg_log_limit_t;
+#define ZG_LOG_LIMIT_INIT(n)                                                                                 \
+	{                                                                                                    \
+		PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, (n)                                                      \
+	}
+
+/* Whether a line may be logged now; *dropped: how many were suppressed before it. */
+bool zg_log_limit_allow(zg_log_limit_t *l, unsigned long *dropped);
 
 /* Transport a query came over. */
 enum { ZG_QUERY_UDP = 0, ZG_QUERY_TCP = 1 };
@@ -65,6 +83,9 @@ typedef struct {
 	zg_query_emit_fn emit;
 	void *arg;
 } zg_query_t;
+
+/* The key name a verified request was signed with as text ("xfr-key."), "none" unsigned. */
+void zg_query_key_text(const zg_query_t *r, char *buf, size_t len);
 
 /* Handle one query received over transport from the given source address
  * (no socket I/O; zone files are read). Responses go to emit: exactly one

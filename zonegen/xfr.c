@@ -96,6 +96,36 @@ static int send_xfr(zg_query_t *r, const zg_zonedb_snap_t *sn, int fd, off_t off
 	return rc;
 }
 
+/* Transfer lines logged at info at most this often: a transfer costs a TCP connection and
+ * the zone's stream, so a secondary's every one is logged, and a flood cannot fill the disk. */
+#define XFR_LOG_PER_SEC 50
+static zg_log_limit_t served_limit = ZG_LOG_LIMIT_INIT(XFR_LOG_PER_SEC);
+
+/* One info line per transfer served: "dnssrv: zone <zone>: IXFR from <client>, key <name|none>:
+ * serial <theirs> -> <ours>, incremental (<n> versions) | full ...: <records> records in
+ * <messages> messages, <bytes> bytes" (AXFR: "serial <ours>, full"). Never a secret. */
+static void log_served(const zg_query_t *r, const zg_zonedb_snap_t *sn, const char *zone, const char *what,
+                       const xfr_t *x)
+{
+	unsigned long dropped = 0;
+	if (!zg_log_limit_allow(&served_limit, &dropped))
+		return;
+	char client[INET6_ADDRSTRLEN + 10], key[ZG_WIRE_NAME_MAX * 4 + 2], serials[48];
+	zg_query_addr_text(r->from, client, sizeof(client));
+	zg_query_key_text(r, key, sizeof(key));
+	if (r->qtype == ZG_TYPE_IXFR && r->has_ixfr_serial)
+		snprintf(serials, sizeof(serials), "%u -> %u", r->ixfr_serial, sn->soa.soa[0]);
+	else
+		snprintf(serials, sizeof(serials), "%u", sn->soa.soa[0]);
+	if (dropped > 0)
+		log_info("dnssrv: %lu more transfer lines were suppressed (at most %d a second)", dropped,
+		         XFR_LOG_PER_SEC);
+	log_zone_info("dnssrv", zone,
+	              "%s from %s, key %s: serial %s, %s: %zu records in %u messages, %zu bytes",
+	              r->qtype == ZG_TYPE_IXFR ? "IXFR" : "AXFR", client, key, serials, what, x->records,
+	              x->sent, r->sent_bytes);
+}
+
 /* A transfer of sn, from the zone file (journal_entry < 0) or from the journal's
  * entry on. Failures are logged; returns as zg_xfr_axfr. */
 static int transfer(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entry, const char *what)
@@ -112,20 +142,7 @@ static int transfer(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entr
 	             : send_xfr(r, sn, sn->journal->fd, sn->journal->e[journal_entry].off, false, x);
 	zone_text(sn, zone, sizeof(zone));
 	if (rc == RDNS_OK) {
-		char client[INET6_ADDRSTRLEN + 10];
-		zg_query_addr_text(r->from, client, sizeof(client));
-		if (r->qtype == ZG_TYPE_IXFR)
-			log_zone_info(
-			    "dnssrv", zone,
-			    "IXFR from %s: serial %u -> %u, %s: %zu records in %u messages, %zu bytes%s",
-			    client, r->ixfr_serial, sn->soa.soa[0], what, x->records, x->sent, r->sent_bytes,
-			    r->has_tsig ? ", signed" : "");
-		else
-			log_zone_debug(
-			    "dnssrv", zone,
-			    "transfer of serial %u: %zu records in %u messages, %zu bytes%s, to %s",
-			    sn->soa.soa[0], x->records, x->sent, r->sent_bytes, r->has_tsig ? ", signed" : "",
-			    client);
+		log_served(r, sn, zone, what, x);
 	} else if (rc != RDNS_ENOMEM && rc != RDNS_EIO) {
 		/* (RDNS_EIO: emit failed, the client went away; the caller closes the connection) */
 		log_zone_err("dnssrv", zone, "%s of serial %u failed after %u messages: %s",
