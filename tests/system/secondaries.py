@@ -301,3 +301,22 @@ def check_zone_file(kind, zone, path):
     else:
         raise ValueError(kind)
     return r.returncode == 0 and not noise, out
+
+
+# ---- what rdns-zonegen logs for each transfer it serves (zonegen/xfr.c) -------------------
+
+_SERVED = re.compile(r"dnssrv: zone (?P<zone>\S+): (?P<type>AXFR|IXFR) from (?P<client>\S+), key (?P<key>\S+): "
+                     r"serial (?:(?P<old>\d+) -> )?(?P<new>\d+), (?P<how>incremental|full)")
+
+
+def served(log_text):
+    """The transfers a zonegen log shows: dicts of zone, type (AXFR/IXFR), client, key
+    ("xfr-key." or "none"), old (the client's serial, IXFR) and new serial, how
+    (incremental/full)."""
+    out = []
+    for m in _SERVED.finditer(log_text):
+        d = m.groupdict()
+        d["old"] = int(d["old"]) if d["old"] else None
+        d["new"] = int(d["new"])
+        out.append(d)
+    return out

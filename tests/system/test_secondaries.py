@@ -1,12 +1,14 @@
 """Knot, NSD, BIND and PowerDNS as secondaries of rdns-zonegen, each configured from its
 example in deploy/dns/, with and without TSIG (hmac-sha256) on NOTIFY and transfers: the
 first transfer, a change through the API answered within 2 s (PowerDNS: 3 s, it looks at
-NOTIFYs about once a second), each server's checker on the zone files rdns writes, and a
+NOTIFYs about once a second) and carried to each by an incremental IXFR (the hidden
+primary's log of the transfers it served), each server's checker on the zone files rdns writes, and a
 restart of every secondary while the hidden primary is down.
 rdns-zonegen listens on 127.0.0.2, not 127.0.0.1, so that a NOTIFY leaving from the
 kernel's choice of address (127.0.0.1) cannot pass for one from the primary."""
 import concurrent.futures
 import os
+import re
 import time
 
 import dns.message
@@ -15,7 +17,7 @@ import pytest
 
 from conftest import Client
 from harness import Zonegen, free_port, wait_until
-from secondaries import KEY_NAME, KINDS, check_zone_file
+from secondaries import KEY_NAME, KINDS, check_zone_file, served
 
 PRIMARY = "127.0.0.2"
 SECRET = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
@@ -127,6 +129,8 @@ def test_change_answered_by_every_secondary(env, ip):
     """A PTR set through the API (forward check passing) is answered by each secondary within
     2 s (PowerDNS 3 s); NOTIFY from 127.0.0.2, signed or not, is acknowledged by each."""
     zone = Z4 if "." in ip else Z6
+    before = primary_serial(env, zone)
+    mark = len(env.zg.log())
     t0 = time.monotonic()
     name = put(env, ip)
 
@@ -152,6 +156,32 @@ def test_change_answered_by_every_secondary(env, ip):
         wait_until(acked, timeout=5, interval=0.1, what="every NOTIFY acknowledged")
     except TimeoutError:
         pytest.fail(f"notify_status: {notify_targets(env, zone)}\n" + logs(env.secs))
+
+    # Each secondary holds the zone: the change reaches every one of them by an incremental
+    # IXFR from the serial it held (PowerDNS: with the IXFR metadata of its example), as the
+    # hidden primary's log shows; one transfer each, half of them signed, none full.
+    def transfers():
+        return [t for t in served(env.zg.log()[mark:]) if t["zone"] == zone and t["new"] == serial]
+    want = len(env.secs)
+    try:
+        wait_until(lambda: len(transfers()) >= want, timeout=3, interval=0.05, what=f"{want} transfers logged")
+    except TimeoutError:
+        pass
+    got = transfers()
+    assert len(got) == want and all(t["type"] == "IXFR" and t["how"] == "incremental" and t["old"] == before
+                                    for t in got), (got, env.zg.log()[mark:][-4000:])
+    keys = sorted(t["key"] for t in got)
+    assert keys == sorted(["none", KEY_NAME + "."] * (want // 2)), keys
+    # What the secondaries say, where their logs name the transfer's type.
+    for s in env.secs:
+        if s.kind in IXFR_IN:
+            assert re.search(IXFR_IN[s.kind].format(zone=re.escape(zone)), s.log()), (s.name, s.log()[-3000:])
+
+
+# What a secondary logs on an incremental transfer in, where it names the type (NSD and
+# BIND 9.18 do not at these log levels; the primary's log counts theirs).
+IXFR_IN = {"knot": r"\[{zone}\.\] IXFR, incoming, remote 127\.0\.0\.2@\d+, finished",
+           "pdns": r"XFR-in zone: '{zone}', primary: '127\.0\.0\.2', starting IXFR"}
 
 
 # What each server logs when it refuses NOTIFY or a transfer from rdns, or fails its TSIG.
