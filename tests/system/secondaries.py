@@ -10,6 +10,7 @@ import tempfile
 
 import dns.message
 import dns.query
+import dns.rdata
 import dns.rdatatype
 import dns.reversename
 
@@ -46,13 +47,27 @@ def render_example(name, tsig, primary, port, secret, paths=None):
     return text
 
 
+def axfr(host, port, zone):
+    """Every record of the zone as (name, ttl, type, rdata) text; the SOA once."""
+    out = set()
+    for m in dns.query.xfr(host, zone.rstrip(".") + ".", port=port, timeout=10, lifetime=30, relativize=False):
+        for rrset in m.answer:
+            for rd in rrset:
+                out.add((rrset.name.to_text().lower(), rrset.ttl, dns.rdatatype.to_text(rrset.rdtype),
+                         rd.to_text().lower()))
+    return out
+
+
 class Secondary:
     """What the four have in common: a port, a dir, a process, its log, queries."""
     kind = "?"
     log_name = "stderr.log"
 
-    def __init__(self, primary, primary_port, secret, tsig):
+    def __init__(self, primary, primary_port, secret, tsig, source=None):
+        """source: the address its SOA queries and transfers leave from (NSD, BIND; its own
+        server options, not the example's), so that the primary's log tells it apart."""
         self.primary, self.primary_port, self.secret, self.tsig = primary, primary_port, secret, tsig
+        self.source = source
         self.dir = tempfile.mkdtemp(prefix=f"rdns-{self.kind}-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
@@ -125,6 +140,11 @@ class Secondary:
                 return str(rrset[0].target)
         return None
 
+    def records(self, zone):
+        """Every record the server holds for zone as (name, ttl, type, rdata) text, the SOA
+        once (an AXFR from it: the test's wrappers allow one from 127.0.0.1)."""
+        return axfr("127.0.0.1", self.port, zone)
+
     def log(self):
         try:
             with open(os.path.join(self.dir, self.log_name), errors="replace") as f:
@@ -157,6 +177,18 @@ class KnotSecondary(Secondary):
     def argv(self):
         return ["knotd", "-c", os.path.join(self.dir, "knot.conf")]
 
+    def records(self, zone):
+        """knotc zone-read (the example allows no transfer out)."""
+        r = subprocess.run(["knotc", "-s", os.path.join(self.dir, "knot.sock"), "zone-read", zone.rstrip(".") + "."],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = set()
+        for line in r.stdout.splitlines():
+            _, owner, ttl, rtype, rdata = line.split(" ", 4)
+            rd = dns.rdata.from_text("IN", rtype, rdata)
+            out.add((owner.lower(), int(ttl), rtype, rd.to_text().lower()))
+        return out
+
 
 class NsdSecondary(Secondary):
     """nsd -d with its own server: clause that includes deploy/dns/nsd-secondary.conf."""
@@ -165,9 +197,13 @@ class NsdSecondary(Secondary):
     def __init__(self, *a):
         super().__init__(*a)
         with open(os.path.join(self.dir, "rdns.conf"), "w") as f:
-            # a write a second, so the restart test need not wait a minute
-            f.write(self.render("nsd-secondary.conf", {"/var/lib/nsd": self.dir,
-                                                       "zonefiles-write: 60": "zonefiles-write: 1"}))
+            # a write a second; an AXFR from 127.0.0.1 allowed, for records(); the source
+            # (a pattern option in NSD)
+            extra = "\n    provide-xfr: 127.0.0.1 NOKEY" + \
+                (f"\n    outgoing-interface: {self.source}" if self.source else "")
+            f.write(self.render("nsd-secondary.conf", {
+                "/var/lib/nsd": self.dir, "zonefiles-write: 60": "zonefiles-write: 1",
+                'name: "rdns"': 'name: "rdns"' + extra}))
         d = self.dir
         with open(os.path.join(d, "nsd.conf"), "w") as f:
             f.write(f"""server:
@@ -209,6 +245,7 @@ class BindSecondary(Secondary):
         d = self.dir
         with open(os.path.join(d, "rdns.conf"), "w") as f:
             f.write(self.render("bind-secondary.conf", {"/var/cache/bind": d}))
+        src = f"    transfer-source {self.source};" if self.source else ""
         with open(os.path.join(d, "named.conf"), "w") as f:
             f.write(f"""options {{
     directory "{d}";
@@ -219,6 +256,8 @@ class BindSecondary(Secondary):
     listen-on-v6 {{ none; }};
     recursion no;
     dnssec-validation no;
+    allow-transfer {{ 127.0.0.1; }};
+{src}
 }};
 controls {{ }};
 include "{d}/rdns.conf";
@@ -239,7 +278,8 @@ class PdnsSecondary(Secondary):
         text = self.render("pdns-secondary.conf", {"/var/lib/powerdns": d})
         with open(os.path.join(d, "pdns.conf"), "w") as f:
             f.write(f"local-address=127.0.0.1\nlocal-port={self.port}\nsocket-dir={d}\n"
-                    "guardian=no\ndaemon=no\ndisable-syslog=yes\nloglevel=6\nprimary=no\n" + text)
+                    "guardian=no\ndaemon=no\ndisable-syslog=yes\nloglevel=6\nprimary=no\n" +
+                    (f"query-local-address={self.source}\n" if self.source else "") + text)
         db = sqlite3.connect(os.path.join(d, "pdns.sqlite3"))
         with open(PDNS_SCHEMA) as f:
             db.executescript(f.read())

@@ -1,32 +1,31 @@
-"""IXFR from change history: a real knotd secondary of rdns-zonegen follows 1,000 random
-changes made through the API (sets, resets, template edits, allocation deletions) by IXFR,
-and holds exactly what a fresh AXFR from rdns-zonegen gives; the history survives a restart;
-without it (a new machine) the transfer is full and still right."""
+"""IXFR from change history: Knot, NSD and BIND secondaries of rdns-zonegen (configured from
+deploy/dns/, tests/system/secondaries.py) follow 1,000 random changes made through the API
+(sets, resets, template edits, allocation deletions) by IXFR alone, and each holds exactly
+what a fresh AXFR from rdns-zonegen gives; the history survives a restart; without it (a new
+machine) the transfer is full and still right."""
+import concurrent.futures
 import ipaddress
 import os
 import random
-import re
-import shutil
-import subprocess
-import tempfile
 import time
 
 import dns.message
 import dns.query
-import dns.rdata
-import dns.rdatatype
 import dns.reversename
 import pytest
 
-from harness import Knot, Zonegen, free_port, wait_until
+from harness import Zonegen, wait_until
+from secondaries import BindSecondary, KnotSecondary, NsdSecondary, axfr, served
 
-NAMED = "/usr/sbin/named"
-
+# The zones of the deploy/dns examples.
 Z4 = "2.0.192.in-addr.arpa"
-Z6 = "0.0.3.0.8.b.d.0.1.0.0.2.ip6.arpa"
-ALLOCS = ["192.0.2.0/26", "192.0.2.64/26", "192.0.2.128/25", "2001:db8:300::/56"]
+Z6 = "0.0.1.0.8.b.d.0.1.0.0.2.ip6.arpa"
+ALLOCS = ["192.0.2.0/26", "192.0.2.64/26", "192.0.2.128/25", "2001:db8:100::/56"]
 TEMPLATES = ["pool-{dashed}.example.net", "{reverse}.dyn.example.net", "host{d}.c{c}.example.org",
              "ip-{hex}.example.com"]
+# Where each secondary's transfers leave from, so that zonegen's log tells them apart
+# (Knot's log names the type of each of its transfers itself).
+SOURCE = {"nsd": "127.0.0.3", "bind": "127.0.0.4"}
 
 
 def soa_serial(port, zone):
@@ -35,145 +34,73 @@ def soa_serial(port, zone):
     return r.answer[0][0].serial if r.answer else None
 
 
-def axfr(port, zone):
-    """Every record of the zone as (name, ttl, type, rdata) text; the SOA once."""
-    out = set()
-    for m in dns.query.xfr("127.0.0.1", zone + ".", port=port, timeout=10, lifetime=30, relativize=False):
-        for rrset in m.answer:
-            for rd in rrset:
-                out.add((rrset.name.to_text().lower(), rrset.ttl, dns.rdatatype.to_text(rrset.rdtype),
-                         rd.to_text().lower()))
-    return out
+def parallel(fn, items):
+    with concurrent.futures.ThreadPoolExecutor(len(items)) as ex:
+        return list(ex.map(fn, items))
 
 
-def knot_records(knot, zone):
-    """What knotd holds for zone (knotc zone-read; the secondary refuses transfers), as axfr() gives it."""
-    r = knot._ctl("zone-read", zone + ".")
-    assert r.returncode == 0, r.stdout
-    out = set()
-    for line in r.stdout.splitlines():
-        _, owner, ttl, rtype, rdata = line.split(" ", 4)
-        rd = dns.rdata.from_text("IN", rtype, rdata)
-        out.add((owner.lower(), int(ttl), rtype, rd.to_text().lower()))
-    return out
+def transfers(zg, since=0):
+    """The transfers zonegen served since log offset since (secondaries.served)."""
+    return served(zg.log()[since:])
 
 
-def ixfr_lines(zg, since=0):
-    """zonegen's "IXFR from ..." log lines since offset since: (zone, from, to, how)."""
-    pat = re.compile(r"dnssrv: zone (\S+): IXFR from \S+: serial (\d+) -> (\d+), (incremental|full)")
-    return [(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)) for m in pat.finditer(zg.log()[since:])]
-
-
-class Bind:
-    """BIND's named as a secondary of zonegen on 127.0.0.1:<port>, unprivileged files in a temp dir,
-    no control channel; xfer-in logged at debug 3 (where "got incremental response" is)."""
-
-    def __init__(self, primary_port, zones):
-        self.dir = tempfile.mkdtemp(prefix="rdns-named-")
-        os.chmod(self.dir, 0o777)
-        self.port = free_port()
-        self.log_path = os.path.join(self.dir, "named.log")
-        zl = "".join(f'zone "{z}" {{ type secondary; primaries port {primary_port} {{ 127.0.0.1; }}; '
-                     f'file "{self.dir}/{z}.db"; allow-notify {{ 127.0.0.1; }}; }};\n' for z in zones)
-        conf = f"""options {{
-    directory "{self.dir}";
-    pid-file "{self.dir}/named.pid";
-    session-keyfile "{self.dir}/session.key";
-    managed-keys-directory "{self.dir}";
-    listen-on port {self.port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    dnssec-validation no;
-    notify no;
-    request-ixfr yes;
-    allow-query {{ 127.0.0.1; }};
-    allow-transfer {{ 127.0.0.1; }};
-}};
-controls {{ }};
-logging {{
-    channel f {{ file "{self.log_path}"; severity debug 3; print-time yes; print-category yes; }};
-    category default {{ f; }};
-    category xfer-in {{ f; }};
-    category notify {{ f; }};
-}};
-{zl}"""
-        self.conf_path = os.path.join(self.dir, "named.conf")
-        with open(self.conf_path, "w") as f:
-            f.write(conf)
-        args = [NAMED, "-f", "-n", "1", "-c", self.conf_path]
-        if os.geteuid() == 0:
-            args += ["-u", "nobody"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "w"))
-        wait_until(lambda: soa_serial(self.port, zones[0]) is not None, timeout=20, what="named loaded the zone")
-
-    def log(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def records(self, zone):
-        return axfr(self.port, zone)
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def full_transfers(e, since, end):
+    """Transfers between zonegen log offsets since and end that were not incremental (from
+    zonegen's log: Knot's, NSD's and BIND's), and those Knot's own log shows."""
+    bad = [t for t in served(e.zg.log()[since:end]) if t["how"] != "incremental" or t["type"] != "IXFR"]
+    knot = e.knot.log()[e.knot_mark:]
+    bad += [ln for ln in knot.splitlines() if "AXFR, incoming" in ln or "fallback to AXFR" in ln]
+    return bad
 
 
 @pytest.fixture(scope="module")
 def env(api, staff, dburl):
-    secondary = Knot()
-    bind_port = free_port() if os.path.exists(NAMED) else None
-    zg = Zonegen(dburl, {"ixfr_history": 50})
+    zg = Zonegen(dburl, {"ixfr_history": 50, "transfer_allow": "127.0.0.1 127.0.0.3 127.0.0.4"})
     zg.start().wait_leader()
-    acct = staff.post("/v1/accounts", json={"name": "ixfr-customer", "role": "customer"}).json()["id"]
-    allocs = {}
-    for p in ALLOCS:
-        r = staff.post("/v1/allocations", json={"account_id": acct, "prefix": p})
-        assert r.status_code == 201, r.text
-        allocs[p] = r.json()["id"]
-    notify = [f"127.0.0.1:{secondary.port}"]
-    r = staff.post("/v1/zones", json={"prefix": "192.0.2.0/24", "nameservers": ["ns1.example.net", "ns2.example.net"],
-                                      "default_ptr": TEMPLATES[0], "notify": notify})
-    assert r.status_code == 201, r.text
-    r = staff.post("/v1/zones", json={"prefix": "2001:db8:300::/48", "nameservers": ["ns1.example.net"],
-                                      "notify": notify})
-    assert r.status_code == 201, r.text
-    wait_until(lambda: os.path.exists(zg.zone_path(Z4)) and os.path.exists(zg.zone_path(Z6)), what="first render")
-    secondary.add_secondary(Z4, zg.port)
-    secondary.add_secondary(Z6, zg.port)
+    secs = [KnotSecondary("127.0.0.1", zg.port, "", False),
+            NsdSecondary("127.0.0.1", zg.port, "", False, SOURCE["nsd"]),
+            BindSecondary("127.0.0.1", zg.port, "", False, SOURCE["bind"])]
 
     class Env:
         pass
     e = Env()
-    e.zg, e.secondary, e.staff, e.dburl, e.acct, e.allocs = zg, secondary, staff, dburl, acct, allocs
-    e.bind = None
-    if bind_port is not None:
-        # BIND too (strict about IXFR): NOTIFY goes to both secondaries.
-        e.bind = Bind(zg.port, [Z4, Z6])
-        for z in (Z4, Z6):
-            r = staff.patch(f"/v1/zones/{z}", json={"notify": notify + [f"127.0.0.1:{e.bind.port}"]})
-            assert r.status_code == 200, r.text
-    wait_in_sync(e)
-    yield e
+    e.zg, e.secs, e.staff, e.dburl = zg, secs, staff, dburl
+    e.knot = secs[0]
     try:
-        if e.zg.proc:
-            e.zg.stop()
+        acct = staff.post("/v1/accounts", json={"name": "ixfr-customer", "role": "customer"}).json()["id"]
+        allocs = {}
+        for p in ALLOCS:
+            r = staff.post("/v1/allocations", json={"account_id": acct, "prefix": p})
+            assert r.status_code == 201, r.text
+            allocs[p] = r.json()["id"]
+        e.acct, e.allocs = acct, allocs
+        notify = [s.target for s in secs]
+        r = staff.post("/v1/zones", json={"prefix": "192.0.2.0/24", "nameservers": ["ns1.example.net", "ns2.example.net"],
+                                          "default_ptr": TEMPLATES[0], "notify": notify})
+        assert r.status_code == 201, r.text
+        r = staff.post("/v1/zones", json={"prefix": "2001:db8:100::/48", "nameservers": ["ns1.example.net"],
+                                          "notify": notify})
+        assert r.status_code == 201, r.text
+        wait_until(lambda: os.path.exists(zg.zone_path(Z4)) and os.path.exists(zg.zone_path(Z6)), what="first render")
+        parallel(lambda s: s.start(), secs)
+        wait_in_sync(e)
+        e.knot_mark = len(e.knot.log())
+        yield e
     finally:
-        e.zg.close()
-        secondary.close()
-        if e.bind:
-            e.bind.close()
+        if os.environ.get("RDNS_SEC_LOGS"):  # a folder: every log is copied there
+            os.makedirs(os.environ["RDNS_SEC_LOGS"], exist_ok=True)
+            for name, text in [(s.name, s.log()) for s in secs] + [("zonegen", zg.log())]:
+                with open(os.path.join(os.environ["RDNS_SEC_LOGS"], name + ".log"), "w") as f:
+                    f.write(text)
+        try:
+            if e.zg.proc:
+                e.zg.stop()
+        finally:
+            e.zg.close()
+            parallel(lambda s: s.close(), secs)
 
 
-MARK4, MARK6 = "192.0.2.255", "2001:db8:300:ff::ffff"  # no random change touches them
+MARK4, MARK6 = "192.0.2.255", "2001:db8:100:ff::ffff"  # no random change touches them
 _marks = iter(range(1, 10**6))
 
 
@@ -193,21 +120,20 @@ def wait_in_sync(e, timeout=20):
     for ip in (MARK4, MARK6):
         wait_until(lambda ip=ip: ptr_of(e.zg.port, ip) == f"mark{n}.example.com.", timeout=timeout,
                    what=f"mark{n} rendered")
-    ports = [e.secondary.port] + ([e.bind.port] if e.bind else [])
-    for z in (Z4, Z6):
-        for port in ports:
-            wait_until(lambda z=z, port=port: soa_serial(port, z) is not None
-                       and soa_serial(port, z) == soa_serial(e.zg.port, z),
-                       timeout=timeout, what=f"secondary on {port} at our serial of {z}")
+    want = {z: soa_serial(e.zg.port, z) for z in (Z4, Z6)}
+
+    def follows(s):
+        wait_until(lambda: all(s.serial(z) == want[z] for z in want), timeout=timeout, interval=0.02,
+                   what=f"{s.name} at our serials {want}")
+    parallel(follows, e.secs)
 
 
 def assert_same_as_fresh_axfr(e):
     for z in (Z4, Z6):
-        ours, theirs = axfr(e.zg.port, z), knot_records(e.secondary, z)
-        assert ours == theirs, (z, sorted(ours - theirs)[:10], sorted(theirs - ours)[:10])
-        if e.bind:
-            theirs = e.bind.records(z)
-            assert ours == theirs, ("named", z, sorted(ours - theirs)[:10], sorted(theirs - ours)[:10])
+        ours = axfr("127.0.0.1", e.zg.port, z)
+        for s in e.secs:
+            theirs = s.records(z)
+            assert ours == theirs, (s.name, z, sorted(ours - theirs)[:10], sorted(theirs - ours)[:10])
 
 
 def random_change(e, rnd):
@@ -251,18 +177,20 @@ def test_secondary_follows_1000_changes_by_ixfr(env):
         wait_in_sync(env)
     took = time.monotonic() - t0
     assert kinds.get("template", 0) >= 5 and kinds.get("allocation", 0) >= 3 and kinds["reset"] > 100, kinds
+    end = len(env.zg.log())  # the test's own AXFRs come after
     assert_same_as_fresh_axfr(env)
-    lines = ixfr_lines(env.zg, mark)
-    incremental = [x for x in lines if x[3] == "incremental"]
-    # Knot asks IXFR for every change once it holds the zone: all of them incremental.
-    assert len(incremental) >= 20, lines
-    assert not [x for x in lines if x[3] == "full"], lines
-    if env.bind:
-        # named asked for IXFR and applied every answer as one (it falls back to AXFR, logging
-        # why, when a difference does not apply: a deletion of a record it does not hold...).
-        blog = env.bind.log()
-        assert blog.count("got incremental response") >= 20, blog[-3000:]
-        assert "not exact" not in blog and "falling back" not in blog.lower(), blog[-3000:]
+    # Every secondary asked IXFR for every change once it held the zone, and applied each
+    # answer as one: no full transfer at all (BIND and NSD fall back to AXFR when a
+    # difference does not apply, a deletion of a record they do not hold...; Knot logs it).
+    bad = full_transfers(env, mark, end)
+    assert not bad, "\n".join(map(str, bad[:10])) + "\n" + "\n".join(
+        f"--- {s.name}:\n{s.log()[-6000:]}" for s in env.secs[1:])
+    got = transfers(env.zg, mark)
+    for kind, src in SOURCE.items():
+        n = len([t for t in got if t["client"].startswith(src + ":")])
+        assert n >= 20, (kind, n, got[-10:])
+    n = len([ln for ln in env.knot.log()[env.knot_mark:].splitlines() if "IXFR, incoming" in ln and "finished" in ln])
+    assert n >= 20, ("knot", n)
     assert took < 60, took
 
 
@@ -274,8 +202,11 @@ def test_history_survives_a_restart(env):
     assert r.status_code == 200, r.text
     wait_in_sync(env)
     assert_same_as_fresh_axfr(env)
-    lines = ixfr_lines(env.zg, mark)
-    assert [x for x in lines if x[0].startswith(Z4) and x[3] == "incremental"], env.zg.log()[mark:]
+    lines = [t for t in transfers(env.zg, mark) if t["zone"] == Z4]
+    # each of the three, by its source address (Knot's: 127.0.0.1)
+    for src in ("127.0.0.1",) + tuple(SOURCE.values()):
+        assert [t for t in lines if t["client"].startswith(src + ":") and t["how"] == "incremental"], \
+            (src, env.zg.log()[mark:])
 
 
 def test_journal_lost_means_full_transfer_still_right(env):
@@ -289,7 +220,7 @@ def test_journal_lost_means_full_transfer_still_right(env):
     assert r.status_code == 200, r.text
     wait_in_sync(env)
     assert_same_as_fresh_axfr(env)
-    assert [x for x in ixfr_lines(env.zg, mark) if x[3] == "incremental"]
+    assert [t for t in transfers(env.zg, mark) if t["how"] == "incremental"]
     # A new machine: neither journal nor zone file, and a change made meanwhile. Nothing to
     # diff against: the secondary's IXFR gets the whole zone, and holds the right one.
     env.zg.stop()
@@ -301,13 +232,13 @@ def test_journal_lost_means_full_transfer_still_right(env):
     env.zg.start().wait_leader()
     wait_in_sync(env)
     assert_same_as_fresh_axfr(env)
-    lines = [x for x in ixfr_lines(env.zg, mark) if x[0].startswith(Z4)]
+    lines = [t for t in transfers(env.zg, mark) if t["zone"] == Z4]
     # the first transfer after the start is full (the marker change after it is not)
-    assert lines and lines[0][3] == "full", env.zg.log()[mark:]
+    assert lines and lines[0]["how"] == "full", env.zg.log()[mark:]
     # and the next change is incremental again
     mark = len(env.zg.log())
     r = env.staff.put("/v1/ptr/192.0.2.80", json={"hostname": "again.example.com", "force": True})
     assert r.status_code == 200, r.text
     wait_in_sync(env)
     assert_same_as_fresh_axfr(env)
-    assert [x for x in ixfr_lines(env.zg, mark) if x[0].startswith(Z4) and x[3] == "incremental"]
+    assert [t for t in transfers(env.zg, mark) if t["zone"] == Z4 and t["how"] == "incremental"]
