@@ -63,16 +63,17 @@ class Secondary:
     kind = "?"
     log_name = "stderr.log"
 
-    def __init__(self, primary, primary_port, secret, tsig, source=None):
-        """source: the address its SOA queries and transfers leave from (NSD, BIND; its own
-        server options, not the example's), so that the primary's log tells it apart."""
+    def __init__(self, primary, primary_port, secret, tsig, source=None, key_name=KEY_NAME):
+        """source: the address its SOA queries and transfers leave from (NSD, BIND, PowerDNS;
+        its own server options, not the example's), so that the primary's log tells it apart.
+        key_name: the name its key has instead of the example's (a key rdns does not know)."""
         self.primary, self.primary_port, self.secret, self.tsig = primary, primary_port, secret, tsig
-        self.source = source
+        self.source, self.key_name = source, key_name
         self.dir = tempfile.mkdtemp(prefix=f"rdns-{self.kind}-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
         self.proc = None
-        self.name = f"{self.kind}{'+tsig' if tsig else ''}"
+        self.name = f"{self.kind}{'+tsig' if tsig else ''}{'+' + key_name if key_name != KEY_NAME else ''}"
 
     @property
     def target(self):
@@ -80,6 +81,8 @@ class Secondary:
         return f"127.0.0.1:{self.port}" + (f"@{KEY_NAME}" if self.tsig else "")
 
     def render(self, example, paths):
+        if self.key_name != KEY_NAME:
+            paths = dict(paths, **{KEY_NAME: self.key_name})
         return render_example(example, self.tsig, self.primary, self.primary_port, self.secret, paths)
 
     def argv(self):
