@@ -6,14 +6,16 @@ B2 change-to-NOTIFY with the daemon running on that database (the 1M zone plus s
    zones): COMMIT of rdns_ptr_apply() -> NOTIFY at a UDP listener we run and answer.
 B3 AXFR of a 65,536-PTR zone from our hidden primary against knotd serving the same
    zone file, same client (kdig), interleaved runs.
-B4 change-to-secondary: API PUT 200 -> a knotd secondary of our hidden primary answers
-   the new PTR; knotd primary -> knotd secondary as the reference."""
+B4 change-to-secondary: API PUT 200 -> each of Knot, NSD, BIND and PowerDNS, secondaries of
+   our hidden primary configured from deploy/dns/ (tests/system/secondaries.py), answers the
+   new PTR; knotd primary -> knotd secondary as the reference."""
 import os
 import queue
 import random
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,7 +29,11 @@ import dns.reversename
 import dns.zone
 import psycopg2
 
-from benchlib import Api, Client, Knot, Table, Zonegen, fmt, guarded, log, median, pct, tempdir, wait_until
+from benchlib import ROOT, Api, Client, Knot, Table, Zonegen, fmt, guarded, log, median, pct, tempdir, wait_until
+
+# The secondaries as the system tests run them, from the deploy/dns examples (one copy).
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+import secondaries  # noqa: E402
 
 BIG_PREFIX, BIG_ZONE = "2001:db8:aaaa::/48", "a.a.a.a.8.b.d.0.1.0.0.2.ip6.arpa"
 N_BIG, N_MID = int(os.environ.get("RDNS_BENCH_BIG", "1000000")), 100_000
@@ -42,6 +48,12 @@ N_NOTIFY = int(os.environ.get("RDNS_BENCH_NOTIFY_CHANGES", "20"))
 N_B2B = int(os.environ.get("RDNS_BENCH_B2B_CHANGES", "150"))
 N_AXFR = 10
 N_SECONDARY = int(os.environ.get("RDNS_BENCH_SECONDARY_CHANGES", "200"))
+# PowerDNS looks at the NOTIFYs it queued about once a second: fewer changes, the same figures.
+N_PDNS = int(os.environ.get("RDNS_BENCH_PDNS_CHANGES", "40"))
+# Only these of B1-B4 (comma-separated; default all), e.g. RDNS_BENCH_ZONEGEN_ONLY=B4.
+ONLY = set(filter(None, os.environ.get("RDNS_BENCH_ZONEGEN_ONLY", "").upper().split(",")))
+# B4's zone and the examples' other one (created so that the secondaries find both).
+S2_OTHER = "2001:db8:100::/48"
 N_KNOT_REF = 40
 MISS_S = 3.0  # a change not seen after this long counts as lost (infinitely late)
 
@@ -313,16 +325,20 @@ def soa(port, zone, timeout=1.0):
     return r.answer[0][0].serial if r.answer else None
 
 
-def start_daemon(e, listener, sec):
+def start_daemon(e, listener, secs):
+    """Our daemon with B2's, B3's and B4's zones; secs: B4's secondaries, made from our DNS
+    port (the NOTIFY targets of B4's zones), appended to."""
     staff = e.staff
+    zg = Zonegen(e.db, e.zone_dir)
+    secs += [K("127.0.0.1", zg.port, "", False) for K in secondaries.KINDS]
     staff.call("POST", "/v1/zones", json={"prefix": S1_PREFIX, "nameservers": ["ns1.example.net"],
                                           "default_ptr": TEMPLATE, "notify": [f"127.0.0.1:{listener.port}"]})
-    staff.call("POST", "/v1/zones", json={"prefix": S2_PREFIX, "nameservers": ["ns1.example.net"],
-                                          "default_ptr": TEMPLATE, "notify": [f"127.0.0.1:{sec.port}"]})
+    for prefix, tmpl in ((S2_PREFIX, {"default_ptr": TEMPLATE}), (S2_OTHER, {})):
+        staff.call("POST", "/v1/zones", json={"prefix": prefix, "nameservers": ["ns1.example.net"],
+                                              "notify": [s.target for s in secs], **tmpl})
     staff.call("POST", "/v1/zones", json={"prefix": X_PREFIX, "nameservers": ["ns1.example.net"],
                                           "default_ptr": TEMPLATE})
     staff.call("PATCH", f"/v1/zones/{BIG_ZONE}", json={"notify": [f"127.0.0.1:{listener.port}"]})
-    zg = Zonegen(e.db, e.zone_dir)
     zg.start()
     t0 = time.monotonic()
     for z in (BIG_ZONE, S1_ZONE, S2_ZONE, X_ZONE):
@@ -554,13 +570,12 @@ def knot_reference(sec):
     return lat
 
 
-def bench_secondary(e, zg, sec):
-    sec.add_secondary(S2_ZONE, f"127.0.0.1@{zg.port}")
-    wait_until(lambda: soa(sec.port, S2_ZONE) == soa(zg.port, S2_ZONE), timeout=30, what="knotd secondary of rdns")
-    log(f"B4: {N_SECONDARY} API PUTs, each followed until the knotd secondary answers it")
+def follow_changes(e, zg, sec, n):
+    """n API PUTs one after another, each followed until sec answers it: (latencies from
+    the PUT's 200 to sec's answer, to our primary's new serial, PUT times in ms, missed)."""
     lat, ours, put_ms, missed = [], [], [], []
     serial = soa(zg.port, S2_ZONE)
-    for i in range(N_SECONDARY):
+    for i in range(n):
         ip = f"192.0.2.{1 + i % 250}"
         name = f"s{i}-{random.randrange(10**6)}.example.net"
         t_put = time.monotonic()
@@ -573,33 +588,66 @@ def bench_secondary(e, zg, sec):
         t1 = poll_until(sec.port, ip, name, timeout=MISS_S)
         if t1 is None:
             missed.append(i)
-            log(f"B4: change {i}: {ip} -> {name} not at the secondary within {MISS_S} s (serial: ours "
-                f"{soa(zg.port, S2_ZONE)}, secondary {soa(sec.port, S2_ZONE)})")
+            log(f"B4: {sec.kind}: change {i}: {ip} -> {name} not at the secondary within {MISS_S} s (serial: "
+                f"ours {soa(zg.port, S2_ZONE)}, secondary {soa(sec.port, S2_ZONE)})")
             lat.append(float("inf"))
         else:
             lat.append(t1 - t0)
+    return lat, ours, put_ms, missed
+
+
+# Targets (issue #19): p50 at most 50 ms for Knot, NSD and BIND, p99 at most 1 s (a refresh
+# started late). PowerDNS 4.7 queues a NOTIFY and transfers when its communicator next goes
+# through the queue, about one second later (0.2-1.0 s in tests/system/test_secondaries.py,
+# 0.84-1.05 s here): p50 <= 1.2 s and p99 <= 1.5 s, what is ours (< 0.1 s) plus its second.
+B4_TARGET = {"knot": (0.050, 1.0), "nsd": (0.050, 1.0), "bind": (0.050, 1.0), "pdns": (1.2, 1.5)}
+
+
+def bench_secondary(e, zg, secs, ref_sec):
+    for s in secs:
+        wait_until(lambda s=s: soa(s.port, S2_ZONE) == soa(zg.port, S2_ZONE), timeout=30,
+                   what=f"{s.kind} secondary of rdns")
+    results = {}
+    for s in secs:
+        n = N_PDNS if s.kind == "pdns" else N_SECONDARY
+        # only this one is notified while it is measured (the others stay idle)
+        e.staff.call("PATCH", f"/v1/zones/{S2_ZONE}", expect=(200,), json={"notify": [s.target]})
+        # a change it is notified of: it catches up with those made while it was not
+        e.staff.call("PUT", "/v1/ptr/192.0.2.255", expect=(200,),
+                     json={"hostname": f"catch-up-{s.kind}.example.net", "force": True})
+        wait_until(lambda s=s: soa(s.port, S2_ZONE) == soa(zg.port, S2_ZONE), timeout=30,
+                   what=f"{s.kind} at our serial")
+        log(f"B4: {n} API PUTs, each followed until the {s.kind} secondary answers it")
+        results[s.kind] = (n,) + follow_changes(e, zg, s, n)
     log("B4: reference: knotd primary -> knotd secondary")
-    ref = knot_reference(sec)
-    t = Table("B4. Change -> secondary: API PUT 200 -> a knotd secondary of our hidden primary answers the new PTR",
-              f"{N_SECONDARY} staff PUTs (force) one after another in {S2_ZONE}; our hidden primary's SOA and then "
-              "the secondary\nare polled over UDP every ~2 ms. Latency from the PUT's 200 to the first answer with "
-              "the new name.\nAbsolute targets. Reference (baseline column, no target): knotd primary -> the same "
-              f"knotd secondary,\n`knotc zone-reload` to answer, {N_KNOT_REF} changes paced ~0.1 s apart like ours. "
-              "At that pace knotd's secondary\nstarts some refreshes ~0.9 s late (it does so with a knotd primary "
-              "too): that is the p99 on both sides.")
-    p50, p99 = median(lat), pct(lat, 99)
-    t.row("PUT 200 -> secondary answers, p50", fmt(p50 * 1000, " ms"), fmt(median(ref) * 1000, " ms"),
-          f"{p50 / median(ref):.1f}", "<= 500 ms", p50 <= 0.5)
-    t.row("PUT 200 -> secondary answers, p99", fmt(p99 * 1000, " ms"), fmt(pct(ref, 99) * 1000, " ms"),
-          f"{p99 / pct(ref, 99):.1f}", "<= 1000 ms", p99 <= 1.0)
-    t.row(f"changes not at the secondary within {MISS_S} s", f"{len(missed)} of {N_SECONDARY}" +
-          (f" (#{', #'.join(map(str, missed[:10]))})" if missed else ""), "-", "-", "0", not missed)
-    slow = sum(1 for x in lat if x > 0.5)
-    t.row("min / max; changes slower than 0.5 s", f"{min(lat) * 1000:.0f} / {max(lat) * 1000:.0f} ms; {slow}",
-          f"{min(ref) * 1000:.0f} / {max(ref) * 1000:.0f} ms; {sum(1 for x in ref if x > 0.5)}", "-", "-", None)
-    t.row("PUT 200 -> our hidden primary serves it, p50 / p99", f"{median(ours) * 1000:.0f} / "
-          f"{pct(ours, 99) * 1000:.0f} ms", "-", "-", "-", None)
-    t.row("PUT response time, median", fmt(median(put_ms), " ms", 1), "-", "-", "-", None)
+    ref = knot_reference(ref_sec)
+    t = Table("B4. Change -> secondary: API PUT 200 -> each secondary of our hidden primary answers the new PTR",
+              "Knot 3.2, NSD 4.6, BIND 9.18 and PowerDNS 4.7 (gsqlite3), each configured from its deploy/dns "
+              f"example (no TSIG)\nand measured alone (only it notified): {N_SECONDARY} staff PUTs (force) one "
+              f"after another in {S2_ZONE} ({N_PDNS} for PowerDNS);\nour hidden primary's SOA and then the "
+              "secondary are polled over UDP every ~2 ms. Latency from the PUT's 200\nto the first answer with "
+              "the new name. Absolute targets: p50 <= 50 ms for Knot, NSD and BIND, p99 <= 1 s;\nPowerDNS "
+              "p50 <= 1.2 s, p99 <= 1.5 s (it transfers about a second after the NOTIFY). Reference (baseline\n"
+              f"column, no target): knotd primary -> a knotd secondary, `knotc zone-reload` to answer, "
+              f"{N_KNOT_REF} changes\npaced ~0.1 s apart like ours.")
+    rp50, rp99 = median(ref), pct(ref, 99)
+    for kind, (n, lat, ours, put_ms, missed) in results.items():
+        p50, p99 = median(lat), pct(lat, 99)
+        t50, t99 = B4_TARGET[kind]
+        t.row(f"{kind}: PUT 200 -> secondary answers, p50", fmt(p50 * 1000, " ms"), fmt(rp50 * 1000, " ms"),
+              f"{p50 / rp50:.1f}", f"<= {t50 * 1000:.0f} ms", p50 <= t50)
+        t.row(f"{kind}: PUT 200 -> secondary answers, p99", fmt(p99 * 1000, " ms"), fmt(rp99 * 1000, " ms"),
+              f"{p99 / rp99:.1f}", f"<= {t99 * 1000:.0f} ms", p99 <= t99)
+        t.row(f"{kind}: changes not answered within {MISS_S} s", f"{len(missed)} of {n}" +
+              (f" (#{', #'.join(map(str, missed[:10]))})" if missed else ""), "-", "-", "0", not missed)
+        slow = sum(1 for x in lat if x > 0.5)
+        t.row(f"{kind}: min / max; changes slower than 0.5 s", f"{min(lat) * 1000:.0f} / {max(lat) * 1000:.0f} ms; "
+              f"{slow}", f"{min(ref) * 1000:.0f} / {max(ref) * 1000:.0f} ms; {sum(1 for x in ref if x > 0.5)}",
+              "-", "-", None)
+        t.row(f"{kind}: PUT 200 -> our hidden primary serves it, p50 / p99", f"{median(ours) * 1000:.0f} / "
+              f"{pct(ours, 99) * 1000:.0f} ms", "-", "-", "-", None)
+    all_put = [x for r in results.values() for x in r[3]]
+    t.row("PUT response time, median", fmt(median(all_put), " ms", 1), "-", "-", "-", None)
     t.row("rdns-zonegen daemon peak RSS (VmHWM) after B2-B4", fmt(zg.vmhwm_kib() / 1024, " MiB"), "-", "-", "-",
           None)
     t.emit()
@@ -609,17 +657,30 @@ def bench_secondary(e, zg, sec):
 def run(pg):
     e = setup(pg)
     tables = []
-    guarded(tables, "B1", bench_render, pg, e)
+
+    def want(name):
+        return not ONLY or name in ONLY
+    if want("B1"):
+        guarded(tables, "B1", bench_render, pg, e)
     listener = NotifyListener()
-    sec = Knot("sec")
-    zg = start_daemon(e, listener, sec)
+    ref_sec = Knot("sec")
+    secs, zg = [], None
     try:
-        guarded(tables, "B2", bench_notify, e, zg, listener)
-        guarded(tables, "B3", bench_axfr, e, zg)
-        guarded(tables, "B4", bench_secondary, e, zg, sec)
+        zg = start_daemon(e, listener, secs)
+        if want("B2"):
+            guarded(tables, "B2", bench_notify, e, zg, listener)
+        if want("B3"):
+            guarded(tables, "B3", bench_axfr, e, zg)
+        if want("B4"):
+            for s in secs:
+                s.start()
+            guarded(tables, "B4", bench_secondary, e, zg, secs, ref_sec)
     finally:
         listener.close()
-        zg.stop()
-        sec.ctl("stop")
+        if zg:
+            zg.stop()
+        ref_sec.ctl("stop")
+        for s in secs:
+            s.close()
         e.api.stop()
     return tables
