@@ -1446,6 +1446,62 @@ static uint16_t tsig_error_other(const uint8_t *r, size_t n, uint16_t *other_len
 }
 
 /* The per-key replay check (tsig_replay.h) as a client sees it through the handler. */
+/* Counts the transfer lines and the suppression notices (the capture above keeps 16). */
+typedef struct {
+	pthread_mutex_t mu;
+	int served, suppressed, other;
+	char last_suppressed[256];
+} xfrcount_t;
+
+static void count_capture(int level, const char *msg, void *arg)
+{
+	xfrcount_t *c = arg;
+	pthread_mutex_lock(&c->mu);
+	if (strstr(msg, ": AXFR from ") != NULL)
+		c->served++;
+	else if (strstr(msg, "transfer lines were suppressed") != NULL) {
+		c->suppressed++;
+		snprintf(c->last_suppressed, sizeof(c->last_suppressed), "%s", msg);
+	} else
+		c->other++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* One info line per transfer served, at most 50 a second; the first line of a later second
+ * says how many were left out. */
+static void test_transfer_lines_limited(void **state)
+{
+	int err;
+	xfrcount_t cnt = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	zg_dnssrv_conf_t c = {.transfer_allow = "127.0.0.1"};
+	zg_dnssrv_t *s = zg_dnssrv_new(&c, &err);
+	assert_non_null(s);
+	assert_int_equal(zg_dnssrv_publish(s, SMALL, small_path), RDNS_OK);
+	uint8_t q[512];
+	q_t spec = {.id = 9, .name = SMALL, .qtype = ZG_TYPE_AXFR};
+	size_t ql = build(q, sizeof(q), &spec);
+	sink_t out = {0};
+	next_log_window();
+	log_set_sink(count_capture, &cnt);
+	log_set_level(LOG_LVL_INFO);
+	for (int i = 0; i < 60; i++) {
+		assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_TCP, sink_emit, &out), RDNS_OK);
+		sink_free(&out);
+	}
+	assert_int_equal(cnt.served, 50);
+	assert_int_equal(cnt.suppressed, 0);
+	next_log_window();
+	assert_int_equal(zg_dnssrv_handle(s, q, ql, lo4(), ZG_DNSSRV_TCP, sink_emit, &out), RDNS_OK);
+	sink_free(&out);
+	assert_int_equal(cnt.served, 51);
+	assert_int_equal(cnt.suppressed, 1);
+	assert_non_null(strstr(cnt.last_suppressed, "dnssrv: 10 more transfer lines were suppressed"));
+	assert_int_equal(cnt.other, 0);
+	log_set_sink(NULL, NULL);
+	zg_dnssrv_free(s);
+	(void)state;
+}
+
 static void test_tsig_replay(void **state)
 {
 	int err;
@@ -1861,6 +1917,7 @@ int main(void)
 	    cmocka_unit_test(test_acl_and_config),
 	    cmocka_unit_test(test_log_lines),
 	    cmocka_unit_test(test_tsig_replay),
+	    cmocka_unit_test(test_transfer_lines_limited),
 	    cmocka_unit_test(test_publish_snapshot),
 	    cmocka_unit_test(test_tcp_limits),
 	    cmocka_unit_test(test_tcp_slots),
