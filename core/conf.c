@@ -133,8 +133,8 @@ const conf_opt_t conf_options[] = {
     {"transfer_tsig_key", CONF_STR, "", 0, 0, OFF(transfer_tsig_key), "zonegen",
      "when set, transfers must be signed with this key", CONF_TSIG_KEYNAME, 0, NULL, 0},
     {"debounce_ms", CONF_INT, "100", 0, 60000, OFF(debounce_ms), "zonegen",
-     "at most one render per this many ms: a change after a quiet spell renders at once, the changes "
-     "that follow within the window render together at its end",
+     "the longest gap between two renders of changes: a change renders at once unless a render ran "
+     "just before; the gap after a render is its duration, at most this many ms",
      CONF_ANY, 0, NULL, 0},
     {"ixfr_history", CONF_INT, "100", 0, 100000, OFF(ixfr_history), "zonegen",
      "versions of each zone whose differences are kept (zone_dir/<zone>.ixfr) so that IXFR answers a "

@@ -1,5 +1,5 @@
 /* daemon.c - rdns-zonegen's loop: leader election by advisory lock, LISTEN/NOTIFY with
- * debounce, periodic reconciliation, publishing to the hidden primary, NOTIFY outcomes. */
+ * a bounded render rate, periodic reconciliation, publishing to the hidden primary, NOTIFY outcomes. */
 #include "daemon.h"
 
 #include <arpa/inet.h>
@@ -712,16 +712,32 @@ static bool take_notifies(zg_t *z)
 	return any;
 }
 
-/* When the dirty zones are rendered after a change: at once when the last render is at
- * least debounce_ms old, else debounce_ms after it. So a change after a quiet spell goes
- * out without delay, the changes that follow within the window go out together, and a
- * steady stream of changes renders once per debounce_ms, however long it lasts. */
-static void arm_render(long long *render_at, long long last_render, long debounce_ms)
+/* The render rate is bounded by a duty cycle, not by a window: after a pass that the
+ * changes asked for, the next one may start ZG_RENDER_GAP_K times that pass's duration
+ * later, and never more than debounce_ms later. A change that finds no pass running, or
+ * arrives after the gap of the last one, starts a pass at once (small zones render in a few
+ * ms, so a change right after another waits a few ms, not debounce_ms); a steady stream of
+ * changes keeps the passes to at most 1 / (1 + ZG_RENDER_GAP_K) of the time, and the changes
+ * that arrive during a pass or its gap render together in the next. debounce_ms caps the gap
+ * for zones whose render takes long: a stream of changes to one then renders it with
+ * debounce_ms between passes. */
+#define ZG_RENDER_GAP_K 1
+
+/* The earliest start of the next pass after one that ran from t0 to t1 (monotonic ms). */
+static long long render_gap_end(long long t0, long long t1, long debounce_ms)
+{
+	long long gap = (t1 - t0) * ZG_RENDER_GAP_K;
+	return t1 + (gap < debounce_ms ? gap : debounce_ms);
+}
+
+/* When the dirty zones are rendered after a change: at once, unless the gap after the last
+ * pass (render_gap_end) is not over; then at its end. */
+static void arm_render(long long *render_at, long long next_start)
 {
 	if (*render_at >= 0)
 		return;
 	long long now = now_ms();
-	*render_at = last_render + debounce_ms > now ? last_render + debounce_ms : now;
+	*render_at = next_start > now ? next_start : now;
 }
 
 int zg_daemon_run(const rdns_conf_t *conf)
@@ -737,7 +753,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 	int ret = 1;
 	if (sfd < 0 || setup(&z, conf, true) != RDNS_OK)
 		goto out;
-	long long render_at = -1, last_render = -conf->debounce_ms;
+	long long render_at = -1, next_start = 0;
 	long long next_reconcile = now_ms() + conf->reconcile_interval * 1000;
 	long long next_connect = 0, retry_at = -1;
 	int retry_streak = 0;
@@ -792,7 +808,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		 * reconcile, and its later changes with it (only a zone's first pending change
 		 * notifies). */
 		if (take_notifies(&z))
-			arm_render(&render_at, last_render, conf->debounce_ms);
+			arm_render(&render_at, next_start);
 
 		struct pollfd pfd[3] = {
 		    {sfd, POLLIN, 0}, {zg_notifier_fd(z.notifier), POLLIN, 0}, {-1, POLLIN, 0}};
@@ -836,7 +852,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				continue;
 			}
 			if (take_notifies(&z))
-				arm_render(&render_at, last_render, conf->debounce_ms);
+				arm_render(&render_at, next_start);
 		}
 		if (!leading(&z))
 			continue;
@@ -848,19 +864,20 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		bool passed = false;
 		if (render_at >= 0 && now >= render_at) {
 			render_at = -1;
-			/* The catch-up pass after an election does not count against debounce_ms:
-			 * it is part of the reconcile, not a render the changes asked for. */
-			if (!catch_up)
-				last_render = now;
+			/* The catch-up pass after an election does not count against the render
+			 * rate: it is part of the reconcile, not a render the changes asked for. */
+			bool counted = !catch_up;
 			catch_up = false;
 			if (render_list(&z, false, false) == RDNS_EDB) {
 				z.leader = false;
 				continue;
 			}
+			if (counted)
+				next_start = render_gap_end(now, now_ms(), conf->debounce_ms);
 			passed = true;
 			if (z.rendered[0] && db_zones_any_dirty(z.db, z.rendered)) {
 				/* A change committed during the render may have notified nobody. */
-				arm_render(&render_at, last_render, conf->debounce_ms);
+				arm_render(&render_at, next_start);
 			}
 		}
 		if (now >= next_reconcile) {
