@@ -261,8 +261,15 @@ static void post_write(zg_t *z, const zg_render_result_t *res)
 		return;
 	}
 	int status = 0;
-	long long deadline = now_ms() + 30000;
+	long long deadline = now_ms() + 30000, next_ping = now_ms() + ZG_LEASE_MS / 5;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
+		/* The hidden primary goes on serving meanwhile: keep proving the session alive. */
+		if (now_ms() >= next_ping) {
+			long long t = now_ms();
+			if (db_zones_ping(z->db) == RDNS_OK && leading(z))
+				lease_renew(z, t);
+			next_ping = t + ZG_LEASE_MS / 5;
+		}
 		if (now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
@@ -420,6 +427,14 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 		              res.changed ? "" : " (content unchanged)", hist_text);
 		pub = publish(z, &res);
 		post_write(z, &res);
+		/* Publishing a large zone (checking its file) and the post-write command can
+		 * outlast the lease renewed above; the secondaries ask for the SOA as soon as
+		 * the NOTIFY arrives, and must not find the primary refusing. Prove the
+		 * session alive first. */
+		long long t_ping = now_ms();
+		if (db_zones_ping(z->db) != RDNS_OK || !leading(z))
+			return RDNS_EDB;
+		lease_renew(z, t_ping);
 		notify_zone(z, &res);
 	} else if (!is_published(z, res.name)) {
 		pub = publish(z, &res);

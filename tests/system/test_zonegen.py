@@ -451,6 +451,52 @@ def test_kill9_during_render_keeps_a_valid_zone_and_serials_only_grow(env):
     assert not glob.glob(os.path.join(env.zg.zone_dir, ".*.zone.*"))
 
 
+def test_primary_answers_during_a_slow_post_write_and_when_its_notify_arrives(env, dburl):
+    """What runs between a render's commit and its NOTIFY (a slow post_write_command, here
+    `sleep 1`; checking a large zone's file at publish) can outlast the leader's lease renewed
+    at the commit. The hidden primary must keep answering meanwhile (the daemon proves its
+    session alive while it waits for the command) and must answer the SOA query a secondary
+    sends as soon as the NOTIFY arrives (knotd, refused, gives up on the primary until its
+    retry interval)."""
+    env.zg.stop()
+    zg = Zonegen(dburl, {"post_write_command": "sleep 1"})
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(10)
+    notify = [f"127.0.0.1:{env.secondary.port}", f"127.0.0.1:{sock.getsockname()[1]}"]
+    r = env.staff.patch(f"/v1/zones/{Z4}", json={"notify": notify})
+    assert r.status_code == 200, r.text
+    try:
+        zg.start().wait_leader()
+        time.sleep(3.0)  # the start-up renders and their post-write commands
+        for i in range(2):
+            before = soa_serial(zg.port, Z4)
+            assert before == db_serial(dburl, Z4)
+            force_put(env.staff, "198.51.100.44", f"slow{i}.example.com")
+            wait_until(lambda: db_serial(dburl, Z4) != before, timeout=5, interval=0.01, what="render committed")
+            time.sleep(0.6)  # inside the post-write command, past the lease renewed at the commit
+            a = query(zg.port, Z4 + ".", "SOA")
+            assert a.rcode() == dns.rcode.NOERROR, f"during the post-write command: {dns.rcode.to_text(a.rcode())}"
+            while True:
+                data, peer = sock.recvfrom(4096)
+                m = dns.message.from_wire(data)
+                sock.sendto(dns.message.make_response(m).to_wire(), peer)
+                if m.question and str(m.question[0].name) == Z4 + "." and m.answer and \
+                        m.answer[0][0].serial != before:
+                    break
+            a = query(zg.port, Z4 + ".", "SOA")
+            assert a.rcode() == dns.rcode.NOERROR, f"at the NOTIFY: {dns.rcode.to_text(a.rcode())}"
+            assert a.answer[0][0].serial == m.answer[0][0].serial
+            time.sleep(1.2)  # this change's post-write command is over
+        assert zg.stop() == 0
+    finally:
+        sock.close()
+        zg.close()
+        env.staff.patch(f"/v1/zones/{Z4}", json={"notify": notify[:1]})
+        env.zg.start().wait_leader()
+
+
+
 def test_tsig_transfers(env, dburl):
     env.zg.stop()
     zg = Zonegen(dburl, {"tsig_keys": f"xfr-key:hmac-sha256:{TSIG_SECRET}", "transfer_tsig_key": "xfr-key"},
