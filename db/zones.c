@@ -21,6 +21,13 @@ DB_STMT(
     st_forget,
     "DELETE FROM zone_changes WHERE zone_id = $1 AND NOT EXISTS (SELECT 1 FROM reverse_zones WHERE id = $1)",
     1);
+/* The transaction ids in progress now ("1,2,3"), and whether any of a list still is. */
+DB_STMT(st_xids_in_progress,
+        "SELECT coalesce(string_agg(x::text, ','), '') FROM pg_snapshot_xip(pg_current_snapshot()) x", 0);
+DB_STMT(st_xids_running,
+        "SELECT EXISTS (SELECT 1 FROM unnest(('{' || $1 || '}')::xid8[]) x WHERE"
+        " pg_xact_status(x) = 'in progress')",
+        1);
 DB_STMT(st_still_dirty,
         "SELECT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = ANY (('{' || $1 || '}')::bigint[]))", 1);
 /* $2: {"serial", "at", "done": {target: result}, "keep": {target: result}}. Targets in
@@ -125,6 +132,29 @@ bool db_zones_any_dirty(db_t *db, const char *ids)
 	bool any = r && PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
 	return any;
+}
+
+int db_zones_xids_in_progress(db_t *db, char **xids)
+{
+	int err;
+	PGresult *r = db_exec(db, &st_xids_in_progress, NULL, &err);
+	if (!r)
+		return err;
+	*xids = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return *xids ? RDNS_OK : RDNS_ENOMEM;
+}
+
+int db_zones_xids_running(db_t *db, const char *xids, bool *running)
+{
+	const char *p[1] = {xids};
+	int err;
+	PGresult *r = db_exec(db, &st_xids_running, p, &err);
+	if (!r)
+		return err;
+	*running = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return RDNS_OK;
 }
 
 int db_zone_forget(db_t *db, long long id)

@@ -42,6 +42,14 @@ void db_zone_list_free(db_zone_list_t *l);
  * have sent no notification). false on error too. */
 bool db_zones_any_dirty(db_t *db, const char *ids);
 
+/* The ids of the transactions in progress now, "1,2,3" ("" when none), malloc'd into
+ * *xids. RDNS_OK, RDNS_EDB, RDNS_ENOMEM. */
+int db_zones_xids_in_progress(db_t *db, char **xids);
+
+/* Whether any transaction of xids (from db_zones_xids_in_progress) is still in
+ * progress. RDNS_OK or RDNS_EDB. */
+int db_zones_xids_running(db_t *db, const char *xids, bool *running);
+
 /* Delete the change rows of a zone that no longer exists (none while it does). */
 int db_zone_forget(db_t *db, long long id);
 

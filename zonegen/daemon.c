@@ -755,6 +755,74 @@ static void arm_render(long long *render_at, long long next_start)
 	*render_at = next_start > now ? next_start : now;
 }
 
+/* Changes that may have notified nobody. A change looks whether its zone has pending
+ * changes, and notifies only when it has none; one whose statement began before a render
+ * committed saw the rows that render was about to delete, and stays silent. Looking for
+ * pending changes right after the render (as the loop does) finds it only if it has
+ * committed by then. It has written its PTR row before that look, so it holds a
+ * transaction id: the ids in progress just after the render's commit include it. The
+ * daemon looks for pending changes in the zones rendered once all of those have ended. */
+typedef struct {
+	char *xids;   /* in progress after the last render's commit; NULL: nothing to watch */
+	char *ids;    /* the zones rendered since the watch began, "1,2,3" */
+	bool all;     /* too many to list: render whatever is dirty */
+	long long at; /* the next look (monotonic ms), -1: none */
+	int wait;     /* ms to the next look: 1, doubled up to 100 */
+} late_watch_t;
+
+#define LATE_IDS_MAX 65536
+
+static void late_clear(late_watch_t *w)
+{
+	free(w->xids);
+	free(w->ids);
+	*w = (late_watch_t){.at = -1};
+}
+
+/* Look again: *dirty when a render is due (the transactions watched have ended and a
+ * zone rendered has pending changes). RDNS_OK or RDNS_EDB. */
+static int late_check(zg_t *z, late_watch_t *w, bool *dirty)
+{
+	*dirty = false;
+	bool running = false;
+	int rc = w->xids[0] ? db_zones_xids_running(z->db, w->xids, &running) : RDNS_OK;
+	if (rc != RDNS_OK)
+		return rc;
+	if (running) {
+		w->wait = w->wait * 2 < 100 ? w->wait * 2 : 100;
+		w->at = now_ms() + w->wait;
+		return RDNS_OK;
+	}
+	*dirty = w->all || db_zones_any_dirty(z->db, w->ids);
+	late_clear(w);
+	return RDNS_OK;
+}
+
+/* After a pass that rendered z->rendered: watch the transactions in progress now (those
+ * of a watch under way still are, if they have not ended), and look at once. */
+static int late_start(zg_t *z, late_watch_t *w, bool *dirty)
+{
+	char *xids = NULL;
+	int rc = db_zones_xids_in_progress(z->db, &xids);
+	if (rc != RDNS_OK) {
+		*dirty = true; /* the caller arms a render; the session's fate shows there */
+		return rc;
+	}
+	size_t l = strlen(z->rendered) + (w->ids ? strlen(w->ids) + 1 : 0) + 1;
+	char *ids = w->all || l > LATE_IDS_MAX ? NULL : malloc(l);
+	if (ids) {
+		int n = snprintf(ids, l, "%s%s%s", w->ids ? w->ids : "", w->ids ? "," : "", z->rendered);
+		if (n < 0 || (size_t)n >= l) {
+			free(ids);
+			ids = NULL;
+		}
+	}
+	bool all = ids == NULL;
+	late_clear(w);
+	*w = (late_watch_t){.xids = xids, .ids = ids, .all = all, .at = now_ms(), .wait = 1};
+	return late_check(z, w, dirty);
+}
+
 int zg_daemon_run(const rdns_conf_t *conf)
 {
 	sigset_t set;
@@ -764,6 +832,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	late_watch_t late = {.at = -1};
 	zg_t z;
 	int ret = 1;
 	if (sfd < 0 || setup(&z, conf, true) != RDNS_OK)
@@ -813,6 +882,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			unpublish_all(&z);
 			zg_notifier_cancel_all(z.notifier);
 			z.pending_notifies = 0;
+			late_clear(&late);
 			retry_at = -1;
 			retry_streak = 0;
 		}
@@ -840,6 +910,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				wake = render_at;
 			if (retry_at >= 0 && retry_at < wake)
 				wake = retry_at;
+			if (late.at >= 0 && late.at < wake)
+				wake = late.at;
 		}
 		int timeout = (int)(wake - now_ms());
 		if (timeout < 0)
@@ -890,10 +962,18 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			if (counted)
 				next_start = render_gap_end(now, now_ms(), conf->debounce_ms);
 			passed = true;
-			if (z.rendered[0] && db_zones_any_dirty(z.db, z.rendered)) {
-				/* A change committed during the render may have notified nobody. */
+			bool dirty = false;
+			if (z.rendered[0] && late_start(&z, &late, &dirty) == RDNS_EDB)
+				z.leader = false;
+			if (dirty) /* a change committed during the render may have notified nobody */
 				arm_render(&render_at, next_start);
-			}
+		}
+		if (late.at >= 0 && now_ms() >= late.at) {
+			bool dirty = false;
+			if (late_check(&z, &late, &dirty) == RDNS_EDB)
+				z.leader = false;
+			if (dirty)
+				arm_render(&render_at, next_start);
 		}
 		if (now >= next_reconcile) {
 			next_reconcile = now + conf->reconcile_interval * 1000;
@@ -913,6 +993,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		}
 	}
 out:
+	late_clear(&late);
 	if (sfd >= 0) {
 		teardown(&z);
 		close(sfd);
