@@ -8,10 +8,13 @@ B3 AXFR of a 65,536-PTR zone from our hidden primary against knotd serving the s
    zone file, same client (kdig), interleaved runs.
 B4 change-to-secondary: API PUT 200 -> each of Knot, NSD, BIND and PowerDNS, secondaries of
    our hidden primary configured from deploy/dns/ (tests/system/secondaries.py), answers the
-   new PTR; knotd primary -> knotd secondary as the reference."""
+   new PTR; knotd primary -> knotd secondary as the reference.
+B5 one change in the 1M zone: API PUT 200 -> a knotd secondary of that zone answers; the
+   bytes of each change's IXFR against the zone's AXFR."""
 import os
 import queue
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -50,7 +53,7 @@ N_AXFR = 10
 N_SECONDARY = int(os.environ.get("RDNS_BENCH_SECONDARY_CHANGES", "200"))
 # PowerDNS looks at the NOTIFYs it queued about once a second: fewer changes, the same figures.
 N_PDNS = int(os.environ.get("RDNS_BENCH_PDNS_CHANGES", "40"))
-# Only these of B1-B4 (comma-separated; default all), e.g. RDNS_BENCH_ZONEGEN_ONLY=B4.
+# Only these of B1-B5 (comma-separated; default all), e.g. RDNS_BENCH_ZONEGEN_ONLY=B4.
 ONLY = set(filter(None, os.environ.get("RDNS_BENCH_ZONEGEN_ONLY", "").upper().split(",")))
 # B4's zone and the examples' other one (created so that the secondaries find both).
 S2_OTHER = "2001:db8:100::/48"
@@ -654,6 +657,109 @@ def bench_secondary(e, zg, secs, ref_sec):
     return t
 
 
+# ---------------------------------------------------------------- B5 one change in the 1M zone
+
+
+N_BIG_CHANGES = int(os.environ.get("RDNS_BENCH_BIG_CHANGES", "5"))
+KNOT_XFR = re.compile(r"(AXFR|IXFR), incoming, remote [^,]+, finished, ([\d.]+) seconds, (\d+) messages, "
+                      r"(\d+) bytes")
+
+
+def knot_transfers(sec, zone):
+    """[(kind, seconds, bytes)] of the transfers of zone that knotd's log says it received."""
+    with open(os.path.join(sec.dir, "knotd.log"), errors="replace") as f:
+        return [(m.group(1), float(m.group(2)), int(m.group(4))) for line in f
+                if f"[{zone}.]" in line for m in [KNOT_XFR.search(line)] if m]
+
+
+def dig_xfr_bytes(port, zone, qtype):
+    """(bytes, seconds) of a transfer (AXFR or IXFR=serial) from 127.0.0.1:port, counted by dig."""
+    t = time.perf_counter()
+    r = subprocess.run(["dig", "-p", str(port), "@127.0.0.1", zone, qtype, "+noall", "+stats"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    dt = time.perf_counter() - t
+    m = re.search(r"XFR size: \d+ records \(messages \d+, bytes (\d+)\)", r.stdout)
+    if not m:
+        raise RuntimeError(f"dig {qtype} {zone}: no XFR size in: {r.stdout[-500:]}")
+    return int(m.group(1)), dt
+
+
+def bench_big_change(e, zg, listener):
+    """One change at a time in the 1M-record zone, followed by a knotd secondary of its own:
+    PUT 200 -> our primary serves the new serial -> the secondary answers the new PTR; the
+    bytes knotd received for each change (IXFR) against those of its initial AXFR."""
+    sec = Knot("sec1m")
+    try:
+        return _big_change(e, zg, listener, sec)
+    finally:
+        sec.ctl("stop")
+
+
+def _big_change(e, zg, listener, sec):
+    e.staff.call("PATCH", f"/v1/zones/{BIG_ZONE}",
+                 json={"notify": [f"127.0.0.1:{listener.port}", f"127.0.0.1:{sec.port}"]})
+    time.sleep(0.5)
+    sec.add_secondary(BIG_ZONE, f"127.0.0.1@{zg.port}")
+    log(f"B5: knotd secondary of the {BIG} zone: initial AXFR")
+    t = time.monotonic()
+    wait_until(lambda: soa(sec.port, BIG_ZONE) == soa(zg.port, BIG_ZONE), timeout=300, interval=0.2,
+               what=f"knotd secondary of the {BIG} zone")
+    t_load = time.monotonic() - t
+    log_off = len(zg.log())
+    lat, ours, serials = [], [], []
+    serial = soa(zg.port, BIG_ZONE)
+    log(f"B5: {N_BIG_CHANGES} API PUTs in the {BIG} zone, each followed until the secondary answers it")
+    for i in range(N_BIG_CHANGES):
+        time.sleep(0.5)
+        ip = f"2001:db8:aaaa:{0x100 + i:x}::5"
+        name = f"b5-{i}-{random.randrange(10**6)}.example.net"
+        e.staff.call("PUT", f"/v1/ptr/{ip}", expect=(200,), json={"hostname": name, "force": True})
+        t0 = time.monotonic()
+        before = serial
+        tp, serial = poll_soa_above(zg.port, BIG_ZONE, serial, timeout=60)
+        ours.append(tp - t0 if tp else float("inf"))
+        t1 = poll_until(sec.port, ip, name, timeout=60)
+        lat.append(t1 - t0 if t1 else float("inf"))
+        serials.append((before, serial))
+        log(f"B5: change {i}: primary {ours[-1] * 1000:.0f} ms, secondary {lat[-1] * 1000:.0f} ms")
+    time.sleep(0.5)
+    xfrs = knot_transfers(sec, BIG_ZONE)
+    axfr_k = [b for kind, _, b in xfrs if kind == "AXFR"]
+    ixfr_k = [b for kind, _, b in xfrs if kind == "IXFR"]
+    renders = [int(ln.split("written in ")[1].split()[0]) for ln in zg.log()[log_off:].splitlines()
+               if BIG_ZONE in ln and "written in" in ln]
+    ixfr_dig, _ = dig_xfr_bytes(zg.port, BIG_ZONE, f"IXFR={serials[-1][0]}")
+    axfr_dig, axfr_s = dig_xfr_bytes(zg.port, BIG_ZONE, "AXFR")
+
+    t = Table(f"B5. One change in the {BIG}-record zone: API PUT 200 -> a knotd secondary answers; IXFR bytes vs AXFR",
+              f"{N_BIG_CHANGES} staff PUTs (force), 0.5 s apart, in {BIG_ZONE} ({N_BIG:,} PTRs, loaded with COPY), "
+              "with a knotd secondary\nof its own (NOTIFY from our primary). Latency from the PUT's 200 to the first "
+              "answer with the new name\n(UDP poll every ~2 ms). Bytes: what knotd's log says it received: each "
+              "change's IXFR (ours) against\nits initial AXFR of the zone (baseline); dig's count of the same "
+              "transfers from our primary as a cross-check.")
+    p50 = median(lat)
+    t.row("PUT 200 -> secondary answers, p50", fmt(p50 * 1000, " ms"), "-", "-", "<= 250 ms", p50 <= 0.25)
+    t.row("PUT 200 -> secondary answers, all", " ".join(f"{x * 1000:.0f}" for x in lat) + " ms", "-", "-", "-",
+          None)
+    t.row("PUT 200 -> our hidden primary serves it, p50", fmt(median(ours) * 1000, " ms"), "-", "-", "-", None)
+    t.row(f"render of the {BIG} zone per change (log), median", fmt(median(renders) if renders else None, " ms"),
+          "-", "-", "-", None)
+    ib, ab = (max(ixfr_k) if ixfr_k else None), (axfr_k[0] if axfr_k else None)
+    r = ib / ab if ib is not None and ab else None
+    t.row("bytes to the secondary per change (knotd: IXFR, largest) vs AXFR", fmt(ib, " B"), fmt(ab, " B"),
+          f"{r:.6f}" if r is not None else "-", "<= 0.001", r is not None and r <= 0.001 and len(ixfr_k) >=
+          N_BIG_CHANGES)
+    t.row("transfers knotd received: IXFR / AXFR (after the initial AXFR)",
+          f"{len(ixfr_k)} / {max(0, len(axfr_k) - 1)}", "-", "-", f"{N_BIG_CHANGES} / 0",
+          len(ixfr_k) >= N_BIG_CHANGES and len(axfr_k) == 1)
+    t.row("dig: IXFR from the previous serial vs AXFR, bytes", fmt(ixfr_dig, " B"), fmt(axfr_dig, " B"),
+          f"{ixfr_dig / axfr_dig:.6f}", "-", None)
+    t.row(f"AXFR of the {BIG} zone by dig / knotd's initial load", fmt(axfr_s, " s", 2), fmt(t_load, " s", 1),
+          "-", "-", None)
+    t.emit()
+    return t
+
+
 def run(pg):
     e = setup(pg)
     tables = []
@@ -675,6 +781,8 @@ def run(pg):
             for s in secs:
                 s.start()
             guarded(tables, "B4", bench_secondary, e, zg, secs, ref_sec)
+        if want("B5"):
+            guarded(tables, "B5", bench_big_change, e, zg, listener)
     finally:
         listener.close()
         if zg:
