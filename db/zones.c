@@ -440,3 +440,25 @@ int db_zones_ping(db_t *db)
 {
 	return db_simple(db, "SELECT 1");
 }
+
+/* pg_locks shows a one-bigint advisory key as classid (its high 32 bits), objid (its
+ * low 32 bits) and objsubid 1. */
+DB_STMT(st_leader_held,
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1::int"
+        " AND classid::bigint = (" ZG_LOCK_KEY "::bigint >> 32) AND objid::bigint = (" ZG_LOCK_KEY
+        "::bigint & 4294967295) AND objsubid = 1)",
+        1);
+
+int db_zones_leader_held_by(db_t *db, int pid, bool *held)
+{
+	char ptext[16];
+	snprintf(ptext, sizeof(ptext), "%d", pid);
+	const char *params[] = {ptext};
+	int err = RDNS_OK;
+	PGresult *r = db_exec(db, &st_leader_held, params, &err);
+	if (r == NULL)
+		return err;
+	*held = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return RDNS_OK;
+}

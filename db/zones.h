@@ -122,4 +122,9 @@ int db_zones_leader_lock(db_t *db);
  * way, and db_ensure() then reconnects. */
 int db_zones_ping(db_t *db);
 
+/* Whether the backend with process id pid holds the leader lock right now, asked on
+ * another session (rdns-zonegen's lease thread proves its leader session alive while
+ * that session is busy). *held gets the answer. RDNS_OK or RDNS_EDB. */
+int db_zones_leader_held_by(db_t *db, int pid, bool *held);
+
 #endif

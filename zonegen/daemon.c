@@ -25,15 +25,17 @@
 #include "db/zones.h"
 #include "zonegen/acl.h"
 #include "zonegen/dnssrv.h"
+#include "zonegen/lease.h"
 #include "zonegen/notify.h"
 #include "zonegen/render.h"
 #include "zonegen/tsig.h"
 
 /* The leader's lease. A new leader waits ZG_LEASE_MS after taking the lock before it
  * serves, renders or announces anything; a leader serves only until ZG_LEASE_MS / 2
- * after its session last proved alive (a round trip every ZG_LEASE_MS / 5, or records
- * streaming in). So an instance that lost its session stops serving before another can
- * start, even when it is too busy or too slow to notice at once. */
+ * after its session last proved alive (a round trip every ZG_LEASE_MS / 5, records
+ * streaming in, or lease.c's thread seeing from a second session that this one's
+ * backend still holds the lock, while this thread renders or writes). So an instance that lost its session
+ * stops serving before another can start, even when it is too busy or too slow to notice at once. */
 #define ZG_LEASE_MS 800
 
 #define MAX_KEYS      CORE_TSIG_KEYS_MAX
@@ -43,6 +45,7 @@ typedef struct {
 	const rdns_conf_t *conf;
 	db_t *db;
 	zg_dnssrv_t *srv;
+	zg_lease_t *lease; /* proves the lease from a second session (NULL: none) */
 	zg_notifier_t *notifier;
 	zg_tsig_key_t keys[MAX_KEYS];
 	size_t n_keys;
@@ -88,11 +91,12 @@ static bool leading(const zg_t *z)
 	return holds_lock(z) && now_ms() >= z->lead_from;
 }
 
-/* The session proved alive at t (monotonic ms): serve until half a lease later. */
+/* The session proved alive at t (monotonic ms): serve until half a lease later, unless a
+ * later proof (lease.c's thread) said more already. */
 static void lease_renew(zg_t *z, long long t)
 {
 	if (z->srv)
-		zg_dnssrv_serve_until(z->srv, t + ZG_LEASE_MS / 2);
+		zg_dnssrv_serve_extend(z->srv, t + ZG_LEASE_MS / 2);
 }
 
 /* zg_render_zone()'s hook: records are streaming in on the session. */
@@ -650,12 +654,22 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 			return RDNS_EIO;
 		}
 		log_info("zonegen: hidden primary on %s", conf->dns_listen);
+		/* Nothing is served before the first proof of a lease (lease_renew only
+		 * ever extends it). */
+		zg_dnssrv_serve_until(z->srv, 0);
+		/* The lease proved from a second session while this one renders and writes
+		 * (lease.c); without it only this session's round trips renew. */
+		z->lease = zg_lease_start(conf->database_url, z->srv, ZG_LEASE_MS, ZG_LEASE_MS / 5);
+		if (z->lease == NULL)
+			log_warn("zonegen: no lease thread; a long render may pause serving");
 	}
 	return RDNS_OK;
 }
 
 static void teardown(zg_t *z)
 {
+	zg_lease_free(z->lease);
+	z->lease = NULL;
 	if (z->srv) {
 		zg_dnssrv_stop(z->srv);
 		unpublish_all(z);
@@ -868,6 +882,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			z.need_reconcile = false;
 			log_info("zonegen: leader now; reconciling every zone");
 			lease_renew(&z, now_ms());
+			zg_lease_watch(z.lease, PQbackendPID(db_conn(z.db)));
 			if (render_list(&z, true, false) == RDNS_EDB) {
 				z.leader = false;
 			} else {
@@ -879,6 +894,9 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		}
 		if (!leading(&z) && (was_leader || z.n_published > 0)) {
 			/* A standby must not serve what may be stale, nor announce it. */
+			zg_lease_watch(z.lease, 0);
+			if (z.srv)
+				zg_dnssrv_serve_until(z.srv, 0);
 			unpublish_all(&z);
 			zg_notifier_cancel_all(z.notifier);
 			z.pending_notifies = 0;

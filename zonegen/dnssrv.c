@@ -140,6 +140,13 @@ void zg_dnssrv_serve_until(zg_dnssrv_t *s, long long mono_ms)
 	atomic_store(&s->serve_until, mono_ms);
 }
 
+void zg_dnssrv_serve_extend(zg_dnssrv_t *s, long long mono_ms)
+{
+	long long cur = atomic_load(&s->serve_until);
+	while (cur < mono_ms && !atomic_compare_exchange_weak(&s->serve_until, &cur, mono_ms))
+		;
+}
+
 void zg_dnssrv_unpublish(zg_dnssrv_t *s, const char *zone)
 {
 	zg_zonedb_unpublish(s->zones, zone);

@@ -84,6 +84,9 @@ int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path);
  * session alive, so an instance that lost its session stops serving within the lease
  * even when it is too busy to notice. Default: always (LLONG_MAX). */
 void zg_dnssrv_serve_until(zg_dnssrv_t *s, long long mono_ms);
+/* Serve until mono_ms unless a later time is set already (a proof of the lease
+ * from another thread never shortens one made meanwhile). */
+void zg_dnssrv_serve_extend(zg_dnssrv_t *s, long long mono_ms);
 
 /* Stop serving zone (queries get REFUSED); running transfers finish. */
 void zg_dnssrv_unpublish(zg_dnssrv_t *s, const char *zone);
