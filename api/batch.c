@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "api/metrics.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -145,6 +146,7 @@ static void lead(group_t *g, db_t *db, waiter_t *me)
 			         g->items, rdns_strerror(rc), db_last_error(conn), g->verb);
 	}
 
+	api_metrics_batch(g->what, n, rc != RDNS_OK);
 	pthread_mutex_lock(&g->mu);
 	g->running--;
 	for (size_t i = 0; i < n; i++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/auth.h"
+#include "api/metrics.h"
 #include "api/respond.h"
 #include "api/routes.h"
 #include "api/server.h"
@@ -227,6 +228,7 @@ static void dispatch(api_req_t *r)
 		return;
 	}
 	match(found->pattern, r->path, r, true);
+	r->route = found->pattern;
 
 	if (found->body) {
 		const char *ct = api_req_header(r, "Content-Type");
@@ -307,11 +309,13 @@ static void finish(api_req_t *r)
 		db_rollback(r->db);
 	}
 	log_debug("http: %s %s -> %u client %s", r->method, r->path, r->status, r->client);
+	api_metrics_request(r->route, r->method, r->status, core_metrics_now_ns() - r->t0_ns);
 }
 
 void api_handle(api_req_t *r)
 {
 	log_set_request(r->id);
+	r->t0_ns = core_metrics_now_ns();
 	dispatch(r);
 	if (!r->parked)
 		finish(r);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/http1.h"
 #include "core/addr.h"
@@ -64,6 +65,8 @@ struct api_req {
 	/* X-Request-Id: the client's when sane, else made; in the answer, every problem body
 	 * (x_request_id) and every log line about the request */
 	char id[API_REQUEST_ID_MAX + 1];
+	const char *route; /* the matched route's pattern, NULL before or without one */
+	uint64_t t0_ns;    /* when routing began (core_metrics_now_ns), for the duration */
 	/* work done off the worker (api_offload) */
 	bool parked;
 	long long offload_account;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "api/metrics.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -92,17 +93,23 @@ static int cmd_serve(const rdns_conf_t *conf)
 		db_free(db);
 	}
 	int err;
-	api_app_t *app = api_app_new(conf, &err);
-	if (!app)
+	if (api_metrics_init(conf) != RDNS_OK)
 		return 1;
+	api_app_t *app = api_app_new(conf, &err);
+	if (!app) {
+		api_metrics_free();
+		return 1;
+	}
 	if (api_app_start(app) != RDNS_OK) {
 		api_app_free(app);
+		api_metrics_free();
 		return 1;
 	}
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("api: signal %d, stopping", sig);
 	api_app_free(app);
+	api_metrics_free();
 	return 0;
 }
 

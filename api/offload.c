@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/metrics.h"
 #include "api/server.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -142,6 +143,7 @@ bool api_offload(api_req_t *r, void *job, void (*job_free)(void *), api_work_fn 
 	pthread_mutex_lock(&P.lock);
 	if (P.inflight >= P.max_inflight || P.q_len >= P.q_cap) {
 		pthread_mutex_unlock(&P.lock);
+		api_metrics_verify_refused("busy");
 		api_problem(r, 503, "verifier-busy", "Service Unavailable", NULL,
 		            "%ld verifications are already in progress, the most this server runs at once; "
 		            "retry shortly",
@@ -154,6 +156,7 @@ bool api_offload(api_req_t *r, void *job, void (*job_free)(void *), api_work_fn 
 		slot = acct_slot(acct);
 		if (*slot && (*slot)->n >= P.per_account) {
 			pthread_mutex_unlock(&P.lock);
+			api_metrics_verify_refused("account");
 			api_problem(
 			    r, 429, "too-many-verifications", "Too Many Requests", NULL,
 			    "your account already has %ld verifications in progress, the most allowed at "

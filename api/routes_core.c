@@ -1,6 +1,9 @@
 /* routes_core.c - health, readiness, the API document and the caller's identity. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
+#include "api/metrics.h"
 #include "api/routes.h"
 #include "core/err.h"
 
@@ -39,10 +42,49 @@ static void me(api_req_t *r)
 	                   (json_int_t)r->caller.token_id));
 }
 
+/* Prometheus text: to metrics_allow without a token, else to staff (API_AUTH_NONE: the
+ * address decides first, so a scraper on loopback needs no token). */
+static void metrics(api_req_t *r)
+{
+	if (!api_metrics_on()) {
+		api_problem(r, 404, "metrics-off", "Not Found", NULL, "%s", "metrics = off on this server");
+		return;
+	}
+	if (!api_metrics_allowed(r->client)) {
+		if (!api_req_header(r, "Authorization")) {
+			api_problem(
+			    r, 403, "metrics-forbidden", "Forbidden", NULL,
+			    "GET /metrics is for addresses in metrics_allow (%s is not) or a staff token",
+			    r->client);
+			return;
+		}
+		if (!r->db || db_ensure(r->db) != RDNS_OK) {
+			api_db_error(r, RDNS_EDB);
+			return;
+		}
+		if (!api_auth(r))
+			return; /* 401 or 503 */
+		if (!r->caller.staff) {
+			api_problem(r, 403, "metrics-forbidden", "Forbidden", NULL, "%s",
+			            "GET /metrics is for addresses in metrics_allow or a staff token");
+			return;
+		}
+	}
+	core_strbuf_t b = {0};
+	if (!api_metrics_expose(&b)) {
+		free(b.p);
+		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "out of memory");
+		return;
+	}
+	api_raw(r, 200, CORE_METRICS_CONTENT_TYPE, b.p, b.len);
+	free(b.p);
+}
+
 const api_route_t api_routes_core[] = {
     {"GET", "/healthz", API_AUTH_NONE, false, healthz},
     {"GET", "/readyz", API_AUTH_NONE, false, readyz},
     {"GET", "/v1/openapi.yaml", API_AUTH_NONE, false, openapi},
     {"GET", "/v1/me", API_AUTH_ANY, false, me},
+    {"GET", "/metrics", API_AUTH_NONE, false, metrics},
     {NULL, NULL, 0, false, NULL},
 };

@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "api/batch.h"
+#include "api/metrics.h"
 #include "api/offload.h"
 #include "api/proxy.h"
 #include "core/endpoint.h"
@@ -514,6 +515,7 @@ static bool fail(api_conn_t *c, unsigned status, const char *detail)
 		make_id(c->r->id);
 	}
 	api_problem(c->r, status, NULL, reason(status), NULL, "%s", detail);
+	api_metrics_refused(status, NULL);
 	if (status == 503 || status == 408)
 		api_header(c->r, "Retry-After", "1");
 	c->r->h1 = NULL;
@@ -1020,6 +1022,7 @@ static void refuse(api_app_t *app, int fd, int which)
 		;
 	close(fd);
 	app->refused[which]++;
+	api_metrics_refused(503, which ? "per_ip_connections" : "max_connections");
 	log_refusals(app, false);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/findings.h"
+#include "api/metrics.h"
 #include "api/lookup.h"
 #include "api/resolve.h"
 #include "core/err.h"
@@ -182,5 +183,6 @@ int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char 
 	}
 cleanup:
 	api_resolver_free(run.resolver);
+	api_metrics_verify(out, ret, (uint64_t)(api_resolve_now_us() - run.start_us) * 1000);
 	return ret;
 }

@@ -25,6 +25,10 @@ const conf_opt_t conf_options[] = {
      NULL, 0},
     {"log_level", CONF_STR, "info", 0, 0, OFF(log_level), "both", "error, warn, info or debug", CONF_ENUM, 0,
      log_levels, 0},
+    {"metrics", CONF_STR, "on", 0, 0, OFF(metrics), "both",
+     "on: count requests, verifications, renders, transfers... for GET /metrics (api_listen, "
+     "metrics_listen); off: count nothing and answer GET /metrics 404",
+     CONF_ENUM, 0, on_off, 0},
     {"api_listen", CONF_STR, "127.0.0.1:8053", 0, 0, OFF(api_listen), "api",
      "HTTP listen address ip:port ([v6]:port for IPv6)", CONF_ENDPOINT, LISTEN, NULL, 0},
     {"api_threads", CONF_INT, "32", 1, 512, OFF(api_threads), "api",
@@ -88,6 +92,10 @@ const conf_opt_t conf_options[] = {
     {"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api",
      "domains customers may not use (the provider's own namespace, brands); suffix match", CONF_SUFFIX_LIST,
      0, NULL, 0},
+    {"metrics_allow", CONF_LIST, "127.0.0.0/8 ::1/128", 0, 0, OFF(metrics_allow), "api",
+     "addresses or prefixes (the client's, after api_trusted_proxies) that may GET /metrics without a "
+     "token; anyone else needs a staff Bearer token",
+     CONF_ACL_LIST, 0, NULL, 0},
     {"zone_dir", CONF_STR, "var/zones", 0, 0, OFF(zone_dir), "zonegen",
      "folder the zone files are written to", CONF_NONEMPTY, 0, NULL, 0},
     {"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
@@ -151,6 +159,9 @@ const conf_opt_t conf_options[] = {
      "command run after a zone file is replaced; {zone} and {file} are substituted (e.g. knotc zone-reload "
      "{zone})",
      CONF_ANY, 0, NULL, 0},
+    {"metrics_listen", CONF_STR, "", 0, 0, OFF(metrics_listen), "zonegen",
+     "ip:port of the HTTP listener answering GET /metrics (Prometheus text); empty: off", CONF_ENDPOINT,
+     LISTEN | CONF_F_EMPTY_OK, NULL, 0},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL, CONF_ANY, 0, NULL, 0},
 };
 

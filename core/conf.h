@@ -17,6 +17,7 @@ typedef struct {
 typedef struct {
 	char *database_url;
 	char *log_level;
+	char *metrics; /* on|off: counting for GET /metrics (both daemons) */
 	/* rdns-api */
 	char *api_listen;
 	long api_threads;
@@ -37,6 +38,7 @@ typedef struct {
 	long verify_per_account;
 	conf_list_t special_names;
 	conf_list_t denied_domains;
+	conf_list_t metrics_allow;
 	/* rdns-zonegen */
 	char *zone_dir;
 	char *dns_listen;
@@ -57,6 +59,7 @@ typedef struct {
 	long ixfr_history_bytes;
 	long reconcile_interval;
 	char *post_write_command;
+	char *metrics_listen;
 } rdns_conf_t;
 
 /* What a value must be, beyond its storage type (Knot's YP_TADDR, PgBouncer's

@@ -86,8 +86,20 @@ static void notice_to_log(void *arg, const PGresult *r)
 		log_msg(level, "db: server %s: %s", sev ? sev : "notice", msg ? msg : "");
 }
 
+static core_metric_t *m_errors, *m_reconnects;
+
+void db_metrics_set(core_metric_t *errors, core_metric_t *reconnects)
+{
+	m_errors = errors;
+	m_reconnects = reconnects;
+}
+
 static void set_error(db_t *db, const char *state, const char *msg)
 {
+	char cls[3] = "";
+	if (state && state[0] && state[1])
+		memcpy(cls, state, 2); /* the class bounds the label: two characters */
+	core_series_add(core_metric_l1(m_errors, cls), 1);
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
 	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg ? msg : "");
 	size_t n = strlen(db->errmsg);
@@ -112,6 +124,8 @@ int db_ensure(db_t *db)
 		db->broken = true;
 		return RDNS_EDB;
 	}
+	if (db->session)
+		core_series_add(core_metric_series(m_reconnects, NULL), 1);
 	db->broken = false;
 	db->session++;
 	PQsetNoticeReceiver(db->conn, notice_to_log, NULL);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "core/metrics.h"
 #include "db/locks.h" /* the advisory-lock keys, for every user of the database */
 
 /* A statement prepared on first use on each connection. Declare with
@@ -25,6 +26,11 @@ typedef struct db db_t;
 /* Connect (conninfo: libpq conninfo or URI; "" for libpq defaults). The
  * handle is returned even when the server is down: db_ensure() reconnects.
  * NULL only on out-of-memory. Not thread-safe: one db_t per thread. */
+/* Counters the daemon gives the data layer (core/metrics; NULL: none): errors is a
+ * counter with one label, the SQLSTATE class ("08": connection failures too);
+ * reconnects counts sessions made again after one was lost. */
+void db_metrics_set(core_metric_t *errors, core_metric_t *reconnects);
+
 db_t *db_new(const char *conninfo);
 void db_free(db_t *db);
 

@@ -26,6 +26,7 @@
 #include "zonegen/acl.h"
 #include "zonegen/dnssrv.h"
 #include "zonegen/lease.h"
+#include "zonegen/metrics.h"
 #include "zonegen/notify.h"
 #include "zonegen/render.h"
 #include "zonegen/tsig.h"
@@ -410,6 +411,8 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 		snprintf(idtext, sizeof(idtext), "id %lld", id);
 		log_zone_err("zonegen", res.name[0] ? res.name : idtext, "render failed (%s); will try again",
 		             rdns_strerror(rc));
+		zg_metrics_render(res.name[0] ? res.name : idtext, "failed",
+		                  (uint64_t)(now_ms() - t0) * 1000000, 0);
 		z->failures++;
 		retry_add(z, id);
 		return rc;
@@ -420,6 +423,11 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	if (!leading(z))
 		return RDNS_EDB;
 	lease_renew(z, now_ms());
+	zg_metrics_render(res.name,
+	                  res.changed   ? "changed"
+	                  : res.written ? "rewritten"
+	                                : "unchanged",
+	                  (uint64_t)(now_ms() - t0) * 1000000, res.serial);
 	int pub = RDNS_OK;
 	if (res.written) {
 		char hist_text[96] = "";
@@ -523,7 +531,9 @@ static void drain_notify(zg_t *z)
 				zg_notify_result_t *r = &o->results[t];
 				const char *st =
 				    r->state >= 0 && r->state <= 5 ? states[r->state] : "unknown";
-				/* notify.c has logged the outcome; here it is only recorded */
+				/* notify.c has logged the outcome; here it is only recorded (and counted) */
+				if (r->fresh)
+					zg_metrics_notify(r->target, st);
 				json_object_set_new(r->fresh ? done : keep, r->target,
 				                    json_pack("{s:s, s:i, s:i, s:s, s:I, s:s}", "state", st,
 				                              "tries", r->tries, "rcode", r->rcode, "detail",
@@ -905,6 +915,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			retry_streak = 0;
 		}
 		was_leader = holds_lock(&z);
+		zg_metrics_leader(leading(&z));
 		/* A change's notification can come in with the answer to any statement run
 		 * since the last poll (drain_notify's bookkeeping, a render): libpq queues it
 		 * and the socket shows nothing. Take it now, or the zone would wait for the

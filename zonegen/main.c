@@ -6,6 +6,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "zonegen/daemon.h"
+#include "zonegen/metrics.h"
 
 static void usage(FILE *f)
 {
@@ -49,7 +50,14 @@ int main(int argc, char **argv)
 	} else if (once) {
 		ret = zg_once(&conf, full);
 	} else {
-		ret = zg_daemon_run(&conf);
+		int err;
+		zg_metrics_http_t *mh = NULL;
+		ret = 1;
+		if (zg_metrics_init(&conf) == RDNS_OK &&
+		    ((mh = zg_metrics_http_start(conf.metrics_listen, &err)) || err == RDNS_OK))
+			ret = zg_daemon_run(&conf);
+		zg_metrics_http_stop(mh);
+		zg_metrics_free();
 	}
 	conf_free(&conf);
 	return ret;

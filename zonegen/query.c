@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "zonegen/metrics.h"
 #include "zonegen/xfr.h"
 
 #define SINGLE_BUF 4096 /* an error or SOA answer fits: question + SOA + OPT + TSIG */
@@ -429,6 +430,18 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 			    : r->tsig.error < sizeof(why) / sizeof(why[0]) && why[r->tsig.error]
 			        ? why[r->tsig.error]
 			        : "TSIG check failed";
+			static const char *const label[] = {[ZG_TSIG_BADSIG] = "badsig",
+			                                    [ZG_TSIG_BADKEY] = "badkey",
+			                                    [ZG_TSIG_BADTIME] = "badtime",
+			                                    [ZG_TSIG_BADTRUNC] = "badtrunc"};
+			zg_metrics_tsig_failure(replay[0] ? "replay"
+			                        : r->tsig.error < sizeof(label) / sizeof(label[0]) &&
+			                                label[r->tsig.error]
+			                            ? label[r->tsig.error]
+			                            : "other");
+			zg_metrics_refused(r->qtype == ZG_TYPE_AXFR || r->qtype == ZG_TYPE_IXFR ? "transfer"
+			                                                                        : "query",
+			                   "tsig");
 			log_refusal(r, from, qtype_text(r->qtype), reason);
 			rc = zg_query_respond(r, ZG_RCODE_NOTAUTH, NULL);
 			goto cleanup;
@@ -445,10 +458,12 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 	}
 	bool xfr = r->qtype == ZG_TYPE_AXFR || r->qtype == ZG_TYPE_IXFR;
 	if (r->qclass != ZG_CLASS_IN) {
+		zg_metrics_refused(xfr ? "transfer" : "query", "class");
 		rc = zg_query_respond(r, ZG_RCODE_REFUSED, NULL);
 		goto cleanup;
 	}
 	if (xfr ? !zg_acl_allows(env->acl, from) : !zg_query_source_allowed(env, from)) {
+		zg_metrics_refused(xfr ? "transfer" : "query", "acl");
 		if (xfr)
 			log_refusal(r, from, qtype_text(r->qtype), "source not in transfer_allow");
 		rc = zg_query_respond(r, ZG_RCODE_REFUSED, NULL);
@@ -468,6 +483,7 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 		sn = NULL;
 	}
 	if (sn == NULL) {
+		zg_metrics_refused(xfr ? "transfer" : "query", "not_served");
 		if (xfr)
 			log_refusal(r, from, qtype_text(r->qtype), "not a zone served here");
 		rc = zg_query_respond(r, ZG_RCODE_REFUSED, NULL);
@@ -480,6 +496,7 @@ int zg_query_handle(const zg_query_env_t *env, const uint8_t *q, size_t qlen, co
 	/* AXFR / IXFR */
 	if (env->has_xfr_key && (!r->has_tsig || r->tsig.key_name_len != env->xfr_key_len ||
 	                         memcmp(r->tsig.key_name, env->xfr_key, env->xfr_key_len) != 0)) {
+		zg_metrics_refused("transfer", "transfer_key");
 		log_refusal(r, from, qtype_text(r->qtype),
 		            r->has_tsig ? "signed with another key than transfer_tsig_key"
 		                        : "unsigned, and transfer_tsig_key is set");

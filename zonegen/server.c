@@ -28,6 +28,7 @@
 #include "core/endpoint.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "zonegen/metrics.h"
 
 #define DEFAULT_IDLE_MS      10000
 #define DEFAULT_QUERY_MS     10000
@@ -387,6 +388,9 @@ static void reject(zg_server_t *s, int fd, int why, const struct sockaddr_storag
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 	s->rej_count[why]++;
+	static const char *const label[REJ_N] = {
+	    [REJ_ACL] = "acl", [REJ_FULL] = "full", [REJ_PER_ADDR] = "per_address"};
+	zg_metrics_refused("tcp", label[why]);
 	int64_t now = now_ms();
 	if (now - s->rej_logged_ms[why] < 1000)
 		return;

@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/serial.h"
+#include "zonegen/metrics.h"
 
 #define CT_SIZE 8192 /* compression slots per AXFR message */
 /* Records fill an AXFR message up to 60 KiB; what is left of the 64 KiB is
@@ -141,6 +142,10 @@ static int transfer(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entr
 	             ? send_xfr(r, sn, sn->fd, 0, true, x)
 	             : send_xfr(r, sn, sn->journal->fd, sn->journal->e[journal_entry].off, false, x);
 	zone_text(sn, zone, sizeof(zone));
+	zg_metrics_transfer(r->qtype != ZG_TYPE_IXFR ? "axfr"
+	                    : journal_entry >= 0     ? "ixfr"
+	                                             : "ixfr_full",
+	                    rc == RDNS_OK, r->sent_bytes);
 	if (rc == RDNS_OK) {
 		log_served(r, sn, zone, what, x);
 	} else if (rc != RDNS_ENOMEM && rc != RDNS_EIO) {
@@ -193,6 +198,7 @@ int zg_xfr_ixfr(zg_query_t *r, const zg_zonedb_snap_t *sn)
 	case ZG_XFR_SOA:
 	default: break;
 	}
+	zg_metrics_transfer("ixfr_soa", true, 0); /* its size is the one answer's */
 	if (log_level() >= LOG_LVL_DEBUG) {
 		char zone[ZG_WIRE_NAME_MAX * 4 + 2], client[INET6_ADDRSTRLEN + 10];
 		zone_text(sn, zone, sizeof(zone));
