@@ -26,6 +26,7 @@ DUR_CALIB = max(2, DUR // 2)  # each PowerDNS calibration run
 PDNS_CONNS = (1, 2, 4)        # PowerDNS concurrencies tried; the rounds use the best
 DUR_GET = max(2, DUR * 3 // 4)                          # each GET round (wrk and pgbench)
 ROUNDS_GET = 3
+ROUNDS_METRICS = int(os.environ.get("RDNS_BENCH_METRICS_ROUNDS", "3"))  # A1 metrics on / off pairs
 ROUNDS_PUT = 3
 
 # The statement a GET /v1/ptr/{ip} executes (api/routes_ptr.c auth_ip ->
@@ -119,7 +120,9 @@ def bench_get(pg, db, api, token):
               "generic plans; pgbench runs the single statement per transaction, as a client of PostgreSQL would."
               f" {ROUNDS_GET} alternating rounds per side after\na 2 s warm-up each: throughput is the "
               "best round, latencies the median over rounds (pgbench: a 10% sample\nof its transactions logged). "
-              "rdns-api runs with its defaults (api_threads 32).")
+              "rdns-api runs with its defaults (api_threads 32).\nMetrics on | off: the same wrk "
+              f"against a second instance with metrics = off, {ROUNDS_METRICS} rounds alternating\nwith the "
+              "first (metrics on, the default); best round of each; target: on >= 97% of off.")
     ratio = o["rps"] / b["tps"]
     t.row("GET throughput (req/s | TPS)", fmt(o["rps"], nd=0), fmt(b["tps"], nd=0), f"{ratio:.2f}", ">= 0.50",
           ratio >= 0.5)
@@ -137,8 +140,53 @@ def bench_get(pg, db, api, token):
     oc, bc = o["cpu"], b["cpu"]
     t.row("CPU per request: rdns-api + postgres", f"{oc['rdns-api']:.0f} + {oc['postgres']:.0f} us",
           f"- + {bc['postgres']:.0f} us", "-", "-", None)
+    metrics_on_off(t, db, api, args)
     t.emit()
     return t
+
+
+def proc_cpu_us(proc):
+    """User + system CPU of one process so far, in microseconds (its threads included)."""
+    with open(f"/proc/{proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def metrics_on_off(t, db, api, args):
+    """What counting costs (issue #14): the same GETs against a second instance with
+    metrics = off, in rounds alternating with the measured one (metrics = on, the default).
+    Throughput on a shared machine moves by more than 3% from one round to the next, so
+    the CPU each instance spent per GET (its own process, from /proc) is shown as well."""
+    off = Api(db, {"metrics": "off"})
+    off.start()
+    try:
+        log("GET metrics on/off: warm-up of the metrics = off instance (2 s)")
+        wrk(off.base, "wrk_get.lua", args, duration=2)
+        on_r, off_r = [], []
+        for i in range(ROUNDS_METRICS):
+            log(f"GET metrics on/off: round {i + 1}/{ROUNDS_METRICS}: metrics off {DUR_GET} s, then on {DUR_GET} s")
+            for inst, out in ((off, off_r), (api, on_r)):
+                c0 = proc_cpu_us(inst.proc)
+                r = wrk(inst.base, "wrk_get.lua", args, duration=DUR_GET)
+                r["cpu"] = (proc_cpu_us(inst.proc) - c0) / r["requests"]
+                out.append(r)
+    finally:
+        off.stop()
+    scraped = requests.get(api.base + "/metrics", timeout=10)
+    assert scraped.status_code == 200 and "rdns_api_http_requests_total{" in scraped.text, scraped.text[:200]
+    o = max(r["rps"] for r in on_r)
+    b = max(r["rps"] for r in off_r)
+    ratio = o / b
+    t.row("GET throughput, metrics on | off (alternating)", fmt(o, nd=0), fmt(b, nd=0), f"{ratio:.3f}", ">= 0.97",
+          ratio >= 0.97)
+    pairs = [a["rps"] / b["rps"] for a, b in zip(on_r, off_r)]
+    t.row("metrics on | off per round (ratio: median of pairs)", " ".join(fmt(r["rps"], nd=0) for r in on_r),
+          " ".join(fmt(r["rps"], nd=0) for r in off_r), f"{median(pairs):.3f}", "-", None)
+    oc, bc = median([r["cpu"] for r in on_r]), median([r["cpu"] for r in off_r])
+    t.row("rdns-api CPU per GET, metrics on | off (median)", fmt(oc, " us", 1), fmt(bc, " us", 1), f"{oc / bc:.3f}",
+          "-", None)
+    t.row("GET p99, metrics on | off", fmt(median([r["p99_us"] for r in on_r]) / 1000, " ms", 1),
+          fmt(median([r["p99_us"] for r in off_r]) / 1000, " ms", 1), "-", "-", None)
 
 
 # ---------------------------------------------------------------- verified PUT vs PowerDNS
