@@ -111,9 +111,13 @@ test: deps
 run: deps-run all
 	./deploy/run.sh
 
-bench: all
+bench: all build/metrics_cost
 	@./deploy/install-deps.sh bench
 	./bench/run.sh
+
+# bench A1's companion: what counting costs per request, alone (bench/metrics_cost.c)
+build/metrics_cost: bench/metrics_cost.c build/librdns.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/librdns.a $(LDLIBS_ALL)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz-deps:

@@ -142,12 +142,28 @@ static const char *method_label(const char *m)
 	return "other"; /* a method is any token: never a label of its own */
 }
 
+/* A status as its three digits (it is always 100..599 here; anything else is "0"). */
+static void status_text(unsigned status, char st[4])
+{
+	if (status < 100 || status > 999)
+		status = 0;
+	if (!status) {
+		st[0] = '0';
+		st[1] = 0;
+		return;
+	}
+	st[0] = (char)('0' + status / 100);
+	st[1] = (char)('0' + status / 10 % 10);
+	st[2] = (char)('0' + status % 10);
+	st[3] = 0;
+}
+
 void api_metrics_request(const char *route, const char *method, unsigned status, uint64_t ns)
 {
 	if (!M.reg)
 		return;
-	char st[8];
-	snprintf(st, sizeof(st), "%u", status < 1000 ? status : 0);
+	char st[4];
+	status_text(status, st);
 	const char *rt = route ? route : "other", *mt = method_label(method);
 	core_series_add(core_metric_l3(M.requests, rt, mt, st), 1);
 	core_series_observe(core_metric_l2(M.duration, rt, mt), ns);
@@ -165,8 +181,8 @@ void api_metrics_refused(unsigned status, const char *reason)
 		case 503: reason = "per_ip_connections"; break;
 		default: reason = "bad_request";
 		}
-	char st[8];
-	snprintf(st, sizeof(st), "%u", status < 1000 ? status : 0);
+	char st[4];
+	status_text(status, st);
 	core_series_add(core_metric_l2(M.refused, st, reason), 1);
 }
 

@@ -13,7 +13,7 @@ import time
 import psycopg2
 import requests
 
-from benchlib import (Api, Client, Knot, Table, at_exit, cpu_ticks, cpu_us_per, fmt, free_port, guarded, log, median,
+from benchlib import (BUILD, Api, Client, Knot, Table, at_exit, cpu_ticks, cpu_us_per, fmt, free_port, guarded, log, median,
                       pgbench,
                       stop_proc, tempdir, wait_until, wrk)
 
@@ -122,7 +122,9 @@ def bench_get(pg, db, api, token):
               "best round, latencies the median over rounds (pgbench: a 10% sample\nof its transactions logged). "
               "rdns-api runs with its defaults (api_threads 32).\nMetrics on | off: the same wrk "
               f"against a second instance with metrics = off, {ROUNDS_METRICS} rounds alternating\nwith the "
-              "first (metrics on, the default); best round of each; target: on >= 97% of off.")
+              "first (metrics on, the default); best round of each; target: on >= 97% of off.\nCounting alone: "
+              "bench/metrics_cost.c, api_metrics_request() 2M times per thread; ratio: its CPU (2 threads)\nover "
+              "the CPU of a GET with metrics = off.")
     ratio = o["rps"] / b["tps"]
     t.row("GET throughput (req/s | TPS)", fmt(o["rps"], nd=0), fmt(b["tps"], nd=0), f"{ratio:.2f}", ">= 0.50",
           ratio >= 0.5)
@@ -187,6 +189,15 @@ def metrics_on_off(t, db, api, args):
           "-", None)
     t.row("GET p99, metrics on | off", fmt(median([r["p99_us"] for r in on_r]) / 1000, " ms", 1),
           fmt(median([r["p99_us"] for r in off_r]) / 1000, " ms", 1), "-", "-", None)
+    # the counting alone (bench/metrics_cost.c, `make build/metrics_cost`), against a GET's CPU
+    cost_bin = os.path.join(BUILD, "metrics_cost")
+    if os.access(cost_bin, os.X_OK):
+        out = subprocess.run([cost_bin], stdout=subprocess.PIPE, text=True, timeout=120).stdout
+        kv = dict(x.split("=") for x in out.split("RESULT", 1)[1].split())
+        one, two = float(kv["ns_per_request_1t"]), float(kv["ns_per_request_2t"])
+        share = two / 1000 / bc
+        t.row("counting alone: CPU per request, 1 | 2 threads", fmt(one, " ns", 0), fmt(two, " ns", 0),
+              f"{share:.4f}", "<= 0.03", share <= 0.03 and kv["counts_ok"] == "1")
 
 
 # ---------------------------------------------------------------- verified PUT vs PowerDNS
