@@ -177,6 +177,7 @@ void api_metrics_refused(unsigned status, const char *reason)
 		switch (status) {
 		case 408: reason = "timeout"; break;
 		case 413: reason = "body_too_large"; break;
+		case 414: reason = "target_too_long"; break;
 		case 431: reason = "head_too_large"; break;
 		case 503: reason = "per_ip_connections"; break;
 		default: reason = "bad_request";

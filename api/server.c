@@ -674,6 +674,7 @@ static bool dispatch_request(api_conn_t *c)
 	}
 	r->conn = c;
 	if (r->status) { /* the request-target: answered like a framing error, and closed */
+		api_metrics_refused(r->status, NULL);
 		r->h1 = NULL;
 		c->close_after = true;
 		return respond(c);

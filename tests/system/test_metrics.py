@@ -189,7 +189,13 @@ def test_api_reconnect_and_refusals_are_counted(env, dburl):
     with socket.create_connection(("127.0.0.1", env.api.port), timeout=5) as s:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         assert s.recv(4096).startswith(b"HTTP/1.1 408 ")
+    # a request line that is not one: 400, answered by the server itself
+    with socket.create_connection(("127.0.0.1", env.api.port), timeout=5) as s:
+        s.sendall(b"NOT A REQUEST\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 400 ")
     after = scrape(url)
+    k = dict(status="400", reason="bad_request")
+    assert val(after, "rdns_api_http_refused_total", **k) - val(before, "rdns_api_http_refused_total", **k) == 1
     assert val(after, "rdns_db_reconnects_total") - val(before, "rdns_db_reconnects_total") >= 1
     # the dead session's error (libpq gives it no SQLSTATE, or 57P01 when it read the FATAL)
     errors = lambda m: sum(v for (n, _), v in m.items() if n == "rdns_db_errors_total")  # noqa: E731
