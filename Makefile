@@ -7,7 +7,7 @@
 
 CC      ?= cc
 PYTHON  := /usr/bin/python3
-PKGS    := libpq jansson ldns inih libcrypto
+PKGS    := libpq jansson ldns inih libcrypto gnutls
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wold-style-definition -Wundef -Wshadow -Wno-unused-parameter -Werror
 CFLAGS  ?= -O2 -g

@@ -97,6 +97,9 @@ typedef struct {
 
 api_app_t *api_app_new(const rdns_conf_t *conf, int *err);
 int api_app_start(api_app_t *app);
+/* SIGHUP: loads api_tls_cert and api_tls_key again for the connections to come (those
+ * open keep theirs); a failure is logged and the previous ones stay. Main thread. */
+void api_app_reload(api_app_t *app);
 /* The HTTP options that parse but may still be wrong (api_listen, api_proxy_protocol,
  * api_trusted_proxies): RDNS_OK, or RDNS_ECONFIG with a sentence in msg. */
 int api_conf_check(const rdns_conf_t *conf, char *msg, size_t len);

@@ -79,6 +79,7 @@ static int cmd_serve(const rdns_conf_t *conf)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread inherits this */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -106,7 +107,9 @@ static int cmd_serve(const rdns_conf_t *conf)
 		return 1;
 	}
 	int sig = 0;
-	sigwait(&set, &sig);
+	/* signals are taken here, synchronously, never in a handler */
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		api_app_reload(app);
 	log_info("api: signal %d, stopping", sig);
 	api_app_free(app);
 	api_metrics_free();

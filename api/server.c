@@ -55,6 +55,7 @@
 #include "api/metrics.h"
 #include "api/offload.h"
 #include "api/proxy.h"
+#include "api/tls.h"
 #include "core/endpoint.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -103,6 +104,8 @@ struct api_conn {
 	bool head_moved; /* the buffer moved after the head was parsed */
 	bool in_input;   /* conn_input is running for it */
 	api_req_t *r;    /* the request being handled or parked */
+	api_tls_t *tls;  /* with HTTPS: the session (tls.c) */
+	bool tls_on;     /* the session speaks on the socket (after a PROXY header, if any) */
 };
 
 typedef struct addr_node {
@@ -148,6 +151,9 @@ struct api_app {
 	pthread_mutex_t lock; /* dbs */
 	db_t **dbs;           /* every worker's connection, freed at the end */
 	size_t n_dbs, cap_dbs;
+	pthread_mutex_t tls_lock; /* creds */
+	api_tls_creds_t *creds;   /* with HTTPS: what new connections use (one reference) */
+	bool tls;                 /* HTTPS (set before the threads start) */
 };
 
 static int64_t now_ms(void)
@@ -283,6 +289,7 @@ static void list_del(api_conn_t *c)
 
 static void conn_free(api_conn_t *c)
 {
+	api_tls_free(c->tls);
 	api_req_free(c->r);
 	free(c->in);
 	free(c->body);
@@ -307,6 +314,9 @@ static void conn_close(api_conn_t *c)
 	epoll_ctl(c->w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
+	api_tls_free(c->tls); /* gives back its credentials, perhaps the last of a reload's old ones */
+	c->tls = NULL;
+	c->tls_on = false;
 	if (c->counted)
 		addr_release(app, &c->client);
 	c->counted = false;
@@ -427,7 +437,8 @@ static bool serialize(api_conn_t *c, api_req_t *r)
 	return true;
 }
 
-static void conn_input(api_conn_t *c);
+static bool conn_input(api_conn_t *c);
+static bool conn_read(api_conn_t *c);
 static void make_id(char *out);
 
 /* The answer is out: close, linger or wait for the next request. */
@@ -435,6 +446,8 @@ static void answered(api_conn_t *c)
 {
 	c->out_len = c->out_off = 0;
 	if (c->close_after) {
+		if (c->tls_on)
+			api_tls_bye(c->tls);
 		shutdown(c->fd, SHUT_WR);
 		c->state = C_LINGER;
 		c->deadline = now_ms() + LINGER_MS;
@@ -456,15 +469,28 @@ static void answered(api_conn_t *c)
 	c->state = C_IDLE;
 	c->deadline = now_ms() + c->w->app->conf->api_idle_timeout * 1000;
 	set_events(c, EPOLLIN);
-	if (c->in_len && !c->in_input) /* inside conn_input, its loop goes on with it */
+	if (c->in_input) /* inside conn_input, its loop goes on with it */
+		return;
+	if (c->tls_on && api_tls_pending(c->tls)) /* records GnuTLS holds: epoll cannot see them */
+		conn_read(c);
+	else if (c->in_len)
 		conn_input(c);
+}
+
+/* send(2) on the connection, through TLS when it is on. */
+static ssize_t conn_send(api_conn_t *c, const char *p, size_t len)
+{
+	if (c->tls_on)
+		return api_tls_send(c->tls, p, len);
+	return send(c->fd, p, len, MSG_NOSIGNAL);
 }
 
 /* Writes what is pending; false when the connection was closed. */
 static bool flush(api_conn_t *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		/* after EAGAIN the same bytes are offered again, as GnuTLS requires */
+		ssize_t n = conn_send(c, c->out + c->out_off, c->out_len - c->out_off);
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			continue;
@@ -476,7 +502,7 @@ static bool flush(api_conn_t *c)
 				c->state = C_WRITE;
 				c->deadline = now_ms() + c->w->app->conf->api_request_timeout_ms;
 			}
-			set_events(c, EPOLLOUT);
+			set_events(c, c->tls_on && !api_tls_want_write(c->tls) ? EPOLLIN : EPOLLOUT);
 			return true;
 		}
 		conn_close(c);
@@ -694,7 +720,10 @@ static bool dispatch_request(api_conn_t *c)
 static void send_continue(api_conn_t *c)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	(void)!send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (c->tls_on)
+		api_tls_send_aside(c->tls, cont, sizeof(cont) - 1);
+	else
+		(void)!send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* Makes progress with what has been read; runs until it needs more bytes or the
@@ -718,6 +747,14 @@ static bool input_loop(api_conn_t *c)
 				c->client = a;
 			memmove(c->in, c->in + used, c->in_len - used);
 			c->in_len -= used;
+			if (c->tls) { /* what follows the header is the TLS handshake's: GnuTLS reads it */
+				if (!api_tls_prebuffer(c->tls, c->in, c->in_len)) {
+					conn_close(c);
+					return false;
+				}
+				c->in_len = 0;
+				c->tls_on = true;
+			}
 			if (!addr_take(app, &c->client)) {
 				return fail(c, 503, "too many connections from your address; retry shortly");
 			}
@@ -814,12 +851,96 @@ static bool input_loop(api_conn_t *c)
 	}
 }
 
-/* input_loop, marked on the connection so that answered() does not recurse into it. */
-static void conn_input(api_conn_t *c)
+/* input_loop, marked on the connection so that answered() does not recurse into it;
+ * false when the connection was closed. */
+static bool conn_input(api_conn_t *c)
 {
 	c->in_input = true;
-	if (input_loop(c))
-		c->in_input = false;
+	if (!input_loop(c))
+		return false;
+	c->in_input = false;
+	return true;
+}
+
+/* Room for more input; false when there is none (nothing to read until the buffered
+ * request is taken) or the connection was closed (*closed). */
+static bool in_room(api_conn_t *c, bool *closed)
+{
+	*closed = false;
+	if (c->in_len < c->in_cap)
+		return true;
+	if (c->in_cap >= IN_MAX) {
+		/* a whole request is buffered and not yet taken, or a head that cannot end */
+		set_events(c, 0);
+		return false;
+	}
+	size_t cap = c->in_cap ? c->in_cap * 2 : IN_START;
+	if (cap > IN_MAX)
+		cap = IN_MAX;
+	char *n = realloc(c->in, cap);
+	if (!n) {
+		conn_close(c);
+		*closed = true;
+		return false;
+	}
+	if (n != c->in && c->state == C_BODY)
+		c->head_moved = true; /* c->req points into the old buffer */
+	c->in = n;
+	c->in_cap = cap;
+	return true;
+}
+
+/* conn_read over TLS: the handshake, then records until GnuTLS holds none and the
+ * socket has nothing (epoll sees the socket, not what GnuTLS has decrypted and kept). */
+static bool tls_read(api_conn_t *c)
+{
+	if (!api_tls_ready(c->tls)) {
+		const char *why = NULL;
+		int rc = api_tls_handshake(c->tls, &why);
+		if (rc == API_TLS_AGAIN) {
+			set_events(c, api_tls_want_write(c->tls) ? EPOLLOUT : EPOLLIN);
+			return true;
+		}
+		if (rc == API_TLS_FAILED) {
+			char a[CORE_ADDR_STRLEN];
+			core_addr_format(&c->client, a, sizeof(a));
+			log_debug("http: TLS handshake with %s failed: %s", a, why);
+			/* read away what the client still sends (a plain HTTP request, say), so
+			 * that it sees a close and not a reset */
+			c->tls_on = false;
+			shutdown(c->fd, SHUT_WR);
+			c->state = C_LINGER;
+			c->deadline = now_ms() + LINGER_MS;
+			set_events(c, EPOLLIN);
+			return true;
+		}
+		set_events(c, EPOLLIN); /* a request may have come with the handshake's end */
+	}
+	for (;;) {
+		if (c->state != C_IDLE && c->state != C_HEAD && c->state != C_BODY)
+			return true; /* answered() reads on when the connection takes input again */
+		bool closed;
+		if (!in_room(c, &closed))
+			return !closed;
+		ssize_t n = api_tls_recv(c->tls, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			if (!conn_input(c))
+				return false;
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			set_events(c, api_tls_want_write(c->tls) ? EPOLLOUT : EPOLLIN);
+			return true;
+		}
+		if (n < 0) {
+			char a[CORE_ADDR_STRLEN];
+			core_addr_format(&c->client, a, sizeof(a));
+			log_debug("http: TLS from %s: %s", a, api_tls_last_error(c->tls));
+		}
+		conn_close(c);
+		return false;
+	}
 }
 
 /* Reads what the socket has; false when the connection was closed. */
@@ -834,29 +955,18 @@ static bool conn_read(api_conn_t *c)
 		}
 		return true;
 	}
-	if (c->in_len == c->in_cap) {
-		if (c->in_cap >= IN_MAX) {
-			/* a whole request is buffered and not yet taken, or a head that cannot end */
-			set_events(c, 0);
-			return true;
-		}
-		size_t cap = c->in_cap ? c->in_cap * 2 : IN_START;
-		if (cap > IN_MAX)
-			cap = IN_MAX;
-		char *n = realloc(c->in, cap);
-		if (!n) {
-			conn_close(c);
-			return false;
-		}
-		if (n != c->in && c->state == C_BODY)
-			c->head_moved = true; /* c->req points into the old buffer */
-		c->in = n;
-		c->in_cap = cap;
-	}
+	if (c->tls_on)
+		return tls_read(c);
+	bool closed;
+	if (!in_room(c, &closed))
+		return !closed;
 	ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 	if (n > 0) {
 		c->in_len += (size_t)n;
-		conn_input(c);
+		if (!conn_input(c))
+			return false;
+		if (c->tls_on) /* a PROXY header was read: the handshake follows */
+			return tls_read(c);
 		return true;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -877,10 +987,16 @@ static void on_event(api_conn_t *c, uint32_t ev)
 	if (ev & EPOLLOUT) {
 		if (c->state == C_WRITE)
 			flush(c);
+		else if (c->tls_on)
+			conn_read(c); /* a TLS handshake or read that waited to write */
 		return;
 	}
-	if (ev & EPOLLIN)
-		conn_read(c);
+	if (ev & EPOLLIN) {
+		if (c->state == C_WRITE && c->tls_on)
+			flush(c); /* a TLS write that waited to read */
+		else
+			conn_read(c);
+	}
 }
 
 static void tick(worker_t *w, int64_t now)
@@ -932,7 +1048,18 @@ static void take_handed(worker_t *w)
 		}
 		c->events = EPOLLIN;
 		list_add(&w->conns, c);
+		/* with HTTPS the handshake too must be done within this */
 		c->deadline = now_ms() + w->app->conf->api_request_timeout_ms;
+		if (w->app->tls) {
+			pthread_mutex_lock(&w->app->tls_lock);
+			c->tls = api_tls_new(w->app->creds, c->fd);
+			pthread_mutex_unlock(&w->app->tls_lock);
+			if (!c->tls) {
+				conn_close(c);
+				continue;
+			}
+			c->tls_on = c->state != C_PROXY;
+		}
 	}
 	for (size_t i = 0; i < n_res; i++) {
 		api_req_t *r = res[i];
@@ -1017,7 +1144,9 @@ static void log_refusals(api_app_t *app, bool force)
 static void refuse(api_app_t *app, int fd, int which)
 {
 	char buf[4096];
-	(void)!send(fd, app->refusal[which], app->refusal_len[which], MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* over HTTPS a client cannot read a plain answer before the handshake: it sees the close */
+	if (!app->tls)
+		(void)!send(fd, app->refusal[which], app->refusal_len[which], MSG_NOSIGNAL | MSG_DONTWAIT);
 	shutdown(fd, SHUT_WR);
 	for (int i = 0; i < 4 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
 		;
@@ -1129,6 +1258,7 @@ api_app_t *api_app_new(const rdns_conf_t *conf, int *err)
 	app->listen_fd = -1;
 	pthread_mutex_init(&app->lock, NULL);
 	pthread_mutex_init(&app->addr_lock, NULL);
+	pthread_mutex_init(&app->tls_lock, NULL);
 	*err = RDNS_OK;
 	return app;
 }
@@ -1174,7 +1304,7 @@ int api_conf_check(const rdns_conf_t *conf, char *msg, size_t len)
 		         "api_proxy_protocol = on needs api_trusted_proxies (whose connections carry it)");
 		return RDNS_ECONFIG;
 	}
-	return RDNS_OK;
+	return api_tls_conf_check(conf, msg, len);
 }
 
 int api_app_start(api_app_t *app)
@@ -1184,10 +1314,19 @@ int api_app_start(api_app_t *app)
 	socklen_t sslen;
 	core_endpoint_t ep;
 	const char *why;
-	char msg[256];
+	char msg[512];
 	if (api_conf_check(conf, msg, sizeof(msg)) != RDNS_OK) {
 		log_err("http: %s", msg);
 		return RDNS_ECONFIG;
+	}
+	if (api_tls_configured(conf)) {
+		app->creds = api_tls_creds_load(conf, msg, sizeof(msg));
+		if (!app->creds) {
+			log_err("http: %s", msg);
+			return RDNS_ECONFIG;
+		}
+		app->tls = true;
+		log_info("http: HTTPS with %s: %s", conf->api_tls_cert, api_tls_creds_describe(app->creds));
 	}
 	core_endpoint_parse(conf->api_listen, CORE_EP_PORT_REQUIRED | CORE_EP_PORT_ZERO, 0, &ep, &why);
 	app->proxy_protocol = strcmp(conf->api_proxy_protocol, "on") == 0;
@@ -1249,8 +1388,32 @@ int api_app_start(api_app_t *app)
 		return RDNS_EIO;
 	}
 	app->acceptor_running = true;
-	log_info("http: listening on %s with %ld threads", conf->api_listen, conf->api_threads);
+	log_info("http: listening on %s (%s) with %ld threads", conf->api_listen, app->tls ? "HTTPS" : "HTTP",
+	         conf->api_threads);
 	return RDNS_OK;
+}
+
+void api_app_reload(api_app_t *app)
+{
+	const rdns_conf_t *conf = app->conf;
+	char msg[512];
+	if (!app->tls) {
+		log_info("http: SIGHUP: HTTPS is off, nothing to reload");
+		return;
+	}
+	api_tls_creds_t *cr = api_tls_creds_load(conf, msg, sizeof(msg));
+	if (!cr) {
+		log_err("http: SIGHUP: TLS reload failed, still serving the previous certificate: %s", msg);
+		return;
+	}
+	pthread_mutex_lock(&app->tls_lock);
+	api_tls_creds_t *old = app->creds;
+	app->creds = cr;
+	pthread_mutex_unlock(&app->tls_lock);
+	/* the connections that use the old ones keep them until they close */
+	api_tls_creds_unref(old);
+	log_info("http: SIGHUP: TLS reloaded from %s and %s: %s", conf->api_tls_cert, conf->api_tls_key,
+	         api_tls_creds_describe(cr));
 }
 
 void api_app_free(api_app_t *app)
@@ -1312,6 +1475,8 @@ void api_app_free(api_app_t *app)
 			free(n);
 		}
 	free(app->trusted);
+	api_tls_creds_unref(app->creds);
+	pthread_mutex_destroy(&app->tls_lock);
 	pthread_mutex_destroy(&app->addr_lock);
 	pthread_mutex_destroy(&app->lock);
 	free(app);

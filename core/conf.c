@@ -7,6 +7,8 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "endpoint.h"
 #include "err.h"
@@ -61,6 +63,15 @@ const conf_opt_t conf_options[] = {
      "time slice the API's threads ask of the Linux scheduler (EEVDF, Linux 6.12+), in microseconds: "
      "a woken worker then runs sooner; 0 keeps the kernel's default",
      CONF_ANY, 0, NULL, 0},
+    {"api_tls_cert", CONF_STR, "", 0, 0, OFF(api_tls_cert), "api",
+     "PEM file of the HTTPS certificate, the server's first, then its intermediates; with api_tls_key "
+     "rdns-api speaks only HTTPS on api_listen (SIGHUP reloads both files); empty: plain HTTP",
+     CONF_FILE, 0, NULL, 0},
+    {"api_tls_key", CONF_STR, "", 0, 0, OFF(api_tls_key), "api",
+     "PEM file of the certificate's private key (unencrypted; keep it private)", CONF_FILE, 0, NULL, 0},
+    {"api_tls_priority", CONF_STR, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", 0, 0, OFF(api_tls_priority),
+     "api", "GnuTLS priority string of the HTTPS sessions (protocol versions, ciphers)", CONF_NONEMPTY, 0,
+     NULL, 0},
     {"rate_limit_writes", CONF_INT, "120", 0, 1000000, OFF(rate_limit_writes), "api",
      "PTR writes per account per minute: a token bucket of that many, refilled continuously, shared by all "
      "instances through PostgreSQL (0: off)",
@@ -283,6 +294,16 @@ static const char *check_item(const conf_opt_t *o, const char *v, char *buf, siz
 			return NULL;
 		return core_notify_source_parse(v, NULL, src, &why) == RDNS_OK ? NULL : why;
 	}
+	case CONF_FILE: {
+		struct stat st;
+		if (!v[0])
+			return NULL;
+		if (stat(v, &st) != 0 || access(v, R_OK) != 0) {
+			snprintf(buf, len, "cannot be read: %s", strerror(errno));
+			return buf;
+		}
+		return S_ISREG(st.st_mode) ? NULL : "is not a regular file";
+	}
 	}
 	return NULL;
 }
@@ -352,6 +373,13 @@ int conf_check_refs(const rdns_conf_t *c, char *err, size_t errlen)
 	if (c->transfer_tsig_key[0] && !has_key(c, c->transfer_tsig_key)) {
 		snprintf(err, errlen, "transfer_tsig_key: '%s': not a key of tsig_keys",
 		         c->transfer_tsig_key);
+		return RDNS_EINVAL;
+	}
+	if (!c->api_tls_cert[0] != !c->api_tls_key[0]) {
+		snprintf(err, errlen,
+		         "%s is set but %s is not: HTTPS needs both (or neither, for plain HTTP)",
+		         c->api_tls_cert[0] ? "api_tls_cert" : "api_tls_key",
+		         c->api_tls_cert[0] ? "api_tls_key" : "api_tls_cert");
 		return RDNS_EINVAL;
 	}
 	for (size_t i = 0; i < c->notify.n; i++) {

@@ -28,6 +28,9 @@ typedef struct {
 	conf_list_t api_trusted_proxies;
 	char *api_proxy_protocol;
 	long api_sched_slice_us;
+	char *api_tls_cert;
+	char *api_tls_key;
+	char *api_tls_priority;
 	long rate_limit_writes;
 	conf_list_t resolvers;
 	long verify_timeout_ms;
@@ -77,6 +80,7 @@ typedef enum {
 	CONF_TSIG_KEYS,     /* each item core_tsig_key_parse */
 	CONF_TSIG_KEYNAME,  /* "" or a key name, which must be in tsig_keys */
 	CONF_NOTIFY_SOURCE, /* core_notify_source_parse, against dns_listen */
+	CONF_FILE,          /* "" or a regular file this process can read (its content: its consumer) */
 } conf_check_t;
 
 /* conf_opt_t.flags besides the CORE_EP_* ones of an endpoint check. */
@@ -115,7 +119,8 @@ int conf_set(rdns_conf_t *c, const char *key, const char *value, char *err, size
 int conf_check_value(const conf_opt_t *o, const char *value, char *err, size_t errlen);
 
 /* The checks that span options, on a loaded configuration: notify_source against
- * dns_listen, transfer_tsig_key and every NOTIFY target's "@key" in tsig_keys.
+ * dns_listen, transfer_tsig_key and every NOTIFY target's "@key" in tsig_keys,
+ * api_tls_cert and api_tls_key both set or neither.
  * RDNS_OK or RDNS_EINVAL with a message. */
 int conf_check_refs(const rdns_conf_t *c, char *err, size_t errlen);
 
