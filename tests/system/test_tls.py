@@ -400,3 +400,129 @@ def test_bad_files_refuse_check_config_and_start(dburl, pki):
         assert r.returncode == 0 and "configuration ok" in r.stdout, r.stderr
     finally:
         a.close()
+
+
+PROXY = "127.0.0.3"
+
+
+class BioTls:
+    """A TLS client over a plain socket through memory BIOs, so that the bytes before TLS
+    (a PROXY header) go out in the same segment as the ClientHello."""
+
+    def __init__(self, sock, ca, prefix=b""):
+        self.sock = sock
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ssl.create_default_context(cafile=ca).wrap_bio(self.inc, self.out,
+                                                                   server_hostname="localhost")
+        pending = prefix
+        for _ in range(20):
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pending += self.out.read()
+                if pending:
+                    sock.sendall(pending)
+                    pending = b""
+                d = sock.recv(65536)
+                if not d:
+                    raise ConnectionError("closed during the handshake")
+                self.inc.write(d)
+        else:
+            raise AssertionError("handshake did not finish")
+        self._send()
+
+    def _send(self):
+        d = self.out.read()
+        if d:
+            self.sock.sendall(d)
+
+    def exchange(self, payload, timeout=5):
+        """Send payload, read until the server closes."""
+        self.obj.write(payload)
+        self._send()
+        data = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                while True:
+                    d = self.obj.read(65536)
+                    if not d:
+                        return data  # close_notify
+                    data += d
+            except ssl.SSLWantReadError:
+                pass
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return data
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            d = self.sock.recv(65536)
+            if not d:
+                return data
+            self.inc.write(d)
+        return data
+
+
+def src_connect(port, source):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def log_line(api, marker):
+    def find():
+        return [ln for ln in api.log().splitlines() if marker in ln]
+    return wait_until(find, timeout=3, what=f"a log line for {marker}")[-1]
+
+
+def test_proxy_protocol_before_tls_and_per_address_limit(dburl, pki):
+    cert, key = pki.files["one"]
+    api = TlsApi(dburl, pki.ca, {"api_tls_cert": cert, "api_tls_key": key, "log_level": "debug",
+                                 "api_trusted_proxies": f"{PROXY}/32", "api_proxy_protocol": "on",
+                                 "api_per_ip_connections": 2})
+    try:
+        api.start()
+        # the PROXY header and the ClientHello in one segment: GnuTLS reads what followed it
+        for src, path in (("198.51.100.7", "/v1/tls-proxy-a"), ("198.51.100.8", "/v1/tls-proxy-b")):
+            s = src_connect(api.port, PROXY)
+            t = BioTls(s, pki.ca, f"PROXY TCP4 {src} 127.0.0.1 40000 443\r\n".encode())
+            [r] = parse_responses(t.exchange(get(path, b"Connection: close\r\n")))
+            s.close()
+            assert r.status == 404, r
+            assert f"client {src}" in log_line(api, path)
+        # the per-address limit holds over TLS: a third connection from one address is closed
+        held = [tls_connect_from(api, "127.0.0.2") for _ in range(2)]
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+            tls_connect_from(api, "127.0.0.2").sendall(get("/healthz"))
+        for h in held:
+            h.sendall(get("/healthz"))
+            assert read_responses(h, 1)[0].status == 200
+            h.close()
+        assert api.stop() == 0
+    finally:
+        api.close()
+
+
+def tls_connect_from(api, source):
+    ctx = ssl.create_default_context(cafile=api.ca)
+    return ctx.wrap_socket(src_connect(api.port, source), server_hostname="localhost")
+
+
+def test_x_forwarded_for_over_tls(dburl, pki):
+    cert, key = pki.files["one"]
+    api = TlsApi(dburl, pki.ca, {"api_tls_cert": cert, "api_tls_key": key, "log_level": "debug",
+                                 "api_trusted_proxies": f"{PROXY}/32"})
+    try:
+        api.start()
+        xff = b"X-Forwarded-For: 192.0.2.200, 198.51.100.9\r\n"
+        for src, path, want in ((PROXY, "/v1/tls-xff-trusted", "198.51.100.9"),
+                                ("127.0.0.2", "/v1/tls-xff-untrusted", "127.0.0.2")):
+            s = tls_connect_from(api, src)
+            s.sendall(get(path, xff))
+            assert read_responses(s, 1)[0].status == 404
+            s.close()
+            assert f"client {want} " in log_line(api, path) + " "
+        assert api.stop() == 0
+    finally:
+        api.close()
