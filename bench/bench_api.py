@@ -4,7 +4,8 @@ GET /v1/ptr/{ip} (wrk, 64 connections) against pgbench running, per transaction,
 one SELECT the API runs for that route (token check + address context in one statement,
 st_auth_ctx, copied from db/ptr.c). Verified PUT /v1/ptr/{ip} (forward check against a local
 knotd, change applied) against PowerDNS Authoritative (gsqlite3) taking the same PTR
-changes as API rrset PATCHes."""
+changes as API rrset PATCHes. A1 over TLS: the same GET through HTTPS (api_tls_cert,
+a self-signed certificate) on a second instance against plain HTTP, alternating rounds."""
 import os
 import sqlite3
 import subprocess
@@ -13,7 +14,7 @@ import time
 import psycopg2
 import requests
 
-from benchlib import (BUILD, Api, Client, Knot, Table, at_exit, cpu_ticks, cpu_us_per, fmt, free_port, guarded, log, median,
+from benchlib import (BUILD, Api, Client, Daemon, Knot, Table, at_exit, cpu_ticks, cpu_us_per, fmt, free_port, guarded, log, median,
                       pgbench,
                       stop_proc, tempdir, wait_until, wrk)
 
@@ -200,6 +201,80 @@ def metrics_on_off(t, db, api, args):
               f"{share:.4f}", "<= 0.03", share <= 0.03 and kv["counts_ok"] == "1")
 
 
+# ---------------------------------------------------------------- GET over TLS
+
+
+class TlsApi(Api):
+    """A second rdns-api on the same database, HTTPS with a self-signed certificate
+    (EC P-256, made here with openssl; wrk does not verify it, requests does)."""
+
+    def __init__(self, db_url):
+        d = tempdir("rdns-bench-tls-")
+        self.cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", self.cert, "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        super().__init__(db_url, {"api_tls_cert": self.cert, "api_tls_key": key})
+        self.base = f"https://127.0.0.1:{self.port}"
+
+    def start(self):
+        Daemon.start(self)
+        wait_until(lambda: requests.get(self.base + "/healthz", timeout=1, verify=self.cert).status_code == 200,
+                   what="rdns-api /healthz over HTTPS")
+        return self
+
+
+def bench_tls(pg, db, api, token):
+    tls = TlsApi(db).start()
+    try:
+        got = requests.get(f"{tls.base}/v1/ptr/{NET}.0.5", headers={"Authorization": f"Bearer {token}"},
+                           verify=tls.cert, timeout=10).json()
+        assert got["hostname"] == f"a5.{DOMAIN}", got
+        args = [token, NET, N_ADDR]
+        log("GET over TLS: warm-up (plain and TLS, 2 s each)")
+        wrk(api.base, "wrk_get.lua", args, duration=2)
+        wrk(tls.base, "wrk_get.lua", args, duration=2)
+        plain, ours = [], []
+        for i in range(ROUNDS_GET):
+            log(f"GET over TLS: round {i + 1}/{ROUNDS_GET}: plain wrk {DUR_GET} s, then TLS wrk {DUR_GET} s")
+            for side, base in ((plain, api.base), (ours, tls.base)):
+                c0 = cpu_ticks()
+                r = wrk(base, "wrk_get.lua", args, duration=DUR_GET)
+                r["cpu"] = cpu_us_per(c0, cpu_ticks(), r["requests"], ("rdns-api", "postgres"))
+                side.append(r)
+    finally:
+        tls.stop()
+    o = max(ours, key=lambda r: r["rps"])
+    b = max(plain, key=lambda r: r["rps"])
+    errors = sum(int(r["err_status"] + r["err_connect"] + r["err_read"] + r["err_write"] + r["err_timeout"])
+                 for r in ours)
+    t = Table("A1-TLS. API GET /v1/ptr/{ip} over HTTPS vs plain HTTP",
+              f"A1's wrk run (-t2 -c64 -d{DUR_GET}s, keep-alive: 64 handshakes per run, amortised) against a second "
+              "rdns-api on the same\ndatabase with api_tls_cert/api_tls_key (EC P-256 certificate, TLS 1.3 as negotiated "
+              f"by wrk's OpenSSL), {ROUNDS_GET} alternating\nrounds per side after a 2 s warm-up each; throughput is the "
+              "best round, latencies the median over rounds.\nTarget: TLS keeps >= 0.50 of plain throughput. A GET costs "
+              "some 30-40 us of CPU in rdns-api and PostgreSQL\n(A1) and wrk's own work on the same 2 cores; TLS adds a "
+              "record to decrypt and one to encrypt per request\non both sides (server and wrk), which share the cores.")
+    ratio = o["rps"] / b["rps"]
+    t.row("GET throughput (req/s), TLS | plain", fmt(o["rps"], nd=0), fmt(b["rps"], nd=0), f"{ratio:.2f}", ">= 0.50",
+          ratio >= 0.5)
+    t.row("TLS / plain per round (neighbouring runs)", " ".join(f"{x['rps'] / y['rps']:.2f}" for x, y in zip(ours, plain)),
+          "-", "-", "-", None)
+    p99, bp99 = median([r["p99_us"] for r in ours]) / 1000, median([r["p99_us"] for r in plain]) / 1000
+    t.row("GET p99 latency", fmt(p99, " ms", 1), fmt(bp99, " ms", 1), f"{p99 / bp99:.1f}", "<= 10 ms", p99 <= 10)
+    t.row("GET p50 latency", fmt(median([r["p50_us"] for r in ours]) / 1000, " ms", 2),
+          fmt(median([r["p50_us"] for r in plain]) / 1000, " ms", 2), "-", "-", None)
+    t.row("throughput per round", " ".join(fmt(r["rps"], nd=0) for r in ours),
+          " ".join(fmt(r["rps"], nd=0) for r in plain), "-", "-", None)
+    t.row("GET errors over TLS (non-2xx + socket), all rounds", fmt(errors), "-", "-", "0", errors == 0)
+    oc, bc = o["cpu"], b["cpu"]
+    t.row("CPU per request: rdns-api + postgres", f"{oc['rdns-api']:.0f} + {oc['postgres']:.0f} us",
+          f"{bc['rdns-api']:.0f} + {bc['postgres']:.0f} us", "-", "-", None)
+    t.emit()
+    return t
+
+
 # ---------------------------------------------------------------- verified PUT vs PowerDNS
 
 
@@ -376,6 +451,7 @@ def run(pg):
     knot, db, api, token = setup(pg)
     tables = []
     guarded(tables, "A1", bench_get, pg, db, api, token)
+    guarded(tables, "A1-TLS", bench_tls, pg, db, api, token)
     guarded(tables, "A2", bench_put, pg, db, api, token)
     api.stop()
     stop_proc(knot.proc)
