@@ -908,6 +908,8 @@ static bool tls_read(api_conn_t *c)
 			/* read away what the client still sends (a plain HTTP request, say), so
 			 * that it sees a close and not a reset */
 			c->tls_on = false;
+			api_tls_free(c->tls);
+			c->tls = NULL;
 			shutdown(c->fd, SHUT_WR);
 			c->state = C_LINGER;
 			c->deadline = now_ms() + LINGER_MS;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/log.h"
 
 #define PEM_MAX (1024 * 1024)
 
@@ -194,8 +195,10 @@ void api_tls_creds_ref(api_tls_creds_t *cr)
 
 void api_tls_creds_unref(api_tls_creds_t *cr)
 {
-	if (cr && atomic_fetch_sub(&cr->refs, 1) == 1)
+	if (cr && atomic_fetch_sub(&cr->refs, 1) == 1) {
+		log_debug("http: TLS credentials freed, no connection uses them any more: %s", cr->describe);
 		creds_free(cr);
+	}
 }
 
 int api_tls_conf_check(const rdns_conf_t *conf, char *msg, size_t len)

@@ -328,7 +328,11 @@ def test_sighup_reload(tls_api, pki):
     new, d_new = peer_der(api)
     assert d_new == pki.der("two")
     new.close()
+    # the old credentials are freed when the last connection that uses them closes
+    assert "TLS credentials freed" not in api.log()[n:]
     old.close()
+    wait_log(api, "TLS credentials freed", n)
+    assert "CN=one" in [l for l in api.log()[n:].splitlines() if "TLS credentials freed" in l][0]
     # a broken key: the reload fails, is logged with the reason, the old one stays
     with open(api.key + ".tmp", "w") as f:
         f.write("-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n")
