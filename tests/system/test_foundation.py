@@ -175,6 +175,9 @@ BAD_VALUES = [
     ("zone_dir =\n", "zone_dir"),
     ("special_names = a..b\n", "special_names"),
     ("denied_domains = ex_ample.com\n", "denied_domains"),
+    ("api_tls_cert = /nonexistent/cert.pem\napi_tls_key = /nonexistent/key.pem\n", "api_tls_cert"),
+    ("api_tls_key = /\n", "api_tls_key"),
+    ("api_tls_priority =\n", "api_tls_priority"),
 ]
 
 
