@@ -1,6 +1,7 @@
 """Fixtures for the rdns system tests: real PostgreSQL, knotd and rdns daemons."""
 import itertools
 import os
+import signal
 import sys
 
 import psycopg2
@@ -11,6 +12,16 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import Api, Knot, PgCluster  # noqa: E402
 
 _db_counter = itertools.count(1)
+
+
+def _terminated(signum, frame):
+    # A SIGTERM (a timeout(1) around the run, a CI job cancelled) ends the run like Ctrl-C:
+    # pytest then tears the fixtures down, so no PostgreSQL cluster, knotd or daemon of
+    # ours outlives it.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+signal.signal(signal.SIGTERM, _terminated)
 
 
 @pytest.fixture(scope="session")
