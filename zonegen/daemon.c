@@ -669,7 +669,7 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		zg_dnssrv_serve_until(z->srv, 0);
 		/* The lease proved from a second session while this one renders and writes
 		 * (lease.c); without it only this session's round trips renew. */
-		z->lease = zg_lease_start(conf->database_url, z->srv, ZG_LEASE_MS, ZG_LEASE_MS / 5);
+		z->lease = zg_lease_start(conf->database_url, z->srv, ZG_LEASE_MS, ZG_LEASE_MS / 8);
 		if (z->lease == NULL)
 			log_warn("zonegen: no lease thread; a long render may pause serving");
 	}
