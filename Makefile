@@ -18,9 +18,10 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 
 CORE_SRC := $(wildcard core/*.c)
 DB_SRC   := $(wildcard db/*.c) build/gen/migrations.c build/gen/functions.c
+VF_SRC   := $(wildcard verify/*.c)
 API_SRC  := $(filter-out api/main.c,$(wildcard api/*.c)) build/gen/openapi.c
 ZG_SRC   := $(filter-out zonegen/main.c,$(wildcard zonegen/*.c))
-LIB_SRC  := $(CORE_SRC) $(DB_SRC) $(API_SRC) $(ZG_SRC)
+LIB_SRC  := $(CORE_SRC) $(DB_SRC) $(VF_SRC) $(API_SRC) $(ZG_SRC)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # obj(dir, sources)
@@ -138,7 +139,7 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/gen/migrations.c
 	clang -std=c17 -D_GNU_SOURCE -I. -Ibuild/gen -g -O1 -fsanitize=fuzzer,address,undefined \
 	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)
 
-FMT_SRC = $(wildcard core/*.[ch] db/*.[ch] api/*.[ch] zonegen/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+FMT_SRC = $(wildcard core/*.[ch] db/*.[ch] verify/*.[ch] api/*.[ch] zonegen/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format: fuzz-deps
 	clang-format -i $(FMT_SRC)
 format-check: fuzz-deps

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/verdict.h"
+#include "verify/verdict.h"
 #include "core/conf.h"
 #include "core/strbuf.h"
 

@@ -11,7 +11,7 @@
 #include "api/respond.h"
 #include "api/routes.h"
 #include "api/offload.h"
-#include "api/verify.h"
+#include "verify/verify.h"
 #include "core/addr.h"
 #include "core/err.h"
 #include "core/hostname.h"

@@ -11,7 +11,7 @@ import pytest
 from harness import ROOT, Api
 
 LOCKS_H = os.path.join(ROOT, "db", "locks.h")
-C_FILES = [f for d in ("core", "db", "api", "zonegen")
+C_FILES = [f for d in ("core", "db", "verify", "api", "zonegen")
            for f in sorted(glob.glob(os.path.join(ROOT, d, "*.[ch]"))) if f != LOCKS_H]
 FUNCTION_FILES = sorted(glob.glob(os.path.join(ROOT, "db", "functions", "*.sql")))
 MIGRATIONS = sorted(glob.glob(os.path.join(ROOT, "db", "migrations", "*.sql")))

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/findings.h"
+#include "verify/findings.h"
 #include "core/err.h"
 
 static const char NEXT_SYNTAX[] =

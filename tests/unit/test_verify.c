@@ -23,7 +23,7 @@
 
 #include <ldns/ldns.h>
 
-#include "api/verify.h"
+#include "verify/verify.h"
 #include "core/err.h"
 
 #define KNOTD "/usr/sbin/knotd"

@@ -1,5 +1,5 @@
 /* findings.c - the verifier's customer-facing wording, written from plain outcomes (no I/O, no DNS). */
-#include "api/findings.h"
+#include "verify/findings.h"
 
 #include <errno.h>
 #include <stdarg.h>

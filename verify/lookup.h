@@ -18,7 +18,7 @@
 #define API_RCODE_SERVFAIL 2
 #define API_RCODE_REFUSED  5
 
-typedef struct api_resolver api_resolver_t; /* api/resolve.h */
+typedef struct api_resolver api_resolver_t; /* verify/resolve.h */
 
 /* How the lookup ended. */
 typedef enum {

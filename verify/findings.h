@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "api/lookup.h"
-#include "api/verdict.h"
+#include "verify/lookup.h"
+#include "verify/verdict.h"
 #include "core/addr.h"
 
 /* Each api_findings_<check>() is a pure function of its outcome: it sets

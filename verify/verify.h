@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "api/verdict.h"
+#include "verify/verdict.h"
 #include "core/addr.h"
 #include "core/hostname.h"
 

@@ -1,5 +1,5 @@
 /* verdict.c - the verifier's checks as JSON text: a hand-written ASCII-only writer, once per PUT. */
-#include "api/verdict.h"
+#include "verify/verdict.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* lookup.c - the forward lookup: a name's A or AAAA records, CNAMEs followed, into a plain api_lookup_t. */
-#include "api/lookup.h"
+#include "verify/lookup.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include <ldns/ldns.h>
 
-#include "api/resolve.h"
+#include "verify/resolve.h"
 #include "core/err.h"
 #include "core/hostname.h"
 

@@ -1,7 +1,7 @@
 /* resolve.c - the verifier's DNS transport: UDP from a fresh port with a random ID, TCP after truncation,
  * per-query timeouts and retries within one deadline, and what each resolver did (answered, timed out,
  * refused or unreachable); ldns parses. */
-#include "api/resolve.h"
+#include "verify/resolve.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -1,12 +1,12 @@
 /* verify.c - the PTR verifier: a table of checks run in order over one requested name. */
-#include "api/verify.h"
+#include "verify/verify.h"
 
 #include <string.h>
 
-#include "api/findings.h"
+#include "verify/findings.h"
 #include "api/metrics.h"
-#include "api/lookup.h"
-#include "api/resolve.h"
+#include "verify/lookup.h"
+#include "verify/resolve.h"
 #include "core/err.h"
 
 _Static_assert(API_VERIFY_MAX_CNAME == API_LOOKUP_MAX_CNAME, "verify.h promises the lookup's limit");
