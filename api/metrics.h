@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "verify/verdict.h"
 #include "core/conf.h"
 #include "core/strbuf.h"
+#include "verify/verdict.h"
 
 /* Make the registry (metrics = on) and parse metrics_allow; also hands the database
  * layer its counters. Before it, or with metrics = off, every count below does nothing.

@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/addr.h"
 #include "verify/lookup.h"
 #include "verify/verdict.h"
-#include "core/addr.h"
 
 /* Each api_findings_<check>() is a pure function of its outcome: it sets
  * c->status, c->detail and c->next_step (empty when there is nothing to do)

@@ -8,9 +8,9 @@
 
 #include <ldns/ldns.h>
 
-#include "verify/resolve.h"
 #include "core/err.h"
 #include "core/hostname.h"
+#include "verify/resolve.h"
 
 _Static_assert(API_RCODE_SERVFAIL == LDNS_RCODE_SERVFAIL && API_RCODE_REFUSED == LDNS_RCODE_REFUSED,
                "the RCODE numbers of lookup.h are ldns's");

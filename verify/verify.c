@@ -3,11 +3,10 @@
 
 #include <string.h>
 
+#include "core/err.h"
 #include "verify/findings.h"
-#include "api/metrics.h"
 #include "verify/lookup.h"
 #include "verify/resolve.h"
-#include "core/err.h"
 
 _Static_assert(API_VERIFY_MAX_CNAME == API_LOOKUP_MAX_CNAME, "verify.h promises the lookup's limit");
 
@@ -183,6 +182,5 @@ int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char 
 	}
 cleanup:
 	api_resolver_free(run.resolver);
-	api_metrics_verify(out, ret, (uint64_t)(api_resolve_now_us() - run.start_us) * 1000);
 	return ret;
 }

@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "verify/verdict.h"
 #include "core/addr.h"
 #include "core/hostname.h"
+#include "verify/verdict.h"
 
 /* Most CNAME hops followed from the requested name (API_LOOKUP_MAX_CNAME). */
 #define API_VERIFY_MAX_CNAME 8
@@ -41,10 +41,11 @@ typedef struct {
  *  - generic (low): a warning when the name looks residential/generic.
  * Never takes longer than deadline_ms (plus a few ms), whatever the
  * resolvers do (a TCP retry after a truncated answer included). Thread-safe: keeps no global mutable state
- * and may be called from many threads at once. conf may be NULL (all defaults). Nothing is applied here: the
- * caller decides. Returns RDNS_OK (verdict in *out, whatever it says), RDNS_EINVAL (ip, hostname or out NULL,
- * or ip of no known family), RDNS_ECONFIG (a resolver string that does not parse, or no nameserver in
- * /etc/resolv.conf) or RDNS_ENOMEM; *out is only meaningful on RDNS_OK. */
+ * and may be called from many threads at once. conf may be NULL (all defaults). Nothing is applied, and
+ * nothing counted, here: the caller decides and keeps its own metrics. Returns
+ * RDNS_OK (verdict in *out, whatever it says), RDNS_EINVAL (ip, hostname or out NULL, or ip of no known
+ * family), RDNS_ECONFIG (a resolver string that does not parse, or no nameserver in /etc/resolv.conf) or
+ * RDNS_ENOMEM; *out is only meaningful on RDNS_OK. */
 int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
                api_verdict_t *out);
 

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "verify/findings.h"
 #include "core/err.h"
+#include "verify/findings.h"
 
 static const char NEXT_SYNTAX[] =
     "Use a fully qualified host name such as mail.example.com (letters, digits and "

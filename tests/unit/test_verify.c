@@ -23,8 +23,8 @@
 
 #include <ldns/ldns.h>
 
-#include "verify/verify.h"
 #include "core/err.h"
+#include "verify/verify.h"
 
 #define KNOTD "/usr/sbin/knotd"
 
