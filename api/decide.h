@@ -11,9 +11,9 @@ typedef enum {
 } api_ptr_decision_t;
 
 /* The decision on a PTR set from the verifier's findings and the request:
- *  syntax_ok  - syntax and policy passed (api_verdict_t.syntax_ok): nothing,
+ *  syntax_ok  - syntax and policy passed (vf_verdict_t.syntax_ok): nothing,
  *               not even a staff force, gets past a failure here;
- *  verified   - no check failed (api_verdict_t.ok);
+ *  verified   - no check failed (vf_verdict_t.ok);
  *  force      - the caller asked to skip the forward check (staff only; the
  *               route refuses a customer's force before it gets here);
  *  has_reason - the caller gave an exception_reason;

@@ -187,7 +187,7 @@ void api_metrics_refused(unsigned status, const char *reason)
 	core_series_add(core_metric_l2(M.refused, st, reason), 1);
 }
 
-void api_metrics_verify(const api_verdict_t *v, int rc, uint64_t ns)
+void api_metrics_verify(const vf_verdict_t *v, int rc, uint64_t ns)
 {
 	if (!M.reg)
 		return;
@@ -197,7 +197,7 @@ void api_metrics_verify(const api_verdict_t *v, int rc, uint64_t ns)
 	}
 	for (size_t i = 0; i < v->n; i++)
 		core_series_add(
-		    core_metric_l2(M.checks, v->checks[i].id, api_verify_status_str(v->checks[i].status)), 1);
+		    core_metric_l2(M.checks, v->checks[i].id, vf_verify_status_str(v->checks[i].status)), 1);
 	core_series_add(core_metric_l1(M.verifications, v->ok ? "ok" : "failed"), 1);
 	core_series_observe(core_metric_series(M.verify_duration, NULL), ns);
 }

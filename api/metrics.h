@@ -24,7 +24,7 @@ void api_metrics_request(const char *route, const char *method, unsigned status,
  * reason may be NULL (then it follows the status). */
 void api_metrics_refused(unsigned status, const char *reason);
 /* A finished verification: each check's status, and its duration. */
-void api_metrics_verify(const api_verdict_t *v, int rc, uint64_t ns);
+void api_metrics_verify(const vf_verdict_t *v, int rc, uint64_t ns);
 /* A verification not started: "busy" (verify_max_inflight), "account" (verify_per_account). */
 void api_metrics_verify_refused(const char *reason);
 /* A group commit (group "ptr") or grouped lookup ("auth") of n items; failed: the

@@ -118,7 +118,7 @@ static void ptr_get(api_req_t *r)
 	api_json(r, 200, record_json(ip, &a, &ctx));
 }
 
-static void verify_conf(const api_req_t *r, api_verify_conf_t *vc)
+static void verify_conf(const api_req_t *r, vf_verify_conf_t *vc)
 {
 	const rdns_conf_t *c = r->conf;
 	memset(vc, 0, sizeof(*vc));
@@ -182,7 +182,7 @@ bool api_ptr_put_body(api_req_t *r, api_ptr_put_t *out)
 }
 
 /* Refused: 422 with the findings. Only a name that passed the validator is stored. */
-static void ptr_refuse(api_req_t *r, const char *ip, const api_verdict_t *v, const char *checks_text)
+static void ptr_refuse(api_req_t *r, const char *ip, const vf_verdict_t *v, const char *checks_text)
 {
 	long long req_id = 0;
 	int err = db_ptr_request(r->db, ip, v->syntax_ok ? v->hostname : NULL, r->caller.account_id,
@@ -206,7 +206,7 @@ static void ptr_refuse(api_req_t *r, const char *ip, const api_verdict_t *v, con
 }
 
 /* The forward check failed but the customer asks for an exception: 202, pending review. */
-static void ptr_review(api_req_t *r, const char *ip, const api_verdict_t *v, const char *checks_text,
+static void ptr_review(api_req_t *r, const char *ip, const vf_verdict_t *v, const char *checks_text,
                        const char *reason)
 {
 	long long req_id = 0;
@@ -221,7 +221,7 @@ static void ptr_review(api_req_t *r, const char *ip, const api_verdict_t *v, con
 
 /* Applied (through the batcher): 200 with the record as this request wrote it. */
 static void ptr_apply(api_req_t *r, const char *ip, const core_addr_t *a, db_ptr_ctx_t *ctx,
-                      const api_verdict_t *v, const char *checks_text, const char *reason, bool force)
+                      const vf_verdict_t *v, const char *checks_text, const char *reason, bool force)
 {
 	db_ptr_change_t change = {
 	    .ip = ip,
@@ -260,9 +260,9 @@ typedef struct {
 	db_ptr_ctx_t ctx;
 	const char *hostname, *reason;
 	bool force;
-	api_verify_conf_t vc;
+	vf_verify_conf_t vc;
 	int err;
-	api_verdict_t v;
+	vf_verdict_t v;
 } put_job_t;
 
 /* On a verification thread: DNS only, no database, no answer. The verifier counts
@@ -271,7 +271,7 @@ static void put_verify(api_req_t *r)
 {
 	put_job_t *j = r->job;
 	uint64_t t0 = core_metrics_now_ns();
-	j->err = api_verify(&j->vc, &j->a, j->hostname, j->force, &j->v);
+	j->err = vf_verify(&j->vc, &j->a, j->hostname, j->force, &j->v);
 	api_metrics_verify(j->err == RDNS_OK ? &j->v : NULL, j->err, core_metrics_now_ns() - t0);
 }
 
@@ -285,7 +285,7 @@ static void put_decide(api_req_t *r)
 		            "the verifier could not run; this is a problem on our side");
 		return;
 	}
-	char *checks_text = api_verdict_checks_text(&j->v);
+	char *checks_text = vf_verdict_checks_text(&j->v);
 	if (!checks_text) {
 		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "out of memory");
 		return;

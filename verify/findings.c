@@ -38,7 +38,7 @@ __attribute__((format(printf, 3, 4))) static void setf(char *buf, size_t len, co
 	va_end(ap);
 }
 
-static void set_status(api_check_t *c, api_check_status_t status)
+static void set_status(vf_check_t *c, vf_check_status_t status)
 {
 	c->status = status;
 	c->detail[0] = '\0';
@@ -52,14 +52,14 @@ static const char *rr_name(int family)
 
 /* ---- syntax, policy, generic ---- */
 
-void api_findings_syntax(const api_syntax_outcome_t *o, api_check_t *c)
+void vf_findings_syntax(const vf_syntax_outcome_t *o, vf_check_t *c)
 {
 	if (o->err == RDNS_OK) {
-		set_status(c, API_CHECK_PASS);
+		set_status(c, VF_CHECK_PASS);
 		setf(c->detail, sizeof(c->detail), "%s is a valid host name", o->hostname);
 		return;
 	}
-	set_status(c, API_CHECK_FAIL);
+	set_status(c, VF_CHECK_FAIL);
 	/* the reason is a predicate ("contains an underscore"); the raw input
 	 * is not echoed, it may hold control characters */
 	setf(c->detail, sizeof(c->detail), "the host name %s",
@@ -71,14 +71,14 @@ void api_findings_syntax(const api_syntax_outcome_t *o, api_check_t *c)
 	     "labels separated by dots).");
 }
 
-void api_findings_policy(const api_policy_outcome_t *o, api_check_t *c)
+void vf_findings_policy(const vf_policy_outcome_t *o, vf_check_t *c)
 {
 	const char *rr = rr_name(o->family);
 	const char *which = o->suffix ? o->suffix : "?";
 
 	switch (o->kind) {
-	case API_POLICY_SPECIAL:
-		set_status(c, API_CHECK_FAIL);
+	case VF_POLICY_SPECIAL:
+		set_status(c, VF_CHECK_FAIL);
 		setf(c->detail, sizeof(c->detail),
 		     "%s is in '%s', a special-use or internal domain that does not resolve on the public "
 		     "Internet",
@@ -88,8 +88,8 @@ void api_findings_policy(const api_policy_outcome_t *o, api_check_t *c)
 		     "%s record pointing to this address.",
 		     rr);
 		return;
-	case API_POLICY_DENIED:
-		set_status(c, API_CHECK_FAIL);
+	case VF_POLICY_DENIED:
+		set_status(c, VF_CHECK_FAIL);
 		setf(c->detail, sizeof(c->detail),
 		     "%s is in '%s', a domain that this provider does not allow as a reverse DNS name",
 		     o->hostname, which);
@@ -99,24 +99,24 @@ void api_findings_policy(const api_policy_outcome_t *o, api_check_t *c)
 		    "address.",
 		    rr);
 		return;
-	case API_POLICY_OK:
+	case VF_POLICY_OK:
 	default:
-		set_status(c, API_CHECK_PASS);
+		set_status(c, VF_CHECK_PASS);
 		setf(c->detail, sizeof(c->detail), "%s is not in a special-use or denied domain",
 		     o->hostname);
 		return;
 	}
 }
 
-void api_findings_generic(const api_generic_outcome_t *o, api_check_t *c)
+void vf_findings_generic(const vf_generic_outcome_t *o, vf_check_t *c)
 {
 	if (o->flags == 0) {
-		set_status(c, API_CHECK_PASS);
+		set_status(c, VF_CHECK_PASS);
 		setf(c->detail, sizeof(c->detail), "%s does not look like a generic (residential) name",
 		     o->hostname);
 		return;
 	}
-	set_status(c, API_CHECK_WARN);
+	set_status(c, VF_CHECK_WARN);
 	setf(c->detail, sizeof(c->detail), "%s looks like a generic (residential) name: %s", o->hostname,
 	     o->why && o->why[0] ? o->why : "matches a generic pattern");
 	setf(c->next_step, sizeof(c->next_step), "%s", ADVICE_GENERIC);
@@ -125,7 +125,7 @@ void api_findings_generic(const api_generic_outcome_t *o, api_check_t *c)
 /* ---- forward ---- */
 
 /* The first max addresses found, then "and N more" for the rest. */
-static void addrs_text(const api_lookup_t *l, size_t max, char *buf, size_t len)
+static void addrs_text(const vf_lookup_t *l, size_t max, char *buf, size_t len)
 {
 	size_t shown = l->n_addrs < max ? l->n_addrs : max;
 	buf[0] = '\0';
@@ -140,19 +140,19 @@ static void addrs_text(const api_lookup_t *l, size_t max, char *buf, size_t len)
 		append(buf, len, " and %zu more", l->n_addrs - shown + l->n_more);
 }
 
-void api_findings_found(const api_lookup_t *l, char *buf, size_t len)
+void vf_findings_found(const vf_lookup_t *l, char *buf, size_t len)
 {
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	if (l->kind == API_LOOKUP_ADDRS)
-		addrs_text(l, API_LOOKUP_MAX_ADDRS, buf, len);
+	if (l->kind == VF_LOOKUP_ADDRS)
+		addrs_text(l, VF_LOOKUP_MAX_ADDRS, buf, len);
 }
 
 /* The wording of a lookup's rcode failure. */
-static void forward_rcode(const api_lookup_t *f, const char *final, api_check_t *c)
+static void forward_rcode(const vf_lookup_t *f, const char *final, vf_check_t *c)
 {
-	if (f->rcode == API_RCODE_SERVFAIL) {
+	if (f->rcode == VF_RCODE_SERVFAIL) {
 		setf(c->detail, sizeof(c->detail),
 		     "the resolvers could not resolve %s (SERVFAIL): its name servers failed, are "
 		     "unreachable, or gave answers that fail DNSSEC validation",
@@ -161,7 +161,7 @@ static void forward_rcode(const api_lookup_t *f, const char *final, api_check_t 
 		     "Check that the authoritative name servers for %s answer correctly (and that its "
 		     "DNSSEC signatures are valid, if the zone is signed), then retry.",
 		     final);
-	} else if (f->rcode == API_RCODE_REFUSED) {
+	} else if (f->rcode == VF_RCODE_REFUSED) {
 		setf(c->detail, sizeof(c->detail), "the resolvers refused to resolve %s (REFUSED)", final);
 		setf(c->next_step, sizeof(c->next_step),
 		     "This is usually a problem on our side: retry later, and contact support if it "
@@ -191,13 +191,13 @@ static const char *neterr_text(int e)
 
 /* "a refused the query (...), b is unreachable (...)": the resolvers that
  * refused or were unreachable (timed_out: those that timed out instead). */
-static void resolvers_text(const api_lookup_t *f, bool timed_out, char *buf, size_t len)
+static void resolvers_text(const vf_lookup_t *f, bool timed_out, char *buf, size_t len)
 {
 	size_t shown = 0;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < f->n_resolvers; i++) {
-		const api_lookup_resolver_t *r = &f->resolvers[i];
+		const vf_lookup_resolver_t *r = &f->resolvers[i];
 
 		if (timed_out ? !r->timed_out : r->timed_out || r->neterr == 0)
 			continue;
@@ -211,14 +211,14 @@ static void resolvers_text(const api_lookup_t *f, bool timed_out, char *buf, siz
 		append(buf, len, " and %zu more", f->n_resolvers_more);
 }
 
-void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
+void vf_findings_forward(const vf_forward_outcome_t *o, vf_check_t *c)
 {
-	const api_lookup_t *f = o->lookup;
+	const vf_lookup_t *f = o->lookup;
 	const char *host = o->hostname;
 	char ip_text[CORE_ADDR_STRLEN], subject[1024], chain[1024];
 
 	if (o->skipped) {
-		set_status(c, API_CHECK_WARN);
+		set_status(c, VF_CHECK_WARN);
 		setf(c->detail, sizeof(c->detail), "skipped (forced by staff)");
 		return;
 	}
@@ -227,7 +227,7 @@ void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
 
 	const char *rr = rr_name(f->family);
 	const char *final = f->n_chain > 0 ? f->chain[f->n_chain - 1] : host;
-	bool alias = f->n_chain > 1 && f->chain_state == API_CHAIN_OK;
+	bool alias = f->n_chain > 1 && f->chain_state == VF_CHAIN_OK;
 
 	subject[0] = chain[0] = '\0';
 	/* "mail.example.com " or "mail.example.com is an alias (CNAME) of x,
@@ -251,11 +251,11 @@ void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
 	 * 192.0.2.10") is never cut off */
 	char listed[DETAIL_ADDRS * (CORE_ADDR_STRLEN + 2) + 32];
 	listed[0] = '\0';
-	if (f->kind == API_LOOKUP_ADDRS)
+	if (f->kind == VF_LOOKUP_ADDRS)
 		addrs_text(f, DETAIL_ADDRS, listed, sizeof(listed));
 
-	set_status(c, API_CHECK_FAIL);
-	if (f->chain_state == API_CHAIN_LOOP) {
+	set_status(c, VF_CHECK_FAIL);
+	if (f->chain_state == VF_CHAIN_LOOP) {
 		setf(c->detail, sizeof(c->detail), "%s leads into an alias (CNAME) loop: %s", host, chain);
 		setf(c->next_step, sizeof(c->next_step),
 		     "Fix the CNAME records so that %s ends at a name with an %s record for %s, "
@@ -263,9 +263,9 @@ void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
 		     host, rr, ip_text, host, rr);
 		return;
 	}
-	if (f->chain_state == API_CHAIN_TOOLONG) {
+	if (f->chain_state == VF_CHAIN_TOOLONG) {
 		setf(c->detail, sizeof(c->detail), "%s follows more than %d aliases (CNAME): %s", host,
-		     API_LOOKUP_MAX_CNAME, chain);
+		     VF_LOOKUP_MAX_CNAME, chain);
 		setf(c->next_step, sizeof(c->next_step),
 		     "Give %s an %s record pointing to %s, or shorten its CNAME chain, then retry.", host, rr,
 		     ip_text);
@@ -273,9 +273,9 @@ void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
 	}
 
 	switch (f->kind) {
-	case API_LOOKUP_ADDRS:
+	case VF_LOOKUP_ADDRS:
 		if (f->matched) {
-			c->status = API_CHECK_PASS;
+			c->status = VF_CHECK_PASS;
 			if (f->n_addrs + f->n_more > DETAIL_ADDRS)
 				setf(c->detail, sizeof(c->detail), "%s has %s %s among %zu addresses",
 				     subject, rr, ip_text, f->n_addrs + f->n_more);
@@ -294,24 +294,24 @@ void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
 			     "Add or correct the %s record of %s so that it points to %s, then retry.", rr,
 			     host, ip_text);
 		return;
-	case API_LOOKUP_NXDOMAIN:
+	case VF_LOOKUP_NXDOMAIN:
 		setf(c->detail, sizeof(c->detail), "%s does not exist (NXDOMAIN)", subject);
 		setf(c->next_step, sizeof(c->next_step),
 		     "Create an %s record for %s pointing to %s at your DNS provider, wait until it is "
 		     "published, then retry.",
 		     rr, final, ip_text);
 		return;
-	case API_LOOKUP_NODATA:
+	case VF_LOOKUP_NODATA:
 		setf(c->detail, sizeof(c->detail), "%s exists but has no %s record", subject, rr);
 		setf(c->next_step, sizeof(c->next_step),
 		     "Add an %s record for %s pointing to %s, then retry.", rr, final, ip_text);
 		return;
-	case API_LOOKUP_RCODE: forward_rcode(f, final, c); return;
-	case API_LOOKUP_BADANSWER:
+	case VF_LOOKUP_RCODE: forward_rcode(f, final, c); return;
+	case VF_LOOKUP_BADANSWER:
 		setf(c->detail, sizeof(c->detail), "the resolvers sent no valid answer for %s", final);
 		setf(c->next_step, sizeof(c->next_step), "Retry later, and contact support if it persists.");
 		return;
-	case API_LOOKUP_UNREACHABLE: {
+	case VF_LOOKUP_UNREACHABLE: {
 		char which[400];
 
 		resolvers_text(f, false, which, sizeof(which));
@@ -323,7 +323,7 @@ void api_findings_forward(const api_forward_outcome_t *o, api_check_t *c)
 		     final);
 		return;
 	}
-	case API_LOOKUP_TIMEOUT:
+	case VF_LOOKUP_TIMEOUT:
 	default: {
 		char which[400];
 

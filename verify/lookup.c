@@ -1,4 +1,4 @@
-/* lookup.c - the forward lookup: a name's A or AAAA records, CNAMEs followed, into a plain api_lookup_t. */
+/* lookup.c - the forward lookup: a name's A or AAAA records, CNAMEs followed, into a plain vf_lookup_t. */
 #include "verify/lookup.h"
 
 #include <assert.h>
@@ -12,17 +12,17 @@
 #include "core/hostname.h"
 #include "verify/resolve.h"
 
-_Static_assert(API_RCODE_SERVFAIL == LDNS_RCODE_SERVFAIL && API_RCODE_REFUSED == LDNS_RCODE_REFUSED,
+_Static_assert(VF_RCODE_SERVFAIL == LDNS_RCODE_SERVFAIL && VF_RCODE_REFUSED == LDNS_RCODE_REFUSED,
                "the RCODE numbers of lookup.h are ldns's");
 
 /* The walk: the chain as ldns names beside the outcome. */
 typedef struct {
-	api_lookup_t *out;
+	vf_lookup_t *out;
 	ldns_rr_type qtype;
 	const core_addr_t *want;
 	/* chain[0] is the requested name, the last one the current target (for a
 	 * loop, the repeated name is appended too) */
-	ldns_rdf *chain[API_LOOKUP_MAX_CNAME + 2];
+	ldns_rdf *chain[VF_LOOKUP_MAX_CNAME + 2];
 	size_t n_chain;
 } walk_t;
 
@@ -73,7 +73,7 @@ static int chain_push(walk_t *w, const ldns_rdf *name)
 
 static void add_addr(walk_t *w, const ldns_rr *rr)
 {
-	api_lookup_t *o = w->out;
+	vf_lookup_t *o = w->out;
 	const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
 	core_addr_t a;
 
@@ -96,7 +96,7 @@ static void add_addr(walk_t *w, const ldns_rr *rr)
 	for (size_t i = 0; i < o->n_addrs; i++)
 		if (core_addr_equal(&a, &o->addrs[i]))
 			return;
-	if (o->n_addrs < API_LOOKUP_MAX_ADDRS)
+	if (o->n_addrs < VF_LOOKUP_MAX_ADDRS)
 		o->addrs[o->n_addrs++] = a;
 	else
 		o->n_more++; /* may count a repeat beyond the kept ones; only for "and N more" */
@@ -132,11 +132,11 @@ static int walk_answer(walk_t *w, const ldns_pkt *pkt, bool *found, bool *advanc
 		if (*found || target == NULL)
 			return RDNS_OK;
 		if (chain_has(w, target)) {
-			w->out->chain_state = API_CHAIN_LOOP;
+			w->out->chain_state = VF_CHAIN_LOOP;
 			return chain_push(w, target);
 		}
-		if (w->n_chain > API_LOOKUP_MAX_CNAME) {
-			w->out->chain_state = API_CHAIN_TOOLONG;
+		if (w->n_chain > VF_LOOKUP_MAX_CNAME) {
+			w->out->chain_state = VF_CHAIN_TOOLONG;
 			return chain_push(w, target);
 		}
 		if (chain_push(w, target) != RDNS_OK)
@@ -146,20 +146,20 @@ static int walk_answer(walk_t *w, const ldns_pkt *pkt, bool *found, bool *advanc
 }
 
 /* out->resolvers from what the session's resolvers did. */
-static void note_resolvers(const api_resolver_t *r, api_lookup_t *out)
+static void note_resolvers(const vf_resolver_t *r, vf_lookup_t *out)
 {
-	_Static_assert(sizeof(out->resolvers[0].name) == API_RESOLVER_NAME_MAX, "resolve.h's name length");
-	for (size_t i = 0; i < api_resolver_count(r); i++) {
-		api_resolver_ns_state_t st;
+	_Static_assert(sizeof(out->resolvers[0].name) == VF_RESOLVER_NAME_MAX, "resolve.h's name length");
+	for (size_t i = 0; i < vf_resolver_count(r); i++) {
+		vf_resolver_ns_state_t st;
 
-		api_resolver_ns(r, i, &st);
+		vf_resolver_ns(r, i, &st);
 		if (!st.timed_out && st.neterr == 0)
 			continue;
-		if (out->n_resolvers == API_LOOKUP_MAX_RESOLVERS) {
+		if (out->n_resolvers == VF_LOOKUP_MAX_RESOLVERS) {
 			out->n_resolvers_more++;
 			continue;
 		}
-		api_lookup_resolver_t *o = &out->resolvers[out->n_resolvers++];
+		vf_lookup_resolver_t *o = &out->resolvers[out->n_resolvers++];
 		snprintf(o->name, sizeof(o->name), "%s", st.name);
 		o->timed_out = st.timed_out;
 		o->neterr = st.neterr;
@@ -167,23 +167,23 @@ static void note_resolvers(const api_resolver_t *r, api_lookup_t *out)
 }
 
 /* Resolve the chain from w->chain[0]. Sets out->kind (and chain_state). */
-static int walk(api_resolver_t *r, walk_t *w)
+static int walk(vf_resolver_t *r, walk_t *w)
 {
-	api_lookup_t *o = w->out;
+	vf_lookup_t *o = w->out;
 
 	for (;;) {
-		api_resolve_result_t res;
+		vf_resolve_result_t res;
 		bool found, advanced;
-		int ret = api_resolve_query(r, w->chain[w->n_chain - 1], w->qtype, &res);
+		int ret = vf_resolve_query(r, w->chain[w->n_chain - 1], w->qtype, &res);
 
 		if (ret != RDNS_OK)
 			return ret;
-		if (res.status != API_RESOLVE_ANSWER) {
-			o->kind = res.status == API_RESOLVE_RCODE         ? API_LOOKUP_RCODE
-			          : res.status == API_RESOLVE_BADANSWER   ? API_LOOKUP_BADANSWER
-			          : res.status == API_RESOLVE_UNREACHABLE ? API_LOOKUP_UNREACHABLE
-			                                                  : API_LOOKUP_TIMEOUT;
-			if (o->kind == API_LOOKUP_RCODE) {
+		if (res.status != VF_RESOLVE_ANSWER) {
+			o->kind = res.status == VF_RESOLVE_RCODE         ? VF_LOOKUP_RCODE
+			          : res.status == VF_RESOLVE_BADANSWER   ? VF_LOOKUP_BADANSWER
+			          : res.status == VF_RESOLVE_UNREACHABLE ? VF_LOOKUP_UNREACHABLE
+			                                                 : VF_LOOKUP_TIMEOUT;
+			if (o->kind == VF_LOOKUP_RCODE) {
 				const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, (int)res.rcode);
 
 				o->rcode = (int)res.rcode;
@@ -192,25 +192,24 @@ static int walk(api_resolver_t *r, walk_t *w)
 			return RDNS_OK;
 		}
 		ret = walk_answer(w, res.reply, &found, &advanced);
-		if (ret == RDNS_OK && !found && o->chain_state == API_CHAIN_OK && !advanced)
-			o->kind = ldns_pkt_get_rcode(res.reply) == LDNS_RCODE_NXDOMAIN ? API_LOOKUP_NXDOMAIN
-			                                                               : API_LOOKUP_NODATA;
+		if (ret == RDNS_OK && !found && o->chain_state == VF_CHAIN_OK && !advanced)
+			o->kind = ldns_pkt_get_rcode(res.reply) == LDNS_RCODE_NXDOMAIN ? VF_LOOKUP_NXDOMAIN
+			                                                               : VF_LOOKUP_NODATA;
 		ldns_pkt_free(res.reply);
 		if (ret != RDNS_OK)
 			return ret;
 		if (found) {
-			o->kind = API_LOOKUP_ADDRS;
+			o->kind = VF_LOOKUP_ADDRS;
 			return RDNS_OK;
 		}
-		if (o->chain_state != API_CHAIN_OK || !advanced)
+		if (o->chain_state != VF_CHAIN_OK || !advanced)
 			return RDNS_OK;
 		/* the answer ended at an alias target without its addresses
 		 * (e.g. a target in another zone): ask for the target */
 	}
 }
 
-int api_lookup_addrs(api_resolver_t *r, const char *name, int family, const core_addr_t *want,
-                     api_lookup_t *out)
+int vf_lookup_addrs(vf_resolver_t *r, const char *name, int family, const core_addr_t *want, vf_lookup_t *out)
 {
 	walk_t w;
 	char qname[CORE_HOSTNAME_MAX + 1];
@@ -219,8 +218,8 @@ int api_lookup_addrs(api_resolver_t *r, const char *name, int family, const core
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
 	out->family = family;
-	out->kind = API_LOOKUP_TIMEOUT;
-	out->chain_state = API_CHAIN_OK;
+	out->kind = VF_LOOKUP_TIMEOUT;
+	out->chain_state = VF_CHAIN_OK;
 	w.out = out;
 	w.want = want;
 	w.qtype = family == CORE_AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
@@ -234,7 +233,7 @@ int api_lookup_addrs(api_resolver_t *r, const char *name, int family, const core
 
 	ret = walk(r, &w);
 	if (ret == RDNS_OK) {
-		out->elapsed_ms = api_resolver_elapsed_ms(r);
+		out->elapsed_ms = vf_resolver_elapsed_ms(r);
 		note_resolvers(r, out);
 		for (size_t i = 0; i < w.n_chain; i++)
 			name_text(w.chain[i], out->chain[i], sizeof(out->chain[i]));

@@ -34,13 +34,13 @@ typedef struct {
 	uint16_t port;
 	struct sockaddr_storage sa; /* addr and port, for our own exchanges */
 	socklen_t sa_len;
-	char name[API_RESOLVER_NAME_MAX]; /* "ip:port" or "[v6]:port", for the findings */
-	/* what it did in this session (api_resolver_ns_state_t) */
+	char name[VF_RESOLVER_NAME_MAX]; /* "ip:port" or "[v6]:port", for the findings */
+	/* what it did in this session (vf_resolver_ns_state_t) */
 	bool answered, timed_out;
 	int neterr;
 } ns_t;
 
-struct api_resolver {
+struct vf_resolver {
 	ns_t *ns;
 	size_t n_ns;
 	int query_timeout_ms, retries, deadline_ms;
@@ -48,7 +48,7 @@ struct api_resolver {
 	bool deadline_hit; /* a query stopped because the deadline (nearly) passed */
 };
 
-int64_t api_resolve_now_us(void)
+int64_t vf_resolve_now_us(void)
 {
 	struct timespec ts;
 
@@ -113,7 +113,7 @@ static void ns_list_free(ns_t *ns, size_t n)
 }
 
 /* Build the list of resolvers from the configuration or /etc/resolv.conf. */
-static int ns_list_new(const api_resolver_conf_t *conf, ns_t **out, size_t *n_out)
+static int ns_list_new(const vf_resolver_conf_t *conf, ns_t **out, size_t *n_out)
 {
 	ldns_resolver *sys = NULL;
 	ns_t *ns = NULL;
@@ -172,9 +172,9 @@ cleanup:
 	return ret;
 }
 
-int api_resolver_new(const api_resolver_conf_t *conf, int64_t start_us, api_resolver_t **out)
+int vf_resolver_new(const vf_resolver_conf_t *conf, int64_t start_us, vf_resolver_t **out)
 {
-	api_resolver_t *r = calloc(1, sizeof(*r));
+	vf_resolver_t *r = calloc(1, sizeof(*r));
 	int ret;
 
 	*out = NULL;
@@ -197,7 +197,7 @@ int api_resolver_new(const api_resolver_conf_t *conf, int64_t start_us, api_reso
 	return RDNS_OK;
 }
 
-void api_resolver_free(api_resolver_t *r)
+void vf_resolver_free(vf_resolver_t *r)
 {
 	if (r == NULL)
 		return;
@@ -205,19 +205,19 @@ void api_resolver_free(api_resolver_t *r)
 	free(r);
 }
 
-int api_resolver_elapsed_ms(const api_resolver_t *r)
+int vf_resolver_elapsed_ms(const vf_resolver_t *r)
 {
-	int64_t elapsed = (api_resolve_now_us() - r->start_us) / 1000;
+	int64_t elapsed = (vf_resolve_now_us() - r->start_us) / 1000;
 
 	return r->deadline_hit || elapsed > r->deadline_ms ? r->deadline_ms : (int)elapsed;
 }
 
-size_t api_resolver_count(const api_resolver_t *r)
+size_t vf_resolver_count(const vf_resolver_t *r)
 {
 	return r->n_ns;
 }
 
-void api_resolver_ns(const api_resolver_t *r, size_t i, api_resolver_ns_state_t *out)
+void vf_resolver_ns(const vf_resolver_t *r, size_t i, vf_resolver_ns_state_t *out)
 {
 	assert(i < r->n_ns);
 	out->name = r->ns[i].name;
@@ -259,7 +259,7 @@ typedef enum {
 static int wait_fd(int fd, short events, int64_t end)
 {
 	for (;;) {
-		int64_t left = end - api_resolve_now_us();
+		int64_t left = end - vf_resolve_now_us();
 		if (left <= 0)
 			return 0;
 		struct pollfd p = {fd, events, 0};
@@ -304,7 +304,7 @@ static int read_full(int fd, uint8_t *buf, size_t len, int64_t end, int *neterr)
 static send_res_t send_tcp(const ns_t *ns, const ldns_pkt *query, const uint8_t *wire, size_t wire_len,
                            int64_t timeout_us, ldns_pkt **reply, int *neterr, int *err)
 {
-	int64_t end = api_resolve_now_us() + timeout_us;
+	int64_t end = vf_resolve_now_us() + timeout_us;
 	uint8_t *out = NULL, *in = NULL, len2[2];
 	send_res_t ret = SEND_NOANSWER;
 	size_t sent = 0, n;
@@ -398,7 +398,7 @@ static send_res_t send_udp(const ns_t *ns, const ldns_pkt *query, const uint8_t 
 {
 	uint8_t buf[EDNS_UDP_SIZE + 512];
 	send_res_t ret = SEND_NOANSWER;
-	int64_t end = api_resolve_now_us() + timeout_us;
+	int64_t end = vf_resolve_now_us() + timeout_us;
 	bool bad = false;
 
 	*reply = NULL;
@@ -415,7 +415,7 @@ static send_res_t send_udp(const ns_t *ns, const ldns_pkt *query, const uint8_t 
 		goto out;
 	}
 	for (;;) {
-		int64_t left = end - api_resolve_now_us();
+		int64_t left = end - vf_resolve_now_us();
 		if (left <= 0)
 			break;
 		struct pollfd p = {fd, POLLIN, 0};
@@ -457,7 +457,7 @@ out:
 
 /* ---- one question ---- */
 
-int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtype, api_resolve_result_t *out)
+int vf_resolve_query(vf_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtype, vf_resolve_result_t *out)
 {
 	ldns_pkt *query = NULL;
 	uint8_t *wire = NULL;
@@ -466,7 +466,7 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 	int ret = RDNS_OK;
 
 	memset(out, 0, sizeof(*out));
-	out->status = API_RESOLVE_TIMEOUT;
+	out->status = VF_RESOLVE_TIMEOUT;
 	query = ldns_pkt_query_new(ldns_rdf_clone(name), qtype, LDNS_RR_CLASS_IN, LDNS_RD);
 	if (query == NULL)
 		return RDNS_ENOMEM;
@@ -485,7 +485,7 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 
 	for (int round = 0; round <= r->retries; round++) {
 		for (size_t i = 0; i < r->n_ns; i++) {
-			int64_t remaining = r->deadline_us - api_resolve_now_us();
+			int64_t remaining = r->deadline_us - vf_resolve_now_us();
 			int64_t tmo = (int64_t)r->query_timeout_ms * 1000;
 			ldns_pkt *ans = NULL;
 			send_res_t sr;
@@ -504,7 +504,7 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 				 * wait for the handshake, one for the answer */
 				ldns_pkt_free(ans);
 				ans = NULL;
-				remaining = r->deadline_us - api_resolve_now_us();
+				remaining = r->deadline_us - vf_resolve_now_us();
 				if (remaining <= 2000) {
 					r->deadline_hit = true;
 					goto out;
@@ -536,7 +536,7 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 			r->ns[i].answered = true;
 			if (ldns_pkt_get_rcode(ans) == LDNS_RCODE_NOERROR ||
 			    ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN) {
-				out->status = API_RESOLVE_ANSWER;
+				out->status = VF_RESOLVE_ANSWER;
 				out->reply = ans;
 				goto cleanup;
 			}
@@ -549,10 +549,10 @@ int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtyp
 out:
 	/* the resolvers' fault when every attempt was refused or unreachable;
 	 * one that timed out (or none made before the deadline) is a timeout */
-	out->status = got_rcode                     ? API_RESOLVE_RCODE
-	              : got_bad                     ? API_RESOLVE_BADANSWER
-	              : got_unreach && !got_timeout ? API_RESOLVE_UNREACHABLE
-	                                            : API_RESOLVE_TIMEOUT;
+	out->status = got_rcode                     ? VF_RESOLVE_RCODE
+	              : got_bad                     ? VF_RESOLVE_BADANSWER
+	              : got_unreach && !got_timeout ? VF_RESOLVE_UNREACHABLE
+	                                            : VF_RESOLVE_TIMEOUT;
 cleanup:
 	free(wire);
 	ldns_pkt_free(query);

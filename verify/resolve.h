@@ -1,6 +1,6 @@
 /* resolve.h - the verifier's DNS transport: one question to the configured resolvers, within a deadline. */
-#ifndef RDNS_API_RESOLVE_H
-#define RDNS_API_RESOLVE_H
+#ifndef RDNS_VERIFY_RESOLVE_H
+#define RDNS_VERIFY_RESOLVE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,39 +18,39 @@ typedef struct {
 	int query_timeout_ms; /* per query attempt; <= 0: 1000 */
 	int retries;          /* extra rounds over all resolvers after the first; < 0: 2; at most 100 */
 	int deadline_ms;      /* the whole session, from its start; <= 0: 5000 */
-} api_resolver_conf_t;
+} vf_resolver_conf_t;
 
 /* A resolver session: the resolvers and one deadline shared by every query
  * asked through it. One per verification and thread; not shared. */
-typedef struct api_resolver api_resolver_t;
+typedef struct vf_resolver vf_resolver_t;
 
 /* How one question ended. */
 typedef enum {
-	API_RESOLVE_ANSWER,     /* a NOERROR or NXDOMAIN answer to our question: reply */
-	API_RESOLVE_RCODE,      /* only error rcodes (SERVFAIL, REFUSED, ...): rcode, the last one */
-	API_RESOLVE_BADANSWER,  /* only datagrams that did not parse or did not match the question */
-	API_RESOLVE_TIMEOUT,    /* no answer before the rounds or the deadline ran out */
-	API_RESOLVE_UNREACHABLE /* every attempt was refused or unreachable (ICMP port or host
+	VF_RESOLVE_ANSWER,     /* a NOERROR or NXDOMAIN answer to our question: reply */
+	VF_RESOLVE_RCODE,      /* only error rcodes (SERVFAIL, REFUSED, ...): rcode, the last one */
+	VF_RESOLVE_BADANSWER,  /* only datagrams that did not parse or did not match the question */
+	VF_RESOLVE_TIMEOUT,    /* no answer before the rounds or the deadline ran out */
+	VF_RESOLVE_UNREACHABLE /* every attempt was refused or unreachable (ICMP port or host
 	                           unreachable on UDP, a refused TCP connection, no route): a
-	                           fault of the resolvers, see api_resolver_ns() */
-} api_resolve_status_t;
+	                           fault of the resolvers, see vf_resolver_ns() */
+} vf_resolve_status_t;
 
 typedef struct {
-	api_resolve_status_t status;
-	ldns_pkt *reply;      /* API_RESOLVE_ANSWER: the answer, the caller's (ldns_pkt_free); else NULL */
-	ldns_pkt_rcode rcode; /* API_RESOLVE_RCODE: the error rcode */
-} api_resolve_result_t;
+	vf_resolve_status_t status;
+	ldns_pkt *reply;      /* VF_RESOLVE_ANSWER: the answer, the caller's (ldns_pkt_free); else NULL */
+	ldns_pkt_rcode rcode; /* VF_RESOLVE_RCODE: the error rcode */
+} vf_resolve_result_t;
 
 /* The monotonic clock in microseconds, the time base of start_us. */
-int64_t api_resolve_now_us(void);
+int64_t vf_resolve_now_us(void);
 
 /* A session whose deadline is start_us + conf->deadline_ms. conf may be NULL
  * (all defaults). Returns RDNS_OK (*out set), RDNS_ECONFIG (a resolver string
  * that does not parse, or no nameserver in /etc/resolv.conf) or RDNS_ENOMEM. */
-int api_resolver_new(const api_resolver_conf_t *conf, int64_t start_us, api_resolver_t **out);
+int vf_resolver_new(const vf_resolver_conf_t *conf, int64_t start_us, vf_resolver_t **out);
 
 /* Accepts NULL. */
-void api_resolver_free(api_resolver_t *r);
+void vf_resolver_free(vf_resolver_t *r);
 
 /* Ask name (absolute) / qtype, class IN, recursion desired, EDNS 1232, a random
  * ID. Each round asks every resolver in turn over UDP from a fresh ephemeral
@@ -59,10 +59,10 @@ void api_resolver_free(api_resolver_t *r);
  * ignored and the wait goes on; a truncated answer is asked again over TCP. The
  * first NOERROR or NXDOMAIN answer ends it; an error rcode moves on to the next
  * resolver. Returns RDNS_OK (*out says how it ended) or RDNS_ENOMEM. */
-int api_resolve_query(api_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtype, api_resolve_result_t *out);
+int vf_resolve_query(vf_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtype, vf_resolve_result_t *out);
 
-/* Longest api_resolver_ns_state_t.name, NUL included: "[v6]:65535". */
-#define API_RESOLVER_NAME_MAX 56
+/* Longest vf_resolver_ns_state_t.name, NUL included: "[v6]:65535". */
+#define VF_RESOLVER_NAME_MAX 56
 
 /* What one resolver of a session did over all its queries so far. */
 typedef struct {
@@ -71,14 +71,14 @@ typedef struct {
 	bool timed_out;   /* at least one attempt had no answer in time */
 	int neterr;       /* errno of its last refused or unreachable attempt (ECONNREFUSED,
 	                     EHOSTUNREACH, ENETUNREACH, ...); 0: none */
-} api_resolver_ns_state_t;
+} vf_resolver_ns_state_t;
 
 /* How many resolvers the session asks, and what resolver i (< count) did. */
-size_t api_resolver_count(const api_resolver_t *r);
-void api_resolver_ns(const api_resolver_t *r, size_t i, api_resolver_ns_state_t *out);
+size_t vf_resolver_count(const vf_resolver_t *r);
+void vf_resolver_ns(const vf_resolver_t *r, size_t i, vf_resolver_ns_state_t *out);
 
 /* Milliseconds since the session's start; the deadline itself once a query
  * stopped for it or it has passed. */
-int api_resolver_elapsed_ms(const api_resolver_t *r);
+int vf_resolver_elapsed_ms(const vf_resolver_t *r);
 
 #endif

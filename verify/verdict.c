@@ -7,22 +7,22 @@
 
 #include "core/strbuf.h"
 
-const char *api_verify_status_str(api_check_status_t s)
+const char *vf_verify_status_str(vf_check_status_t s)
 {
 	switch (s) {
-	case API_CHECK_PASS: return "pass";
-	case API_CHECK_FAIL: return "fail";
-	case API_CHECK_WARN: return "warn";
+	case VF_CHECK_PASS: return "pass";
+	case VF_CHECK_FAIL: return "fail";
+	case VF_CHECK_WARN: return "warn";
 	}
 	return "fail";
 }
 
-const char *api_verify_severity_str(api_check_severity_t s)
+const char *vf_verify_severity_str(vf_check_severity_t s)
 {
 	switch (s) {
-	case API_SEV_LOW: return "low";
-	case API_SEV_MEDIUM: return "medium";
-	case API_SEV_HIGH: return "high";
+	case VF_SEV_LOW: return "low";
+	case VF_SEV_MEDIUM: return "medium";
+	case VF_SEV_HIGH: return "high";
 	}
 	return "high";
 }
@@ -98,18 +98,18 @@ static void json_string_ascii(core_strbuf_t *b, const char *str)
 	core_strbuf_put(b, "\"", 1);
 }
 
-char *api_verdict_checks_text(const api_verdict_t *v)
+char *vf_verdict_checks_text(const vf_verdict_t *v)
 {
 	core_strbuf_t b = {0};
 	core_strbuf_put(&b, "[", 1);
 	for (size_t i = 0; v && i < v->n && i < sizeof(v->checks) / sizeof(v->checks[0]); i++) {
-		const api_check_t *c = &v->checks[i];
+		const vf_check_t *c = &v->checks[i];
 		core_strbuf_str(&b, i ? ",{\"id\":" : "{\"id\":");
 		json_string_ascii(&b, c->id ? c->id : "");
 		core_strbuf_str(&b, ",\"status\":\"");
-		core_strbuf_str(&b, api_verify_status_str(c->status));
+		core_strbuf_str(&b, vf_verify_status_str(c->status));
 		core_strbuf_str(&b, "\",\"severity\":\"");
-		core_strbuf_str(&b, api_verify_severity_str(c->severity));
+		core_strbuf_str(&b, vf_verify_severity_str(c->severity));
 		core_strbuf_str(&b, "\",\"detail\":");
 		json_string_ascii(&b, c->detail);
 		core_strbuf_str(&b, ",\"next_step\":");
@@ -124,9 +124,9 @@ char *api_verdict_checks_text(const api_verdict_t *v)
 	return b.p;
 }
 
-json_t *api_verdict_checks_json(const api_verdict_t *v)
+json_t *vf_verdict_checks_json(const vf_verdict_t *v)
 {
-	char *text = api_verdict_checks_text(v);
+	char *text = vf_verdict_checks_text(v);
 	json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
 	free(text);
 	return arr;

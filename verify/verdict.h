@@ -1,6 +1,6 @@
-/* verdict.h - the verifier's findings as data (api_check_t, api_verdict_t) and their JSON text. */
-#ifndef RDNS_API_VERDICT_H
-#define RDNS_API_VERDICT_H
+/* verdict.h - the verifier's findings as data (vf_check_t, vf_verdict_t) and their JSON text. */
+#ifndef RDNS_VERIFY_VERDICT_H
+#define RDNS_VERIFY_VERDICT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,14 +9,14 @@
 
 #include "core/hostname.h"
 
-/* Size of api_verdict_t.found: the forward addresses found, as text. */
-#define API_VERIFY_FOUND_MAX 512
+/* Size of vf_verdict_t.found: the forward addresses found, as text. */
+#define VF_VERIFY_FOUND_MAX 512
 
-/* Size of api_verdict_t.checks: at least the rows of the check table in verify.c. */
-#define API_VERIFY_CHECKS_MAX 4
+/* Size of vf_verdict_t.checks: at least the rows of the check table in verify.c. */
+#define VF_VERIFY_CHECKS_MAX 4
 
-typedef enum { API_CHECK_PASS, API_CHECK_FAIL, API_CHECK_WARN } api_check_status_t;
-typedef enum { API_SEV_LOW, API_SEV_MEDIUM, API_SEV_HIGH } api_check_severity_t;
+typedef enum { VF_CHECK_PASS, VF_CHECK_FAIL, VF_CHECK_WARN } vf_check_status_t;
+typedef enum { VF_SEV_LOW, VF_SEV_MEDIUM, VF_SEV_HIGH } vf_check_severity_t;
 
 /* One finding. id is a static string: "syntax", "policy", "forward" or
  * "generic". detail says what was found; next_step what the customer should
@@ -24,37 +24,37 @@ typedef enum { API_SEV_LOW, API_SEV_MEDIUM, API_SEV_HIGH } api_check_severity_t;
  * meant for customers and staff. */
 typedef struct {
 	const char *id;
-	api_check_status_t status;
-	api_check_severity_t severity;
+	vf_check_status_t status;
+	vf_check_severity_t severity;
 	char detail[512];
 	char next_step[512];
-} api_check_t;
+} vf_check_t;
 
 typedef struct {
 	/* normalised, when syntax passed; else empty */
 	char hostname[CORE_HOSTNAME_MAX];
 	/* in the order of the check table in verify.c: syntax, policy, forward, generic */
-	api_check_t checks[API_VERIFY_CHECKS_MAX];
+	vf_check_t checks[VF_VERIFY_CHECKS_MAX];
 	/* checks used: 1 when syntax fails; 3 (no forward) when policy fails; else 4 */
 	size_t n;
 	bool ok;        /* no check failed (warnings allowed) */
 	bool syntax_ok; /* syntax and policy passed (a staff force still needs this) */
 	/* the final forward addresses found, canonical text, ", "-separated; empty
 	 * when none or not queried */
-	char found[API_VERIFY_FOUND_MAX];
-} api_verdict_t;
+	char found[VF_VERIFY_FOUND_MAX];
+} vf_verdict_t;
 
 /* The checks as compact JSON text (malloc()ed; NULL on allocation failure): an
  * array of objects {"id", "status": "pass|fail|warn", "severity":
  * "high|medium|low", "detail", "next_step"}, in order, ASCII only. What is stored
  * with a request and what a successful PUT answers, written once per PUT. */
-char *api_verdict_checks_text(const api_verdict_t *v);
+char *vf_verdict_checks_text(const vf_verdict_t *v);
 /* The same as a new jansson array (the caller owns the reference), or NULL. */
-json_t *api_verdict_checks_json(const api_verdict_t *v);
+json_t *vf_verdict_checks_json(const vf_verdict_t *v);
 
 /* Static text for a status ("pass", "fail", "warn") or severity ("high",
  * "medium", "low"). */
-const char *api_verify_status_str(api_check_status_t s);
-const char *api_verify_severity_str(api_check_severity_t s);
+const char *vf_verify_status_str(vf_check_status_t s);
+const char *vf_verify_severity_str(vf_check_severity_t s);
 
 #endif

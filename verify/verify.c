@@ -8,22 +8,22 @@
 #include "verify/lookup.h"
 #include "verify/resolve.h"
 
-_Static_assert(API_VERIFY_MAX_CNAME == API_LOOKUP_MAX_CNAME, "verify.h promises the lookup's limit");
+_Static_assert(VF_VERIFY_MAX_CNAME == VF_LOOKUP_MAX_CNAME, "verify.h promises the lookup's limit");
 
 /* One verification in progress: what the checks share. */
 typedef struct {
-	const api_verify_conf_t *conf; /* may be NULL */
+	const vf_verify_conf_t *conf; /* may be NULL */
 	const core_addr_t *ip;
 	const char *hostname; /* as requested */
 	bool skip_forward;
 	int64_t start_us;
-	api_verdict_t *v;
-	api_resolver_t *resolver; /* made by the first check that asks DNS; NULL before */
+	vf_verdict_t *v;
+	vf_resolver_t *resolver; /* made by the first check that asks DNS; NULL before */
 } run_t;
 
 /* A check fills c (id and severity are already set, the texts empty) and
  * returns RDNS_OK, or an error that ends the verification. */
-typedef int (*check_fn_t)(run_t *run, api_check_t *c);
+typedef int (*check_fn_t)(run_t *run, vf_check_t *c);
 
 /* What a failure of a check does to the checks after it. */
 typedef enum {
@@ -34,7 +34,7 @@ typedef enum {
 
 typedef struct {
 	const char *id;
-	api_check_severity_t severity;
+	vf_check_severity_t severity;
 	check_fn_t fn;
 	stop_t stop_on_fail;
 	bool queries; /* may send DNS queries: omitted after a STOP_QUERIES failure */
@@ -42,20 +42,20 @@ typedef struct {
 
 /* The resolver session of this verification, made on first use so that a
  * verification that never queries never reads the resolver configuration. */
-static int run_resolver(run_t *run, api_resolver_t **out)
+static int run_resolver(run_t *run, vf_resolver_t **out)
 {
 	if (run->resolver == NULL) {
-		const api_verify_conf_t *conf = run->conf;
-		api_resolver_conf_t rc;
+		const vf_verify_conf_t *conf = run->conf;
+		vf_resolver_conf_t rc;
 		int ret;
 
 		if (conf != NULL)
-			rc = (api_resolver_conf_t){.servers = conf->resolvers,
-			                           .n_servers = conf->n_resolvers,
-			                           .query_timeout_ms = conf->query_timeout_ms,
-			                           .retries = conf->retries,
-			                           .deadline_ms = conf->deadline_ms};
-		ret = api_resolver_new(conf != NULL ? &rc : NULL, run->start_us, &run->resolver);
+			rc = (vf_resolver_conf_t){.servers = conf->resolvers,
+			                          .n_servers = conf->n_resolvers,
+			                          .query_timeout_ms = conf->query_timeout_ms,
+			                          .retries = conf->retries,
+			                          .deadline_ms = conf->deadline_ms};
+		ret = vf_resolver_new(conf != NULL ? &rc : NULL, run->start_us, &run->resolver);
 		if (ret != RDNS_OK)
 			return ret;
 	}
@@ -65,89 +65,89 @@ static int run_resolver(run_t *run, api_resolver_t **out)
 
 /* ---- the checks ---- */
 
-static int check_syntax(run_t *run, api_check_t *c)
+static int check_syntax(run_t *run, vf_check_t *c)
 {
-	api_syntax_outcome_t o = {.hostname = run->v->hostname};
+	vf_syntax_outcome_t o = {.hostname = run->v->hostname};
 
 	o.err = core_hostname_normalize(run->hostname, run->v->hostname, sizeof(run->v->hostname), &o.reason);
 	if (o.err != RDNS_OK)
 		run->v->hostname[0] = '\0';
-	api_findings_syntax(&o, c);
+	vf_findings_syntax(&o, c);
 	return RDNS_OK;
 }
 
-static int check_policy(run_t *run, api_check_t *c)
+static int check_policy(run_t *run, vf_check_t *c)
 {
-	const api_verify_conf_t *conf = run->conf;
-	api_policy_outcome_t o = {
-	    .hostname = run->v->hostname, .family = run->ip->family, .kind = API_POLICY_OK};
+	const vf_verify_conf_t *conf = run->conf;
+	vf_policy_outcome_t o = {
+	    .hostname = run->v->hostname, .family = run->ip->family, .kind = VF_POLICY_OK};
 	core_policy_t p = conf == NULL ? core_hostname_policy(o.hostname, NULL, 0, NULL, 0, &o.suffix)
 	                               : core_hostname_policy(o.hostname, conf->special, conf->n_special,
 	                                                      conf->denied, conf->n_denied, &o.suffix);
 	if (p == CORE_POLICY_SPECIAL)
-		o.kind = API_POLICY_SPECIAL;
+		o.kind = VF_POLICY_SPECIAL;
 	else if (p == CORE_POLICY_DENIED)
-		o.kind = API_POLICY_DENIED;
-	api_findings_policy(&o, c);
+		o.kind = VF_POLICY_DENIED;
+	vf_findings_policy(&o, c);
 	return RDNS_OK;
 }
 
-static int check_forward(run_t *run, api_check_t *c)
+static int check_forward(run_t *run, vf_check_t *c)
 {
-	api_forward_outcome_t o = {.hostname = run->v->hostname, .ip = run->ip, .skipped = run->skip_forward};
-	api_lookup_t lookup;
-	api_resolver_t *r;
+	vf_forward_outcome_t o = {.hostname = run->v->hostname, .ip = run->ip, .skipped = run->skip_forward};
+	vf_lookup_t lookup;
+	vf_resolver_t *r;
 	int ret;
 
 	if (!o.skipped) {
 		ret = run_resolver(run, &r);
 		if (ret != RDNS_OK)
 			return ret;
-		ret = api_lookup_addrs(r, run->v->hostname, run->ip->family, run->ip, &lookup);
+		ret = vf_lookup_addrs(r, run->v->hostname, run->ip->family, run->ip, &lookup);
 		if (ret != RDNS_OK)
 			return ret;
 		o.lookup = &lookup;
-		api_findings_found(&lookup, run->v->found, sizeof(run->v->found));
+		vf_findings_found(&lookup, run->v->found, sizeof(run->v->found));
 	}
-	api_findings_forward(&o, c);
+	vf_findings_forward(&o, c);
 	return RDNS_OK;
 }
 
-static int check_generic(run_t *run, api_check_t *c)
+static int check_generic(run_t *run, vf_check_t *c)
 {
 	char why[256];
-	api_generic_outcome_t o = {.hostname = run->v->hostname, .why = why};
+	vf_generic_outcome_t o = {.hostname = run->v->hostname, .why = why};
 
 	why[0] = '\0';
 	o.flags = core_hostname_generic(o.hostname, run->ip, why, sizeof(why));
-	api_findings_generic(&o, c);
+	vf_findings_generic(&o, c);
 	return RDNS_OK;
 }
 
-/* The checks, run in this order; each appends one api_check_t to the verdict
+/* The checks, run in this order; each appends one vf_check_t to the verdict
  * unless an earlier failure omits it. A failed check whose stop_on_fail is not
- * STOP_NONE is one that a staff force cannot override (api_verdict_t.syntax_ok). */
+ * STOP_NONE is one that a staff force cannot override (vf_verdict_t.syntax_ok). */
 /* clang-format off */
 static const check_row_t checks[] = {
 	/* id         severity       function        on failure     queries DNS */
-	{"syntax",  API_SEV_HIGH,  check_syntax,   STOP_ALL,      false},
-	{"policy",  API_SEV_HIGH,  check_policy,   STOP_QUERIES,  false},
-	{"forward", API_SEV_HIGH,  check_forward,  STOP_NONE,     true},
-	{"generic", API_SEV_LOW,   check_generic,  STOP_NONE,     false},
+	{"syntax",  VF_SEV_HIGH,  check_syntax,   STOP_ALL,      false},
+	{"policy",  VF_SEV_HIGH,  check_policy,   STOP_QUERIES,  false},
+	{"forward", VF_SEV_HIGH,  check_forward,  STOP_NONE,     true},
+	{"generic", VF_SEV_LOW,   check_generic,  STOP_NONE,     false},
 };
 /* clang-format on */
 
-_Static_assert(sizeof(checks) / sizeof(checks[0]) <= API_VERIFY_CHECKS_MAX,
-               "api_verdict_t.checks holds every row");
+_Static_assert(sizeof(checks) / sizeof(checks[0]) <= VF_VERIFY_CHECKS_MAX,
+               "vf_verdict_t.checks holds every row");
 
-int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
-               api_verdict_t *out)
+int vf_verify(const vf_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
+              vf_verdict_t *out)
 {
 	run_t run = {.conf = conf, .ip = ip, .hostname = hostname, .skip_forward = skip_forward, .v = out};
 	bool no_queries = false;
 	int ret = RDNS_OK;
 
-	run.start_us = api_resolve_now_us();
+	run.start_us = vf_resolve_now_us();
 	if (ip == NULL || hostname == NULL || out == NULL)
 		return RDNS_EINVAL;
 	if (ip->family != CORE_AF_INET && ip->family != CORE_AF_INET6)
@@ -158,19 +158,19 @@ int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char 
 
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		const check_row_t *row = &checks[i];
-		api_check_t *c;
+		vf_check_t *c;
 
 		if (row->queries && no_queries)
 			continue;
 		c = &out->checks[out->n++];
 		c->id = row->id;
 		c->severity = row->severity;
-		c->status = API_CHECK_PASS;
+		c->status = VF_CHECK_PASS;
 		c->detail[0] = c->next_step[0] = '\0';
 		ret = row->fn(&run, c);
 		if (ret != RDNS_OK)
 			goto cleanup;
-		if (c->status != API_CHECK_FAIL)
+		if (c->status != VF_CHECK_FAIL)
 			continue;
 		out->ok = false;
 		if (row->stop_on_fail != STOP_NONE)
@@ -181,6 +181,6 @@ int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char 
 			no_queries = true;
 	}
 cleanup:
-	api_resolver_free(run.resolver);
+	vf_resolver_free(run.resolver);
 	return ret;
 }

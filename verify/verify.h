@@ -1,6 +1,6 @@
 /* verify.h - checks a requested PTR target: syntax, policy, forward confirmation (FCrDNS), generic names. */
-#ifndef RDNS_API_VERIFY_H
-#define RDNS_API_VERIFY_H
+#ifndef RDNS_VERIFY_VERIFY_H
+#define RDNS_VERIFY_VERIFY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 #include "core/hostname.h"
 #include "verify/verdict.h"
 
-/* Most CNAME hops followed from the requested name (API_LOOKUP_MAX_CNAME). */
-#define API_VERIFY_MAX_CNAME 8
+/* Most CNAME hops followed from the requested name (VF_LOOKUP_MAX_CNAME). */
+#define VF_VERIFY_MAX_CNAME 8
 
 typedef struct {
 	/* Resolvers to ask (recursion desired): "ip", "ip:port", "[v6]" or
@@ -27,7 +27,7 @@ typedef struct {
 	/* Provider-denied domains (suffix match at a label boundary). */
 	const char *const *denied;
 	size_t n_denied;
-} api_verify_conf_t;
+} vf_verify_conf_t;
 
 /* Verify that hostname may become the PTR target of ip and fill *out.
  * Checks, in order (the check table in verify.c):
@@ -35,7 +35,7 @@ typedef struct {
  *  - policy (high): special-use/internal suffixes and provider-denied domains;
  *    on failure the checks that query DNS (forward) are omitted (generic still runs).
  *  - forward (high): A (IPv4) or AAAA (IPv6) of the name, CNAMEs followed
- *    (at most API_VERIFY_MAX_CNAME hops, loops detected), must contain ip.
+ *    (at most VF_VERIFY_MAX_CNAME hops, loops detected), must contain ip.
  *    With skip_forward (a staff force) no query is sent and the check is a
  *    warning "skipped (forced by staff)".
  *  - generic (low): a warning when the name looks residential/generic.
@@ -46,7 +46,7 @@ typedef struct {
  * RDNS_OK (verdict in *out, whatever it says), RDNS_EINVAL (ip, hostname or out NULL, or ip of no known
  * family), RDNS_ECONFIG (a resolver string that does not parse, or no nameserver in /etc/resolv.conf) or
  * RDNS_ENOMEM; *out is only meaningful on RDNS_OK. */
-int api_verify(const api_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
-               api_verdict_t *out);
+int vf_verify(const vf_verify_conf_t *conf, const core_addr_t *ip, const char *hostname, bool skip_forward,
+              vf_verdict_t *out);
 
 #endif

@@ -298,7 +298,7 @@ fail:
 
 /* ---- helpers ---- */
 
-static const api_check_t *find_check(const api_verdict_t *v, const char *id)
+static const vf_check_t *find_check(const vf_verdict_t *v, const char *id)
 {
 	for (size_t i = 0; i < v->n; i++)
 		if (strcmp(v->checks[i].id, id) == 0)
@@ -306,9 +306,9 @@ static const api_check_t *find_check(const api_verdict_t *v, const char *id)
 	return NULL;
 }
 
-static api_verify_conf_t knot_conf(const char *const *resolvers, size_t n)
+static vf_verify_conf_t knot_conf(const char *const *resolvers, size_t n)
 {
-	api_verify_conf_t c = {
+	vf_verify_conf_t c = {
 	    .resolvers = resolvers,
 	    .n_resolvers = n,
 	    .query_timeout_ms = 1000,
@@ -318,12 +318,12 @@ static api_verify_conf_t knot_conf(const char *const *resolvers, size_t n)
 	return c;
 }
 
-static void run(const api_verify_conf_t *conf, const char *ip, const char *host, bool skip, api_verdict_t *v)
+static void run(const vf_verify_conf_t *conf, const char *ip, const char *host, bool skip, vf_verdict_t *v)
 {
 	core_addr_t a;
 
 	assert_int_equal(core_addr_parse(ip, &a), RDNS_OK);
-	assert_int_equal(api_verify(conf, &a, host, skip, v), RDNS_OK);
+	assert_int_equal(vf_verify(conf, &a, host, skip, v), RDNS_OK);
 }
 
 /* ---- forward checks against knotd (a table) ---- */
@@ -331,7 +331,7 @@ static void run(const api_verify_conf_t *conf, const char *ip, const char *host,
 typedef struct {
 	const char *ip;
 	const char *host;
-	api_check_status_t forward;
+	vf_check_status_t forward;
 	const char *detail;    /* exact forward detail, or NULL */
 	const char *contains;  /* a fragment of the forward detail, or NULL */
 	const char *next_step; /* a fragment of the forward next step, or NULL */
@@ -340,84 +340,83 @@ typedef struct {
 
 static const fwd_case_t fwd_cases[] = {
     /* match */
-    {"192.0.2.10", "mail.example.com", API_CHECK_PASS, "mail.example.com has A 192.0.2.10", NULL, NULL,
+    {"192.0.2.10", "mail.example.com", VF_CHECK_PASS, "mail.example.com has A 192.0.2.10", NULL, NULL,
      "192.0.2.10"},
     /* case and trailing dot do not matter */
-    {"192.0.2.10", "MAIL.Example.COM.", API_CHECK_PASS, "mail.example.com has A 192.0.2.10", NULL, NULL,
+    {"192.0.2.10", "MAIL.Example.COM.", VF_CHECK_PASS, "mail.example.com has A 192.0.2.10", NULL, NULL,
      "192.0.2.10"},
     /* mismatch */
-    {"192.0.2.10", "wrong.example.com", API_CHECK_FAIL,
+    {"192.0.2.10", "wrong.example.com", VF_CHECK_FAIL,
      "wrong.example.com has A 198.51.100.20, not 192.0.2.10", NULL,
      "Add or correct the A record of wrong.example.com so that it points to 192.0.2.10, then retry.",
      "198.51.100.20"},
     /* NXDOMAIN */
-    {"192.0.2.10", "nosuch.example.com", API_CHECK_FAIL, "nosuch.example.com does not exist (NXDOMAIN)", NULL,
+    {"192.0.2.10", "nosuch.example.com", VF_CHECK_FAIL, "nosuch.example.com does not exist (NXDOMAIN)", NULL,
      "nosuch.example.com pointing to 192.0.2.10", ""},
     /* NODATA */
-    {"192.0.2.10", "txtonly.example.com", API_CHECK_FAIL, "txtonly.example.com exists but has no A record",
+    {"192.0.2.10", "txtonly.example.com", VF_CHECK_FAIL, "txtonly.example.com exists but has no A record",
      NULL, "Add an A record for txtonly.example.com pointing to 192.0.2.10", ""},
     /* two CNAME hops inside the zone */
-    {"192.0.2.10", "c1.example.com", API_CHECK_PASS,
+    {"192.0.2.10", "c1.example.com", VF_CHECK_PASS,
      "c1.example.com is an alias (CNAME) of mail.example.com (via c2.example.com), which has A 192.0.2.10",
      NULL, NULL, "192.0.2.10"},
     /* CNAME into the second zone: the target must be asked for */
-    {"192.0.2.10", "ext.example.com", API_CHECK_PASS,
+    {"192.0.2.10", "ext.example.com", VF_CHECK_PASS,
      "ext.example.com is an alias (CNAME) of host.example.net, which has A 192.0.2.10", NULL, NULL,
      "192.0.2.10"},
-    {"2001:db8::10", "ext.example.com", API_CHECK_PASS,
+    {"2001:db8::10", "ext.example.com", VF_CHECK_PASS,
      "ext.example.com is an alias (CNAME) of host.example.net, which has AAAA 2001:db8::10", NULL, NULL,
      "2001:db8::10"},
     /* CNAME into the second zone, wrong address there */
-    {"192.0.2.10", "extwrong.example.com", API_CHECK_FAIL,
+    {"192.0.2.10", "extwrong.example.com", VF_CHECK_FAIL,
      "extwrong.example.com is an alias (CNAME) of other.example.net, which has A 203.0.113.5, not 192.0.2.10",
      NULL, "A record of other.example.net (the alias target of extwrong.example.com)", "203.0.113.5"},
     /* CNAME to a name that does not exist */
-    {"192.0.2.10", "dangling.example.com", API_CHECK_FAIL,
+    {"192.0.2.10", "dangling.example.com", VF_CHECK_FAIL,
      "dangling.example.com is an alias (CNAME) of gone.example.com, which does not exist (NXDOMAIN)", NULL,
      "gone.example.com pointing to 192.0.2.10", ""},
     /* CNAME loop */
-    {"192.0.2.10", "loop1.example.com", API_CHECK_FAIL,
+    {"192.0.2.10", "loop1.example.com", VF_CHECK_FAIL,
      "loop1.example.com leads into an alias (CNAME) loop: loop1.example.com -> loop2.example.com -> "
      "loop1.example.com",
      NULL, "Fix the CNAME records", ""},
     /* eight hops is the most followed, nine is too many */
-    {"192.0.2.10", "long1.example.com", API_CHECK_PASS, NULL, "which has A 192.0.2.10", NULL, "192.0.2.10"},
-    {"192.0.2.10", "long0.example.com", API_CHECK_FAIL, NULL, "follows more than 8 aliases (CNAME)", NULL,
-     ""},
+    {"192.0.2.10", "long1.example.com", VF_CHECK_PASS, NULL, "which has A 192.0.2.10", NULL, "192.0.2.10"},
+    {"192.0.2.10", "long0.example.com", VF_CHECK_FAIL, NULL, "follows more than 8 aliases (CNAME)", NULL, ""},
     /* IPv6 */
-    {"2001:db8::10", "v6.example.com", API_CHECK_PASS, "v6.example.com has AAAA 2001:db8::10", NULL, NULL,
+    {"2001:db8::10", "v6.example.com", VF_CHECK_PASS, "v6.example.com has AAAA 2001:db8::10", NULL, NULL,
      "2001:db8::10"},
-    {"2001:DB8:0:0::10", "v6.example.com", API_CHECK_PASS, "v6.example.com has AAAA 2001:db8::10", NULL, NULL,
+    {"2001:DB8:0:0::10", "v6.example.com", VF_CHECK_PASS, "v6.example.com has AAAA 2001:db8::10", NULL, NULL,
      "2001:db8::10"},
-    {"2001:db8::11", "v6.example.com", API_CHECK_FAIL,
+    {"2001:db8::11", "v6.example.com", VF_CHECK_FAIL,
      "v6.example.com has AAAA 2001:db8::10, not 2001:db8::11", NULL,
      "Add or correct the AAAA record of v6.example.com so that it points to 2001:db8::11", "2001:db8::10"},
-    {"2001:db8::10", "mail.example.com", API_CHECK_FAIL, "mail.example.com exists but has no AAAA record",
+    {"2001:db8::10", "mail.example.com", VF_CHECK_FAIL, "mail.example.com exists but has no AAAA record",
      NULL, NULL, ""},
     /* an A record never confirms an IPv6 address: v6 has only AAAA */
-    {"192.0.2.10", "v6.example.com", API_CHECK_FAIL, "v6.example.com exists but has no A record", NULL, NULL,
+    {"192.0.2.10", "v6.example.com", VF_CHECK_FAIL, "v6.example.com exists but has no A record", NULL, NULL,
      ""},
     /* several A records, one of which matches */
-    {"192.0.2.10", "multi.example.com", API_CHECK_PASS, NULL, "multi.example.com has A ", NULL, NULL},
-    {"192.0.2.99", "multi.example.com", API_CHECK_FAIL, NULL, ", not 192.0.2.99", NULL, NULL},
+    {"192.0.2.10", "multi.example.com", VF_CHECK_PASS, NULL, "multi.example.com has A ", NULL, NULL},
+    {"192.0.2.99", "multi.example.com", VF_CHECK_FAIL, NULL, ", not 192.0.2.99", NULL, NULL},
     /* an answer too big for UDP (TC): asked again over TCP; more than 32 addresses */
-    {"192.0.2.10", "big.example.com", API_CHECK_PASS, "big.example.com has A 192.0.2.10 among 150 addresses",
+    {"192.0.2.10", "big.example.com", VF_CHECK_PASS, "big.example.com has A 192.0.2.10 among 150 addresses",
      NULL, NULL, NULL},
-    {"192.0.2.99", "big.example.com", API_CHECK_FAIL, NULL, " and 142 more, not 192.0.2.99", NULL, NULL},
+    {"192.0.2.99", "big.example.com", VF_CHECK_FAIL, NULL, " and 142 more, not 192.0.2.99", NULL, NULL},
     /* a zone knotd does not serve: it refuses */
-    {"192.0.2.10", "mail.example.org", API_CHECK_FAIL,
+    {"192.0.2.10", "mail.example.org", VF_CHECK_FAIL,
      "the resolvers refused to resolve mail.example.org (REFUSED)", NULL, NULL, ""},
 };
 
 static void test_forward_table(void **state)
 {
 	const char *res[] = {env.resolver};
-	api_verify_conf_t conf = knot_conf(res, 1);
+	vf_verify_conf_t conf = knot_conf(res, 1);
 
 	for (size_t i = 0; i < sizeof(fwd_cases) / sizeof(fwd_cases[0]); i++) {
 		const fwd_case_t *tc = &fwd_cases[i];
-		api_verdict_t v;
-		const api_check_t *f;
+		vf_verdict_t v;
+		const vf_check_t *f;
 
 		run(&conf, tc->ip, tc->host, false, &v);
 		f = find_check(&v, "forward");
@@ -433,9 +432,9 @@ static void test_forward_table(void **state)
 		assert_int_equal(v.n, 4);
 		assert_true(v.syntax_ok);
 		assert_string_equal(f->id, "forward");
-		assert_int_equal(f->severity, API_SEV_HIGH);
-		assert_int_equal(v.ok, tc->forward != API_CHECK_FAIL);
-		if (tc->forward == API_CHECK_FAIL)
+		assert_int_equal(f->severity, VF_SEV_HIGH);
+		assert_int_equal(v.ok, tc->forward != VF_CHECK_FAIL);
+		if (tc->forward == VF_CHECK_FAIL)
 			assert_true(f->next_step[0] != '\0');
 	}
 }
@@ -443,8 +442,8 @@ static void test_forward_table(void **state)
 static void test_multi_lists_all(void **state)
 {
 	const char *res[] = {env.resolver};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 
 	run(&conf, "192.0.2.99", "multi.example.com", false, &v);
 	/* the order is the server's; each address must be named once */
@@ -460,8 +459,8 @@ static void test_multi_lists_all(void **state)
 static void test_pass_verdict(void **state)
 {
 	const char *res[] = {env.resolver};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 
 	run(&conf, "192.0.2.10", "Mail.Example.com", false, &v);
 	assert_true(v.ok);
@@ -473,24 +472,24 @@ static void test_pass_verdict(void **state)
 	assert_string_equal(v.checks[2].id, "forward");
 	assert_string_equal(v.checks[3].id, "generic");
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(v.checks[i].status, API_CHECK_PASS);
-	assert_int_equal(v.checks[0].severity, API_SEV_HIGH);
-	assert_int_equal(v.checks[1].severity, API_SEV_HIGH);
-	assert_int_equal(v.checks[3].severity, API_SEV_LOW);
+		assert_int_equal(v.checks[i].status, VF_CHECK_PASS);
+	assert_int_equal(v.checks[0].severity, VF_SEV_HIGH);
+	assert_int_equal(v.checks[1].severity, VF_SEV_HIGH);
+	assert_int_equal(v.checks[3].severity, VF_SEV_LOW);
 }
 
 static void test_generic_warns_but_ok(void **state)
 {
 	const char *res[] = {env.resolver};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 
 	run(&conf, "192.0.2.10", "host-192-0-2-10.example.com", false, &v);
 	assert_int_equal(v.n, 4);
-	assert_int_equal(v.checks[2].status, API_CHECK_PASS);
+	assert_int_equal(v.checks[2].status, VF_CHECK_PASS);
 	assert_string_equal(v.checks[3].id, "generic");
-	assert_int_equal(v.checks[3].status, API_CHECK_WARN);
-	assert_int_equal(v.checks[3].severity, API_SEV_LOW);
+	assert_int_equal(v.checks[3].status, VF_CHECK_WARN);
+	assert_int_equal(v.checks[3].severity, VF_SEV_LOW);
 	assert_non_null(strstr(v.checks[3].detail, "192.0.2.10"));
 	assert_non_null(strstr(v.checks[3].next_step, "residential"));
 	assert_true(v.ok);
@@ -515,17 +514,17 @@ static void test_syntax_failure_skips_rest(void **state)
 	};
 	/* a resolver that never answers: a syntax failure must not query */
 	const char *res[] = {env.dead};
-	api_verify_conf_t conf = knot_conf(res, 1);
+	vf_verify_conf_t conf = knot_conf(res, 1);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		api_verdict_t v;
+		vf_verdict_t v;
 		int64_t t0 = now_ms();
 
 		run(&conf, "192.0.2.10", cases[i].host, false, &v);
 		assert_true(now_ms() - t0 < 500); /* no query: an attempt would take 1000 ms */
 		assert_int_equal(v.n, 1);
 		assert_string_equal(v.checks[0].id, "syntax");
-		assert_int_equal(v.checks[0].status, API_CHECK_FAIL);
+		assert_int_equal(v.checks[0].status, VF_CHECK_FAIL);
 		if (strstr(v.checks[0].detail, cases[i].reason) == NULL)
 			fail_msg("\"%s\": detail \"%s\" lacks \"%s\"", cases[i].host, v.checks[0].detail,
 			         cases[i].reason);
@@ -540,16 +539,16 @@ static void test_syntax_failure_skips_rest(void **state)
 static void test_policy_special(void **state)
 {
 	const char *res[] = {env.dead};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 
 	run(&conf, "192.0.2.10", "host.local", false, &v);
 	assert_int_equal(v.n, 3);
 	assert_string_equal(v.checks[0].id, "syntax");
-	assert_int_equal(v.checks[0].status, API_CHECK_PASS);
+	assert_int_equal(v.checks[0].status, VF_CHECK_PASS);
 	assert_string_equal(v.checks[1].id, "policy");
-	assert_int_equal(v.checks[1].status, API_CHECK_FAIL);
-	assert_int_equal(v.checks[1].severity, API_SEV_HIGH);
+	assert_int_equal(v.checks[1].status, VF_CHECK_FAIL);
+	assert_int_equal(v.checks[1].severity, VF_SEV_HIGH);
 	assert_non_null(strstr(v.checks[1].detail, "'local'"));
 	assert_true(v.checks[1].next_step[0] != '\0');
 	assert_string_equal(v.checks[2].id, "generic"); /* forward omitted */
@@ -562,24 +561,24 @@ static void test_policy_special(void **state)
 	conf.special = special;
 	conf.n_special = 1;
 	run(&conf, "192.0.2.10", "x.corp.example.com", false, &v);
-	assert_int_equal(v.checks[1].status, API_CHECK_FAIL);
+	assert_int_equal(v.checks[1].status, VF_CHECK_FAIL);
 	assert_non_null(strstr(v.checks[1].detail, "'corp.example.com'"));
 	conf.resolvers = (const char *const[]){env.resolver};
 	run(&conf, "192.0.2.10", "host.local", false, &v);
-	assert_int_equal(v.checks[1].status, API_CHECK_PASS); /* "local" no longer listed */
+	assert_int_equal(v.checks[1].status, VF_CHECK_PASS); /* "local" no longer listed */
 }
 
 static void test_policy_denied(void **state)
 {
 	static const char *const denied[] = {"example.org", "example.net"};
 	const char *res[] = {env.resolver};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 
 	conf.denied = denied;
 	conf.n_denied = 2;
 	run(&conf, "192.0.2.10", "host.example.net", false, &v);
-	assert_int_equal(v.checks[1].status, API_CHECK_FAIL);
+	assert_int_equal(v.checks[1].status, VF_CHECK_FAIL);
 	assert_non_null(strstr(v.checks[1].detail, "'example.net'"));
 	assert_non_null(strstr(v.checks[1].detail, "does not allow"));
 	assert_null(find_check(&v, "forward"));
@@ -593,7 +592,7 @@ static void test_policy_denied(void **state)
 
 	/* label boundary: notexample.net is not under example.net */
 	run(&conf, "192.0.2.10", "mail.notexample.net", false, &v);
-	assert_int_equal(v.checks[1].status, API_CHECK_PASS);
+	assert_int_equal(v.checks[1].status, VF_CHECK_PASS);
 	assert_true(v.syntax_ok);
 
 	/* and a CNAME into a denied domain is not a policy matter */
@@ -604,8 +603,8 @@ static void test_policy_denied(void **state)
 static void test_skip_forward(void **state)
 {
 	const char *res[] = {env.dead};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 	int64_t t0 = now_ms();
 
 	/* the name does not even exist: a forced change still goes through */
@@ -613,7 +612,7 @@ static void test_skip_forward(void **state)
 	assert_true(now_ms() - t0 < 500); /* no query sent to the dead resolver (1000 ms an attempt) */
 	assert_int_equal(v.n, 4);
 	assert_string_equal(v.checks[2].id, "forward");
-	assert_int_equal(v.checks[2].status, API_CHECK_WARN);
+	assert_int_equal(v.checks[2].status, VF_CHECK_WARN);
 	assert_string_equal(v.checks[2].detail, "skipped (forced by staff)");
 	assert_true(v.ok);
 	assert_true(v.syntax_ok);
@@ -625,8 +624,8 @@ static void test_skip_forward(void **state)
 static void test_timeout_deadline(void **state)
 {
 	const char *res[] = {env.dead};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 	int64_t t0, el;
 
 	conf.deadline_ms = 1500;
@@ -635,7 +634,7 @@ static void test_timeout_deadline(void **state)
 	el = now_ms() - t0;
 	assert_true(el < 1500 + 500);
 	assert_true(el >= 1400); /* it did wait: 1000 ms, then the remaining 500 */
-	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	assert_int_equal(v.checks[2].status, VF_CHECK_FAIL);
 	char want[160];
 	snprintf(want, sizeof(want), "timeout: no answer from the resolvers within 1500 ms (%s)", env.dead);
 	assert_string_equal(v.checks[2].detail, want);
@@ -647,8 +646,8 @@ static void test_timeout_deadline(void **state)
 static void test_timeout_attempts_exhausted(void **state)
 {
 	const char *res[] = {env.dead};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 	int64_t t0, el;
 
 	/* 2 attempts of 200 ms, well within the deadline */
@@ -658,21 +657,21 @@ static void test_timeout_attempts_exhausted(void **state)
 	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
 	el = now_ms() - t0;
 	assert_true(el >= 380 && el < 1000);
-	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	assert_int_equal(v.checks[2].status, VF_CHECK_FAIL);
 	assert_int_equal(strncmp(v.checks[2].detail, "timeout: no answer from the resolvers within ", 45), 0);
 }
 
 static void test_failover_to_second_resolver(void **state)
 {
 	const char *res[] = {env.dead, env.resolver};
-	api_verify_conf_t conf = knot_conf(res, 2);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 2);
+	vf_verdict_t v;
 	int64_t t0 = now_ms(), el;
 
 	conf.query_timeout_ms = 300;
 	run(&conf, "192.0.2.10", "c1.example.com", false, &v);
 	el = now_ms() - t0;
-	assert_int_equal(v.checks[2].status, API_CHECK_PASS);
+	assert_int_equal(v.checks[2].status, VF_CHECK_PASS);
 	assert_true(v.ok);
 	/* c1 is answered with its whole chain: one dead attempt, then knotd */
 	assert_true(el >= 280 && el < 1500);
@@ -763,15 +762,15 @@ static void test_forged_datagrams_are_ignored(void **state)
 	pthread_t th;
 	char addr[32];
 	const char *res[] = {addr};
-	api_verdict_t v;
+	vf_verdict_t v;
 
 	relay_start(&r, &th, false, false);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.port);
-	api_verify_conf_t conf = knot_conf(res, 1);
+	vf_verify_conf_t conf = knot_conf(res, 1);
 	conf.retries = 0;
 	int64_t t0 = now_ms();
 	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
-	assert_int_equal(v.checks[2].status, API_CHECK_PASS);
+	assert_int_equal(v.checks[2].status, VF_CHECK_PASS);
 	assert_string_equal(v.checks[2].detail, "mail.example.com has A 192.0.2.10");
 	assert_true(now_ms() - t0 < 900); /* the real answer was taken, no timeout waited */
 	relay_stop(&r, th);
@@ -784,7 +783,7 @@ static void test_forged_datagrams_are_ignored(void **state)
 	t0 = now_ms();
 	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
 	assert_true(now_ms() - t0 >= 280);
-	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	assert_int_equal(v.checks[2].status, VF_CHECK_FAIL);
 	assert_string_equal(v.checks[2].detail, "the resolvers sent no valid answer for mail.example.com");
 	relay_stop(&r, th);
 }
@@ -805,8 +804,8 @@ static void test_refused_resolver(void **state)
 {
 	char closed[32], want[256];
 	const char *res[] = {closed};
-	api_verify_conf_t conf;
-	api_verdict_t v;
+	vf_verify_conf_t conf;
+	vf_verdict_t v;
 	int64_t t0;
 
 	closed_port(closed, sizeof(closed));
@@ -815,7 +814,7 @@ static void test_refused_resolver(void **state)
 	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
 	/* told at once, from the ICMP error on the connected socket, not after the timeouts */
 	assert_true(now_ms() - t0 < 500);
-	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	assert_int_equal(v.checks[2].status, VF_CHECK_FAIL);
 	snprintf(want, sizeof(want),
 	         "the provider's resolvers could not be asked about mail.example.com: %s refused the query "
 	         "(connection refused: nothing answers on that port)",
@@ -832,8 +831,8 @@ static void test_refused_and_silent_resolvers(void **state)
 {
 	char closed[32], head[160], tail[256];
 	const char *res[] = {env.dead, closed};
-	api_verify_conf_t conf;
-	api_verdict_t v;
+	vf_verify_conf_t conf;
+	vf_verdict_t v;
 	int64_t t0, el;
 	int ms = -1;
 
@@ -844,7 +843,7 @@ static void test_refused_and_silent_resolvers(void **state)
 	t0 = now_ms();
 	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
 	el = now_ms() - t0;
-	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	assert_int_equal(v.checks[2].status, VF_CHECK_FAIL);
 	/* one resolver did not answer in time: a timeout, with the real time waited (2 x 200 ms),
 	 * and the one that refused named too */
 	assert_int_equal(
@@ -864,20 +863,20 @@ static void test_tcp_connection_refused(void **state)
 	pthread_t th;
 	char addr[32], want[256];
 	const char *res[] = {addr};
-	api_verdict_t v;
+	vf_verdict_t v;
 	int64_t t0;
 
 	/* UDP answers are truncated, and nothing listens on TCP: the TCP retry is refused */
 	relay_start(&r, &th, false, true);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.port);
-	api_verify_conf_t conf = knot_conf(res, 1);
+	vf_verify_conf_t conf = knot_conf(res, 1);
 	conf.retries = 0;
 	t0 = now_ms();
 	run(&conf, "192.0.2.10", "mail.example.com", false, &v);
 	assert_true(now_ms() - t0 < 500);
 	relay_stop(&r, th);
 	assert_int_equal(r.queries, 1);
-	assert_int_equal(v.checks[2].status, API_CHECK_FAIL);
+	assert_int_equal(v.checks[2].status, VF_CHECK_FAIL);
 	snprintf(want, sizeof(want),
 	         "the provider's resolvers could not be asked about mail.example.com: %s refused the query "
 	         "(connection refused: nothing answers on that port)",
@@ -887,7 +886,7 @@ static void test_tcp_connection_refused(void **state)
 
 static void test_resolver_forms(void **state)
 {
-	api_verdict_t v;
+	vf_verdict_t v;
 	core_addr_t a;
 	char port_only[48];
 
@@ -897,39 +896,39 @@ static void test_resolver_forms(void **state)
 	                                  "[]:53",           "[127.0.0.1]:x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *res[] = {bad[i]};
-		api_verify_conf_t conf = knot_conf(res, 1);
+		vf_verify_conf_t conf = knot_conf(res, 1);
 
-		if (api_verify(&conf, &a, "mail.example.com", false, &v) != RDNS_ECONFIG)
+		if (vf_verify(&conf, &a, "mail.example.com", false, &v) != RDNS_ECONFIG)
 			fail_msg("resolver \"%s\" was accepted", bad[i]);
 	}
 	if (env.v6) {
 		const char *res[] = {env.resolver6};
-		api_verify_conf_t conf = knot_conf(res, 1);
+		vf_verify_conf_t conf = knot_conf(res, 1);
 
 		run(&conf, "192.0.2.10", "mail.example.com", false, &v);
-		assert_int_equal(v.checks[2].status, API_CHECK_PASS);
+		assert_int_equal(v.checks[2].status, VF_CHECK_PASS);
 	}
 	/* "[v4]:port" is accepted too */
 	snprintf(port_only, sizeof(port_only), "[127.0.0.1]:%d", env.port);
 	{
 		const char *res[] = {port_only};
-		api_verify_conf_t conf = knot_conf(res, 1);
+		vf_verify_conf_t conf = knot_conf(res, 1);
 
 		run(&conf, "192.0.2.10", "mail.example.com", false, &v);
-		assert_int_equal(v.checks[2].status, API_CHECK_PASS);
+		assert_int_equal(v.checks[2].status, VF_CHECK_PASS);
 	}
 }
 
 static void test_bad_arguments(void **state)
 {
-	api_verdict_t v;
+	vf_verdict_t v;
 	core_addr_t a = {0};
 
-	assert_int_equal(api_verify(NULL, NULL, "mail.example.com", true, &v), RDNS_EINVAL);
-	assert_int_equal(api_verify(NULL, &a, "mail.example.com", true, &v), RDNS_EINVAL); /* family 0 */
+	assert_int_equal(vf_verify(NULL, NULL, "mail.example.com", true, &v), RDNS_EINVAL);
+	assert_int_equal(vf_verify(NULL, &a, "mail.example.com", true, &v), RDNS_EINVAL); /* family 0 */
 	assert_int_equal(core_addr_parse("192.0.2.10", &a), RDNS_OK);
-	assert_int_equal(api_verify(NULL, &a, NULL, true, &v), RDNS_EINVAL);
-	assert_int_equal(api_verify(NULL, &a, "mail.example.com", true, NULL), RDNS_EINVAL);
+	assert_int_equal(vf_verify(NULL, &a, NULL, true, &v), RDNS_EINVAL);
+	assert_int_equal(vf_verify(NULL, &a, "mail.example.com", true, NULL), RDNS_EINVAL);
 }
 
 /* ---- JSON ---- */
@@ -937,12 +936,12 @@ static void test_bad_arguments(void **state)
 static void test_json(void **state)
 {
 	const char *res[] = {env.resolver};
-	api_verify_conf_t conf = knot_conf(res, 1);
-	api_verdict_t v;
+	vf_verify_conf_t conf = knot_conf(res, 1);
+	vf_verdict_t v;
 	json_t *arr, *o;
 
 	run(&conf, "192.0.2.10", "wrong.example.com", false, &v);
-	arr = api_verdict_checks_json(&v);
+	arr = vf_verdict_checks_json(&v);
 	assert_non_null(arr);
 	assert_true(json_is_array(arr));
 	assert_int_equal(json_array_size(arr), 4);
@@ -962,12 +961,12 @@ static void test_json(void **state)
 
 	/* a warning and a short verdict */
 	run(&conf, "192.0.2.10", "bad_name", true, &v);
-	arr = api_verdict_checks_json(&v);
+	arr = vf_verdict_checks_json(&v);
 	assert_int_equal(json_array_size(arr), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "status")), "fail");
 	json_decref(arr);
 	run(&conf, "192.0.2.10", "mail.example.com", true, &v);
-	arr = api_verdict_checks_json(&v);
+	arr = vf_verdict_checks_json(&v);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 2), "status")), "warn");
 	json_decref(arr);
 }
@@ -992,19 +991,19 @@ static void test_json_text_escaping(void **state)
 	    {"$INCLUDE /etc/passwd ; @ 'x'", "$INCLUDE /etc/passwd ; @ 'x'"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		api_verdict_t v;
+		vf_verdict_t v;
 		memset(&v, 0, sizeof(v));
 		v.n = 2;
 		v.checks[0].id = "syntax";
-		v.checks[0].status = API_CHECK_FAIL;
-		v.checks[0].severity = API_SEV_HIGH;
+		v.checks[0].status = VF_CHECK_FAIL;
+		v.checks[0].severity = VF_SEV_HIGH;
 		snprintf(v.checks[0].detail, sizeof(v.checks[0].detail), "%s", cases[i].in);
 		snprintf(v.checks[0].next_step, sizeof(v.checks[0].next_step), "next: %s", cases[i].in);
 		v.checks[1].id = "generic";
-		v.checks[1].status = API_CHECK_WARN;
-		v.checks[1].severity = API_SEV_LOW;
+		v.checks[1].status = VF_CHECK_WARN;
+		v.checks[1].severity = VF_SEV_LOW;
 
-		char *text = api_verdict_checks_text(&v);
+		char *text = vf_verdict_checks_text(&v);
 		assert_non_null(text);
 		for (const char *c = text; *c; c++)
 			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x80)
@@ -1030,9 +1029,9 @@ static void test_json_text_escaping(void **state)
 		free(text);
 	}
 	/* no checks at all */
-	api_verdict_t none;
+	vf_verdict_t none;
 	memset(&none, 0, sizeof(none));
-	char *text = api_verdict_checks_text(&none);
+	char *text = vf_verdict_checks_text(&none);
 	assert_string_equal(text, "[]");
 	free(text);
 }
@@ -1049,27 +1048,27 @@ static void *thread_main(void *arg)
 {
 	thr_t *t = arg;
 	const char *res[] = {env.resolver};
-	api_verify_conf_t conf = knot_conf(res, 1);
+	vf_verify_conf_t conf = knot_conf(res, 1);
 	static const struct {
 		const char *ip, *host;
-		api_check_status_t want;
+		vf_check_status_t want;
 		const char *found;
 	} work[] = {
-	    {"192.0.2.10", "mail.example.com", API_CHECK_PASS, "192.0.2.10"},
-	    {"192.0.2.10", "wrong.example.com", API_CHECK_FAIL, "198.51.100.20"},
-	    {"192.0.2.10", "ext.example.com", API_CHECK_PASS, "192.0.2.10"},
-	    {"2001:db8::10", "v6.example.com", API_CHECK_PASS, "2001:db8::10"},
-	    {"192.0.2.10", "nosuch.example.com", API_CHECK_FAIL, ""},
-	    {"192.0.2.10", "c1.example.com", API_CHECK_PASS, "192.0.2.10"},
+	    {"192.0.2.10", "mail.example.com", VF_CHECK_PASS, "192.0.2.10"},
+	    {"192.0.2.10", "wrong.example.com", VF_CHECK_FAIL, "198.51.100.20"},
+	    {"192.0.2.10", "ext.example.com", VF_CHECK_PASS, "192.0.2.10"},
+	    {"2001:db8::10", "v6.example.com", VF_CHECK_PASS, "2001:db8::10"},
+	    {"192.0.2.10", "nosuch.example.com", VF_CHECK_FAIL, ""},
+	    {"192.0.2.10", "c1.example.com", VF_CHECK_PASS, "192.0.2.10"},
 	};
 
 	for (int i = 0; i < 30; i++) {
 		size_t k = (size_t)(i + t->id) % (sizeof(work) / sizeof(work[0]));
-		api_verdict_t v = {.n = 0};
+		vf_verdict_t v = {.n = 0};
 		core_addr_t a;
 
 		if (core_addr_parse(work[k].ip, &a) != RDNS_OK ||
-		    api_verify(&conf, &a, work[k].host, false, &v) != RDNS_OK || v.n != 4 ||
+		    vf_verify(&conf, &a, work[k].host, false, &v) != RDNS_OK || v.n != 4 ||
 		    v.checks[2].status != work[k].want || strcmp(v.found, work[k].found) != 0) {
 			t->failures++;
 			snprintf(t->msg, sizeof(t->msg), "%s: %s", work[k].host,
