@@ -118,22 +118,6 @@ static void ptr_get(api_req_t *r)
 	api_json(r, 200, record_json(ip, &a, &ctx));
 }
 
-static void verify_conf(const api_req_t *r, vf_verify_conf_t *vc)
-{
-	const rdns_conf_t *c = r->conf;
-	memset(vc, 0, sizeof(*vc));
-	vc->resolvers = (const char *const *)c->resolvers.v;
-	vc->n_resolvers = c->resolvers.n;
-	vc->query_timeout_ms = (int)c->verify_timeout_ms;
-	vc->retries = (int)c->verify_retries;
-	vc->deadline_ms = (int)c->verify_deadline_ms;
-	/* An empty list would turn the policy check off: keep the built-in one then. */
-	vc->special = c->special_names.n ? (const char *const *)c->special_names.v : NULL;
-	vc->n_special = c->special_names.n;
-	vc->denied = (const char *const *)c->denied_domains.v;
-	vc->n_denied = c->denied_domains.n;
-}
-
 static bool rate_limited(api_req_t *r)
 {
 	if (r->caller.staff)
@@ -324,7 +308,7 @@ static void ptr_put(api_req_t *r)
 	job->hostname = hostname; /* in r->json, which lives as long as r */
 	job->reason = reason;
 	job->force = force;
-	verify_conf(r, &job->vc);
+	vf_verify_conf_from(r->conf, &job->vc);
 	if (!api_offload(r, job, free, put_verify, put_decide))
 		return; /* answered 429 or 503; r frees the job */
 }

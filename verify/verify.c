@@ -40,6 +40,21 @@ typedef struct {
 	bool queries; /* may send DNS queries: omitted after a STOP_QUERIES failure */
 } check_row_t;
 
+void vf_verify_conf_from(const rdns_conf_t *c, vf_verify_conf_t *vc)
+{
+	memset(vc, 0, sizeof(*vc));
+	vc->resolvers = (const char *const *)c->resolvers.v;
+	vc->n_resolvers = c->resolvers.n;
+	vc->query_timeout_ms = (int)c->verify_timeout_ms;
+	vc->retries = (int)c->verify_retries;
+	vc->deadline_ms = (int)c->verify_deadline_ms;
+	/* An empty list would turn the policy check off: keep the built-in one then. */
+	vc->special = c->special_names.n ? (const char *const *)c->special_names.v : NULL;
+	vc->n_special = c->special_names.n;
+	vc->denied = (const char *const *)c->denied_domains.v;
+	vc->n_denied = c->denied_domains.n;
+}
+
 /* The resolver session of this verification, made on first use so that a
  * verification that never queries never reads the resolver configuration. */
 static int run_resolver(run_t *run, vf_resolver_t **out)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "core/addr.h"
+#include "core/conf.h"
 #include "core/hostname.h"
 #include "verify/verdict.h"
 
@@ -28,6 +29,12 @@ typedef struct {
 	const char *const *denied;
 	size_t n_denied;
 } vf_verify_conf_t;
+
+/* *out from the options (resolvers, verify_timeout_ms, verify_retries,
+ * verify_deadline_ms, special_names, denied_domains); its lists point into conf,
+ * which must outlive it. An empty special_names keeps the built-in list (an empty
+ * list would turn the policy check off). */
+void vf_verify_conf_from(const rdns_conf_t *conf, vf_verify_conf_t *out);
 
 /* Verify that hostname may become the PTR target of ip and fill *out.
  * Checks, in order (the check table in verify.c):
