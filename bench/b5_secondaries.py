@@ -206,7 +206,7 @@ VARIANTS = {
     "knot-bench": {"journal-content": "none", "zonefile-load": None, "zonefile-sync": "-1",
                    "semantic-checks": "off", "file": "{dir}/sec.zone"},
     "knot-changes": {"journal-content": "changes", "zonefile-load": "whole", "file": "{dir}/sec.zone"},
-    # not measured yet (2026-12-03): these four
+    # not measured yet (2026-12-03): knot-sync0, knot-nosem (semantic checks are off by default)
     "knot-sync0": {"zonefile-sync": "0", "zonefile-load": "whole", "journal-content": "changes",
                    "file": "{dir}/sec.zone"},
     "knot-nosem": {"semantic-checks": "off"},
