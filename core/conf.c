@@ -164,6 +164,16 @@ const conf_opt_t conf_options[] = {
      "most bytes of one zone's IXFR history file; the oldest differences go first, and a difference bigger "
      "than this alone is not kept (0: no history)",
      CONF_ANY, 0, NULL, 0},
+    /* #19: a large zone's change served from the difference (zonegen/incr.c) */
+    {"incremental_min_records", CONF_INT, "100000", 0, 1000000000, OFF(incremental_min_records), "zonegen",
+     "zones with at least this many records serve a change of PTRs from the difference at once and write "
+     "their file afterwards (incremental_write_ms); smaller ones, and changes of anything else, render the "
+     "whole zone (0: every zone)",
+     CONF_ANY, 0, NULL, 0},
+    {"incremental_write_ms", CONF_INT, "1000", 0, 600000, OFF(incremental_write_ms), "zonegen",
+     "how long after the last change served from the difference its zone file is written (a stream of "
+     "changes is written once; at most 4096 names wait)",
+     CONF_ANY, 0, NULL, 0},
     {"reconcile_interval", CONF_INT, "300", 1, 86400, OFF(reconcile_interval), "zonegen",
      "seconds between full reconciliations of all zones", CONF_ANY, 0, NULL, 0},
     {"post_write_command", CONF_STR, "", 0, 0, OFF(post_write_command), "zonegen",

@@ -60,6 +60,8 @@ typedef struct {
 	long debounce_ms;
 	long ixfr_history;
 	long ixfr_history_bytes;
+	long incremental_min_records; /* #19 */
+	long incremental_write_ms;
 	long reconcile_interval;
 	char *post_write_command;
 	char *metrics_listen;

@@ -65,13 +65,31 @@ enum {
 	ZP_CONTENT_HASH,
 	ZP_LAST_SEQ,
 };
-DB_STMT(st_render_done,
-        /* Runs in the render's REPEATABLE READ transaction: the DELETE removes only the
-         * changes its snapshot saw, so one committed meanwhile keeps the zone dirty. */
-        "WITH seen AS (DELETE FROM zone_changes WHERE zone_id = $1 AND seq <= $4::bigint)"
-        " UPDATE reverse_zones SET serial = $2, content_hash = decode($3, 'hex'), rendered_at = now() WHERE "
-        "id = $1",
-        4);
+DB_STMT(
+    st_render_done,
+    /* Runs in the render's REPEATABLE READ transaction: the DELETE removes only the
+     * changes its snapshot saw, so one committed meanwhile keeps the zone dirty. */
+    "WITH seen AS (DELETE FROM zone_changes WHERE zone_id = $1 AND seq <= $4::bigint)"
+    " UPDATE reverse_zones SET serial = $2, content_hash = decode(nullif($3, ''), 'hex'), rendered_at = now()"
+    " WHERE "
+    "id = $1",
+    4);
+
+/* #19: the changes a render's snapshot sees, by address (migration 009). */
+DB_STMT(st_change_kinds,
+        "SELECT count(*) FILTER (WHERE ip IS NULL), count(DISTINCT ip) FROM zone_changes"
+        " WHERE zone_id = $1 AND seq <= $2::bigint",
+        2);
+DB_STMT(st_change_addrs,
+        /* the first pending row of an address has what the published version holds */
+        "SELECT host(c.ip), c.old_hostname, p.hostname FROM (SELECT DISTINCT ON (ip) ip, old_hostname"
+        " FROM zone_changes WHERE zone_id = $1 AND seq <= $2::bigint AND ip IS NOT NULL ORDER BY ip, seq) c"
+        " LEFT JOIN ptr_records p ON p.ip = c.ip ORDER BY c.ip",
+        2);
+DB_STMT(st_store_hash,
+        "UPDATE reverse_zones SET content_hash = decode($3, 'hex') WHERE id = $1 AND serial = $2"
+        " AND content_hash IS NULL",
+        3);
 
 static int zone_list(db_t *db, db_stmt_t *st, bool names, db_zone_list_t *l)
 {
@@ -459,6 +477,79 @@ int db_zones_leader_held_by(db_t *db, int pid, bool *held)
 	if (r == NULL)
 		return err;
 	*held = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return RDNS_OK;
+}
+
+int db_zone_changed_addrs(db_t *db, long long id, long long last_seq, size_t max, db_zone_addr_change_t **out,
+                          size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	char id_s[24], seq_s[24];
+	snprintf(id_s, sizeof(id_s), "%lld", id);
+	snprintf(seq_s, sizeof(seq_s), "%lld", last_seq);
+	const char *p[2] = {id_s, seq_s};
+	int err;
+	PGresult *r = db_exec(db, &st_change_kinds, p, &err);
+	if (!r)
+		return again_if_conflict(err);
+	long long whole = atoll(PQgetvalue(r, 0, 0)), addrs = atoll(PQgetvalue(r, 0, 1));
+	PQclear(r);
+	if (whole > 0 || addrs == 0 || (size_t)addrs > max)
+		return RDNS_ERANGE;
+	if (!(r = db_exec(db, &st_change_addrs, p, &err)))
+		return again_if_conflict(err);
+	size_t rows = (size_t)PQntuples(r);
+	db_zone_addr_change_t *v = calloc(rows ? rows : 1, sizeof(*v));
+	if (v == NULL) {
+		PQclear(r);
+		return RDNS_ENOMEM;
+	}
+	int rc = RDNS_OK;
+	for (size_t i = 0; i < rows && rc == RDNS_OK; i++) {
+		int row = (int)i;
+		if (core_addr_parse(PQgetvalue(r, row, 0), &v[i].ip) != RDNS_OK) {
+			rc = RDNS_EDB;
+			break;
+		}
+		for (int c = 1; c <= 2 && rc == RDNS_OK; c++) {
+			char **dst = c == 1 ? &v[i].old_hostname : &v[i].hostname;
+			if (PQgetisnull(r, row, c))
+				continue;
+			if ((*dst = strdup(PQgetvalue(r, row, c))) == NULL)
+				rc = RDNS_ENOMEM;
+		}
+	}
+	PQclear(r);
+	if (rc != RDNS_OK) {
+		db_zone_addr_changes_free(v, rows);
+		return rc;
+	}
+	*out = v;
+	*n = rows;
+	return RDNS_OK;
+}
+
+void db_zone_addr_changes_free(db_zone_addr_change_t *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		free(v[i].hostname);
+		free(v[i].old_hostname);
+	}
+	free(v);
+}
+
+int db_zone_store_hash(db_t *db, long long id, uint32_t serial, const char *content_hash)
+{
+	char id_s[24], serial_s[16];
+	snprintf(id_s, sizeof(id_s), "%lld", id);
+	snprintf(serial_s, sizeof(serial_s), "%u", serial);
+	const char *p[3] = {id_s, serial_s, content_hash};
+	int err;
+	PGresult *r = db_exec(db, &st_store_hash, p, &err);
+	if (!r)
+		return err;
 	PQclear(r);
 	return RDNS_OK;
 }

@@ -101,11 +101,31 @@ typedef int (*db_zone_record_fn)(void *arg, const core_addr_t *ip, const char *h
  * to fn. RDNS_OK, fn's error, or RDNS_EDB (the COPY failed or its data is malformed). */
 int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg);
 
-/* Record the render (serial, content hash, rendered_at), mark the changes up to
+/* Record the render (serial, content hash ("": NULL, not known yet), rendered_at), mark the changes up to
  * last_seq rendered, and COMMIT. A change committed after the snapshot keeps the zone
  * dirty. RDNS_OK, RDNS_EAGAIN or a db_exec() error. */
 int db_zone_render_commit(db_t *db, long long id, uint32_t serial, const char *content_hash,
                           long long last_seq);
+
+/* #19: one address's change as the render's snapshot sees it (migration 009). */
+typedef struct {
+	core_addr_t ip;
+	char *old_hostname; /* its custom PTR in the published version; NULL: none */
+	char *hostname;     /* its custom PTR now; NULL: none */
+} db_zone_addr_change_t;
+
+/* In the render's transaction, after db_zone_params(): the addresses of the zone's
+ * changes up to last_seq, in address order. RDNS_ERANGE when there is none, more
+ * than max, or a change that names no address (a full render is needed); RDNS_OK with
+ * *out (db_zone_addr_changes_free) and *n; RDNS_EAGAIN, RDNS_ENOMEM, RDNS_EDB. */
+int db_zone_changed_addrs(db_t *db, long long id, long long last_seq, size_t max, db_zone_addr_change_t **out,
+                          size_t *n);
+void db_zone_addr_changes_free(db_zone_addr_change_t *v, size_t n);
+
+/* The content hash of the version at serial, written once its file is (content_hash is
+ * NULL until then: db_zone_render_commit with ""). No change when the serial moved on.
+ * Outside a transaction. RDNS_OK or a db_exec() error. */
+int db_zone_store_hash(db_t *db, long long id, uint32_t serial, const char *content_hash);
 
 /*
  * The leader's session. These run on the connection as it is and never reconnect: the

@@ -25,6 +25,7 @@
 #include "db/zones.h"
 #include "zonegen/acl.h"
 #include "zonegen/dnssrv.h"
+#include "zonegen/incr.h"
 #include "zonegen/lease.h"
 #include "zonegen/metrics.h"
 #include "zonegen/notify.h"
@@ -41,6 +42,17 @@
 
 #define MAX_KEYS      CORE_TSIG_KEYS_MAX
 #define MAX_PUBLISHED 4096
+
+/* #19: a large zone whose PTR changes are served from the difference (zonegen/incr.c). */
+typedef struct {
+	long long id;
+	char name[80];
+	uint64_t params_fp;  /* of the version published */
+	bool pending;        /* the published version is an overlay whose file is still to be written */
+	long long write_at;  /* then: when to write it (monotonic ms) */
+	size_t names;        /* then: the names the overlay replaces */
+	db_zone_params_t zp; /* then: its parameters */
+} incr_zone_t;
 
 typedef struct {
 	const rdns_conf_t *conf;
@@ -69,7 +81,9 @@ typedef struct {
 	int pending_notifies; /* --once: outcomes still to come */
 	char *rendered;       /* ids rendered by the last render_list, "1,2,3" */
 	size_t rendered_len;
-	int failures; /* renders and publishes that failed since the start */
+	int failures;      /* renders and publishes that failed since the start */
+	incr_zone_t *incr; /* #19: the large zones published */
+	size_t n_incr, cap_incr;
 } zg_t;
 
 static long long now_ms(void)
@@ -387,16 +401,181 @@ static void drop_gone(zg_t *z, const db_zone_list_t *all)
 	remove_gone_files(z, all);
 }
 
+/* ---- #19: large zones' PTR changes served from the difference ---- */
+
+static incr_zone_t *incr_find(zg_t *z, long long id)
+{
+	for (size_t i = 0; i < z->n_incr; i++)
+		if (z->incr[i].id == id)
+			return &z->incr[i];
+	return NULL;
+}
+
+static void incr_clear(incr_zone_t *iz)
+{
+	if (iz->pending)
+		db_zone_params_free(&iz->zp);
+	iz->pending = false;
+	iz->names = 0;
+}
+
+/* The zone is no longer published as a large zone (gone, failed, small, not leading). */
+static void incr_forget(zg_t *z, long long id)
+{
+	incr_zone_t *iz = incr_find(z, id);
+	if (iz == NULL)
+		return;
+	incr_clear(iz);
+	*iz = z->incr[--z->n_incr];
+}
+
+static void incr_forget_all(zg_t *z)
+{
+	for (size_t i = 0; i < z->n_incr; i++)
+		incr_clear(&z->incr[i]);
+	z->n_incr = 0;
+}
+
+/* After a render that published the zone (or found it published): large zones take the
+ * difference's path for their next changes. */
+static void incr_note(zg_t *z, long long id, const zg_render_result_t *res)
+{
+	if (z->srv == NULL || res->records < (uint64_t)z->conf->incremental_min_records ||
+	    !is_published(z, res->name)) {
+		incr_forget(z, id);
+		return;
+	}
+	incr_zone_t *iz = incr_find(z, id);
+	if (iz == NULL) {
+		if (z->n_incr == z->cap_incr) {
+			size_t cap = z->cap_incr ? 2 * z->cap_incr : 8;
+			incr_zone_t *v = realloc(z->incr, cap * sizeof(*v));
+			if (v == NULL)
+				return; /* its changes render the whole zone */
+			z->incr = v;
+			z->cap_incr = cap;
+		}
+		iz = &z->incr[z->n_incr++];
+		memset(iz, 0, sizeof(*iz));
+		iz->id = id;
+	}
+	incr_clear(iz); /* the render published its file: no overlay */
+	snprintf(iz->name, sizeof(iz->name), "%s", res->name);
+	iz->params_fp = res->params_fp;
+}
+
+/* Write the file of the zone's overlay version; the post-write command follows. */
+static int incr_flush(zg_t *z, incr_zone_t *iz)
+{
+	long long t0 = now_ms();
+	uint32_t serial = 0;
+	int rc = zg_incr_write(z->db, z->srv, iz->id, &iz->zp, z->conf->zone_dir, &serial);
+	if (rc == RDNS_EDB)
+		return rc;
+	if (rc != RDNS_OK) {
+		/* The overlay goes on being served; the file is tried again later, and a render
+		 * of the zone (after a change of anything else, the reconcile) replaces both. */
+		log_zone_err("zonegen", iz->name, "writing the file of serial %u failed (%s); will try again",
+		             serial, rdns_strerror(rc));
+		z->failures++;
+		iz->write_at = now_ms() + 5000;
+		return rc;
+	}
+	log_zone_info("zonegen", iz->name,
+	              "serial %u written to its file in %lld ms (%zu names from the difference)", serial,
+	              now_ms() - t0, iz->names);
+	zg_render_result_t res = {.serial = serial};
+	snprintf(res.name, sizeof(res.name), "%s", iz->name);
+	snprintf(res.path, sizeof(res.path), "%s/%s.zone", z->conf->zone_dir, iz->name);
+	incr_clear(iz);
+	post_write(z, &res);
+	return RDNS_OK;
+}
+
+/* The zone's pending changes from the difference: RDNS_OK (served, or nothing to serve),
+ * RDNS_EDB (the session), anything else: render the whole zone. */
+static int incr_apply(zg_t *z, incr_zone_t *iz)
+{
+	if (z->srv == NULL || !is_published(z, iz->name))
+		return RDNS_ERANGE;
+	if (iz->pending && iz->names >= ZG_INCR_OVERLAY_MAX) {
+		int w = incr_flush(z, iz);
+		if (w != RDNS_OK)
+			return w;
+	}
+	zg_journal_limits_t hist = {.versions = z->conf->ixfr_history, .bytes = z->conf->ixfr_history_bytes};
+	zg_incr_result_t r;
+	long long t0 = now_ms();
+	int rc = RDNS_EAGAIN;
+	for (int i = 0; i < 3 && rc == RDNS_EAGAIN; i++)
+		rc = zg_incr_apply(z->db, z->srv, iz->id, z->conf->zone_dir, iz->params_fp,
+		                   ZG_INCR_OVERLAY_MAX - iz->names, &hist, &r);
+	if (rc != RDNS_OK)
+		return rc;
+	if (!leading(z)) {
+		db_zone_params_free(&r.zp);
+		return RDNS_EDB;
+	}
+	lease_renew(z, now_ms());
+	if (!r.changed) {
+		db_zone_params_free(&r.zp);
+		return RDNS_OK;
+	}
+	zg_metrics_render(r.name, "incremental", (uint64_t)(now_ms() - t0) * 1000000, r.serial);
+	log_zone_info(
+	    "zonegen", r.name,
+	    "serial %u from the difference in %lld ms: %zu names (IXFR from %u: %zu deleted, %zu added); "
+	    "file in %ld ms",
+	    r.serial, now_ms() - t0, r.names, r.from, r.deleted, r.added, z->conf->incremental_write_ms);
+	if (iz->pending)
+		db_zone_params_free(&iz->zp);
+	iz->zp = r.zp;
+	iz->pending = true;
+	iz->names += r.names;
+	iz->write_at = now_ms() + z->conf->incremental_write_ms;
+	zg_render_result_t res = {.serial = r.serial};
+	snprintf(res.name, sizeof(res.name), "%s", r.name);
+	snprintf(res.notify, sizeof(res.notify), "%s", r.notify);
+	notify_zone(z, &res);
+	return RDNS_OK;
+}
+
+/* The overlays whose time has come are written (the earliest next one: *next, -1: none). */
+static int incr_due(zg_t *z, long long *next)
+{
+	*next = -1;
+	for (size_t i = 0; i < z->n_incr; i++) {
+		incr_zone_t *iz = &z->incr[i];
+		if (!iz->pending)
+			continue;
+		if (iz->write_at <= now_ms() && incr_flush(z, iz) == RDNS_EDB)
+			return RDNS_EDB;
+		if (iz->pending && (*next < 0 || iz->write_at < *next))
+			*next = iz->write_at;
+	}
+	return RDNS_OK;
+}
+
 /* Render one zone and carry the result out: publish, post-write command, NOTIFY.
  * *gone: set when the zone no longer exists (its change rows are then deleted). */
 static int render_one(zg_t *z, long long id, bool force, bool *gone)
 {
 	zg_render_result_t res;
+	incr_zone_t *iz = incr_find(z, id);
+	if (iz != NULL && !force) {
+		int irc = incr_apply(z, iz);
+		if (irc == RDNS_OK || irc == RDNS_EDB)
+			return irc;
+		iz = incr_find(z, id); /* (anything else: the whole zone is rendered) */
+	}
+	if (iz != NULL && iz->pending && incr_flush(z, iz) == RDNS_EDB)
+		return RDNS_EDB; /* a render starts from the file of the version served */
 	long long t0 = now_ms();
 	zg_render_alive_t alive = {render_alive, z};
 	zg_journal_limits_t hist = {.versions = z->conf->ixfr_history, .bytes = z->conf->ixfr_history_bytes};
 	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &alive, &hist, &res);
 	if (rc == RDNS_ENOTFOUND) {
+		incr_forget(z, id);
 		/* Deleted: what is left in zone_changes is the deletion's own mark. */
 		int err = db_zone_forget(z->db, id);
 		if (err != RDNS_OK)
@@ -454,9 +633,11 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	if (pub != RDNS_OK) {
 		z->failures++;
 		retry_add(z, id);
+		incr_forget(z, id);
 		return pub;
 	}
 	retry_remove(z, id);
+	incr_note(z, id, &res);
 	return RDNS_OK;
 }
 
@@ -678,6 +859,8 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 
 static void teardown(zg_t *z)
 {
+	incr_forget_all(z);
+	free(z->incr);
 	zg_lease_free(z->lease);
 	z->lease = NULL;
 	if (z->srv) {
@@ -864,6 +1047,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 	long long render_at = -1, next_start = 0;
 	long long next_reconcile = now_ms() + conf->reconcile_interval * 1000;
 	long long next_connect = 0, retry_at = -1;
+	long long write_at = -1; /* #19: the next overlay's file to write */
 	int retry_streak = 0;
 	bool was_leader = false, catch_up = false;
 	for (;;) {
@@ -908,6 +1092,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			if (z.srv)
 				zg_dnssrv_serve_until(z.srv, 0);
 			unpublish_all(&z);
+			incr_forget_all(&z);
+			write_at = -1;
 			zg_notifier_cancel_all(z.notifier);
 			z.pending_notifies = 0;
 			late_clear(&late);
@@ -941,6 +1127,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				wake = retry_at;
 			if (late.at >= 0 && late.at < wake)
 				wake = late.at;
+			if (write_at >= 0 && write_at < wake)
+				wake = write_at;
 		}
 		int timeout = (int)(wake - now_ms());
 		if (timeout < 0)
@@ -953,6 +1141,11 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) > 0)
 				log_info("zonegen: signal %u, stopping", si.ssi_signo);
+			/* #19: versions served from the difference get their files first, so that the
+			 * next leader starts from them (and their IXFR history) */
+			for (size_t i = 0; leading(&z) && i < z.n_incr; i++)
+				if (z.incr[i].pending)
+					(void)incr_flush(&z, &z.incr[i]);
 			ret = 0;
 			break;
 		}
@@ -1003,6 +1196,11 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				z.leader = false;
 			if (dirty)
 				arm_render(&render_at, next_start);
+		}
+		/* #19: the files of versions served from the difference, once their changes pause */
+		if (incr_due(&z, &write_at) == RDNS_EDB) {
+			z.leader = false;
+			continue;
 		}
 		if (now >= next_reconcile) {
 			next_reconcile = now + conf->reconcile_interval * 1000;

@@ -135,6 +135,22 @@ int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path)
 	return zg_zonedb_publish(s->zones, zone, path);
 }
 
+int zg_dnssrv_publish_overlay(zg_dnssrv_t *s, const char *zone, const zg_zonedb_ovl_t *ovl, size_t n,
+                              const char *soa_line, size_t soa_len, const char *journal_path)
+{
+	return zg_zonedb_publish_overlay(s->zones, zone, ovl, n, soa_line, soa_len, journal_path);
+}
+
+zg_zonedb_snap_t *zg_dnssrv_get(zg_dnssrv_t *s, const char *zone)
+{
+	return zg_zonedb_get_text(s->zones, zone);
+}
+
+void zg_dnssrv_put(zg_dnssrv_t *s, zg_zonedb_snap_t *sn)
+{
+	zg_zonedb_put(s->zones, sn);
+}
+
 void zg_dnssrv_serve_until(zg_dnssrv_t *s, long long mono_ms)
 {
 	atomic_store(&s->serve_until, mono_ms);

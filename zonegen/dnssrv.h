@@ -78,6 +78,14 @@ int zg_dnssrv_start(zg_dnssrv_t *s);
  * (cannot open or read), RDNS_ENOMEM. */
 int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path);
 
+/* zg_zonedb_publish_overlay on the zones served (#19: a version made from the difference). */
+int zg_dnssrv_publish_overlay(zg_dnssrv_t *s, const char *zone, const zg_zonedb_ovl_t *ovl, size_t n,
+                              const char *soa_line, size_t soa_len, const char *journal_path);
+
+/* The zone's current snapshot (text name), held; NULL: not published. zg_dnssrv_put gives it back. */
+zg_zonedb_snap_t *zg_dnssrv_get(zg_dnssrv_t *s, const char *zone);
+void zg_dnssrv_put(zg_dnssrv_t *s, zg_zonedb_snap_t *sn);
+
 /* Serve the published zones only while CLOCK_MONOTONIC (in ms) is below mono_ms;
  * past it every zone is REFUSED as if unpublished, until a later call moves it on.
  * The leader's lease: rdns-zonegen moves it on after each round trip that proves its

@@ -73,7 +73,7 @@ static size_t labels(const uint8_t *name, size_t len, size_t *at, size_t max)
 }
 
 /* Right to left by label: the apex first, then the renderer's address order. */
-static int owner_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+int zg_journal_owner_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
 	size_t la[128], lb[128];
 	size_t na = labels(a, al, la, 128), nb = labels(b, bl, lb, 128);
@@ -160,12 +160,12 @@ static int side_group(side_t *s)
 	uint8_t owner[ZG_WIRE_NAME_MAX];
 	size_t olen = s->rr.owner_len;
 	memcpy(owner, s->rr.owner, olen);
-	if (s->has_prev && owner_cmp(s->prev, s->prev_len, owner, olen) >= 0)
+	if (s->has_prev && zg_journal_owner_cmp(s->prev, s->prev_len, owner, olen) >= 0)
 		return RDNS_EINVAL; /* not our order: a merge would be wrong */
 	s->n = 0;
 	int rc = RDNS_OK;
 	while (s->has && (rc = side_parse(s)) == RDNS_OK &&
-	       owner_cmp(s->rr.owner, s->rr.owner_len, owner, olen) == 0) {
+	       zg_journal_owner_cmp(s->rr.owner, s->rr.owner_len, owner, olen) == 0) {
 		if (s->n == GROUP_MAX || s->rr.type == ZG_TYPE_SOA)
 			return RDNS_EINVAL;
 		memcpy(s->lines[s->n], s->la, s->la_len);
@@ -258,7 +258,8 @@ int zg_journal_diff(int old_fd, int new_fd, FILE *out, size_t max, zg_journal_di
 			goto cleanup;
 		int c = !a->has   ? 1
 		        : !b->has ? -1
-		                  : owner_cmp(a->rr.owner, a->rr.owner_len, b->rr.owner, b->rr.owner_len);
+		                  : zg_journal_owner_cmp(a->rr.owner, a->rr.owner_len, b->rr.owner,
+		                                         b->rr.owner_len);
 		if (c <= 0 && (rc = side_group(a)) != RDNS_OK)
 			goto cleanup;
 		if (c >= 0 && (rc = side_group(b)) != RDNS_OK)
@@ -475,58 +476,20 @@ static int copy_range(int fd, off_t off, size_t len, FILE *f)
 	return RDNS_OK;
 }
 
-int zg_journal_update(const char *journal_path, const char *old_zone, const char *new_zone,
-                      const zg_journal_limits_t *lim, zg_journal_diff_t *st)
+int zg_journal_append(const char *journal_path, const char *body, size_t body_len, const zg_journal_diff_t *d,
+                      const zg_journal_limits_t *lim)
 {
 	int rc = RDNS_OK;
-	int old_fd = -1, new_fd = -1;
-	char *body = NULL;
-	size_t body_len = 0;
-	FILE *bf = NULL, *tf = NULL;
+	FILE *tf = NULL;
 	zg_journal_t *j = NULL;
-	zg_journal_diff_t d = {0};
 	char tmp[4200] = "";
 	char *copy = NULL;
-	if (st != NULL)
-		*st = d;
-	if (lim == NULL || lim->versions <= 0 || lim->bytes <= 0)
+	if (lim == NULL || lim->versions <= 0 || lim->bytes <= 0 || d->from == d->to)
 		goto dropped;
-	old_fd = open(old_zone, O_RDONLY | O_CLOEXEC);
-	if (old_fd < 0)
-		goto dropped; /* a first render, a new machine: no version to start from */
-	new_fd = open(new_zone, O_RDONLY | O_CLOEXEC);
-	if (new_fd < 0) {
-		rc = RDNS_EIO;
-		goto dropped;
-	}
-	bf = open_memstream(&body, &body_len);
-	if (bf == NULL) {
-		rc = RDNS_ENOMEM;
-		goto dropped;
-	}
 	size_t max = (size_t)lim->bytes;
-	int drc = zg_journal_diff(old_fd, new_fd, bf, max, &d);
-	if (fflush(bf) != 0 && drc == RDNS_OK)
-		drc = RDNS_ENOMEM;
-	if (drc == RDNS_ERANGE) {
-		log_info("journal: %s: the difference is over ixfr_history_bytes (%ld): history dropped",
-		         journal_path, lim->bytes);
-		goto dropped;
-	}
-	if (drc == RDNS_EINVAL) {
-		log_warn("journal: %s: the zone files are not in the order a merge needs: history dropped",
-		         journal_path);
-		goto dropped;
-	}
-	if (drc != RDNS_OK) {
-		rc = drc;
-		goto dropped;
-	}
-	if (d.from == d.to)
-		goto dropped; /* not two versions */
 	char head[160];
 	int hl = snprintf(head, sizeof(head), ";entry %" PRIu32 " %" PRIu32 " %zu %zu %zu %016" PRIx64 "\n",
-	                  d.from, d.to, d.deleted, d.added, body_len, fnv1a(FNV_INIT, body, body_len));
+	                  d->from, d->to, d->deleted, d->added, body_len, fnv1a(FNV_INIT, body, body_len));
 	size_t total = strlen(JOURNAL_MAGIC) + (size_t)hl + body_len;
 	if (total > max) {
 		log_info("journal: %s: the difference is over ixfr_history_bytes (%ld): history dropped",
@@ -535,11 +498,11 @@ int zg_journal_update(const char *journal_path, const char *old_zone, const char
 	}
 	if ((rc = journal_load(journal_path, &j)) != RDNS_OK)
 		goto dropped;
-	/* The history up to the file in place: entries past it are of versions that never
+	/* The history up to the version in place: entries past it are of versions that never
 	 * took its place (a render whose commit failed after its journal was written, e.g.
 	 * on a serialization conflict, and was done again). */
 	size_t upto = j != NULL ? j->n : 0;
-	while (upto > 0 && j->e[upto - 1].to != d.from)
+	while (upto > 0 && j->e[upto - 1].to != d->from)
 		upto--;
 	/* Keep the newest entries that fit; older versions get full transfers. */
 	size_t keep_from = upto;
@@ -597,21 +560,77 @@ int zg_journal_update(const char *journal_path, const char *old_zone, const char
 	}
 	tmp[0] = 0;
 	fsync_parent(journal_path);
-	if (st != NULL)
-		*st = d;
 	goto cleanup;
 dropped:
 	drop(journal_path);
+	if (rc == RDNS_OK)
+		rc = RDNS_ENOTFOUND;
 cleanup:
 	if (tf != NULL)
 		fclose(tf);
 	if (tmp[0])
 		unlink(tmp);
+	free(copy);
+	zg_journal_free(j);
+	return rc;
+}
+
+int zg_journal_update(const char *journal_path, const char *old_zone, const char *new_zone,
+                      const zg_journal_limits_t *lim, zg_journal_diff_t *st)
+{
+	int rc = RDNS_OK;
+	int old_fd = -1, new_fd = -1;
+	char *body = NULL;
+	size_t body_len = 0;
+	FILE *bf = NULL;
+	zg_journal_diff_t d = {0};
+	if (st != NULL)
+		*st = d;
+	if (lim == NULL || lim->versions <= 0 || lim->bytes <= 0)
+		goto dropped;
+	old_fd = open(old_zone, O_RDONLY | O_CLOEXEC);
+	if (old_fd < 0)
+		goto dropped; /* a first render, a new machine: no version to start from */
+	new_fd = open(new_zone, O_RDONLY | O_CLOEXEC);
+	if (new_fd < 0) {
+		rc = RDNS_EIO;
+		goto dropped;
+	}
+	bf = open_memstream(&body, &body_len);
+	if (bf == NULL) {
+		rc = RDNS_ENOMEM;
+		goto dropped;
+	}
+	size_t max = (size_t)lim->bytes;
+	int drc = zg_journal_diff(old_fd, new_fd, bf, max, &d);
+	if (fflush(bf) != 0 && drc == RDNS_OK)
+		drc = RDNS_ENOMEM;
+	if (drc == RDNS_ERANGE) {
+		log_info("journal: %s: the difference is over ixfr_history_bytes (%ld): history dropped",
+		         journal_path, lim->bytes);
+		goto dropped;
+	}
+	if (drc == RDNS_EINVAL) {
+		log_warn("journal: %s: the zone files are not in the order a merge needs: history dropped",
+		         journal_path);
+		goto dropped;
+	}
+	if (drc != RDNS_OK) {
+		rc = drc;
+		goto dropped;
+	}
+	int arc = zg_journal_append(journal_path, body, body_len, &d, lim);
+	if (arc == RDNS_OK && st != NULL)
+		*st = d;
+	if (arc != RDNS_OK && arc != RDNS_ENOTFOUND)
+		rc = arc;
+	goto cleanup;
+dropped:
+	drop(journal_path);
+cleanup:
 	if (bf != NULL)
 		fclose(bf);
 	free(body);
-	free(copy);
-	zg_journal_free(j);
 	if (old_fd >= 0)
 		close(old_fd);
 	if (new_fd >= 0)

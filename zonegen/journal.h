@@ -45,6 +45,11 @@ typedef struct {
 	size_t deleted, added;
 } zg_journal_diff_t;
 
+/* The order of owner names in our files (uncompressed wire names, any case): right
+ * to left by label, decimal labels as numbers, others as octets case-insensitively,
+ * a prefix first (so the apex first, then the renderer's address order). <0, 0, >0. */
+int zg_journal_owner_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+
 /* One difference sequence (RFC 1995 §4: old SOA, deletions, new SOA,
  * additions), one record line each, written to out: the linear merge of two
  * zone files of our format (SOA first, the records of one owner together,
@@ -70,6 +75,14 @@ int zg_journal_diff(int old_fd, int new_fd, FILE *out, size_t max, zg_journal_di
  * logged), RDNS_EIO (the journal could not be written; it was removed). */
 int zg_journal_update(const char *journal_path, const char *old_zone, const char *new_zone,
                       const zg_journal_limits_t *lim, zg_journal_diff_t *st);
+
+/* The same with the difference made already: body (old SOA, deletions, new SOA,
+ * additions, one line each with its newline) from d->from to d->to becomes the
+ * journal's newest entry, the older ones kept as zg_journal_update keeps them.
+ * RDNS_OK; RDNS_ENOTFOUND when history is off or the entry is over the limits (the
+ * journal was removed, logged); RDNS_EIO (it could not be written; removed). */
+int zg_journal_append(const char *journal_path, const char *body, size_t body_len, const zg_journal_diff_t *d,
+                      const zg_journal_limits_t *lim);
 
 /* One loaded entry. */
 typedef struct {

@@ -40,11 +40,13 @@ int zg_metrics_init(const rdns_conf_t *conf)
 	if (!m)
 		return RDNS_ENOMEM;
 	const core_metric_type_t C = CORE_METRIC_COUNTER, G = CORE_METRIC_GAUGE, H = CORE_METRIC_HISTOGRAM;
-	M.renders = core_metric_new(m, C, "rdns_zonegen_renders_total",
-	                            "Zone renders, by zone and outcome (changed: new content and serial; "
-	                            "rewritten: the same content written again; unchanged: nothing written; "
-	                            "failed).",
-	                            L_zone_outcome, NULL, 0, 1);
+	M.renders =
+	    core_metric_new(m, C, "rdns_zonegen_renders_total",
+	                    "Zone renders, by zone and outcome (changed: new content and serial; "
+	                    "incremental: a new serial served from the difference, its file written later; "
+	                    "rewritten: the same content written again; unchanged: nothing written; "
+	                    "failed).",
+	                    L_zone_outcome, NULL, 0, 1);
 	M.render_duration = core_metric_new(m, H, "rdns_zonegen_render_duration_seconds",
 	                                    "Duration of zone renders (snapshot, file, journal), by zone.",
 	                                    L_zone, seconds_ns, N(seconds_ns), CORE_METRICS_NS);

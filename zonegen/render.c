@@ -71,6 +71,24 @@ bool zg_render_file_serial(const char *path, uint32_t *serial)
 	return ok;
 }
 
+size_t zg_render_params_text(const db_zone_params_t *zp, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s.|%s|%s|%u|%u|%u|%u|%u|%s|%s", zp->name, zp->soa_mname, zp->soa_rname,
+	                 zp->refresh, zp->retry, zp->expire, zp->minimum, zp->ttl, zp->nameservers,
+	                 zp->default_ptr);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+uint64_t zg_render_params_fp(const char *text, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)text[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -264,10 +282,9 @@ static int write_temp(pass_t *p)
 	/* The hash covers everything but the serial: the head's parameters and every record. */
 	const core_zone_head_t *h = &p->head;
 	char params[8192];
-	int pl =
-	    snprintf(params, sizeof(params), "%s|%s|%s|%u|%u|%u|%u|%u|%s|%s", p->zone_fqdn, h->mname,
-	             h->rname, h->refresh, h->retry, h->expire, h->minimum, h->ttl, zp->nameservers, tmpl);
-	EVP_DigestUpdate(md, params, (size_t)pl);
+	size_t pl = zg_render_params_text(zp, params, sizeof(params));
+	EVP_DigestUpdate(md, params, pl);
+	res->params_fp = zg_render_params_fp(params, pl);
 	if ((rc = core_zonefile_head(p->f, h)) != RDNS_OK) {
 		if (rc == RDNS_EIO)
 			write_failed(p, "writing", errno);

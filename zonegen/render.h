@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "db/zones.h"
 #include "zonegen/journal.h"
 
 typedef struct {
@@ -19,7 +20,16 @@ typedef struct {
 	char notify[2048];      /* the zone's own NOTIFY targets, space separated */
 	bool journaled;         /* changed, and the difference went into the journal */
 	zg_journal_diff_t diff; /* that difference's size */
+	uint64_t params_fp;     /* zg_render_params_fp of the zone's parameters rendered */
 } zg_render_result_t;
+
+/* The text of a zone's parameters that its content hash starts with (everything of the
+ * head but the serial, the NS names and the default-PTR template); its length. */
+size_t zg_render_params_text(const db_zone_params_t *zp, char *buf, size_t len);
+
+/* A fingerprint of that text (FNV-1a 64): a version made from the difference must have
+ * the parameters of the version it starts from (zonegen/incr.c). */
+uint64_t zg_render_params_fp(const char *text, size_t len);
 
 /* Told, while a large zone's records stream in, that the session is alive (NULL: nobody). */
 typedef struct {

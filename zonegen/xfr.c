@@ -71,20 +71,27 @@ static void zone_text(const zg_zonedb_snap_t *sn, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-/* Stream a transfer: the SOA, the records of fd from off on (the zone file:
- * all but its SOA; a journal: its difference sequences), the SOA. */
-static int send_xfr(zg_query_t *r, const zg_zonedb_snap_t *sn, int fd, off_t off, bool skip_soa, xfr_t *x)
+/* Stream a transfer: the SOA, then either the version's records but its SOA
+ * (journal_entry < 0: an AXFR, or an IXFR answered in full) or the journal's
+ * difference sequences from journal_entry on, then the SOA. */
+static int send_xfr(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entry, xfr_t *x)
 {
 	zg_zonedb_reader_t rd;
-	zg_zonedb_reader_init_fd(&rd, fd, off, x->rbuf, sizeof(x->rbuf));
+	zg_zonedb_iter_t it;
+	if (journal_entry < 0)
+		zg_zonedb_iter_init(&it, sn, x->rbuf, sizeof(x->rbuf));
+	else
+		zg_zonedb_reader_init_fd(&rd, sn->journal->fd, sn->journal->e[journal_entry].off, x->rbuf,
+		                         sizeof(x->rbuf));
 	int rc = begin_xfr(r, x);
 	if (rc == RDNS_OK)
 		rc = put_xfr(r, x, &sn->soa);
 	if (rc != RDNS_OK)
 		return rc == RDNS_EIO ? RDNS_EIO : RDNS_ESPACE;
 	int got;
-	while ((got = zg_zonedb_reader_next(&rd, &x->rr)) == 1) {
-		if (skip_soa && x->rr.type == ZG_TYPE_SOA)
+	while ((got = journal_entry < 0 ? zg_zonedb_iter_next(&it, &x->rr)
+	                                : zg_zonedb_reader_next(&rd, &x->rr)) == 1) {
+		if (journal_entry < 0 && x->rr.type == ZG_TYPE_SOA)
 			continue; /* it went first and goes last */
 		if ((rc = put_xfr(r, x, &x->rr)) != RDNS_OK)
 			return rc;
@@ -138,9 +145,7 @@ static int transfer(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entr
 	x->sent = 0;
 	x->records = 0;
 	r->sent_bytes = 0;
-	int rc = journal_entry < 0
-	             ? send_xfr(r, sn, sn->fd, 0, true, x)
-	             : send_xfr(r, sn, sn->journal->fd, sn->journal->e[journal_entry].off, false, x);
+	int rc = send_xfr(r, sn, journal_entry, x);
 	zone_text(sn, zone, sizeof(zone));
 	zg_metrics_transfer(r->qtype != ZG_TYPE_IXFR ? "axfr"
 	                    : journal_entry >= 0     ? "ixfr"

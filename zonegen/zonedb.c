@@ -52,9 +52,28 @@ static void index_free(zg_zonedb_index_t *ix)
 	free(ix);
 }
 
+static void ovl_free(zg_zonedb_ovl_t *ovl, size_t n)
+{
+	for (size_t i = 0; ovl != NULL && i < n; i++)
+		free(ovl[i].line);
+	free(ovl);
+}
+
 static void snap_free(zg_zonedb_snap_t *sn)
 {
-	close(sn->fd);
+	if (sn == NULL)
+		return;
+	if (sn->base != NULL) {
+		/* (the base's last holder may be this overlay: give it back the same way) */
+		zg_zonedb_snap_t *b = sn->base;
+		bool last = __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0;
+		if (last)
+			snap_free(b);
+	}
+	ovl_free(sn->ovl, sn->n_ovl);
+	free(sn->soa_line);
+	if (sn->fd >= 0)
+		close(sn->fd);
 	zg_journal_free(sn->journal);
 	index_free(sn->index);
 	pthread_mutex_destroy(&sn->index_lock);
@@ -65,9 +84,7 @@ void zg_zonedb_put(zg_zonedb_t *db, zg_zonedb_snap_t *sn)
 {
 	if (sn == NULL)
 		return;
-	pthread_mutex_lock(&db->lock);
-	bool last = --sn->refs == 0;
-	pthread_mutex_unlock(&db->lock);
+	bool last = __atomic_sub_fetch(&sn->refs, 1, __ATOMIC_ACQ_REL) == 0;
 	if (last)
 		snap_free(sn);
 }
@@ -122,10 +139,19 @@ zg_zonedb_snap_t *zg_zonedb_get(zg_zonedb_t *db, const uint8_t *name, size_t nle
 	size_t i = zone_find(db, key, nlen, &found);
 	if (found) {
 		sn = db->zones[i].snap;
-		sn->refs++;
+		__atomic_add_fetch(&sn->refs, 1, __ATOMIC_ACQ_REL);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return sn;
+}
+
+zg_zonedb_snap_t *zg_zonedb_get_text(zg_zonedb_t *db, const char *zone)
+{
+	uint8_t key[ZG_WIRE_NAME_MAX];
+	size_t kl;
+	if (zone == NULL || zg_wire_name_from_text(zone, strlen(zone), false, key, &kl) != RDNS_OK)
+		return NULL;
+	return zg_zonedb_get(db, key, kl);
 }
 
 static int zone_key(const char *zone, uint8_t *key, size_t *kl)
@@ -287,6 +313,38 @@ cleanup:
 	return rc;
 }
 
+/* Make sn the zone's current snapshot; *old: the one it replaces (the caller gives it back). */
+static int install(zg_zonedb_t *db, const uint8_t *key, size_t kl, zg_zonedb_snap_t *sn,
+                   zg_zonedb_snap_t **old)
+{
+	*old = NULL;
+	pthread_mutex_lock(&db->lock);
+	bool found;
+	size_t i = zone_find(db, key, kl, &found);
+	if (found) {
+		*old = db->zones[i].snap;
+		db->zones[i].snap = sn;
+	} else {
+		if (db->n_zones == db->cap_zones) {
+			size_t nc = db->cap_zones ? db->cap_zones * 2 : 16;
+			zone_t *nz = realloc(db->zones, nc * sizeof(*nz));
+			if (nz == NULL) {
+				pthread_mutex_unlock(&db->lock);
+				return RDNS_ENOMEM;
+			}
+			db->zones = nz;
+			db->cap_zones = nc;
+		}
+		memmove(&db->zones[i + 1], &db->zones[i], (db->n_zones - i) * sizeof(*db->zones));
+		memcpy(db->zones[i].key, key, kl);
+		db->zones[i].key_len = kl;
+		db->zones[i].snap = sn;
+		db->n_zones++;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return RDNS_OK;
+}
+
 int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
 {
 	uint8_t key[ZG_WIRE_NAME_MAX];
@@ -320,31 +378,8 @@ int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
 	    (rc = zg_journal_open(jpath, sn->soa.soa[0], &sn->journal)) != RDNS_OK)
 		goto cleanup;
 
-	pthread_mutex_lock(&db->lock);
-	bool found;
-	size_t i = zone_find(db, key, kl, &found);
-	if (found) {
-		old = db->zones[i].snap;
-		db->zones[i].snap = sn;
-	} else {
-		if (db->n_zones == db->cap_zones) {
-			size_t nc = db->cap_zones ? db->cap_zones * 2 : 16;
-			zone_t *nz = realloc(db->zones, nc * sizeof(*nz));
-			if (nz == NULL) {
-				pthread_mutex_unlock(&db->lock);
-				rc = RDNS_ENOMEM;
-				goto cleanup;
-			}
-			db->zones = nz;
-			db->cap_zones = nc;
-		}
-		memmove(&db->zones[i + 1], &db->zones[i], (db->n_zones - i) * sizeof(*db->zones));
-		memcpy(db->zones[i].key, key, kl);
-		db->zones[i].key_len = kl;
-		db->zones[i].snap = sn;
-		db->n_zones++;
-	}
-	pthread_mutex_unlock(&db->lock);
+	if ((rc = install(db, key, kl, sn, &old)) != RDNS_OK)
+		goto cleanup;
 	log_zone_info("dnssrv", zone, "published serial %u, %zu records, IXFR history of %zu versions",
 	              sn->soa.soa[0], sn->records, sn->journal != NULL ? sn->journal->n : 0);
 	sn = NULL;
@@ -506,8 +541,9 @@ static int read_record(const zg_zonedb_snap_t *sn, uint64_t off, zg_wire_zrr_t *
 	return zg_wire_zrr_parse(line, len, rr) == RDNS_OK ? RDNS_OK : RDNS_EIO;
 }
 
-int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wire_zrr_t *out, size_t max,
-                     size_t *n, bool *exists)
+/* zg_zonedb_lookup in the file of a plain snapshot. */
+static int file_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wire_zrr_t *out, size_t max,
+                       size_t *n, bool *exists)
 {
 	int rc = RDNS_OK;
 	*n = 0;
@@ -579,4 +615,288 @@ int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_
 	}
 	free(rr);
 	return rc;
+}
+
+/* ---- overlays ---- */
+
+static int ovl_cmp(const void *a, const void *b)
+{
+	const zg_zonedb_ovl_t *x = a, *y = b;
+	return zg_journal_owner_cmp(x->owner, x->owner_len, y->owner, y->owner_len);
+}
+
+/* The index of name in sn's overlay, -1 when it is not there. */
+static long ovl_find(const zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen)
+{
+	size_t lo = 0, hi = sn->n_ovl;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = zg_journal_owner_cmp(sn->ovl[mid].owner, sn->ovl[mid].owner_len, name, nlen);
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int ovl_copy(zg_zonedb_ovl_t *dst, const zg_zonedb_ovl_t *src)
+{
+	*dst = *src;
+	dst->line = NULL;
+	if (src->line == NULL)
+		return RDNS_OK;
+	dst->line = malloc(src->line_len + 1);
+	if (dst->line == NULL)
+		return RDNS_ENOMEM;
+	memcpy(dst->line, src->line, src->line_len);
+	dst->line[src->line_len] = 0;
+	return RDNS_OK;
+}
+
+int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb_ovl_t *ovl, size_t n,
+                              const char *soa_line, size_t soa_len, const char *journal_path)
+{
+	uint8_t key[ZG_WIRE_NAME_MAX];
+	size_t kl;
+	int rc = RDNS_ENOMEM;
+	zg_zonedb_snap_t *cur = NULL, *old = NULL, *sn = NULL;
+	zg_zonedb_ovl_t *add = NULL;
+	if (zone_key(zone, key, &kl) != RDNS_OK || kl <= 1)
+		return RDNS_EINVAL;
+	cur = zg_zonedb_get(db, key, kl);
+	if (cur == NULL)
+		return RDNS_ENOTFOUND;
+	zg_zonedb_snap_t *base = cur->base != NULL ? cur->base : cur;
+	sn = calloc(1, sizeof(*sn));
+	if (sn != NULL) {
+		sn->refs = 1;
+		sn->fd = -1;
+		pthread_mutex_init(&sn->index_lock, NULL);
+	}
+	add = calloc(n ? n : 1, sizeof(*add));
+	if (sn == NULL || add == NULL)
+		goto cleanup;
+	/* The new SOA: of this zone, a newer serial (RFC 1982). */
+	if (zg_wire_zrr_parse(soa_line, soa_len, &sn->soa) != RDNS_OK || sn->soa.type != ZG_TYPE_SOA ||
+	    !zg_wire_name_equal(sn->soa.owner, sn->soa.owner_len, key, kl) ||
+	    (int32_t)(sn->soa.soa[0] - cur->soa.soa[0]) <= 0) {
+		rc = RDNS_EINVAL;
+		goto cleanup;
+	}
+	if ((sn->soa_line = malloc(soa_len + 1)) == NULL)
+		goto cleanup;
+	memcpy(sn->soa_line, soa_line, soa_len);
+	sn->soa_line[soa_len] = 0;
+	sn->soa_line_len = soa_len;
+	/* The names given, checked and sorted. */
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = ovl_copy(&add[i], &ovl[i])) != RDNS_OK)
+			goto cleanup;
+		zg_wire_name_lower(add[i].owner, add[i].owner_len);
+		zg_wire_zrr_t rr;
+		rc = RDNS_EINVAL;
+		if (!zg_zonedb_in_zone(add[i].owner, add[i].owner_len, key, kl) ||
+		    zg_wire_name_equal(add[i].owner, add[i].owner_len, key, kl))
+			goto cleanup;
+		if (add[i].line != NULL &&
+		    (zg_wire_zrr_parse(add[i].line, add[i].line_len, &rr) != RDNS_OK ||
+		     rr.type == ZG_TYPE_SOA ||
+		     !zg_wire_name_equal(rr.owner, rr.owner_len, add[i].owner, add[i].owner_len)))
+			goto cleanup;
+	}
+	qsort(add, n, sizeof(*add), ovl_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (ovl_cmp(&add[i - 1], &add[i]) == 0) {
+			rc = RDNS_EINVAL;
+			goto cleanup;
+		}
+	/* Merged with the current overlay: the names given win. */
+	size_t cn = cur->base != NULL ? cur->n_ovl : 0;
+	sn->ovl = calloc(cn + n ? cn + n : 1, sizeof(*sn->ovl));
+	if (sn->ovl == NULL) {
+		rc = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	size_t a = 0, b = 0;
+	while (a < cn || b < n) {
+		int c = a == cn ? 1 : b == n ? -1 : ovl_cmp(&cur->ovl[a], &add[b]);
+		if (c < 0) {
+			if ((rc = ovl_copy(&sn->ovl[sn->n_ovl], &cur->ovl[a++])) != RDNS_OK)
+				goto cleanup;
+			sn->n_ovl++;
+			continue;
+		}
+		if (c == 0)
+			a++;
+		sn->ovl[sn->n_ovl++] = add[b];
+		add[b++].line = NULL; /* moved */
+	}
+	sn->fd = dup(base->fd);
+	if (sn->fd < 0) {
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	sn->records = base->records;
+	sn->apex_rrs = base->apex_rrs;
+	sn->apex_first = base->apex_first;
+	if (journal_path != NULL &&
+	    (rc = zg_journal_open(journal_path, sn->soa.soa[0], &sn->journal)) != RDNS_OK)
+		goto cleanup;
+	__atomic_add_fetch(&base->refs, 1, __ATOMIC_ACQ_REL);
+	sn->base = base;
+	if ((rc = install(db, key, kl, sn, &old)) != RDNS_OK)
+		goto cleanup;
+	log_zone_info("dnssrv", zone,
+	              "published serial %u: serial %u with %zu names replaced, IXFR history of %zu versions",
+	              sn->soa.soa[0], base->soa.soa[0], sn->n_ovl, sn->journal != NULL ? sn->journal->n : 0);
+	sn = NULL;
+	zg_zonedb_put(db, old);
+	rc = RDNS_OK;
+cleanup:
+	ovl_free(add, n);
+	if (sn != NULL)
+		snap_free(sn); /* (its fd may be -1 still) */
+	zg_zonedb_put(db, cur);
+	return rc;
+}
+
+void zg_zonedb_iter_init(zg_zonedb_iter_t *it, const zg_zonedb_snap_t *sn, char *buf, size_t cap)
+{
+	memset(it, 0, sizeof(*it));
+	it->sn = sn;
+	zg_zonedb_reader_init_fd(&it->rd, sn->fd, 0, buf, cap);
+}
+
+/* The base's next record into the lookahead, unless there is one. */
+static int iter_fill(zg_zonedb_iter_t *it)
+{
+	if (it->la_has || it->base_done)
+		return RDNS_OK;
+	int got = zg_zonedb_reader_next(&it->rd, &it->la);
+	if (got < 0)
+		return got;
+	it->la_has = got == 1;
+	it->base_done = got == 0;
+	return RDNS_OK;
+}
+
+int zg_zonedb_iter_next(zg_zonedb_iter_t *it, zg_wire_zrr_t *rr)
+{
+	const zg_zonedb_snap_t *sn = it->sn;
+	int rc;
+	if (!it->started) {
+		/* The SOA: the file's first record (checked at publish), or the overlay's own. */
+		if ((rc = iter_fill(it)) != RDNS_OK)
+			return rc;
+		if (!it->la_has)
+			return RDNS_EINVAL;
+		it->started = true;
+		it->la_has = false;
+		*rr = sn->soa;
+		it->line = sn->base != NULL ? sn->soa_line : it->rd.line;
+		it->line_len = sn->base != NULL ? sn->soa_line_len : it->rd.line_len;
+		return 1;
+	}
+	for (;;) {
+		if ((rc = iter_fill(it)) != RDNS_OK)
+			return rc;
+		int c = it->oi == sn->n_ovl ? 1
+		        : !it->la_has       ? -1
+		                      : zg_journal_owner_cmp(sn->ovl[it->oi].owner, sn->ovl[it->oi].owner_len,
+		                                             it->la.owner, it->la.owner_len);
+		if (c > 0) {
+			if (!it->la_has)
+				return 0;
+			it->la_has = false;
+			*rr = it->la;
+			it->line = it->rd.line;
+			it->line_len = it->rd.line_len;
+			return 1;
+		}
+		if (c == 0) {
+			/* the base's records of this name are replaced */
+			it->la_has = false;
+			continue;
+		}
+		const zg_zonedb_ovl_t *o = &sn->ovl[it->oi++];
+		if (o->line == NULL)
+			continue;
+		if (zg_wire_zrr_parse(o->line, o->line_len, rr) != RDNS_OK)
+			return RDNS_EINVAL;
+		it->line = o->line;
+		it->line_len = o->line_len;
+		return 1;
+	}
+}
+
+/* Whether the version sn holds a record strictly below name: one pass over it (a name
+ * whose last record below was deleted by an overlay: rare, and only asked by query_allow). */
+static int any_below(const zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, bool *found)
+{
+	*found = false;
+	char *buf = malloc(ZG_ZONEDB_LINE_MAX);
+	zg_wire_zrr_t *rr = malloc(sizeof(*rr));
+	int rc = RDNS_ENOMEM, got = 0;
+	if (buf != NULL && rr != NULL) {
+		zg_zonedb_iter_t it;
+		zg_zonedb_iter_init(&it, sn, buf, ZG_ZONEDB_LINE_MAX);
+		while ((got = zg_zonedb_iter_next(&it, rr)) == 1)
+			if (rr->owner_len > nlen && zg_zonedb_in_zone(rr->owner, rr->owner_len, name, nlen)) {
+				*found = true;
+				break;
+			}
+		rc = got < 0 ? RDNS_EIO : RDNS_OK;
+	}
+	free(buf);
+	free(rr);
+	return rc;
+}
+
+int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wire_zrr_t *out, size_t max,
+                     size_t *n, bool *exists)
+{
+	if (sn->base == NULL)
+		return file_lookup(sn, name, nlen, out, max, n, exists);
+	*n = 0;
+	*exists = false;
+	long k = ovl_find(sn, name, nlen);
+	if (k >= 0) {
+		/* a complete address name: nothing below it, so it exists iff it owns its record */
+		const zg_zonedb_ovl_t *o = &sn->ovl[k];
+		if (o->line == NULL)
+			return RDNS_OK;
+		if (max == 0)
+			return RDNS_ERANGE;
+		if (zg_wire_zrr_parse(o->line, o->line_len, &out[0]) != RDNS_OK)
+			return RDNS_EIO;
+		*n = 1;
+		*exists = true;
+		return RDNS_OK;
+	}
+	int rc = file_lookup(sn->base, name, nlen, out, max, n, exists);
+	if (rc != RDNS_OK)
+		return rc;
+	for (size_t i = 0; i < *n; i++)
+		if (out[i].type == ZG_TYPE_SOA)
+			out[i] = sn->soa; /* the apex: this version's SOA */
+	if (*n > 0)
+		return RDNS_OK;
+	/* No records of its own: it exists iff some name below it owns one in this version. */
+	bool deleted_below = false;
+	for (size_t i = 0; i < sn->n_ovl; i++) {
+		const zg_zonedb_ovl_t *o = &sn->ovl[i];
+		if (o->owner_len <= nlen || !zg_zonedb_in_zone(o->owner, o->owner_len, name, nlen))
+			continue;
+		if (o->line != NULL) {
+			*exists = true;
+			return RDNS_OK;
+		}
+		deleted_below = true;
+	}
+	if (*exists && deleted_below)
+		return any_below(sn, name, nlen, exists);
+	return RDNS_OK;
 }

@@ -22,8 +22,20 @@ typedef struct zg_zonedb zg_zonedb_t;
  * Read-only outside zonedb.c. */
 typedef struct zg_zonedb_index zg_zonedb_index_t;
 
+/* One name of an overlay: its record set replaces the one the base file has. The names
+ * of an overlay are complete address names (the owners of PTRs), which have no names
+ * below them in a reverse zone. */
 typedef struct {
-	int refs; /* private: under the zonedb's lock */
+	uint8_t owner[ZG_WIRE_NAME_MAX]; /* lower-case wire name */
+	size_t owner_len;
+	char *line; /* its one record, a line of our format (no newline); NULL: it owns none now */
+	size_t line_len;
+} zg_zonedb_ovl_t;
+
+typedef struct zg_zonedb_snap zg_zonedb_snap_t;
+
+struct zg_zonedb_snap {
+	int refs; /* private: atomic */
 	int fd;   /* private: read it with zg_zonedb_reader_* */
 	zg_wire_zrr_t soa;
 	size_t records; /* including the SOA */
@@ -36,7 +48,15 @@ typedef struct {
 	zg_zonedb_index_t *index;
 	/* the IXFR history ending at this version (<zone>.ixfr, checked at publish); NULL: none */
 	zg_journal_t *journal;
-} zg_zonedb_snap_t;
+	/* An overlay version (zg_zonedb_publish_overlay): the zone file of base (held) with
+	 * the names of ovl (sorted in our files' order) replaced and soa as its SOA (soa_line:
+	 * its text). base is NULL for a version that is a zone file as it is. */
+	zg_zonedb_snap_t *base;
+	zg_zonedb_ovl_t *ovl;
+	size_t n_ovl;
+	char *soa_line;
+	size_t soa_line_len;
+};
 
 /* An empty store; NULL when out of memory. */
 zg_zonedb_t *zg_zonedb_new(void);
@@ -53,6 +73,20 @@ void zg_zonedb_free(zg_zonedb_t *db);
  * RDNS_EINVAL (bad zone name or file content), RDNS_EIO (cannot open or
  * read), RDNS_ENOMEM. Logs the outcome (component "dnssrv"). */
 int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path);
+
+/* A new version of a published zone without a new file: the current snapshot's zone
+ * file (its base, when it is an overlay itself) with the names of ovl[0..n) replaced,
+ * those of the current overlay kept unless ovl replaces them, soa_line as the SOA, and
+ * the journal at journal_path when it checks and ends at that SOA's serial. ovl's lines
+ * are copied; its order does not matter, a name may appear once. The caller makes
+ * sure the lines are what a render of the same content would write (incr.c). RDNS_OK,
+ * RDNS_ENOTFOUND (the zone is not published), RDNS_EINVAL (a line or name that is not
+ * ours, a serial that is not newer), RDNS_ENOMEM. Logs the outcome. */
+int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb_ovl_t *ovl, size_t n,
+                              const char *soa_line, size_t soa_len, const char *journal_path);
+
+/* The current snapshot of zone (text, trailing dot optional), held; NULL: not published. */
+zg_zonedb_snap_t *zg_zonedb_get_text(zg_zonedb_t *db, const char *zone);
 
 /* Drop the zone's snapshot; holders keep theirs. Unknown zones are fine. */
 void zg_zonedb_unpublish(zg_zonedb_t *db, const char *zone);
@@ -89,9 +123,16 @@ int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_
 /* Whether the uncompressed wire name is apex or below it (any case, label-aligned). */
 bool zg_zonedb_in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, size_t alen);
 
+/* The records of a version in zone order, as an AXFR sends them and a file of it holds
+ * them: the SOA first, then the base file's records with the overlay's names replaced
+ * (a plain snapshot: its file's records). line/line_len: the record's text, valid until
+ * the next call. */
+typedef struct zg_zonedb_reader zg_zonedb_reader_t;
+typedef struct zg_zonedb_iter zg_zonedb_iter_t;
+
 /* The records of a snapshot in file order, comments skipped. Readers of one
  * snapshot are independent (pread on the shared file). */
-typedef struct {
+struct zg_zonedb_reader {
 	int fd;
 	off_t off;
 	char *buf;
@@ -102,7 +143,7 @@ typedef struct {
 	off_t line_off;   /* file offset of the line of the last record returned */
 	const char *line; /* its text (no newline), in buf: valid until the next call */
 	size_t line_len;
-} zg_zonedb_reader_t;
+};
 
 /* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's and bounds the line length. */
 void zg_zonedb_reader_init(zg_zonedb_reader_t *rd, const zg_zonedb_snap_t *sn, char *buf, size_t cap);
@@ -120,5 +161,24 @@ int zg_zonedb_reader_next(zg_zonedb_reader_t *rd, zg_wire_zrr_t *rr);
  * valid until the next call): 1, 0 at the end, RDNS_ERANGE, RDNS_EIO. For
  * readers that compare lines before they parse them (journal.c). */
 int zg_zonedb_reader_next_line(zg_zonedb_reader_t *rd, const char **line, size_t *len);
+
+struct zg_zonedb_iter {
+	zg_zonedb_reader_t rd; /* over the base file */
+	const zg_zonedb_snap_t *sn;
+	size_t oi;        /* the next overlay name */
+	bool started;     /* the SOA went */
+	bool la_has;      /* rd's last record is the lookahead (not yet returned) */
+	bool base_done;   /* the base file is read to its end */
+	zg_wire_zrr_t la; /* the lookahead */
+	const char *line; /* the record returned last */
+	size_t line_len;
+};
+
+/* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's. */
+void zg_zonedb_iter_init(zg_zonedb_iter_t *it, const zg_zonedb_snap_t *sn, char *buf, size_t cap);
+
+/* 1 with the next record in *rr (its text in it->line), 0 at the end; RDNS_EINVAL,
+ * RDNS_ERANGE or RDNS_EIO as zg_zonedb_reader_next. */
+int zg_zonedb_iter_next(zg_zonedb_iter_t *it, zg_wire_zrr_t *rr);
 
 #endif

@@ -78,7 +78,8 @@ BEGIN
                p_ip, 'ptr ' || host(p_ip), v_old, p_hostname, rid.id, jsonb_build_object('forced', p_forced)
           FROM rid
     ), chg AS (
-        INSERT INTO zone_changes (zone_id) SELECT v_zone WHERE v_old IS DISTINCT FROM p_hostname RETURNING seq
+        INSERT INTO zone_changes (zone_id, ip, old_hostname) SELECT v_zone, p_ip, v_old
+         WHERE v_old IS DISTINCT FROM p_hostname RETURNING seq
     )
     SELECT rid.id, EXISTS (SELECT 1 FROM chg) AND NOT rdns_zone_pending(v_zone)
       INTO o_request, v_first FROM rid;

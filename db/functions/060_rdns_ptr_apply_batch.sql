@@ -74,7 +74,9 @@ BEGIN
     ), changed AS MATERIALIZED (
         SELECT DISTINCT b.zone FROM b WHERE b.old IS DISTINCT FROM b.hostname
     ), chg AS (
-        INSERT INTO zone_changes (zone_id) SELECT changed.zone FROM changed
+        -- one row per address changed (migration 009: rdns-zonegen applies it alone)
+        INSERT INTO zone_changes (zone_id, ip, old_hostname)
+        SELECT b.zone, b.ip, b.old FROM b WHERE b.old IS DISTINCT FROM b.hostname
     ), woken AS (
         -- zones that had no pending change before (the snapshot does not see chg's rows);
         -- one probe per zone (MATERIALIZED: not pushed down to every change)

@@ -1,0 +1,13 @@
+-- 009: which address a zone change was about (#19: a large zone's change served from
+-- the difference, without rendering the whole zone on the change path).
+--
+-- The PTR apply functions (db/functions/050, 060) fill in ip and the address's hostname
+-- before the change (old_hostname, NULL: it had no record of its own); rdns-zonegen
+-- computes the address's old and new records from them with the renderer's own code
+-- and serves the new version as the published one plus those names (zonegen/incr.c).
+-- Rows with ip NULL (rdns_zone_touch: SOA, NS, template, NOTIFY edits, allocation
+-- deletions) mean "anything may have changed": a full render, as before. Rows of one
+-- address are in the order their transactions committed (the apply functions serialise
+-- an address on its advisory lock), so the first pending row's old_hostname is what
+-- the published version holds.
+ALTER TABLE zone_changes ADD COLUMN ip inet, ADD COLUMN old_hostname text;

@@ -1,0 +1,391 @@
+/* incr.c - a large zone's PTR changes served from the difference, and its file written later. */
+#include "zonegen/incr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/addr.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/serial.h"
+#include "core/zonefile.h"
+#include "zonegen/render.h"
+#include "zonegen/zonedb.h"
+
+#define INCR_BUF (256 * 1024)
+
+/* The head the renderer writes for zp at serial. */
+static core_zone_head_t head_of(const db_zone_params_t *zp, const char *fqdn, uint32_t serial)
+{
+	return (core_zone_head_t){
+	    .zone = fqdn,
+	    .serial = serial,
+	    .mname = zp->soa_mname,
+	    .rname = zp->soa_rname,
+	    .refresh = zp->refresh,
+	    .retry = zp->retry,
+	    .expire = zp->expire,
+	    .minimum = zp->minimum,
+	    .ttl = zp->ttl,
+	    .ns = zp->ns,
+	    .n_ns = zp->n_ns,
+	};
+}
+
+/* The SOA line of the head at serial (its second line: the first is the comment). */
+static int soa_line(const db_zone_params_t *zp, const char *fqdn, uint32_t serial, char *out, size_t len,
+                    size_t *olen)
+{
+	char *text = NULL;
+	size_t tl = 0;
+	FILE *m = open_memstream(&text, &tl);
+	if (m == NULL)
+		return RDNS_ENOMEM;
+	core_zone_head_t h = head_of(zp, fqdn, serial);
+	int rc = core_zonefile_head(m, &h);
+	if (fclose(m) != 0 && rc == RDNS_OK)
+		rc = RDNS_ENOMEM;
+	if (rc == RDNS_OK) {
+		char *a = memchr(text, '\n', tl);
+		char *b = a != NULL ? memchr(a + 1, '\n', tl - (size_t)(a + 1 - text)) : NULL;
+		if (b == NULL || (size_t)(b - a - 1) >= len) {
+			rc = RDNS_EINVAL;
+		} else {
+			*olen = (size_t)(b - a - 1);
+			memcpy(out, a + 1, *olen);
+			out[*olen] = 0;
+		}
+	}
+	free(text);
+	return rc;
+}
+
+/* The record the renderer writes for address a alone (a custom hostname, else an IPv4
+ * zone's default), as a line without its newline: *line NULL when it writes none (no
+ * hostname and no default, or one it refuses, as a full render skips it). */
+static int addr_line(const core_addr_t *a, const char *tmpl, uint32_t ttl, const char *hostname, char **line,
+                     size_t *len)
+{
+	*line = NULL;
+	*len = 0;
+	char *text = NULL;
+	size_t tl = 0;
+	FILE *m = open_memstream(&text, &tl);
+	if (m == NULL)
+		return RDNS_ENOMEM;
+	core_prefix_t one = {.addr = *a, .len = core_addr_bits(a->family)};
+	core_zonefile_w_t *w = core_zonefile_w_new(m, &one, tmpl[0] ? tmpl : NULL, ttl);
+	int rc = w != NULL ? RDNS_OK : RDNS_EINVAL;
+	if (rc == RDNS_OK && hostname != NULL) {
+		int e = core_zonefile_w_add(w, a, hostname);
+		if (e == RDNS_EIO)
+			rc = RDNS_ENOMEM;
+		/* RDNS_EINVAL: a name the writer refuses; the render skips it the same way */
+	}
+	if (rc == RDNS_OK && core_zonefile_w_finish(w) != RDNS_OK)
+		rc = RDNS_ENOMEM;
+	core_zonefile_w_free(w);
+	if (fclose(m) != 0 && rc == RDNS_OK)
+		rc = RDNS_ENOMEM;
+	if (rc == RDNS_OK && tl > 0) {
+		char *nl = memchr(text, '\n', tl);
+		if (nl == NULL || (size_t)(nl - text) + 1 != tl) {
+			rc = RDNS_EINVAL; /* one address, one line at most */
+		} else {
+			*nl = 0;
+			*line = text;
+			*len = tl - 1;
+			text = NULL;
+		}
+	}
+	free(text);
+	return rc;
+}
+
+/* One changed name: its record before and after. */
+typedef struct {
+	char *old, *new_;
+	size_t old_len, new_len;
+} change_t;
+
+static bool same_line(const char *a, size_t al, const char *b, size_t bl)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return al == bl && memcmp(a, b, al) == 0;
+}
+
+int zg_incr_apply(db_t *db, zg_dnssrv_t *srv, long long zone_id, const char *zone_dir, uint64_t params_fp,
+                  size_t max_names, const zg_journal_limits_t *hist, zg_incr_result_t *res)
+{
+	db_zone_addr_change_t *ch = NULL;
+	size_t n_ch = 0, n_ovl = 0;
+	change_t *cv = NULL;
+	zg_zonedb_ovl_t *ovl = NULL;
+	zg_zonedb_snap_t *sn = NULL;
+	char *body = NULL;
+	size_t body_len = 0;
+	FILE *bf = NULL;
+	int rc;
+	memset(res, 0, sizeof(*res));
+	db_zone_params_t *zp = &res->zp;
+
+	if ((rc = db_zone_render_begin(db)) != RDNS_OK)
+		goto cleanup;
+	if ((rc = db_zone_params(db, zone_id, zp)) != RDNS_OK)
+		goto cleanup;
+	snprintf(res->name, sizeof(res->name), "%s", zp->name);
+	snprintf(res->notify, sizeof(res->notify), "%s", zp->notify);
+	snprintf(res->path, sizeof(res->path), "%s/%s.zone", zone_dir, zp->name);
+	char fqdn[96], params[8192];
+	snprintf(fqdn, sizeof(fqdn), "%s.", zp->name);
+	/* The version served must be the one PostgreSQL has, with the same parameters. */
+	rc = RDNS_ERANGE;
+	sn = zg_dnssrv_get(srv, fqdn);
+	if (sn == NULL || sn->soa.soa[0] != zp->serial)
+		goto cleanup;
+	if (zg_render_params_fp(params, zg_render_params_text(zp, params, sizeof(params))) != params_fp)
+		goto cleanup;
+	core_prefix_t prefix;
+	if (core_prefix_parse(zp->prefix, &prefix) != RDNS_OK)
+		goto cleanup;
+	if ((rc = db_zone_changed_addrs(db, zone_id, zp->last_seq, max_names, &ch, &n_ch)) != RDNS_OK)
+		goto cleanup;
+
+	/* Each address's record before and after, with the renderer's code. */
+	cv = calloc(n_ch, sizeof(*cv));
+	ovl = calloc(n_ch, sizeof(*ovl));
+	if (cv == NULL || ovl == NULL) {
+		rc = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n_ch; i++) {
+		if (!core_prefix_contains(&prefix, &ch[i].ip)) {
+			rc = RDNS_ERANGE; /* not this zone's: let the render sort it out */
+			goto cleanup;
+		}
+		if ((rc = addr_line(&ch[i].ip, zp->default_ptr, zp->ttl, ch[i].old_hostname, &cv[i].old,
+		                    &cv[i].old_len)) != RDNS_OK ||
+		    (rc = addr_line(&ch[i].ip, zp->default_ptr, zp->ttl, ch[i].hostname, &cv[i].new_,
+		                    &cv[i].new_len)) != RDNS_OK) {
+			if (rc == RDNS_EINVAL)
+				rc = RDNS_ERANGE;
+			goto cleanup;
+		}
+		if (same_line(cv[i].old, cv[i].old_len, cv[i].new_, cv[i].new_len))
+			continue;
+		/* the owner: the name of the address's line, before or after */
+		const char *l = cv[i].new_ != NULL ? cv[i].new_ : cv[i].old;
+		size_t ll = cv[i].new_ != NULL ? cv[i].new_len : cv[i].old_len;
+		zg_wire_zrr_t rr;
+		if (zg_wire_zrr_parse(l, ll, &rr) != RDNS_OK) {
+			rc = RDNS_ERANGE;
+			goto cleanup;
+		}
+		zg_zonedb_ovl_t *o = &ovl[n_ovl++];
+		memcpy(o->owner, rr.owner, rr.owner_len);
+		o->owner_len = rr.owner_len;
+		o->line = cv[i].new_;
+		o->line_len = cv[i].new_len;
+		if (cv[i].old != NULL)
+			res->deleted++;
+		if (cv[i].new_ != NULL)
+			res->added++;
+	}
+	res->from = res->serial = zp->serial;
+	if (n_ovl == 0) {
+		/* Nothing a secondary would see changed: the same version, the changes consumed. */
+		rc = db_zone_render_commit(db, zone_id, zp->serial, zp->content_hash, zp->last_seq);
+		goto cleanup;
+	}
+
+	/* RFC 1995 §4: old SOA, deletions, new SOA, additions (address order: our files'). */
+	uint32_t serial = core_serial_next(zp->serial, (uint32_t)time(NULL));
+	char soa_old[1024], soa_new[1024];
+	size_t soa_old_len, soa_new_len;
+	if ((rc = soa_line(zp, fqdn, zp->serial, soa_old, sizeof(soa_old), &soa_old_len)) != RDNS_OK ||
+	    (rc = soa_line(zp, fqdn, serial, soa_new, sizeof(soa_new), &soa_new_len)) != RDNS_OK) {
+		if (rc == RDNS_EINVAL)
+			rc = RDNS_ERANGE;
+		goto cleanup;
+	}
+	if ((bf = open_memstream(&body, &body_len)) == NULL) {
+		rc = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	fprintf(bf, "%s\n", soa_old);
+	for (size_t i = 0; i < n_ch; i++)
+		if (cv[i].old != NULL && !same_line(cv[i].old, cv[i].old_len, cv[i].new_, cv[i].new_len))
+			fprintf(bf, "%s\n", cv[i].old);
+	fprintf(bf, "%s\n", soa_new);
+	for (size_t i = 0; i < n_ch; i++)
+		if (cv[i].new_ != NULL && !same_line(cv[i].old, cv[i].old_len, cv[i].new_, cv[i].new_len))
+			fprintf(bf, "%s\n", cv[i].new_);
+	if (fflush(bf) != 0) {
+		rc = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	/* The journal first, as a render writes it before its commit: a failed commit leaves an
+	 * entry past the version served, which the next entry drops (zg_journal_append). */
+	char jpath[4200];
+	bool journaled = false;
+	if (zg_journal_path(res->path, jpath, sizeof(jpath)) == RDNS_OK && hist != NULL) {
+		zg_journal_diff_t d = {
+		    .from = zp->serial, .to = serial, .deleted = res->deleted, .added = res->added};
+		journaled = zg_journal_append(jpath, body, body_len, &d, hist) == RDNS_OK;
+	}
+	if ((rc = db_zone_render_commit(db, zone_id, serial, "", zp->last_seq)) != RDNS_OK)
+		goto cleanup;
+	res->serial = serial;
+	res->changed = true;
+	res->names = n_ovl;
+	/* Committed: from here a failure leaves a serial not served, and the caller renders. */
+	rc = zg_dnssrv_publish_overlay(srv, fqdn, ovl, n_ovl, soa_new, soa_new_len, journaled ? jpath : NULL);
+	if (rc != RDNS_OK) {
+		log_zone_err("zonegen", res->name, "cannot publish serial %u from the difference: %s", serial,
+		             rdns_strerror(rc));
+		rc = rc == RDNS_ENOMEM ? RDNS_ENOMEM : RDNS_EIO;
+	}
+cleanup:
+	db_rollback(db); /* (nothing left after a commit) */
+	if (bf != NULL)
+		fclose(bf);
+	free(body);
+	if (cv != NULL)
+		for (size_t i = 0; i < n_ch; i++) {
+			free(cv[i].old);
+			free(cv[i].new_);
+		}
+	free(cv);
+	free(ovl); /* (its lines are cv's) */
+	db_zone_addr_changes_free(ch, n_ch);
+	if (sn != NULL)
+		zg_dnssrv_put(srv, sn);
+	if (rc != RDNS_OK)
+		db_zone_params_free(zp);
+	return rc;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return RDNS_EIO;
+	int rc = fsync(fd) == 0 ? RDNS_OK : RDNS_EIO;
+	close(fd);
+	return rc;
+}
+
+int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_params_t *zp,
+                  const char *zone_dir, uint32_t *serial)
+{
+	char fqdn[96], path[4200], tmp[4300] = "", params[8192], hash[65];
+	FILE *f = NULL;
+	char *fbuf = NULL, *rbuf = NULL;
+	EVP_MD_CTX *md = NULL;
+	zg_wire_zrr_t *rr = NULL;
+	int rc = RDNS_OK;
+	snprintf(fqdn, sizeof(fqdn), "%s.", zp->name);
+	snprintf(path, sizeof(path), "%s/%s.zone", zone_dir, zp->name);
+	zg_zonedb_snap_t *sn = zg_dnssrv_get(srv, fqdn);
+	*serial = sn != NULL ? sn->soa.soa[0] : 0;
+	if (sn == NULL || sn->base == NULL)
+		goto cleanup; /* nothing to write */
+	rc = RDNS_ENOMEM;
+	fbuf = malloc(INCR_BUF);
+	rbuf = malloc(ZG_ZONEDB_LINE_MAX);
+	rr = malloc(sizeof(*rr));
+	md = EVP_MD_CTX_new();
+	if (fbuf == NULL || rbuf == NULL || rr == NULL || md == NULL ||
+	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+		goto cleanup;
+	snprintf(tmp, sizeof(tmp), "%s/.%s.zone.XXXXXX", zone_dir, zp->name);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		log_zone_err("zonegen", zp->name, "cannot create a file in %s: %s", zone_dir,
+		             strerror(errno));
+		tmp[0] = 0;
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	fchmod(fd, 0644);
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	setvbuf(f, fbuf, _IOFBF, INCR_BUF);
+	/* What a render of this content writes, and hashes: the head, then every PTR line. */
+	size_t pl = zg_render_params_text(zp, params, sizeof(params));
+	EVP_DigestUpdate(md, params, pl);
+	core_zone_head_t h = head_of(zp, fqdn, *serial);
+	if ((rc = core_zonefile_head(f, &h)) != RDNS_OK)
+		goto io;
+	zg_zonedb_iter_t it;
+	zg_zonedb_iter_init(&it, sn, rbuf, ZG_ZONEDB_LINE_MAX);
+	int got;
+	while ((got = zg_zonedb_iter_next(&it, rr)) == 1) {
+		if (zg_wire_name_equal(rr->owner, rr->owner_len, sn->soa.owner, sn->soa.owner_len))
+			continue; /* the head's */
+		if (fwrite(it.line, 1, it.line_len, f) != it.line_len || fputc('\n', f) == EOF) {
+			rc = RDNS_EIO;
+			goto io;
+		}
+		EVP_DigestUpdate(md, it.line, it.line_len);
+		EVP_DigestUpdate(md, "\n", 1);
+	}
+	if (got < 0) {
+		rc = RDNS_EIO;
+		log_zone_err("zonegen", zp->name, "cannot read the published version: %s",
+		             rdns_strerror(got));
+		goto cleanup;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		rc = RDNS_EIO;
+		goto io;
+	}
+	int closed = fclose(f);
+	f = NULL;
+	if (closed != 0) {
+		rc = RDNS_EIO;
+		goto io;
+	}
+	unsigned char digest[32];
+	unsigned dlen = 0;
+	EVP_DigestFinal_ex(md, digest, &dlen);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", digest[i]);
+	if (rename(tmp, path) != 0) {
+		rc = RDNS_EIO;
+		goto io;
+	}
+	tmp[0] = 0;
+	fsync_dir(zone_dir);
+	/* The file is the version served: its hash is the one a render of it would compute. */
+	if ((rc = db_zone_store_hash(db, zone_id, *serial, hash)) != RDNS_OK)
+		goto cleanup;
+	rc = zg_dnssrv_publish(srv, fqdn, path);
+	goto cleanup;
+io:
+	log_zone_err("zonegen", zp->name, "writing %s failed: %s", tmp[0] ? tmp : path, strerror(errno));
+	rc = RDNS_EIO;
+cleanup:
+	if (f != NULL)
+		fclose(f);
+	if (tmp[0])
+		unlink(tmp);
+	free(fbuf);
+	free(rbuf);
+	free(rr);
+	EVP_MD_CTX_free(md);
+	if (sn != NULL)
+		zg_dnssrv_put(srv, sn);
+	return rc;
+}
