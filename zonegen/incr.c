@@ -146,10 +146,12 @@ int zg_incr_apply(db_t *db, zg_dnssrv_t *srv, long long zone_id, const char *zon
 	snprintf(res->path, sizeof(res->path), "%s/%s.zone", zone_dir, zp->name);
 	char fqdn[96], params[8192];
 	snprintf(fqdn, sizeof(fqdn), "%s.", zp->name);
-	/* The version served must be the one PostgreSQL has, with the same parameters. */
+	/* The version served must be the one PostgreSQL has, with the same parameters, and
+	 * hold nothing but PTRs below its apex: a zone cut or a CNAME (a delegation) makes an
+	 * address's record more than its own PTR, which only a render knows. */
 	rc = RDNS_ERANGE;
 	sn = zg_dnssrv_get(srv, fqdn);
-	if (sn == NULL || sn->soa.soa[0] != zp->serial)
+	if (sn == NULL || sn->soa.soa[0] != zp->serial || !sn->ptrs_only)
 		goto cleanup;
 	if (zg_render_params_fp(params, zg_render_params_text(zp, params, sizeof(params))) != params_fp)
 		goto cleanup;

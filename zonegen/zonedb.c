@@ -271,8 +271,11 @@ static int validate_file(zg_zonedb_snap_t *sn, const uint8_t *apex, size_t alen)
 	int got;
 	bool past_apex = false;
 	sn->apex_first = true;
+	sn->ptrs_only = true;
 	while ((got = zg_zonedb_reader_next(&rd, rr)) == 1) {
 		bool at_apex = zg_wire_name_equal(rr->owner, rr->owner_len, apex, alen);
+		if (!at_apex && rr->type != ZG_TYPE_PTR)
+			sn->ptrs_only = false;
 		if (at_apex && past_apex)
 			sn->apex_first = false;
 		else if (at_apex)
@@ -703,7 +706,7 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 			goto cleanup;
 		if (add[i].line != NULL &&
 		    (zg_wire_zrr_parse(add[i].line, add[i].line_len, &rr) != RDNS_OK ||
-		     rr.type == ZG_TYPE_SOA ||
+		     rr.type != ZG_TYPE_PTR ||
 		     !zg_wire_name_equal(rr.owner, rr.owner_len, add[i].owner, add[i].owner_len)))
 			goto cleanup;
 	}
@@ -742,6 +745,7 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 	sn->records = base->records;
 	sn->apex_rrs = base->apex_rrs;
 	sn->apex_first = base->apex_first;
+	sn->ptrs_only = base->ptrs_only;
 	if (journal_path != NULL &&
 	    (rc = zg_journal_open(journal_path, sn->soa.soa[0], &sn->journal)) != RDNS_OK)
 		goto cleanup;

@@ -48,6 +48,9 @@ struct zg_zonedb_snap {
 	zg_zonedb_index_t *index;
 	/* the IXFR history ending at this version (<zone>.ixfr, checked at publish); NULL: none */
 	zg_journal_t *journal;
+	/* every record below the apex is a PTR (no zone cut, no CNAME): what a version made
+	 * from the difference of single addresses (incr.c) can start from */
+	bool ptrs_only;
 	/* An overlay version (zg_zonedb_publish_overlay): the zone file of base (held) with
 	 * the names of ovl (sorted in our files' order) replaced and soa as its SOA (soa_line:
 	 * its text). base is NULL for a version that is a zone file as it is. */
