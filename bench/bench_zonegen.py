@@ -726,8 +726,17 @@ def _big_change(e, zg, listener, sec):
     xfrs = knot_transfers(sec, BIG_ZONE)
     axfr_k = [b for kind, _, b in xfrs if kind == "AXFR"]
     ixfr_k = [b for kind, _, b in xfrs if kind == "IXFR"]
-    renders = [int(ln.split("written in ")[1].split()[0]) for ln in zg.log()[log_off:].splitlines()
-               if BIG_ZONE in ln and "written in" in ln]
+    b5_log = [ln for ln in zg.log()[log_off:].splitlines() if BIG_ZONE in ln]
+    renders = [int(ln.split("written in ")[1].split()[0]) for ln in b5_log if "written in" in ln]
+    # #19: versions served from the difference, and their files written afterwards
+    diffs = [int(ln.split("from the difference in ")[1].split()[0]) for ln in b5_log
+             if "from the difference in" in ln]
+    writes = [int(ln.split("written to its file in ")[1].split()[0]) for ln in b5_log
+              if "written to its file in" in ln]
+    time.sleep(1.5)  # the last file write (incremental_write_ms)
+    writes += [int(ln.split("written to its file in ")[1].split()[0]) for ln in zg.log()[log_off:].splitlines()
+               if BIG_ZONE in ln and "written to its file in" in ln][len(writes):]
+    rss = zg.vmhwm_kib()
     ixfr_dig, _ = dig_xfr_bytes(zg.port, BIG_ZONE, f"IXFR={serials[-1][0]}")
     axfr_dig, axfr_s = dig_xfr_bytes(zg.port, BIG_ZONE, "AXFR")
 
@@ -744,6 +753,11 @@ def _big_change(e, zg, listener, sec):
     t.row("PUT 200 -> our hidden primary serves it, p50", fmt(median(ours) * 1000, " ms"), "-", "-", "-", None)
     t.row(f"render of the {BIG} zone per change (log), median", fmt(median(renders) if renders else None, " ms"),
           "-", "-", "-", None)
+    t.row("our primary: versions from the difference (log), all", " ".join(map(str, diffs)) + " ms" if diffs else "-",
+          "-", "-", "-", None)
+    t.row(f"  and the {BIG} zone's file written afterwards (log), all",
+          " ".join(map(str, writes)) + " ms" if writes else "-", "-", "-", "-", None)
+    t.row("rdns-zonegen peak RSS (VmHWM, whole run)", fmt(rss / 1024 if rss else None, " MiB"), "-", "-", "-", None)
     ib, ab = (max(ixfr_k) if ixfr_k else None), (axfr_k[0] if axfr_k else None)
     r = ib / ab if ib is not None and ab else None
     t.row("bytes to the secondary per change (knotd: IXFR, largest) vs AXFR", fmt(ib, " B"), fmt(ab, " B"),

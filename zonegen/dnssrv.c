@@ -141,6 +141,12 @@ int zg_dnssrv_publish_overlay(zg_dnssrv_t *s, const char *zone, const zg_zonedb_
 	return zg_zonedb_publish_overlay(s->zones, zone, ovl, n, soa_line, soa_len, journal_path);
 }
 
+int zg_dnssrv_publish_written(zg_dnssrv_t *s, const char *zone, const char *path,
+                              const zg_zonedb_snap_t *like)
+{
+	return zg_zonedb_publish_written(s->zones, zone, path, like);
+}
+
 zg_zonedb_snap_t *zg_dnssrv_get(zg_dnssrv_t *s, const char *zone)
 {
 	return zg_zonedb_get_text(s->zones, zone);

@@ -82,6 +82,10 @@ int zg_dnssrv_publish(zg_dnssrv_t *s, const char *zone, const char *path);
 int zg_dnssrv_publish_overlay(zg_dnssrv_t *s, const char *zone, const zg_zonedb_ovl_t *ovl, size_t n,
                               const char *soa_line, size_t soa_len, const char *journal_path);
 
+/* zg_zonedb_publish_written on the zones served (the file of a version from the difference). */
+int zg_dnssrv_publish_written(zg_dnssrv_t *s, const char *zone, const char *path,
+                              const zg_zonedb_snap_t *like);
+
 /* The zone's current snapshot (text name), held; NULL: not published. zg_dnssrv_put gives it back. */
 zg_zonedb_snap_t *zg_dnssrv_get(zg_dnssrv_t *s, const char *zone);
 void zg_dnssrv_put(zg_dnssrv_t *s, zg_zonedb_snap_t *sn);

@@ -285,14 +285,184 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
+/* ---- the file of an overlay version: the base file's bytes, spliced ---- */
+
+/* The line starting at off of fd (our lines are under 1 KiB) and its owner. *len: the
+ * line's length with its newline; 0 at the end of the file. */
+typedef struct {
+	char text[4096];
+	size_t len;
+	uint8_t owner[ZG_WIRE_NAME_MAX];
+	size_t owner_len;
+} fline_t;
+
+static int line_at(int fd, off_t off, off_t end, fline_t *l)
+{
+	l->len = 0;
+	if (off >= end)
+		return RDNS_OK;
+	size_t want = (size_t)(end - off) < sizeof(l->text) ? (size_t)(end - off) : sizeof(l->text);
+	ssize_t got;
+	do
+		got = pread(fd, l->text, want, off);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return RDNS_EIO;
+	char *nl = memchr(l->text, '\n', (size_t)got);
+	if (nl == NULL)
+		return RDNS_EINVAL; /* checked at publish: ours end with a newline */
+	l->len = (size_t)(nl - l->text) + 1;
+	char *sp = memchr(l->text, ' ', l->len);
+	if (sp == NULL ||
+	    zg_wire_name_from_text(l->text, (size_t)(sp - l->text), true, l->owner, &l->owner_len) != RDNS_OK)
+		return RDNS_EINVAL;
+	return RDNS_OK;
+}
+
+/* The start of the first line in [lo, end) whose owner is not before name (end: none);
+ * lo is a line start. The file's owners are in our order (zg_journal_owner_cmp): a binary
+ * search over byte offsets, then a scan of the last 64 KiB. */
+static int lower_bound(int fd, off_t lo, off_t end, const uint8_t *name, size_t nlen, fline_t *l, off_t *at)
+{
+	off_t hi = end;
+	int rc;
+	while (hi - lo > 64 * 1024) {
+		off_t mid = lo + (hi - lo) / 2;
+		char probe[1024];
+		ssize_t got;
+		do
+			got = pread(fd, probe, sizeof(probe), mid);
+		while (got < 0 && errno == EINTR);
+		if (got <= 0)
+			return RDNS_EIO;
+		char *nl = memchr(probe, '\n', (size_t)got);
+		if (nl == NULL)
+			return RDNS_EINVAL;
+		off_t ls = mid + (nl - probe) + 1;
+		if (ls >= hi)
+			break;
+		if ((rc = line_at(fd, ls, end, l)) != RDNS_OK)
+			return rc;
+		if (zg_journal_owner_cmp(l->owner, l->owner_len, name, nlen) < 0)
+			lo = ls;
+		else
+			hi = ls;
+	}
+	for (off_t p = lo;; p += (off_t)l->len) {
+		if ((rc = line_at(fd, p, end, l)) != RDNS_OK)
+			return rc;
+		if (l->len == 0 || zg_journal_owner_cmp(l->owner, l->owner_len, name, nlen) >= 0) {
+			*at = p;
+			return RDNS_OK;
+		}
+	}
+}
+
+/* What the file's records go through: the output, and the content hash. */
+typedef struct {
+	FILE *f;
+	EVP_MD_CTX *md;
+	char *buf; /* INCR_BUF */
+} sink_t;
+
+static int put(sink_t *k, const char *p, size_t n)
+{
+	EVP_DigestUpdate(k->md, p, n);
+	return fwrite(p, 1, n, k->f) == n ? RDNS_OK : RDNS_EIO;
+}
+
+/* [from, to) of fd, as it is. */
+static int copy(sink_t *k, int fd, off_t from, off_t to)
+{
+	while (from < to) {
+		size_t want = (size_t)(to - from) < INCR_BUF ? (size_t)(to - from) : INCR_BUF;
+		ssize_t got = pread(fd, k->buf, want, from);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return RDNS_EIO;
+		if (put(k, k->buf, (size_t)got) != RDNS_OK)
+			return RDNS_EIO;
+		from += got;
+	}
+	return RDNS_OK;
+}
+
+/* The records of the overlay version sn below its apex: the base file's lines from body
+ * on, with the overlay's names replaced, as a render writes them. */
+static int splice_overlay(sink_t *k, const zg_zonedb_snap_t *sn, off_t body, off_t end)
+{
+	int fd = sn->base->fd, rc;
+	fline_t *l = malloc(sizeof(*l));
+	if (l == NULL)
+		return RDNS_ENOMEM;
+	off_t cur = body;
+	for (size_t i = 0; i < sn->n_ovl; i++) {
+		const zg_zonedb_ovl_t *o = &sn->ovl[i];
+		off_t at;
+		if ((rc = lower_bound(fd, cur, end, o->owner, o->owner_len, l, &at)) != RDNS_OK)
+			goto out;
+		if ((rc = copy(k, fd, cur, at)) != RDNS_OK)
+			goto out;
+		/* the base's records of the name are replaced */
+		for (cur = at;; cur += (off_t)l->len) {
+			if ((rc = line_at(fd, cur, end, l)) != RDNS_OK)
+				goto out;
+			if (l->len == 0 ||
+			    !zg_wire_name_equal(l->owner, l->owner_len, o->owner, o->owner_len))
+				break;
+		}
+		if (o->line != NULL &&
+		    ((rc = put(k, o->line, o->line_len)) != RDNS_OK || (rc = put(k, "\n", 1)) != RDNS_OK))
+			goto out;
+	}
+	rc = copy(k, fd, cur, end);
+out:
+	free(l);
+	return rc;
+}
+
+/* The offset of the base file's first record below the apex (its head: comments, then
+ * the apex's records, ours always first). */
+static int body_start(const zg_zonedb_snap_t *base, off_t end, off_t *body)
+{
+	fline_t *l = malloc(sizeof(*l));
+	if (l == NULL)
+		return RDNS_ENOMEM;
+	int rc = RDNS_OK;
+	off_t p = 0;
+	for (;; p += (off_t)l->len) {
+		char c;
+		ssize_t got = pread(base->fd, &c, 1, p);
+		if (got == 1 && c == ';') { /* a comment line */
+			char buf[1024];
+			got = pread(base->fd, buf, sizeof(buf), p);
+			char *nl = got > 0 ? memchr(buf, '\n', (size_t)got) : NULL;
+			if (nl == NULL) {
+				rc = RDNS_EINVAL;
+				break;
+			}
+			l->len = (size_t)(nl - buf) + 1;
+			continue;
+		}
+		if ((rc = line_at(base->fd, p, end, l)) != RDNS_OK)
+			break;
+		if (l->len == 0 ||
+		    !zg_wire_name_equal(l->owner, l->owner_len, base->soa.owner, base->soa.owner_len))
+			break;
+	}
+	*body = p;
+	free(l);
+	return rc;
+}
+
 int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_params_t *zp,
                   const char *zone_dir, uint32_t *serial)
 {
 	char fqdn[96], path[4200], tmp[4300] = "", params[8192], hash[65];
 	FILE *f = NULL;
-	char *fbuf = NULL, *rbuf = NULL;
-	EVP_MD_CTX *md = NULL;
-	zg_wire_zrr_t *rr = NULL;
+	char *fbuf = NULL;
+	sink_t k = {0};
 	int rc = RDNS_OK;
 	snprintf(fqdn, sizeof(fqdn), "%s.", zp->name);
 	snprintf(path, sizeof(path), "%s/%s.zone", zone_dir, zp->name);
@@ -302,11 +472,17 @@ int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_p
 		goto cleanup; /* nothing to write */
 	rc = RDNS_ENOMEM;
 	fbuf = malloc(INCR_BUF);
-	rbuf = malloc(ZG_ZONEDB_LINE_MAX);
-	rr = malloc(sizeof(*rr));
-	md = EVP_MD_CTX_new();
-	if (fbuf == NULL || rbuf == NULL || rr == NULL || md == NULL ||
-	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+	k.buf = malloc(INCR_BUF);
+	k.md = EVP_MD_CTX_new();
+	if (fbuf == NULL || k.buf == NULL || k.md == NULL || !EVP_DigestInit_ex(k.md, EVP_sha256(), NULL))
+		goto cleanup;
+	struct stat st;
+	off_t body;
+	if (fstat(sn->base->fd, &st) != 0) {
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	if ((rc = body_start(sn->base, st.st_size, &body)) != RDNS_OK)
 		goto cleanup;
 	snprintf(tmp, sizeof(tmp), "%s/.%s.zone.XXXXXX", zone_dir, zp->name);
 	int fd = mkstemp(tmp);
@@ -324,30 +500,17 @@ int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_p
 		goto cleanup;
 	}
 	setvbuf(f, fbuf, _IOFBF, INCR_BUF);
+	k.f = f;
 	/* What a render of this content writes, and hashes: the head, then every PTR line. */
 	size_t pl = zg_render_params_text(zp, params, sizeof(params));
-	EVP_DigestUpdate(md, params, pl);
+	EVP_DigestUpdate(k.md, params, pl);
 	core_zone_head_t h = head_of(zp, fqdn, *serial);
 	if ((rc = core_zonefile_head(f, &h)) != RDNS_OK)
 		goto io;
-	zg_zonedb_iter_t it;
-	zg_zonedb_iter_init(&it, sn, rbuf, ZG_ZONEDB_LINE_MAX);
-	int got;
-	while ((got = zg_zonedb_iter_next(&it, rr)) == 1) {
-		if (zg_wire_name_equal(rr->owner, rr->owner_len, sn->soa.owner, sn->soa.owner_len))
-			continue; /* the head's */
-		if (fwrite(it.line, 1, it.line_len, f) != it.line_len || fputc('\n', f) == EOF) {
-			rc = RDNS_EIO;
-			goto io;
-		}
-		EVP_DigestUpdate(md, it.line, it.line_len);
-		EVP_DigestUpdate(md, "\n", 1);
-	}
-	if (got < 0) {
-		rc = RDNS_EIO;
-		log_zone_err("zonegen", zp->name, "cannot read the published version: %s",
-		             rdns_strerror(got));
-		goto cleanup;
+	if ((rc = splice_overlay(&k, sn, body, st.st_size)) != RDNS_OK) {
+		if (rc != RDNS_EIO)
+			goto cleanup;
+		goto io;
 	}
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		rc = RDNS_EIO;
@@ -361,7 +524,7 @@ int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_p
 	}
 	unsigned char digest[32];
 	unsigned dlen = 0;
-	EVP_DigestFinal_ex(md, digest, &dlen);
+	EVP_DigestFinal_ex(k.md, digest, &dlen);
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(hash + 2 * i, 3, "%02x", digest[i]);
 	if (rename(tmp, path) != 0) {
@@ -373,7 +536,9 @@ int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_p
 	/* The file is the version served: its hash is the one a render of it would compute. */
 	if ((rc = db_zone_store_hash(db, zone_id, *serial, hash)) != RDNS_OK)
 		goto cleanup;
-	rc = zg_dnssrv_publish(srv, fqdn, path);
+	/* Made from the checked base and the overlay's checked lines in order: published as
+	 * what it is, without reading it all again. */
+	rc = zg_dnssrv_publish_written(srv, fqdn, path, sn);
 	goto cleanup;
 io:
 	log_zone_err("zonegen", zp->name, "writing %s failed: %s", tmp[0] ? tmp : path, strerror(errno));
@@ -384,9 +549,8 @@ cleanup:
 	if (tmp[0])
 		unlink(tmp);
 	free(fbuf);
-	free(rbuf);
-	free(rr);
-	EVP_MD_CTX_free(md);
+	free(k.buf);
+	EVP_MD_CTX_free(k.md);
 	if (sn != NULL)
 		zg_dnssrv_put(srv, sn);
 	return rc;

@@ -41,8 +41,10 @@ int zg_incr_apply(db_t *db, zg_dnssrv_t *srv, long long zone_id, const char *zon
                   size_t max_names, const zg_journal_limits_t *hist, zg_incr_result_t *res);
 
 /* Write the file of the zone's published overlay version (the records as served, in our
- * format, the head from zp), to a temporary file that is fsynced and renamed over path,
- * store its content hash under its serial, and publish the plain file. RDNS_OK (also
+ * format, the head from zp): the base file's bytes copied, spliced where the overlay's
+ * names are (found by binary search: the files are sorted), to a temporary file that is
+ * fsynced and renamed over path; store its content hash under its serial; publish the
+ * plain file (zg_zonedb_publish_written). RDNS_OK (also
  * when the published version is a plain file already), RDNS_EIO (the file; nothing was
  * replaced), RDNS_EDB, RDNS_ENOMEM. *serial: the version written. */
 int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_params_t *zp,

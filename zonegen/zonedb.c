@@ -399,6 +399,49 @@ cleanup:
 	return rc;
 }
 
+int zg_zonedb_publish_written(zg_zonedb_t *db, const char *zone, const char *path,
+                              const zg_zonedb_snap_t *like)
+{
+	uint8_t key[ZG_WIRE_NAME_MAX];
+	size_t kl;
+	int rc;
+	zg_zonedb_snap_t *old = NULL;
+	if (zone_key(zone, key, &kl) != RDNS_OK || kl <= 1)
+		return RDNS_EINVAL;
+	zg_zonedb_snap_t *sn = calloc(1, sizeof(*sn));
+	if (sn == NULL)
+		return RDNS_ENOMEM;
+	sn->refs = 1;
+	pthread_mutex_init(&sn->index_lock, NULL);
+	sn->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sn->fd < 0) {
+		log_zone_err("dnssrv", zone, "cannot open %s: %s", path, strerror(errno));
+		rc = RDNS_EIO;
+		goto cleanup;
+	}
+	/* what validate_file would find: the version's SOA first, then the head's records */
+	const zg_zonedb_snap_t *b = like->base != NULL ? like->base : like;
+	sn->soa = like->soa;
+	sn->records = like->records;
+	sn->apex_rrs = b->apex_rrs;
+	sn->apex_first = true;
+	sn->ptrs_only = like->ptrs_only;
+	char jpath[4200];
+	if (zg_journal_path(path, jpath, sizeof(jpath)) == RDNS_OK &&
+	    (rc = zg_journal_open(jpath, sn->soa.soa[0], &sn->journal)) != RDNS_OK)
+		goto cleanup;
+	if ((rc = install(db, key, kl, sn, &old)) != RDNS_OK)
+		goto cleanup;
+	log_zone_info("dnssrv", zone, "published serial %u from its file, IXFR history of %zu versions",
+	              sn->soa.soa[0], sn->journal != NULL ? sn->journal->n : 0);
+	sn = NULL;
+	zg_zonedb_put(db, old);
+	rc = RDNS_OK;
+cleanup:
+	snap_free(sn);
+	return rc;
+}
+
 void zg_zonedb_unpublish(zg_zonedb_t *db, const char *zone)
 {
 	uint8_t key[ZG_WIRE_NAME_MAX];

@@ -88,6 +88,13 @@ int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path);
 int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb_ovl_t *ovl, size_t n,
                               const char *soa_line, size_t soa_len, const char *journal_path);
 
+/* Publish path, a file of our format holding exactly the records of the version like
+ * (written from it: incr.c), without reading it all: like's SOA, head and record count.
+ * The journal beside it as zg_zonedb_publish takes it. RDNS_OK, RDNS_EINVAL, RDNS_EIO,
+ * RDNS_ENOMEM. */
+int zg_zonedb_publish_written(zg_zonedb_t *db, const char *zone, const char *path,
+                              const zg_zonedb_snap_t *like);
+
 /* The current snapshot of zone (text, trailing dot optional), held; NULL: not published. */
 zg_zonedb_snap_t *zg_zonedb_get_text(zg_zonedb_t *db, const char *zone);
 
