@@ -249,6 +249,10 @@ class BindSecondary(Secondary):
         with open(os.path.join(d, "rdns.conf"), "w") as f:
             f.write(self.render("bind-secondary.conf", {"/var/cache/bind": d}))
         src = f"    transfer-source {self.source};" if self.source else ""
+        # the options line the example recommends for named.conf (#19: serial-query-rate)
+        with open(os.path.join(DNS_EXAMPLES, "bind-secondary.conf")) as f:
+            rec = re.search(r"^//\s+options \{ (.*) \};$", f.read(), re.M)
+        src += f"\n    {rec.group(1)}" if rec else ""
         with open(os.path.join(d, "named.conf"), "w") as f:
             f.write(f"""options {{
     directory "{d}";
