@@ -7,9 +7,11 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csp.h"
 #include "endpoint.h"
 #include "err.h"
 #include "hostname.h"
@@ -107,6 +109,14 @@ const conf_opt_t conf_options[] = {
      "addresses or prefixes (the client's, after api_trusted_proxies) that may GET /metrics without a "
      "token; anyone else needs a staff Bearer token",
      CONF_ACL_LIST, 0, NULL, 0},
+    /* the web panel (issue 15) */
+    {"panel", CONF_STR, "on", 0, 0, OFF(panel), "api",
+     "on: serve the web panel under /panel/ (and redirect / there); off: both are 404", CONF_ENUM, 0, on_off,
+     0},
+    {"panel_frame_ancestors", CONF_LIST, "'none'", 0, 0, OFF(panel_frame_ancestors), "api",
+     "who may frame the panel: the sources of its CSP frame-ancestors ('none', 'self', https:, "
+     "https://portal.example.com ...); 'none' alone forbids framing",
+     CONF_CSP_LIST, 0, NULL, 8},
     {"zone_dir", CONF_STR, "var/zones", 0, 0, OFF(zone_dir), "zonegen",
      "folder the zone files are written to", CONF_NONEMPTY, 0, NULL, 0},
     {"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
@@ -294,6 +304,7 @@ static const char *check_item(const conf_opt_t *o, const char *v, char *buf, siz
 			return NULL;
 		return core_notify_source_parse(v, NULL, src, &why) == RDNS_OK ? NULL : why;
 	}
+	case CONF_CSP_LIST: return core_csp_source_ok(v, &why) ? NULL : why;
 	case CONF_FILE: {
 		struct stat st;
 		if (!v[0])
@@ -382,6 +393,12 @@ int conf_check_refs(const rdns_conf_t *c, char *err, size_t errlen)
 		         c->api_tls_cert[0] ? "api_tls_key" : "api_tls_cert");
 		return RDNS_EINVAL;
 	}
+	/* the web panel (issue 15): CSP3 ignores 'none' beside other sources, so refuse the mix */
+	for (size_t i = 0; c->panel_frame_ancestors.n > 1 && i < c->panel_frame_ancestors.n; i++)
+		if (strcasecmp(c->panel_frame_ancestors.v[i], "'none'") == 0) {
+			snprintf(err, errlen, "panel_frame_ancestors: 'none' must stand alone");
+			return RDNS_EINVAL;
+		}
 	for (size_t i = 0; i < c->notify.n; i++) {
 		core_endpoint_t ep;
 		if (core_endpoint_parse(c->notify.v[i], CORE_EP_NOTIFY, 53, &ep, NULL) == RDNS_OK &&

@@ -42,6 +42,9 @@ typedef struct {
 	conf_list_t special_names;
 	conf_list_t denied_domains;
 	conf_list_t metrics_allow;
+	/* the web panel (issue 15) */
+	char *panel;                       /* on|off: serve /panel/ */
+	conf_list_t panel_frame_ancestors; /* CSP frame-ancestors sources */
 	/* rdns-zonegen */
 	char *zone_dir;
 	char *dns_listen;
@@ -81,6 +84,7 @@ typedef enum {
 	CONF_TSIG_KEYNAME,  /* "" or a key name, which must be in tsig_keys */
 	CONF_NOTIFY_SOURCE, /* core_notify_source_parse, against dns_listen */
 	CONF_FILE,          /* "" or a regular file this process can read (its content: its consumer) */
+	CONF_CSP_LIST,      /* each item core_csp_source_ok (panel_frame_ancestors) */
 } conf_check_t;
 
 /* conf_opt_t.flags besides the CORE_EP_* ones of an endpoint check. */
