@@ -83,7 +83,7 @@ static bool visible(api_req_t *r, const char *ip, const db_ptr_ctx_t *ctx)
 }
 
 /* The record as the customer sees it: custom, the zone's default, or none. */
-static json_t *record_json(const char *ip, const core_addr_t *a, const db_ptr_ctx_t *ctx)
+json_t *api_ptr_record_json(const char *ip, const core_addr_t *a, const db_ptr_ctx_t *ctx)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "ip", json_string(ip));
@@ -115,7 +115,7 @@ static void ptr_get(api_req_t *r)
 	db_ptr_ctx_t ctx;
 	if (!auth_ip(r, &a, ip, &ctx) || !visible(r, ip, &ctx))
 		return;
-	api_json(r, 200, record_json(ip, &a, &ctx));
+	api_json(r, 200, api_ptr_record_json(ip, &a, &ctx));
 }
 
 static bool rate_limited(api_req_t *r)
@@ -232,7 +232,7 @@ static void ptr_apply(api_req_t *r, const char *ip, const core_addr_t *a, db_ptr
 	snprintf(ctx->hostname, sizeof(ctx->hostname), "%s", v->hostname);
 	snprintf(ctx->updated_at, sizeof(ctx->updated_at), "%s", done.updated_at);
 	snprintf(ctx->verified_at, sizeof(ctx->verified_at), "%s", done.verified_at);
-	json_t *o = record_json(ip, a, ctx);
+	json_t *o = api_ptr_record_json(ip, a, ctx);
 	json_object_set_new(o, "request_id", json_integer(done.request_id));
 	api_json_with(r, 200, o, "checks", checks_text);
 }
