@@ -19,7 +19,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 CORE_SRC := $(wildcard core/*.c)
 DB_SRC   := $(wildcard db/*.c) build/gen/migrations.c build/gen/functions.c
 VF_SRC   := $(wildcard verify/*.c)
-API_SRC  := $(filter-out api/main.c,$(wildcard api/*.c)) build/gen/openapi.c
+API_SRC  := $(filter-out api/main.c,$(wildcard api/*.c)) build/gen/openapi.c build/gen/web.c
 ZG_SRC   := $(filter-out zonegen/main.c,$(wildcard zonegen/*.c))
 LIB_SRC  := $(CORE_SRC) $(DB_SRC) $(VF_SRC) $(API_SRC) $(ZG_SRC)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -58,6 +58,14 @@ build/gen/functions.c: $(FUNCTION_SQL) build/gen/functions.list db/embed.sh
 build/gen/openapi.c: api/openapi.yaml api/embed-openapi.sh
 	@mkdir -p $(dir $@)
 	./api/embed-openapi.sh $< > $@.tmp && mv $@.tmp $@
+
+# The web panel (issue 15): web/* embedded in rdns-api, served under /panel/; the list file
+# regenerates the table when a file is added or removed.
+WEB_FILES := $(sort $(wildcard web/*.html web/*.css web/*.js web/*.svg))
+build/gen/web.list: FORCE
+	$(call sql_list,$@,$(WEB_FILES))
+build/gen/web.c: $(WEB_FILES) build/gen/web.list web/embed.sh
+	./web/embed.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
 
 build/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
