@@ -15,10 +15,11 @@ static bool host_char(char c)
 	return isalnum((unsigned char)c) || c == '-' || c == '.';
 }
 
-/* CSP3 path-part: RFC 3986 path characters, without ';' and ',' (they end a source list). */
+/* CSP3 path-part: RFC 3986 path characters, without ";" and "," (they end a source list); not
+ * the NUL (strchr would find the set's own). */
 static bool path_char(char c)
 {
-	return isalnum((unsigned char)c) || strchr("-._~!$&()*+=:@/%", c) != NULL;
+	return c && (isalnum((unsigned char)c) || strchr("-._~!$&()*+=:@/%", c) != NULL);
 }
 
 static bool fail(const char **why, const char *msg)
