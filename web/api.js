@@ -77,9 +77,12 @@ export function showProblem(p, fields, general) {
   let placed = false;
   if (Array.isArray(body.errors)) {
     for (const e of body.errors) {
-      const f = fields && fields[e.field];
+      // "nameservers[1]" is the second item of the list field "nameservers"
+      const name = String(e.field).replace(/\[\d+\]$/, "");
+      const f = fields && fields[name];
       if (f) {
-        f.error.textContent = e.error;
+        const text = name === e.field ? e.error : `${e.field}: ${e.error}`;
+        f.error.textContent = f.error.textContent ? `${f.error.textContent} ${text}` : text;
         f.input.setAttribute("aria-invalid", "true");
         placed = true;
       }

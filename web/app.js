@@ -136,7 +136,9 @@ async function boot() {
     // Signed in already (a reload): load the views of the role this tab had while asking
     // /v1/me, instead of after it. The answer of /v1/me decides what is shown.
     const role = sessionStorage.getItem("rdns.role");
-    if (role === "staff" || role === "customer") import(role === "staff" ? "./staff.js" : "./customer.js").catch(() => {});
+    if (role === "staff" || role === "customer") {
+      for (const m of ["./checks.js", role === "staff" ? "./staff.js" : "./customer.js"]) import(m).catch(() => {});
+    }
     try {
       start(await api("GET", "/v1/me"));
       return; // route() marks when the first view is ready

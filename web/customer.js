@@ -10,42 +10,86 @@ function sourceWords(s) {
   return {custom: "custom", default: "zone default", none: "none"}[s] || s;
 }
 
-// One address row; editing opens a form in the row and a result row below it.
-function addressRow(rec, ctx) {
-  const tr = el("div", {class: "addr-row", role: "row", "data-ip": rec.ip});
+// Rows are cloned from one prototype and filled with text, and one listener per list
+// serves every row's buttons: a page of 256 rows costs a few ms of script. What editing
+// needs (forms, the result row) is made only for the row being edited.
+const PROTO = el("div", {class: "addr-row", role: "row"},
+  el("div", {role: "rowheader", class: "ip"}),
+  el("div", {role: "cell", class: "hostname"}),
+  el("div", {role: "cell", class: "source"}, el("span", {class: "badge"})),
+  el("div", {role: "cell", class: "verified"}),
+  el("div", {role: "cell", class: "actions"}, el("button", {type: "button", class: "small", "data-act": "edit"}, "Edit")));
+const RESET = el("button", {type: "button", class: "small secondary", "data-act": "reset"}, "Reset");
+const records = new WeakMap(); // row -> its record
+const controllers = new WeakMap(); // row -> its editing controller, once edited
+
+function paintRow(tr, r) {
+  records.set(tr, r);
+  tr.setAttribute("data-ip", r.ip);
+  const [ip, host, src, ver, act] = tr.children;
+  ip.textContent = r.ip;
+  if (r.hostname) host.textContent = r.hostname;
+  else host.replaceChildren(el("span", {class: "muted"}, "no PTR"));
+  const b = src.firstChild;
+  b.className = `badge badge-${r.source}`;
+  b.textContent = sourceWords(r.source);
+  if (r.source === "custom") ver.replaceChildren(time(r.verified_at));
+  else ver.replaceChildren(el("span", {class: "muted"}, "—"));
+  act.firstChild.setAttribute("aria-label", `Edit PTR of ${r.ip}`);
+  let reset = act.children[1];
+  if (r.source === "custom") {
+    if (!reset) reset = act.appendChild(RESET.cloneNode(true));
+    reset.setAttribute("aria-label", `Reset PTR of ${r.ip} to the default`);
+  } else if (reset) {
+    reset.remove();
+  }
+}
+
+function newRow(r) {
+  const tr = PROTO.cloneNode(true);
+  paintRow(tr, r);
+  return tr;
+}
+
+// The buttons of every row of body, by delegation.
+function bindRows(body, ctx) {
+  on(body, "click", (ev) => {
+    const b = ev.target.closest("button[data-act]");
+    if (!b || !body.contains(b)) return;
+    const tr = b.closest(".addr-row");
+    let c = controllers.get(tr);
+    if (!c) {
+      c = rowController(tr, ctx);
+      controllers.set(tr, c);
+    }
+    if (b.dataset.act === "edit") c.edit();
+    else c.reset();
+  });
+}
+
+// Editing one row: a form in the row, a result row below it.
+function rowController(tr, ctx) {
+  let rec = records.get(tr);
   const fill = (r) => {
     rec = r;
-    clear(tr).append(
-      el("div", {role: "rowheader", class: "ip"}, r.ip),
-      el("div", {role: "cell", class: "hostname"}, r.hostname || el("span", {class: "muted"}, "no PTR")),
-      el("div", {role: "cell", class: "source"}, badge(sourceWords(r.source), r.source)),
-      el("div", {role: "cell", class: "verified"}, r.source === "custom" ? time(r.verified_at) : el("span", {class: "muted"}, "—")),
-      el("div", {role: "cell", class: "actions"}, editButton(), r.source === "custom" ? resetButton() : null));
+    paintRow(tr, r);
   };
   const result = el("div", {class: "result-row", role: "row", hidden: true});
   const resultCell = el("div", {role: "cell", class: "result-cell"});
   result.append(resultCell);
+  tr.after(result);
 
-  function editButton() {
-    const b = el("button", {type: "button", class: "small", "aria-label": `Edit PTR of ${rec.ip}`}, "Edit");
-    on(b, "click", () => edit());
-    return b;
-  }
-  function resetButton() {
-    const b = el("button", {type: "button", class: "small secondary", "aria-label": `Reset PTR of ${rec.ip} to the default`}, "Reset");
-    on(b, "click", async () => {
-      result.hidden = false;
-      clear(resultCell).append(status(`Resetting ${rec.ip}…`, "busy"));
-      try {
-        await api("DELETE", `/v1/ptr/${encodeURIComponent(rec.ip)}`);
-        const r = await api("GET", `/v1/ptr/${encodeURIComponent(rec.ip)}`);
-        fill(r);
-        clear(resultCell).append(status(`Reset: ${r.ip} now has ${r.hostname ? `the default ${r.hostname}` : "no PTR"}.`, "ok"));
-      } catch (e) {
-        clear(resultCell).append(status(e.message, "error"));
-      }
-    });
-    return b;
+  async function reset() {
+    result.hidden = false;
+    clear(resultCell).append(status(`Resetting ${rec.ip}…`, "busy"));
+    try {
+      await api("DELETE", `/v1/ptr/${encodeURIComponent(rec.ip)}`);
+      const r = await api("GET", `/v1/ptr/${encodeURIComponent(rec.ip)}`);
+      fill(r);
+      clear(resultCell).append(status(`Reset: ${r.ip} now has ${r.hostname ? `the default ${r.hostname}` : "no PTR"}.`, "ok"));
+    } catch (e) {
+      clear(resultCell).append(status(e.message, "error"));
+    }
   }
 
   function edit() {
@@ -59,6 +103,7 @@ function addressRow(rec, ctx) {
     on(cancel, "click", () => {
       fill(rec);
       result.hidden = true;
+      tr.querySelector("button[data-act=edit]").focus();
     });
     on(form, "submit", async (ev) => {
       ev.preventDefault();
@@ -140,8 +185,7 @@ function addressRow(rec, ctx) {
     return form;
   }
 
-  fill(rec);
-  return [tr, result];
+  return {edit, reset};
 }
 
 // The address list: ARIA table semantics on a grid of rows, so that rows off screen skip
@@ -170,12 +214,13 @@ async function v4Block(box, alloc, ctx) {
   const next = el("button", {type: "button", class: "secondary"}, "Next page");
   const t = addressTable(`Addresses of ${alloc.prefix}`);
   box.append(t.wrap, el("div", {class: "pager"}, prev, info, next));
+  bindRows(t.tbody, ctx);
   async function load() {
     performance.mark("rdns-addresses-start");
     const r = await api("GET", `/v1/addresses${qs({prefix: alloc.prefix, limit: PAGE, after: cursors[page]})}`);
     performance.mark("rdns-addresses-fetched");
     const frag = document.createDocumentFragment();
-    for (const rec of r.items) frag.append(...addressRow(rec, ctx));
+    for (const rec of r.items) frag.append(newRow(rec));
     t.tbody.replaceChildren(frag);
     void t.table.offsetHeight; // lay the rows out now: "rendered" includes the layout
     cursors[page + 1] = r.next;
@@ -202,6 +247,8 @@ async function v6Block(box, alloc, ctx) {
   one.wrap.hidden = true;
   const more = el("button", {type: "button", class: "secondary", hidden: true}, "More records");
   box.append(form, one.wrap, t.wrap, more);
+  bindRows(one.tbody, ctx);
+  bindRows(t.tbody, ctx);
   on(form, "submit", async (ev) => {
     ev.preventDefault();
     f.error.textContent = "";
@@ -212,7 +259,7 @@ async function v6Block(box, alloc, ctx) {
     }
     try {
       const r = await api("GET", `/v1/ptr/${encodeURIComponent(a)}`);
-      one.tbody.replaceChildren(...addressRow(r, ctx));
+      one.tbody.replaceChildren(newRow(r));
       one.wrap.hidden = false;
     } catch (e) {
       f.error.textContent = e.message;
@@ -222,7 +269,7 @@ async function v6Block(box, alloc, ctx) {
   let after = null;
   async function load() {
     const r = await api("GET", `/v1/ptr${qs({prefix: alloc.prefix, limit: PAGE, after})}`);
-    for (const rec of r.items) t.tbody.append(...addressRow({...rec, zone: rec.zone}, ctx));
+    for (const rec of r.items) t.tbody.append(newRow(rec));
     if (!r.items.length && !after) t.tbody.append(el("div", {role: "row", class: "addr-empty"}, el("div", {role: "cell", class: "muted"}, "No custom records yet.")));
     after = r.next;
     more.hidden = !r.next;

@@ -77,7 +77,7 @@ def env(api, staff, dburl, knot):
     zg = Zonegen(dburl)
     zg.start().wait_leader()
     e = Env()
-    e.api, e.staff, e.zg, e.base = api, staff, zg, api.base
+    e.api, e.staff, e.zg, e.base, e.knot_port = api, staff, zg, api.base, knot.port
     e.staff_token = staff.s.headers["Authorization"].split()[1]
     for prefix, extra in (("192.0.2.0/24", {"default_ptr": "static-{dashed}.vps.example.net"}),
                           ("198.51.100.0/24", {}), ("2001:db8:100::/48", {})):
@@ -96,6 +96,9 @@ def env(api, staff, dburl, knot):
 
     e.a_id, e.a_tid, e.a_token = customer(A_NAME, [A_NET, A_NET6])
     e.b_id, e.b_tid, e.b_token = customer("cust-b", [B_NET])
+    for ttl in range(600, 660):  # 60 audit entries (zone.update): the audit log has pages
+        r = staff.patch("/v1/zones/100.51.198.in-addr.arpa", json={"ttl": ttl})
+        assert r.status_code == 200, r.text
     wait_until(lambda: ptr_served(zg.port, "192.0.2.10") == "static-192-0-2-10.vps.example.net.",
                timeout=20, what="the hidden primary serves the new zone")
     yield e
@@ -155,9 +158,19 @@ def text(d, sel="body"):
 
 
 def shot(d, name):
-    """The current view at 1280 and at 375 px wide, full height."""
-    for w in (1280, 375):
+    """The current view at 1280 and at 375 px wide, full height; at those and at 1920 px the
+    page itself never scrolls sideways (wide tables scroll inside their own box)."""
+    for w in (1920, 1280, 375):
         d.set_window_size(w, 900)
+        over = d.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        if over > 0:
+            wide = d.execute_script(
+                "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]"
+                ".filter(e => e.getBoundingClientRect().right > w + 1 && !e.closest('.table-wrap, .addr-wrap'))"
+                ".slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+            raise AssertionError(f"{name} at {w} px: the page is {over} px wider than the window: {wide}")
+        if w == 1920:
+            continue
         h = d.execute_script("return Math.min(document.documentElement.scrollHeight, 6000)")
         d.set_window_size(w, max(h, 600))
         d.save_screenshot(os.path.join(SHOTS, f"{name}-{w}.png"))
@@ -313,12 +326,18 @@ def interactive_ms(d):
 
 def test_customer_signs_in_and_sees_a_page_of_256_addresses_fast(env, browser):
     """The timings, in the browser. The machine is shared (2 cores, other suites running):
-    each figure is the best of three page loads, all three printed."""
+    each figure is the best of five page loads, all five printed."""
     d = browser
     open_panel(d, env)  # the browser's first visit (its own start-up: printed, not asserted)
     cold_ms = interactive_ms(d)
+    # a token that is not one: the API's detail next to the field, still signed out
+    tok = css(d, "form.login input[name=token]")[0]
+    tok.send_keys("rdns_1_not-a-real-secret" + Keys.ENTER)
+    err = wait(d, lambda: [e for e in css(d, "form.login .field-error") if e.text], "the refusal")[0]
+    assert "invalid or revoked" in err.text, err.text
+    assert d.execute_script("return sessionStorage.getItem('rdns.token')") is None
     login_runs = []
-    for _ in range(3):
+    for _ in range(5):
         open_panel(d, env)
         login_runs.append(interactive_ms(d))
     tok = css(d, "form.login input[name=token]")[0]
@@ -329,7 +348,7 @@ def test_customer_signs_in_and_sees_a_page_of_256_addresses_fast(env, browser):
     # Signed in, a reload lands on the addresses at once (sessionStorage keeps the token):
     # the first page is then /v1/me, /v1/addresses and 256 rows laid out.
     runs = []
-    for _ in range(3):
+    for _ in range(5):
         d.refresh()
         wait(d, lambda: len(css(d, ".addresses .addr-body .addr-row[data-ip]")) == 256, "256 rows after a reload")
         runs.append(d.execute_script(
@@ -343,9 +362,12 @@ def test_customer_signs_in_and_sees_a_page_of_256_addresses_fast(env, browser):
           f"signed-in first page (me, 256 addresses laid out) interactive {fmt(r['interactive'] for r in runs)} ms "
           f"(DOMContentLoaded {fmt(r['dcl'] for r in runs)} ms); a page of 256 addresses fetched and rendered "
           f"{fmt(r['page'] for r in runs)} ms, of which rendering {fmt(r['render'] for r in runs)} ms")
+    # The targets: the first page interactive under 200 ms, both as a newcomer meets it (the
+    # sign-in page) and signed in (/v1/me, /v1/addresses and 256 rows laid out); a page of
+    # 256 addresses fetched from rdns-api (ASan build) and rendered under 100 ms.
     assert min(login_runs) < 200
     assert min(r["interactive"] for r in runs) < 200
-    assert min(r["page"] for r in runs) < 100  # fetched from rdns-api (ASan build) and rendered
+    assert min(r["page"] for r in runs) < 100
     r = row(d, "192.0.2.10")
     assert "static-192-0-2-10.vps.example.net" in r.text and "zone default" in r.text
     assert "Addresses 1–256 of 256" in text(d)
@@ -355,6 +377,20 @@ def test_customer_signs_in_and_sees_a_page_of_256_addresses_fast(env, browser):
         " !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.outerHTML)")
     assert not unlabelled, unlabelled
     shot(d, "customer-addresses")
+
+
+def test_customer_resets_a_ptr_to_the_default(env, browser):
+    d = browser
+    set_ptr(d, "192.0.2.20", f"www.{FWD}")
+    assert "Applied" in result_of(d, "192.0.2.20").text
+    r = row(d, "192.0.2.20")
+    reset = r.find_element(By.CSS_SELECTOR, ".actions button.secondary")
+    assert reset.get_attribute("aria-label") == "Reset PTR of 192.0.2.20 to the default"
+    reset.send_keys(Keys.ENTER)  # by keyboard
+    wait(d, lambda: "Reset: 192.0.2.20 now has the default static-192-0-2-20.vps.example.net"
+         in text(d, ".addr-row[data-ip='192.0.2.20'] + .result-row"), "the reset")
+    assert "zone default" in row(d, "192.0.2.20").text
+    assert Client(env.base, env.a_token).get("/v1/ptr/192.0.2.20").json()["source"] == "default"
 
 
 def test_times_are_local_with_utc_on_hover(env, browser):
@@ -450,8 +486,12 @@ def test_staff_approve_from_a_queue_that_updates_without_a_reload(env, browser):
     assert d.execute_script("return window.__same_page") == marker, "the page was reloaded"
     # Approve A's with a hostile note, reject B's.
     card = [c for c in css(d, "article.queue-item") if "192.0.2.11" in c.text][0]
-    card.find_element(By.CSS_SELECTOR, "textarea[name=note]").send_keys(NOTE)
-    card.find_element(By.CSS_SELECTOR, "button[data-action=approve]").click()
+    note = card.find_element(By.CSS_SELECTOR, "textarea[name=note]")
+    note.send_keys(NOTE)
+    note.send_keys(Keys.TAB)  # keyboard alone: the next stop is Approve
+    approve = d.switch_to.active_element
+    assert approve.get_attribute("data-action") == "approve", approve.get_attribute("outerHTML")
+    approve.send_keys(Keys.ENTER)
     wait(d, lambda: "approved by staff and applied" in text(d, "section.view"), "the approval")
     card = [c for c in css(d, "article.queue-item") if "198.51.100.5" in c.text][0]
     card.find_element(By.CSS_SELECTOR, "button[data-action=reject]").click()
@@ -477,14 +517,25 @@ def test_audit_log_shows_both_accounts_with_filters_and_pages(env, browser):
     # pagination: more than 50 entries in all (the setup wrote many), newest first
     ip.clear()
     ip.send_keys(Keys.ENTER)
-    older = wait(d, lambda: [b for b in css(d, "section.view .pager button") if b.text == "Older"], "the pager")[0]
+    older = wait(d, lambda: [b for b in css(d, "section.view .pager button") if b.text == "Older"
+                             and b.is_enabled()], "the pager")[0]
+    wait(d, lambda: len(css(d, "table.audit tr[data-audit]")) == 50, "a full first page")
     first_ids = [e.get_attribute("data-audit") for e in css(d, "table.audit tr[data-audit]")]
-    if not older.get_attribute("disabled"):
-        older.click()
-        wait(d, lambda: [e.get_attribute("data-audit") for e in css(d, "table.audit tr[data-audit]")] != first_ids,
-             "the next page")
-        later = [int(e.get_attribute("data-audit")) for e in css(d, "table.audit tr[data-audit]")]
-        assert max(later) < min(int(x) for x in first_ids)
+    older.click()
+    wait(d, lambda: [e.get_attribute("data-audit") for e in css(d, "table.audit tr[data-audit]")] != first_ids,
+         "the next page")
+    later = [int(e.get_attribute("data-audit")) for e in css(d, "table.audit tr[data-audit]")]
+    assert later and max(later) < min(int(x) for x in first_ids)
+    [b for b in css(d, "section.view .pager button") if b.text == "Newer"][0].click()
+    wait(d, lambda: [e.get_attribute("data-audit") for e in css(d, "table.audit tr[data-audit]")] == first_ids,
+         "back to the first page")
+    # the action filter
+    action = css(d, "section.view input[name=action]")[0]
+    action.send_keys("zone.update" + Keys.ENTER)
+    wait(d, lambda: css(d, "table.audit tr[data-audit]") and all(
+        e.find_elements(By.TAG_NAME, "td")[2].text == "zone.update" for e in css(d, "table.audit tr[data-audit]")),
+        "only zone.update entries")
+    action.clear()
     assert_no_script_ran(d)
 
 
@@ -501,6 +552,33 @@ def test_staff_lookup_zones_allocations_and_accounts(env, browser):
     row_ = wait(d, lambda: css(d, f"tr[data-zone='{V4_ZONE}']"), "the zone")[0]
     row_.find_element(By.TAG_NAME, "button").click()
     wait(d, lambda: "Serial" in text(d, ".zone-detail"), "the zone's detail")
+    # edit: TTL and a NOTIFY target (the suite's knotd, which does not hold the zone and
+    # refuses the NOTIFY): saved through PATCH, then the status per target with its age
+    ttl = css(d, ".zone-detail input[name=ttl]")[0]
+    ttl.clear()
+    ttl.send_keys("1800")
+    notify = css(d, ".zone-detail input[name=notify]")[0]
+    notify.clear()
+    notify.send_keys(f"127.0.0.1:{env.knot_port}")
+    css(d, ".zone-detail form button[type=submit]")[0].click()
+    wait(d, lambda: "Saved." in text(d, ".zone-detail"), "the zone saved")
+    z = env.staff.get(f"/v1/zones/{V4_ZONE}").json()
+    assert z["ttl"] == 1800 and z["notify"] == [f"127.0.0.1:{env.knot_port}"]
+    target = f"127.0.0.1:{env.knot_port}"
+    wait_until(lambda: target in (env.staff.get(f"/v1/zones/{V4_ZONE}").json()["notify_status"] or {}).get("targets", {})
+               and env.staff.get(f"/v1/zones/{V4_ZONE}").json()["notify_status"]["targets"][target]["state"] != "pending",
+               timeout=20, what="the NOTIFY outcome")
+    row_ = wait(d, lambda: css(d, f"tr[data-zone='{V4_ZONE}']"), "the zone")[0]
+    row_.find_element(By.TAG_NAME, "button").click()
+    st = wait(d, lambda: [r for r in css(d, ".zone-detail tbody tr") if target in r.text], "the target's status")[0]
+    assert " ago)" in st.text and ("refused" in st.text or "acked" in st.text or "failed" in st.text), st.text
+    # a bad field: the problem's errors next to it
+    ns = css(d, ".zone-detail input[name=nameservers]")[0]
+    ns.clear()
+    ns.send_keys("not_a host")
+    css(d, ".zone-detail form button[type=submit]")[0].click()
+    err = wait(d, lambda: [e for e in css(d, ".zone-detail .field-error") if e.text], "the field's error")[0]
+    assert err.get_attribute("id") == ns.get_attribute("aria-describedby"), err.text
     # a prefix off a zone cut: the panel lists the zones to create instead
     p = css(d, "section.view > form input[name=prefix]")[0]
     p.send_keys("10.0.0.0/23")
@@ -541,6 +619,16 @@ def test_token_shown_once_and_revoked_token_ends_the_session(env, browser):
     assert token.startswith("rdns_") and css(d, ".token-once button")
     wait(d, lambda: len(css(d, ".account-detail tr[data-token]")) == n_tokens + 1, "the token in the list")
     shot(d, "staff-accounts")
+    # revoke by the panel: the older token of A's (the setup's) stays live, this one we
+    # create, then revoke with its button
+    [b for b in css(d, ".account-detail button") if b.text == "Create a token"][0].click()
+    wait(d, lambda: len(css(d, ".account-detail tr[data-token]")) == n_tokens + 2, "a second new token")
+    spare = css(d, ".token-once output.token-text")[0].text
+    spare_id = spare.split("_")[1]
+    assert spare != token
+    css(d, f".account-detail tr[data-token='{spare_id}'] button.danger")[0].click()
+    wait(d, lambda: "live" not in css(d, f".account-detail tr[data-token='{spare_id}']")[0].text, "the revocation")
+    assert Client(env.base, spare).get("/v1/me").status_code == 401
     # shown once: not in the account's data afterwards
     assert token not in env.staff.get(f"/v1/accounts/{env.a_id}").text
     new_tid = int(token.split("_")[1])
