@@ -30,10 +30,10 @@ static bool panel_headers(api_req_t *r)
 {
 	char csp[sizeof(r->hdrs)];
 	size_t n = (size_t)snprintf(csp, sizeof(csp), "%s", PANEL_CSP);
-	const conf_list_t *fa = &r->conf->panel_frame_ancestors;
-	for (size_t i = 0; i < fa->n && n < sizeof(csp); i++)
+	const conf_list_t *fa = r->conf ? &r->conf->panel_frame_ancestors : NULL;
+	for (size_t i = 0; fa && i < fa->n && n < sizeof(csp); i++)
 		n += (size_t)snprintf(csp + n, sizeof(csp) - n, " %s", fa->v[i]);
-	if (fa->n == 0 && n < sizeof(csp))
+	if ((!fa || fa->n == 0) && n < sizeof(csp))
 		n += (size_t)snprintf(csp + n, sizeof(csp) - n, " 'none'");
 	if (n >= sizeof(csp))
 		return false;
