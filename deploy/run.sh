@@ -170,6 +170,9 @@ if ./build/rdns-zonegen --help >/dev/null 2>&1; then
   ./build/rdns-zonegen -c "$CONF" &
   pids+=($!)
 fi
+# rdns-verifier: PUTs with "wait_for_forward" that wait for forward DNS (issue 18)
+./build/rdns-verifier -c "$CONF" &
+pids+=($!)
 
 resolvers=${RDNS_RESOLVERS:-$(sed -n 's/^resolvers *= *//p' "$CONF" | tail -n 1)}
 note=""

@@ -91,6 +91,7 @@ def test_make_run_from_a_private_folder():
         # SIGTERM to the script alone stops the daemons, knotd and PostgreSQL
         running = _procs_under(checkout)
         assert any("knotd" in c for c in running) and any("rdns-api" in c for c in running), running
+        assert any("rdns-verifier" in c for c in running), running
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         assert log().rstrip().endswith("run: stopped"), log()[-2000:]
