@@ -354,11 +354,17 @@ static void ptr_delete(api_req_t *r)
 
 static void ptr_list(api_req_t *r)
 {
-	const char *prefix_q = api_query(r, "prefix"), *after_q = api_query(r, "after");
+	const char *prefix_q = api_query(r, "prefix"), *after_q = api_query(r, "after"),
+	           *state_q = api_query(r, "state");
 	char prefix[CORE_PREFIX_STRLEN], after[CORE_ADDR_STRLEN];
 	int limit;
 	if (!api_query_limit(r, API_PROBLEM_SENTENCE, &limit))
 		return;
+	if (state_q && strcmp(state_q, "drifted") != 0) {
+		api_bad_param(r, API_PROBLEM_SENTENCE, "state", state_q,
+		              "drifted (the only state to filter on)");
+		return;
+	}
 	if (prefix_q) {
 		core_prefix_t p;
 		if (core_prefix_parse(prefix_q, &p) != RDNS_OK) {
@@ -377,8 +383,9 @@ static void ptr_list(api_req_t *r)
 		core_addr_format(&a, after, sizeof(after));
 	}
 	int err;
-	PGresult *res = db_ptr_list(r->db, r->caller.staff ? 0 : r->caller.account_id,
-	                            prefix_q ? prefix : NULL, after_q ? after : NULL, limit, &err);
+	PGresult *res =
+	    db_ptr_list(r->db, r->caller.staff ? 0 : r->caller.account_id, prefix_q ? prefix : NULL,
+	                after_q ? after : NULL, state_q != NULL, limit, &err);
 	api_page(r, res, err, false);
 }
 

@@ -22,6 +22,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const on_off[] = {"on", "off", NULL};
+static const char *const drift_actions[] = {"keep", "reset", NULL};
 
 const conf_opt_t conf_options[] = {
     {"database_url", CONF_STR, "", 0, 0, OFF(database_url), "both",
@@ -199,6 +200,19 @@ const conf_opt_t conf_options[] = {
      CONF_ANY, 0, NULL, 0},
     {"verify_retry_max_ms", CONF_INT, "1800000", 10, 86400000, OFF(verify_retry_max_ms), "verifier",
      "longest wait between two tries of a waiting PTR set", CONF_ANY, 0, NULL, 0},
+    {"reverify_interval", CONF_INT, "604800", 1, 315360000, OFF(reverify_interval), "verifier",
+     "seconds between two re-verifications of each custom PTR (spread evenly over the interval)", CONF_ANY, 0,
+     NULL, 0},
+    {"reverify_qps", CONF_INT, "50", 0, 1000000, OFF(reverify_qps), "verifier",
+     "re-verifications (one forward query each, CNAMEs aside) per second across all rdns-verifier "
+     "instances, a token bucket in PostgreSQL; 0: no budget",
+     CONF_ANY, 0, NULL, 0},
+    {"drift_action", CONF_STR, "keep", 0, 0, OFF(drift_action), "verifier",
+     "a custom PTR whose forward DNS stopped confirming it (drifted): keep it, or reset it to the zone's "
+     "default after drift_grace",
+     CONF_ENUM, 0, drift_actions, 0},
+    {"drift_grace", CONF_INT, "604800", 0, 315360000, OFF(drift_grace), "verifier",
+     "seconds a drifted PTR is kept before drift_action = reset resets it", CONF_ANY, 0, NULL, 0},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL, CONF_ANY, 0, NULL, 0},
 };
 

@@ -73,6 +73,10 @@ typedef struct {
 	long verify_wait_max;
 	long verify_retry_min_ms;
 	long verify_retry_max_ms;
+	long reverify_interval;
+	long reverify_qps;
+	char *drift_action; /* keep|reset */
+	long drift_grace;
 } rdns_conf_t;
 
 /* What a value must be, beyond its storage type (Knot's YP_TADDR, PgBouncer's

@@ -1,7 +1,8 @@
 /* worker.c - rdns-verifier's threads: each claims a due job (a PTR set waiting for
  * forward DNS), verifies it with verify/ and finishes it in PostgreSQL: applied,
- * expired, or due again after a backoff. Any number of threads and instances share the
- * jobs through db/jobs.c (FOR UPDATE SKIP LOCKED under a lease). */
+ * expired, or due again after a backoff; with no job due, a batch of custom PTRs due for
+ * re-verification, within the global budget. Any number of threads and instances share
+ * the work through db/jobs.c and db/reverify.c (FOR UPDATE SKIP LOCKED under a lease). */
 #include "verifier/worker.h"
 
 #include <errno.h>
@@ -20,8 +21,18 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "db/jobs.h"
+#include "db/reverify.h"
 #include "verifier/backoff.h"
 #include "verify/verify.h"
+
+/* Records claimed for re-verification at once (one claim and one finish statement each). */
+#define VR_REVERIFY_BATCH 64
+/* The wait when records are due but the budget is spent: short, so that the bucket
+ * (one second's worth) never overflows while every thread sleeps. */
+#define VR_SPENT_NAP_MS 20
+/* Discovery of records without a re-verification row: this often at most (and every
+ * reverify_interval when that is shorter), by the first thread of each instance. */
+#define VR_DISCOVER_MS 60000
 
 /* The database's backoff when it cannot be reached: 100 ms doubled up to 5 s. */
 #define VR_DB_BACKOFF_MIN_MS 100
@@ -106,12 +117,71 @@ static int run_job(vr_t *vr, db_t *db, const db_job_t *j)
 	return RDNS_OK;
 }
 
+/* The outcome of one re-verification: a pass; a definite failure (the name answers
+ * otherwise: drifted) with its findings; or unknown (the resolvers did not say). */
+static void reverify_one(vr_t *vr, db_reverify_t *x)
+{
+	core_addr_t a;
+	vf_verdict_t v;
+	x->result = DB_REVERIFY_UNKNOWN;
+	if (core_addr_parse(x->ip, &a) != RDNS_OK ||
+	    vf_verify(&vr->vc, &a, x->hostname, false, &v) != RDNS_OK)
+		return;
+	if (v.ok) {
+		x->result = DB_REVERIFY_PASS;
+	} else if (!v.syntax_ok || v.forward_conclusive) {
+		x->result = DB_REVERIFY_FAIL;
+		x->checks_json = vf_verdict_checks_text(&v);
+	}
+}
+
+/* Claim, verify and finish one batch of re-verifications. RDNS_OK with *done records
+ * finished (0: none due) and *spent when the budget held some back; or the database's
+ * error. */
+static int reverify_batch(vr_t *vr, db_t *db, size_t *done, bool *spent)
+{
+	const rdns_conf_t *c = vr->conf;
+	db_reverify_t batch[VR_REVERIFY_BATCH];
+	size_t got = 0, n = 0;
+	long lease = VR_REVERIFY_BATCH * c->verify_deadline_ms + c->verifier_lease_ms;
+	*done = 0;
+	int err =
+	    db_reverify_claim(db, VR_REVERIFY_BATCH, (double)c->reverify_qps, lease, batch, &got, spent);
+	if (err != RDNS_OK || got == 0)
+		return err;
+	/* On a signal, the records not verified yet stay claimed: due again after the lease. */
+	for (; n < got && !atomic_load(&vr->stop); n++)
+		reverify_one(vr, &batch[n]);
+	db_reverify_counts_t k;
+	err = db_reverify_finish(db, batch, n, c->reverify_interval, c->verify_retry_min_ms, vr->name,
+	                         strcmp(c->drift_action, "reset") == 0, c->drift_grace, &k);
+	for (size_t i = 0; i < n; i++)
+		free(batch[i].checks_json);
+	if (err != RDNS_OK) {
+		log_warn(
+		    "verifier: could not record %zu re-verifications (%s): %s; due again after the lease", n,
+		    rdns_strerror(err), db_last_error(db));
+		return err;
+	}
+	if (k.drifted || k.reset || k.verified_again)
+		log_info("verifier: re-verified %zu: %zu drifted, %zu verified again, %zu reset, %zu still "
+		         "drifted",
+		         n, k.drifted, k.verified_again, k.reset, k.still_drifted);
+	*done = n;
+	return RDNS_OK;
+}
+
 static void *thread_main(void *arg)
 {
 	vr_thread_t *t = arg;
 	vr_t *vr = t->vr;
 	db_t *db = db_new(vr->conf->database_url);
 	int db_streak = 0;
+	struct timespec now;
+	long long next_discover = 0; /* ms, CLOCK_MONOTONIC; thread 0 only */
+	long discover_ms = vr->conf->reverify_interval * 1000 < VR_DISCOVER_MS
+	                       ? vr->conf->reverify_interval * 1000
+	                       : VR_DISCOVER_MS;
 	if (!db) {
 		log_err("verifier: thread %d: out of memory", t->index);
 		return NULL;
@@ -135,11 +205,28 @@ static void *thread_main(void *arg)
 			log_info("verifier: thread %d: database reachable again", t->index);
 			db_streak = 0;
 		}
-		if (got == 0) {
-			nap(vr, vr->conf->verifier_poll_ms);
+		if (got > 0) {
+			run_job(vr, db, &job);
 			continue;
 		}
-		run_job(vr, db, &job);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (t->index == 0 && now_ms >= next_discover) {
+			long added = 0;
+			next_discover = now_ms + discover_ms;
+			if (db_reverify_discover(db, vr->conf->reverify_interval, &added) != RDNS_OK)
+				log_warn("verifier: discovery of records to re-verify failed: %s",
+				         db_last_error(db));
+			else if (added)
+				log_info("verifier: %ld custom PTR%s scheduled for re-verification", added,
+				         added == 1 ? "" : "s");
+		}
+		size_t done = 0;
+		bool spent = false;
+		int rerr = reverify_batch(vr, db, &done, &spent);
+		if (rerr == RDNS_OK && done > 0)
+			continue;
+		nap(vr, rerr == RDNS_OK && spent ? VR_SPENT_NAP_MS : vr->conf->verifier_poll_ms);
 	}
 	db_free(db);
 	return NULL;

@@ -259,3 +259,12 @@ bool vf_lookup_retryable(const vf_lookup_t *l)
 	}
 	return false;
 }
+
+bool vf_lookup_conclusive(const vf_lookup_t *l)
+{
+	if (l->matched)
+		return false;
+	if (l->chain_state != VF_CHAIN_OK)
+		return true;
+	return l->kind == VF_LOOKUP_ADDRS || l->kind == VF_LOOKUP_NXDOMAIN || l->kind == VF_LOOKUP_NODATA;
+}

@@ -92,4 +92,11 @@ int vf_lookup_addrs(vf_resolver_t *r, const char *name, int family, const core_a
  * (the provider's configuration, not the customer's DNS). Pure. */
 bool vf_lookup_retryable(const vf_lookup_t *l);
 
+/* Whether a lookup that did not confirm the address says so definitely, from answers about
+ * the name itself: NXDOMAIN, NODATA, addresses without the one asked about, a CNAME loop
+ * or a chain too long. Not: timeouts, error rcodes (SERVFAIL, REFUSED, ...), answers
+ * that do not parse, resolvers that cannot be reached (they say nothing about the name).
+ * Pure. */
+bool vf_lookup_conclusive(const vf_lookup_t *l);
+
 #endif

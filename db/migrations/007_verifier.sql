@@ -54,3 +54,32 @@ CREATE TABLE events (
     detail      jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX events_account ON events (account_id, id);
+
+-- Continuous re-verification: every custom PTR that was verified (not forced) is verified
+-- again every reverify_interval by rdns-verifier. Its state is a table of its own, not
+-- columns of ptr_records: the hot paths (GET and PUT of /v1/ptr/{ip}, the zone renders)
+-- never read or write it, and the re-verifier's updates leave ptr_records' pages alone.
+-- A row is made by the re-verifier when it finds a record without one (due at a random
+-- point of the interval, so a million records are spread evenly over it); hostname is the
+-- name it checks, and a record whose name changed (a new PUT, verified then) starts afresh.
+CREATE TABLE ptr_checks (
+    ip             inet PRIMARY KEY,      -- no FK: a removed record's row is dropped at its next check
+    hostname       text NOT NULL,
+    state          text NOT NULL DEFAULT 'verified' CHECK (state IN ('verified', 'drifted')),
+    due_at         timestamptz NOT NULL,
+    checked_at     timestamptz,
+    drifted_since  timestamptz,
+    finding        jsonb                  -- the failed forward check, while drifted
+);
+CREATE INDEX ptr_checks_due ON ptr_checks (due_at);
+CREATE INDEX ptr_checks_drifted ON ptr_checks (ip) WHERE state = 'drifted';
+
+-- reverify_qps across every rdns-verifier instance: one token bucket, refilled at
+-- reverify_qps a second, at most one second's worth held. Each claim of a batch takes its
+-- tokens in the claim's own statement.
+CREATE TABLE reverify_budget (
+    id          integer PRIMARY KEY CHECK (id = 1),
+    tokens      double precision NOT NULL,
+    updated_at  timestamptz NOT NULL
+);
+INSERT INTO reverify_budget VALUES (1, 0, now());

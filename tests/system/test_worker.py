@@ -35,6 +35,11 @@ class Fwd:
         text = (f"$ORIGIN {FWD}.\n$TTL 1\n@ SOA ns1 hostmaster {self.serial} 3600 600 86400 1\n@ NS ns1\n"
                 "ns1 A 192.0.2.53\n" + "".join(f"{k} A {v}\n" for k, v in sorted(self.records.items())))
         self.knot.set_zone(FWD, text)
+        wait_until(self._serving, timeout=10, what=f"knotd serving {FWD} serial {self.serial}")
+
+    def _serving(self):
+        ans = dns.query.udp(dns.message.make_query(FWD + ".", "SOA"), "127.0.0.1", port=self.knot.port, timeout=1)
+        return any(rr.serial == self.serial for rrset in ans.answer for rr in rrset if rrset.rdtype == dns.rdatatype.SOA)
 
     def add(self, label, addr):
         self.records[label] = addr
@@ -345,3 +350,102 @@ def test_event_feed_cursor_and_staff(env):
     assert env.a.get(f"/v1/events?after={after}").json()["items"] == []
     r = env.a.get("/v1/events?after=x")
     assert r.status_code == 400 and r.headers["Content-Type"] == "application/problem+json"
+
+
+# ---- continuous re-verification -------------------------------------------------------
+
+
+def checks_row(env, ip):
+    rows = sql(env.dburl, "SELECT state, checked_at IS NOT NULL, drifted_since IS NOT NULL, finding"
+               " FROM ptr_checks WHERE ip = %s", (ip,))
+    return rows[0] if rows else None
+
+
+def test_reverify_drift_is_noticed_audited_listed_and_cleared(env):
+    ip, host = "192.0.2.55", f"drift.{FWD}"
+    env.fwd.add("drift", ip)
+    r = env.a.put(f"/v1/ptr/{ip}", json={"hostname": host})
+    assert r.status_code == 200, r.text
+    w = env.worker({"reverify_interval": 2, "reverify_qps": 0})
+    wait_until(lambda: (checks_row(env, ip) or [None, False])[1], timeout=15, what="first re-verification")
+    assert checks_row(env, ip)[0] == "verified"
+    assert env.a.get("/v1/ptr?state=drifted").json()["items"] == []
+    del env.fwd.records["drift"]
+    env.fwd.publish()
+    wait_until(lambda: (checks_row(env, ip) or [None])[0] == "drifted", timeout=15, what="drifted")
+    state, _, since, finding = checks_row(env, ip)
+    assert since and finding["id"] == "forward" and finding["status"] == "fail"
+    [item] = env.a.get("/v1/ptr?state=drifted").json()["items"]
+    assert item["ip"] == ip and item["state"] == "drifted" and item["drifted_since"] and item["checked_at"]
+    assert item["finding"]["id"] == "forward"
+    assert env.b.get("/v1/ptr?state=drifted").json()["items"] == []  # not theirs
+    assert [x["ip"] for x in env.staff.get("/v1/ptr?state=drifted").json()["items"]] == [ip]
+    assert env.a.get("/v1/ptr?state=bogus").status_code == 400
+    audit = sql(env.dburl, "SELECT action, actor_name FROM audit_log WHERE ip = %s AND action LIKE 'ptr.%%'"
+                " ORDER BY id", (ip,))
+    assert audit[-1][0] == "ptr.drift" and audit[-1][1].startswith("rdns-verifier ")
+    assert [a for a, _ in audit].count("ptr.drift") == 1  # on the change only, not per check
+    # keep (the default): the record stays.
+    time.sleep(3)
+    assert env.a.get(f"/v1/ptr/{ip}").json()["hostname"] == host
+    assert [a for a, _ in sql(env.dburl, "SELECT action, 1 FROM audit_log WHERE ip = %s", (ip,))].count(
+        "ptr.drift") == 1
+    # The A record comes back: verified again, audited.
+    env.fwd.add("drift", ip)
+    wait_until(lambda: checks_row(env, ip)[0] == "verified", timeout=15, what="verified again")
+    assert sql(env.dburl, "SELECT count(*) FROM audit_log WHERE ip = %s AND action = 'ptr.verify'", (ip,)) == [(1,)]
+    kinds = [e["kind"] for e in env.a.get("/v1/events?limit=1000").json()["items"] if e["ip"] == ip]
+    assert kinds == ["ptr.drifted", "ptr.verified"], kinds
+    assert env.a.get("/v1/ptr?state=drifted").json()["items"] == []
+    w.stop()
+
+
+def test_reverify_reset_after_grace(env):
+    ip, host = "192.0.2.56", f"gone.{FWD}"
+    env.fwd.add("gone", ip)
+    assert env.a.put(f"/v1/ptr/{ip}", json={"hostname": host}).status_code == 200
+    w = env.worker({"reverify_interval": 2, "reverify_qps": 0, "drift_action": "reset", "drift_grace": 3})
+    wait_until(lambda: (checks_row(env, ip) or [None, False])[1], timeout=15, what="first re-verification")
+    del env.fwd.records["gone"]
+    env.fwd.publish()
+    wait_until(lambda: (checks_row(env, ip) or [None])[0] == "drifted", timeout=15, what="drifted")
+    t_drift = time.monotonic()
+    assert env.a.get(f"/v1/ptr/{ip}").json()["source"] == "custom"  # within the grace
+    wait_until(lambda: env.a.get(f"/v1/ptr/{ip}").json()["source"] == "none", timeout=20, what="reset")
+    assert time.monotonic() - t_drift >= 2.0  # not before the grace (3 s from the drift)
+    [(actor, old, new)] = sql(env.dburl, "SELECT actor_name, old_value, new_value FROM audit_log"
+                              " WHERE ip = %s AND action = 'ptr.reset'", (ip,))
+    assert actor.startswith("rdns-verifier ") and old == host and new is None
+    assert checks_row(env, ip) is None
+    kinds = [e["kind"] for e in env.a.get("/v1/events?limit=1000").json()["items"] if e["ip"] == ip]
+    assert kinds == ["ptr.drifted", "ptr.reset"], kinds
+    # The hidden primary stops serving it.
+    wait_until(lambda: served_ptr(env, ip) == [], timeout=10, what="no PTR served")
+    w.stop()
+
+
+def test_reverify_budget_holds_across_two_workers(env):
+    """reverify_qps is one budget for every instance: two workers with four threads in all
+    re-verify at reverify_qps, not at twice it."""
+    n, qps = 400, 25
+    # Rows of records that are gone: each is verified (the budget is spent on it) and then
+    # dropped at its finish, so the rows left count what is still to do.
+    sql(env.dburl, "INSERT INTO ptr_checks (ip, hostname, due_at) SELECT ('10.9.' || (i / 256) || '.' || (i %% 256))::inet,"
+        " 'bud' || i || '.' || %s, now() + interval '1 hour' FROM generate_series(0, %s - 1) i", (FWD, n))
+    w1 = env.worker({"reverify_interval": 3600, "reverify_qps": qps, "verifier_poll_ms": 50})
+    w2 = env.worker({"reverify_interval": 3600, "reverify_qps": qps, "verifier_poll_ms": 50})
+    left = "SELECT count(*), now() FROM ptr_checks WHERE ip <<= '10.9.0.0/16'"
+    sql(env.dburl, "UPDATE ptr_checks SET due_at = now() WHERE ip <<= '10.9.0.0/16'")
+    time.sleep(2.0)  # past the first second's burst
+    c0, t0 = sql(env.dburl, left)[0]
+    time.sleep(6.0)
+    c1, t1 = sql(env.dburl, left)[0]
+    rate = (c0 - c1) / (t1 - t0).total_seconds()
+    print(f"reverify budget: {rate:.2f} re-verifications/s with reverify_qps = {qps}, two workers")
+    assert c1 > 0, "ran out of records: the measurement says nothing"
+    assert abs(rate - qps) <= 0.1 * qps, f"{rate:.1f} re-verifications/s with reverify_qps = {qps}"
+    gone = sql(env.dburl, "SELECT count(*) FROM audit_log WHERE action LIKE 'ptr.%%' AND ip <<= '10.9.0.0/16'")
+    assert gone == [(0,)]  # a record that is gone is not a drift
+    w1.stop()
+    w2.stop()
+    sql(env.dburl, "DELETE FROM ptr_checks WHERE ip <<= '10.9.0.0/16'")

@@ -33,6 +33,8 @@ static const conf_case_t cases[] = {
     {"api_listen", "localhost:80", "not an IP address"},
     {"metrics", "off", NULL},
     {"metrics", "yes", "not one of on, off"},
+    {"drift_action", "reset", NULL},
+    {"drift_action", "delete", "not one of keep, reset"},
     {"metrics_allow", "127.0.0.0/8 ::1/128 10.0.0.5", NULL},
     {"metrics_allow", "127.0.0.1/8", "host bits"},
     {"metrics_listen", "", NULL},

@@ -1,5 +1,5 @@
-/* test_worker.c - unit tests for the pure parts of the wait-for-forward path (issue 18):
- * which forward failures time can fix (verify/lookup.c), the wait decision
+/* test_worker.c - unit tests for the pure parts of rdns-verifier (issue 18): which forward
+ * failures time can fix and which say the record drifted (verify/lookup.c), the wait decision
  * (api/decide.c) and rdns-verifier's backoff (verifier/backoff.c). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,22 +22,22 @@ static void test_retryable_table(void **state)
 		int rcode;
 		bool matched;
 		vf_chain_state_t chain;
-		bool want;
+		bool want, conclusive;
 	} cases[] = {
 	    /* what propagation fixes */
-	    {VF_LOOKUP_NXDOMAIN, 0, false, VF_CHAIN_OK, true},
-	    {VF_LOOKUP_NODATA, 0, false, VF_CHAIN_OK, true},
-	    {VF_LOOKUP_ADDRS, 0, false, VF_CHAIN_OK, true}, /* the address missing from the answer */
-	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_OK, true},
-	    {VF_LOOKUP_RCODE, VF_RCODE_SERVFAIL, false, VF_CHAIN_OK, true},
+	    {VF_LOOKUP_NXDOMAIN, 0, false, VF_CHAIN_OK, true, true},
+	    {VF_LOOKUP_NODATA, 0, false, VF_CHAIN_OK, true, true},
+	    {VF_LOOKUP_ADDRS, 0, false, VF_CHAIN_OK, true, true}, /* the address missing from the answer */
+	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_OK, true, false},
+	    {VF_LOOKUP_RCODE, VF_RCODE_SERVFAIL, false, VF_CHAIN_OK, true, false},
 	    /* what it does not */
-	    {VF_LOOKUP_ADDRS, 0, true, VF_CHAIN_OK, false}, /* confirmed: nothing to wait for */
-	    {VF_LOOKUP_RCODE, VF_RCODE_REFUSED, false, VF_CHAIN_OK, false},
-	    {VF_LOOKUP_RCODE, 4 /* NOTIMP */, false, VF_CHAIN_OK, false},
-	    {VF_LOOKUP_BADANSWER, 0, false, VF_CHAIN_OK, false},
-	    {VF_LOOKUP_UNREACHABLE, 0, false, VF_CHAIN_OK, false},
-	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_LOOP, false},
-	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_TOOLONG, false},
+	    {VF_LOOKUP_ADDRS, 0, true, VF_CHAIN_OK, false, false}, /* confirmed: nothing to wait for */
+	    {VF_LOOKUP_RCODE, VF_RCODE_REFUSED, false, VF_CHAIN_OK, false, false},
+	    {VF_LOOKUP_RCODE, 4 /* NOTIMP */, false, VF_CHAIN_OK, false, false},
+	    {VF_LOOKUP_BADANSWER, 0, false, VF_CHAIN_OK, false, false},
+	    {VF_LOOKUP_UNREACHABLE, 0, false, VF_CHAIN_OK, false, false},
+	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_LOOP, false, true},
+	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_TOOLONG, false, true},
 	};
 	for (size_t i = 0; i < N(cases); i++) {
 		vf_lookup_t l;
@@ -49,6 +49,8 @@ static void test_retryable_table(void **state)
 		if (vf_lookup_retryable(&l) != cases[i].want)
 			fail_msg("case %zu: kind %d rcode %d matched %d chain %d: want %d", i, cases[i].kind,
 			         cases[i].rcode, cases[i].matched, cases[i].chain, cases[i].want);
+		if (vf_lookup_conclusive(&l) != cases[i].conclusive)
+			fail_msg("case %zu: conclusive should be %d", i, cases[i].conclusive);
 	}
 }
 
