@@ -246,6 +246,20 @@ def test_newer_request_supersedes_and_cancel(env):
     assert env.a.get("/v1/requests?state=cancelled").json()["items"]
 
 
+def test_allocation_deleted_supersedes_a_waiting_request(env):
+    r = env.staff.post("/v1/accounts", json={"name": "cust-gone", "role": "customer"})
+    acct = r.json()["id"]
+    tok = env.staff.post(f"/v1/accounts/{acct}/tokens", json={}).json()["token"]
+    alloc = env.staff.post("/v1/allocations", json={"account_id": acct, "prefix": "192.0.2.128/28"}).json()["id"]
+    c = Client(env.api.base, tok)
+    r = put_wait(c, "192.0.2.130", f"never130.{FWD}")
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+    assert env.staff.delete(f"/v1/allocations/{alloc}").status_code == 204
+    assert state_of(env, rid) == "superseded"
+    assert sql(env.dburl, "SELECT count(*) FROM verify_jobs WHERE request_id = %s", (rid,)) == [(0,)]
+
+
 def test_two_workers_never_apply_a_request_twice(env):
     n = 24
     ids = {}
