@@ -1,5 +1,5 @@
 # rdns - reverse-DNS management server. GNU Make + pkg-config.
-# make            build build/rdns-api and build/rdns-zonegen
+# make            build build/rdns-api, build/rdns-zonegen and build/rdns-verifier
 # make test       install deps, run unit tests (ASan+UBSan) and system tests
 # make run        install deps, start the whole system on a private PostgreSQL and knotd (deploy/run.sh)
 # make bench      run the benchmarks in bench/
@@ -19,9 +19,10 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 CORE_SRC := $(wildcard core/*.c)
 DB_SRC   := $(wildcard db/*.c) build/gen/migrations.c build/gen/functions.c
 VF_SRC   := $(wildcard verify/*.c)
-API_SRC  := $(filter-out api/main.c,$(wildcard api/*.c)) build/gen/openapi.c
+API_SRC  := $(filter-out api/main.c,$(wildcard api/*.c)) build/gen/openapi.c build/gen/web.c
 ZG_SRC   := $(filter-out zonegen/main.c,$(wildcard zonegen/*.c))
-LIB_SRC  := $(CORE_SRC) $(DB_SRC) $(VF_SRC) $(API_SRC) $(ZG_SRC)
+VR_SRC   := $(filter-out verifier/main.c,$(wildcard verifier/*.c)) # rdns-verifier (issue 18)
+LIB_SRC  := $(CORE_SRC) $(DB_SRC) $(VF_SRC) $(API_SRC) $(ZG_SRC) $(VR_SRC)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # obj(dir, sources)
@@ -31,7 +32,7 @@ REL_OBJ  := $(call obj,build/obj,$(LIB_SRC))
 SAN_OBJ  := $(call obj,build/asan,$(LIB_SRC))
 
 .PHONY: FORCE all install uninstall deps deps-build deps-run fuzz-deps test unit system run bench fuzz format format-check clean asan
-all: build/rdns-api build/rdns-zonegen
+all: build/rdns-api build/rdns-zonegen build/rdns-verifier
 
 deps:
 	@./deploy/install-deps.sh test
@@ -58,6 +59,14 @@ build/gen/functions.c: $(FUNCTION_SQL) build/gen/functions.list db/embed.sh
 build/gen/openapi.c: api/openapi.yaml api/embed-openapi.sh
 	@mkdir -p $(dir $@)
 	./api/embed-openapi.sh $< > $@.tmp && mv $@.tmp $@
+
+# The web panel (issue 15): web/* embedded in rdns-api, served under /panel/; the list file
+# regenerates the table when a file is added or removed.
+WEB_FILES := $(sort $(wildcard web/*.html web/*.css web/*.js web/*.svg))
+build/gen/web.list: FORCE
+	$(call sql_list,$@,$(WEB_FILES))
+build/gen/web.c: $(WEB_FILES) build/gen/web.list web/embed.sh
+	./web/embed.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
 
 build/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
@@ -87,7 +96,12 @@ build/asan/rdns-api: build/asan/api/main.o build/asan/librdns.a
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 build/asan/rdns-zonegen: build/asan/zonegen/main.o build/asan/librdns.a
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
-asan: build/asan/rdns-api build/asan/rdns-zonegen
+# rdns-verifier (issue 18)
+build/rdns-verifier: build/obj/verifier/main.o build/librdns.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+build/asan/rdns-verifier: build/asan/verifier/main.o build/asan/librdns.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
+asan: build/asan/rdns-api build/asan/rdns-zonegen build/asan/rdns-verifier
 
 UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 build/asan/tests/%: build/asan/tests/unit/%.o build/asan/librdns.a
@@ -139,7 +153,7 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/gen/migrations.c
 	clang -std=c17 -D_GNU_SOURCE -I. -Ibuild/gen -g -O1 -fsanitize=fuzzer,address,undefined \
 	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)
 
-FMT_SRC = $(wildcard core/*.[ch] db/*.[ch] verify/*.[ch] api/*.[ch] zonegen/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
+FMT_SRC = $(wildcard core/*.[ch] db/*.[ch] verify/*.[ch] api/*.[ch] zonegen/*.[ch] verifier/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format: fuzz-deps
 	clang-format -i $(FMT_SRC)
 format-check: fuzz-deps
@@ -161,7 +175,7 @@ SYSUSERSDIR ?= /usr/lib/sysusers.d
 else
 SYSUSERSDIR ?= $(SYSCONFDIR)/sysusers.d
 endif
-UNITS    := rdns-api.service rdns-zonegen.service
+UNITS    := rdns-api.service rdns-zonegen.service rdns-verifier.service
 DNS_DOCS := $(notdir $(wildcard deploy/dns/*.conf))
 CONF     := $(DESTDIR)$(SYSCONFDIR)/rdns/rdns.conf
 
@@ -172,6 +186,7 @@ build/systemd/%.service: deploy/systemd/%.service.in FORCE
 install: all $(addprefix build/systemd/,$(UNITS))
 	install -D -m 0755 build/rdns-api $(DESTDIR)$(SBINDIR)/rdns-api
 	install -D -m 0755 build/rdns-zonegen $(DESTDIR)$(SBINDIR)/rdns-zonegen
+	install -D -m 0755 build/rdns-verifier $(DESTDIR)$(SBINDIR)/rdns-verifier
 	for u in $(UNITS); do install -D -m 0644 build/systemd/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 	install -D -m 0644 deploy/sysusers.d/rdns.conf $(DESTDIR)$(SYSUSERSDIR)/rdns.conf
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
@@ -188,7 +203,7 @@ install: all $(addprefix build/systemd/,$(UNITS))
 # Removes what install put, but a config that differs from the sample (the operator's own)
 # and the users (systemd-sysusers never deletes users: files they own may remain).
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/rdns-api $(DESTDIR)$(SBINDIR)/rdns-zonegen
+	rm -f $(DESTDIR)$(SBINDIR)/rdns-api $(DESTDIR)$(SBINDIR)/rdns-zonegen $(DESTDIR)$(SBINDIR)/rdns-verifier
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) $(DESTDIR)$(SYSUSERSDIR)/rdns.conf
 	rm -f $(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/dns/,$(DNS_DOCS))
 	-rmdir $(DESTDIR)$(DOCDIR)/dns $(DESTDIR)$(DOCDIR) 2>/dev/null

@@ -18,10 +18,11 @@
 #include "core/revname.h"
 
 /* PUT /v1/ptr/{ip}. force only from staff (else 403); reason NULL or 1 to 2000 characters.
- * The hostname is the verifier's to judge. */
+ * The hostname is the verifier's to judge. wait: "wait_for_forward" (not with force). */
 typedef struct {
 	const char *hostname, *reason;
 	bool force;
+	bool wait;
 } api_ptr_put_t;
 bool api_ptr_put_body(api_req_t *r, api_ptr_put_t *out);
 

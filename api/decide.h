@@ -8,6 +8,7 @@ typedef enum {
 	API_PTR_REFUSE, /* 422 with the findings; recorded as failed_checks */
 	API_PTR_REVIEW, /* 202; recorded as pending_review for staff to approve or reject */
 	API_PTR_APPLY,  /* applied (200) */
+	API_PTR_WAIT,   /* 202; recorded as waiting_forward for rdns-verifier to try again */
 } api_ptr_decision_t;
 
 /* The decision on a PTR set from the verifier's findings and the request:
@@ -22,7 +23,15 @@ typedef enum {
  * Pure: no I/O, the same answer for the same arguments. */
 api_ptr_decision_t api_ptr_decide(bool syntax_ok, bool verified, bool force, bool has_reason, bool staff);
 
-/* "refuse", "review" or "apply" (for messages and tests). */
+/* api_ptr_decide with "wait_for_forward": wait - the caller asked to wait for forward
+ * DNS; retryable - the forward check failed for a reason time can fix
+ * (vf_verdict_t.forward_retryable). A failure that waiting can fix waits (before any
+ * review: an exception is for names that will never confirm); anything else is decided
+ * as api_ptr_decide decides it. Pure. */
+api_ptr_decision_t api_ptr_decide_wait(bool syntax_ok, bool verified, bool force, bool has_reason, bool staff,
+                                       bool wait, bool retryable);
+
+/* "refuse", "review", "apply" or "wait" (for messages and tests). */
 const char *api_ptr_decision_str(api_ptr_decision_t d);
 
 #endif

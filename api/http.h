@@ -79,7 +79,7 @@ struct api_req {
 	const char *ctype;
 	char *out; /* the body (malloc) */
 	size_t out_len;
-	char hdrs[512]; /* further header lines, "Name: value\r\n" each */
+	char hdrs[2048]; /* further header lines, "Name: value\r\n" each (the panel's CSP) */
 	size_t hdrs_len;
 };
 

@@ -7,6 +7,7 @@
 #include "api/rows.h"
 #include "core/addr.h"
 #include "core/err.h"
+#include "db/addresses.h"
 #include "db/staff.h"
 
 /* 409 for a prefix that overlaps existing allocations, naming them. Call
@@ -77,12 +78,48 @@ static void allocation_list(api_req_t *r)
 	if (!api_query_id(r, API_PROBLEM_NAMED, "account_id", "a positive integer", &account_id))
 		return;
 	int err;
-	PGresult *res = db_staff_allocation_list(r->db, account_id, &err);
+	const char *ip_q = api_query(r, "ip");
+	PGresult *res;
+	if (ip_q) { /* the web panel's lookup (issue 15): who holds this address */
+		core_addr_t a;
+		char ip[CORE_ADDR_STRLEN];
+		if (core_addr_parse(ip_q, &a) != RDNS_OK) {
+			api_bad_param(r, API_PROBLEM_NAMED, "ip", ip_q, "an IP address");
+			return;
+		}
+		core_addr_format(&a, ip, sizeof(ip));
+		res = db_allocation_containing(r->db, ip, &err);
+	} else {
+		res = db_staff_allocation_list(r->db, account_id, &err);
+	}
 	if (!res) {
 		api_db_error(r, err);
 		return;
 	}
 	api_json(r, 200, api_items_json(res, api_allocation_json));
+	PQclear(res);
+}
+
+/* One allocation with the number of custom PTRs inside it: what deleting it would reset
+ * (the web panel's confirmation, issue 15). */
+static void allocation_get(api_req_t *r)
+{
+	long long id;
+	if (!api_path_id(r, r->params[0], "allocation", &id))
+		return;
+	int err;
+	PGresult *res = db_allocation_get(r->db, id, &err);
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		api_not_found(r, "allocation", r->params[0]);
+	} else {
+		json_t *o = api_allocation_json(res, 0);
+		json_object_set_new(o, "records", api_row_int(res, 0, DB_ALLOC_RECORDS));
+		api_json(r, 200, o);
+	}
 	PQclear(res);
 }
 
@@ -103,6 +140,7 @@ static void allocation_delete(api_req_t *r)
 const api_route_t api_routes_allocations[] = {
     {"POST", "/v1/allocations", API_AUTH_STAFF, true, allocation_create},
     {"GET", "/v1/allocations", API_AUTH_STAFF, false, allocation_list},
+    {"GET", "/v1/allocations/*", API_AUTH_STAFF, false, allocation_get},
     {"DELETE", "/v1/allocations/*", API_AUTH_STAFF, false, allocation_delete},
     {NULL, NULL, 0, false, NULL},
 };

@@ -5,7 +5,9 @@
 #include "api/auth.h"
 #include "api/metrics.h"
 #include "api/routes.h"
+#include "api/rows.h"
 #include "core/err.h"
+#include "db/staff.h"
 
 extern const char api_openapi_yaml[];
 extern const unsigned long api_openapi_yaml_len;
@@ -34,12 +36,23 @@ static void openapi(api_req_t *r)
 	api_raw(r, 200, "application/yaml", api_openapi_yaml, api_openapi_yaml_len);
 }
 
+/* The caller, the allocations they hold (a customer can list theirs nowhere else) and how
+ * long a PUT's verification may take (the panel's progress state). */
 static void me(api_req_t *r)
 {
+	int err;
+	PGresult *res = db_staff_allocation_list(r->db, r->caller.account_id, &err);
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
 	api_json(r, 200,
-	         json_pack("{s:I, s:s, s:s, s:I}", "account_id", (json_int_t)r->caller.account_id, "name",
-	                   r->caller.name, "role", r->caller.staff ? "staff" : "customer", "token_id",
-	                   (json_int_t)r->caller.token_id));
+	         json_pack("{s:I, s:s, s:s, s:I, s:o, s:I}", "account_id", (json_int_t)r->caller.account_id,
+	                   "name", r->caller.name, "role", r->caller.staff ? "staff" : "customer", "token_id",
+	                   (json_int_t)r->caller.token_id, "allocations",
+	                   api_rows_json(res, api_allocation_json), "verify_deadline_ms",
+	                   (json_int_t)r->conf->verify_deadline_ms));
+	PQclear(res);
 }
 
 /* Prometheus text: to metrics_allow without a token, else to staff (API_AUTH_NONE: the

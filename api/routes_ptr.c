@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/zonefile.h"
+#include "db/jobs.h"
 #include "db/ptr.h"
 #include "verify/verify.h"
 
@@ -83,7 +84,7 @@ static bool visible(api_req_t *r, const char *ip, const db_ptr_ctx_t *ctx)
 }
 
 /* The record as the customer sees it: custom, the zone's default, or none. */
-static json_t *record_json(const char *ip, const core_addr_t *a, const db_ptr_ctx_t *ctx)
+json_t *api_ptr_record_json(const char *ip, const core_addr_t *a, const db_ptr_ctx_t *ctx)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "ip", json_string(ip));
@@ -115,7 +116,7 @@ static void ptr_get(api_req_t *r)
 	db_ptr_ctx_t ctx;
 	if (!auth_ip(r, &a, ip, &ctx) || !visible(r, ip, &ctx))
 		return;
-	api_json(r, 200, record_json(ip, &a, &ctx));
+	api_json(r, 200, api_ptr_record_json(ip, &a, &ctx));
 }
 
 static bool rate_limited(api_req_t *r)
@@ -143,6 +144,7 @@ static const api_field_t put_fields[] = {
     {"hostname", API_FIELD_STRING, true},
     {"exception_reason", API_FIELD_STRING, false},
     {"force", API_FIELD_BOOLEAN, false},
+    {"wait_for_forward", API_FIELD_BOOLEAN, false},
     {NULL, 0, false},
 };
 
@@ -154,6 +156,7 @@ bool api_ptr_put_body(api_req_t *r, api_ptr_put_t *out)
 	json_t *reason_j = json_object_get(r->json, "exception_reason");
 	out->reason = json_is_string(reason_j) ? json_string_value(reason_j) : NULL;
 	out->force = json_is_true(json_object_get(r->json, "force"));
+	out->wait = json_is_true(json_object_get(r->json, "wait_for_forward"));
 	if (out->force && !r->caller.staff) {
 		api_problem(r, 403, "staff-only", "Forbidden", NULL, "only provider staff may force a PTR");
 		return false;
@@ -203,6 +206,21 @@ static void ptr_review(api_req_t *r, const char *ip, const vf_verdict_t *v, cons
 	api_request_answer(r, 202, req_id);
 }
 
+/* The forward check failed for a reason time can fix and the caller asked to wait: 202,
+ * stored as waiting_forward with a job for rdns-verifier, first tried verify_retry_min_ms
+ * from now, expired after verify_wait_max. */
+static void ptr_wait(api_req_t *r, const char *ip, const vf_verdict_t *v, const char *checks_text)
+{
+	long long req_id = 0;
+	int err = db_ptr_wait(r->db, ip, v->hostname, r->caller.account_id, r->caller.name, checks_text,
+	                      r->conf->verify_retry_min_ms, r->conf->verify_wait_max, &req_id);
+	if (err != RDNS_OK) {
+		api_db_error(r, err);
+		return;
+	}
+	api_request_answer(r, 202, req_id);
+}
+
 /* Applied (through the batcher): 200 with the record as this request wrote it. */
 static void ptr_apply(api_req_t *r, const char *ip, const core_addr_t *a, db_ptr_ctx_t *ctx,
                       const vf_verdict_t *v, const char *checks_text, const char *reason, bool force)
@@ -232,7 +250,7 @@ static void ptr_apply(api_req_t *r, const char *ip, const core_addr_t *a, db_ptr
 	snprintf(ctx->hostname, sizeof(ctx->hostname), "%s", v->hostname);
 	snprintf(ctx->updated_at, sizeof(ctx->updated_at), "%s", done.updated_at);
 	snprintf(ctx->verified_at, sizeof(ctx->verified_at), "%s", done.verified_at);
-	json_t *o = record_json(ip, a, ctx);
+	json_t *o = api_ptr_record_json(ip, a, ctx);
 	json_object_set_new(o, "request_id", json_integer(done.request_id));
 	api_json_with(r, 200, o, "checks", checks_text);
 }
@@ -243,7 +261,7 @@ typedef struct {
 	char ip[CORE_ADDR_STRLEN];
 	db_ptr_ctx_t ctx;
 	const char *hostname, *reason;
-	bool force;
+	bool force, wait;
 	vf_verify_conf_t vc;
 	int err;
 	vf_verdict_t v;
@@ -274,7 +292,9 @@ static void put_decide(api_req_t *r)
 		api_problem(r, 500, NULL, "Internal Server Error", NULL, "%s", "out of memory");
 		return;
 	}
-	switch (api_ptr_decide(j->v.syntax_ok, j->v.ok, j->force, j->reason != NULL, r->caller.staff)) {
+	switch (api_ptr_decide_wait(j->v.syntax_ok, j->v.ok, j->force, j->reason != NULL, r->caller.staff,
+	                            j->wait, j->v.forward_retryable)) {
+	case API_PTR_WAIT: ptr_wait(r, j->ip, &j->v, checks_text); break;
 	case API_PTR_REFUSE: ptr_refuse(r, j->ip, &j->v, checks_text); break;
 	case API_PTR_REVIEW: ptr_review(r, j->ip, &j->v, checks_text, j->reason); break;
 	case API_PTR_APPLY:
@@ -308,6 +328,7 @@ static void ptr_put(api_req_t *r)
 	job->hostname = hostname; /* in r->json, which lives as long as r */
 	job->reason = reason;
 	job->force = force;
+	job->wait = body.wait;
 	vf_verify_conf_from(r->conf, &job->vc);
 	if (!api_offload(r, job, free, put_verify, put_decide))
 		return; /* answered 429 or 503; r frees the job */
@@ -333,11 +354,17 @@ static void ptr_delete(api_req_t *r)
 
 static void ptr_list(api_req_t *r)
 {
-	const char *prefix_q = api_query(r, "prefix"), *after_q = api_query(r, "after");
+	const char *prefix_q = api_query(r, "prefix"), *after_q = api_query(r, "after"),
+	           *state_q = api_query(r, "state");
 	char prefix[CORE_PREFIX_STRLEN], after[CORE_ADDR_STRLEN];
 	int limit;
 	if (!api_query_limit(r, API_PROBLEM_SENTENCE, &limit))
 		return;
+	if (state_q && strcmp(state_q, "drifted") != 0) {
+		api_bad_param(r, API_PROBLEM_SENTENCE, "state", state_q,
+		              "drifted (the only state to filter on)");
+		return;
+	}
 	if (prefix_q) {
 		core_prefix_t p;
 		if (core_prefix_parse(prefix_q, &p) != RDNS_OK) {
@@ -356,8 +383,9 @@ static void ptr_list(api_req_t *r)
 		core_addr_format(&a, after, sizeof(after));
 	}
 	int err;
-	PGresult *res = db_ptr_list(r->db, r->caller.staff ? 0 : r->caller.account_id,
-	                            prefix_q ? prefix : NULL, after_q ? after : NULL, limit, &err);
+	PGresult *res =
+	    db_ptr_list(r->db, r->caller.staff ? 0 : r->caller.account_id, prefix_q ? prefix : NULL,
+	                after_q ? after : NULL, state_q != NULL, limit, &err);
 	api_page(r, res, err, false);
 }
 

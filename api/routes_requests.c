@@ -8,6 +8,7 @@
 #include "api/routes.h"
 #include "core/addr.h"
 #include "core/err.h"
+#include "db/jobs.h"
 #include "db/ptr.h"
 
 void api_request_answer(api_req_t *r, unsigned status, long long id)
@@ -24,7 +25,8 @@ void api_request_answer(api_req_t *r, unsigned status, long long id)
 }
 
 static const char *const request_states[] = {
-    "applied", "failed_checks", "pending_review", "approved", "rejected", "superseded", NULL};
+    "applied",    "failed_checks",   "pending_review", "approved",  "rejected",
+    "superseded", "waiting_forward", "expired",        "cancelled", NULL};
 
 static void requests_list(api_req_t *r)
 {
@@ -39,7 +41,7 @@ static void requests_list(api_req_t *r)
 		if (!*s) {
 			api_bad_param(r, API_PROBLEM_SENTENCE, "state", state,
 			              "one of applied, failed_checks, pending_review, approved, rejected, "
-			              "superseded");
+			              "superseded, waiting_forward, expired, cancelled");
 			return;
 		}
 	}
@@ -131,6 +133,32 @@ static void request_decide(api_req_t *r, bool approve)
 	api_request_answer(r, 200, id);
 }
 
+/* DELETE /v1/requests/{id}: the requester (or staff) withdraws a request waiting for
+ * forward DNS or pending review; 200 with the request as it is now. */
+static void request_cancel(api_req_t *r)
+{
+	long long id = 0;
+	int err = api_parse_id(r->params[0], &id)
+	              ? db_request_cancel(r->db, id, r->caller.staff ? 0 : r->caller.account_id,
+	                                  r->caller.account_id, r->caller.name)
+	              : RDNS_ENOTFOUND;
+	if (err == RDNS_ENOTFOUND) {
+		api_problem(r, 404, NULL, "Not Found", NULL, "no request %s", r->params[0]);
+		return;
+	}
+	if (err == RDNS_EEXIST) {
+		api_problem(r, 409, "not-cancellable", "Conflict", NULL,
+		            "request %s is neither waiting for forward DNS nor pending review any more",
+		            r->params[0]);
+		return;
+	}
+	if (err != RDNS_OK) {
+		api_db_error(r, err);
+		return;
+	}
+	api_request_answer(r, 200, id);
+}
+
 static void request_approve(api_req_t *r)
 {
 	request_decide(r, true);
@@ -144,6 +172,7 @@ static void request_reject(api_req_t *r)
 const api_route_t api_routes_requests[] = {
     {"GET", "/v1/requests", API_AUTH_ANY, false, requests_list},
     {"GET", "/v1/requests/*", API_AUTH_ANY, false, request_get},
+    {"DELETE", "/v1/requests/*", API_AUTH_ANY, false, request_cancel},
     {"POST", "/v1/requests/*/approve", API_AUTH_STAFF, true, request_approve},
     {"POST", "/v1/requests/*/reject", API_AUTH_STAFF, true, request_reject},
     {NULL, NULL, 0, false, NULL},

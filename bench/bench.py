@@ -1,4 +1,4 @@
-"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, soak) on one
+"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, soak, reverify) on one
 private PostgreSQL cluster, prints one table per benchmark, exits 1 if a target is
 missed (2 if a benchmark could not run)."""
 import os
@@ -8,12 +8,14 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_api  # noqa: E402
+import bench_reverify  # noqa: E402 - R1, rdns-verifier (issue 18)
 import bench_soak  # noqa: E402
 import bench_zonegen  # noqa: E402
 import benchlib  # noqa: E402
 from benchlib import BUILD, Pg, cleanup_all, install_signal_handlers, log  # noqa: E402
 
-SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run, "soak": bench_soak.run}
+SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run, "soak": bench_soak.run,
+          "reverify": bench_reverify.run}
 
 
 def main(argv):
@@ -22,7 +24,7 @@ def main(argv):
         if n not in SUITES:
             print(f"usage: bench.py [{'|'.join(SUITES)}]...", file=sys.stderr)
             return 2
-    for b in ("rdns-api", "rdns-zonegen"):
+    for b in ("rdns-api", "rdns-zonegen", "rdns-verifier"):
         if not os.access(os.path.join(BUILD, b), os.X_OK):
             print(f"bench: {BUILD}/{b} missing: run `make all` first", file=sys.stderr)
             return 2

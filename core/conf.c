@@ -7,9 +7,11 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csp.h"
 #include "endpoint.h"
 #include "err.h"
 #include "hostname.h"
@@ -20,6 +22,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const on_off[] = {"on", "off", NULL};
+static const char *const drift_actions[] = {"keep", "reset", NULL};
 
 const conf_opt_t conf_options[] = {
     {"database_url", CONF_STR, "", 0, 0, OFF(database_url), "both",
@@ -76,14 +79,14 @@ const conf_opt_t conf_options[] = {
      "PTR writes per account per minute: a token bucket of that many, refilled continuously, shared by all "
      "instances through PostgreSQL (0: off)",
      CONF_ANY, 0, NULL, 0},
-    {"resolvers", CONF_LIST, "", 0, 0, OFF(resolvers), "api",
+    {"resolvers", CONF_LIST, "", 0, 0, OFF(resolvers), "api,verifier",
      "resolvers for the forward check, ip[:port] list; empty: nameservers of /etc/resolv.conf",
      CONF_ENDPOINT_LIST, CORE_EP_BRACKET_V4, NULL, 0},
-    {"verify_timeout_ms", CONF_INT, "1000", 50, 60000, OFF(verify_timeout_ms), "api",
+    {"verify_timeout_ms", CONF_INT, "1000", 50, 60000, OFF(verify_timeout_ms), "api,verifier",
      "timeout of one forward-check query attempt", CONF_ANY, 0, NULL, 0},
-    {"verify_retries", CONF_INT, "2", 0, 10, OFF(verify_retries), "api", "retries of a forward-check query",
-     CONF_ANY, 0, NULL, 0},
-    {"verify_deadline_ms", CONF_INT, "5000", 100, 120000, OFF(verify_deadline_ms), "api",
+    {"verify_retries", CONF_INT, "2", 0, 10, OFF(verify_retries), "api,verifier",
+     "retries of a forward-check query", CONF_ANY, 0, NULL, 0},
+    {"verify_deadline_ms", CONF_INT, "5000", 100, 120000, OFF(verify_deadline_ms), "api,verifier",
      "deadline of one whole verification", CONF_ANY, 0, NULL, 0},
     {"verify_threads", CONF_INT, "32", 1, 1024, OFF(verify_threads), "api",
      "threads that run verifications (their DNS queries), off the HTTP workers", CONF_ANY, 0, NULL, 0},
@@ -98,15 +101,23 @@ const conf_opt_t conf_options[] = {
     {"special_names", CONF_LIST,
      "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "
      "home.arpa in-addr.arpa ip6.arpa ipv4only.arpa resolver.arpa",
-     0, 0, OFF(special_names), "api", "special-use and internal suffixes a PTR may never point into",
+     0, 0, OFF(special_names), "api,verifier", "special-use and internal suffixes a PTR may never point into",
      CONF_SUFFIX_LIST, 0, NULL, 0},
-    {"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api",
+    {"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api,verifier",
      "domains customers may not use (the provider's own namespace, brands); suffix match", CONF_SUFFIX_LIST,
      0, NULL, 0},
     {"metrics_allow", CONF_LIST, "127.0.0.0/8 ::1/128", 0, 0, OFF(metrics_allow), "api",
      "addresses or prefixes (the client's, after api_trusted_proxies) that may GET /metrics without a "
      "token; anyone else needs a staff Bearer token",
      CONF_ACL_LIST, 0, NULL, 0},
+    /* the web panel (issue 15) */
+    {"panel", CONF_STR, "on", 0, 0, OFF(panel), "api",
+     "on: serve the web panel under /panel/ (and redirect / there); off: both are 404", CONF_ENUM, 0, on_off,
+     0},
+    {"panel_frame_ancestors", CONF_LIST, "'none'", 0, 0, OFF(panel_frame_ancestors), "api",
+     "who may frame the panel: the sources of its CSP frame-ancestors ('none', 'self', https:, "
+     "https://portal.example.com ...); 'none' alone forbids framing",
+     CONF_CSP_LIST, 0, NULL, 8},
     {"zone_dir", CONF_STR, "var/zones", 0, 0, OFF(zone_dir), "zonegen",
      "folder the zone files are written to", CONF_NONEMPTY, 0, NULL, 0},
     {"dns_listen", CONF_STR, "127.0.0.1:5300", 0, 0, OFF(dns_listen), "zonegen",
@@ -183,6 +194,35 @@ const conf_opt_t conf_options[] = {
     {"metrics_listen", CONF_STR, "", 0, 0, OFF(metrics_listen), "zonegen",
      "ip:port of the HTTP listener answering GET /metrics (Prometheus text); empty: off", CONF_ENDPOINT,
      LISTEN | CONF_F_EMPTY_OK, NULL, 0},
+    /* rdns-verifier (issue 18) */
+    {"verifier_threads", CONF_INT, "4", 1, 256, OFF(verifier_threads), "verifier",
+     "rdns-verifier threads running jobs; each holds one PostgreSQL connection", CONF_ANY, 0, NULL, 0},
+    {"verifier_lease_ms", CONF_INT, "120000", 1000, 86400000, OFF(verifier_lease_ms), "verifier",
+     "how long a claimed job is the claimer's: a worker that dies mid-job leaves it to another after this; "
+     "must exceed verify_deadline_ms",
+     CONF_ANY, 0, NULL, 0},
+    {"verifier_poll_ms", CONF_INT, "1000", 10, 60000, OFF(verifier_poll_ms), "verifier",
+     "how often an idle rdns-verifier thread looks for due jobs", CONF_ANY, 0, NULL, 0},
+    {"verify_wait_max", CONF_INT, "86400", 1, 31536000, OFF(verify_wait_max), "api,verifier",
+     "seconds a PUT with wait_for_forward waits for forward DNS before it expires", CONF_ANY, 0, NULL, 0},
+    {"verify_retry_min_ms", CONF_INT, "30000", 10, 86400000, OFF(verify_retry_min_ms), "api,verifier",
+     "first wait before a waiting PTR set is verified again; doubled per try up to verify_retry_max_ms",
+     CONF_ANY, 0, NULL, 0},
+    {"verify_retry_max_ms", CONF_INT, "1800000", 10, 86400000, OFF(verify_retry_max_ms), "verifier",
+     "longest wait between two tries of a waiting PTR set", CONF_ANY, 0, NULL, 0},
+    {"reverify_interval", CONF_INT, "604800", 1, 315360000, OFF(reverify_interval), "verifier",
+     "seconds between two re-verifications of each custom PTR (spread evenly over the interval)", CONF_ANY, 0,
+     NULL, 0},
+    {"reverify_qps", CONF_INT, "50", 0, 1000000, OFF(reverify_qps), "verifier",
+     "re-verifications (one forward query each, CNAMEs aside) per second across all rdns-verifier "
+     "instances, a token bucket in PostgreSQL; 0: no budget",
+     CONF_ANY, 0, NULL, 0},
+    {"drift_action", CONF_STR, "keep", 0, 0, OFF(drift_action), "verifier",
+     "a custom PTR whose forward DNS stopped confirming it (drifted): keep it, or reset it to the zone's "
+     "default after drift_grace",
+     CONF_ENUM, 0, drift_actions, 0},
+    {"drift_grace", CONF_INT, "604800", 0, 315360000, OFF(drift_grace), "verifier",
+     "seconds a drifted PTR is kept before drift_action = reset resets it", CONF_ANY, 0, NULL, 0},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL, CONF_ANY, 0, NULL, 0},
 };
 
@@ -304,6 +344,7 @@ static const char *check_item(const conf_opt_t *o, const char *v, char *buf, siz
 			return NULL;
 		return core_notify_source_parse(v, NULL, src, &why) == RDNS_OK ? NULL : why;
 	}
+	case CONF_CSP_LIST: return core_csp_source_ok(v, &why) ? NULL : why;
 	case CONF_FILE: {
 		struct stat st;
 		if (!v[0])
@@ -390,6 +431,20 @@ int conf_check_refs(const rdns_conf_t *c, char *err, size_t errlen)
 		         "%s is set but %s is not: HTTPS needs both (or neither, for plain HTTP)",
 		         c->api_tls_cert[0] ? "api_tls_cert" : "api_tls_key",
 		         c->api_tls_cert[0] ? "api_tls_key" : "api_tls_cert");
+		return RDNS_EINVAL;
+	}
+	/* the web panel (issue 15): CSP3 ignores 'none' beside other sources, so refuse the mix */
+	for (size_t i = 0; c->panel_frame_ancestors.n > 1 && i < c->panel_frame_ancestors.n; i++)
+		if (strcasecmp(c->panel_frame_ancestors.v[i], "'none'") == 0) {
+			snprintf(err, errlen, "panel_frame_ancestors: 'none' must stand alone");
+			return RDNS_EINVAL;
+		}
+	if (c->verifier_lease_ms <= c->verify_deadline_ms) {
+		snprintf(err, errlen,
+		         "verifier_lease_ms: %ld is not longer than verify_deadline_ms (%ld): a job would be "
+		         "claimed "
+		         "again while its verification still runs",
+		         c->verifier_lease_ms, c->verify_deadline_ms);
 		return RDNS_EINVAL;
 	}
 	for (size_t i = 0; i < c->notify.n; i++) {
@@ -519,11 +574,27 @@ int conf_load(rdns_conf_t *c, const char *path, char *err, size_t errlen)
 	return RDNS_OK;
 }
 
+bool conf_verifier_uses_api_key(const char *key)
+{
+	return strcmp(key, "database_url") == 0 || strcmp(key, "log_level") == 0;
+}
+
+bool conf_used_by(const conf_opt_t *o, const char *who)
+{
+	if (strcmp(o->who, "both") == 0)
+		return strcmp(who, "verifier") != 0 || conf_verifier_uses_api_key(o->key);
+	size_t n = strlen(who);
+	for (const char *p = o->who; (p = strstr(p, who)) != NULL; p += n)
+		if ((p == o->who || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+			return true;
+	return false;
+}
+
 void conf_print_help(FILE *f, const char *who)
 {
 	fprintf(f, "Configuration keys (file: key = value; environment: RDNS_<KEY>):\n");
 	for (const conf_opt_t *o = conf_options; o->key; o++) {
-		if (strcmp(o->who, "both") != 0 && strcmp(o->who, who) != 0)
+		if (!conf_used_by(o, who))
 			continue;
 		fprintf(f, "  %-24s %s (default: \"%s\")\n", o->key, o->help, o->def);
 	}

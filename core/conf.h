@@ -42,6 +42,9 @@ typedef struct {
 	conf_list_t special_names;
 	conf_list_t denied_domains;
 	conf_list_t metrics_allow;
+	/* the web panel (issue 15) */
+	char *panel;                       /* on|off: serve /panel/ */
+	conf_list_t panel_frame_ancestors; /* CSP frame-ancestors sources */
 	/* rdns-zonegen */
 	char *zone_dir;
 	char *dns_listen;
@@ -65,6 +68,17 @@ typedef struct {
 	long reconcile_interval;
 	char *post_write_command;
 	char *metrics_listen;
+	/* rdns-verifier (issue 18); verify_wait_max and verify_retry_min_ms: rdns-api too */
+	long verifier_threads;
+	long verifier_lease_ms;
+	long verifier_poll_ms;
+	long verify_wait_max;
+	long verify_retry_min_ms;
+	long verify_retry_max_ms;
+	long reverify_interval;
+	long reverify_qps;
+	char *drift_action; /* keep|reset */
+	long drift_grace;
 } rdns_conf_t;
 
 /* What a value must be, beyond its storage type (Knot's YP_TADDR, PgBouncer's
@@ -83,6 +97,7 @@ typedef enum {
 	CONF_TSIG_KEYNAME,  /* "" or a key name, which must be in tsig_keys */
 	CONF_NOTIFY_SOURCE, /* core_notify_source_parse, against dns_listen */
 	CONF_FILE,          /* "" or a regular file this process can read (its content: its consumer) */
+	CONF_CSP_LIST,      /* each item core_csp_source_ok (panel_frame_ancestors) */
 } conf_check_t;
 
 /* conf_opt_t.flags besides the CORE_EP_* ones of an endpoint check. */
@@ -129,7 +144,16 @@ int conf_check_refs(const rdns_conf_t *c, char *err, size_t errlen);
 /* The option named key, or NULL. */
 const conf_opt_t *conf_find(const char *key);
 
-/* Print the option table for --help (only options for `who` and "both"). */
+/* Whether option o is read by daemon who ("api", "zonegen", "verifier"): o->who is
+ * "both" (api and zonegen; the verifier too for the keys conf_verifier_uses_api_key
+ * names), one daemon or a comma list. */
+bool conf_used_by(const conf_opt_t *o, const char *who);
+
+/* The keys of the api's and both daemons' options that rdns-verifier reads as well (the
+ * database, logging, the verifier's own options): true for key. */
+bool conf_verifier_uses_api_key(const char *key);
+
+/* Print the option table for --help (only options conf_used_by who). */
 void conf_print_help(FILE *f, const char *who);
 
 /* Print the effective configuration (database_url passwords masked). */

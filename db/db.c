@@ -378,3 +378,23 @@ cleanup:
 		(void)db_simple(db, "SELECT pg_advisory_unlock(" DB_LOCK_STR(DB_LOCK_MIGRATE) ")");
 	return rc;
 }
+
+void db_array_elem(core_strbuf_t *a, size_t i, const char *v)
+{
+	core_strbuf_put(a, i ? "," : "{", 1);
+	if (!v) {
+		core_strbuf_put(a, "NULL", 4);
+		return;
+	}
+	core_strbuf_put(a, "\"", 1);
+	for (const char *s = v; *s;) {
+		size_t run = strcspn(s, "\"\\");
+		core_strbuf_put(a, s, run);
+		s += run;
+		if (*s) {
+			char esc[2] = {'\\', *s++};
+			core_strbuf_put(a, esc, 2);
+		}
+	}
+	core_strbuf_put(a, "\"", 1);
+}

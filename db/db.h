@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "core/metrics.h"
+#include "core/strbuf.h"
 #include "db/locks.h" /* the advisory-lock keys, for every user of the database */
 
 /* A statement prepared on first use on each connection. Declare with
@@ -84,6 +85,11 @@ int db_migrate(db_t *db, FILE *out);
 
 /* Schema version currently applied (0 if none), or a negative rdns_err_t. */
 int db_schema_version(db_t *db);
+
+/* Append element i (NULL: SQL NULL) to the array literal a being built ("{" before the
+ * first; the caller closes it with "}"): quoted, with '"' and '\' escaped, so any text
+ * round-trips. For array parameters of batch statements. */
+void db_array_elem(core_strbuf_t *a, size_t i, const char *v);
 
 /* Helpers for result fields. */
 static inline const char *db_val(const PGresult *r, int row, int col)

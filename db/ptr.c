@@ -81,14 +81,40 @@ DB_STMT(st_request_list,
 	"   THEN (SELECT min(id) FROM (SELECT id FROM page ORDER BY id DESC LIMIT $5::int) y) END",
 	5);
 
+/* A record in a list: as GET /v1/ptr/{ip} shows it, with its re-verification state
+ * (ptr_checks, migration 007; a row of an older name does not count): verified (also
+ * before the first re-verification: the PUT verified it), drifted (since, the finding)
+ * or forced. */
+#define PTR_ITEM_JSON(x, c)                                                                                  \
+	"json_build_object('ip', host(" x ".ip), 'hostname', " x ".hostname, 'source', 'custom',"           \
+	" 'verified_at', " TS(x ".verified_at") ", 'updated_at', " TS(x ".updated_at") ","                   \
+	" 'state', CASE WHEN " x ".forced THEN 'forced' ELSE coalesce(" c ".state, 'verified') END,"        \
+	" 'checked_at', " TS(c ".checked_at") ", 'drifted_since', " TS(c ".drifted_since") ","              \
+	" 'finding', " c ".finding)"
+
 DB_STMT(st_ptr_list,
 	"WITH page AS (SELECT p.* FROM ptr_records p WHERE ($2::cidr IS NULL OR p.ip <<= $2::cidr)"
 	" AND ($3::inet IS NULL OR p.ip > $3::inet)"
 	" AND ($1::bigint = 0 OR EXISTS (SELECT 1 FROM allocations a WHERE a.account_id = $1 AND a.prefix >>= p.ip))"
 	" ORDER BY p.ip LIMIT $4::int + 1)"
-	" SELECT coalesce((SELECT json_agg(json_build_object('ip', host(x.ip), 'hostname', x.hostname,"
-	"   'source', 'custom', 'verified_at', " TS("x.verified_at") ", 'updated_at', " TS("x.updated_at") ")"
-	"   ORDER BY x.ip) FROM (SELECT * FROM page ORDER BY ip LIMIT $4::int) x), '[]'::json),"
+	" SELECT coalesce((SELECT json_agg(" PTR_ITEM_JSON("x", "c") " ORDER BY x.ip)"
+	"   FROM (SELECT * FROM page ORDER BY ip LIMIT $4::int) x"
+	"   LEFT JOIN ptr_checks c ON c.ip = x.ip AND c.hostname = x.hostname), '[]'::json),"
+	" CASE WHEN (SELECT count(*) FROM page) > $4::int"
+	"   THEN (SELECT host(max(ip)) FROM (SELECT ip FROM page ORDER BY ip LIMIT $4::int) y) END",
+	4);
+
+/* ?state=drifted: driven by the partial index of drifted rows, not by a scan of every
+ * record (they are few among many). */
+DB_STMT(st_ptr_list_drifted,
+	"WITH page AS (SELECT p.* FROM ptr_checks c JOIN ptr_records p ON p.ip = c.ip AND p.hostname = c.hostname"
+	" WHERE c.state = 'drifted' AND NOT p.forced AND ($2::cidr IS NULL OR c.ip <<= $2::cidr)"
+	" AND ($3::inet IS NULL OR c.ip > $3::inet)"
+	" AND ($1::bigint = 0 OR EXISTS (SELECT 1 FROM allocations a WHERE a.account_id = $1 AND a.prefix >>= c.ip))"
+	" ORDER BY c.ip LIMIT $4::int + 1)"
+	" SELECT coalesce((SELECT json_agg(" PTR_ITEM_JSON("x", "c") " ORDER BY x.ip)"
+	"   FROM (SELECT * FROM page ORDER BY ip LIMIT $4::int) x"
+	"   JOIN ptr_checks c ON c.ip = x.ip), '[]'::json),"
 	" CASE WHEN (SELECT count(*) FROM page) > $4::int"
 	"   THEN (SELECT host(max(ip)) FROM (SELECT ip FROM page ORDER BY ip LIMIT $4::int) y) END",
 	4);
@@ -235,28 +261,6 @@ int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner
 	return RDNS_OK;
 }
 
-/* Append one element (NULL: SQL NULL) to an array literal being built: quoted, with
- * '"' and '\' escaped, so any text round-trips. */
-static void arr_elem(core_strbuf_t *a, size_t i, const char *v)
-{
-	core_strbuf_put(a, i ? "," : "{", 1);
-	if (!v) {
-		core_strbuf_put(a, "NULL", 4);
-		return;
-	}
-	core_strbuf_put(a, "\"", 1);
-	for (const char *s = v; *s;) {
-		size_t run = strcspn(s, "\"\\");
-		core_strbuf_put(a, s, run);
-		s += run;
-		if (*s) {
-			char esc[2] = {'\\', *s++};
-			core_strbuf_put(a, esc, 2);
-		}
-	}
-	core_strbuf_put(a, "\"", 1);
-}
-
 int db_ptr_apply_batch(db_t *db, db_ptr_change_t *const *c, size_t n)
 {
 	core_strbuf_t a[8];
@@ -265,14 +269,14 @@ int db_ptr_apply_batch(db_t *db, db_ptr_change_t *const *c, size_t n)
 		char owner[24], actor[24];
 		snprintf(owner, sizeof(owner), "%lld", c[i]->owner);
 		snprintf(actor, sizeof(actor), "%lld", c[i]->actor);
-		arr_elem(&a[0], i, c[i]->ip);
-		arr_elem(&a[1], i, c[i]->hostname);
-		arr_elem(&a[2], i, c[i]->owner ? owner : NULL);
-		arr_elem(&a[3], i, actor);
-		arr_elem(&a[4], i, c[i]->actor_name);
-		arr_elem(&a[5], i, c[i]->forced ? "t" : "f");
-		arr_elem(&a[6], i, c[i]->checks_json);
-		arr_elem(&a[7], i, c[i]->reason);
+		db_array_elem(&a[0], i, c[i]->ip);
+		db_array_elem(&a[1], i, c[i]->hostname);
+		db_array_elem(&a[2], i, c[i]->owner ? owner : NULL);
+		db_array_elem(&a[3], i, actor);
+		db_array_elem(&a[4], i, c[i]->actor_name);
+		db_array_elem(&a[5], i, c[i]->forced ? "t" : "f");
+		db_array_elem(&a[6], i, c[i]->checks_json);
+		db_array_elem(&a[7], i, c[i]->reason);
 		c[i]->err = RDNS_ENOTFOUND; /* unless the function returns its row */
 		memset(&c[i]->out, 0, sizeof(c[i]->out));
 	}
@@ -339,13 +343,14 @@ PGresult *db_request_list(db_t *db, long long account, const char *state, const 
 	return db_exec(db, &st_request_list, p, err);
 }
 
-PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const char *after, int limit, int *err)
+PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const char *after, bool drifted,
+                      int limit, int *err)
 {
 	char acct[24], limit_s[16];
 	snprintf(acct, sizeof(acct), "%lld", account);
 	snprintf(limit_s, sizeof(limit_s), "%d", limit);
 	const char *p[4] = {acct, prefix, after, limit_s};
-	return db_exec(db, &st_ptr_list, p, err);
+	return db_exec(db, drifted ? &st_ptr_list_drifted : &st_ptr_list, p, err);
 }
 
 int db_request_decide(db_t *db, long long id, long long staff, const char *staff_name, bool approve,

@@ -95,9 +95,10 @@ PGresult *db_request_list(db_t *db, long long account, const char *state, const 
 
 /* Custom records as a JSON array text (column 0) and next cursor (column 1):
  * those inside prefix (NULL: all) and, when account != 0, inside that
- * account's allocations, with ip > after (NULL: from the start). */
-PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const char *after, int limit,
-                      int *err);
+ * account's allocations, with ip > after (NULL: from the start); drifted: only
+ * those that re-verification found drifted. Each with its re-verification state. */
+PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const char *after, bool drifted,
+                      int limit, int *err);
 
 /* Staff decision on a pending request, applying the PTR on approval, all
  * audited, in one transaction. RDNS_ENOTFOUND (no such request),

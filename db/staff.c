@@ -86,7 +86,7 @@ DB_STMT(st_zone_delete, "DELETE FROM reverse_zones WHERE id = $1", 1);
 /* Pending requests for addresses of a zone being deleted can never be approved. */
 DB_STMT(st_zone_requests_close,
         "UPDATE ptr_requests SET state = 'superseded', decided_at = now()"
-        " WHERE ip <<= $1::cidr AND state = 'pending_review'",
+        " WHERE ip <<= $1::cidr AND state IN ('pending_review', 'waiting_forward')",
         1);
 /* Waits for the PTR changes in flight and holds new ones back (db/migrations/003). */
 DB_STMT(st_zone_lock_writers, "LOCK TABLE reverse_zones IN EXCLUSIVE MODE", 0);

@@ -170,6 +170,9 @@ if ./build/rdns-zonegen --help >/dev/null 2>&1; then
   ./build/rdns-zonegen -c "$CONF" &
   pids+=($!)
 fi
+# rdns-verifier: PUTs with "wait_for_forward" that wait for forward DNS (issue 18)
+./build/rdns-verifier -c "$CONF" &
+pids+=($!)
 
 resolvers=${RDNS_RESOLVERS:-$(sed -n 's/^resolvers *= *//p' "$CONF" | tail -n 1)}
 note=""
@@ -183,6 +186,7 @@ json="-H 'Content-Type: application/json'"
 cat <<MSG
 
 rdns is running: API on $base (API document: $base/v1/openapi.yaml)
+  web panel:      $base/panel/  (sign in with one of the tokens below)
   staff token:    $STAFF_TOKEN
   customer token: $CUSTOMER_TOKEN   (owns 192.0.2.0/28 and 2001:db8:100::/48)
   forward check:  resolvers = ${resolvers:-/etc/resolv.conf}; knotd on $DEMO_DNS serves $DEMO_ZONE:

@@ -243,3 +243,28 @@ int vf_lookup_addrs(vf_resolver_t *r, const char *name, int family, const core_a
 		ldns_rdf_deep_free(w.chain[i]);
 	return ret;
 }
+
+bool vf_lookup_retryable(const vf_lookup_t *l)
+{
+	if (l->matched || l->chain_state != VF_CHAIN_OK)
+		return false;
+	switch (l->kind) {
+	case VF_LOOKUP_ADDRS:
+	case VF_LOOKUP_NXDOMAIN:
+	case VF_LOOKUP_NODATA:
+	case VF_LOOKUP_TIMEOUT: return true;
+	case VF_LOOKUP_RCODE: return l->rcode == VF_RCODE_SERVFAIL;
+	case VF_LOOKUP_BADANSWER:
+	case VF_LOOKUP_UNREACHABLE: return false;
+	}
+	return false;
+}
+
+bool vf_lookup_conclusive(const vf_lookup_t *l)
+{
+	if (l->matched)
+		return false;
+	if (l->chain_state != VF_CHAIN_OK)
+		return true;
+	return l->kind == VF_LOOKUP_ADDRS || l->kind == VF_LOOKUP_NXDOMAIN || l->kind == VF_LOOKUP_NODATA;
+}

@@ -85,4 +85,18 @@ typedef struct {
 int vf_lookup_addrs(vf_resolver_t *r, const char *name, int family, const core_addr_t *want,
                     vf_lookup_t *out);
 
+/* Whether a lookup that did not confirm the address failed for a reason time can fix,
+ * as forward DNS propagates: NXDOMAIN, NODATA, addresses without the one asked about, a
+ * timeout, SERVFAIL. Not: a matched lookup, a CNAME loop or a chain too long, a refusal
+ * or any other error rcode, answers that do not parse, resolvers that cannot be reached
+ * (the provider's configuration, not the customer's DNS). Pure. */
+bool vf_lookup_retryable(const vf_lookup_t *l);
+
+/* Whether a lookup that did not confirm the address says so definitely, from answers about
+ * the name itself: NXDOMAIN, NODATA, addresses without the one asked about, a CNAME loop
+ * or a chain too long. Not: timeouts, error rcodes (SERVFAIL, REFUSED, ...), answers
+ * that do not parse, resolvers that cannot be reached (they say nothing about the name).
+ * Pure. */
+bool vf_lookup_conclusive(const vf_lookup_t *l);
+
 #endif

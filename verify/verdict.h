@@ -42,6 +42,12 @@ typedef struct {
 	/* the final forward addresses found, canonical text, ", "-separated; empty
 	 * when none or not queried */
 	char found[VF_VERIFY_FOUND_MAX];
+	/* the forward check failed for a reason time can fix (vf_lookup_retryable): a PUT
+	 * with "wait_for_forward" waits for it instead of failing */
+	bool forward_retryable;
+	/* the forward check failed on a definite answer about the name (vf_lookup_conclusive):
+	 * re-verification calls a record drifted only then, never for a resolver's trouble */
+	bool forward_conclusive;
 } vf_verdict_t;
 
 /* The checks as compact JSON text (malloc()ed; NULL on allocation failure): an

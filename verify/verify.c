@@ -125,6 +125,8 @@ static int check_forward(run_t *run, vf_check_t *c)
 		vf_findings_found(&lookup, run->v->found, sizeof(run->v->found));
 	}
 	vf_findings_forward(&o, c);
+	run->v->forward_retryable = c->status == VF_CHECK_FAIL && o.lookup && vf_lookup_retryable(o.lookup);
+	run->v->forward_conclusive = c->status == VF_CHECK_FAIL && o.lookup && vf_lookup_conclusive(o.lookup);
 	return RDNS_OK;
 }
 

@@ -4,7 +4,7 @@
 --
 -- p_owner: the customer whose allocation must contain the address (null: staff, no check).
 -- p_request_id: null records a new request in state 'applied'; else the (already
--- decided) request being applied. Supersedes older pending requests, marks the zone
+-- decided) request being applied. Supersedes older requests pending review or waiting for forward DNS (007), marks the zone
 -- dirty and wakes rdns-zonegen when the name changes, audits. Returns the request id
 -- and the record's timestamps as written (null for a delete).
 -- Raises 'P0002' (no_data_found) when the address is outside the owner's allocations or any zone.
@@ -36,7 +36,7 @@ BEGIN
     SELECT (SELECT id FROM reverse_zones WHERE prefix >>= p_ip),
            (SELECT account_id FROM allocations WHERE prefix >>= p_ip),
            (SELECT hostname FROM ptr_records WHERE ip = p_ip),
-           EXISTS (SELECT 1 FROM ptr_requests WHERE ip = p_ip AND state = 'pending_review')
+           EXISTS (SELECT 1 FROM ptr_requests WHERE ip = p_ip AND state IN ('pending_review', 'waiting_forward'))
       INTO v_zone, v_holder, v_old, v_pending;
     IF v_zone IS NULL THEN
         RAISE EXCEPTION 'address % is in no reverse zone', p_ip USING ERRCODE = 'no_data_found';
@@ -47,7 +47,7 @@ BEGIN
     IF v_pending THEN
         -- (the request being applied, if any, is 'approved' by now)
         UPDATE ptr_requests SET state = 'superseded', decided_at = now()
-         WHERE ip = p_ip AND state = 'pending_review';
+         WHERE ip = p_ip AND state IN ('pending_review', 'waiting_forward');
     END IF;
     IF p_hostname IS NULL THEN
         DELETE FROM ptr_records WHERE ip = p_ip;

@@ -36,7 +36,7 @@ BEGIN
       FROM (SELECT u.idx::integer AS idx, z.id AS zone, u.owner,
                    (SELECT a.account_id FROM allocations a WHERE a.prefix >>= u.ip) AS holder,
                    (SELECT p.hostname FROM ptr_records p WHERE p.ip = u.ip) AS old,
-                   EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip AND r.state = 'pending_review') AS pending
+                   EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip AND r.state IN ('pending_review', 'waiting_forward')) AS pending
               FROM unnest(p_ips, p_owners) WITH ORDINALITY AS u(ip, owner, idx)
               JOIN reverse_zones z ON z.prefix >>= u.ip) t
      WHERE t.owner IS NULL OR t.holder = t.owner;
@@ -45,7 +45,7 @@ BEGIN
     END IF;
     IF v_pending THEN
         UPDATE ptr_requests SET state = 'superseded', decided_at = now()
-         WHERE state = 'pending_review' AND ip IN (SELECT p_ips[i] FROM unnest(v_idx) AS i);
+         WHERE state IN ('pending_review', 'waiting_forward') AND ip IN (SELECT p_ips[i] FROM unnest(v_idx) AS i);
     END IF;
     RETURN QUERY
     WITH b AS (

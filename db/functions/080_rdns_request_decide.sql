@@ -37,4 +37,7 @@ BEGIN
         PERFORM rdns_ptr_apply(r.ip, r.hostname, r.account_id, p_staff, p_staff_name, true, r.checks,
                                r.exception_reason, p_id);
     END IF;
+    -- The requester learns the outcome from the event feed (GET /v1/events).
+    PERFORM rdns_event(r.account_id, CASE WHEN p_approve THEN 'request.applied' ELSE 'request.rejected' END,
+                       r.ip, p_id, jsonb_build_object('hostname', r.hostname, 'by', p_staff_name, 'note', p_note));
 END $$;

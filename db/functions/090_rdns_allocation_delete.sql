@@ -26,7 +26,7 @@ BEGIN
     END LOOP;
     PERFORM rdns_zone_touch(z.id) FROM reverse_zones z WHERE z.prefix && a.prefix;
     UPDATE ptr_requests SET state = 'superseded', decided_at = now()
-     WHERE ip <<= a.prefix AND state = 'pending_review';
+     WHERE ip <<= a.prefix AND state IN ('pending_review', 'waiting_forward');
     DELETE FROM allocations WHERE id = p_id;
     PERFORM rdns_audit(p_staff, p_staff_name, 'allocation.delete', NULL, 'allocation ' || p_id,
                        a.prefix::text, NULL, NULL, jsonb_build_object('account', a.account_id, 'reset', n));

@@ -366,3 +366,26 @@ class Zonegen(Daemon):
         if sig == signal.SIGTERM and rc != 0:
             raise AssertionError(f"rdns-zonegen exited {rc}:\n{self.log()[-6000:]}")
         return rc
+
+
+class Verifier(Daemon):
+    """rdns-verifier (ASan build), the worker of issue 18: short retries and lease for tests."""
+
+    def __init__(self, pg_url, extra=None):
+        conf = {"database_url": pg_url, "log_level": "info", "verifier_threads": 2, "verifier_poll_ms": 100,
+                "verify_retry_min_ms": 300, "verify_retry_max_ms": 1000, "verify_deadline_ms": 3000,
+                "verify_timeout_ms": 500, "verify_retries": 1, "verifier_lease_ms": 4000}
+        conf.update(extra or {})
+        super().__init__("rdns-verifier", conf)
+
+    def start(self):
+        self._log_mark = len(self.log())
+        super().start()
+        wait_until(lambda: "running" in self.log()[self._log_mark:], what="rdns-verifier start")
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        rc = super().stop(sig)
+        if sig == signal.SIGTERM and rc != 0:
+            raise AssertionError(f"rdns-verifier exited {rc}:\n{self.log()[-6000:]}")
+        return rc

@@ -216,6 +216,7 @@ def test_every_config_key_is_documented():
     # And the help output lists them.
     out = subprocess.run([f"{harness.BIN}/rdns-api", "--help"], stdout=subprocess.PIPE, text=True).stdout
     out += subprocess.run([f"{harness.BIN}/rdns-zonegen", "--help"], stdout=subprocess.PIPE, text=True).stdout
+    out += subprocess.run([f"{harness.BIN}/rdns-verifier", "--help"], stdout=subprocess.PIPE, text=True).stdout
     for k in keys:
         assert k in out, f"{k} missing from --help"
 

@@ -15,7 +15,7 @@ import pytest
 
 import harness
 
-UNITS = ("rdns-api.service", "rdns-zonegen.service")
+UNITS = ("rdns-api.service", "rdns-zonegen.service", "rdns-verifier.service")
 DNS = ("bind-secondary.conf", "knot-secondary.conf", "nsd-secondary.conf", "pdns-secondary.conf")
 SAMPLE = os.path.join(harness.ROOT, "deploy", "rdns.conf")
 
@@ -41,7 +41,7 @@ def files(root):
 
 def expected(prefix, sysusers):
     p = prefix.lstrip("/")
-    want = {p + "/sbin/rdns-api": 0o755, p + "/sbin/rdns-zonegen": 0o755,
+    want = {p + "/sbin/rdns-api": 0o755, p + "/sbin/rdns-zonegen": 0o755, p + "/sbin/rdns-verifier": 0o755,
             sysusers.lstrip("/") + "/rdns.conf": 0o644, "etc/rdns/rdns.conf": 0o600,
             p + "/share/doc/rdns/README.md": 0o644}
     want.update({p + "/lib/systemd/system/" + u: 0o644 for u in UNITS})

@@ -82,10 +82,16 @@ def test_make_run_from_a_private_folder():
         r = subprocess.run(["bash", "-c", get], stdout=subprocess.PIPE, text=True, timeout=30)
         assert '"hostname":"mail.demo.example.com"' in r.stdout, r.stdout
         assert "resolvers = 9.9.9.9" in text  # how to check real names
+        # the web panel's URL, printed with the tokens (issue 15), answers
+        [panel] = re.findall(r"web panel: +(http://\S+/panel/)", text)
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", panel], stdout=subprocess.PIPE,
+                           text=True, timeout=30)
+        assert r.stdout == "200", (panel, r.stdout)
 
         # SIGTERM to the script alone stops the daemons, knotd and PostgreSQL
         running = _procs_under(checkout)
         assert any("knotd" in c for c in running) and any("rdns-api" in c for c in running), running
+        assert any("rdns-verifier" in c for c in running), running
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         assert log().rstrip().endswith("run: stopped"), log()[-2000:]

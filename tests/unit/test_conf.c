@@ -33,6 +33,8 @@ static const conf_case_t cases[] = {
     {"api_listen", "localhost:80", "not an IP address"},
     {"metrics", "off", NULL},
     {"metrics", "yes", "not one of on, off"},
+    {"drift_action", "reset", NULL},
+    {"drift_action", "delete", "not one of keep, reset"},
     {"metrics_allow", "127.0.0.0/8 ::1/128 10.0.0.5", NULL},
     {"metrics_allow", "127.0.0.1/8", "host bits"},
     {"metrics_listen", "", NULL},
@@ -108,6 +110,17 @@ static const conf_case_t cases[] = {
     {"denied_domains", "-bad.example", "hyphen"},
     {"database_url", "anything at all; libpq parses it", NULL},
     {"post_write_command", "knotc zone-reload {zone}", NULL},
+    /* the web panel (issue 15) */
+    {"panel", "off", NULL},
+    {"panel", "no", "not one of on, off"},
+    {"panel_frame_ancestors", "'none'", NULL},
+    {"panel_frame_ancestors", "'self' https://my.example.net https: *.example.org:443", NULL},
+    {"panel_frame_ancestors", "https://a.example;script-src", "may not hold"},
+    {"panel_frame_ancestors", "'unsafe-inline'", "not a source frame-ancestors takes"},
+    {"panel_frame_ancestors",
+     "a.example b.example c.example d.example e.example f.example g.example "
+     "h.example i.example",
+     "at most 8"},
     {"api_threads", "32", NULL},
     {"api_threads", "0", "integer from 1 to 512"},
     {"api_threads", "many", "integer"},
@@ -245,6 +258,27 @@ static void test_env(void **state)
 }
 
 /* The defaults pass their own checks. */
+/* CSP3 ignores 'none' beside other sources: the mix is refused, not silently widened. */
+static void test_frame_ancestors_none_alone(void **state)
+{
+	(void)state;
+	rdns_conf_t c;
+	char err[512] = "";
+	assert_int_equal(conf_load(&c, NULL, err, sizeof(err)), RDNS_OK);
+	assert_int_equal(c.panel_frame_ancestors.n, 1);
+	assert_string_equal(c.panel_frame_ancestors.v[0], "'none'");
+	assert_int_equal(
+	    conf_set(&c, "panel_frame_ancestors", "'none' https://my.example.net", err, sizeof(err)),
+	    RDNS_OK);
+	assert_int_equal(conf_check_refs(&c, err, sizeof(err)), RDNS_EINVAL);
+	assert_non_null(strstr(err, "'none' must stand alone"));
+	assert_int_equal(
+	    conf_set(&c, "panel_frame_ancestors", "'self' https://my.example.net", err, sizeof(err)),
+	    RDNS_OK);
+	assert_int_equal(conf_check_refs(&c, err, sizeof(err)), RDNS_OK);
+	conf_free(&c);
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -263,6 +297,7 @@ int main(void)
 	    cmocka_unit_test(test_secret_not_echoed),
 	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_frame_ancestors_none_alone),
 	    cmocka_unit_test(test_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
