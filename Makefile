@@ -8,12 +8,14 @@
 CC      ?= cc
 PYTHON  := /usr/bin/python3
 PKGS    := libpq jansson ldns inih libcrypto gnutls
+# libspf2 (the spf diagnostic, issue #18) ships no pkg-config file
+SPF_LIBS := -lspf2
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wold-style-definition -Wundef -Wshadow -Wno-unused-parameter -Werror
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -I. -Ibuild/gen $(WARN) $(CFLAGS) -MMD -MP \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(SPF_LIBS) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 CORE_SRC := $(wildcard core/*.c)
