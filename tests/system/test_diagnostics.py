@@ -13,12 +13,13 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
-import dns.rrset
 import dns.reversename
+import dns.rrset
 import pytest
+import requests
 
 from conftest import Client, new_account, problem
-from harness import Zonegen, free_port, wait_until
+from harness import Zonegen, wait_until
 
 # Knot is shared by the session: this zone belongs to this module only.
 FWD = "diagmail.example.net"
@@ -27,7 +28,10 @@ ZONE_NET, ZONE = "127.0.0.0/24", "0.0.127.in-addr.arpa"   # custom PTRs, no defa
 DEF_NET, DEF_ZONE = "127.0.1.0/24", "1.0.127.in-addr.arpa"  # default names only
 DEFAULT_TMPL = "host-{dashed}.pool.example.net"
 PUB_NET, PUB_ZONE = "198.51.100.0/24", "100.51.198.in-addr.arpa"  # SPF: libspf2 passes loopback unasked
-A_NETS = ["127.0.0.0/25", DEF_NET, PUB_NET]   # customer A
+NS_NET, NS_ZONE = "127.0.3.0/24", "3.0.127.in-addr.arpa"  # its NS resolves to 127.0.0.153 (port 53)
+V6_NET, V6_IP = "2001:db8:dd::/48", "2001:db8:dd::10"
+V6_BL = dns.reversename.from_address(V6_IP).to_text().replace(".ip6.arpa.", "")
+A_NETS = ["127.0.0.0/25", DEF_NET, PUB_NET, NS_NET, V6_NET]   # customer A
 B_NET = "127.0.0.128/25"             # customer B
 NO_ZONE = "127.0.2.1"
 
@@ -47,8 +51,10 @@ silent A 127.0.0.15
 mx2 A 127.0.0.16
 dyn-127-0-0-12 A 127.0.0.12
 smtp A 198.51.100.10
+nsfake A 127.0.0.153
+v6 AAAA 2001:db8:dd::10
 relay A 198.51.100.11
-@ TXT "v=spf1 ip4:198.51.100.10 a:mail.{FWD} -all"
+@ TXT "v=spf1 ip4:198.51.100.10 a:mail.{FWD} ip6:2001:db8:dd::10 -all"
 _dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{FWD}"
 s1._domainkey TXT "v=DKIM1; k=rsa; " "p={DKIM_KEY}"
 revoked._domainkey TXT "v=DKIM1; p="
@@ -66,6 +72,7 @@ none A 127.0.0.99
 12.0.0.127.bl A 127.0.0.2
 12.0.0.127.bl TXT "listed for testing: see https://bl.example/12"
 16.0.0.127.bl A 127.255.255.254
+{V6_BL}.bl A 127.0.0.3
 """
 
 PTRS = {  # address -> PTR that staff force
@@ -79,6 +86,7 @@ PTRS = {  # address -> PTR that staff force
     "127.0.0.130": f"mail.{FWD}",
     "198.51.100.10": f"smtp.{FWD}",
     "198.51.100.11": f"relay.{FWD}",
+    V6_IP: f"v6.{FWD}",
 }
 
 
@@ -147,9 +155,9 @@ class FakeNs:
     """A name server for the reverse zone that serves what the test says: a PTR target (or
     NXDOMAIN) and a SOA serial."""
 
-    def __init__(self):
+    def __init__(self, addr="127.0.0.1", port=0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((addr, port))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.ptr, self.serial, self.stop = None, 1, threading.Event()
@@ -212,8 +220,9 @@ def env(api_factory, dburl, knot):
     try:
         e.api = api_factory(base)
         e.staff = Client(e.api.base, e.api.add_staff("diag-staff"))
-        for net, tmpl in ((ZONE_NET, None), (DEF_NET, DEFAULT_TMPL), (PUB_NET, None)):
-            body = {"prefix": net, "nameservers": [f"ns1.{FWD}"]}
+        for net, tmpl in ((ZONE_NET, None), (DEF_NET, DEFAULT_TMPL), (PUB_NET, None), (NS_NET, None),
+                          (V6_NET, None)):
+            body = {"prefix": net, "nameservers": [f"nsfake.{FWD}" if net == NS_NET else f"ns1.{FWD}"]}
             if tmpl:
                 body["default_ptr"] = tmpl
             r = e.staff.post("/v1/zones", json=body)
@@ -471,3 +480,79 @@ def test_rate_limit_per_account(env, api_factory):
     staff = Client(api.base, api.add_staff("diag-staff-3"))
     for _ in range(3):
         diag(staff, "127.0.0.12")  # staff are not limited
+
+
+# ---------------------------------------------------------------- IPv6, the zone's own NS
+
+
+def test_ipv6_address(env):
+    body, f = diag(env.a, V6_IP, selector="s1")
+    assert body["ip"] == V6_IP and body["hostname"] == f"v6.{FWD}"
+    assert f["ptr_published"]["status"] == "pass", f["ptr_published"]
+    assert f["fcrdns"]["status"] == "pass" and f["fcrdns"]["detail"] == f"v6.{FWD} has AAAA {V6_IP}"
+    assert f["spf"]["status"] == "pass" and f"authorizes {V6_IP}" in f["spf"]["detail"], f["spf"]
+    # the blocklist is asked for the 32 nibbles of the address (RFC 5782 2.4)
+    assert f["dnsbl"]["status"] == "fail" and "127.0.0.3" in f["dnsbl"]["detail"], f["dnsbl"]
+
+
+def test_ptr_published_asks_the_zones_own_name_servers(env, api_factory):
+    """Without diagnose_resolvers: each NS of the zone (nsfake, A 127.0.0.153 at the forward
+    resolvers), port 53."""
+    try:
+        ns = FakeNs("127.0.0.153", 53)
+    except OSError as e:
+        pytest.skip(f"cannot bind 127.0.0.153:53: {e}")
+    try:
+        conf = dict(env.conf)
+        del conf["diagnose_resolvers"]
+        api = api_factory(conf)
+        c = Client(api.base, env.tokens["diag-a"])
+        r = env.staff.put("/v1/ptr/127.0.3.10", json={"hostname": f"mail.{FWD}", "force": True})
+        assert r.status_code == 200, r.text
+        serial = int(env.staff.get(f"/v1/zones/{NS_ZONE}").json()["serial"])
+        ns.ptr, ns.serial = f"mail.{FWD}", serial
+        _, f = diag(c, "127.0.3.10")
+        p = f["ptr_published"]
+        assert p["status"] == "pass", p
+        assert p["detail"].startswith(f"all 1 of the zone's name servers serve mail.{FWD}")
+        ns.ptr, ns.serial = None, serial - 1
+        _, f = diag(c, "127.0.3.10")
+        p = f["ptr_published"]
+        assert p["status"] == "warn" and p["severity"] == "low", p
+        assert f"nsfake.{FWD} (127.0.0.153:53) serves serial {serial - 1}" in p["detail"]
+    finally:
+        ns.close()
+
+
+# ---------------------------------------------------------------- no HTTP worker waits
+
+
+def test_slow_diagnoses_hold_no_http_worker(env, api_factory, silent):
+    api = api_factory(dict(env.conf, resolvers=f"127.0.0.1:{silent}", diagnose_resolvers=f"127.0.0.1:{silent}",
+                           diagnose_deadline_ms=2000, api_threads=2, verify_per_account=32))
+    a = Client(api.base, env.tokens["diag-a"])
+    staff = Client(api.base, api.add_staff("diag-staff-4"))
+    results = []
+
+    def one(i):
+        t0 = time.monotonic()
+        r = requests.get(f"{api.base}/v1/ptr/198.51.100.10/diagnostics",
+                         headers={"Authorization": f"Bearer {env.tokens['diag-a']}"}, timeout=15)
+        results.append((r.status_code, time.monotonic() - t0))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)  # all eight in flight, on the verification threads
+    worst = 0.0
+    for _ in range(20):
+        t0 = time.monotonic()
+        r = staff.get("/v1/ptr/127.0.0.10")
+        worst = max(worst, time.monotonic() - t0)
+        assert r.status_code == 200, r.text
+    for t in threads:
+        t.join(20)
+    assert worst < 0.3, worst
+    assert len(results) == 8 and all(code == 200 for code, _ in results), results
+    assert all(took < 2.0 + 1.5 for _, took in results), results
+    assert a.get("/v1/ptr/127.0.0.10").status_code == 200
