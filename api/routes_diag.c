@@ -95,6 +95,15 @@ static bool params(api_req_t *r, diag_job_t *j)
 			              "a domain name such as example.com");
 			return false;
 		}
+		/* the resolvers are the provider's: no internal or special-use names through them */
+		const char *which = NULL;
+		const conf_list_t *sp = &r->conf->special_names;
+		if (core_hostname_policy(j->domain, sp->n ? (const char *const *)sp->v : NULL, sp->n, NULL, 0,
+		                         &which) == CORE_POLICY_SPECIAL) {
+			api_bad_param(r, API_PROBLEM_SENTENCE, "domain", domain,
+			              "a public domain (not in a special-use or internal domain)");
+			return false;
+		}
 		j->req.domain = j->domain;
 	}
 	if (selector) {

@@ -453,6 +453,8 @@ def test_access_rules(env):
     problem(env.a.get("/v1/ptr/nonsense/diagnostics"), 400)
     problem(env.a.get("/v1/ptr/127.0.0.10/diagnostics", params={"selector": "bad selector!"}), 400)
     problem(env.a.get("/v1/ptr/127.0.0.10/diagnostics", params={"domain": "not a domain"}), 400)
+    p = problem(env.a.get("/v1/ptr/127.0.0.10/diagnostics", params={"domain": "mail.corp"}), 400)
+    assert "special-use" in p["detail"], p
     problem(env.a.get("/v1/ptr/127.0.0.10/diagnostics", params={"smtp": "yes"}), 400)
     r = env.a.post("/v1/ptr/127.0.0.10/diagnostics")
     assert r.status_code == 405 and "GET" in r.headers["Allow"]
