@@ -49,6 +49,24 @@ static bool next_tag(const char **p, tag_t *t)
 	return true;
 }
 
+/* The tags of one list seen so far: RFC 6376 3.2 and RFC 7489 6.4 make a list that
+ * names a tag twice invalid as a whole. */
+typedef struct {
+	char tag[24][32];
+	size_t n;
+} seen_t;
+
+/* false when tag was seen already (a list longer than 24 tags stops being checked) */
+static bool seen_first(seen_t *s, const char *tag)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->tag[i], tag) == 0)
+			return false;
+	if (s->n < sizeof(s->tag) / sizeof(s->tag[0]))
+		snprintf(s->tag[s->n++], sizeof(s->tag[0]), "%s", tag);
+	return true;
+}
+
 /* ---- DMARC ---- */
 
 bool vf_dmarc_is_record(const char *txt)
@@ -87,6 +105,7 @@ void vf_dmarc_parse(const char *txt, vf_dmarc_t *out)
 {
 	const char *s = txt;
 	bool first = true, has_p = false;
+	seen_t seen = {.n = 0};
 	tag_t t;
 
 	memset(out, 0, sizeof(*out));
@@ -94,6 +113,8 @@ void vf_dmarc_parse(const char *txt, vf_dmarc_t *out)
 	while (next_tag(&s, &t)) {
 		if (!t.has_eq || t.tag[0] == '\0')
 			DMARC_FAIL("has an item without a tag (\"%.40s\")", t.value);
+		if (!seen_first(&seen, t.tag))
+			DMARC_FAIL("has the tag %.31s twice", t.tag);
 		if (first) {
 			/* RFC 7489 6.4: v=DMARC1 must be the first tag */
 			if (strcmp(t.tag, "v") != 0 || strcmp(t.value, "DMARC1") != 0)
@@ -179,6 +200,7 @@ void vf_dkim_parse(const char *txt, vf_dkim_t *out)
 {
 	const char *s = txt;
 	bool first = true, has_p = false;
+	seen_t seen = {.n = 0};
 	tag_t t;
 
 	memset(out, 0, sizeof(*out));
@@ -187,6 +209,8 @@ void vf_dkim_parse(const char *txt, vf_dkim_t *out)
 	while (next_tag(&s, &t)) {
 		if (!t.has_eq || t.tag[0] == '\0')
 			DKIM_FAIL("has an item without a tag (\"%.40s\")", t.value);
+		if (!seen_first(&seen, t.tag))
+			DKIM_FAIL("has the tag %.31s twice", t.tag);
 		if (strcmp(t.tag, "v") == 0) {
 			/* RFC 6376 3.6.1: v= is optional; when present it is first and DKIM1 */
 			if (!first)

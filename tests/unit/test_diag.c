@@ -60,6 +60,7 @@ static void test_dmarc_parse(void **state)
 	    {"v=DMARC1; p=reject; pct=101", true, false, 0, 100, "has pct=101, not a number from 0 to 100"},
 	    {"v=DMARC1; p=reject; pct=", true, false, 0, 100, "has pct=, not a number from 0 to 100"},
 	    {"v=DMARC1; p=reject; junk", true, false, 0, 100, "has an item without a tag (\"junk\")"},
+	    {"v=DMARC1; p=reject; p=none", true, false, 0, 100, "has the tag p twice"},
 	    {"p=reject; v=DMARC1", false, false, 0, 100, "does not start with v=DMARC1"},
 	    {"v=spf1 -all", false, false, 0, 100, "does not start with v=DMARC1"},
 	    {"v=DMARC2; p=reject", false, false, 0, 100, "does not start with v=DMARC1"},
@@ -105,6 +106,8 @@ static void test_dkim_parse(void **state)
 	     "has v= after other tags (it must come first)"},
 	    {"v=DKIM2; p=AAAA", false, false, true, 0, "rsa", "has v=DKIM2, not DKIM1"},
 	    {"v=DKIM1; p=not*base64", false, false, true, 0, "rsa", "has a p= that is not base64"},
+	    /* found by tests/fuzz/fuzz_diag.c: a key and a revocation in one record */
+	    {"v=DKIM1; p=KIM1; p=", false, false, true, 0, "rsa", "has the tag p twice"},
 	    {"v=DKIM1; p=A", false, false, true, 0, "rsa", "has a p= that is not base64"},
 	    {"", false, false, true, 0, "rsa", "is empty"},
 	};
