@@ -19,8 +19,9 @@
 #include "verify/lookup.h"
 #include "verify/spf.h"
 
-/* Stack of the check threads: the deepest frame is a vf_lookup_t (~10 KiB)
- * or libspf2's evaluation; 256 KiB leaves ample room, also under ASan. */
+/* Stack of the check threads: the big structs live on the heap, the deepest
+ * frames are ldns's and libspf2's; 512 KiB leaves ample room, also under ASan,
+ * where a diagnosis may hold 9 + 8 + 16 of them. */
 #define THREAD_STACK (512 * 1024)
 /* Most TXT records kept of one name, and bytes of one (its strings joined). */
 #define TXT_MAX 8
@@ -469,9 +470,9 @@ static int smtp_reply(int fd, const diag_t *d, char *buf, size_t len, vf_diag_he
 			char nm[256];
 
 			line_start = (size_t)(nl - buf) + 1;
+			if (nl > line && nl[-1] == '\r')
+				nl[-1] = '\0'; /* CRLF, RFC 5321 2.3.8 */
 			vf_diag_printable(o->line, sizeof(o->line), line);
-			if (strlen(o->line) && o->line[strlen(o->line) - 1] == '?')
-				o->line[strlen(o->line) - 1] = '\0'; /* the CR */
 			if (!vf_smtp_reply_line(line, &code, &more, nm, sizeof(nm)))
 				return -2;
 			if (first) {
@@ -525,6 +526,30 @@ static bool smtp_send(int fd, const diag_t *d, const char *s)
 			return false;
 	}
 	return true;
+}
+
+/* "[192.0.2.1]" or "[IPv6:2001:db8::1]": the local address of fd (RFC 5321 4.1.3). */
+static void ehlo_literal(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	core_addr_t a = {0};
+	char t[CORE_ADDR_STRLEN];
+
+	snprintf(buf, len, "[127.0.0.1]");
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		a.family = CORE_AF_INET;
+		memcpy(a.b, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		a.family = CORE_AF_INET6;
+		memcpy(a.b, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	} else {
+		return;
+	}
+	if (core_addr_format(&a, t, sizeof(t)) == RDNS_OK)
+		snprintf(buf, len, a.family == CORE_AF_INET ? "[%s]" : "[IPv6:%s]", t);
 }
 
 /* The exchange: greeting, EHLO, QUIT. Fills o->kind and the rest. */
@@ -591,9 +616,10 @@ static void smtp_session(const diag_t *d, vf_diag_helo_t *o)
 		o->kind = VF_HELO_REJECTED;
 		goto out;
 	}
-	/* RFC 5321 4.1.1.1: EHLO with our own name */
-	if (gethostname(me, sizeof(me)) != 0 || !me[0])
-		snprintf(me, sizeof(me), "rdns-diagnostics.invalid");
+	/* RFC 5321 4.1.1.1: EHLO with our fully qualified name, else (4.1.3) the address
+	 * literal of our end of the connection */
+	if (gethostname(me, sizeof(me) - 1) != 0 || !strchr(me, '.'))
+		ehlo_literal(fd, me, sizeof(me));
 	me[sizeof(me) - 1] = '\0';
 	snprintf(ehlo, sizeof(ehlo), "EHLO %s\r\n", me);
 	o->stage = "EHLO";

@@ -3,6 +3,7 @@ loopback: the forward knotd (A, SPF, DMARC, DKIM and a fake blocklist), rdns-zon
 zone's server (ptr_published through diagnose_resolvers), a fake name server that lags or lies
 about the zone, and small SMTP banner servers started here. Every finding in each of its
 states; the deadline with a resolver that never answers; access rules; the rate limit."""
+import re
 import socket
 import threading
 import time
@@ -95,7 +96,7 @@ class SmtpServers:
     'ok:NAME' (220 NAME, 250-NAME), 'reject' (554 at once), 'mute' (accepts, never speaks)."""
 
     def __init__(self, scripts):
-        self.socks, self.stop, self.threads = [], threading.Event(), []
+        self.socks, self.stop, self.threads, self.ehlo = [], threading.Event(), [], []
         first = socket.socket()
         first.bind((next(iter(scripts)), 0))
         self.port = first.getsockname()[1]
@@ -135,7 +136,7 @@ class SmtpServers:
                 if not d:
                     return
                 buf += d
-            assert buf.upper().startswith(b"EHLO ")
+            self.ehlo.append(buf.split(b"\r\n")[0].decode("ascii", "replace"))
             c.sendall(f"250-{name} hello\r\n250-PIPELINING\r\n250 8BITMIME\r\n".encode())
             c.recv(512)  # QUIT
         except OSError:
@@ -301,6 +302,9 @@ def test_everything_passes_for_a_well_configured_mail_server(env):
         assert f[cid]["status"] == ("skip" if cid == "spf" else "pass"), f[cid]
     assert f"announces mail.{FWD}, the PTR" in f["helo"]["detail"]
     assert "loopback" in f["spf"]["detail"]
+    # RFC 5321 4.1.1.1 / 4.1.3: EHLO with a fully qualified name or an address literal
+    assert env.smtp.ehlo and re.fullmatch(r"EHLO (\[127\.0\.0\.1\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)",
+                                          env.smtp.ehlo[-1]), env.smtp.ehlo
 
 
 # ---------------------------------------------------------------- each finding's other states
