@@ -319,6 +319,9 @@ def test_ptr_published_fail_without_a_ptr_and_default_name_is_generic(env):
     assert body["source"] == "default" and body["hostname"] == "host-127-0-1-7.pool.example.net"
     assert f["ptr_generic"]["status"] == "warn" and "default name" in f["ptr_generic"]["detail"]
     assert "mail.example.com" in f["ptr_generic"]["next_step"]
+    # rdns-zonegen renders the default name, so the zone's servers serve what rdns holds
+    assert f["ptr_published"]["status"] == "pass", f["ptr_published"]
+    assert f["fcrdns"]["status"] == "fail" and "(REFUSED)" in f["fcrdns"]["detail"]  # knotd: not its zone
 
 
 def test_ptr_published_propagating_and_wrong(env, api_factory):
