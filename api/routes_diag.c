@@ -5,6 +5,7 @@
 #include "api/auth.h"
 #include "api/batch.h"
 #include "api/http.h"
+#include "api/metrics.h"
 #include "api/offload.h"
 #include "api/respond.h"
 #include "api/routes.h"
@@ -190,6 +191,12 @@ static void diag_done(api_req_t *r)
 		            "the diagnosis could not run; this is a problem on our side");
 		return;
 	}
+	const char *ids[VF_DIAG_FINDINGS], *statuses[VF_DIAG_FINDINGS];
+	for (size_t i = 0; i < j->out.n; i++) {
+		ids[i] = j->out.f[i].id;
+		statuses[i] = vf_diag_status_str(j->out.f[i].status);
+	}
+	api_metrics_diag(ids, statuses, j->out.n);
 	json_t *findings = json_array();
 	for (size_t i = 0; findings && i < j->out.n; i++)
 		json_array_append_new(findings, vf_diag_finding_json(&j->out.f[i]));

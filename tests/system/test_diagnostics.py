@@ -295,6 +295,10 @@ def test_everything_passes_for_a_well_configured_mail_server(env):
     assert "selector s1" in f["dkim"]["detail"] and "rsa key" in f["dkim"]["detail"]
     assert "is on none of the 1 blocklists checked" in f["dnsbl"]["detail"]
     assert body["elapsed_ms"] < 2500
+    # counted by check and status (GET /metrics from loopback, metrics_allow's default)
+    text = requests.get(env.api.base + "/metrics", timeout=10).text
+    assert re.search(r'^rdns_api_diag_findings_total\{check="spf",status="pass"\} [1-9]', text, re.M), text[-3000:]
+    assert re.search(r'^rdns_api_diag_findings_total\{check="helo",status="skip"\} [1-9]', text, re.M)
     # the mail server itself, on loopback: libspf2 never evaluates SPF for 127/8
     body, f = diag(env.a, "127.0.0.10", selector="s1", smtp="1")
     assert body["smtp"] is True
