@@ -9,6 +9,7 @@ diagnosis sends (PTR and SOA at the zone's server; A; SPF and TXT of the domain,
 term; TXT of _dmarc and of the DKIM key; A and TXT at the blocklist) sent one after another
 by dnspython over UDP, which is what the diagnosis would cost without its threads; and, for
 reference, the verified PUT of the same address (one forward check and one write)."""
+import concurrent.futures
 import os
 import subprocess
 import time
@@ -85,7 +86,7 @@ def setup(pg):
     assert all(v == "pass" for i, v in st.items() if i != "helo"), body
     body = cc.call("GET", f"/v1/ptr/{NET}.{N_ADDR - 1}/diagnostics", params={"selector": "s1"}).json()
     assert {f["id"]: f["status"] for f in body["findings"]}["dnsbl"] == "fail", body
-    return knot, zg, api, cc
+    return knot, zg, api, cc, token
 
 
 def run_ours(cc, ks):
@@ -117,7 +118,18 @@ def run_put(cc, ks):
     return lat
 
 
-def bench_diag(knot, zg, api, cc):
+def run_concurrent(api, token, clients, per_client):
+    """clients sessions at once, per_client diagnoses each: (diagnoses/s, latencies ms)."""
+    def one(c):
+        cl = Client(api.base, token)
+        return run_ours(cl, [(c * per_client + j) % N_ADDR for j in range(per_client)])
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as ex:
+        lat = [x for part in ex.map(one, range(clients)) for x in part]
+    return len(lat) / (time.perf_counter() - t0), lat
+
+
+def bench_diag(knot, zg, api, cc, token):
     ours, base, puts = [], [], []
     i = 0
     for rnd in range(ROUNDS):
@@ -127,9 +139,12 @@ def bench_diag(knot, zg, api, cc):
         ours += run_ours(cc, ks)
         base += run_baseline(ks, zg.port, knot.port)
         puts += run_put(cc, ks[:PER_ROUND // 4])
+    conc = int(os.environ.get("RDNS_BENCH_DIAG_CLIENTS", "8"))
+    log(f"C1: {conc} clients at once, 25 diagnoses each")
+    rate, clat = run_concurrent(api, token, conc, 25)
     p50, p99 = median(ours), pct(ours, 99)
     b50, b99 = median(base), pct(base, 99)
-    t = Table("C1. GET /v1/ptr/{ip}/diagnostics (8 checks; helo off), one client, local knotd + rdns-zonegen",
+    t = Table("C1. GET /v1/ptr/{ip}/diagnostics (8 checks; helo off), one client (then several), local knotd + rdns-zonegen",
               note=f"{len(ours)} diagnoses over {N_ADDR} addresses in {ROUNDS} rounds, interleaved with the baseline: "
                    f"the same {len(baseline_queries(0, 0, 0))} DNS queries sent one after another (dnspython, UDP). "
                    "ratio = ours / baseline.")
@@ -138,15 +153,17 @@ def bench_diag(knot, zg, api, cc):
     t.row("diagnosis p99", fmt(p99, " ms", 2), fmt(b99, " ms", 2), f"{p99 / b99:.2f}")
     t.row("diagnosis max", fmt(max(ours), " ms", 2), fmt(max(base), " ms", 2))
     t.row("verified PUT p50 (reference)", fmt(median(puts), " ms", 2))
+    t.row(f"{conc} clients at once: diagnoses/s", fmt(rate, "/s", 0))
+    t.row(f"{conc} clients at once: p50 / p99", f"{median(clat):.2f} / {pct(clat, 99):.2f} ms")
     t.emit()
     return t
 
 
 def run(pg):
-    knot, zg, api, cc = setup(pg)
+    knot, zg, api, cc, token = setup(pg)
     tables = []
     try:
-        tables.append(bench_diag(knot, zg, api, cc))
+        tables.append(bench_diag(knot, zg, api, cc, token))
     finally:
         api.stop()
         zg.stop()
