@@ -1,4 +1,4 @@
--- rdns_diag_take() - take one token from an account's diagnostics bucket (migration 010).
+-- rdns_diag_take() - take one token from an account's diagnostics bucket (migration 008).
 --
 -- The bucket holds at most p_limit tokens and refills at p_limit a minute, continuously;
 -- a diagnosis takes one. A new account starts full. o_allowed is false when less than one

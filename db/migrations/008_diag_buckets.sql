@@ -1,4 +1,4 @@
--- 010: the rate limit of the deliverability diagnostics (issue #18), a token bucket per account.
+-- 008: the rate limit of the deliverability diagnostics (issue #18), a token bucket per account.
 --
 -- A diagnosis sends queries to the world (the zone's name servers, the sending domain's
 -- name servers, the blocklists, port 25 of the address): diagnose_rate of them a minute per
