@@ -23,11 +23,9 @@ const api_route_t *const api_route_tables[] = {
     api_routes_audit,
     api_routes_addresses, /* the web panel (issue 15): its address pages */
     api_routes_panel,     /* the web panel (issue 15): its files */
-    api_routes_events, /* worker (issue 18) */
+    api_routes_events,    /* worker (issue 18) */
+    api_routes_diag,      /* diagnostics (issue 18) */
     NULL,
-    api_routes_core,     api_routes_ptr,         api_routes_requests,
-    api_routes_accounts, api_routes_allocations, api_routes_zones,
-    api_routes_audit,    api_routes_diag,        NULL,
 };
 
 static void set_answer(api_req_t *r, unsigned status, const char *ctype, char *body, size_t len)
