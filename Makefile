@@ -8,6 +8,9 @@
 CC      ?= cc
 PYTHON  := /usr/bin/python3
 PKGS    := libpq jansson ldns inih libcrypto gnutls
+# libspf2 (the spf diagnostic, issue #18: verify/spf.c) ships no pkg-config file; only what
+# runs the diagnostics links it (rdns-api, the unit tests, the fuzz targets), not rdns-zonegen
+SPF_LIBS := -lspf2
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wold-style-definition -Wundef -Wshadow -Wno-unused-parameter -Werror
 CFLAGS  ?= -O2 -g
@@ -89,11 +92,11 @@ build/asan/librdns.a: $(SAN_OBJ)
 	ar rcs $@ $^
 
 build/rdns-api: build/obj/api/main.o build/librdns.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL) $(SPF_LIBS)
 build/rdns-zonegen: build/obj/zonegen/main.o build/librdns.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 build/asan/rdns-api: build/asan/api/main.o build/asan/librdns.a
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) $(SPF_LIBS)
 build/asan/rdns-zonegen: build/asan/zonegen/main.o build/asan/librdns.a
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 # rdns-verifier (issue 18)
@@ -106,7 +109,7 @@ asan: build/asan/rdns-api build/asan/rdns-zonegen build/asan/rdns-verifier
 UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 build/asan/tests/%: build/asan/tests/unit/%.o build/asan/librdns.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) $(SPF_LIBS) -lcmocka
 
 unit: deps-build $(UNIT_BIN)
 	@fail=0; total=0; for t in $(UNIT_BIN); do total=$$((total+1)); \
@@ -151,7 +154,7 @@ fuzz: fuzz-deps $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/gen/migrations.c
 	@mkdir -p $(dir $@)
 	clang -std=c17 -D_GNU_SOURCE -I. -Ibuild/gen -g -O1 -fsanitize=fuzzer,address,undefined \
-	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)
+	  $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL) $(SPF_LIBS)
 
 FMT_SRC = $(wildcard core/*.[ch] db/*.[ch] verify/*.[ch] api/*.[ch] zonegen/*.[ch] verifier/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format: fuzz-deps

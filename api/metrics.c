@@ -23,6 +23,7 @@ static struct {
 	core_metric_t *requests, *duration, *refused;
 	core_metric_t *checks, *verifications, *verify_duration, *verify_refused;
 	core_metric_t *batch_size, *batch_failed;
+	core_metric_t *diag_findings; /* issue #18 */
 	core_metric_t *db_errors, *db_reconnects;
 	core_prefix_t *allow;
 	size_t n_allow;
@@ -93,6 +94,9 @@ int api_metrics_init(const rdns_conf_t *conf)
 	M.batch_failed = core_metric_new(m, C, "rdns_api_batch_failures_total",
 	                                 "Batches whose statement failed, their items then run one by one.",
 	                                 L_group, NULL, 0, 1);
+	M.diag_findings = core_metric_new(
+	    m, C, "rdns_api_diag_findings_total",
+	    "Diagnostics findings, by check and status (pass, warn, fail, skip).", L_check, NULL, 0, 1);
 	M.db_errors =
 	    core_metric_new(m, C, "rdns_db_errors_total",
 	                    "PostgreSQL errors, by SQLSTATE class (08: connection; 23: constraint, e.g. "
@@ -205,6 +209,14 @@ void api_metrics_verify(const vf_verdict_t *v, int rc, uint64_t ns)
 void api_metrics_verify_refused(const char *reason)
 {
 	core_series_add(core_metric_l1(M.verify_refused, reason), 1);
+}
+
+void api_metrics_diag(const char *const *ids, const char *const *statuses, size_t n)
+{
+	if (!M.reg)
+		return;
+	for (size_t i = 0; i < n; i++)
+		core_series_add(core_metric_l2(M.diag_findings, ids[i], statuses[i]), 1);
 }
 
 void api_metrics_batch(const char *group, size_t n, bool failed)

@@ -106,6 +106,24 @@ const conf_opt_t conf_options[] = {
     {"denied_domains", CONF_LIST, "", 0, 0, OFF(denied_domains), "api,verifier",
      "domains customers may not use (the provider's own namespace, brands); suffix match", CONF_SUFFIX_LIST,
      0, NULL, 0},
+    /* deliverability diagnostics (issue #18): GET /v1/ptr/{ip}/diagnostics */
+    {"diagnose_resolvers", CONF_LIST, "", 0, 0, OFF(diagnose_resolvers), "api",
+     "servers asked for the PTR and the zone's serial by the ptr_published diagnostic, ip[:port] list; "
+     "empty: the zone's NS, resolved through resolvers",
+     CONF_ENDPOINT_LIST, CORE_EP_BRACKET_V4, NULL, 0},
+    {"diagnose_deadline_ms", CONF_INT, "8000", 200, 60000, OFF(diagnose_deadline_ms), "api",
+     "deadline of one whole diagnosis (its checks run in parallel); a check unfinished by then is skip",
+     CONF_ANY, 0, NULL, 0},
+    {"diagnose_smtp_port", CONF_INT, "25", 1, 65535, OFF(diagnose_smtp_port), "api",
+     "port the helo diagnostic (smtp=1) connects to on the diagnosed address", CONF_ANY, 0, NULL, 0},
+    {"diagnose_rate", CONF_INT, "10", 0, 100000, OFF(diagnose_rate), "api",
+     "diagnoses per customer account per minute (a token bucket, per rdns-api instance); more are "
+     "answered 429 with Retry-After (0: no limit; staff are not limited)",
+     CONF_ANY, 0, NULL, 0},
+    {"dnsbl_zones", CONF_LIST, "", 0, 0, OFF(dnsbl_zones), "api",
+     "DNS blocklist zones the dnsbl diagnostic asks (e.g. zen.spamhaus.org); empty: none. Public lists "
+     "have usage terms (volume limits, no queries through public resolvers): read them first",
+     CONF_SUFFIX_LIST, 0, NULL, 16},
     {"metrics_allow", CONF_LIST, "127.0.0.0/8 ::1/128", 0, 0, OFF(metrics_allow), "api",
      "addresses or prefixes (the client's, after api_trusted_proxies) that may GET /metrics without a "
      "token; anyone else needs a staff Bearer token",

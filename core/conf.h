@@ -41,6 +41,12 @@ typedef struct {
 	long verify_per_account;
 	conf_list_t special_names;
 	conf_list_t denied_domains;
+	/* deliverability diagnostics (issue #18) */
+	conf_list_t diagnose_resolvers;
+	long diagnose_deadline_ms;
+	long diagnose_smtp_port;
+	long diagnose_rate;
+	conf_list_t dnsbl_zones;
 	conf_list_t metrics_allow;
 	/* the web panel (issue 15) */
 	char *panel;                       /* on|off: serve /panel/ */

@@ -108,6 +108,13 @@ static const conf_case_t cases[] = {
     {"denied_domains", "vps.example.net Brand.Example.", NULL},
     {"denied_domains", "ex_ample.com", "underscore"},
     {"denied_domains", "-bad.example", "hyphen"},
+    /* deliverability diagnostics (issue #18) */
+    {"diagnose_resolvers", "", NULL},
+    {"diagnose_resolvers", "192.0.2.53 [2001:db8::53]:5353", NULL},
+    {"diagnose_resolvers", "ns1.example.net", "'ns1.example.net'"},
+    {"dnsbl_zones", "", NULL},
+    {"dnsbl_zones", "zen.spamhaus.org bl.spamcop.net", NULL},
+    {"dnsbl_zones", "bl..example", "empty label"},
     {"database_url", "anything at all; libpq parses it", NULL},
     {"post_write_command", "knotc zone-reload {zone}", NULL},
     /* the web panel (issue 15) */
