@@ -75,7 +75,7 @@ DB_STMT(
     "id = $1",
     4);
 
-/* #19: the changes a render's snapshot sees, by address (migration 009). */
+/* #19: the changes a render's snapshot sees, by address (migration 010). */
 DB_STMT(st_change_kinds,
         "SELECT count(*) FILTER (WHERE ip IS NULL), count(DISTINCT ip) FROM zone_changes"
         " WHERE zone_id = $1 AND seq <= $2::bigint",

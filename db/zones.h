@@ -107,7 +107,7 @@ int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg);
 int db_zone_render_commit(db_t *db, long long id, uint32_t serial, const char *content_hash,
                           long long last_seq);
 
-/* #19: one address's change as the render's snapshot sees it (migration 009). */
+/* #19: one address's change as the render's snapshot sees it (migration 010). */
 typedef struct {
 	core_addr_t ip;
 	char *old_hostname; /* its custom PTR in the published version; NULL: none */

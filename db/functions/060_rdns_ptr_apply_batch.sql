@@ -74,7 +74,7 @@ BEGIN
     ), changed AS MATERIALIZED (
         SELECT DISTINCT b.zone FROM b WHERE b.old IS DISTINCT FROM b.hostname
     ), chg AS (
-        -- one row per address changed (migration 009: rdns-zonegen applies it alone)
+        -- one row per address changed (migration 010: rdns-zonegen applies it alone)
         INSERT INTO zone_changes (zone_id, ip, old_hostname)
         SELECT b.zone, b.ip, b.old FROM b WHERE b.old IS DISTINCT FROM b.hostname
     ), woken AS (

@@ -1206,7 +1206,7 @@ def test_apply_batch_function(env):
         ("ptr.set", "192.0.2.97", "p97.example.net", "cust", req[2]),
         ("ptr.force", "192.0.2.98", 'q"98\\.example.net', "staff-admin", req[5])]
     # one change mark per address changed, naming it and its hostname before (#19,
-    # migration 009: rdns-zonegen applies them alone); nothing for the others
+    # migration 010: rdns-zonegen applies them alone); nothing for the others
     assert sql(env.dburl, "SELECT count(*) FROM zone_changes")[0][0] == before + 3
     assert sql(env.dburl, "SELECT host(ip), old_hostname FROM zone_changes WHERE ip <<= '192.0.2.96/29'"
                " ORDER BY ip") == [("192.0.2.96", None), ("192.0.2.97", None), ("192.0.2.98", None)]

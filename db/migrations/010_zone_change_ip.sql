@@ -1,4 +1,4 @@
--- 009: which address a zone change was about (#19: a large zone's change served from
+-- 010: which address a zone change was about (#19: a large zone's change served from
 -- the difference, without rendering the whole zone on the change path).
 --
 -- The PTR apply functions (db/functions/050, 060) fill in ip and the address's hostname
