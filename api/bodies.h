@@ -80,6 +80,18 @@ bool api_zone_update_body(api_req_t *r, char name[CORE_REVNAME_MAX]);
  * field. */
 bool api_zone_apply(api_req_t *r, const json_t *body, api_zone_spec_t *z);
 
+/* PUT /v1/delegations/{address}/{length} (routes_delegations.c; issue 16): nameservers, 1
+ * to API_DELEG_MAX_NS host names, normalised (core_hostname_normalize), outside the
+ * special-use names (special_names), no repeats; force only from staff (else 403). The
+ * prefix of the path is the handler's to check. */
+#define API_DELEG_MAX_NS 13
+typedef struct {
+	char ns[API_DELEG_MAX_NS][CORE_HOSTNAME_MAX];
+	size_t n_ns;
+	bool force;
+} api_deleg_put_t;
+bool api_deleg_put_body(api_req_t *r, api_deleg_put_t *out);
+
 /* What a check fills. */
 typedef union {
 	api_ptr_put_t ptr_put;
@@ -88,6 +100,7 @@ typedef union {
 	api_allocation_new_t allocation;
 	api_zone_spec_t zone;             /* POST /v1/zones */
 	char zone_name[CORE_REVNAME_MAX]; /* PATCH /v1/zones/{zone} */
+	api_deleg_put_t deleg_put;        /* PUT /v1/delegations/{address}/{length} */
 } api_body_t;
 
 typedef enum {
@@ -98,6 +111,7 @@ typedef enum {
 	API_BODY_ALLOCATION,
 	API_BODY_ZONE_CREATE,
 	API_BODY_ZONE_UPDATE,
+	API_BODY_DELEG_PUT,
 } api_body_kind_t;
 
 /* One route that takes a body (method and pattern as in its api_route_t). */

@@ -25,6 +25,7 @@ const api_route_t *const api_route_tables[] = {
     api_routes_panel,     /* the web panel (issue 15): its files */
     api_routes_events,    /* worker (issue 18) */
     api_routes_diag,      /* diagnostics (issue 18) */
+    api_routes_delegations, /* delegations (issue 16) */
     NULL,
 };
 

@@ -20,7 +20,7 @@ DB_STMT(st_ctx,
 	" (SELECT o.prefix FROM delegations o WHERE o.prefix && $1::cidr AND o.prefix <> $1::cidr LIMIT 1),"
 	" (SELECT o.account_id FROM delegations o WHERE o.prefix && $1::cidr AND o.prefix <> $1::cidr LIMIT 1)"
 	" FROM (SELECT 1) one"
-	" LEFT JOIN reverse_zones z ON z.prefix >> $1::cidr"
+	" LEFT JOIN reverse_zones z ON z.prefix >>= $1::cidr"
 	" LEFT JOIN delegations d ON d.prefix = $1::cidr",
 	1);
 DB_STMT(st_get,

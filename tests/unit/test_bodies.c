@@ -56,6 +56,16 @@ static const struct {
      "\"{d}.localhost\"}",
      true, 400},
     {"PATCH", "/v1/zones/*", "{\"ttl\": 60}", true, 0},
+    {"PUT", "/v1/delegations/*/*", "{\"nameservers\": [\"NS1.Example.net.\", \"ns2.example.net\"]}", false,
+     0},
+    {"PUT", "/v1/delegations/*/*", "{\"nameservers\": []}", false, 400},
+    {"PUT", "/v1/delegations/*/*", "{\"nameservers\": [\"ns1.example.net\", \"NS1.example.net\"]}", false,
+     400},
+    {"PUT", "/v1/delegations/*/*", "{\"nameservers\": [\"ns1.localhost\"]}", false, 400},
+    {"PUT", "/v1/delegations/*/*", "{\"nameservers\": [\"a b\"]}", false, 400},
+    {"PUT", "/v1/delegations/*/*", "{\"nameservers\": \"ns1.example.net\"}", false, 400},
+    {"PUT", "/v1/delegations/*/*", "{\"nameservers\": [\"ns1.example.net\"], \"force\": true}", false, 403},
+    {"PUT", "/v1/delegations/*/*", "{\"nameservers\": [\"ns1.example.net\"], \"force\": true}", true, 0},
     {"PATCH", "/v1/zones/*", "{}", true, 400},
 };
 
