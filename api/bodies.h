@@ -64,6 +64,7 @@ typedef struct {
 	bool has_default_ptr;
 	char mname[CORE_HOSTNAME_MAX], rname[CORE_HOSTNAME_MAX]; /* "" until defaulted */
 	long long refresh, retry, expire, minimum, ttl;
+	char classless_label[8]; /* "range" or "slash" ("": range); delegations (issue 16) */
 } api_zone_spec_t;
 
 /* POST /v1/zones: the defaults, then the body applied (api_zone_apply); the prefix on a

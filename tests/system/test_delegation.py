@@ -253,6 +253,25 @@ def test_classless_delegation_rendered_checked_and_conflicting(env):
     assert ("delegation.set", " ".join(NS)) in rows
 
 
+def test_classless_label_slash_per_zone(env):
+    """The zone's classless_label picks the RFC 2317 convention: "slash" writes 0/26."""
+    s = env.staff
+    problem(s.patch(f"/v1/zones/{Z4}", json={"classless_label": "dash"}), 400)
+    r = s.patch(f"/v1/zones/{Z4}", json={"classless_label": "slash"})
+    assert r.status_code == 200, r.text
+    assert r.json()["classless_label"] == "slash"
+    assert env.customer.get("/v1/delegations/192.0.2.0/26").json()["child"] == "0/26." + Z4
+    text = wait_zone(env, Z4, lambda t: f"0/26.{Z4}. 3600 IN NS" in t and t, "slash label")
+    assert f"CNAME 10.0/26.{Z4}." in text and "0-63" not in text
+    check_zone(env, Z4)
+    r = s.patch(f"/v1/zones/{Z4}", json={"classless_label": "range"})
+    assert r.status_code == 200, r.text
+    wait_zone(env, Z4, lambda t: f"{CHILD4}. 3600 IN NS" in t, "range label again")
+    rows = sql(env.db, "SELECT old_value, new_value FROM audit_log WHERE action = 'zone.update' AND object = %s"
+               " ORDER BY id DESC LIMIT 1", f"zone {Z4}")
+    assert "slash" in rows[0][0] and "range" in rows[0][1]
+
+
 def test_ipv6_cut_delegation(env):
     env.child.set_zone(CHILD6, child_zone6())
     r = env.staff.put("/v1/ptr/2001:db8:100:2ff::1", json={"hostname": "inside.example.net", "force": True})
