@@ -93,6 +93,22 @@ typedef struct {
 } api_deleg_put_t;
 bool api_deleg_put_body(api_req_t *r, api_deleg_put_t *out);
 
+/* POST /v1/ptr:batch (routes_batch.c; issue 16): either "items", 1 to API_BATCH_ITEMS
+ * objects {"ip": string, "hostname": string} or {"ip": string, "reset": true} (nothing
+ * else), or the generated form "prefix" (IPv4, at most API_BATCH_ITEMS addresses, inside
+ * no other check) with "template" (core_zonefile_template's placeholders, valid on the
+ * first address); "atomic" optional. A malformed item is a 400 naming it; an address that
+ * does not parse is the item's own 400, in its place, later. */
+#define API_BATCH_ITEMS 1000
+typedef struct {
+	size_t n;            /* items, or addresses of the prefix */
+	bool atomic;         /* all or none */
+	const json_t *items; /* r->json's "items", or NULL for the generated form */
+	core_prefix_t prefix;
+	const char *tmpl;
+} api_batch_t;
+bool api_batch_body(api_req_t *r, api_batch_t *out);
+
 /* What a check fills. */
 typedef union {
 	api_ptr_put_t ptr_put;
@@ -102,6 +118,7 @@ typedef union {
 	api_zone_spec_t zone;             /* POST /v1/zones */
 	char zone_name[CORE_REVNAME_MAX]; /* PATCH /v1/zones/{zone} */
 	api_deleg_put_t deleg_put;        /* PUT /v1/delegations/{address}/{length} */
+	api_batch_t batch;                /* POST /v1/ptr:batch */
 } api_body_t;
 
 typedef enum {
@@ -113,6 +130,7 @@ typedef enum {
 	API_BODY_ZONE_CREATE,
 	API_BODY_ZONE_UPDATE,
 	API_BODY_DELEG_PUT,
+	API_BODY_BATCH,
 } api_body_kind_t;
 
 /* One route that takes a body (method and pattern as in its api_route_t). */

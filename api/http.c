@@ -26,6 +26,8 @@ const api_route_t *const api_route_tables[] = {
     api_routes_events,    /* worker (issue 18) */
     api_routes_diag,      /* diagnostics (issue 18) */
     api_routes_delegations, /* delegations (issue 16) */
+    api_routes_delegations,
+    api_routes_batch, /* delegations and bulk changes (issue 16) */
     NULL,
 };
 

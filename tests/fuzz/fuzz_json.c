@@ -190,6 +190,11 @@ static void accepted_sane(const api_body_check_t *c, const api_req_t *r, const a
 	}
 	case API_BODY_ZONE_CREATE: zone_sane(&o->zone); break;
 	case API_BODY_ZONE_UPDATE: CHECK(strcmp(o->zone_name, "2.0.192.in-addr.arpa") == 0); break;
+	case API_BODY_BATCH:
+		CHECK(o->batch.n >= 1 && o->batch.n <= API_BATCH_ITEMS);
+		CHECK(o->batch.items ? json_array_size(o->batch.items) == o->batch.n
+		                     : o->batch.prefix.addr.family == CORE_AF_INET && o->batch.tmpl != NULL);
+		break;
 	case API_BODY_DELEG_PUT: {
 		const api_deleg_put_t *d = &o->deleg_put;
 		CHECK(d->n_ns >= 1 && d->n_ns <= API_DELEG_MAX_NS && (!d->force || r->caller.staff));
