@@ -20,6 +20,7 @@ import threading
 import dns.flags
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
 import dns.reversename
 import dns.rrset
@@ -106,6 +107,15 @@ def check_zone(env, zone):
 
 
 # ---- what may be delegated, by whom ----
+
+def assert_referral(env, qname, child):
+    """Our hidden primary answers a name at or below a delegation with a referral: not
+    authoritative, no answer, the child's NS set in the authority section."""
+    a = dns.query.udp(dns.message.make_query(qname, "PTR"), "127.0.0.1", port=env.zg.port, timeout=2)
+    assert a.rcode() == dns.rcode.NOERROR and not a.flags & dns.flags.AA and not a.answer, a
+    ns = [rr for rr in a.authority if rr.rdtype == dns.rdatatype.NS]
+    assert ns and ns[0].name.to_text() == child + "." and {r.target.to_text() for r in ns[0]} == {n + "." for n in NS}
+
 
 def test_boundaries_and_ownership(env):
     c = env.customer
@@ -242,10 +252,12 @@ def test_classless_delegation_rendered_checked_and_conflicting(env):
     assert c.get("/v1/ptr/192.0.2.64").status_code == 404  # outside the customer's block
     assert s.get("/v1/ptr/192.0.2.64").json()["hostname"] == "host-64.pool.example.net"
 
-    # the hidden primary serves the CNAME and the NS
+    # the hidden primary serves the CNAME, and a referral (not authoritative) for the child
     q = dns.message.make_query(f"10.{Z4}.", "PTR")
     a = dns.query.udp(q, "127.0.0.1", port=env.zg.port, timeout=2)
-    assert a.answer and a.answer[0].rdtype == dns.rdatatype.CNAME
+    assert a.answer and a.answer[0].rdtype == dns.rdatatype.CNAME and a.flags & dns.flags.AA
+    assert_referral(env, f"10.{CHILD4}.", CHILD4)
+    assert_referral(env, f"{CHILD4}.", CHILD4)
 
     # audit
     rows = sql(env.db, "SELECT action, new_value FROM audit_log WHERE object = 'delegation 192.0.2.0/26'"
@@ -281,6 +293,11 @@ def test_ipv6_cut_delegation(env):
     assert r.json()["kind"] == "cut" and r.json()["child"] == CHILD6
     text = wait_zone(env, Z6, lambda t: f"{CHILD6}. 3600 IN NS" in t and t, "NS rendered")
     assert "inside.example.net" not in text
+    assert_referral(env, dns.reversename.from_address("2001:db8:100:2ff::1").to_text(), CHILD6)
+    # outside the cut: still authoritative
+    q = dns.message.make_query(dns.reversename.from_address("2001:db8:100:300::1"), "PTR")
+    a = dns.query.udp(q, "127.0.0.1", port=env.zg.port, timeout=2)
+    assert a.rcode() == dns.rcode.NXDOMAIN and a.flags & dns.flags.AA
     check_zone(env, Z6)
     problem(env.customer.get("/v1/ptr/2001:db8:100:210::1"), 409)
 
