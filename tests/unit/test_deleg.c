@@ -15,6 +15,7 @@
 #include "core/deleg.h"
 #include "core/err.h"
 #include "core/zonefile.h"
+#include "verify/deleg.h"
 #include "zonegen/journal.h"
 
 #define N(t) (sizeof(t) / sizeof((t)[0]))
@@ -347,6 +348,73 @@ static void test_journal_diffs_delegations(void **state)
 	free(deleg);
 }
 
+/* ---- the lame-delegation findings: wording from a plain outcome ---- */
+
+static void test_findings_wording(void **state)
+{
+	vf_deleg_outcome_t o;
+	memset(&o, 0, sizeof(o));
+	snprintf(o.zone, sizeof(o.zone), "%s", "0-63.2.0.192.in-addr.arpa");
+	o.n_servers = 3;
+	snprintf(o.servers[0].name, sizeof(o.servers[0].name), "%s", "ns1.example.net");
+	o.servers[0].n_addrs = 2;
+	o.servers[0].addrs[0] =
+	    (vf_deleg_addr_t){.addr = addr("192.0.2.53"), .answer = VF_DELEG_AUTH, .serial = 7};
+	o.servers[0].addrs[1] =
+	    (vf_deleg_addr_t){.addr = addr("2001:db8::53"), .answer = VF_DELEG_AUTH, .serial = 7};
+	snprintf(o.servers[1].name, sizeof(o.servers[1].name), "%s", "ns2.example.net");
+	o.servers[1].n_addrs = 1;
+	o.servers[1].addrs[0] =
+	    (vf_deleg_addr_t){.addr = addr("198.51.100.53"), .answer = VF_DELEG_RCODE, .rcode = 5};
+	snprintf(o.servers[2].name, sizeof(o.servers[2].name), "%s", "ns3.example.net");
+	o.servers[2].lookup_failed = true;
+
+	vf_check_t c[VF_DELEG_MAX_NS + 1];
+	bool ok = true;
+	assert_int_equal(vf_deleg_findings(&o, c, N(c), &ok), 4);
+	assert_false(ok);
+	assert_string_equal(c[0].id, "delegation.server");
+	assert_int_equal(c[0].status, VF_CHECK_PASS);
+	assert_string_equal(c[0].detail,
+	                    "ns1.example.net answers authoritatively for 0-63.2.0.192.in-addr.arpa: "
+	                    "192.0.2.53 serial 7; 2001:db8::53 serial 7");
+	assert_string_equal(c[0].next_step, "");
+	assert_int_equal(c[1].status, VF_CHECK_FAIL);
+	assert_non_null(strstr(c[1].detail, "198.51.100.53 REFUSED (the zone is not configured there)"));
+	assert_non_null(strstr(c[1].next_step, "configure ns2.example.net as a primary or secondary of "
+	                                       "0-63.2.0.192.in-addr.arpa"));
+	assert_string_equal(c[2].detail, "ns3.example.net has no address (no A or AAAA record)");
+	assert_int_equal(c[3].status, VF_CHECK_PASS); /* the one serial seen */
+	assert_string_equal(c[3].detail, "every server has serial 7 of 0-63.2.0.192.in-addr.arpa");
+
+	/* disagreeing serials, every server authoritative */
+	o.n_servers = 2;
+	o.servers[1].addrs[0] =
+	    (vf_deleg_addr_t){.addr = addr("198.51.100.53"), .answer = VF_DELEG_AUTH, .serial = 9};
+	assert_int_equal(vf_deleg_findings(&o, c, N(c), &ok), 3);
+	assert_false(ok);
+	assert_int_equal(c[0].status, VF_CHECK_PASS);
+	assert_int_equal(c[1].status, VF_CHECK_PASS);
+	assert_int_equal(c[2].status, VF_CHECK_FAIL);
+	assert_string_equal(c[2].detail,
+	                    "the servers disagree on the serial of 0-63.2.0.192.in-addr.arpa: from 7 to 9");
+	o.servers[1].addrs[0].serial = 7;
+	vf_deleg_findings(&o, c, N(c), &ok);
+	assert_true(ok);
+
+	/* nobody answered: the serial check fails too; timeouts and silence worded apart */
+	o.servers[0].addrs[0].answer = VF_DELEG_TIMEOUT;
+	o.servers[0].addrs[1].answer = VF_DELEG_UNREACHABLE;
+	o.servers[1].addrs[0].answer = VF_DELEG_NOT_AUTH;
+	vf_deleg_findings(&o, c, N(c), &ok);
+	assert_false(ok);
+	assert_non_null(strstr(c[0].detail, "192.0.2.53 no answer in time; 2001:db8::53 nothing listening"));
+	assert_non_null(strstr(c[1].detail, "not authoritative (lame)"));
+	assert_string_equal(c[2].detail, "no server answered with the SOA of 0-63.2.0.192.in-addr.arpa");
+	/* max bounds what is written */
+	assert_int_equal(vf_deleg_findings(&o, c, 1, &ok), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +424,7 @@ int main(void)
 	    cmocka_unit_test(test_writer_cut_v4_and_v6),
 	    cmocka_unit_test(test_writer_refuses_bad_delegations),
 	    cmocka_unit_test(test_journal_diffs_delegations),
+	    cmocka_unit_test(test_findings_wording),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
