@@ -130,6 +130,7 @@ typedef struct {
 	item_t *it;
 	size_t n;
 	bool atomic;
+	uint64_t t0, t_verified; /* core_metrics_now_ns(): parked, verified (for the debug log) */
 	vf_verify_conf_t vc;
 	_Atomic size_t next; /* the next item a pool thread takes */
 	size_t pool;
@@ -186,6 +187,7 @@ static void batch_verify(api_req_t *r)
 	verify_loop(j); /* this thread too, and alone when no thread could start */
 	for (size_t k = 0; k < started; k++)
 		pthread_join(th[k], NULL);
+	j->t_verified = core_metrics_now_ns();
 }
 
 static json_t *item_json(const item_t *it)
@@ -291,9 +293,14 @@ static void batch_decide(api_req_t *r)
 		if (j->it[i].status == 0)
 			set_error(&j->it[i], 424, "%s",
 			          "not applied: the batch is atomic and other items failed");
+	uint64_t t_applied = core_metrics_now_ns();
 	json_t *items = json_array();
 	for (size_t i = 0; i < j->n; i++)
 		json_array_append_new(items, item_json(&j->it[i]));
+	log_debug("batch: request %s: %zu items, %zu applied; verified in %.1f ms (%zu threads), decided and "
+	          "applied in %.1f ms",
+	          r->id, j->n, applied, (double)(j->t_verified - j->t0) / 1e6, j->pool + 1,
+	          (double)(t_applied - j->t_verified) / 1e6);
 	api_json(r, 200,
 	         json_pack("{s:o, s:I, s:I, s:b}", "items", items, "applied", (json_int_t)applied, "failed",
 	                   (json_int_t)(j->n - applied), "atomic", j->atomic));
@@ -422,6 +429,7 @@ static void batch_post(api_req_t *r)
 	if (pool > BATCH_POOL_MAX)
 		pool = BATCH_POOL_MAX;
 	j->pool = verify < pool ? (verify ? verify - 1 : 0) : pool - 1; /* the offload thread is one */
+	j->t0 = core_metrics_now_ns();
 	api_offload(r, j, job_free, batch_verify, batch_decide); /* false: answered 429/503; r frees j */
 }
 
