@@ -24,14 +24,13 @@
  * too). Answers 400 and returns false when it is not a prefix. */
 static bool path_prefix(api_req_t *r, core_prefix_t *p, char *canon)
 {
-	char text[CORE_PREFIX_STRLEN + 8], e[API_ECHO_BUF];
+	char text[2 * CORE_PREFIX_STRLEN], e[API_ECHO_BUF];
 	int n = snprintf(text, sizeof(text), "%s/%s", r->params[0], r->params[1]);
 	if (n < 0 || (size_t)n >= sizeof(text) || core_prefix_parse(text, p) != RDNS_OK) {
 		api_problem(r, 400, "invalid-prefix", "Bad Request", NULL,
-		            "'%s/%s' is not a prefix: an address and a length without host bits, e.g. "
+		            "'%s' is not a prefix: an address and a length without host bits, e.g. "
 		            "192.0.2.64/26 or 2001:db8:100:200::/56",
-		            api_echo(r->params[0], e),
-		            r->params[1][0] && strlen(r->params[1]) < 4 ? r->params[1] : "?");
+		            api_echo(n >= 0 && (size_t)n < sizeof(text) ? text : r->params[0], e));
 		return false;
 	}
 	core_prefix_format(p, canon, CORE_PREFIX_STRLEN);
