@@ -113,7 +113,7 @@ def batch_round(token, base, state, clients=CLIENTS):
 
 def bench(pg):
     knot, db, api, token = setup(pg)
-    t = Table("C1 bulk changes: 1,000-item verified batches vs single verified PUTs",
+    t = Table("D1 bulk changes: 1,000-item verified batches vs single verified PUTs",
               f"POST /v1/ptr:batch of {BATCH} items, {BATCHES_PER_ROUND} batches per round from {CLIENTS} clients at once, "
               f"every item a change that passes the forward check at a local knotd;\nsingle PUTs: wrk 64 "
               f"connections, {DUR} s per round over the same {N_ADDR} addresses (wrk_put.lua); "
@@ -123,13 +123,13 @@ def bench(pg):
     singles, batches, cpu_single, cpu_batch = [], [], [], []
     variants = ["ba", "ab"]
     for rnd in range(ROUNDS):
-        log(f"C1 round {rnd + 1}: single PUTs")
+        log(f"D1 round {rnd + 1}: single PUTs")
         c0 = cpu_ticks()
         w = wrk(api.base, "wrk_put.lua", [token, NET, N_ADDR, DOMAIN, variants[rnd % 2], 2], duration=DUR)
         cpu_single.append(cpu_us_per(c0, cpu_ticks(), max(1, w["codes"].get(200, 0)), ("rdns-api", "postgres", "knotd")))
         w["ok_s"] = w["codes"].get(200, 0) / (w["duration_us"] / 1e6)
         singles.append(w)
-        log(f"C1 round {rnd + 1}: batches")
+        log(f"D1 round {rnd + 1}: batches")
         c0 = cpu_ticks()
         b = batch_round(token, api.base, state)
         cpu_batch.append(cpu_us_per(c0, cpu_ticks(), max(1, b["items"]), ("rdns-api", "postgres", "knotd")))
@@ -168,5 +168,5 @@ def bench(pg):
 
 def run(pg):
     tables = []
-    guarded(tables, "C1", bench, pg)
+    guarded(tables, "D1", bench, pg)
     return tables

@@ -11,7 +11,7 @@
 /* The SQL reads better laid out by hand. */
 /* clang-format off */
 #define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-/* The delegation that holds an address (migration 008), "<prefix> <ns>, <ns>", or NULL:
+/* The delegation that holds an address (migration 009), "<prefix> <ns>, <ns>", or NULL:
  * one probe of the delegations' exclusion index. */
 #define DELEG(ip) "(SELECT d.prefix::text || ' ' || array_to_string(d.nameservers, ', ') FROM delegations d" \
 	" WHERE d.prefix >>= " ip ")"

@@ -18,7 +18,7 @@ typedef struct {
 	char hostname[256];
 	char verified_at[40]; /* "" if null */
 	char updated_at[40];
-	/* the delegation that holds the address (migration 008): its prefix and name
+	/* the delegation that holds the address (migration 009): its prefix and name
 	 * servers ("ns1.example.net, ns2.example.net"); "" when none */
 	char delegation[50];
 	char delegation_ns[1024];

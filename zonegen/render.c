@@ -105,7 +105,7 @@ static void delegs_free(delegs_t *d)
 	memset(d, 0, sizeof(*d));
 }
 
-#define DELEG_NS_MAX 13 /* migration 008's CHECK */
+#define DELEG_NS_MAX 13 /* migration 009's CHECK */
 
 /* Split a text[] as PostgreSQL prints it ("{a,b}": our names need no quoting) into ns. */
 static size_t split_ns(char *text, const char **ns)

@@ -1,6 +1,6 @@
 -- rdns_allocation_delete() - delete an allocation: every custom PTR inside it is reset
 -- (so the next customer of a recycled address never inherits the old name), pending
--- requests in it are superseded, its delegations removed (migration 008), all audited.
+-- requests in it are superseded, its delegations removed (migration 009), all audited.
 -- Raises P0002 when there is no such allocation.
 --
 -- Behind the EXCLUSIVE lock (migration 003): changes in flight finish first (their PTRs

@@ -5,7 +5,7 @@
 -- its zone's change mark and a NOTIFY when the zone becomes dirty).
 --
 -- p_owner: the customer whose allocations must hold the addresses (null: staff). An
--- address in no zone, not the owner's, or inside a delegation (migration 008) is not
+-- address in no zone, not the owner's, or inside a delegation (migration 009) is not
 -- applied and has no row. p_atomic: all or none, so such an address raises 'RD409' and
 -- nothing is applied. The addresses must be distinct. One row per item applied: o_idx (its
 -- 1-based position), the new request's id and the record's timestamps (null for a reset).

@@ -1,4 +1,4 @@
--- 008_delegations.sql - reverse delegations (issue 16): a customer's block served by the
+-- 009_delegations.sql - reverse delegations (issue 16): a customer's block served by the
 -- customer's own name servers.
 --
 -- A delegation is a prefix inside one reverse zone and (for a customer) inside one of the
