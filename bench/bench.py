@@ -1,5 +1,4 @@
-"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, soak, reverify, diag) on one
-"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, batch, soak) on one
+"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, batch, soak, reverify, diag) on one
 private PostgreSQL cluster, prints one table per benchmark, exits 1 if a target is
 missed (2 if a benchmark could not run)."""
 import os
@@ -17,9 +16,8 @@ import bench_zonegen  # noqa: E402
 import benchlib  # noqa: E402
 from benchlib import BUILD, Pg, cleanup_all, install_signal_handlers, log  # noqa: E402
 
-SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run, "soak": bench_soak.run,
+SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run, "batch": bench_batch.run, "soak": bench_soak.run,
           "reverify": bench_reverify.run, "diag": bench_diag.run}
-SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run, "batch": bench_batch.run, "soak": bench_soak.run}
 
 
 def main(argv):
