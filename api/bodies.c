@@ -41,6 +41,16 @@ static bool zone_update(api_req_t *r, api_body_t *out)
 	return api_zone_update_body(r, out->zone_name);
 }
 
+static bool deleg_put(api_req_t *r, api_body_t *out)
+{
+	return api_deleg_put_body(r, &out->deleg_put);
+}
+
+static bool batch(api_req_t *r, api_body_t *out)
+{
+	return api_batch_body(r, &out->batch);
+}
+
 const api_body_check_t api_body_checks[] = {
     {"PUT", "/v1/ptr/*", API_BODY_PTR_PUT, "192.0.2.10", ptr_put},
     {"POST", "/v1/requests/*/approve", API_BODY_DECIDE, "1", decide},
@@ -50,6 +60,8 @@ const api_body_check_t api_body_checks[] = {
     {"POST", "/v1/allocations", API_BODY_ALLOCATION, NULL, allocation},
     {"POST", "/v1/zones", API_BODY_ZONE_CREATE, NULL, zone_create},
     {"PATCH", "/v1/zones/*", API_BODY_ZONE_UPDATE, "2.0.192.in-addr.arpa", zone_update},
+    {"PUT", "/v1/delegations/*/*", API_BODY_DELEG_PUT, "192.0.2.64", deleg_put}, /* issue 16 */
+    {"POST", "/v1/ptr:batch", API_BODY_BATCH, NULL, batch},                      /* issue 16 */
     {NULL, NULL, 0, NULL, NULL},
 };
 

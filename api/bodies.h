@@ -64,6 +64,7 @@ typedef struct {
 	bool has_default_ptr;
 	char mname[CORE_HOSTNAME_MAX], rname[CORE_HOSTNAME_MAX]; /* "" until defaulted */
 	long long refresh, retry, expire, minimum, ttl;
+	char classless_label[8]; /* "range" or "slash" ("": range); delegations (issue 16) */
 } api_zone_spec_t;
 
 /* POST /v1/zones: the defaults, then the body applied (api_zone_apply); the prefix on a
@@ -80,6 +81,34 @@ bool api_zone_update_body(api_req_t *r, char name[CORE_REVNAME_MAX]);
  * field. */
 bool api_zone_apply(api_req_t *r, const json_t *body, api_zone_spec_t *z);
 
+/* PUT /v1/delegations/{address}/{length} (routes_delegations.c; issue 16): nameservers, 1
+ * to API_DELEG_MAX_NS host names, normalised (core_hostname_normalize), outside the
+ * special-use names (special_names), no repeats; force only from staff (else 403). The
+ * prefix of the path is the handler's to check. */
+#define API_DELEG_MAX_NS 13
+typedef struct {
+	char ns[API_DELEG_MAX_NS][CORE_HOSTNAME_MAX];
+	size_t n_ns;
+	bool force;
+} api_deleg_put_t;
+bool api_deleg_put_body(api_req_t *r, api_deleg_put_t *out);
+
+/* POST /v1/ptr:batch (routes_batch.c; issue 16): either "items", 1 to API_BATCH_ITEMS
+ * objects {"ip": string, "hostname": string} or {"ip": string, "reset": true} (nothing
+ * else), or the generated form "prefix" (IPv4, at most API_BATCH_ITEMS addresses, inside
+ * no other check) with "template" (core_zonefile_template's placeholders, valid on the
+ * first address); "atomic" optional. A malformed item is a 400 naming it; an address that
+ * does not parse is the item's own 400, in its place, later. */
+#define API_BATCH_ITEMS 1000
+typedef struct {
+	size_t n;            /* items, or addresses of the prefix */
+	bool atomic;         /* all or none */
+	const json_t *items; /* r->json's "items", or NULL for the generated form */
+	core_prefix_t prefix;
+	const char *tmpl;
+} api_batch_t;
+bool api_batch_body(api_req_t *r, api_batch_t *out);
+
 /* What a check fills. */
 typedef union {
 	api_ptr_put_t ptr_put;
@@ -88,6 +117,8 @@ typedef union {
 	api_allocation_new_t allocation;
 	api_zone_spec_t zone;             /* POST /v1/zones */
 	char zone_name[CORE_REVNAME_MAX]; /* PATCH /v1/zones/{zone} */
+	api_deleg_put_t deleg_put;        /* PUT /v1/delegations/{address}/{length} */
+	api_batch_t batch;                /* POST /v1/ptr:batch */
 } api_body_t;
 
 typedef enum {
@@ -98,6 +129,8 @@ typedef enum {
 	API_BODY_ALLOCATION,
 	API_BODY_ZONE_CREATE,
 	API_BODY_ZONE_UPDATE,
+	API_BODY_DELEG_PUT,
+	API_BODY_BATCH,
 } api_body_kind_t;
 
 /* One route that takes a body (method and pattern as in its api_route_t). */

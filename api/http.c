@@ -21,10 +21,12 @@ const api_route_t *const api_route_tables[] = {
     api_routes_allocations,
     api_routes_zones,
     api_routes_audit,
-    api_routes_addresses, /* the web panel (issue 15): its address pages */
-    api_routes_panel,     /* the web panel (issue 15): its files */
-    api_routes_events,    /* worker (issue 18) */
-    api_routes_diag,      /* diagnostics (issue 18) */
+    api_routes_addresses,   /* the web panel (issue 15): its address pages */
+    api_routes_panel,       /* the web panel (issue 15): its files */
+    api_routes_events,      /* worker (issue 18) */
+    api_routes_diag,        /* diagnostics (issue 18) */
+    api_routes_delegations, /* delegations (issue 16) */
+    api_routes_batch,       /* bulk changes (issue 16) */
     NULL,
 };
 

@@ -12,8 +12,11 @@
 #include "core/conf.h"
 #include "db/db.h"
 
-#define API_MAX_BODY   (16 * 1024)
-#define API_MAX_PARAMS 4
+#define API_MAX_BODY (16 * 1024)
+/* The body limit of POST /v1/ptr:batch (bulk changes, issue 16): 1,000 items. */
+#define API_MAX_BATCH_BODY (512 * 1024)
+#define API_BATCH_PATH     "/v1/ptr:batch"
+#define API_MAX_PARAMS     4
 
 /* API_AUTH_HANDLER: any caller, but the handler authenticates itself with
  * api_auth_with() (one statement for the token and the data); the router answers

@@ -64,6 +64,7 @@ static const char *type_name(api_field_type_t t)
 	case API_FIELD_BOOLEAN: return "boolean";
 	case API_FIELD_STRINGS: return "array of strings";
 	case API_FIELD_OBJECT: return "object";
+	case API_FIELD_OBJECTS: return "array of objects";
 	}
 	return "value";
 }
@@ -98,6 +99,11 @@ bool api_check_fields(api_req_t *r, const api_field_t *spec)
 				ok = json_is_string(json_array_get(val, i));
 			break;
 		case API_FIELD_OBJECT: ok = json_is_object(val); break;
+		case API_FIELD_OBJECTS:
+			ok = json_is_array(val);
+			for (size_t i = 0; ok && i < json_array_size(val); i++)
+				ok = json_is_object(json_array_get(val, i));
+			break;
 		default: ok = false;
 		}
 		if (!ok) {

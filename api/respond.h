@@ -43,6 +43,7 @@ typedef enum {
 	API_FIELD_BOOLEAN, /* true or false */
 	API_FIELD_STRINGS, /* an array of strings */
 	API_FIELD_OBJECT,  /* an object */
+	API_FIELD_OBJECTS, /* an array of objects (bulk changes' items) */
 } api_field_type_t;
 
 /* Field validation of a JSON body: allowed fields and their types. */

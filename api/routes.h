@@ -20,6 +20,9 @@ extern const api_route_t api_routes_addresses[]; /* /v1/addresses: every address
 extern const api_route_t api_routes_panel[];     /* /, /panel/: the panel's files */
 extern const api_route_t api_routes_events[];    /* /v1/events (the worker's feed, issue 18) */
 extern const api_route_t api_routes_diag[];      /* /v1/ptr/{ip}/diagnostics (issue #18) */
+/* delegations (issue 16) */
+extern const api_route_t api_routes_delegations[]; /* /v1/delegations */
+extern const api_route_t api_routes_batch[];       /* POST /v1/ptr:batch, bulk changes */
 
 /* Every table above, in that order, then NULL: what the router walks (the first route
  * whose pattern and method match wins; the others of a matching pattern make the Allow

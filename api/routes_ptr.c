@@ -83,6 +83,20 @@ static bool visible(api_req_t *r, const char *ip, const db_ptr_ctx_t *ctx)
 	return true;
 }
 
+/* 409 for an address of a delegated block (issue 16): its PTR is the customer's own name
+ * servers' to answer, through the delegation. Answers and returns true when it is one. */
+static bool delegated(api_req_t *r, const char *ip, const db_ptr_ctx_t *ctx)
+{
+	if (!ctx->delegation[0])
+		return false;
+	api_problem(r, 409, "delegated", "Conflict",
+	            json_pack("{s:s, s:s}", "delegation", ctx->delegation, "nameservers", ctx->delegation_ns),
+	            "%s is in %s, which is delegated to %s: its PTR is served by those name servers; "
+	            "remove the delegation (DELETE /v1/delegations/%s) to manage it here",
+	            ip, ctx->delegation, ctx->delegation_ns, ctx->delegation);
+	return true;
+}
+
 /* The record as the customer sees it: custom, the zone's default, or none. */
 json_t *api_ptr_record_json(const char *ip, const core_addr_t *a, const db_ptr_ctx_t *ctx)
 {
@@ -114,7 +128,7 @@ static void ptr_get(api_req_t *r)
 	core_addr_t a;
 	char ip[CORE_ADDR_STRLEN];
 	db_ptr_ctx_t ctx;
-	if (!auth_ip(r, &a, ip, &ctx) || !visible(r, ip, &ctx))
+	if (!auth_ip(r, &a, ip, &ctx) || !visible(r, ip, &ctx) || delegated(r, ip, &ctx))
 		return;
 	api_json(r, 200, api_ptr_record_json(ip, &a, &ctx));
 }
@@ -314,7 +328,7 @@ static void ptr_put(api_req_t *r)
 		return;
 	const char *hostname = body.hostname, *reason = body.reason;
 	bool force = body.force;
-	if (!visible(r, ip, &ctx) || rate_limited(r))
+	if (!visible(r, ip, &ctx) || delegated(r, ip, &ctx) || rate_limited(r))
 		return;
 
 	put_job_t *job = calloc(1, sizeof(*job));
@@ -339,7 +353,7 @@ static void ptr_delete(api_req_t *r)
 	core_addr_t a;
 	char ip[CORE_ADDR_STRLEN];
 	db_ptr_ctx_t ctx;
-	if (!auth_ip(r, &a, ip, &ctx) || !visible(r, ip, &ctx) || rate_limited(r))
+	if (!auth_ip(r, &a, ip, &ctx) || !visible(r, ip, &ctx) || delegated(r, ip, &ctx) || rate_limited(r))
 		return;
 	db_ptr_applied_t done;
 	int err = db_ptr_apply(r->db, ip, NULL, r->caller.staff ? 0 : r->caller.account_id,

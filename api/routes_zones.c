@@ -12,6 +12,7 @@
 #include "api/rows.h"
 #include "core/addr.h"
 #include "core/endpoint.h"
+#include "core/deleg.h"
 #include "core/err.h"
 #include "core/hostname.h"
 #include "core/revname.h"
@@ -43,6 +44,7 @@ static const struct {
     {"expire", "soa", "expire"},
     {"minimum", "soa", "minimum"},
     {"ttl", "ttl", NULL},
+    {"classless_label", "classless_label", NULL}, /* delegations (issue 16) */
 };
 
 #define ZONE_FIELD_SPEC(ns_required)                                                                         \
@@ -50,9 +52,9 @@ static const struct {
 	    {"notify", API_FIELD_STRINGS, false}, {"soa_mname", API_FIELD_STRING, false},                    \
 	    {"soa_rname", API_FIELD_STRING, false}, {"refresh", API_FIELD_INTEGER, false},                   \
 	    {"retry", API_FIELD_INTEGER, false}, {"expire", API_FIELD_INTEGER, false},                       \
-	    {"minimum", API_FIELD_INTEGER, false},                                                           \
+	    {"minimum", API_FIELD_INTEGER, false}, {"ttl", API_FIELD_INTEGER, false},                        \
 	{                                                                                                    \
-		"ttl", API_FIELD_INTEGER, false                                                              \
+		"classless_label", API_FIELD_STRING, false                                                   \
 	}
 
 /* {field: value in zone} for the fields named in only (all when NULL). */
@@ -238,6 +240,16 @@ bool api_zone_apply(api_req_t *r, const json_t *body, api_zone_spec_t *z)
 		}
 		*(long long *)((char *)z + zone_ints[i].off) = x;
 	}
+	/* delegations (issue 16): the RFC 2317 child label of the zone's classless delegations */
+	if ((v = json_object_get(body, "classless_label"))) {
+		core_deleg_label_t l;
+		if (core_deleg_label_parse(json_string_value(v), &l) != RDNS_OK) {
+			api_bad_field(r, API_PROBLEM_NAMED, "classless_label",
+			              "must be \"range\" (0-63) or \"slash\" (0/26)");
+			return false;
+		}
+		snprintf(z->classless_label, sizeof(z->classless_label), "%s", core_deleg_label_name(l));
+	}
 	/* SOA defaults: the first name server, and hostmaster at its parent domain. */
 	if (!z->mname[0])
 		memcpy(z->mname, z->ns[0], sizeof(z->mname));
@@ -289,6 +301,8 @@ static bool zone_spec_from_row(const PGresult *res, api_zone_spec_t *z)
 	z->expire = atoll(PQgetvalue(res, 0, DB_ZONE_EXPIRE));
 	z->minimum = atoll(PQgetvalue(res, 0, DB_ZONE_MINIMUM));
 	z->ttl = atoll(PQgetvalue(res, 0, DB_ZONE_TTL));
+	snprintf(z->classless_label, sizeof(z->classless_label), "%s",
+	         PQgetvalue(res, 0, DB_ZONE_CLASSLESS_LABEL));
 	return ok;
 }
 
@@ -313,7 +327,8 @@ static db_zone_conf_t zone_conf(const api_zone_spec_t *z, const char *name, cons
 	                        .retry = z->retry,
 	                        .expire = z->expire,
 	                        .minimum = z->minimum,
-	                        .ttl = z->ttl};
+	                        .ttl = z->ttl,
+	                        .classless_label = z->classless_label[0] ? z->classless_label : "range"};
 }
 
 /* A zone change in the making, and the state of its db_zone_hooks_t. */

@@ -77,7 +77,7 @@ json_t *api_zone_json(const PGresult *res, int row)
 	const char *dirty = db_val(res, row, DB_ZONE_DIRTY);
 	return json_pack(
 	    "{s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:o, s:o, s:b, s:o, s:o, s:o,"
-	    " s:o, s:o}",
+	    " s:o, s:o, s:o}",
 	    "name", api_row_str(res, row, DB_ZONE_NAME), "prefix", api_row_prefix(res, row, DB_ZONE_PREFIX),
 	    "nameservers", api_row_json(res, row, DB_ZONE_NAMESERVERS), "default_ptr",
 	    api_row_str(res, row, DB_ZONE_DEFAULT_PTR), "notify", api_row_json(res, row, DB_ZONE_NOTIFY),
@@ -89,7 +89,8 @@ json_t *api_zone_json(const PGresult *res, int row)
 	    api_row_str(res, row, DB_ZONE_RENDERED_AT), "notify_status",
 	    api_row_json(res, row, DB_ZONE_NOTIFY_STATUS), "created_at",
 	    api_row_str(res, row, DB_ZONE_CREATED_AT), "updated_at",
-	    api_row_str(res, row, DB_ZONE_UPDATED_AT), "records", api_row_int(res, row, DB_ZONE_RECORDS));
+	    api_row_str(res, row, DB_ZONE_UPDATED_AT), "records", api_row_int(res, row, DB_ZONE_RECORDS),
+	    "classless_label", api_row_str(res, row, DB_ZONE_CLASSLESS_LABEL));
 }
 
 json_t *api_audit_json(const PGresult *res, int row)

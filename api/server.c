@@ -63,8 +63,10 @@
 #define DEADLINE_TICK_MS 200
 #define LINGER_MS        2000
 #define IN_START         4096
-/* A head, the largest body and a little of a pipelined next request. */
+/* A head, the largest body and a little of a pipelined next request; IN_MAX_BATCH while
+ * the body of a bulk change (POST /v1/ptr:batch) is read. */
 #define IN_MAX       (H1_MAX_HEAD + API_MAX_BODY + 4096)
+#define IN_MAX_BATCH (H1_MAX_HEAD + API_MAX_BATCH_BODY + 4096)
 #define ADDR_BUCKETS 1024
 
 typedef enum {
@@ -97,6 +99,7 @@ struct api_conn {
 	h1_chunked_t chunk;
 	char *body;
 	size_t body_len, consumed;
+	size_t body_max; /* the request's body limit (body_limit) */
 	char *out;
 	size_t out_len, out_off, out_cap;
 	bool close_after;
@@ -528,6 +531,16 @@ static bool respond(api_conn_t *c)
 }
 
 /* A request the server refuses by itself: answered with a problem and closed. */
+/* API_MAX_BATCH_BODY for POST /v1/ptr:batch (bulk changes carry up to 1,000 items),
+ * API_MAX_BODY for everything else. */
+static size_t body_limit(const h1_request_t *q)
+{
+	size_t n = sizeof(API_BATCH_PATH) - 1;
+	bool batch = q->target_len >= n && memcmp(q->target, API_BATCH_PATH, n) == 0 &&
+	             (q->target_len == n || q->target[n] == '?');
+	return batch ? API_MAX_BATCH_BODY : API_MAX_BODY;
+}
+
 static bool fail(api_conn_t *c, unsigned status, const char *detail)
 {
 	if (!c->r) {
@@ -783,8 +796,12 @@ static bool input_loop(api_conn_t *c)
 			if (rc == H1_ERROR) {
 				return fail(c, err.status, err.detail);
 			}
-			if (c->req.framing == H1_BODY_LENGTH && c->req.content_length > API_MAX_BODY) {
-				return fail(c, 413, "the body exceeds 16384 bytes");
+			c->body_max = body_limit(&c->req);
+			if (c->req.framing == H1_BODY_LENGTH && c->req.content_length > c->body_max) {
+				return fail(c, 413,
+				            c->body_max == API_MAX_BATCH_BODY
+				                ? "the body exceeds 524288 bytes"
+				                : "the body exceeds 16384 bytes");
 			}
 			if (c->req.expect_continue && c->req.framing != H1_BODY_NONE &&
 			    !(c->req.framing == H1_BODY_LENGTH && c->req.content_length == 0) &&
@@ -811,7 +828,7 @@ static bool input_loop(api_conn_t *c)
 				c->body_len = need;
 				c->consumed = c->req.head_len + need;
 			} else if (c->req.framing == H1_BODY_CHUNKED) {
-				if (!c->body && !(c->body = malloc(API_MAX_BODY + 1))) {
+				if (!c->body && !(c->body = malloc(c->body_max + 1))) {
 					conn_close(c);
 					return false;
 				}
@@ -819,7 +836,7 @@ static bool input_loop(api_conn_t *c)
 				h1_error_t err;
 				size_t at = c->req.head_len;
 				int rc = h1_chunked_feed(&c->chunk, c->in + at, c->in_len - at, &used,
-				                         c->body, &c->body_len, API_MAX_BODY, &err);
+				                         c->body, &c->body_len, c->body_max, &err);
 				/* the chunk syntax read is dropped; the head stays where the request points
 				 */
 				memmove(c->in + at, c->in + at + used, c->in_len - at - used);
@@ -869,14 +886,16 @@ static bool in_room(api_conn_t *c, bool *closed)
 	*closed = false;
 	if (c->in_len < c->in_cap)
 		return true;
-	if (c->in_cap >= IN_MAX) {
+	/* only the body of a bulk change may take the bigger buffer */
+	size_t max = c->state == C_BODY && c->body_max == API_MAX_BATCH_BODY ? IN_MAX_BATCH : IN_MAX;
+	if (c->in_cap >= max) {
 		/* a whole request is buffered and not yet taken, or a head that cannot end */
 		set_events(c, 0);
 		return false;
 	}
 	size_t cap = c->in_cap ? c->in_cap * 2 : IN_START;
-	if (cap > IN_MAX)
-		cap = IN_MAX;
+	if (cap > max)
+		cap = max;
 	char *n = realloc(c->in, cap);
 	if (!n) {
 		conn_close(c);

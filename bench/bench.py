@@ -1,4 +1,4 @@
-"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, soak, reverify, diag) on one
+"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, batch, soak, reverify, diag) on one
 private PostgreSQL cluster, prints one table per benchmark, exits 1 if a target is
 missed (2 if a benchmark could not run)."""
 import os
@@ -10,12 +10,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_api  # noqa: E402
 import bench_reverify  # noqa: E402 - R1, rdns-verifier (issue 18)
 import bench_diag  # noqa: E402 - issue #18, diagnostics latency
+import bench_batch  # noqa: E402
 import bench_soak  # noqa: E402
 import bench_zonegen  # noqa: E402
 import benchlib  # noqa: E402
 from benchlib import BUILD, Pg, cleanup_all, install_signal_handlers, log  # noqa: E402
 
-SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run, "soak": bench_soak.run,
+SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run, "batch": bench_batch.run, "soak": bench_soak.run,
           "reverify": bench_reverify.run, "diag": bench_diag.run}
 
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh - run the rdns benchmarks (`make bench`): bench/run.sh [api] [zonegen] [soak] [reverify] [diag]
+# run.sh - run the rdns benchmarks (`make bench`): bench/run.sh [api] [zonegen] [batch] [soak] [reverify] [diag]
 # soak: RDNS_SOAK_SECONDS (default 600) of mixed traffic with attackers (bench_soak.py).
 # One table per benchmark (metric | ours | baseline | ratio | target | ok); exits non-zero
 # when a target is missed. Uses the release binaries in build/ (make all).

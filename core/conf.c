@@ -98,6 +98,11 @@ const conf_opt_t conf_options[] = {
      "verifications queued or running at once for one customer account; more are answered 429 with "
      "Retry-After (staff are held to verify_max_inflight only)",
      CONF_ANY, 0, NULL, 0},
+    /* delegations (issue 16) */
+    {"delegation_check_port", CONF_INT, "53", 1, 65535, OFF(delegation_check_port), "api",
+     "port on which the lame-delegation check asks a delegation's name servers for the child "
+     "zone's SOA",
+     CONF_ANY, 0, NULL, 0},
     {"special_names", CONF_LIST,
      "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "
      "home.arpa in-addr.arpa ip6.arpa ipv4only.arpa resolver.arpa",

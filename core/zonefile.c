@@ -134,18 +134,27 @@ int core_zonefile_head(FILE *f, const core_zone_head_t *h)
 	return RDNS_OK;
 }
 
-/* One PTR line from names already checked (lengths without the trailing dot). */
-static int ptr_line(FILE *f, const char *owner, size_t ol, uint32_t ttl, const char *target, size_t tl)
+/* One "<owner>. <ttl> IN <type> <target>." line from names already checked (lengths
+ * without the trailing dot); type is "PTR", "NS" or "CNAME". */
+static int rr_line(FILE *f, const char *owner, size_t ol, uint32_t ttl, const char *type, const char *target,
+                   size_t tl)
 {
 	/* two names of at most 254 with the dot, a TTL, text */
 	char buf[600];
 	char *p = put_name(buf, owner, ol);
 	*p++ = ' ';
 	p = put_u32(p, ttl);
-	p = PUT_LIT(p, " IN PTR ");
+	p = PUT_LIT(p, " IN ");
+	p = put_mem(p, type, strlen(type));
+	*p++ = ' ';
 	p = put_name(p, target, tl);
 	*p++ = '\n';
 	return write_all(f, buf, (size_t)(p - buf));
+}
+
+static int ptr_line(FILE *f, const char *owner, size_t ol, uint32_t ttl, const char *target, size_t tl)
+{
+	return rr_line(f, owner, ol, ttl, "PTR", target, tl);
 }
 
 int core_zonefile_ptr(FILE *f, const char *owner, uint32_t ttl, const char *target)
@@ -262,6 +271,13 @@ struct core_zonefile_w {
 	/* IPv6: the last address added */
 	bool have_last;
 	core_addr_t last;
+	/* delegations (core_zonefile_w_delegations), the first not yet passed, and whether
+	 * its NS records are written */
+	const core_zonefile_deleg_t *dg;
+	size_t n_dg, di;
+	bool di_ns;
+	bool added; /* a record was added: too late for delegations */
+	uint64_t occluded;
 };
 
 static uint32_t v4_u32(const uint8_t *b)
@@ -340,10 +356,97 @@ static int put_ptr(core_zonefile_w_t *w, const core_addr_t *a, const char *host,
 	return rc;
 }
 
-/* Defaults for the IPv4 addresses [w->next, to). */
-static int put_defaults(core_zonefile_w_t *w, uint64_t to)
+/* First and one past the last address of an IPv4 prefix. */
+static void v4_range(const core_prefix_t *p, uint64_t *lo, uint64_t *hi)
 {
-	core_addr_t a = {.family = CORE_AF_INET};
+	*lo = v4_u32(p->addr.b);
+	*hi = *lo + ((uint64_t)1 << (32 - p->len));
+}
+
+static void v4_addr(uint64_t x, core_addr_t *a)
+{
+	*a = (core_addr_t){.family = CORE_AF_INET};
+	a->b[0] = (uint8_t)(x >> 24);
+	a->b[1] = (uint8_t)(x >> 16);
+	a->b[2] = (uint8_t)(x >> 8);
+	a->b[3] = (uint8_t)x;
+}
+
+/* The NS records of delegation d. */
+static int put_ns(core_zonefile_w_t *w, const core_zonefile_deleg_t *d)
+{
+	char owner[CORE_REVNAME_MAX];
+	size_t ol, nl;
+	int rc = core_deleg_child_name(&d->prefix, d->style, owner, sizeof(owner));
+	if (rc)
+		return rc;
+	if (name_check(owner, &ol))
+		return RDNS_EINVAL;
+	for (size_t i = 0; i < d->n_ns; i++) {
+		if (name_check(d->ns[i], &nl))
+			return RDNS_EINVAL; /* checked when the delegations were set */
+		rc = rr_line(w->f, owner, ol, w->ttl, "NS", d->ns[i], nl);
+		if (rc) {
+			w->err = rc;
+			return rc;
+		}
+		w->written++;
+	}
+	return RDNS_OK;
+}
+
+/* The CNAME of address x of classless block d (RFC 2317 section 4). */
+static int put_cname(core_zonefile_w_t *w, const core_zonefile_deleg_t *d, uint64_t x)
+{
+	core_addr_t a;
+	char owner[CORE_REVNAME_MAX], target[CORE_REVNAME_MAX];
+	v4_addr(x, &a);
+	int rc = core_revname_from_addr(&a, owner, sizeof(owner));
+	if (rc == RDNS_OK)
+		rc = core_deleg_cname_target(&d->prefix, d->style, &a, target, sizeof(target));
+	if (rc)
+		return rc;
+	rc = rr_line(w->f, owner, strlen(owner) - 1, w->ttl, "CNAME", target, strlen(target) - 1);
+	if (rc)
+		w->err = rc;
+	else
+		w->written++;
+	return rc;
+}
+
+/* The records of delegation d for its addresses in [w->next, to), which lie inside it. */
+static int put_delegated(core_zonefile_w_t *w, const core_zonefile_deleg_t *d, uint64_t to)
+{
+	uint64_t lo, hi;
+	v4_range(&d->prefix, &lo, &hi);
+	if (d->kind == CORE_DELEG_CUT) {
+		if (!w->di_ns) {
+			int rc = put_ns(w, d);
+			if (rc)
+				return rc;
+			w->di_ns = true;
+		}
+		w->next = to;
+		return RDNS_OK;
+	}
+	for (; w->next < to; w->next++) {
+		int rc = put_cname(w, d, w->next);
+		if (rc)
+			return rc;
+		/* "0-63" sorts after "0" and before "1" (zonegen/journal.c) */
+		if (w->next == lo && !w->di_ns) {
+			if ((rc = put_ns(w, d)) != RDNS_OK)
+				return rc;
+			w->di_ns = true;
+		}
+	}
+	return RDNS_OK;
+}
+
+/* Defaults for the IPv4 addresses [w->next, to) outside delegations. */
+static int put_plain_defaults(core_zonefile_w_t *w, uint64_t to)
+{
+	core_addr_t a;
 	char exp[CORE_ZONEFILE_TMPL_MAX], host[CORE_HOSTNAME_MAX];
 
 	if (!w->tmpl) {
@@ -351,11 +454,7 @@ static int put_defaults(core_zonefile_w_t *w, uint64_t to)
 		return RDNS_OK;
 	}
 	for (; w->next < to; w->next++) {
-		uint32_t x = (uint32_t)w->next;
-		a.b[0] = (uint8_t)(x >> 24);
-		a.b[1] = (uint8_t)(x >> 16);
-		a.b[2] = (uint8_t)(x >> 8);
-		a.b[3] = (uint8_t)x;
+		v4_addr(w->next, &a);
 		if (core_zonefile_template(w->tmpl, &a, exp, sizeof(exp)) != RDNS_OK ||
 		    core_hostname_normalize(exp, host, sizeof(host), NULL) != RDNS_OK) {
 			w->skipped++;
@@ -366,6 +465,97 @@ static int put_defaults(core_zonefile_w_t *w, uint64_t to)
 			return rc;
 	}
 	return RDNS_OK;
+}
+
+/* What the IPv4 addresses [w->next, to) get without a custom record: their defaults, or
+ * the records of the delegation that holds them. */
+static int put_defaults(core_zonefile_w_t *w, uint64_t to)
+{
+	while (w->next < to) {
+		uint64_t lo = w->end, hi = w->end;
+		/* skip the delegations passed */
+		while (w->di < w->n_dg) {
+			v4_range(&w->dg[w->di].prefix, &lo, &hi);
+			if (hi > w->next)
+				break;
+			w->di++;
+			w->di_ns = false;
+			lo = hi = w->end;
+		}
+		int rc;
+		if (w->di < w->n_dg && lo <= w->next)
+			rc = put_delegated(w, &w->dg[w->di], hi < to ? hi : to);
+		else
+			rc = put_plain_defaults(w, lo < to ? lo : to);
+		if (rc)
+			return rc;
+	}
+	return RDNS_OK;
+}
+
+/* IPv6: the NS records of the delegations that begin at or before a (NULL: all that are
+ * left); whether a lies inside one of them. */
+static int v6_delegations_upto(core_zonefile_w_t *w, const core_addr_t *a, bool *inside)
+{
+	*inside = false;
+	while (w->di < w->n_dg) {
+		const core_zonefile_deleg_t *d = &w->dg[w->di];
+		if (a && memcmp(d->prefix.addr.b, a->b, sizeof(a->b)) > 0)
+			return RDNS_OK; /* begins after a */
+		if (!w->di_ns) {
+			int rc = put_ns(w, d);
+			if (rc)
+				return rc;
+			w->di_ns = true;
+		}
+		if (a && core_prefix_contains(&d->prefix, a)) {
+			*inside = true;
+			return RDNS_OK;
+		}
+		w->di++;
+		w->di_ns = false;
+	}
+	return RDNS_OK;
+}
+
+int core_zonefile_deleg_ok(const core_prefix_t *zone, const core_zonefile_deleg_t *d)
+{
+	core_deleg_kind_t kind;
+	size_t nl;
+	if (!zone || !d || core_deleg_check(zone, &d->prefix, &kind) != RDNS_OK || kind != d->kind ||
+	    d->n_ns == 0 || d->n_ns > 64 || !d->ns)
+		return RDNS_EINVAL;
+	for (size_t k = 0; k < d->n_ns; k++)
+		if (name_check(d->ns[k], &nl))
+			return RDNS_EINVAL;
+	return RDNS_OK;
+}
+
+int core_zonefile_w_delegations(core_zonefile_w_t *w, const core_zonefile_deleg_t *d, size_t n)
+{
+	if (!w || (n && !d) || w->added || w->finished)
+		return RDNS_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (core_zonefile_deleg_ok(&w->zone, &d[i]) != RDNS_OK)
+			return RDNS_EINVAL;
+		if (i > 0) {
+			/* ascending and disjoint: the previous one ends before this one begins */
+			core_addr_t last = d[i - 1].prefix.addr;
+			core_addr_host_bits(&last, d[i - 1].prefix.len, true);
+			if (memcmp(last.b, d[i].prefix.addr.b, sizeof(last.b)) >= 0)
+				return RDNS_EINVAL;
+		}
+	}
+	w->dg = d;
+	w->n_dg = n;
+	w->di = 0;
+	w->di_ns = false;
+	return RDNS_OK;
+}
+
+uint64_t core_zonefile_w_occluded(const core_zonefile_w_t *w)
+{
+	return w ? w->occluded : 0;
 }
 
 int core_zonefile_w_add(core_zonefile_w_t *w, const core_addr_t *a, const char *hostname)
@@ -379,6 +569,7 @@ int core_zonefile_w_add(core_zonefile_w_t *w, const core_addr_t *a, const char *
 	if (w->finished || name_check(hostname, &hl) || !core_prefix_contains(&w->zone, a))
 		return RDNS_EINVAL;
 
+	w->added = true;
 	if (a->family == CORE_AF_INET) {
 		uint64_t x = v4_u32(a->b);
 		if (x < w->next)
@@ -386,6 +577,10 @@ int core_zonefile_w_add(core_zonefile_w_t *w, const core_addr_t *a, const char *
 		int rc = put_defaults(w, x);
 		if (rc)
 			return rc;
+		if (w->di < w->n_dg && core_prefix_contains(&w->dg[w->di].prefix, a)) {
+			w->occluded++; /* the delegation's records stand for it */
+			return put_defaults(w, x + 1);
+		}
 		w->next = x + 1;
 		return put_ptr(w, a, hostname, hl);
 	}
@@ -393,6 +588,14 @@ int core_zonefile_w_add(core_zonefile_w_t *w, const core_addr_t *a, const char *
 		return RDNS_EINVAL;
 	w->have_last = true;
 	w->last = *a;
+	bool inside;
+	int rc = v6_delegations_upto(w, a, &inside);
+	if (rc)
+		return rc;
+	if (inside) {
+		w->occluded++;
+		return RDNS_OK;
+	}
 	return put_ptr(w, a, hostname, hl);
 }
 
@@ -407,6 +610,11 @@ int core_zonefile_w_finish(core_zonefile_w_t *w)
 	w->finished = true;
 	if (w->zone.addr.family == CORE_AF_INET) {
 		int rc = put_defaults(w, w->end);
+		if (rc)
+			return rc;
+	} else {
+		bool inside;
+		int rc = v6_delegations_upto(w, NULL, &inside);
 		if (rc)
 			return rc;
 	}

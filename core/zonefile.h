@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "deleg.h"
 
 /*
  * The text format, one record per line, fields separated by single spaces,
@@ -103,6 +104,34 @@ int core_zonefile_w_finish(core_zonefile_w_t *w);
 /* Records written so far (custom and default) and defaults skipped because
  * their expansion was not a valid hostname; either pointer may be NULL. */
 void core_zonefile_w_stats(const core_zonefile_w_t *w, uint64_t *written, uint64_t *skipped);
+
+/* A delegation out of the zone (core/deleg.h): NS records for ns at its child name and,
+ * for a classless (RFC 2317) block, one CNAME per address of the block instead of its
+ * PTR. The names of ns have passed core_hostname_normalize. */
+typedef struct {
+	core_prefix_t prefix;
+	core_deleg_kind_t kind;
+	core_deleg_label_t style;
+	const char *const *ns;
+	size_t n_ns;
+} core_zonefile_deleg_t;
+
+/* Whether d is a delegation core_zonefile_w_delegations takes for a zone of prefix zone
+ * (alone: order and overlap aside). RDNS_OK or RDNS_EINVAL. */
+int core_zonefile_deleg_ok(const core_prefix_t *zone, const core_zonefile_deleg_t *d);
+
+/* Gives the writer the zone's delegations, before the first core_zonefile_w_add: d[0..n)
+ * in ascending address order, not overlapping, each one core_deleg_check accepts for the
+ * zone, each with 1 to 64 NS names; d and the names must stay valid until the writer is
+ * freed. The records of a delegation are written in the renderer's order (that of
+ * zonegen/journal.c): a cut's NS before the addresses of its prefix, which get no PTR
+ * (custom or default: the child zone holds them); a classless block's NS right after
+ * the CNAME of its first address. A custom PTR added inside a delegation is skipped and
+ * counted in core_zonefile_w_stats' occluded. RDNS_OK, or RDNS_EINVAL (nothing set). */
+int core_zonefile_w_delegations(core_zonefile_w_t *w, const core_zonefile_deleg_t *d, size_t n);
+
+/* Custom PTRs skipped because a delegation holds their address. */
+uint64_t core_zonefile_w_occluded(const core_zonefile_w_t *w);
 
 /* Frees the writer (not f). Accepts NULL. */
 void core_zonefile_w_free(core_zonefile_w_t *w);

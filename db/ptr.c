@@ -11,11 +11,15 @@
 /* The SQL reads better laid out by hand. */
 /* clang-format off */
 #define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+/* The delegation that holds an address (migration 009), "<prefix> <ns>, <ns>", or NULL:
+ * one probe of the delegations' exclusion index. */
+#define DELEG(ip) "(SELECT d.prefix::text || ' ' || array_to_string(d.nameservers, ', ') FROM delegations d" \
+	" WHERE d.prefix >>= " ip ")"
 
 DB_STMT(st_ctx,
 	"SELECT z.id, z.name, coalesce(z.default_ptr, ''),"
 	" (SELECT a.account_id FROM allocations a WHERE a.prefix >>= $1::inet),"
-	" p.hostname, " TS("p.verified_at") ", " TS("p.updated_at")
+	" p.hostname, " TS("p.verified_at") ", " TS("p.updated_at") ", " DELEG("$1::inet")
 	" FROM (SELECT 1) one"
 	" LEFT JOIN reverse_zones z ON z.prefix >>= $1::inet"
 	" LEFT JOIN ptr_records p ON p.ip = $1::inet",
@@ -27,7 +31,7 @@ DB_STMT(st_auth_ctx,
         " t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds',"
         " z.id, z.name, coalesce(z.default_ptr, ''),"
         " (SELECT l.account_id FROM allocations l WHERE l.prefix >>= $2::inet),"
-        " p.hostname, " TS("p.verified_at") ", " TS("p.updated_at")
+        " p.hostname, " TS("p.verified_at") ", " TS("p.updated_at") ", " DELEG("$2::inet")
         " FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
         " LEFT JOIN reverse_zones z ON z.prefix >>= $2::inet"
         " LEFT JOIN ptr_records p ON p.ip = $2::inet"
@@ -41,7 +45,7 @@ DB_STMT(st_auth_ctx_batch,
         " t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds',"
         " z.id, z.name, coalesce(z.default_ptr, ''),"
         " (SELECT l.account_id FROM allocations l WHERE l.prefix >>= q.ip),"
-        " p.hostname, " TS("p.verified_at") ", " TS("p.updated_at")
+        " p.hostname, " TS("p.verified_at") ", " TS("p.updated_at") ", " DELEG("q.ip")
         " FROM unnest($1::bigint[], $2::inet[]) WITH ORDINALITY AS q(tid, ip, i)"
         " JOIN api_tokens t ON t.id = q.tid AND t.revoked_at IS NULL"
         " JOIN accounts a ON a.id = t.account_id"
@@ -129,7 +133,7 @@ static void copy_val(char *dst, size_t len, const PGresult *r, int row, int col)
 	snprintf(dst, len, "%s", v ? v : "");
 }
 
-/* Fill ctx from row's seven context columns starting at column c. */
+/* Fill ctx from row's eight context columns starting at column c. */
 static void fill_ctx(const PGresult *r, int row, int c, db_ptr_ctx_t *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
@@ -144,6 +148,13 @@ static void fill_ctx(const PGresult *r, int row, int c, db_ptr_ctx_t *ctx)
 	copy_val(ctx->hostname, sizeof(ctx->hostname), r, row, c + 4);
 	copy_val(ctx->verified_at, sizeof(ctx->verified_at), r, row, c + 5);
 	copy_val(ctx->updated_at, sizeof(ctx->updated_at), r, row, c + 6);
+	const char *d = db_val(r, row, c + 7);
+	if (d) {
+		const char *sp = strchr(d, ' ');
+		size_t pl = sp ? (size_t)(sp - d) : strlen(d);
+		snprintf(ctx->delegation, sizeof(ctx->delegation), "%.*s", (int)pl, d);
+		snprintf(ctx->delegation_ns, sizeof(ctx->delegation_ns), "%s", sp ? sp + 1 : "");
+	}
 }
 
 int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx)

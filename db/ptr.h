@@ -18,6 +18,10 @@ typedef struct {
 	char hostname[256];
 	char verified_at[40]; /* "" if null */
 	char updated_at[40];
+	/* the delegation that holds the address (migration 009): its prefix and name
+	 * servers ("ns1.example.net, ns2.example.net"); "" when none */
+	char delegation[50];
+	char delegation_ns[1024];
 } db_ptr_ctx_t;
 
 /* Look up an address (canonical text). RDNS_OK (ctx filled; in_zone may be false) or an error. */

@@ -21,7 +21,7 @@
 	" array_to_json(z.notify)::text, z.soa_mname, z.soa_rname, z.soa_refresh, z.soa_retry,"              \
 	" z.soa_expire, z.soa_minimum, z.ttl, z.serial, EXISTS (SELECT 1 FROM zone_changes c WHERE "         \
 	"c.zone_id = z.id), " ZONE_TIMES ","                                                                 \
-	" (SELECT count(*) FROM ptr_records p WHERE p.zone_id = z.id)"
+	" (SELECT count(*) FROM ptr_records p WHERE p.zone_id = z.id), z.classless_label"
 #define ZONE_TIMES TS("z.rendered_at") ", z.notify_status::text, " TS("z.created_at") ", " TS("z.updated_at")
 #define AUDIT_COLS                                                                                           \
 	"g.id, " AUDIT_AT ", g.actor_id, g.actor_name, g.action, host(g.ip), g.object, g.old_value,"         \
@@ -74,14 +74,14 @@ DB_STMT(st_alloc_delete, "SELECT rdns_allocation_delete($1, $2, $3)", 3);
 
 DB_STMT(st_zone_insert,
         "INSERT INTO reverse_zones (name, prefix, nameservers, default_ptr, notify, soa_mname, soa_rname,"
-        " soa_refresh, soa_retry, soa_expire, soa_minimum, ttl)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        12);
+        " soa_refresh, soa_retry, soa_expire, soa_minimum, ttl, classless_label)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        13);
 DB_STMT(st_zone_update,
         "UPDATE reverse_zones SET nameservers = $2, default_ptr = $3, notify = $4, soa_mname = $5,"
-        " soa_rname = $6, soa_refresh = $7, soa_retry = $8, soa_expire = $9, soa_minimum = $10, ttl = $11"
-        " WHERE id = $1",
-        11);
+        " soa_rname = $6, soa_refresh = $7, soa_retry = $8, soa_expire = $9, soa_minimum = $10, ttl = $11,"
+        " classless_label = $12 WHERE id = $1",
+        12);
 DB_STMT(st_zone_delete, "DELETE FROM reverse_zones WHERE id = $1", 1);
 /* Pending requests for addresses of a zone being deleted can never be approved. */
 DB_STMT(st_zone_requests_close,
@@ -374,7 +374,7 @@ static int zone_insert(db_t *db, const db_zone_conf_t *z, long long *id)
 	char *notify = text_array(z->notify, z->n_notify);
 	if (!ns || !notify)
 		goto cleanup;
-	const char *p[12] = {z->name,
+	const char *p[13] = {z->name,
 	                     z->prefix,
 	                     ns,
 	                     z->default_ptr,
@@ -385,7 +385,8 @@ static int zone_insert(db_t *db, const db_zone_conf_t *z, long long *id)
 	                     num(retry, z->retry),
 	                     num(expire, z->expire),
 	                     num(minimum, z->minimum),
-	                     num(ttl, z->ttl)};
+	                     num(ttl, z->ttl),
+	                     z->classless_label ? z->classless_label : "range"};
 	PGresult *r = db_exec(db, &st_zone_insert, p, &err);
 	if (r) {
 		*id = atoll(PQgetvalue(r, 0, 0));
@@ -405,7 +406,7 @@ static int zone_update(db_t *db, long long id, const db_zone_conf_t *z)
 	char *notify = text_array(z->notify, z->n_notify);
 	if (!ns || !notify)
 		goto cleanup;
-	const char *p[11] = {num(ids, id),
+	const char *p[12] = {num(ids, id),
 	                     ns,
 	                     z->default_ptr,
 	                     notify,
@@ -415,7 +416,8 @@ static int zone_update(db_t *db, long long id, const db_zone_conf_t *z)
 	                     num(retry, z->retry),
 	                     num(expire, z->expire),
 	                     num(minimum, z->minimum),
-	                     num(ttl, z->ttl)};
+	                     num(ttl, z->ttl),
+	                     z->classless_label ? z->classless_label : "range"};
 	PGresult *r = db_exec(db, &st_zone_update, p, &err);
 	if (r && strcmp(PQcmdTuples(r), "1") != 0)
 		err = RDNS_ENOTFOUND;

@@ -54,6 +54,7 @@ enum {
 	DB_ZONE_CREATED_AT,
 	DB_ZONE_UPDATED_AT,
 	DB_ZONE_RECORDS,
+	DB_ZONE_CLASSLESS_LABEL, /* migration 009 */
 };
 
 /* Audit entries; ip is host(ip) or NULL, detail JSON text or NULL. */
@@ -137,6 +138,7 @@ typedef struct {
 	size_t n_notify;
 	const char *soa_mname, *soa_rname;
 	long long refresh, retry, expire, minimum, ttl;
+	const char *classless_label; /* "range" or "slash" (migration 009) */
 } db_zone_conf_t;
 
 /* What a zone's unit of work asks of its caller, who owns the zone's representation. */

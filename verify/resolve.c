@@ -46,6 +46,7 @@ struct vf_resolver {
 	int query_timeout_ms, retries, deadline_ms;
 	int64_t start_us, deadline_us;
 	bool deadline_hit; /* a query stopped because the deadline (nearly) passed */
+	bool no_recursion; /* RD clear */
 };
 
 int64_t vf_resolve_now_us(void)
@@ -193,6 +194,7 @@ int vf_resolver_new(const vf_resolver_conf_t *conf, int64_t start_us, vf_resolve
 	r->deadline_ms = conf && conf->deadline_ms > 0 ? conf->deadline_ms : DEFAULT_DEADLINE_MS;
 	r->start_us = start_us;
 	r->deadline_us = start_us + (int64_t)r->deadline_ms * 1000;
+	r->no_recursion = conf && conf->no_recursion;
 	*out = r;
 	return RDNS_OK;
 }
@@ -467,7 +469,8 @@ int vf_resolve_query(vf_resolver_t *r, const ldns_rdf *name, ldns_rr_type qtype,
 
 	memset(out, 0, sizeof(*out));
 	out->status = VF_RESOLVE_TIMEOUT;
-	query = ldns_pkt_query_new(ldns_rdf_clone(name), qtype, LDNS_RR_CLASS_IN, LDNS_RD);
+	query =
+	    ldns_pkt_query_new(ldns_rdf_clone(name), qtype, LDNS_RR_CLASS_IN, r->no_recursion ? 0 : LDNS_RD);
 	if (query == NULL)
 		return RDNS_ENOMEM;
 	ldns_pkt_set_edns_udp_size(query, EDNS_UDP_SIZE);

@@ -18,6 +18,9 @@ typedef struct {
 	int query_timeout_ms; /* per query attempt; <= 0: 1000 */
 	int retries;          /* extra rounds over all resolvers after the first; < 0: 2; at most 100 */
 	int deadline_ms;      /* the whole session, from its start; <= 0: 5000 */
+	/* Ask as of a name server, not a resolver: recursion desired clear (RFC 1034
+	 * section 4.3.1), the servers' own data only (the delegation checks). */
+	bool no_recursion;
 } vf_resolver_conf_t;
 
 /* A resolver session: the resolvers and one deadline shared by every query
@@ -52,7 +55,8 @@ int vf_resolver_new(const vf_resolver_conf_t *conf, int64_t start_us, vf_resolve
 /* Accepts NULL. */
 void vf_resolver_free(vf_resolver_t *r);
 
-/* Ask name (absolute) / qtype, class IN, recursion desired, EDNS 1232, a random
+/* Ask name (absolute) / qtype, class IN, recursion desired (unless the session's
+ * no_recursion), EDNS 1232, a random
  * ID. Each round asks every resolver in turn over UDP from a fresh ephemeral
  * port, each attempt waiting at most the query timeout (less when the deadline
  * is nearer); a datagram that does not parse or does not match the question is

@@ -33,12 +33,15 @@ int zg_journal_path(const char *zone_path, char *out, size_t len)
 
 /* ---- the order of owner names in our files ---- */
 
-static bool all_digits(const uint8_t *s, size_t n)
+/* The decimal number a label begins with (our labels have no leading zeros), and its
+ * length in digits; 0 digits when it does not begin with one. */
+static size_t lead_number(const uint8_t *s, size_t n, uint64_t *v)
 {
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return n > 0;
+	size_t i = 0;
+	*v = 0;
+	while (i < n && i < 18 && s[i] >= '0' && s[i] <= '9')
+		*v = *v * 10 + (uint64_t)(s[i++] - '0');
+	return i;
 }
 
 static int lower(int c)
@@ -46,12 +49,8 @@ static int lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-/* Decimal labels as numbers (our labels have no leading zeros), others
- * case-insensitively as octets, a prefix first. */
-static int label_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+static int octets_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
-	if (all_digits(a, al) && all_digits(b, bl) && al != bl)
-		return al < bl ? -1 : 1;
 	size_t n = al < bl ? al : bl;
 	for (size_t i = 0; i < n; i++) {
 		int c = lower(a[i]) - lower(b[i]);
@@ -59,6 +58,22 @@ static int label_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 			return c < 0 ? -1 : 1;
 	}
 	return al < bl ? -1 : al > bl;
+}
+
+/* Labels that begin with a number by that number, then by the rest (so that an RFC 2317
+ * child label "64-127" or "64/26" comes after "64" and before "65", as the renderer
+ * writes them); others case-insensitively as octets, a prefix first. A label that begins
+ * with a digit sorts before one that begins with a letter either way. */
+static int label_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	uint64_t va, vb;
+	size_t da = lead_number(a, al, &va), db = lead_number(b, bl, &vb);
+	if (da && db) {
+		if (va != vb)
+			return va < vb ? -1 : 1;
+		return octets_cmp(a + da, al - da, b + db, bl - db);
+	}
+	return octets_cmp(a, al, b, bl);
 }
 
 /* Offsets of the labels of an uncompressed wire name (the root not counted). */

@@ -334,7 +334,15 @@ static int answer_lookup(zg_query_t *r, zg_zonedb_snap_t *sn)
 	zg_wire_zrr_t *rrs = malloc((ZG_ZONEDB_NAME_RRS + 1) * sizeof(*rrs));
 	if (rrs == NULL)
 		return RDNS_ENOMEM;
-	int rc = zg_zonedb_lookup(sn, r->qname, r->qname_len, rrs, ZG_ZONEDB_NAME_RRS, &n, &exists);
+	/* RFC 1034 4.3.2 step 3b: at or below a delegation, a referral (not authoritative):
+	 * the delegation's NS set in the authority section, no glue (the names are out of zone) */
+	int rc = zg_zonedb_cut(sn, r->qname, r->qname_len, rrs, ZG_ZONEDB_NAME_RRS, &n);
+	if (rc == RDNS_OK && n > 0) {
+		rc = respond_rrs(r, ZG_RCODE_NOERROR, false, NULL, 0, rrs, n);
+		goto cleanup;
+	}
+	if (rc == RDNS_OK)
+		rc = zg_zonedb_lookup(sn, r->qname, r->qname_len, rrs, ZG_ZONEDB_NAME_RRS, &n, &exists);
 	if (rc != RDNS_OK) {
 		log_err("dnssrv: lookup in a published zone failed: %s", rdns_strerror(rc));
 		rc = zg_query_respond(r, ZG_RCODE_SERVFAIL, NULL);

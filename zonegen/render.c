@@ -18,6 +18,7 @@
 #include "core/revname.h"
 #include "core/serial.h"
 #include "core/zonefile.h"
+#include "db/deleg.h"
 #include "db/zones.h"
 
 #define ZG_RENDER_BUF (256 * 1024)
@@ -97,6 +98,84 @@ static int fsync_dir(const char *dir)
 	int rc = fsync(fd) == 0 ? RDNS_OK : RDNS_EIO;
 	close(fd);
 	return rc;
+}
+
+/* The delegations of a zone (db_zone_delegations) for the zone writer: the rows that
+ * are not fit to render are logged and left out, so one bad row cannot take the others
+ * (or the zone) down. */
+typedef struct {
+	PGresult *res;
+	core_zonefile_deleg_t *v;
+	char **ns_text; /* the nameserver lists, split in place */
+	const char **ns;
+	size_t n;
+} delegs_t;
+
+static void delegs_free(delegs_t *d)
+{
+	if (d->ns_text)
+		for (size_t i = 0; i < d->n; i++)
+			free(d->ns_text[i]);
+	free(d->ns_text);
+	free(d->ns);
+	free(d->v);
+	PQclear(d->res);
+	memset(d, 0, sizeof(*d));
+}
+
+#define DELEG_NS_MAX 13 /* migration 009's CHECK */
+
+/* Split a text[] as PostgreSQL prints it ("{a,b}": our names need no quoting) into ns. */
+static size_t split_ns(char *text, const char **ns)
+{
+	size_t n = 0, l = strlen(text);
+	if (l < 2 || text[0] != '{' || text[l - 1] != '}')
+		return 0;
+	text[l - 1] = 0;
+	char *save, *tok;
+	for (tok = strtok_r(text + 1, ",", &save); tok && n < DELEG_NS_MAX; tok = strtok_r(NULL, ",", &save))
+		ns[n++] = tok;
+	return n;
+}
+
+static int load_delegations(db_t *db, long long zone_id, const core_prefix_t *zone, const char *name,
+                            delegs_t *d)
+{
+	int err;
+	memset(d, 0, sizeof(*d));
+	d->res = db_zone_delegations(db, zone_id, &err);
+	if (!d->res)
+		return err;
+	int rows = PQntuples(d->res);
+	if (rows == 0)
+		return RDNS_OK;
+	d->v = calloc((size_t)rows, sizeof(*d->v));
+	d->ns_text = calloc((size_t)rows, sizeof(*d->ns_text));
+	d->ns = calloc((size_t)rows * DELEG_NS_MAX, sizeof(*d->ns));
+	if (!d->v || !d->ns_text || !d->ns)
+		return RDNS_ENOMEM;
+	for (int i = 0; i < rows; i++) {
+		core_zonefile_deleg_t *e = &d->v[d->n];
+		const char *pfx = PQgetvalue(d->res, i, 0);
+		bool ok = core_prefix_parse(pfx, &e->prefix) == RDNS_OK &&
+		          core_deleg_check(zone, &e->prefix, &e->kind) == RDNS_OK &&
+		          core_deleg_label_parse(PQgetvalue(d->res, i, 2), &e->style) == RDNS_OK;
+		d->ns_text[d->n] = strdup(PQgetvalue(d->res, i, 1));
+		if (!d->ns_text[d->n])
+			return RDNS_ENOMEM;
+		const char **ns = d->ns + d->n * DELEG_NS_MAX;
+		e->ns = ns;
+		e->n_ns = ok ? split_ns(d->ns_text[d->n], ns) : 0;
+		if (!ok || e->n_ns == 0 || core_zonefile_deleg_ok(zone, e) != RDNS_OK) {
+			log_zone_warn("render", name, "delegation %s left out: not a delegation of this zone",
+			              pfx);
+			free(d->ns_text[d->n]);
+			d->ns_text[d->n] = NULL;
+			continue;
+		}
+		d->n++;
+	}
+	return RDNS_OK;
 }
 
 /* What the record stream writes to, and whom it tells that the session is alive. */
@@ -248,6 +327,7 @@ static int write_temp(pass_t *p)
 	core_zonefile_w_t *w = NULL;
 	EVP_MD_CTX *md = NULL;
 	char *teebuf = NULL;
+	delegs_t dg = {0};
 	int rc;
 
 	snprintf(p->tmp, sizeof(p->tmp), "%s/.%s.zone.XXXXXX", p->zone_dir, res->name);
@@ -305,6 +385,13 @@ static int write_temp(pass_t *p)
 		rc = RDNS_EINVAL;
 		goto cleanup;
 	}
+	/* in the render's snapshot, as the records are */
+	if ((rc = load_delegations(p->db, p->zone_id, &p->prefix, res->name, &dg)) != RDNS_OK ||
+	    (rc = core_zonefile_w_delegations(w, dg.v, dg.n)) != RDNS_OK) {
+		if (rc == RDNS_EINVAL)
+			log_zone_err("render", res->name, "%s", "the delegations overlap");
+		goto cleanup;
+	}
 	sink_t sink = {.w = w, .alive = p->alive};
 	if ((rc = db_zone_records(p->db, p->zone_id, add_record, &sink)) != RDNS_OK) {
 		if (rc == RDNS_EIO)
@@ -317,6 +404,10 @@ static int write_temp(pass_t *p)
 		goto cleanup;
 	}
 	core_zonefile_w_stats(w, &res->records, NULL);
+	if (core_zonefile_w_occluded(w))
+		log_zone_debug("render", res->name,
+		               "%llu custom PTRs kept for delegated blocks, not rendered",
+		               (unsigned long long)core_zonefile_w_occluded(w));
 	int closed = fclose(tee_f);
 	tee_f = NULL;
 	if (closed != 0) {
@@ -333,6 +424,7 @@ cleanup:
 	if (tee_f)
 		fclose(tee_f); /* flushes into p->f through md: before md goes */
 	core_zonefile_w_free(w);
+	delegs_free(&dg);
 	EVP_MD_CTX_free(md);
 	free(teebuf);
 	return rc;

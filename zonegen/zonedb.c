@@ -43,6 +43,7 @@ typedef struct {
 struct zg_zonedb_index {
 	ient_t *e;
 	size_t n;
+	bool cuts; /* NS records below the apex: delegations (issue 16) */
 };
 
 static void index_free(zg_zonedb_index_t *ix)
@@ -539,6 +540,8 @@ static int index_build(const zg_zonedb_snap_t *sn, zg_zonedb_index_t **out)
 		uint64_t off = (uint64_t)rd.line_off << 1;
 		if ((rc = index_add(ix, &cap, name_hash(rr->owner, rr->owner_len), off)) != RDNS_OK)
 			goto cleanup;
+		if (rr->type == ZG_TYPE_NS && rr->owner_len > alen)
+			ix->cuts = true;
 		/* the names strictly between the owner and the apex */
 		size_t p = 0;
 		while (p < rr->owner_len && rr->owner[p] != 0) {
@@ -945,5 +948,50 @@ int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_
 	}
 	if (*exists && deleted_below)
 		return any_below(sn, name, nlen, exists);
+	return RDNS_OK;
+}
+
+int zg_zonedb_cut(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wire_zrr_t *out, size_t max,
+                  size_t *n)
+{
+	int rc = RDNS_OK;
+	*n = 0;
+	if (sn->ptrs_only)
+		return RDNS_OK; /* nothing but PTRs below the apex: no cut (and no index to build) */
+	size_t alen = sn->soa.owner_len;
+	if (nlen <= alen)
+		return RDNS_OK; /* the apex (or not below it): no cut above it in this zone */
+	pthread_mutex_lock(&sn->index_lock);
+	if (sn->index == NULL)
+		rc = index_build(sn, &sn->index);
+	bool cuts = rc == RDNS_OK && sn->index->cuts;
+	pthread_mutex_unlock(&sn->index_lock);
+	if (rc != RDNS_OK || !cuts)
+		return rc;
+	/* the label offsets of name, to walk its ancestors from the apex down */
+	size_t at[128], k = 0;
+	for (size_t p = 0; p < nlen && name[p] != 0 && k < 128; p += 1 + (size_t)name[p])
+		at[k++] = p;
+	/* RFC 1034 4.3.2 step 3b: the highest cut on the way down from the apex */
+	for (size_t i = k; i-- > 0;) {
+		size_t sl = nlen - at[i];
+		if (sl <= alen)
+			continue;
+		size_t got = 0;
+		bool exists;
+		rc = zg_zonedb_lookup(sn, name + at[i], sl, out, max, &got, &exists);
+		if (rc != RDNS_OK)
+			return rc;
+		if (!exists)
+			return RDNS_OK; /* nothing at or below this name: no cut further down either */
+		size_t m = 0;
+		for (size_t j = 0; j < got; j++)
+			if (out[j].type == ZG_TYPE_NS)
+				out[m++] = out[j];
+		if (m > 0) {
+			*n = m;
+			return RDNS_OK;
+		}
+	}
 	return RDNS_OK;
 }

@@ -130,6 +130,13 @@ void zg_zonedb_put(zg_zonedb_t *db, zg_zonedb_snap_t *sn);
 int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wire_zrr_t *out, size_t max,
                      size_t *n, bool *exists);
 
+/* The zone cut (delegation: NS records below the apex, issue 16) at or above name on the
+ * way down from the apex, the highest one: its NS records into out[0..max), *n their
+ * count, 0 when name is under no cut. Costs nothing in a zone without one (known once
+ * the index is built). RDNS_OK, or zg_zonedb_lookup's errors. */
+int zg_zonedb_cut(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wire_zrr_t *out, size_t max,
+                  size_t *n);
+
 /* Whether the uncompressed wire name is apex or below it (any case, label-aligned). */
 bool zg_zonedb_in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, size_t alen);
 

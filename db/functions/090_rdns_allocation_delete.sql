@@ -1,7 +1,7 @@
 -- rdns_allocation_delete() - delete an allocation: every custom PTR inside it is reset
 -- (so the next customer of a recycled address never inherits the old name), pending
--- requests in it are superseded, all audited. Raises P0002 when there is no such
--- allocation.
+-- requests in it are superseded, its delegations removed (migration 009), all audited.
+-- Raises P0002 when there is no such allocation.
 --
 -- Behind the EXCLUSIVE lock (migration 003): changes in flight finish first (their PTRs
 -- are then reset here), later ones find no allocation.
@@ -23,6 +23,12 @@ BEGIN
         PERFORM rdns_audit(p_staff, p_staff_name, 'ptr.reset', rec.ip, 'ptr ' || host(rec.ip), rec.hostname, NULL,
                            NULL, jsonb_build_object('allocation', p_id));
         n := n + 1;
+    END LOOP;
+    -- The next holder starts with the provider's records, not the old holder's servers.
+    FOR rec IN DELETE FROM delegations WHERE prefix <<= a.prefix RETURNING prefix, zone_id, nameservers LOOP
+        PERFORM rdns_audit(p_staff, p_staff_name, 'delegation.delete', NULL, 'delegation ' || rec.prefix::text,
+                           array_to_string(rec.nameservers, ' '), NULL, NULL,
+                           jsonb_build_object('allocation', p_id, 'zone', rec.zone_id));
     END LOOP;
     PERFORM rdns_zone_touch(z.id) FROM reverse_zones z WHERE z.prefix && a.prefix;
     UPDATE ptr_requests SET state = 'superseded', decided_at = now()

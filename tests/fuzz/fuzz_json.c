@@ -190,6 +190,23 @@ static void accepted_sane(const api_body_check_t *c, const api_req_t *r, const a
 	}
 	case API_BODY_ZONE_CREATE: zone_sane(&o->zone); break;
 	case API_BODY_ZONE_UPDATE: CHECK(strcmp(o->zone_name, "2.0.192.in-addr.arpa") == 0); break;
+	case API_BODY_BATCH:
+		CHECK(o->batch.n >= 1 && o->batch.n <= API_BATCH_ITEMS);
+		CHECK(o->batch.items ? json_array_size(o->batch.items) == o->batch.n
+		                     : o->batch.prefix.addr.family == CORE_AF_INET && o->batch.tmpl != NULL);
+		break;
+	case API_BODY_DELEG_PUT: {
+		const api_deleg_put_t *d = &o->deleg_put;
+		CHECK(d->n_ns >= 1 && d->n_ns <= API_DELEG_MAX_NS && (!d->force || r->caller.staff));
+		for (size_t i = 0; i < d->n_ns; i++) {
+			char again[CORE_HOSTNAME_MAX];
+			CHECK(core_hostname_normalize(d->ns[i], again, sizeof(again), NULL) == RDNS_OK &&
+			      strcmp(again, d->ns[i]) == 0);
+			for (size_t k = 0; k < i; k++)
+				CHECK(strcmp(d->ns[k], d->ns[i]) != 0);
+		}
+		break;
+	}
 	default: CHECK(!"an api_body_kind_t this target does not know: add its invariants");
 	}
 }

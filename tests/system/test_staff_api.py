@@ -329,8 +329,9 @@ def test_zone_create_with_defaults_and_get(staff, db):
     z = r.json()
     assert r.headers["Location"] == "/v1/zones/2.0.192.in-addr.arpa"
     assert set(z) == {"name", "prefix", "nameservers", "default_ptr", "notify", "soa", "ttl", "serial", "dirty",
-                      "rendered_at", "notify_status", "created_at", "updated_at", "records"}
+                      "rendered_at", "notify_status", "created_at", "updated_at", "records", "classless_label"}
     assert z["name"] == "2.0.192.in-addr.arpa" and z["prefix"] == "192.0.2.0/24"
+    assert z["classless_label"] == "range"
     assert z["nameservers"] == ["ns1.example.net", "ns2.example.net"]
     assert z["soa"] == {"mname": "ns1.example.net", "rname": "hostmaster.example.net", "refresh": 3600,
                         "retry": 900, "expire": 1209600, "minimum": 3600}

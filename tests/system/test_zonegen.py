@@ -151,6 +151,39 @@ def test_zone_files_pass_checkers_and_read_back(env):
     assert str(dns.reversename.from_address("2001:db8:200::25")).count(".") == 34
 
 
+def test_zone_files_with_delegations_pass_checkers_and_secondary_follows(env):
+    """Delegations (issue 16): RFC 2317 CNAMEs and NS in the IPv4 zone, NS at a nibble cut in
+    the IPv6 zone; both files pass the checkers, the knotd secondary follows and serves the
+    CNAME, and everything is back to PTRs once the delegations go."""
+    dels = {"198.51.100.0/26": Z4, "2001:db8:200:10::/60": Z6}
+    for prefix in dels:
+        r = env.staff.put(f"/v1/delegations/{prefix}", json={"nameservers": ["ns1.deleg.example.net"],
+                                                             "force": True})
+        assert r.status_code == 201, r.text
+    wait_file_has(env.zg, Z4, "0-63.100.51.198.in-addr.arpa. 3600 IN NS ns1.deleg.example.net.")
+    wait_file_has(env.zg, Z6, "1.0.0.0.0.2.0.8.b.d.0.1.0.0.2.ip6.arpa. 3600 IN NS ns1.deleg.example.net.")
+    for zone in (Z4, Z6):
+        path = env.zg.zone_path(zone)
+        for argv in (["named-checkzone", "-k", "fail", "-n", "fail", "-i", "full", zone, path],
+                     ["kzonecheck", "-o", zone, path]):
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            assert r.returncode == 0, r.stdout
+    wait_until(lambda: soa_serial(env.secondary.port, Z4) == db_serial(env.dburl, Z4), timeout=10,
+               what="secondary follows the delegation")
+    r = query(env.secondary.port, "10.100.51.198.in-addr.arpa.", "PTR")
+    assert r.answer and r.answer[0].rdtype == dns.rdatatype.CNAME
+    assert str(r.answer[0][0].target) == "10.0-63.100.51.198.in-addr.arpa."
+    for prefix in dels:
+        assert env.staff.delete(f"/v1/delegations/{prefix}").status_code == 204
+    wait_until(lambda: ptr_answer(env.secondary.port, "198.51.100.10") == "mail.example.com.", timeout=10,
+               what="secondary back to the PTR")
+
+    def z6_back():
+        with open(env.zg.zone_path(Z6)) as f:
+            return " NS ns1.deleg.example.net." not in f.read()
+    wait_until(z6_back, timeout=10, what="the IPv6 delegation gone from its file")
+
+
 def test_secondary_answers_within_two_seconds(env):
     for ip, name, fallback in (("198.51.100.20", "relay.example.com.", "static-198-51-100-20.vps.example.net."),
                                ("2001:db8:200::20", "relay6.example.com.", None)):

@@ -1,0 +1,50 @@
+-- rdns_delegation_put() - create or replace the delegation of a prefix, in one
+-- transaction with its audit entry and its zone's change mark (the NOTIFY to
+-- rdns-zonegen at commit).
+--
+-- p_owner: the customer whose allocation must hold the whole prefix (null: staff, no
+-- check). The prefix must lie strictly inside a reverse zone; rdns-api has checked its
+-- length (core/deleg.c). Raises 'P0002' (no_data_found) when the prefix is in no zone or
+-- not in the owner's allocation, '23P01' when it overlaps another delegation.
+-- o_created: whether the delegation is new.
+--
+-- ROW SHARE on reverse_zones and allocations, as rdns_ptr_apply: neither the zone nor the
+-- allocation is deleted until this commits (their deletions take EXCLUSIVE).
+
+CREATE OR REPLACE FUNCTION rdns_delegation_put(p_prefix cidr, p_ns text[], p_owner bigint, p_actor bigint,
+                                               p_actor_name text, p_forced boolean, p_checks jsonb,
+                                               OUT o_id bigint, OUT o_created boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_zone bigint;
+    v_holder bigint;
+    v_old text[];
+BEGIN
+    LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
+    SELECT (SELECT id FROM reverse_zones WHERE prefix >> p_prefix),
+           (SELECT account_id FROM allocations WHERE prefix >>= p_prefix),
+           (SELECT nameservers FROM delegations WHERE prefix = p_prefix)
+      INTO v_zone, v_holder, v_old;
+    IF v_zone IS NULL THEN
+        RAISE EXCEPTION 'prefix % is inside no reverse zone', p_prefix USING ERRCODE = 'no_data_found';
+    END IF;
+    IF p_owner IS NOT NULL AND v_holder IS DISTINCT FROM p_owner THEN
+        RAISE EXCEPTION 'prefix % is not inside an allocation of the account', p_prefix
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    INSERT INTO delegations AS d (prefix, zone_id, account_id, nameservers, checks, forced)
+    VALUES (p_prefix, v_zone, v_holder, p_ns, coalesce(p_checks, '[]'), p_forced)
+    ON CONFLICT (prefix) DO UPDATE SET zone_id = EXCLUDED.zone_id, account_id = EXCLUDED.account_id,
+        nameservers = EXCLUDED.nameservers, checks = EXCLUDED.checks, forced = EXCLUDED.forced,
+        updated_at = now()
+    RETURNING d.id INTO o_id;
+    o_created := v_old IS NULL;
+    IF v_old IS DISTINCT FROM p_ns THEN
+        PERFORM rdns_zone_touch(v_zone);
+    END IF;
+    PERFORM rdns_audit(p_actor, p_actor_name, CASE WHEN p_forced THEN 'delegation.force' ELSE 'delegation.set' END,
+                       NULL, 'delegation ' || p_prefix::text, array_to_string(v_old, ' '),
+                       array_to_string(p_ns, ' '), NULL,
+                       jsonb_build_object('forced', p_forced, 'zone', v_zone, 'account', v_holder,
+                                          'checks', coalesce(p_checks, '[]')));
+END $$;

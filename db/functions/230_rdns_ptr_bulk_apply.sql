@@ -1,0 +1,87 @@
+-- rdns_ptr_bulk_apply() - the verified items of one bulk change (POST /v1/ptr:batch), sets
+-- (p_hostnames[i] not null) and resets (null), applied in one transaction and a handful of
+-- statements: each gets what rdns_ptr_apply() gives a change (the address's advisory lock,
+-- its pending request superseded, the record upserted or deleted, a request, an audit entry,
+-- its zone's change mark and a NOTIFY when the zone becomes dirty).
+--
+-- p_owner: the customer whose allocations must hold the addresses (null: staff). An
+-- address in no zone, not the owner's, or inside a delegation (migration 009) is not
+-- applied and has no row. p_atomic: all or none, so such an address raises 'RD409' and
+-- nothing is applied. The addresses must be distinct. One row per item applied: o_idx (its
+-- 1-based position), the new request's id and the record's timestamps (null for a reset).
+-- The items travel between the statements as arrays (as in rdns_ptr_apply_batch): no
+-- temporary table, so no catalog writes and plans that stay cached.
+
+CREATE OR REPLACE FUNCTION rdns_ptr_bulk_apply(p_ips inet[], p_hostnames text[], p_owner bigint, p_actor bigint,
+                                               p_actor_name text, p_checks text[], p_atomic boolean)
+RETURNS TABLE (o_idx integer, o_request bigint, o_updated_at timestamptz, o_verified_at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_idx integer[];
+    v_zone bigint[];
+    v_holder bigint[];
+    v_old text[];
+    v_pending boolean;
+BEGIN
+    -- In one order for every caller, so two batches never wait on each other in a cycle.
+    -- (7400522: DB_LOCK_ADDR, db/locks.h)
+    PERFORM pg_advisory_xact_lock(h)
+       FROM (SELECT DISTINCT hashtextextended(host(x), 7400522) AS h FROM unnest(p_ips) AS x ORDER BY 1) s;
+    LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
+    SELECT array_agg(t.idx), array_agg(t.zone), array_agg(t.holder), array_agg(t.old), bool_or(t.pending)
+      INTO v_idx, v_zone, v_holder, v_old, v_pending
+      FROM (SELECT u.idx::integer AS idx, z.id AS zone,
+                   (SELECT a.account_id FROM allocations a WHERE a.prefix >>= u.ip) AS holder,
+                   (SELECT p.hostname FROM ptr_records p WHERE p.ip = u.ip) AS old,
+                   EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip AND r.state = 'pending_review') AS pending
+              FROM unnest(p_ips) WITH ORDINALITY AS u(ip, idx)
+              JOIN reverse_zones z ON z.prefix >>= u.ip
+             WHERE NOT EXISTS (SELECT 1 FROM delegations d WHERE d.prefix >>= u.ip)) t
+     WHERE p_owner IS NULL OR t.holder = p_owner;
+    IF p_atomic AND coalesce(cardinality(v_idx), 0) < cardinality(p_ips) THEN
+        RAISE EXCEPTION 'an address of the batch is not the caller''s, in no zone or delegated'
+            USING ERRCODE = 'RD409';
+    END IF;
+    IF v_idx IS NULL THEN
+        RETURN;
+    END IF;
+    IF v_pending THEN
+        UPDATE ptr_requests SET state = 'superseded', decided_at = now()
+         WHERE state = 'pending_review' AND ip IN (SELECT p_ips[i] FROM unnest(v_idx) AS i);
+    END IF;
+    RETURN QUERY
+    WITH b AS MATERIALIZED (
+        SELECT v.idx, p_ips[v.idx] AS ip, p_hostnames[v.idx] AS hostname,
+               coalesce(p_checks[v.idx], '[]')::jsonb AS checks, v.zone, v.holder, v.old
+          FROM unnest(v_idx, v_zone, v_holder, v_old) AS v(idx, zone, holder, old)
+    ), del AS (
+        DELETE FROM ptr_records p WHERE p.ip IN (SELECT b.ip FROM b WHERE b.hostname IS NULL)
+    ), up AS (
+        INSERT INTO ptr_records AS p (ip, zone_id, hostname, account_id, verified_at, forced, updated_at)
+        SELECT b.ip, b.zone, b.hostname, b.holder, now(), false, now() FROM b WHERE b.hostname IS NOT NULL
+        ON CONFLICT (ip) DO UPDATE SET zone_id = EXCLUDED.zone_id, hostname = EXCLUDED.hostname,
+            account_id = EXCLUDED.account_id, verified_at = EXCLUDED.verified_at, forced = EXCLUDED.forced,
+            updated_at = EXCLUDED.updated_at
+        RETURNING p.ip, p.updated_at, p.verified_at
+    ), req AS (
+        INSERT INTO ptr_requests (account_id, ip, hostname, action, forced, state, checks)
+        SELECT p_actor, b.ip, b.hostname, CASE WHEN b.hostname IS NULL THEN 'delete' ELSE 'set' END, false,
+               'applied', b.checks FROM b
+        RETURNING id, ip
+    ), aud AS (
+        INSERT INTO audit_log (actor_id, actor_name, action, ip, object, old_value, new_value, request_id, detail)
+        SELECT p_actor, p_actor_name, CASE WHEN b.hostname IS NULL THEN 'ptr.delete' ELSE 'ptr.set' END, b.ip,
+               'ptr ' || host(b.ip), b.old, b.hostname, req.id, jsonb_build_object('forced', false, 'batch', true)
+          FROM b JOIN req ON req.ip = b.ip
+    ), changed AS MATERIALIZED (
+        SELECT DISTINCT b.zone FROM b WHERE b.old IS DISTINCT FROM b.hostname
+    ), chg AS (
+        INSERT INTO zone_changes (zone_id) SELECT changed.zone FROM changed
+    ), woken AS (
+        SELECT changed.zone FROM changed WHERE NOT rdns_zone_pending(changed.zone)
+    ), notified AS (
+        SELECT count(*) AS n FROM woken w, LATERAL (SELECT pg_notify('rdns_changes', w.zone::text)) AS s
+    )
+    SELECT b.idx, req.id, up.updated_at, up.verified_at
+      FROM b JOIN req ON req.ip = b.ip LEFT JOIN up ON up.ip = b.ip, notified;
+END $$;

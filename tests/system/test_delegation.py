@@ -1,0 +1,408 @@
+"""Reverse delegation (issue 16): PUT/GET/DELETE /v1/delegations, ownership and boundaries,
+the lame-delegation check against real name servers, the records rdns-zonegen renders (RFC
+2317 CNAMEs and NS; NS at an ip6.arpa nibble cut) checked by named-checkzone and kzonecheck,
+the PTR routes' 409 for delegated addresses, custom PTRs kept and restored, the allocation's
+deletion, and a recursive resolver (BIND named on loopback) that answers `dig -x` of a
+delegated address with the customer's PTR, for an IPv4 /26 and an IPv6 /56.
+
+A knotd ("child") plays the customer's name servers: it serves the customer's forward zone
+(ns1/ns2 -> 127.0.0.1, the resolvers of rdns-api point at it) and the child zones, and the
+check asks it on its own port (delegation_check_port)."""
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.reversename
+import dns.rrset
+import dns.zone
+import pytest
+
+from conftest import Client, new_account, problem, sql
+from harness import Knot, Zonegen, free_port, wait_until
+
+Z4 = "2.0.192.in-addr.arpa"
+Z6 = "0.0.1.0.8.b.d.0.1.0.0.2.ip6.arpa"
+CHILD4 = "0-63.2.0.192.in-addr.arpa"
+CHILD6 = "2.0.0.0.1.0.8.b.d.0.1.0.0.2.ip6.arpa"  # 2001:db8:100:200::/56
+FWD = "deleg-customer.example.com"
+NS = [f"ns1.{FWD}", f"ns2.{FWD}"]
+
+
+def soa(name, serial):
+    return (f"$ORIGIN {name}.\n$TTL 60\n@ SOA ns1.{FWD}. hostmaster.{FWD}. {serial} 3600 900 86400 60\n"
+            f"@ NS ns1.{FWD}.\n@ NS ns2.{FWD}.\n")
+
+
+def child_zone4(serial=1):
+    return soa(CHILD4, serial) + f"10 PTR customer-mail.{FWD}.\n11 PTR customer-web.{FWD}.\n"
+
+
+def child_zone6(serial=1):
+    # 2001:db8:100:200::10, relative to the /56 child
+    rel = ".".join(reversed("0" * 16 + "10"))  # 18 nibbles below the /56
+    return soa(CHILD6, serial) + f"{rel} PTR v6-mail.{FWD}.\n"
+
+
+@pytest.fixture(scope="module")
+def env(api_factory, staff, dburl, db):
+    child = Knot()
+    child.set_zone(FWD, f"$ORIGIN {FWD}.\n$TTL 60\n@ SOA ns1 hostmaster 1 3600 900 86400 60\n@ NS ns1\n"
+                        "ns1 A 127.0.0.1\nns2 A 127.0.0.1\ncustomer-mail A 192.0.2.10\n")
+    api = api_factory({"resolvers": f"127.0.0.1:{child.port}", "delegation_check_port": child.port,
+                       "verify_deadline_ms": 2000, "verify_timeout_ms": 300, "verify_retries": 0})
+    stf = Client(api.base, staff.s.headers["Authorization"].split()[1])
+    zg = Zonegen(dburl)
+    zg.start().wait_leader()
+    cust = new_account(stf, "deleg-customer")
+    other = new_account(stf, "deleg-other")
+    for acct, p in ((cust, "192.0.2.0/26"), (cust, "2001:db8:100:200::/56"), (other, "192.0.2.128/26")):
+        r = stf.post("/v1/allocations", json={"account_id": acct["id"], "prefix": p})
+        assert r.status_code == 201, r.text
+    for body in ({"prefix": "192.0.2.0/24", "default_ptr": "host-{d}.pool.example.net"},
+                 {"prefix": "2001:db8:100::/48"}):
+        r = stf.post("/v1/zones", json=dict(body, nameservers=["ns1.example.net", "ns2.example.net"]))
+        assert r.status_code == 201, r.text
+    wait_until(lambda: os.path.exists(zg.zone_path(Z4)) and os.path.exists(zg.zone_path(Z6)), what="render")
+
+    class Env:
+        pass
+    e = Env()
+    e.api, e.staff, e.zg, e.child, e.db, e.cust_id = api, stf, zg, child, db, cust["id"]
+    e.customer = Client(api.base, stf.post(f"/v1/accounts/{cust['id']}/tokens").json()["token"])
+    e.other = Client(api.base, stf.post(f"/v1/accounts/{other['id']}/tokens").json()["token"])
+    yield e
+    try:
+        zg.stop()
+    finally:
+        zg.close()
+        child.close()
+
+
+def zone_text(env, zone):
+    with open(env.zg.zone_path(zone)) as f:
+        return f.read()
+
+
+def wait_zone(env, zone, pred, what):
+    return wait_until(lambda: pred(zone_text(env, zone)), timeout=15, what=what)
+
+
+def check_zone(env, zone):
+    path = env.zg.zone_path(zone)
+    r = subprocess.run(["named-checkzone", "-k", "fail", "-n", "fail", "-i", "full", zone, path],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run(["kzonecheck", "-o", zone, path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ---- what may be delegated, by whom ----
+
+def assert_referral(env, qname, child):
+    """Our hidden primary answers a name at or below a delegation with a referral: not
+    authoritative, no answer, the child's NS set in the authority section."""
+    a = dns.query.udp(dns.message.make_query(qname, "PTR"), "127.0.0.1", port=env.zg.port, timeout=2)
+    assert a.rcode() == dns.rcode.NOERROR and not a.flags & dns.flags.AA and not a.answer, a
+    ns = [rr for rr in a.authority if rr.rdtype == dns.rdatatype.NS]
+    assert ns and ns[0].name.to_text() == child + "." and {r.target.to_text() for r in ns[0]} == {n + "." for n in NS}
+
+
+def test_boundaries_and_ownership(env):
+    c = env.customer
+    # not a nibble boundary: 400 naming the allowed lengths
+    body = problem(c.put("/v1/delegations/2001:db8:100:200::/57", json={"nameservers": NS}), 400)
+    assert "nibble" in body["detail"] and "/25 to /32" in body["detail"] and body["zone"] == Z6
+    body = problem(c.put("/v1/delegations/192.0.2.0/24", json={"nameservers": NS}), 404)  # the zone itself
+    # host bits, not a prefix
+    problem(c.put("/v1/delegations/192.0.2.1/26", json={"nameservers": NS}), 400)
+    problem(c.put("/v1/delegations/192.0.2.0/x", json={"nameservers": NS}), 400)
+    # larger than the allocation, another customer's, outside every zone: 404 without saying which
+    for p in ("192.0.2.0/25", "192.0.2.128/26", "198.51.100.0/26"):
+        problem(c.put(f"/v1/delegations/{p}", json={"nameservers": NS}), 404)
+    # staff: the zone's own prefix is not a delegation (400), a /23 is in no zone (404)
+    problem(env.staff.put("/v1/delegations/192.0.2.0/24", json={"nameservers": NS}), 400)
+    problem(env.staff.put("/v1/delegations/192.0.2.0/23", json={"nameservers": NS}), 404)
+    # the name servers: host names, public, no repeats, 1 to 13
+    for ns in ([], ["not a name"], ["ns1.corp"], [NS[0], NS[0]], [f"ns{i}.{FWD}" for i in range(14)]):
+        problem(c.put("/v1/delegations/192.0.2.0/26", json={"nameservers": ns}), 400)
+    problem(c.put("/v1/delegations/192.0.2.0/26", json={"nameservers": NS, "force": True}), 403)
+    problem(c.put("/v1/delegations/192.0.2.0/26", json={"nameservers": NS, "extra": 1}), 400)
+    assert c.get("/v1/delegations").json() == {"items": [], "next": None}
+
+
+def test_lame_delegation_refused_with_findings(env):
+    c = env.customer
+    # ns1 answers, but not for the child zone (knotd: REFUSED); nsx has no address
+    r = c.put("/v1/delegations/192.0.2.0/26", json={"nameservers": [NS[0], f"nsx.{FWD}"]})
+    body = problem(r, 422)
+    checks = body["checks"]
+    assert [ch["id"] for ch in checks] == ["delegation.server", "delegation.server", "delegation.serials"]
+    for ch in checks:
+        assert set(ch) == {"id", "status", "severity", "detail", "next_step"} and ch["status"] == "fail"
+        assert ch["next_step"]
+    assert "REFUSED" in checks[0]["detail"] and "127.0.0.1" in checks[0]["detail"]
+    assert "no address" in checks[1]["detail"]
+    assert CHILD4 in body["detail"]
+    assert sql(env.db, "SELECT count(*) FROM delegations")[0][0] == 0
+    assert "CNAME" not in zone_text(env, Z4)
+
+
+class FakeAuth:
+    """A name server on 127.0.0.2:<port> that answers every question with an authoritative
+    SOA of one zone at one serial: a second server of the child, out of date."""
+
+    def __init__(self, port, zone, serial):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.2", port))
+        self.sock.settimeout(0.2)
+        self.zone, self.serial, self.stop = zone, serial, False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            q = dns.message.from_wire(data)
+            a = dns.message.make_response(q)
+            a.flags |= dns.flags.AA
+            a.answer.append(dns.rrset.from_text(self.zone + ".", 60, "IN", "SOA",
+                                                f"ns1.{FWD}. h.{FWD}. {self.serial} 3600 900 86400 60"))
+            self.sock.sendto(a.to_wire(), peer)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_serials_must_agree(env):
+    """ns1 (the child knotd, serial 1) and ns3 (127.0.0.2, serial 2) disagree: 422; once both
+    have serial 1 the delegation passes."""
+    env.child.set_zone(FWD, env.child.zones[FWD + "."] + "ns3 A 127.0.0.2\n")
+    env.child.set_zone(CHILD4, child_zone4(1))
+    fake = FakeAuth(env.child.port, CHILD4, 2)
+    try:
+        body = problem(env.customer.put("/v1/delegations/192.0.2.0/26",
+                                        json={"nameservers": [NS[0], f"ns3.{FWD}"]}), 422)
+        by_id = [(ch["id"], ch["status"]) for ch in body["checks"]]
+        assert by_id == [("delegation.server", "pass"), ("delegation.server", "pass"),
+                         ("delegation.serials", "fail")], body
+        assert "from 1 to 2" in body["checks"][2]["detail"]
+        fake.serial = 1
+        r = env.customer.put("/v1/delegations/192.0.2.0/26", json={"nameservers": [NS[0], f"ns3.{FWD}"]})
+        assert r.status_code == 201, r.text
+        assert "every server has serial 1" in r.json()["checks"][2]["detail"]
+        assert env.customer.delete("/v1/delegations/192.0.2.0/26").status_code == 204
+    finally:
+        fake.close()
+
+
+def test_classless_delegation_rendered_checked_and_conflicting(env):
+    c, s = env.customer, env.staff
+    # a custom PTR set before the delegation is kept and comes back after it
+    r = s.put("/v1/ptr/192.0.2.10", json={"hostname": "kept.example.net", "force": True})
+    assert r.status_code == 200, r.text
+    env.child.set_zone(CHILD4, child_zone4())
+    r = c.put("/v1/delegations/192.0.2.0/26", json={"nameservers": NS})
+    assert r.status_code == 201, r.text
+    d = r.json()
+    assert d["prefix"] == "192.0.2.0/26" and d["zone"] == Z4 and d["kind"] == "classless"
+    assert d["child"] == CHILD4 and d["nameservers"] == NS and d["forced"] is False
+    assert d["account_id"] == env.cust_id
+    assert [ch["status"] for ch in d["checks"]] == ["pass", "pass", "pass"]
+    # again, the same: 200
+    r = c.put("/v1/delegations/192.0.2.0/26", json={"nameservers": NS})
+    assert r.status_code == 200, r.text
+    assert c.get("/v1/delegations/192.0.2.0/26").json()["child"] == CHILD4
+    assert c.get("/v1/delegations/192.0.2.0%2F26").json()["prefix"] == "192.0.2.0/26"
+    assert [x["prefix"] for x in c.get("/v1/delegations").json()["items"]] == ["192.0.2.0/26"]
+    problem(env.other.get("/v1/delegations/192.0.2.0/26"), 404)
+    assert env.other.get("/v1/delegations").json()["items"] == []
+    # an overlapping one: 409
+    problem(c.put("/v1/delegations/192.0.2.0/27", json={"nameservers": NS}), 409)
+
+    text = wait_zone(env, Z4, lambda t: f"CNAME 10.{CHILD4}." in t and t, "CNAMEs rendered")
+    z = dns.zone.from_text(text, origin=Z4 + ".", relativize=False, check_origin=False)
+    cnames = {str(n): str(r[0].target) for n, r in z.iterate_rdatasets("CNAME")}
+    assert len(cnames) == 64 and cnames[f"63.{Z4}."] == f"63.{CHILD4}."
+    assert {str(r.target) for r in z.find_rdataset(f"{CHILD4}.", "NS")} == {n + "." for n in NS}
+    ptrs = {str(n) for n, _ in z.iterate_rdatasets("PTR")}
+    assert len(ptrs) == 192 and f"10.{Z4}." not in ptrs and "kept.example.net" not in text
+    check_zone(env, Z4)
+
+    # the PTR routes answer 409 naming the delegation, for the customer and staff
+    for client in (c, s):
+        for method, kw in (("GET", {}), ("PUT", {"json": {"hostname": "x.example.net"}}), ("DELETE", {})):
+            body = problem(client.req(method, "/v1/ptr/192.0.2.10", **kw), 409)
+            assert body["delegation"] == "192.0.2.0/26" and NS[0] in body["nameservers"]
+            assert "delegated" in body["detail"]
+    assert c.get("/v1/ptr/192.0.2.64").status_code == 404  # outside the customer's block
+    assert s.get("/v1/ptr/192.0.2.64").json()["hostname"] == "host-64.pool.example.net"
+
+    # the hidden primary serves the CNAME, and a referral (not authoritative) for the child
+    q = dns.message.make_query(f"10.{Z4}.", "PTR")
+    a = dns.query.udp(q, "127.0.0.1", port=env.zg.port, timeout=2)
+    assert a.answer and a.answer[0].rdtype == dns.rdatatype.CNAME and a.flags & dns.flags.AA
+    assert_referral(env, f"10.{CHILD4}.", CHILD4)
+    assert_referral(env, f"{CHILD4}.", CHILD4)
+
+    # audit
+    rows = sql(env.db, "SELECT action, new_value FROM audit_log WHERE object = 'delegation 192.0.2.0/26'"
+               " ORDER BY id")
+    assert ("delegation.set", " ".join(NS)) in rows
+
+
+def test_classless_label_slash_per_zone(env):
+    """The zone's classless_label picks the RFC 2317 convention: "slash" writes 0/26."""
+    s = env.staff
+    problem(s.patch(f"/v1/zones/{Z4}", json={"classless_label": "dash"}), 400)
+    r = s.patch(f"/v1/zones/{Z4}", json={"classless_label": "slash"})
+    assert r.status_code == 200, r.text
+    assert r.json()["classless_label"] == "slash"
+    assert env.customer.get("/v1/delegations/192.0.2.0/26").json()["child"] == "0/26." + Z4
+    text = wait_zone(env, Z4, lambda t: f"0/26.{Z4}. 3600 IN NS" in t and t, "slash label")
+    assert f"CNAME 10.0/26.{Z4}." in text and "0-63" not in text
+    check_zone(env, Z4)
+    r = s.patch(f"/v1/zones/{Z4}", json={"classless_label": "range"})
+    assert r.status_code == 200, r.text
+    wait_zone(env, Z4, lambda t: f"{CHILD4}. 3600 IN NS" in t, "range label again")
+    rows = sql(env.db, "SELECT old_value, new_value FROM audit_log WHERE action = 'zone.update' AND object = %s"
+               " ORDER BY id DESC LIMIT 1", f"zone {Z4}")
+    assert "slash" in rows[0][0] and "range" in rows[0][1]
+
+
+def test_ipv6_cut_delegation(env):
+    env.child.set_zone(CHILD6, child_zone6())
+    r = env.staff.put("/v1/ptr/2001:db8:100:2ff::1", json={"hostname": "inside.example.net", "force": True})
+    assert r.status_code == 200, r.text
+    r = env.customer.put("/v1/delegations/2001:db8:100:200::/56", json={"nameservers": NS})
+    assert r.status_code == 201, r.text
+    assert r.json()["kind"] == "cut" and r.json()["child"] == CHILD6
+    text = wait_zone(env, Z6, lambda t: f"{CHILD6}. 3600 IN NS" in t and t, "NS rendered")
+    assert "inside.example.net" not in text
+    assert_referral(env, dns.reversename.from_address("2001:db8:100:2ff::1").to_text(), CHILD6)
+    # outside the cut: still authoritative
+    q = dns.message.make_query(dns.reversename.from_address("2001:db8:100:300::1"), "PTR")
+    a = dns.query.udp(q, "127.0.0.1", port=env.zg.port, timeout=2)
+    assert a.rcode() == dns.rcode.NXDOMAIN and a.flags & dns.flags.AA
+    check_zone(env, Z6)
+    problem(env.customer.get("/v1/ptr/2001:db8:100:210::1"), 409)
+
+
+def _named(env, tmp):
+    port = free_port()
+    conf = os.path.join(tmp, "named.conf")
+    zones = ""
+    for zone, target in ((Z4, env.zg.port), (Z6, env.zg.port), (CHILD4, env.child.port),
+                         (CHILD6, env.child.port), (FWD, env.child.port)):
+        zones += (f'zone "{zone}" {{ type forward; forward only; forwarders {{ 127.0.0.1 port {target}; }}; }};\n')
+    with open(conf, "w") as f:
+        f.write(f'options {{ directory "{tmp}"; pid-file none; listen-on port {port} {{ 127.0.0.1; }};\n'
+                ' listen-on-v6 { none; }; recursion yes; allow-query { 127.0.0.1; }; dnssec-validation no;\n'
+                ' empty-zones-enable no; querylog no; };\n' + zones)
+    os.chmod(tmp, 0o755)
+    argv = ["named", "-g", "-c", conf]
+    if os.geteuid() == 0:  # named drops to an unprivileged user, which must write its directory
+        nobody = pwd.getpwnam("nobody")
+        os.chown(tmp, nobody.pw_uid, nobody.pw_gid)
+        argv += ["-u", "nobody"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(tmp, "named.log"), "w"))
+    return proc, port
+
+
+def _dig_x(port, ip):
+    r = subprocess.run(["dig", "+short", "+time=2", "+tries=2", "-p", str(port), "@127.0.0.1", "-x", ip],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0 and ";;" not in r.stdout, r.stdout + r.stderr
+    return r.stdout.split()
+
+
+def test_recursive_resolver_follows_the_delegations(env):
+    """named, recursing on loopback with forward zones for the parents (our hidden primary)
+    and the children (the customer's knotd): dig -x resolves through the RFC 2317 CNAME and
+    through the ip6.arpa cut to the customer's PTRs."""
+    env.child.set_zone(CHILD4, child_zone4())
+    env.child.set_zone(CHILD6, child_zone6())
+    for p in ("192.0.2.0/26", "2001:db8:100:200::/56"):
+        if env.customer.get(f"/v1/delegations/{p}").status_code == 404:
+            assert env.customer.put(f"/v1/delegations/{p}", json={"nameservers": NS}).status_code == 201
+    wait_zone(env, Z4, lambda t: f"CNAME 11.{CHILD4}." in t, "CNAMEs")
+    wait_zone(env, Z6, lambda t: f"{CHILD6}. 3600 IN NS" in t, "NS")
+    tmp = tempfile.mkdtemp(prefix="rdns-named-")
+    proc, port = _named(env, tmp)
+    try:
+        wait_until(lambda: re.search(r" running$", open(os.path.join(tmp, "named.log")).read(), re.M),
+                   timeout=20, what="named running")
+        out = _dig_x(port, "192.0.2.11")
+        assert out == [f"11.{CHILD4}.", f"customer-web.{FWD}."], out
+        assert _dig_x(port, "192.0.2.10")[-1] == f"customer-mail.{FWD}."
+        assert _dig_x(port, "2001:db8:100:200::10") == [f"v6-mail.{FWD}."]
+        # an address outside the delegation still gets the provider's PTR
+        assert _dig_x(port, "192.0.2.200") == ["host-200.pool.example.net."]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log = open(os.path.join(tmp, "named.log")).read()[-3000:]
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert "exiting" in log or proc.returncode is not None
+
+
+def test_force_and_removal_restores_ptrs(env):
+    s, c = env.staff, env.customer
+    # staff may publish a lame delegation with force; it is marked so
+    r = s.put("/v1/delegations/192.0.2.128/26", json={"nameservers": [f"nsx.{FWD}"], "force": True})
+    assert r.status_code == 201, r.text
+    assert r.json()["forced"] is True and r.json()["account_id"] is not None
+    assert r.json()["checks"][0]["status"] == "fail"
+    assert sql(env.db, "SELECT count(*) FROM audit_log WHERE action = 'delegation.force'"
+               " AND object = 'delegation 192.0.2.128/26'")[0][0] == 1
+    assert s.delete("/v1/delegations/192.0.2.128/26").status_code == 204
+    problem(s.delete("/v1/delegations/192.0.2.128/26"), 404)
+
+    # the customer removes theirs: the kept custom PTR and the defaults come back
+    if c.get("/v1/delegations/192.0.2.0/26").status_code == 404:
+        env.child.set_zone(CHILD4, child_zone4())
+        assert c.put("/v1/delegations/192.0.2.0/26", json={"nameservers": NS}).status_code == 201
+    problem(env.other.delete("/v1/delegations/192.0.2.0/26"), 404)
+    assert c.delete("/v1/delegations/192.0.2.0/26").status_code == 204
+    text = wait_zone(env, Z4, lambda t: "CNAME" not in t and t, "CNAMEs gone")
+    assert f"10.{Z4}. 3600 IN PTR kept.example.net." in text
+    assert f"11.{Z4}. 3600 IN PTR host-11.pool.example.net." in text
+    assert s.get("/v1/ptr/192.0.2.10").json()["hostname"] == "kept.example.net"
+    assert sql(env.db, "SELECT count(*) FROM audit_log WHERE action = 'delegation.delete'"
+               " AND object = 'delegation 192.0.2.0/26'")[0][0] >= 1
+    check_zone(env, Z4)
+
+
+def test_allocation_deletion_removes_its_delegation(env):
+    s = env.staff
+    if env.customer.get("/v1/delegations/2001:db8:100:200::/56").status_code == 404:
+        env.child.set_zone(CHILD6, child_zone6())
+        assert env.customer.put("/v1/delegations/2001:db8:100:200::/56",
+                                json={"nameservers": NS}).status_code == 201
+    alloc = [a for a in s.get("/v1/allocations").json()["items"] if a["prefix"] == "2001:db8:100:200::/56"][0]
+    assert s.delete(f"/v1/allocations/{alloc['id']}").status_code == 204
+    assert sql(env.db, "SELECT count(*) FROM delegations WHERE prefix = '2001:db8:100:200::/56'")[0][0] == 0
+    rows = sql(env.db, "SELECT detail->>'allocation' FROM audit_log WHERE action = 'delegation.delete'"
+               " AND object = 'delegation 2001:db8:100:200::/56'")
+    assert (str(alloc["id"]),) in rows
+    wait_zone(env, Z6, lambda t: " NS ns1.deleg" not in t, "NS gone")
+    check_zone(env, Z6)
