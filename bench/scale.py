@@ -112,8 +112,9 @@ SELECT setval(pg_get_serial_sequence('accounts', 'id'), (SELECT max(id) FROM acc
     ]
 
 
-def build(dsn, small=False, log=print):
-    """Builds the profile in the (migrated, empty) database dsn. Returns [(step, seconds)]."""
+def build(dsn, small=False, log=print, div=None):
+    """Builds the profile in the (migrated, empty) database dsn, or 1/div of it (small:
+    1/100). Returns [(step, seconds)]."""
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     cur = conn.cursor()
@@ -122,7 +123,7 @@ def build(dsn, small=False, log=print):
     cur.execute("SET maintenance_work_mem = '256MB'")
     times = []
     t0 = time.monotonic()
-    for name, sql in _steps(100 if small else 1):
+    for name, sql in _steps(div or (100 if small else 1)):
         t = time.monotonic()
         cur.execute(sql)
         times.append((name, time.monotonic() - t))

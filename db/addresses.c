@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "db/floor.h"
 
 #define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -15,11 +16,11 @@
  * by the caller (at most API_LIMIT_MAX rows), whatever the block's. */
 DB_STMT(st_addr_page,
 	"SELECT host(x.ip), z.id, z.name, coalesce(z.default_ptr, ''),"
-	" (SELECT l.account_id FROM allocations l WHERE l.prefix >>= x.ip),"
+	" " DB_HOLDER_OF("x.ip") ","
 	" p.hostname, " TS("p.verified_at") ", " TS("p.updated_at")
 	" FROM generate_series($2::bigint, $3::bigint) g"
 	" CROSS JOIN LATERAL (SELECT $1::inet + g AS ip) x"
-	" LEFT JOIN reverse_zones z ON z.prefix >>= x.ip"
+	DB_ZONE_JOIN("x.ip")
 	" LEFT JOIN ptr_records p ON p.ip = x.ip"
 	" ORDER BY g",
 	3);
@@ -35,7 +36,8 @@ DB_STMT(st_alloc_get,
 
 DB_STMT(st_alloc_containing,
 	"SELECT l.id, l.account_id, l.prefix, " TS("l.created_at")
-	" FROM allocations l WHERE l.prefix >>= $1::inet",
+	" FROM (SELECT * FROM allocations WHERE prefix <= $1::inet ORDER BY prefix DESC LIMIT 1) l" /* floor.h */
+	" WHERE l.prefix >>= $1::inet",
 	1);
 /* clang-format on */
 

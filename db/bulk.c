@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "db/floor.h"
 #include "core/strbuf.h"
 
 /* clang-format off */
@@ -13,10 +14,10 @@
 
 DB_STMT(st_ctx,
 	"SELECT q.i, z.name, coalesce(z.default_ptr, ''),"
-	" (SELECT a.account_id FROM allocations a WHERE a.prefix >>= q.ip),"
+	" " DB_HOLDER_OF("q.ip") ","
 	" d.prefix, array_to_string(d.nameservers, ', ')"
 	" FROM unnest($1::inet[]) WITH ORDINALITY AS q(ip, i)"
-	" LEFT JOIN reverse_zones z ON z.prefix >>= q.ip"
+	DB_ZONE_JOIN("q.ip")
 	" LEFT JOIN delegations d ON d.prefix >>= q.ip",
 	1);
 DB_STMT(st_apply,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "db/floor.h"
 
 /* clang-format off */
 #define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -15,12 +16,12 @@
 
 DB_STMT(st_ctx,
 	"SELECT z.name, z.prefix, z.classless_label,"
-	" (SELECT a.account_id FROM allocations a WHERE a.prefix >>= $1::cidr),"
+	" " DB_HOLDER_OF("$1::cidr") ","
 	" d.prefix IS NOT NULL, d.account_id,"
 	" (SELECT o.prefix FROM delegations o WHERE o.prefix && $1::cidr AND o.prefix <> $1::cidr LIMIT 1),"
 	" (SELECT o.account_id FROM delegations o WHERE o.prefix && $1::cidr AND o.prefix <> $1::cidr LIMIT 1)"
 	" FROM (SELECT 1) one"
-	" LEFT JOIN reverse_zones z ON z.prefix >>= $1::cidr"
+	DB_ZONE_JOIN("$1::cidr")
 	" LEFT JOIN delegations d ON d.prefix = $1::cidr",
 	1);
 DB_STMT(st_get,

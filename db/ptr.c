@@ -7,6 +7,7 @@
 
 #include "core/err.h"
 #include "core/strbuf.h"
+#include "db/floor.h"
 
 /* The SQL reads better laid out by hand. */
 /* clang-format off */
@@ -18,10 +19,10 @@
 
 DB_STMT(st_ctx,
 	"SELECT z.id, z.name, coalesce(z.default_ptr, ''),"
-	" (SELECT a.account_id FROM allocations a WHERE a.prefix >>= $1::inet),"
+	" " DB_HOLDER_OF("$1::inet") ","
 	" p.hostname, " TS("p.verified_at") ", " TS("p.updated_at") ", " DELEG("$1::inet")
 	" FROM (SELECT 1) one"
-	" LEFT JOIN reverse_zones z ON z.prefix >>= $1::inet"
+	DB_ZONE_JOIN("$1::inet")
 	" LEFT JOIN ptr_records p ON p.ip = $1::inet",
 	1);
 
@@ -30,10 +31,10 @@ DB_STMT(st_auth_ctx,
         "SELECT encode(t.secret_hash, 'hex'), a.id, a.role, a.name,"
         " t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds',"
         " z.id, z.name, coalesce(z.default_ptr, ''),"
-        " (SELECT l.account_id FROM allocations l WHERE l.prefix >>= $2::inet),"
+        " " DB_HOLDER_OF("$2::inet") ","
         " p.hostname, " TS("p.verified_at") ", " TS("p.updated_at") ", " DELEG("$2::inet")
         " FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
-        " LEFT JOIN reverse_zones z ON z.prefix >>= $2::inet"
+        DB_ZONE_JOIN("$2::inet")
         " LEFT JOIN ptr_records p ON p.ip = $2::inet"
         " WHERE t.id = $1 AND t.revoked_at IS NULL",
         2);
@@ -44,12 +45,12 @@ DB_STMT(st_auth_ctx_batch,
         "SELECT q.i, encode(t.secret_hash, 'hex'), a.id, a.role, a.name,"
         " t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds',"
         " z.id, z.name, coalesce(z.default_ptr, ''),"
-        " (SELECT l.account_id FROM allocations l WHERE l.prefix >>= q.ip),"
+        " " DB_HOLDER_OF("q.ip") ","
         " p.hostname, " TS("p.verified_at") ", " TS("p.updated_at") ", " DELEG("q.ip")
         " FROM unnest($1::bigint[], $2::inet[]) WITH ORDINALITY AS q(tid, ip, i)"
         " JOIN api_tokens t ON t.id = q.tid AND t.revoked_at IS NULL"
         " JOIN accounts a ON a.id = t.account_id"
-        " LEFT JOIN reverse_zones z ON z.prefix >>= q.ip"
+        DB_ZONE_JOIN("q.ip")
         " LEFT JOIN ptr_records p ON p.ip = q.ip",
         2);
 

@@ -33,8 +33,11 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended(host(p_ip), 7400522));
     -- Neither the zone nor the allocation can be deleted until this commits (see the top).
     LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
-    SELECT (SELECT id FROM reverse_zones WHERE prefix >>= p_ip),
-           (SELECT account_id FROM allocations WHERE prefix >>= p_ip),
+    -- the zone and the allocation holding p_ip: a btree floor lookup (db/floor.h)
+    SELECT (SELECT f.id FROM (SELECT id, prefix FROM reverse_zones WHERE prefix <= p_ip
+                              ORDER BY prefix DESC LIMIT 1) f WHERE f.prefix >>= p_ip),
+           (SELECT f.account_id FROM (SELECT account_id, prefix FROM allocations WHERE prefix <= p_ip
+                                      ORDER BY prefix DESC LIMIT 1) f WHERE f.prefix >>= p_ip),
            (SELECT hostname FROM ptr_records WHERE ip = p_ip),
            EXISTS (SELECT 1 FROM ptr_requests WHERE ip = p_ip AND state IN ('pending_review', 'waiting_forward'))
       INTO v_zone, v_holder, v_old, v_pending;

@@ -22,8 +22,12 @@ BEGIN
     IF r.state <> 'pending_review' THEN
         RAISE EXCEPTION 'request % is %', p_id, r.state USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    IF p_approve AND (NOT EXISTS (SELECT 1 FROM reverse_zones WHERE prefix >>= r.ip) OR NOT EXISTS (
-            SELECT 1 FROM allocations WHERE prefix >>= r.ip AND account_id = r.account_id)) THEN
+    -- btree floor lookups of the zone and the allocation (db/floor.h)
+    IF p_approve AND (NOT EXISTS (SELECT 1 FROM (SELECT prefix FROM reverse_zones WHERE prefix <= r.ip
+                                                 ORDER BY prefix DESC LIMIT 1) f WHERE f.prefix >>= r.ip)
+                      OR NOT EXISTS (SELECT 1 FROM (SELECT prefix, account_id FROM allocations WHERE prefix <= r.ip
+                                                    ORDER BY prefix DESC LIMIT 1) f
+                                      WHERE f.prefix >>= r.ip AND f.account_id = r.account_id)) THEN
         RAISE EXCEPTION 'the address of request % is no longer the requester''s or in a zone', p_id
             USING ERRCODE = 'RD409';
     END IF;

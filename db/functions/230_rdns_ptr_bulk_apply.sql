@@ -31,11 +31,14 @@ BEGIN
     SELECT array_agg(t.idx), array_agg(t.zone), array_agg(t.holder), array_agg(t.old), bool_or(t.pending)
       INTO v_idx, v_zone, v_holder, v_old, v_pending
       FROM (SELECT u.idx::integer AS idx, z.id AS zone,
-                   (SELECT a.account_id FROM allocations a WHERE a.prefix >>= u.ip) AS holder,
+                   -- the allocation and the zone holding u.ip: btree floor lookups (db/floor.h)
+                   (SELECT f.account_id FROM (SELECT account_id, prefix FROM allocations WHERE prefix <= u.ip
+                                              ORDER BY prefix DESC LIMIT 1) f WHERE f.prefix >>= u.ip) AS holder,
                    (SELECT p.hostname FROM ptr_records p WHERE p.ip = u.ip) AS old,
                    EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip AND r.state = 'pending_review') AS pending
               FROM unnest(p_ips) WITH ORDINALITY AS u(ip, idx)
-              JOIN reverse_zones z ON z.prefix >>= u.ip
+              JOIN LATERAL (SELECT id, prefix FROM reverse_zones WHERE prefix <= u.ip
+                            ORDER BY prefix DESC LIMIT 1) z ON z.prefix >>= u.ip
              WHERE NOT EXISTS (SELECT 1 FROM delegations d WHERE d.prefix >>= u.ip)) t
      WHERE p_owner IS NULL OR t.holder = p_owner;
     IF p_atomic AND coalesce(cardinality(v_idx), 0) < cardinality(p_ips) THEN
