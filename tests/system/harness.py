@@ -44,6 +44,26 @@ def free_port(host="127.0.0.1", udp_too=True):
     raise RuntimeError("no free port")
 
 
+def bind_same_port(specs, tries=200):
+    """Sockets bound to one port picked by the kernel, one per (host, type) in specs, held
+    open together. The first is bound to port 0; a later one may find that port taken (by
+    another test's TCP listener on a UDP port, say), and then all are closed and the pick
+    is tried again, so no caller races another for the port."""
+    for _ in range(tries):
+        socks = []
+        try:
+            for host, kind in specs:
+                fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+                s = socket.socket(fam, kind)
+                socks.append(s)
+                s.bind((host, socks[0].getsockname()[1] if len(socks) > 1 else 0))
+            return socks
+        except OSError:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no port free for all of " + repr(specs))
+
+
 def wait_until(pred, timeout=15.0, interval=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     last = None

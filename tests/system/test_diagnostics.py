@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from conftest import Client, new_account, problem
-from harness import Zonegen, wait_until
+from harness import Zonegen, bind_same_port, wait_until
 
 # Knot is shared by the session: this zone belongs to this module only.
 FWD = "diagmail.example.net"
@@ -97,13 +97,9 @@ class SmtpServers:
 
     def __init__(self, scripts):
         self.socks, self.stop, self.threads, self.ehlo = [], threading.Event(), [], []
-        first = socket.socket()
-        first.bind((next(iter(scripts)), 0))
-        self.port = first.getsockname()[1]
-        for addr, script in scripts.items():
-            s = first if not self.socks else socket.socket()
-            if s is not first:
-                s.bind((addr, self.port))
+        bound = bind_same_port([(addr, socket.SOCK_STREAM) for addr in scripts])
+        self.port = bound[0].getsockname()[1]
+        for s, script in zip(bound, scripts.values()):
             s.listen(8)
             s.settimeout(0.2)
             self.socks.append(s)

@@ -23,7 +23,7 @@ import yaml
 
 import harness
 from conftest import Client
-from harness import wait_until
+from harness import bind_same_port, wait_until
 
 # Knot is shared by the whole session: these zone names belong to this module only.
 FWD = "ptrapi.example.com"    # forward names the customers point their PTRs at
@@ -410,11 +410,8 @@ class TruncatingResolver:
 
     def __init__(self, mode):
         self.mode = mode
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
+        self.udp, self.tcp = bind_same_port([("127.0.0.1", socket.SOCK_DGRAM), ("127.0.0.1", socket.SOCK_STREAM)])
         self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen(16)
         self.tcp_queries = 0
         self.stop = False
