@@ -14,6 +14,7 @@ let current = null; // the view shown: {leave()} when it holds timers
 const CUSTOMER_VIEWS = [
   ["addresses", "My addresses", "./customer.js", "addresses"],
   ["requests", "My requests", "./customer.js", "requests"],
+  ["bulk", "Bulk changes", "./bulk.js", "bulk"],
 ];
 const STAFF_VIEWS = [
   ["queue", "Review queue", "./staff.js", "queue"],
@@ -22,6 +23,7 @@ const STAFF_VIEWS = [
   ["allocations", "Allocations", "./staff.js", "allocations"],
   ["zones", "Zones", "./staff.js", "zones"],
   ["audit", "Audit log", "./staff.js", "audit"],
+  ["bulk", "Bulk changes", "./bulk.js", "bulk"],
 ];
 
 function views() {

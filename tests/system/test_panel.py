@@ -677,6 +677,79 @@ def test_token_shown_once_and_revoked_token_ends_the_session(env, browser):
     wait(d, lambda: css(d, "form.login"), "still signed out after a reload")
 
 
+def bulk_outcome(d, ip):
+    """The outcome row of ip in the bulk view's answer: (status, its text)."""
+    tr = wait(d, lambda: css(d, f".bulk-results tr[data-ip='{ip}']"), f"the outcome of {ip}")[0]
+    return int(tr.get_attribute("data-status")), tr.text
+
+
+def bulk_send(d, atomic=False):
+    box = css(d, "#bulk-atomic")[0]
+    if box.is_selected() != atomic:
+        box.click()
+    css(d, "form.bulk button[type=submit]")[0].click()
+
+
+def test_customer_bulk_changes_from_a_csv_file(env, browser):
+    """#16: the panel's CSV upload goes through POST /v1/ptr:batch, one outcome per line."""
+    d = browser
+    a = Client(env.base, env.a_token)
+    r = a.put("/v1/ptr/192.0.2.10", json={"hostname": f"mail.{FWD}"})
+    assert r.status_code == 200, r.text
+    login(d, env, env.a_token)
+    go(d, "bulk")
+    csv = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False)
+    try:
+        csv.write(f"ip,hostname\r\n192.0.2.20,www.{FWD}\r\n# a comment line\r\n192.0.2.21,elsewhere.{FWD}\r\n"
+                  f"198.51.100.3,mail.{FWD}\r\n\"192.0.2.10\",reset\r\n")
+        csv.close()
+        css(d, "input[name=csv_file]")[0].send_keys(csv.name)
+        area = css(d, "textarea[name=csv]")[0]
+        wait(d, lambda: "192.0.2.21" in area.get_attribute("value"), "the file read into the field")
+        bulk_send(d)
+        st, txt = bulk_outcome(d, "192.0.2.20")
+        assert st == 200 and "applied" in txt and f"www.{FWD}" in txt, txt
+        st, txt = bulk_outcome(d, "192.0.2.21")
+        assert st == 422 and "failed checks" in txt and "198.51.100.99" in txt, txt  # the forward finding
+        assert "Next step:" in txt
+        st, txt = bulk_outcome(d, "198.51.100.3")
+        assert st == 404 and "not yours" in txt, txt
+        st, txt = bulk_outcome(d, "192.0.2.10")
+        assert st == 200 and "reset to the default" in txt, txt
+        lines = [tr.find_element(By.TAG_NAME, "td").text for tr in css(d, ".bulk-results tbody tr")]
+        assert lines == ["2", "4", "5", "6"], lines  # the file's own line numbers
+        assert "2 of 4 changes applied" in text(d, ".bulk-out .status"), text(d, ".bulk-out")
+        ms = d.execute_script("return performance.getEntriesByName('rdns-bulk')[0].duration")
+        print(f"\npanel bulk: 4 lines checked and answered in {ms:.0f} ms")
+        shot(d, "customer-bulk")
+    finally:
+        os.unlink(csv.name)
+    wait(d, lambda: ptr_served(env.zg.port, "192.0.2.20") == f"www.{FWD}.", "the hidden primary serving the batch")
+    wait(d, lambda: ptr_served(env.zg.port, "192.0.2.10") == "static-192-0-2-10.vps.example.net.", "the reset served")
+    assert a.get("/v1/ptr/192.0.2.21").json()["source"] == "default"
+
+    # A line that is not a change is shown with its line number and nothing is sent.
+    area = css(d, "textarea[name=csv]")[0]
+    area.clear()
+    area.send_keys(f"192.0.2.30,www.{FWD},extra")
+    bulk_send(d)
+    err = wait(d, lambda: [e for e in css(d, "form.bulk .field-error") if e.text], "the line's error")[0]
+    assert "line 1: 3 columns" in err.text, err.text
+    assert area.get_attribute("aria-invalid") == "true"
+    assert not css(d, ".bulk-results")
+
+    # All or nothing: one failing line keeps the passing one from being applied (424).
+    area.clear()
+    area.send_keys(f"192.0.2.20,reset\n192.0.2.21,elsewhere.{FWD}")
+    bulk_send(d, atomic=True)
+    st, txt = bulk_outcome(d, "192.0.2.20")
+    assert st == 424 and "all or nothing" in txt, txt
+    assert bulk_outcome(d, "192.0.2.21")[0] == 422
+    assert "None of the 2 changes was applied" in text(d, ".bulk-out .status")
+    assert a.get("/v1/ptr/192.0.2.20").json()["hostname"] == f"www.{FWD}"
+    assert_no_script_ran(d)
+
+
 def test_no_console_errors_and_no_payload_ran(browser):
     d = browser
     assert_no_script_ran(d)
