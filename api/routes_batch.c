@@ -290,12 +290,17 @@ static void batch_decide(api_req_t *r)
 			if (err == RDNS_OK && db[k].applied) {
 				it->status = 200;
 				applied++;
+			} else if (err == RDNS_OK && db[k].delegation.prefix[0]) {
+				set_error(it, 409,
+				          "%s is in %s, which was delegated to %s while the batch was "
+				          "verified: its "
+				          "PTR is served by those name servers",
+				          it->ip, db[k].delegation.prefix, db[k].delegation.ns);
+				failed++;
 			} else if (err == RDNS_OK) {
-				set_error(
-				    it, 404,
-				    "%s is no longer in one of your allocations and a reverse zone, or is "
-				    "delegated",
-				    it->ip);
+				set_error(it, 404,
+				          "%s is no longer in one of your allocations and a reverse zone",
+				          it->ip);
 				failed++;
 			} else {
 				set_error(it, 424, "%s",

@@ -84,16 +84,24 @@ static bool visible(api_req_t *r, const char *ip, const db_ptr_ctx_t *ctx)
 }
 
 /* 409 for an address of a delegated block (issue 16): its PTR is the customer's own name
- * servers' to answer, through the delegation. Answers and returns true when it is one. */
+ * servers' to answer, through the delegation (prefix, its name servers). */
+static void delegated_problem(api_req_t *r, const char *ip, const char *prefix, const char *ns)
+{
+	api_problem(r, 409, "delegated", "Conflict",
+	            json_pack("{s:s, s:s}", "delegation", prefix, "nameservers", ns),
+	            "%s is in %s, which is delegated to %s: its PTR is served by those name servers; "
+	            "remove the delegation (DELETE /v1/delegations/%s) to manage it here",
+	            ip, prefix, ns, prefix);
+}
+
+/* The same, from the address's lookup: answers and returns true when it is delegated. (The
+ * apply functions check again under their lock: a delegation made while a PUT verifies is
+ * answered from there, RDNS_EDELEGATED.) */
 static bool delegated(api_req_t *r, const char *ip, const db_ptr_ctx_t *ctx)
 {
 	if (!ctx->delegation[0])
 		return false;
-	api_problem(r, 409, "delegated", "Conflict",
-	            json_pack("{s:s, s:s}", "delegation", ctx->delegation, "nameservers", ctx->delegation_ns),
-	            "%s is in %s, which is delegated to %s: its PTR is served by those name servers; "
-	            "remove the delegation (DELETE /v1/delegations/%s) to manage it here",
-	            ip, ctx->delegation, ctx->delegation_ns, ctx->delegation);
+	delegated_problem(r, ip, ctx->delegation, ctx->delegation_ns);
 	return true;
 }
 
@@ -255,6 +263,10 @@ static void ptr_apply(api_req_t *r, const char *ip, const core_addr_t *a, db_ptr
 		not_your_address(r, ip);
 		return;
 	}
+	if (err == RDNS_EDELEGATED) { /* delegated while it was being verified */
+		delegated_problem(r, ip, done.delegation.prefix, done.delegation.ns);
+		return;
+	}
 	if (err != RDNS_OK) {
 		api_db_error(r, err);
 		return;
@@ -360,6 +372,8 @@ static void ptr_delete(api_req_t *r)
 	                       r->caller.account_id, r->caller.name, false, NULL, NULL, &done);
 	if (err == RDNS_ENOTFOUND)
 		not_your_address(r, ip);
+	else if (err == RDNS_EDELEGATED)
+		delegated_problem(r, ip, done.delegation.prefix, done.delegation.ns);
 	else if (err != RDNS_OK)
 		api_db_error(r, err);
 	else

@@ -107,7 +107,9 @@ static void request_decide(api_req_t *r, bool approve)
 	if (!api_decide_body(r, &body))
 		return;
 	const char *note = body.note;
-	int err = valid_id ? db_request_decide(r->db, id, r->caller.account_id, r->caller.name, approve, note)
+	db_deleg_ref_t deleg;
+	int err = valid_id ? db_request_decide(r->db, id, r->caller.account_id, r->caller.name, approve, note,
+	                                       &deleg)
 	                   : RDNS_ENOTFOUND;
 	if (err == RDNS_ENOTFOUND) {
 		api_problem(r, 404, NULL, "Not Found", NULL, "no request %s", r->params[0]);
@@ -124,6 +126,15 @@ static void request_decide(api_req_t *r, bool approve)
 		    "the address of request %s is no longer in the requester's allocations or in a reverse "
 		    "zone; reject it instead",
 		    r->params[0]);
+		return;
+	}
+	if (err == RDNS_EDELEGATED) {
+		api_problem(r, 409, "delegated", "Conflict",
+		            json_pack("{s:s, s:s}", "delegation", deleg.prefix, "nameservers", deleg.ns),
+		            "request %s cannot be applied: its address is in %s, which is delegated to %s "
+		            "since it was submitted, and those name servers serve its PTR; reject it, or "
+		            "approve it once the delegation is removed",
+		            r->params[0], deleg.prefix, deleg.ns);
 		return;
 	}
 	if (err != RDNS_OK) {

@@ -19,6 +19,7 @@ const char *rdns_strerror(int err)
 	case RDNS_EDNS: return "DNS error";
 	case RDNS_ELIMIT: return "limit exceeded";
 	case RDNS_EAGAIN: return "try again";
+	case RDNS_EDELEGATED: return "delegated";
 	}
 	return "unknown error";
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "db/deleg.h"
 #include "db/floor.h"
 #include "core/strbuf.h"
 
@@ -21,7 +22,7 @@ DB_STMT(st_ctx,
 	" LEFT JOIN delegations d ON d.prefix >>= q.ip",
 	1);
 DB_STMT(st_apply,
-	"SELECT o_idx, o_request, " TS("o_updated_at") ", " TS("o_verified_at")
+	"SELECT o_idx, o_request, " TS("o_updated_at") ", " TS("o_verified_at") ", o_delegation"
 	" FROM rdns_ptr_bulk_apply($1::inet[], $2::text[], $3::bigint, $4::bigint, $5, $6::text[], $7::boolean)",
 	7);
 DB_STMT(st_rate_n, "SELECT o_allowed, o_retry_after FROM rdns_rate_take_n($1::bigint, $2::integer, $3::integer)",
@@ -112,13 +113,19 @@ int db_bulk_apply(db_t *db, db_bulk_item_t *it, size_t n, long long owner, long 
 	free(checks.p);
 	if (!r)
 		return err;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		it[i].applied = false;
+		it[i].delegation.prefix[0] = 0;
+	}
 	for (int row = 0; row < PQntuples(r); row++) {
 		long long i = atoll(PQgetvalue(r, row, 0));
 		if (i < 1 || (size_t)i > n)
 			continue;
 		db_bulk_item_t *x = &it[i - 1];
+		if (PQgetisnull(r, row, 1)) { /* not applied: delegated since the lookup */
+			db_deleg_ref_parse(db_val(r, row, 4), &x->delegation);
+			continue;
+		}
 		x->applied = true;
 		x->request_id = atoll(PQgetvalue(r, row, 1));
 		copy(x->updated_at, sizeof(x->updated_at), r, row, 2);

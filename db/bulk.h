@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "db/db.h"
+#include "db/deleg.h"
 
 /* What the database knows about one item's address. */
 typedef struct {
@@ -29,14 +30,15 @@ typedef struct {
 	const char *hostname;
 	const char *checks_json; /* the verifier's findings (NULL: none) */
 	bool applied;
+	db_deleg_ref_t delegation; /* not applied because the address is delegated: prefix "" if not */
 	long long request_id;
 	char updated_at[40];
 	char verified_at[40];
 } db_bulk_item_t;
 
 /* Apply it[0..n) (distinct addresses) in one transaction (rdns_ptr_bulk_apply). owner 0:
- * staff. RDNS_OK: each item says whether it was applied (not: no longer the owner's, in no
- * zone, or delegated); RDNS_EDENIED when atomic and one of them could not be (nothing is
+ * staff. RDNS_OK: each item says whether it was applied (not: no longer the owner's or in no
+ * zone; or delegated, with delegation set); RDNS_EDENIED when atomic and one of them could not be (nothing is
  * applied); another rdns_err_t when the batch failed as a whole. */
 int db_bulk_apply(db_t *db, db_bulk_item_t *it, size_t n, long long owner, long long actor,
                   const char *actor_name, bool atomic);

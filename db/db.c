@@ -22,6 +22,7 @@ struct db {
 	unsigned char prepared[DB_MAX_STMTS];
 	char sqlstate[6];
 	char errmsg[512];
+	char errdetail[1100]; /* the DETAIL of the last error, "" if none */
 };
 
 static atomic_int next_slot = 0;
@@ -102,6 +103,7 @@ static void set_error(db_t *db, const char *state, const char *msg)
 	core_series_add(core_metric_l1(m_errors, cls), 1);
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
 	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg ? msg : "");
+	db->errdetail[0] = 0;
 	size_t n = strlen(db->errmsg);
 	while (n && (db->errmsg[n - 1] == '\n' || db->errmsg[n - 1] == ' '))
 		db->errmsg[--n] = 0;
@@ -153,6 +155,8 @@ static int result_error(db_t *db, PGresult *r)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	set_error(db, state, r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+	const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	snprintf(db->errdetail, sizeof(db->errdetail), "%s", detail ? detail : "");
 	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
 		db->broken = true;
 		return RDNS_EDB;
@@ -261,6 +265,11 @@ const char *db_last_sqlstate(db_t *db)
 const char *db_last_error(db_t *db)
 {
 	return db->errmsg;
+}
+
+const char *db_last_detail(db_t *db)
+{
+	return db->errdetail;
 }
 
 int db_schema_version(db_t *db)

@@ -71,9 +71,11 @@ int db_begin(db_t *db);  /* BEGIN */
 int db_commit(db_t *db); /* COMMIT */
 void db_rollback(db_t *db);
 
-/* The last error's SQLSTATE ("" if none) and message. */
+/* The last error's SQLSTATE ("" if none), message, and DETAIL ("" if none: set by
+ * statements that failed on the server, e.g. RAISE ... USING DETAIL). */
 const char *db_last_sqlstate(db_t *db);
 const char *db_last_error(db_t *db);
+const char *db_last_detail(db_t *db);
 
 /* Apply pending migrations (each in its own transaction, serialised by an
  * advisory lock), then every db/functions file: in the newest migration's

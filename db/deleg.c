@@ -8,6 +8,17 @@
 #include "core/err.h"
 #include "db/floor.h"
 
+void db_deleg_ref_parse(const char *text, db_deleg_ref_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!text)
+		return;
+	const char *sp = strchr(text, ' ');
+	size_t pl = sp ? (size_t)(sp - text) : strlen(text);
+	snprintf(out->prefix, sizeof(out->prefix), "%.*s", (int)pl, text);
+	snprintf(out->ns, sizeof(out->ns), "%s", sp ? sp + 1 : "");
+}
+
 /* clang-format off */
 #define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define DELEG_COLS                                                                                   \

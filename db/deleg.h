@@ -52,6 +52,16 @@ int db_deleg_put(db_t *db, const char *prefix, const char *ns, long long owner, 
 /* Remove the delegation of prefix (rdns_delegation_delete). RDNS_OK or RDNS_ENOTFOUND. */
 int db_deleg_delete(db_t *db, const char *prefix, long long owner, long long actor, const char *actor_name);
 
+/* A delegation as the apply functions name one (db/functions/050 ... 230: 'RDDLG' and its
+ * DETAIL, or o_delegation): "<prefix> <ns>, <ns>". */
+typedef struct {
+	char prefix[50];
+	char ns[1024]; /* ", "-separated */
+} db_deleg_ref_t;
+
+/* Split that text into *out (text NULL: both ""). */
+void db_deleg_ref_parse(const char *text, db_deleg_ref_t *out);
+
 /* A PostgreSQL text[] literal of v: {"a","b"} with '"' and '\' escaped. Free with free(). */
 char *db_text_array(const char *const *v, size_t n);
 

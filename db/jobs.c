@@ -81,7 +81,7 @@ int db_jobs_claim(db_t *db, const char *worker, long lease_ms, db_job_t *out, si
 	return RDNS_OK;
 }
 
-static const char *const outcome_names[] = {"applied", "expired", "retry", "lost", "gone"};
+static const char *const outcome_names[] = {"applied", "expired", "retry", "lost", "gone", "delegated"};
 
 const char *db_job_outcome_str(db_job_outcome_t o)
 {

@@ -34,11 +34,12 @@ int db_jobs_claim(db_t *db, const char *worker, long lease_ms, db_job_t *out, si
 
 /* What became of a finished job (rdns_verify_finish). */
 typedef enum {
-	DB_JOB_APPLIED, /* passed: the PTR is applied */
-	DB_JOB_EXPIRED, /* out of time (or final): 'expired' */
-	DB_JOB_RETRY,   /* due again later */
-	DB_JOB_LOST,    /* the claim was taken by another worker after the lease: nothing done */
-	DB_JOB_GONE,    /* the request stopped waiting meanwhile: nothing done */
+	DB_JOB_APPLIED,   /* passed: the PTR is applied */
+	DB_JOB_EXPIRED,   /* out of time (or final): 'expired' */
+	DB_JOB_RETRY,     /* due again later */
+	DB_JOB_LOST,      /* the claim was taken by another worker after the lease: nothing done */
+	DB_JOB_GONE,      /* the request stopped waiting meanwhile: nothing done */
+	DB_JOB_DELEGATED, /* passed, but the address is delegated now: 'delegated', an event */
 } db_job_outcome_t;
 
 /* Finish job j: passed (apply), else final (expire now) or retry after retry_ms.

@@ -17,7 +17,11 @@
  * pg_advisory_xact_lock(hashtextextended(host(ip), DB_LOCK_ADDR)), so there is
  * one writer per address at a time (rdns_ptr_apply, rdns_ptr_apply_batch,
  * rdns_ptr_request, rdns_request_decide) and the final state of an address
- * equals one committed request. */
+ * equals one committed request. Lock order of a PTR writer: its address locks
+ * (in hash order when several), then ROW SHARE on reverse_zones, allocations and
+ * delegations, which the deletions of zones and allocations (EXCLUSIVE) and the
+ * creation of a delegation (rdns_delegation_put: ROW SHARE on the first two, then
+ * EXCLUSIVE on delegations) wait for; no writer takes an address lock after them. */
 #define DB_LOCK_ADDR 7400522
 
 /* Session lock of the rdns-zonegen leader: only its holder renders, publishes

@@ -59,7 +59,7 @@ DB_STMT(st_apply,
 	" FROM rdns_ptr_apply($1::inet, $2, $3::bigint, $4::bigint, $5, $6::boolean, $7::jsonb, $8, NULL)",
 	8);
 DB_STMT(st_apply_batch,
-	"SELECT o_idx, o_request, " TS("o_updated_at") ", " TS("o_verified_at")
+	"SELECT o_idx, o_request, " TS("o_updated_at") ", " TS("o_verified_at") ", o_delegation"
 	" FROM rdns_ptr_apply_batch($1::inet[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::boolean[],"
 	" $7::text[], $8::text[])",
 	8);
@@ -149,13 +149,10 @@ static void fill_ctx(const PGresult *r, int row, int c, db_ptr_ctx_t *ctx)
 	copy_val(ctx->hostname, sizeof(ctx->hostname), r, row, c + 4);
 	copy_val(ctx->verified_at, sizeof(ctx->verified_at), r, row, c + 5);
 	copy_val(ctx->updated_at, sizeof(ctx->updated_at), r, row, c + 6);
-	const char *d = db_val(r, row, c + 7);
-	if (d) {
-		const char *sp = strchr(d, ' ');
-		size_t pl = sp ? (size_t)(sp - d) : strlen(d);
-		snprintf(ctx->delegation, sizeof(ctx->delegation), "%.*s", (int)pl, d);
-		snprintf(ctx->delegation_ns, sizeof(ctx->delegation_ns), "%s", sp ? sp + 1 : "");
-	}
+	db_deleg_ref_t d;
+	db_deleg_ref_parse(db_val(r, row, c + 7), &d);
+	memcpy(ctx->delegation, d.prefix, sizeof(ctx->delegation));
+	memcpy(ctx->delegation_ns, d.ns, sizeof(ctx->delegation_ns));
 }
 
 int db_ptr_context(db_t *db, const char *ip, db_ptr_ctx_t *ctx)
@@ -238,7 +235,8 @@ static int id_result(PGresult *r, int err, long long *id)
 
 /* The conditions the functions raise: P0002 (no_data_found) "not yours / not
  * there", 55000 (object_not_in_prerequisite_state) "not pending", RD409 "the
- * address left the requester". */
+ * address left the requester", RDDLG "the address is delegated" (the delegation in
+ * its DETAIL). */
 static int map_raise(db_t *db, int err)
 {
 	const char *st = db_last_sqlstate(db);
@@ -248,6 +246,8 @@ static int map_raise(db_t *db, int err)
 		return RDNS_EEXIST;
 	if (strcmp(st, "RD409") == 0)
 		return RDNS_EDENIED;
+	if (strcmp(st, "RDDLG") == 0)
+		return RDNS_EDELEGATED;
 	return err;
 }
 
@@ -264,8 +264,12 @@ int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner
 	int err;
 	memset(out, 0, sizeof(*out));
 	PGresult *r = db_exec(db, &st_apply, p, &err);
-	if (!r)
-		return map_raise(db, err);
+	if (!r) {
+		err = map_raise(db, err);
+		if (err == RDNS_EDELEGATED)
+			db_deleg_ref_parse(db_last_detail(db), &out->delegation);
+		return err;
+	}
 	out->request_id = atoll(PQgetvalue(r, 0, 0));
 	copy_val(out->updated_at, sizeof(out->updated_at), r, 0, 1);
 	copy_val(out->verified_at, sizeof(out->verified_at), r, 0, 2);
@@ -310,6 +314,11 @@ int db_ptr_apply_batch(db_t *db, db_ptr_change_t *const *c, size_t n)
 		if (idx < 1 || (size_t)idx > n)
 			continue;
 		db_ptr_change_t *x = c[idx - 1];
+		if (PQgetisnull(r, row, 1)) { /* not applied: delegated */
+			x->err = RDNS_EDELEGATED;
+			db_deleg_ref_parse(db_val(r, row, 4), &x->out.delegation);
+			continue;
+		}
 		x->err = RDNS_OK;
 		x->out.request_id = atoll(PQgetvalue(r, row, 1));
 		snprintf(x->out.updated_at, sizeof(x->out.updated_at), "%s", PQgetvalue(r, row, 2));
@@ -366,7 +375,7 @@ PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const cha
 }
 
 int db_request_decide(db_t *db, long long id, long long staff, const char *staff_name, bool approve,
-                      const char *note)
+                      const char *note, db_deleg_ref_t *deleg)
 {
 	char id_s[24], staff_s[24];
 	snprintf(id_s, sizeof(id_s), "%lld", id);
@@ -374,8 +383,12 @@ int db_request_decide(db_t *db, long long id, long long staff, const char *staff
 	const char *p[5] = {id_s, staff_s, staff_name, approve ? "t" : "f", note};
 	int err;
 	PGresult *r = db_exec(db, &st_decide, p, &err);
-	if (!r)
-		return map_raise(db, err);
+	if (!r) {
+		err = map_raise(db, err);
+		if (err == RDNS_EDELEGATED && deleg)
+			db_deleg_ref_parse(db_last_detail(db), deleg);
+		return err;
+	}
 	PQclear(r);
 	return RDNS_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "db/accounts.h"
 #include "db/db.h"
+#include "db/deleg.h"
 
 /* What the database knows about one address. */
 typedef struct {
@@ -50,8 +51,9 @@ int db_ptr_auth_context_batch(db_t *db, db_ptr_lookup_t *const *q, size_t n);
 /* What db_ptr_apply wrote. */
 typedef struct {
 	long long request_id;
-	char updated_at[40];  /* of the record as written; "" after a delete */
-	char verified_at[40]; /* "" when forced (or after a delete) */
+	char updated_at[40];       /* of the record as written; "" after a delete */
+	char verified_at[40];      /* "" when forced (or after a delete) */
+	db_deleg_ref_t delegation; /* with RDNS_EDELEGATED: the delegation that holds the address */
 } db_ptr_applied_t;
 
 /* Apply a change in one transaction (rdns_ptr_apply: upsert or delete the
@@ -59,7 +61,9 @@ typedef struct {
  * rdns_changes when the name changes, audit): hostname NULL removes the
  * custom record. owner: the customer whose allocation must contain ip, or 0
  * for staff. Returns RDNS_OK with *out filled, RDNS_ENOTFOUND when the
- * address is not (or no longer) the owner's or in a zone. */
+ * address is not (or no longer) the owner's or in a zone, RDNS_EDELEGATED
+ * (out->delegation filled) when it is inside a delegation: checked under the
+ * lock that holds a new delegation back until this commits. */
 int db_ptr_apply(db_t *db, const char *ip, const char *hostname, long long owner, long long actor,
                  const char *actor_name, bool forced, const char *checks_json, const char *reason,
                  db_ptr_applied_t *out);
@@ -75,7 +79,7 @@ typedef struct {
 	bool forced;
 	const char *checks_json;
 	const char *reason;
-	int err; /* RDNS_OK (out filled) or RDNS_ENOTFOUND, as db_ptr_apply would answer */
+	int err; /* RDNS_OK (out filled), RDNS_ENOTFOUND or RDNS_EDELEGATED, as db_ptr_apply */
 	db_ptr_applied_t out;
 } db_ptr_change_t;
 
@@ -107,9 +111,11 @@ PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const cha
 /* Staff decision on a pending request, applying the PTR on approval, all
  * audited, in one transaction. RDNS_ENOTFOUND (no such request),
  * RDNS_EEXIST (not pending any more), RDNS_EDENIED (approval of a request
- * whose address is no longer the requester's or in a zone). */
+ * whose address is no longer the requester's or in a zone), RDNS_EDELEGATED
+ * (approval of one whose address is inside a delegation now: *deleg filled,
+ * nothing decided). */
 int db_request_decide(db_t *db, long long id, long long staff, const char *staff_name, bool approve,
-                      const char *note);
+                      const char *note, db_deleg_ref_t *deleg);
 
 /* Take one write from account's token bucket (rdns_rate_take: at most limit at once,
  * refilled at limit a minute, shared by all instances); RDNS_ELIMIT with *retry_after

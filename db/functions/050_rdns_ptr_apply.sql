@@ -7,12 +7,18 @@
 -- decided) request being applied. Supersedes older requests pending review or waiting for forward DNS (007), marks the zone
 -- dirty and wakes rdns-zonegen when the name changes, audits. Returns the request id
 -- and the record's timestamps as written (null for a delete).
--- Raises 'P0002' (no_data_found) when the address is outside the owner's allocations or any zone.
+-- Raises 'P0002' (no_data_found) when the address is outside the owner's allocations or any zone,
+-- 'RDDLG' when it is inside a delegation (migration 009), with DETAIL the delegation as
+-- "<prefix> <ns>, <ns>" (db/ptr.c's DELEG): its PTR is the customer's name servers' to serve.
 --
 -- No row locks on shared rows (migration 003): ROW SHARE table locks on reverse_zones and
 -- allocations keep the zone and the allocation from being deleted until this commits
--- (deleting either takes the EXCLUSIVE table lock). Five statements: one read of the
--- zone, the owner, the old name and whether a request is pending; the supersede UPDATE
+-- (deleting either takes the EXCLUSIVE table lock), and ROW SHARE on delegations keeps a
+-- delegation from being created (rdns_delegation_put takes EXCLUSIVE) between the check
+-- here and this commit: a delegation committed before the lock is seen by the read
+-- after it, one created later waits for this PTR (which it then keeps, unrendered).
+-- Five statements: one read of the zone, the owner, the old name, the delegation and
+-- whether a request is pending; the supersede UPDATE
 -- only when one is; the record; the request, its audit entry and the zone's change mark
 -- in one INSERT ... WITH; the NOTIFY when the zone was clean (rdns_zone_pending, 005).
 
@@ -27,25 +33,32 @@ DECLARE
     v_holder bigint;
     v_pending boolean;
     v_first boolean;
+    v_deleg text;
 BEGIN
     -- One writer per address at a time; the final state equals one committed request.
     -- (7400522: DB_LOCK_ADDR, db/locks.h)
     PERFORM pg_advisory_xact_lock(hashtextextended(host(p_ip), 7400522));
-    -- Neither the zone nor the allocation can be deleted until this commits (see the top).
-    LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
+    -- Neither the zone nor the allocation can be deleted, nor a delegation created, until
+    -- this commits (see the top).
+    LOCK TABLE reverse_zones, allocations, delegations IN ROW SHARE MODE;
     -- the zone and the allocation holding p_ip: a btree floor lookup (db/floor.h)
     SELECT (SELECT f.id FROM (SELECT id, prefix FROM reverse_zones WHERE prefix <= p_ip
                               ORDER BY prefix DESC LIMIT 1) f WHERE f.prefix >>= p_ip),
            (SELECT f.account_id FROM (SELECT account_id, prefix FROM allocations WHERE prefix <= p_ip
                                       ORDER BY prefix DESC LIMIT 1) f WHERE f.prefix >>= p_ip),
            (SELECT hostname FROM ptr_records WHERE ip = p_ip),
-           EXISTS (SELECT 1 FROM ptr_requests WHERE ip = p_ip AND state IN ('pending_review', 'waiting_forward'))
-      INTO v_zone, v_holder, v_old, v_pending;
+           EXISTS (SELECT 1 FROM ptr_requests WHERE ip = p_ip AND state IN ('pending_review', 'waiting_forward')),
+           (SELECT d.prefix::text || ' ' || array_to_string(d.nameservers, ', ') FROM delegations d
+             WHERE d.prefix >>= p_ip)
+      INTO v_zone, v_holder, v_old, v_pending, v_deleg;
     IF v_zone IS NULL THEN
         RAISE EXCEPTION 'address % is in no reverse zone', p_ip USING ERRCODE = 'no_data_found';
     END IF;
     IF p_owner IS NOT NULL AND v_holder IS DISTINCT FROM p_owner THEN
         RAISE EXCEPTION 'address % is not allocated to the account', p_ip USING ERRCODE = 'no_data_found';
+    END IF;
+    IF v_deleg IS NOT NULL THEN
+        RAISE EXCEPTION 'address % is inside the delegation %', p_ip, v_deleg USING ERRCODE = 'RDDLG', DETAIL = v_deleg;
     END IF;
     IF v_pending THEN
         -- (the request being applied, if any, is 'approved' by now)

@@ -12,12 +12,17 @@
 -- One row per change applied: o_idx (its 1-based position in the arrays), the new
 -- request's id and the record's timestamps. A change whose address is in no zone, or
 -- not in its owner's allocation (p_owners[i] NULL: staff, any allocation), has no row:
--- the caller answers it as rdns_ptr_apply's no_data_found.
+-- the caller answers it as rdns_ptr_apply's no_data_found. A change whose address is
+-- inside a delegation (migration 009) is not applied and has a row with o_request NULL
+-- and o_delegation "<prefix> <ns>, <ns>" (rdns_ptr_apply's 'RDDLG'); ROW SHARE on
+-- delegations holds a new delegation back until this commits, as in rdns_ptr_apply.
 
+DROP FUNCTION IF EXISTS rdns_ptr_apply_batch(inet[], text[], bigint[], bigint[], text[], boolean[], text[], text[]);
 CREATE OR REPLACE FUNCTION rdns_ptr_apply_batch(p_ips inet[], p_hostnames text[], p_owners bigint[],
                                                 p_actors bigint[], p_actor_names text[], p_forced boolean[],
                                                 p_checks text[], p_reasons text[])
-RETURNS TABLE (o_idx integer, o_request bigint, o_updated_at timestamptz, o_verified_at timestamptz)
+RETURNS TABLE (o_idx integer, o_request bigint, o_updated_at timestamptz, o_verified_at timestamptz,
+               o_delegation text)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_idx integer[];
@@ -25,24 +30,35 @@ DECLARE
     v_holder bigint[];
     v_old text[];
     v_pending boolean;
+    v_dlg integer[];
+    v_dlg_text text[];
 BEGIN
     -- In one order for every caller, so two batches never wait on each other in a cycle.
     -- (7400522: DB_LOCK_ADDR, db/locks.h)
     PERFORM pg_advisory_xact_lock(h)
        FROM (SELECT DISTINCT hashtextextended(host(x), 7400522) AS h FROM unnest(p_ips) AS x ORDER BY 1) s;
-    LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
-    SELECT array_agg(t.idx), array_agg(t.zone), array_agg(t.holder), array_agg(t.old), bool_or(t.pending)
-      INTO v_idx, v_zone, v_holder, v_old, v_pending
+    LOCK TABLE reverse_zones, allocations, delegations IN ROW SHARE MODE;
+    SELECT array_agg(t.idx) FILTER (WHERE t.deleg IS NULL), array_agg(t.zone) FILTER (WHERE t.deleg IS NULL),
+           array_agg(t.holder) FILTER (WHERE t.deleg IS NULL), array_agg(t.old) FILTER (WHERE t.deleg IS NULL),
+           bool_or(t.pending) FILTER (WHERE t.deleg IS NULL),
+           array_agg(t.idx) FILTER (WHERE t.deleg IS NOT NULL), array_agg(t.deleg) FILTER (WHERE t.deleg IS NOT NULL)
+      INTO v_idx, v_zone, v_holder, v_old, v_pending, v_dlg, v_dlg_text
       FROM (SELECT u.idx::integer AS idx, z.id AS zone, u.owner,
                    -- the allocation and the zone holding u.ip: btree floor lookups (db/floor.h)
                    (SELECT f.account_id FROM (SELECT account_id, prefix FROM allocations WHERE prefix <= u.ip
                                               ORDER BY prefix DESC LIMIT 1) f WHERE f.prefix >>= u.ip) AS holder,
                    (SELECT p.hostname FROM ptr_records p WHERE p.ip = u.ip) AS old,
-                   EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip AND r.state IN ('pending_review', 'waiting_forward')) AS pending
+                   EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip AND r.state IN ('pending_review', 'waiting_forward')) AS pending,
+                   (SELECT d.prefix::text || ' ' || array_to_string(d.nameservers, ', ') FROM delegations d
+                     WHERE d.prefix >>= u.ip) AS deleg
               FROM unnest(p_ips, p_owners) WITH ORDINALITY AS u(ip, owner, idx)
               JOIN LATERAL (SELECT id, prefix FROM reverse_zones WHERE prefix <= u.ip
                             ORDER BY prefix DESC LIMIT 1) z ON z.prefix >>= u.ip) t
      WHERE t.owner IS NULL OR t.holder = t.owner;
+    IF v_dlg IS NOT NULL THEN
+        RETURN QUERY SELECT d.i, NULL::bigint, NULL::timestamptz, NULL::timestamptz, d.t
+                       FROM unnest(v_dlg, v_dlg_text) AS d(i, t);
+    END IF;
     IF v_idx IS NULL THEN
         RETURN;
     END IF;
@@ -87,6 +103,6 @@ BEGIN
     ), notified AS (
         SELECT count(*) AS n FROM woken w, LATERAL (SELECT pg_notify('rdns_changes', w.zone::text)) AS s
     )
-    SELECT b.idx, req.id, up.updated_at, up.verified_at
+    SELECT b.idx, req.id, up.updated_at, up.verified_at, NULL::text
       FROM b JOIN req ON req.ip = b.ip JOIN up ON up.ip = b.ip, notified;
 END $$;

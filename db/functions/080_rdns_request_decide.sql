@@ -1,7 +1,10 @@
 -- rdns_request_decide() - staff decision on a pending request; an approval applies it
 -- with rdns_ptr_apply(). Raises P0002 if there is no such request,
--- 'object_not_in_prerequisite_state' (55000) if it is not pending, and 'RD409' when
--- approving a request whose address is no longer the requester's or in a zone.
+-- 'object_not_in_prerequisite_state' (55000) if it is not pending, 'RD409' when
+-- approving a request whose address is no longer the requester's or in a zone, and
+-- rdns_ptr_apply's 'RDDLG' (DETAIL: the delegation) when approving one whose address was
+-- delegated since it was submitted: nothing is decided, the request stays pending (staff
+-- reject it, or approve it once the delegation is gone).
 
 CREATE OR REPLACE FUNCTION rdns_request_decide(p_id bigint, p_staff bigint, p_staff_name text,
                                                p_approve boolean, p_note text) RETURNS void

@@ -7,8 +7,12 @@
 -- expires_at: 'expired' with the last findings, audited, an event; else the findings are
 -- kept and the job is due again in p_retry_ms (capped at its expiry).
 -- Returns 'applied', 'expired', 'retry', 'lost' (the claim is not this worker's any
--- more: someone else claimed it after the lease, so nothing is done) or 'gone' (the
--- request stopped waiting meanwhile, or its address left the requester or every zone).
+-- more: someone else claimed it after the lease, so nothing is done), 'gone' (the
+-- request stopped waiting meanwhile, or its address left the requester or every zone) or
+-- 'delegated' (it passed, but its address is inside a delegation now, migration 009: the
+-- request ends 'delegated', audited, with a 'request.delegated' event naming the
+-- delegation; rdns_ptr_apply refuses it under the lock that holds delegations back, so
+-- none can be created between that check and this commit).
 
 CREATE OR REPLACE FUNCTION rdns_verify_finish(p_request bigint, p_claim bigint, p_worker text, p_passed boolean,
                                               p_final boolean, p_checks jsonb, p_retry_ms integer) RETURNS text
@@ -18,6 +22,7 @@ DECLARE
     j verify_jobs%ROWTYPE;
     v_ip inet;
     v_owner bigint;
+    v_deleg text;
 BEGIN
     SELECT ip INTO v_ip FROM ptr_requests WHERE id = p_request;
     IF NOT FOUND THEN
@@ -50,6 +55,17 @@ BEGIN
             -- The address is no longer the requester's, or in no zone: nothing to apply.
             UPDATE ptr_requests SET state = 'superseded', decided_at = now() WHERE id = p_request;
             RETURN 'gone';
+        WHEN SQLSTATE 'RDDLG' THEN
+            -- Delegated since the PUT: the customer's name servers serve its PTR now.
+            GET STACKED DIAGNOSTICS v_deleg = PG_EXCEPTION_DETAIL;
+            UPDATE ptr_requests SET state = 'delegated', decided_at = now() WHERE id = p_request;
+            PERFORM rdns_audit(NULL, p_worker, 'request.delegated', r.ip, 'request ' || p_request, NULL,
+                               r.hostname, p_request, jsonb_build_object('delegation', v_deleg));
+            PERFORM rdns_event(r.account_id, 'request.delegated', r.ip, p_request,
+                               jsonb_build_object('hostname', r.hostname, 'tries', j.tries,
+                                                  'delegation', split_part(v_deleg, ' ', 1),
+                                                  'nameservers', substr(v_deleg, strpos(v_deleg, ' ') + 1)));
+            RETURN 'delegated';
         END;
         PERFORM rdns_event(r.account_id, 'request.applied', r.ip, p_request,
                            jsonb_build_object('hostname', r.hostname, 'by', p_worker, 'tries', j.tries));

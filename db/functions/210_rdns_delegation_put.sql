@@ -10,6 +10,12 @@
 --
 -- ROW SHARE on reverse_zones and allocations, as rdns_ptr_apply: neither the zone nor the
 -- allocation is deleted until this commits (their deletions take EXCLUSIVE).
+-- EXCLUSIVE on delegations (after those, in the order every writer takes them): the PTR
+-- writers (rdns_ptr_apply, _apply_batch, _bulk_apply, through them the staff approval and
+-- rdns-verifier) take ROW SHARE on it before they check that an address is not
+-- delegated, so a delegation waits for the PTR changes in flight to commit (their PTRs are
+-- kept, unrendered) and the changes after it see it and are refused. Readers (the
+-- renderer, the lookups) take ACCESS SHARE, which EXCLUSIVE does not block.
 
 CREATE OR REPLACE FUNCTION rdns_delegation_put(p_prefix cidr, p_ns text[], p_owner bigint, p_actor bigint,
                                                p_actor_name text, p_forced boolean, p_checks jsonb,
@@ -21,6 +27,7 @@ DECLARE
     v_old text[];
 BEGIN
     LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
+    LOCK TABLE delegations IN EXCLUSIVE MODE;
     SELECT (SELECT id FROM reverse_zones WHERE prefix >> p_prefix),
            (SELECT account_id FROM allocations WHERE prefix >>= p_prefix),
            (SELECT nameservers FROM delegations WHERE prefix = p_prefix)

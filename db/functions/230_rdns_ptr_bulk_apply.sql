@@ -5,16 +5,21 @@
 -- its zone's change mark and a NOTIFY when the zone becomes dirty).
 --
 -- p_owner: the customer whose allocations must hold the addresses (null: staff). An
--- address in no zone, not the owner's, or inside a delegation (migration 009) is not
--- applied and has no row. p_atomic: all or none, so such an address raises 'RD409' and
--- nothing is applied. The addresses must be distinct. One row per item applied: o_idx (its
--- 1-based position), the new request's id and the record's timestamps (null for a reset).
+-- address in no zone or not the owner's is not applied and has no row; one inside a
+-- delegation (migration 009) is not applied and has a row with o_request NULL and
+-- o_delegation "<prefix> <ns>, <ns>". ROW SHARE on delegations holds a new delegation
+-- back until this commits (rdns_delegation_put takes EXCLUSIVE), as in rdns_ptr_apply.
+-- p_atomic: all or none, so such an address raises 'RD409' and nothing is applied. The
+-- addresses must be distinct. One row per item applied: o_idx (its 1-based position), the
+-- new request's id and the record's timestamps (null for a reset).
 -- The items travel between the statements as arrays (as in rdns_ptr_apply_batch): no
 -- temporary table, so no catalog writes and plans that stay cached.
 
+DROP FUNCTION IF EXISTS rdns_ptr_bulk_apply(inet[], text[], bigint, bigint, text, text[], boolean);
 CREATE OR REPLACE FUNCTION rdns_ptr_bulk_apply(p_ips inet[], p_hostnames text[], p_owner bigint, p_actor bigint,
                                                p_actor_name text, p_checks text[], p_atomic boolean)
-RETURNS TABLE (o_idx integer, o_request bigint, o_updated_at timestamptz, o_verified_at timestamptz)
+RETURNS TABLE (o_idx integer, o_request bigint, o_updated_at timestamptz, o_verified_at timestamptz,
+               o_delegation text)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_idx integer[];
@@ -22,35 +27,48 @@ DECLARE
     v_holder bigint[];
     v_old text[];
     v_pending boolean;
+    v_dlg integer[];
+    v_dlg_text text[];
 BEGIN
     -- In one order for every caller, so two batches never wait on each other in a cycle.
     -- (7400522: DB_LOCK_ADDR, db/locks.h)
     PERFORM pg_advisory_xact_lock(h)
        FROM (SELECT DISTINCT hashtextextended(host(x), 7400522) AS h FROM unnest(p_ips) AS x ORDER BY 1) s;
-    LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
-    SELECT array_agg(t.idx), array_agg(t.zone), array_agg(t.holder), array_agg(t.old), bool_or(t.pending)
-      INTO v_idx, v_zone, v_holder, v_old, v_pending
+    LOCK TABLE reverse_zones, allocations, delegations IN ROW SHARE MODE;
+    SELECT array_agg(t.idx) FILTER (WHERE t.deleg IS NULL), array_agg(t.zone) FILTER (WHERE t.deleg IS NULL),
+           array_agg(t.holder) FILTER (WHERE t.deleg IS NULL), array_agg(t.old) FILTER (WHERE t.deleg IS NULL),
+           bool_or(t.pending) FILTER (WHERE t.deleg IS NULL),
+           array_agg(t.idx) FILTER (WHERE t.deleg IS NOT NULL), array_agg(t.deleg) FILTER (WHERE t.deleg IS NOT NULL)
+      INTO v_idx, v_zone, v_holder, v_old, v_pending, v_dlg, v_dlg_text
       FROM (SELECT u.idx::integer AS idx, z.id AS zone,
                    -- the allocation and the zone holding u.ip: btree floor lookups (db/floor.h)
                    (SELECT f.account_id FROM (SELECT account_id, prefix FROM allocations WHERE prefix <= u.ip
                                               ORDER BY prefix DESC LIMIT 1) f WHERE f.prefix >>= u.ip) AS holder,
                    (SELECT p.hostname FROM ptr_records p WHERE p.ip = u.ip) AS old,
-                   EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip AND r.state = 'pending_review') AS pending
+                   EXISTS (SELECT 1 FROM ptr_requests r WHERE r.ip = u.ip
+                              AND r.state IN ('pending_review', 'waiting_forward')) AS pending,
+                   (SELECT d.prefix::text || ' ' || array_to_string(d.nameservers, ', ') FROM delegations d
+                     WHERE d.prefix >>= u.ip) AS deleg
               FROM unnest(p_ips) WITH ORDINALITY AS u(ip, idx)
               JOIN LATERAL (SELECT id, prefix FROM reverse_zones WHERE prefix <= u.ip
-                            ORDER BY prefix DESC LIMIT 1) z ON z.prefix >>= u.ip
-             WHERE NOT EXISTS (SELECT 1 FROM delegations d WHERE d.prefix >>= u.ip)) t
+                            ORDER BY prefix DESC LIMIT 1) z ON z.prefix >>= u.ip) t
      WHERE p_owner IS NULL OR t.holder = p_owner;
     IF p_atomic AND coalesce(cardinality(v_idx), 0) < cardinality(p_ips) THEN
         RAISE EXCEPTION 'an address of the batch is not the caller''s, in no zone or delegated'
             USING ERRCODE = 'RD409';
     END IF;
+    IF v_dlg IS NOT NULL THEN
+        RETURN QUERY SELECT d.i, NULL::bigint, NULL::timestamptz, NULL::timestamptz, d.t
+                       FROM unnest(v_dlg, v_dlg_text) AS d(i, t);
+    END IF;
     IF v_idx IS NULL THEN
         RETURN;
     END IF;
     IF v_pending THEN
+        -- as rdns_ptr_apply: a request waiting for forward DNS would otherwise be applied
+        -- over this one later by rdns-verifier
         UPDATE ptr_requests SET state = 'superseded', decided_at = now()
-         WHERE state = 'pending_review' AND ip IN (SELECT p_ips[i] FROM unnest(v_idx) AS i);
+         WHERE state IN ('pending_review', 'waiting_forward') AND ip IN (SELECT p_ips[i] FROM unnest(v_idx) AS i);
     END IF;
     RETURN QUERY
     WITH b AS MATERIALIZED (
@@ -85,6 +103,6 @@ BEGIN
     ), notified AS (
         SELECT count(*) AS n FROM woken w, LATERAL (SELECT pg_notify('rdns_changes', w.zone::text)) AS s
     )
-    SELECT b.idx, req.id, up.updated_at, up.verified_at
+    SELECT b.idx, req.id, up.updated_at, up.verified_at, NULL::text
       FROM b JOIN req ON req.ip = b.ip LEFT JOIN up ON up.ip = b.ip, notified;
 END $$;

@@ -19,12 +19,14 @@ import threading
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.reversename
 import dns.rrset
 import dns.zone
+import psycopg2
 import pytest
 
 from conftest import Client, new_account, problem, sql
@@ -406,3 +408,214 @@ def test_allocation_deletion_removes_its_delegation(env):
     assert (str(alloc["id"]),) in rows
     wait_zone(env, Z6, lambda t: " NS ns1.deleg" not in t, "NS gone")
     check_zone(env, Z6)
+
+
+# ---- a delegation made while a PTR change is on its way (the apply functions refuse it) ----
+
+RACE_NET, RACE_CHILD = "192.0.2.192/27", "192-223.2.0.192.in-addr.arpa"
+
+
+class HeldResolver:
+    """A forward resolver on loopback that answers the A query of one name only when the test
+    lets it (release), and says when the query has arrived: it holds a PUT in its
+    verification for as long as the test needs. Any other query: NXDOMAIN at once."""
+
+    def __init__(self, name, addr):
+        self.name, self.addr = dns.name.from_text(name), addr
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.arrived, self.release, self.stop = threading.Event(), threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            q = dns.message.from_wire(data)
+            a = dns.message.make_response(q)
+            qq = q.question[0]
+            if qq.name == self.name and qq.rdtype == dns.rdatatype.A:
+                a.answer.append(dns.rrset.from_text(qq.name, 60, "IN", "A", self.addr))
+                self.arrived.set()
+                threading.Thread(target=self.answer_later, args=(a, peer), daemon=True).start()
+                continue
+            if qq.name != self.name:
+                a.set_rcode(dns.rcode.NXDOMAIN)
+            self.sock.sendto(a.to_wire(), peer)
+
+    def answer_later(self, a, peer):
+        self.release.wait(20)
+        if not self.stop.is_set():
+            self.sock.sendto(a.to_wire(), peer)
+
+    def close(self):
+        self.stop.set()
+        self.release.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def race(env):
+    """A customer of RACE_NET, and the staff's delegation of it made at will (forced: nobody
+    serves the child); removed after each test."""
+    acct = new_account(env.staff, "deleg-race")
+    r = env.staff.post("/v1/allocations", json={"account_id": acct["id"], "prefix": RACE_NET})
+    assert r.status_code == 201, r.text
+    tok = env.staff.post(f"/v1/accounts/{acct['id']}/tokens").json()["token"]
+    return acct["id"], tok
+
+
+def delegate_race_net(env):
+    r = env.staff.put(f"/v1/delegations/{RACE_NET}", json={"nameservers": NS, "force": True})
+    assert r.status_code == 201, r.text
+
+
+def axfr_names(env, rdtype):
+    """The names of the hidden primary's AXFR of Z4 that have an rdtype record."""
+    z = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", Z4 + ".", port=env.zg.port, timeout=5, lifetime=10,
+                                        relativize=False), relativize=False)
+    return {str(n) for n, _ in z.iterate_rdatasets(rdtype)}
+
+
+def test_delegation_made_while_a_put_verifies_refuses_it(env, race, api_factory):
+    """The PUT passed the API's own check (not delegated) and is held in its forward check;
+    the delegation is made meanwhile; when the check passes, the apply function finds the
+    delegation under its lock: 409 naming it, no record, no PTR in the served zone."""
+    host, ip = f"race.{FWD}", "192.0.2.200"
+    res = HeldResolver(host, ip)
+    try:
+        api = api_factory({"resolvers": f"127.0.0.1:{res.port}", "verify_timeout_ms": 8000,
+                           "verify_retries": 0, "verify_deadline_ms": 10000})
+        c = Client(api.base, race[1])
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=c.put(f"/v1/ptr/{ip}", json={"hostname": host})))
+        t.start()
+        assert res.arrived.wait(10), "the PUT's forward query never arrived"
+        delegate_race_net(env)
+        res.release.set()
+        t.join(20)
+        assert not t.is_alive()
+        body = problem(out["r"], 409)
+        assert body["type"].endswith("delegated") and body["delegation"] == RACE_NET, body
+        assert body["nameservers"] == ", ".join(NS) and RACE_NET in body["detail"], body
+        assert sql(env.db, "SELECT count(*) FROM ptr_records WHERE ip = %s", ip)[0][0] == 0
+        assert sql(env.db, "SELECT count(*) FROM audit_log WHERE ip = %s AND action = 'ptr.set'", ip)[0][0] == 0
+        # served: the delegation's CNAME for the address, and no PTR
+        rev = f"200.{Z4}."
+        wait_until(lambda: rev in axfr_names(env, "CNAME"), timeout=15, what="delegation served")
+        assert rev not in axfr_names(env, "PTR")
+    finally:
+        res.close()
+        env.staff.delete(f"/v1/delegations/{RACE_NET}")
+
+
+def test_delegation_made_while_a_batch_verifies_answers_409_in_place(env, race, api_factory):
+    """POST /v1/ptr:batch: the item passed the lookup, the block is delegated while its
+    forward check runs; rdns_ptr_bulk_apply finds the delegation under its lock and the
+    item is a 409 naming it, not applied."""
+    host, ip = f"race-batch.{FWD}", "192.0.2.203"
+    res = HeldResolver(host, ip)
+    try:
+        api = api_factory({"resolvers": f"127.0.0.1:{res.port}", "verify_timeout_ms": 8000,
+                           "verify_retries": 0, "verify_deadline_ms": 10000})
+        c = Client(api.base, race[1])
+        out = {}
+        t = threading.Thread(target=lambda: out.update(
+            r=c.post("/v1/ptr:batch", json={"items": [{"ip": ip, "hostname": host}]})))
+        t.start()
+        assert res.arrived.wait(10), "the batch's forward query never arrived"
+        delegate_race_net(env)
+        res.release.set()
+        t.join(20)
+        assert not t.is_alive()
+        r = out["r"]
+        assert r.status_code == 200, r.text
+        item = r.json()["items"][0]
+        assert item["status"] == 409 and RACE_NET in item["error"] and NS[0] in item["error"], item
+        assert r.json()["applied"] == 0
+        assert sql(env.db, "SELECT count(*) FROM ptr_records WHERE ip = %s", ip)[0][0] == 0
+    finally:
+        res.close()
+        env.staff.delete(f"/v1/delegations/{RACE_NET}")
+
+
+def test_pending_exception_approved_after_a_delegation_is_refused(env, race):
+    """A request waiting for staff review whose block is delegated meanwhile: the approval
+    fails with a 409 naming the delegation, nothing is decided or applied; once the
+    delegation is gone the same request can be approved."""
+    c = Client(env.api.base, race[1])
+    ip = "192.0.2.201"
+    r = c.put(f"/v1/ptr/{ip}", json={"hostname": f"unconfirmed.{FWD}", "exception_reason": "moving DNS"})
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+    delegate_race_net(env)
+    try:
+        body = problem(env.staff.post(f"/v1/requests/{rid}/approve", json={"note": "ok"}), 409)
+        assert body["type"].endswith("delegated") and body["delegation"] == RACE_NET, body
+        assert f"request {rid}" in body["detail"] and "reject" in body["detail"], body
+        assert sql(env.db, "SELECT state FROM ptr_requests WHERE id = %s", rid) == [("pending_review",)]
+        assert sql(env.db, "SELECT count(*) FROM ptr_records WHERE ip = %s", ip)[0][0] == 0
+        assert sql(env.db, "SELECT count(*) FROM audit_log WHERE request_id = %s AND action = 'request.approve'",
+                   rid)[0][0] == 0
+    finally:
+        env.staff.delete(f"/v1/delegations/{RACE_NET}")
+    r = env.staff.post(f"/v1/requests/{rid}/approve", json={"note": "ok"})
+    assert r.status_code == 200, r.text
+    assert sql(env.db, "SELECT hostname FROM ptr_records WHERE ip = %s", ip) == [(f"unconfirmed.{FWD}",)]
+
+
+def test_delegation_waits_for_a_ptr_change_in_flight(env, race, dburl):
+    """The lock order: a PTR change that has checked "not delegated" holds the delegation
+    back until it commits (ROW SHARE on delegations against the delegation's EXCLUSIVE), so
+    a PTR is never applied after a delegation that it did not see."""
+    ip = "192.0.2.202"
+    conn = psycopg2.connect(dburl)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT o_request FROM rdns_ptr_apply(%s, 'inflight.example.net', %s, %s, 'test',"
+                    " true, NULL, NULL, NULL)", (ip, race[0], race[0]))
+        out = {}
+        t = threading.Thread(target=lambda: out.update(
+            r=env.staff.put(f"/v1/delegations/{RACE_NET}", json={"nameservers": NS, "force": True})))
+        t.start()
+        wait_until(lambda: sql(env.db, "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                               " AND relation = 'delegations'::regclass")[0][0] == 1,
+                   timeout=10, what="the delegation waiting for the PTR change in flight")
+        assert t.is_alive()
+        conn.commit()
+        t.join(20)
+        assert out["r"].status_code == 201, out["r"].text
+    finally:
+        conn.close()
+    # the change committed first: its PTR is kept (unrendered), and the next one is refused
+    assert sql(env.db, "SELECT hostname FROM ptr_records WHERE ip = %s", ip) == [("inflight.example.net",)]
+    try:
+        body = problem(env.staff.put(f"/v1/ptr/{ip}", json={"hostname": "again.example.net", "force": True}), 409)
+        assert body["delegation"] == RACE_NET
+    finally:
+        env.staff.delete(f"/v1/delegations/{RACE_NET}")
+
+
+def test_group_commit_refuses_a_delegated_change_in_place(env, race):
+    """rdns_ptr_apply_batch (the group commit of single PUTs): a change inside a delegation
+    comes back unapplied with the delegation, the others of the batch are applied."""
+    delegate_race_net(env)
+    try:
+        rows = sql(env.db, "SELECT o_idx, o_request IS NULL, o_delegation FROM rdns_ptr_apply_batch("
+                   "%s::inet[], %s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::boolean[], %s::text[],"
+                   " %s::text[]) ORDER BY o_idx",
+                   ["192.0.2.204", "192.0.2.60"], ["in.example.net", "out.example.net"], [None, None],
+                   [race[0], race[0]], ["test", "test"], [True, True], [None, None], [None, None])
+        assert rows == [(1, True, f"{RACE_NET} {', '.join(NS)}"), (2, False, None)], rows
+        assert sql(env.db, "SELECT host(ip) FROM ptr_records WHERE ip IN ('192.0.2.204', '192.0.2.60')") \
+            == [("192.0.2.60",)]
+    finally:
+        env.staff.delete(f"/v1/delegations/{RACE_NET}")
+        sql(env.db, "SELECT rdns_ptr_apply('192.0.2.60', NULL, NULL, %s, 'test', false, NULL, NULL, NULL)",
+            race[0])

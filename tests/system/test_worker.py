@@ -463,3 +463,55 @@ def test_reverify_budget_holds_across_two_workers(env):
     w1.stop()
     w2.stop()
     sql(env.dburl, "DELETE FROM ptr_checks WHERE ip <<= '10.9.0.0/16'")
+
+
+def test_waiting_request_whose_block_is_delegated_meanwhile_ends_delegated(env):
+    """A PTR set waiting for forward DNS whose block the customer delegates before forward
+    DNS confirms it: once it passes, the worker does not publish it inside the delegation
+    (rdns_ptr_apply refuses it under its lock) and ends it 'delegated', audited, with an
+    event that names the delegation."""
+    r = env.staff.post("/v1/accounts", json={"name": "cust-deleg", "role": "customer"})
+    acct = r.json()["id"]
+    tok = env.staff.post(f"/v1/accounts/{acct}/tokens", json={}).json()["token"]
+    assert env.staff.post("/v1/allocations", json={"account_id": acct, "prefix": "192.0.2.160/27"}).status_code == 201
+    c = Client(env.api.base, tok)
+    ip, host = "192.0.2.170", f"deleg170.{FWD}"
+    r = put_wait(c, ip, host)
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+    # forced: nobody serves the child zone here
+    r = env.staff.put("/v1/delegations/192.0.2.160/27", json={"nameservers": ["ns1.cust-deleg.example.net"],
+                                                              "force": True})
+    assert r.status_code == 201, r.text
+    w = env.worker()
+    try:
+        env.fwd.add("deleg170", ip)
+        wait_until(lambda: state_of(env, rid) != "waiting_forward", timeout=15, what="the worker's verdict")
+        assert state_of(env, rid) == "delegated"
+        assert sql(env.dburl, "SELECT count(*) FROM ptr_records WHERE ip = %s", (ip,)) == [(0,)]
+        assert sql(env.dburl, "SELECT count(*) FROM verify_jobs WHERE request_id = %s", (rid,)) == [(0,)]
+        audit = sql(env.dburl, "SELECT action, detail->>'delegation' FROM audit_log WHERE request_id = %s"
+                    " ORDER BY id", (rid,))
+        assert ("request.delegated", "192.0.2.160/27 ns1.cust-deleg.example.net") in audit, audit
+        assert not any(a[0] == "ptr.set" for a in audit), audit
+        ev = [e for e in c.get("/v1/events").json()["items"] if e["request_id"] == rid]
+        assert [e["kind"] for e in ev] == ["request.delegated"], ev
+        assert ev[0]["detail"]["delegation"] == "192.0.2.160/27"
+        assert ev[0]["detail"]["nameservers"] == "ns1.cust-deleg.example.net" and ev[0]["detail"]["hostname"] == host
+        assert served_ptr(env, ip) == []
+    finally:
+        w.stop()
+        env.staff.delete("/v1/delegations/192.0.2.160/27")
+
+
+def test_batch_supersedes_a_waiting_request(env):
+    """A bulk change of an address supersedes its request waiting for forward DNS, as a
+    single PUT does: else the worker would apply the older wish over the batch's later."""
+    ip = "192.0.2.40"
+    r = put_wait(env.a, ip, f"batchwait.{FWD}")
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+    r = env.a.post("/v1/ptr:batch", json={"items": [{"ip": ip, "reset": True}]})
+    assert r.status_code == 200 and r.json()["items"][0]["status"] == 200, r.text
+    assert state_of(env, rid) == "superseded"
+    assert sql(env.dburl, "SELECT count(*) FROM verify_jobs WHERE request_id = %s", (rid,)) == [(0,)]

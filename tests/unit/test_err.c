@@ -9,7 +9,7 @@
 #include "core/err.h"
 
 /* The codes run from RDNS_OK down to the last one without gaps. */
-#define LAST RDNS_EAGAIN
+#define LAST RDNS_EDELEGATED
 
 static void test_err_messages(void **state)
 {
