@@ -2,7 +2,8 @@
 -- (p_hostnames[i] not null) and resets (null), applied in one transaction and a handful of
 -- statements: each gets what rdns_ptr_apply() gives a change (the address's advisory lock,
 -- its pending request superseded, the record upserted or deleted, a request, an audit entry,
--- its zone's change mark and a NOTIFY when the zone becomes dirty).
+-- its zone's change mark with the address and its old name (migration 010: rdns-zonegen
+-- serves the change from the difference) and a NOTIFY when the zone becomes dirty).
 --
 -- p_owner: the customer whose allocations must hold the addresses (null: staff). An
 -- address in no zone or not the owner's is not applied and has no row; one inside a
@@ -97,7 +98,9 @@ BEGIN
     ), changed AS MATERIALIZED (
         SELECT DISTINCT b.zone FROM b WHERE b.old IS DISTINCT FROM b.hostname
     ), chg AS (
-        INSERT INTO zone_changes (zone_id) SELECT changed.zone FROM changed
+        -- one row per address changed (migration 010: rdns-zonegen applies it alone)
+        INSERT INTO zone_changes (zone_id, ip, old_hostname)
+        SELECT b.zone, b.ip, b.old FROM b WHERE b.old IS DISTINCT FROM b.hostname
     ), woken AS (
         SELECT changed.zone FROM changed WHERE NOT rdns_zone_pending(changed.zone)
     ), notified AS (

@@ -244,3 +244,51 @@ def test_leader_change_after_a_change_from_the_difference(env):
         standby.close()
         zg.close()
         env.zg.start().wait_leader()
+
+
+def ixfr_applied(base, port, serial):
+    """base (an AXFR's set at serial) with the IXFR from serial applied (RFC 1995: new SOA,
+    then per step old SOA, deletions, new SOA, additions; then the new SOA)."""
+    msgs = list(dns.query.xfr("127.0.0.1", ZONE + ".", rdtype=dns.rdatatype.IXFR, serial=serial, port=port,
+                              relativize=False))
+    rrs = [(rs.name.to_text().lower(), rs.ttl, dns.rdatatype.to_text(rs.rdtype), rd.to_text().lower())
+           for m in msgs for rs in m.answer for rd in rs]
+    assert rrs[0][2] == "SOA" and rrs[1][2] == "SOA", rrs[:3]  # incremental, not a full zone
+    out, adding = set(base), True
+    for rr in rrs[1:-1]:
+        if rr[2] == "SOA":  # the old SOA opens the deletions, the new one the additions
+            adding = not adding
+        (out.add if adding else out.discard)(rr)
+    return out
+
+
+def test_batch_is_served_from_the_difference_and_its_ixfr_is_exact(env, knot):
+    """POST /v1/ptr:batch (rdns_ptr_bulk_apply) fills each zone change's address and old
+    name like a single PUT (migration 010), so a batch in a large zone is served from the
+    difference, not by a render of the whole zone; its IXFR applied to the AXFR before it
+    equals a fresh AXFR."""
+    zg = env.zg
+    fwd = "incr-batch.example.com"
+    knot.set_zone(fwd, f"$ORIGIN {fwd}.\n$TTL 60\n@ SOA ns1 hostmaster 1 3600 900 86400 60\n@ NS ns1\n"
+                       "ns1 A 127.0.0.1\nb1 A 172.20.5.1\nb2 A 172.20.5.2\n")
+    wait_until(lambda: dns.query.udp(dns.message.make_query(f"b2.{fwd}.", "A"), "127.0.0.1", port=knot.port,
+                                     timeout=1).answer, timeout=10, what="forward zone served")
+    put(env.staff, "172.20.5.3", "to-reset.example.com")
+    serve_time(zg, "172.20.5.3", "to-reset.example.com.")
+    wait_until(lambda: file_serial(zg.zone_path(ZONE)) == soa_serial(zg.port), timeout=15, what="file in place")
+    before = soa_serial(zg.port)
+    base = axfr("127.0.0.1", zg.port, ZONE)
+    mark = len(zg.log())
+    items = [{"ip": "172.20.5.1", "hostname": f"b1.{fwd}"}, {"ip": "172.20.5.2", "hostname": f"b2.{fwd}"},
+             {"ip": "172.20.5.3", "reset": True}]
+    r = env.staff.post("/v1/ptr:batch", json={"items": items})
+    assert r.status_code == 200 and r.json()["applied"] == 3, r.text
+    serve_time(zg, "172.20.5.2", f"b2.{fwd}.")
+    serve_time(zg, "172.20.5.3", "pool-172-20-5-3.example.net.")
+    serial = soa_serial(zg.port)
+    log = zg.log()[mark:]
+    assert f"serial {serial} from the difference" in log, log
+    assert f"{RECORDS} records, written in" not in log, log  # no full render on the change path
+    fresh = axfr("127.0.0.1", zg.port, ZONE)
+    assert ("1.5.20.172.in-addr.arpa.", 3600, "PTR", f"b1.{fwd}.") in fresh
+    assert ixfr_applied(base, zg.port, before) == fresh
