@@ -250,6 +250,7 @@ static void batch_decide(api_req_t *r)
 	}
 	for (size_t i = 0; i < j->n; i++)
 		failed += j->it[i].status != 0;
+	uint64_t t_decided = core_metrics_now_ns(), t_db = t_decided;
 	/* the passing items, in one transaction (unless atomic and some failed: none) */
 	size_t m = 0;
 	db_bulk_item_t *db = NULL;
@@ -278,6 +279,7 @@ static void batch_decide(api_req_t *r)
 		}
 		int err = db_bulk_apply(r->db, db, m, r->caller.staff ? 0 : r->caller.account_id,
 		                        r->caller.account_id, r->caller.name, j->atomic);
+		t_db = core_metrics_now_ns();
 		if (err != RDNS_OK && err != RDNS_EDENIED) {
 			free(idx);
 			free(db);
@@ -328,14 +330,47 @@ static void batch_decide(api_req_t *r)
 	         j->n - applied, j->atomic ? "true" : "false");
 	core_strbuf_str(&b, tail);
 	log_debug("batch: request %s: %zu items, %zu applied; verified in %.1f ms (%zu threads), decided and "
-	          "applied in %.1f ms",
+	          "applied in %.1f ms (decided %.1f, in PostgreSQL %.1f)",
 	          r->id, j->n, applied, (double)(j->t_verified - j->t0) / 1e6, j->pool + 1,
-	          (double)(t_applied - j->t_verified) / 1e6);
+	          (double)(t_applied - j->t_verified) / 1e6, (double)(t_decided - j->t_verified) / 1e6,
+	          (double)(t_db - t_decided) / 1e6);
 	if (b.failed)
 		api_problem(r, 503, NULL, "Service Unavailable", NULL, "%s", "out of memory; retry shortly");
 	else
 		api_raw(r, 200, "application/json", b.p, b.len);
 	free(b.p);
+}
+
+/* qsort: items by address, then by position (the array's order). */
+static int by_ip(const void *a, const void *b)
+{
+	const item_t *x = *(item_t *const *)a, *y = *(item_t *const *)b;
+	int c = strcmp(x->ip, y->ip);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Refuse every repeat of an address in its place, naming the first item with it: sorted,
+ * not each item against all before it (1,000 items: 500,000 comparisons on the worker). */
+static bool refuse_repeats(job_t *j)
+{
+	item_t **ord = malloc(j->n * sizeof(*ord));
+	if (!ord)
+		return false;
+	size_t m = 0;
+	for (size_t i = 0; i < j->n; i++)
+		if (j->it[i].status != 400)
+			ord[m++] = &j->it[i];
+	qsort(ord, m, sizeof(*ord), by_ip);
+	for (size_t k = 1, first = 0; k < m; k++) {
+		if (strcmp(ord[k]->ip, ord[first]->ip) != 0) {
+			first = k;
+			continue;
+		}
+		set_error(ord[k], 400, "%s repeats item %zu: one change per address in a batch", ord[k]->ip,
+		          (size_t)(ord[first] - j->it));
+	}
+	free(ord);
+	return true;
 }
 
 /* The items of the body into j->it: addresses parsed (else the item's 400), repeats
@@ -372,14 +407,8 @@ static bool load_items(api_req_t *r, const api_batch_t *b, job_t *j)
 			it->hostname = it->gen;
 		}
 		core_addr_format(&it->a, it->ip, sizeof(it->ip));
-		for (size_t k = 0; k < i; k++)
-			if (j->it[k].status != 400 && strcmp(j->it[k].ip, it->ip) == 0) {
-				set_error(it, 400, "%s repeats item %zu: one change per address in a batch",
-				          it->ip, k);
-				break;
-			}
 	}
-	return true;
+	return refuse_repeats(j);
 }
 
 static void batch_post(api_req_t *r)

@@ -29,27 +29,14 @@ DB_STMT(st_rate_n, "SELECT o_allowed, o_retry_after FROM rdns_rate_take_n($1::bi
 	3);
 /* clang-format on */
 
-/* An array literal of n texts (NULL elements for NULL), quoted and escaped. */
+/* An array literal of n texts (NULL elements for NULL), quoted and escaped by
+ * db_array_elem (runs without a quote or backslash copied whole: the findings of 1,000
+ * items are some 600 KB). */
 static void put_array(core_strbuf_t *b, const char *const *v, size_t n, size_t stride)
 {
-	core_strbuf_str(b, "{");
-	for (size_t i = 0; i < n; i++) {
-		const char *s = *(const char *const *)((const char *)v + i * stride);
-		if (i)
-			core_strbuf_str(b, ",");
-		if (!s) {
-			core_strbuf_str(b, "NULL");
-			continue;
-		}
-		core_strbuf_str(b, "\"");
-		for (; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				core_strbuf_put(b, "\\", 1);
-			core_strbuf_put(b, s, 1);
-		}
-		core_strbuf_str(b, "\"");
-	}
-	core_strbuf_str(b, "}");
+	for (size_t i = 0; i < n; i++)
+		db_array_elem(b, i, *(const char *const *)((const char *)v + i * stride));
+	core_strbuf_str(b, n ? "}" : "{}");
 }
 
 static void copy(char *dst, size_t len, const PGresult *r, int row, int col)

@@ -43,6 +43,8 @@ BEGIN
            bool_or(t.pending) FILTER (WHERE t.deleg IS NULL),
            array_agg(t.idx) FILTER (WHERE t.deleg IS NOT NULL), array_agg(t.deleg) FILTER (WHERE t.deleg IS NOT NULL)
       INTO v_idx, v_zone, v_holder, v_old, v_pending, v_dlg, v_dlg_text
+      -- OFFSET 0: evaluated once per item; flattened, each subquery ran once per reference
+      -- (the delegation's seven times, the holder's twice)
       FROM (SELECT u.idx::integer AS idx, z.id AS zone, u.owner,
                    -- the allocation and the zone holding u.ip: btree floor lookups (db/floor.h)
                    (SELECT f.account_id FROM (SELECT account_id, prefix FROM allocations WHERE prefix <= u.ip
@@ -53,7 +55,7 @@ BEGIN
                      WHERE d.prefix >>= u.ip) AS deleg
               FROM unnest(p_ips, p_owners) WITH ORDINALITY AS u(ip, owner, idx)
               JOIN LATERAL (SELECT id, prefix FROM reverse_zones WHERE prefix <= u.ip
-                            ORDER BY prefix DESC LIMIT 1) z ON z.prefix >>= u.ip) t
+                            ORDER BY prefix DESC LIMIT 1) z ON z.prefix >>= u.ip OFFSET 0) t
      WHERE t.owner IS NULL OR t.holder = t.owner;
     IF v_dlg IS NOT NULL THEN
         RETURN QUERY SELECT d.i, NULL::bigint, NULL::timestamptz, NULL::timestamptz, d.t
