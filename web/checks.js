@@ -15,6 +15,10 @@ const STATE_WORDS = {
   approved: "approved by staff and applied",
   rejected: "rejected by staff",
   superseded: "superseded by a later change",
+  waiting_forward: "waiting for the name to resolve (forward DNS propagating)",
+  expired: "not applied: the name never resolved back in time",
+  cancelled: "cancelled",
+  delegated: "not applied: the block was delegated meanwhile",
 };
 
 export function stateWords(s) {

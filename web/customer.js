@@ -314,7 +314,8 @@ export async function requests(section) {
   section.append(el("h1", {tabindex: "-1"}, "My requests"),
                  el("p", {}, "Every change you asked for, newest first, with its checks and the staff decision."));
   const f = field("State", "state", {type: "select", options: [["", "any"], ["applied", "applied"], ["failed_checks", "failed checks"],
-    ["pending_review", "pending review"], ["approved", "approved"], ["rejected", "rejected"], ["superseded", "superseded"]]});
+    ["pending_review", "pending review"], ["approved", "approved"], ["rejected", "rejected"], ["superseded", "superseded"],
+    ["waiting_forward", "waiting for forward DNS"], ["expired", "expired"], ["cancelled", "cancelled"], ["delegated", "delegated"]]});
   const form = el("form", {class: "filters"}, f.wrap, el("button", {type: "submit"}, "Filter"));
   const list = el("div", {class: "list"});
   const more = el("button", {type: "button", class: "secondary", hidden: true}, "Older requests");
