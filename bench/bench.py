@@ -1,6 +1,7 @@
-"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, batch, soak, reverify, diag) on one
-private PostgreSQL cluster, prints one table per benchmark, exits 1 if a target is
-missed (2 if a benchmark could not run)."""
+"""bench.py - runs the rdns benchmarks (all, or those named: api, zonegen, batch, soak, reverify, diag,
+scale) on one private PostgreSQL cluster, prints one table per benchmark, exits 1 if a
+target is missed (2 if a benchmark could not run). scale (the provider profile, issue #17)
+is not part of "all": it runs when named, or alone when RDNS_BENCH_SCALE=provider."""
 import os
 import sys
 import time
@@ -12,16 +13,22 @@ import bench_reverify  # noqa: E402 - R1, rdns-verifier (issue 18)
 import bench_diag  # noqa: E402 - issue #18, diagnostics latency
 import bench_batch  # noqa: E402
 import bench_soak  # noqa: E402
+import bench_scale  # noqa: E402 - issue #17, the provider profile
 import bench_zonegen  # noqa: E402
 import benchlib  # noqa: E402
 from benchlib import BUILD, Pg, cleanup_all, install_signal_handlers, log  # noqa: E402
 
 SUITES = {"api": bench_api.run, "zonegen": bench_zonegen.run, "batch": bench_batch.run, "soak": bench_soak.run,
-          "reverify": bench_reverify.run, "diag": bench_diag.run}
+          "reverify": bench_reverify.run, "diag": bench_diag.run, "scale": bench_scale.run}
+DEFAULT = [n for n in SUITES if n != "scale"]  # the default profile, as before issue #17
 
 
 def main(argv):
-    names = argv or list(SUITES)
+    profile = os.environ.get("RDNS_BENCH_SCALE", "")
+    if profile not in ("", "default", "provider"):
+        print(f"bench: RDNS_BENCH_SCALE={profile}: expected provider (or default)", file=sys.stderr)
+        return 2
+    names = argv or (["scale"] if profile == "provider" else DEFAULT)
     for n in names:
         if n not in SUITES:
             print(f"usage: bench.py [{'|'.join(SUITES)}]...", file=sys.stderr)
