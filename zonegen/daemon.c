@@ -82,6 +82,7 @@ typedef struct {
 	char *rendered;       /* ids rendered by the last render_list, "1,2,3" */
 	size_t rendered_len;
 	int failures;      /* renders and publishes that failed since the start */
+	bool took_changes; /* a pass over every zone rendered the dirty ones on the way */
 	incr_zone_t *incr; /* #19: the large zones published */
 	size_t n_incr, cap_incr;
 } zg_t;
@@ -641,10 +642,15 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	return RDNS_OK;
 }
 
-/* Render every zone (all) or the dirty ones. */
+static bool take_notifies(zg_t *z);
+
+/* Render every zone (all) or the dirty ones. A pass over every zone takes seconds when
+ * there are many (82k zones: ~1 ms each, issue #17); a change notified on the way is not
+ * left waiting for its end: the dirty zones are rendered then and there. */
 static int render_list(zg_t *z, bool all, bool force)
 {
 	db_zone_list_t l;
+	long long t_start = now_ms();
 	int err = all ? db_zones_all(z->db, &l) : db_zones_dirty(z->db, &l);
 	if (err != RDNS_OK)
 		return err;
@@ -669,16 +675,25 @@ static int render_list(zg_t *z, bool all, bool force)
 	db_zone_list_free(&l);
 	int rc = RDNS_OK;
 	size_t o = 0;
-	bool gone = false;
+	bool gone = false, took = false;
 	if (z->rendered)
 		z->rendered[0] = 0;
 	for (size_t i = 0; i < n && rc != RDNS_EDB; i++) {
 		rc = render_one(z, ids[i], force, &gone);
-		if (rc == RDNS_OK && z->rendered && o + 24 < z->rendered_len)
+		if (rc == RDNS_OK && z->rendered && !took && o + 24 < z->rendered_len)
 			o += (size_t)snprintf(z->rendered + o, z->rendered_len - o, "%s%lld", o ? "," : "",
 			                      ids[i]);
+		if (all && rc != RDNS_EDB && z->listening && take_notifies(z)) {
+			rc = render_list(z, false, false);
+			/* z->rendered lists the dirty pass's zones now: the caller watches their
+			 * late commits (late_start) */
+			took = z->took_changes = true;
+		}
 	}
 	free(ids);
+	/* issue #17: what a reconcile costs at scale (bench/bench_scale.py reads this line) */
+	if (all && rc != RDNS_EDB)
+		log_info("zonegen: reconcile: %zu zones checked in %lld ms", n, now_ms() - t_start);
 	if (gone && rc != RDNS_EDB && !all) {
 		if ((err = db_zones_all(z->db, &l)) != RDNS_OK)
 			return err == RDNS_EDB ? err : RDNS_OK;
@@ -1080,6 +1095,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			if (render_list(&z, true, false) == RDNS_EDB) {
 				z.leader = false;
 			} else {
+				z.took_changes = false; /* the catch-up pass below covers them */
 				/* Changes committed while no leader listened, or during the reconcile,
 				 * notified nobody: look for them in the change log at once. */
 				render_at = now_ms();
@@ -1209,6 +1225,16 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				continue;
 			}
 			passed = true;
+			if (z.took_changes) {
+				/* the dirty renders on the way: their late commits, as after any pass */
+				z.took_changes = false;
+				bool dirty = false;
+				if (z.rendered[0] && late_start(&z, &late, &dirty) == RDNS_EDB) {
+					z.leader = false;
+					continue;
+				}
+				arm_render(&render_at, next_start);
+			}
 		}
 		if (passed && z.n_retry > 0 && retry_at < 0) {
 			long long wait = retry_backoff_ms(retry_streak++);
