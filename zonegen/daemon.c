@@ -31,6 +31,7 @@
 #include "zonegen/notify.h"
 #include "zonegen/render.h"
 #include "zonegen/tsig.h"
+#include "zonegen/writer.h"
 
 /* The leader's lease. A new leader waits ZG_LEASE_MS after taking the lock before it
  * serves, renders or announces anything; a leader serves only until ZG_LEASE_MS / 2
@@ -51,7 +52,9 @@ typedef struct {
 	bool pending;        /* the published version is an overlay whose file is still to be written */
 	long long write_at;  /* then: when to write it (monotonic ms) */
 	size_t names;        /* then: the names the overlay replaces */
-	db_zone_params_t zp; /* then: its parameters */
+	uint32_t serial;     /* then: its serial */
+	db_zone_params_t zp; /* then: its parameters (zeroed while the writer has them) */
+	bool writing;        /* the writer's job is this zone's (of serial or an older one) */
 } incr_zone_t;
 
 typedef struct {
@@ -85,6 +88,8 @@ typedef struct {
 	bool took_changes; /* a pass over every zone rendered the dirty ones on the way */
 	incr_zone_t *incr; /* #19: the large zones published */
 	size_t n_incr, cap_incr;
+	zg_writer_t *writer; /* #19: their files, off this thread (NULL: written on it) */
+	zg_writer_job_t job; /* the writer's one job */
 } zg_t;
 
 static long long now_ms(void)
@@ -243,8 +248,10 @@ static void notify_zone(zg_t *z, const zg_render_result_t *res)
 	explicit_bzero(targets, sizeof(targets)); /* secrets */
 }
 
-/* Run post_write_command with {zone} and {file} substituted; bounded to 30 s. */
-static void post_write(zg_t *z, const zg_render_result_t *res)
+/* Run post_write_command with {zone} and {file} substituted; bounded to 30 s. ping: prove
+ * the session alive meanwhile (false on the writer's thread, which must not touch z->db:
+ * the loop goes on proving it there). */
+static void post_write_run(zg_t *z, const zg_render_result_t *res, bool ping)
 {
 	const char *tmpl = z->conf->post_write_command;
 	if (!tmpl[0])
@@ -284,7 +291,7 @@ static void post_write(zg_t *z, const zg_render_result_t *res)
 	long long deadline = now_ms() + 30000, next_ping = now_ms() + ZG_LEASE_MS / 5;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		/* The hidden primary goes on serving meanwhile: keep proving the session alive. */
-		if (now_ms() >= next_ping) {
+		if (ping && now_ms() >= next_ping) {
 			long long t = now_ms();
 			if (db_zones_ping(z->db) == RDNS_OK && leading(z))
 				lease_renew(z, t);
@@ -302,6 +309,13 @@ static void post_write(zg_t *z, const zg_render_result_t *res)
 		log_warn("zonegen: zone %s: post_write_command exited with status %d", res->name,
 		         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
+
+static void post_write(zg_t *z, const zg_render_result_t *res)
+{
+	post_write_run(z, res, true);
+}
+
+static int writer_abandon(zg_t *z, long long id);
 
 static bool is_published(zg_t *z, const char *name)
 {
@@ -391,6 +405,11 @@ static void drop_gone(zg_t *z, const db_zone_list_t *all)
 			i++;
 			continue;
 		}
+		/* its file must not come back after remove_gone_files */
+		const zg_writer_job_t *cur = zg_writer_current(z->writer);
+		if (cur != NULL && strcmp(cur->zp.name, z->published[i]) == 0 &&
+		    writer_abandon(z, cur->zone_id) == RDNS_EDB)
+			z->leader = false;
 		char fqdn[96];
 		snprintf(fqdn, sizeof(fqdn), "%s.", z->published[i]);
 		if (z->srv)
@@ -420,9 +439,101 @@ static void incr_clear(incr_zone_t *iz)
 	iz->names = 0;
 }
 
+/* ---- the writer's thread: one file at a time, carried out here ---- */
+
+/* On the writer's thread, after its rename: the post-write command (no round trips on the
+ * session, which is this loop's: the loop goes on proving it). */
+static void writer_after(const zg_writer_job_t *job, void *arg)
+{
+	zg_render_result_t res = {.serial = job->sn->soa.soa[0]};
+	snprintf(res.name, sizeof(res.name), "%s", job->zp.name);
+	const zg_t *z = arg;
+	snprintf(res.path, sizeof(res.path), "%s/%s.zone", z->conf->zone_dir, job->zp.name);
+	post_write_run(arg, &res, false);
+}
+
+/* Carry out the writer's finished job (wait: for the one in flight): the hash stored and
+ * the file published in its version's place (leading only: else the next leader's render
+ * does it), the zone's file no longer pending when it was of the version served last; a
+ * failed or abandoned write leaves the overlay served and its parameters with the zone
+ * again. RDNS_OK or RDNS_EDB. */
+static int writer_finish(zg_t *z, bool wait)
+{
+	zg_writer_job_t *job = zg_writer_take(z->writer, wait);
+	if (job == NULL)
+		return RDNS_OK;
+	incr_zone_t *iz = incr_find(z, job->zone_id);
+	uint32_t serial = job->sn->soa.soa[0];
+	/* no newer version from the difference was served meanwhile (that one holds zp) */
+	bool latest = iz != NULL && iz->pending && iz->serial == serial;
+	bool done = false;
+	int rc = RDNS_OK;
+	if (iz != NULL)
+		iz->writing = false;
+	if (job->rc == RDNS_OK && iz != NULL && leading(z)) {
+		rc = zg_incr_write_done(z->db, z->srv, job->zone_id, job->sn, job->zp.name, job->path,
+		                        job->hash);
+		if (rc == RDNS_OK) {
+			done = true;
+			log_zone_info(
+			    "zonegen", job->zp.name,
+			    "serial %u written to its file in %lld ms by the writer (%zu names from the "
+			    "difference)%s",
+			    serial, job->write_ms, iz->names,
+			    latest ? "" : "; a newer version is served, its file follows");
+		} else if (rc != RDNS_EDB) {
+			log_zone_err("zonegen", job->zp.name,
+			             "publishing the file of serial %u failed (%s); will try again", serial,
+			             rdns_strerror(rc));
+			z->failures++;
+			iz->write_at = now_ms() + 5000;
+		}
+	} else if (job->rc == RDNS_OK) {
+		log_zone_info(
+		    "zonegen", job->zp.name,
+		    "serial %u written to its file in %lld ms; not leading any more (its hash is left "
+		    "to the next leader's render)",
+		    serial, job->write_ms);
+	} else if (job->rc == RDNS_EAGAIN) {
+		log_zone_info("zonegen", job->zp.name, "writing the file of serial %u abandoned", serial);
+	} else {
+		/* The overlay goes on being served; the file is tried again later, and a render
+		 * of the zone (after a change of anything else, the reconcile) replaces both. */
+		log_zone_err("zonegen", job->zp.name,
+		             "writing the file of serial %u failed (%s); will try again", serial,
+		             rdns_strerror(job->rc));
+		z->failures++;
+		if (iz != NULL)
+			iz->write_at = now_ms() + 5000;
+	}
+	if (latest && done) {
+		incr_clear(iz);
+	} else if (latest) {
+		iz->zp = job->zp; /* the zone's again, for the next try */
+		memset(&job->zp, 0, sizeof(job->zp));
+	}
+	zg_dnssrv_put(z->srv, job->sn);
+	job->sn = NULL;
+	db_zone_params_free(&job->zp);
+	return rc == RDNS_EDB ? RDNS_EDB : RDNS_OK;
+}
+
+/* Cancel the writer's job when it is zone id's (any zone's: id < 0) and wait for it: a
+ * write in flight when the lease is lost or the zone goes never replaces a file after. */
+static int writer_abandon(zg_t *z, long long id)
+{
+	const zg_writer_job_t *cur = zg_writer_current(z->writer);
+	if (cur == NULL || (id >= 0 && cur->zone_id != id))
+		return RDNS_OK;
+	zg_writer_cancel(z->writer);
+	return writer_finish(z, true);
+}
+
 /* The zone is no longer published as a large zone (gone, failed, small, not leading). */
 static void incr_forget(zg_t *z, long long id)
 {
+	if (writer_abandon(z, id) == RDNS_EDB)
+		z->leader = false;
 	incr_zone_t *iz = incr_find(z, id);
 	if (iz == NULL)
 		return;
@@ -432,6 +543,8 @@ static void incr_forget(zg_t *z, long long id)
 
 static void incr_forget_all(zg_t *z)
 {
+	if (writer_abandon(z, -1) == RDNS_EDB)
+		z->leader = false;
 	for (size_t i = 0; i < z->n_incr; i++)
 		incr_clear(&z->incr[i]);
 	z->n_incr = 0;
@@ -465,9 +578,16 @@ static void incr_note(zg_t *z, long long id, const zg_render_result_t *res)
 	iz->params_fp = res->params_fp;
 }
 
-/* Write the file of the zone's overlay version; the post-write command follows. */
+/* Write the file of the zone's overlay version on this thread (what the writer's thread
+ * does otherwise: before a render of the zone, a full overlay, at shutdown); the post-write
+ * command follows. */
 static int incr_flush(zg_t *z, incr_zone_t *iz)
 {
+	/* one in flight first: it may be this zone's, and files are written one at a time */
+	if (iz->writing && writer_finish(z, true) == RDNS_EDB)
+		return RDNS_EDB;
+	if (!iz->pending)
+		return RDNS_OK;
 	long long t0 = now_ms();
 	uint32_t serial = 0;
 	int rc = zg_incr_write(z->db, z->srv, iz->id, &iz->zp, z->conf->zone_dir, &serial);
@@ -490,6 +610,35 @@ static int incr_flush(zg_t *z, incr_zone_t *iz)
 	snprintf(res.path, sizeof(res.path), "%s/%s.zone", z->conf->zone_dir, iz->name);
 	incr_clear(iz);
 	post_write(z, &res);
+	return RDNS_OK;
+}
+
+/* Hand the file of the zone's overlay version to the writer's thread (idle). */
+static int incr_start(zg_t *z, incr_zone_t *iz)
+{
+	char fqdn[96];
+	snprintf(fqdn, sizeof(fqdn), "%s.", iz->name);
+	zg_zonedb_snap_t *sn = zg_dnssrv_get(z->srv, fqdn);
+	if (sn == NULL || sn->base == NULL || sn->soa.soa[0] != iz->serial) {
+		/* not the overlay this loop published last: zg_incr_write sorts it out */
+		zg_dnssrv_put(z->srv, sn);
+		return incr_flush(z, iz);
+	}
+	zg_writer_job_t *job = &z->job;
+	memset(job, 0, sizeof(*job));
+	job->zone_id = iz->id;
+	job->sn = sn; /* held until writer_finish: the base file and the overlay stay */
+	job->zp = iz->zp;
+	snprintf(job->zone_dir, sizeof(job->zone_dir), "%s", z->conf->zone_dir);
+	snprintf(job->path, sizeof(job->path), "%s/%s.zone", z->conf->zone_dir, iz->name);
+	job->after = writer_after;
+	job->arg = z;
+	if (zg_writer_submit(z->writer, job) != RDNS_OK) {
+		zg_dnssrv_put(z->srv, sn); /* (busy: the caller looked) */
+		return RDNS_OK;
+	}
+	memset(&iz->zp, 0, sizeof(iz->zp)); /* the job's until it is finished */
+	iz->writing = true;
 	return RDNS_OK;
 }
 
@@ -533,6 +682,7 @@ static int incr_apply(zg_t *z, incr_zone_t *iz)
 	iz->zp = r.zp;
 	iz->pending = true;
 	iz->names += r.names;
+	iz->serial = r.serial;
 	iz->write_at = now_ms() + z->conf->incremental_write_ms;
 	zg_render_result_t res = {.serial = r.serial};
 	snprintf(res.name, sizeof(res.name), "%s", r.name);
@@ -541,17 +691,30 @@ static int incr_apply(zg_t *z, incr_zone_t *iz)
 	return RDNS_OK;
 }
 
-/* The overlays whose time has come are written (the earliest next one: *next, -1: none). */
+/* The overlays whose time has come are written: handed to the writer's thread when it is
+ * idle (on this thread without one). *next: the earliest time one is due that is not
+ * waiting for the writer (whose eventfd wakes the loop), -1: none. */
 static int incr_due(zg_t *z, long long *next)
 {
 	*next = -1;
+	bool busy = zg_writer_current(z->writer) != NULL;
 	for (size_t i = 0; i < z->n_incr; i++) {
 		incr_zone_t *iz = &z->incr[i];
-		if (!iz->pending)
+		if (!iz->pending || iz->writing)
 			continue;
-		if (iz->write_at <= now_ms() && incr_flush(z, iz) == RDNS_EDB)
-			return RDNS_EDB;
-		if (iz->pending && (*next < 0 || iz->write_at < *next))
+		if (iz->write_at <= now_ms()) {
+			int rc = RDNS_OK;
+			if (z->writer == NULL)
+				rc = incr_flush(z, iz);
+			else if (!busy)
+				rc = incr_start(z, iz);
+			if (rc == RDNS_EDB)
+				return RDNS_EDB;
+			busy = zg_writer_current(z->writer) != NULL;
+		}
+		if (!iz->pending || iz->writing || (busy && iz->write_at <= now_ms()))
+			continue;
+		if (*next < 0 || iz->write_at < *next)
 			*next = iz->write_at;
 	}
 	return RDNS_OK;
@@ -868,14 +1031,20 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		z->lease = zg_lease_start(conf->database_url, z->srv, ZG_LEASE_MS, ZG_LEASE_MS / 8);
 		if (z->lease == NULL)
 			log_warn("zonegen: no lease thread; a long render may pause serving");
+		/* #19: large zones' files are written off this loop */
+		z->writer = zg_writer_new();
+		if (z->writer == NULL)
+			log_warn("zonegen: no writer thread; large zones' files are written on the loop");
 	}
 	return RDNS_OK;
 }
 
 static void teardown(zg_t *z)
 {
-	incr_forget_all(z);
+	incr_forget_all(z); /* (the writer's job first) */
 	free(z->incr);
+	zg_writer_free(z->writer);
+	z->writer = NULL;
 	zg_lease_free(z->lease);
 	z->lease = NULL;
 	if (z->srv) {
@@ -1126,8 +1295,10 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		if (take_notifies(&z))
 			arm_render(&render_at, next_start);
 
-		struct pollfd pfd[3] = {
-		    {sfd, POLLIN, 0}, {zg_notifier_fd(z.notifier), POLLIN, 0}, {-1, POLLIN, 0}};
+		struct pollfd pfd[4] = {{sfd, POLLIN, 0},
+		                        {zg_notifier_fd(z.notifier), POLLIN, 0},
+		                        {-1, POLLIN, 0},
+		                        {zg_writer_fd(z.writer), POLLIN, 0}};
 		if (db_conn(z.db) && PQstatus(db_conn(z.db)) == CONNECTION_OK)
 			pfd[2].fd = PQsocket(db_conn(z.db));
 		long long wake = next_connect;
@@ -1151,14 +1322,17 @@ int zg_daemon_run(const rdns_conf_t *conf)
 			timeout = 0;
 		if (timeout > 1000)
 			timeout = 1000;
-		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, 4, timeout) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) > 0)
 				log_info("zonegen: signal %u, stopping", si.ssi_signo);
 			/* #19: versions served from the difference get their files first, so that the
-			 * next leader starts from them (and their IXFR history) */
+			 * next leader starts from them (and their IXFR history): the writer's job
+			 * finished, then the others written here */
+			if (writer_finish(&z, true) == RDNS_EDB)
+				z.leader = false;
 			for (size_t i = 0; leading(&z) && i < z.n_incr; i++)
 				if (z.incr[i].pending)
 					(void)incr_flush(&z, &z.incr[i]);
@@ -1167,6 +1341,8 @@ int zg_daemon_run(const rdns_conf_t *conf)
 		}
 		if (pfd[1].revents & POLLIN)
 			drain_notify(&z);
+		if ((pfd[3].revents & POLLIN) && writer_finish(&z, false) == RDNS_EDB)
+			z.leader = false;
 		if (pfd[2].fd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
 			PGconn *c = db_conn(z.db);
 			if (!PQconsumeInput(c)) {

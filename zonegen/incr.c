@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,8 +363,14 @@ static int lower_bound(int fd, off_t lo, off_t end, const uint8_t *name, size_t 
 typedef struct {
 	FILE *f;
 	EVP_MD_CTX *md;
-	char *buf; /* INCR_BUF */
+	char *buf;                 /* INCR_BUF */
+	const atomic_bool *cancel; /* set: stop (NULL: never) */
 } sink_t;
+
+static bool cancelled(const sink_t *k)
+{
+	return k->cancel != NULL && atomic_load(k->cancel);
+}
 
 static int put(sink_t *k, const char *p, size_t n)
 {
@@ -375,6 +382,8 @@ static int put(sink_t *k, const char *p, size_t n)
 static int copy(sink_t *k, int fd, off_t from, off_t to)
 {
 	while (from < to) {
+		if (cancelled(k))
+			return RDNS_EAGAIN; /* checked per block: a cancelled write stops within 256 KiB */
 		size_t want = (size_t)(to - from) < INCR_BUF ? (size_t)(to - from) : INCR_BUF;
 		ssize_t got = pread(fd, k->buf, want, from);
 		if (got < 0 && errno == EINTR)
@@ -456,21 +465,20 @@ static int body_start(const zg_zonedb_snap_t *base, off_t end, off_t *body)
 	return rc;
 }
 
-int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_params_t *zp,
-                  const char *zone_dir, uint32_t *serial)
+int zg_incr_write_file(const zg_zonedb_snap_t *sn, const db_zone_params_t *zp, const char *zone_dir,
+                       const atomic_bool *cancel, char hash[65])
 {
-	char fqdn[96], path[4200], tmp[4300] = "", params[8192], hash[65];
+	char fqdn[96], path[4200], tmp[4300] = "", params[8192];
 	FILE *f = NULL;
 	char *fbuf = NULL;
-	sink_t k = {0};
-	int rc = RDNS_OK;
+	sink_t k = {.cancel = cancel};
+	int rc = RDNS_ENOMEM;
+	hash[0] = 0;
+	if (sn->base == NULL)
+		return RDNS_EINVAL;
 	snprintf(fqdn, sizeof(fqdn), "%s.", zp->name);
 	snprintf(path, sizeof(path), "%s/%s.zone", zone_dir, zp->name);
-	zg_zonedb_snap_t *sn = zg_dnssrv_get(srv, fqdn);
-	*serial = sn != NULL ? sn->soa.soa[0] : 0;
-	if (sn == NULL || sn->base == NULL)
-		goto cleanup; /* nothing to write */
-	rc = RDNS_ENOMEM;
+	uint32_t serial = sn->soa.soa[0];
 	fbuf = malloc(INCR_BUF);
 	k.buf = malloc(INCR_BUF);
 	k.md = EVP_MD_CTX_new();
@@ -504,7 +512,7 @@ int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_p
 	/* What a render of this content writes, and hashes: the head, then every PTR line. */
 	size_t pl = zg_render_params_text(zp, params, sizeof(params));
 	EVP_DigestUpdate(k.md, params, pl);
-	core_zone_head_t h = head_of(zp, fqdn, *serial);
+	core_zone_head_t h = head_of(zp, fqdn, serial);
 	if ((rc = core_zonefile_head(f, &h)) != RDNS_OK)
 		goto io;
 	if ((rc = splice_overlay(&k, sn, body, st.st_size)) != RDNS_OK) {
@@ -525,20 +533,21 @@ int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_p
 	unsigned char digest[32];
 	unsigned dlen = 0;
 	EVP_DigestFinal_ex(k.md, digest, &dlen);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hash + 2 * i, 3, "%02x", digest[i]);
+	/* The last moment a cancel (leadership lost, the zone deleted, shutdown) leaves the
+	 * file in place as it was. */
+	if (cancelled(&k)) {
+		rc = RDNS_EAGAIN;
+		goto cleanup;
+	}
 	if (rename(tmp, path) != 0) {
 		rc = RDNS_EIO;
 		goto io;
 	}
 	tmp[0] = 0;
 	fsync_dir(zone_dir);
-	/* The file is the version served: its hash is the one a render of it would compute. */
-	if ((rc = db_zone_store_hash(db, zone_id, *serial, hash)) != RDNS_OK)
-		goto cleanup;
-	/* Made from the checked base and the overlay's checked lines in order: published as
-	 * what it is, without reading it all again. */
-	rc = zg_dnssrv_publish_written(srv, fqdn, path, sn);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", digest[i]);
+	rc = RDNS_OK;
 	goto cleanup;
 io:
 	log_zone_err("zonegen", zp->name, "writing %s failed: %s", tmp[0] ? tmp : path, strerror(errno));
@@ -551,6 +560,41 @@ cleanup:
 	free(fbuf);
 	free(k.buf);
 	EVP_MD_CTX_free(k.md);
+	return rc;
+}
+
+int zg_incr_write_done(db_t *db, zg_dnssrv_t *srv, long long zone_id, const zg_zonedb_snap_t *sn,
+                       const char *zone, const char *path, const char *hash)
+{
+	/* The file is the version served: its hash is the one a render of it would compute
+	 * (stored only while that serial is PostgreSQL's and has none). */
+	int rc = db_zone_store_hash(db, zone_id, sn->soa.soa[0], hash);
+	if (rc != RDNS_OK)
+		return rc;
+	char fqdn[96];
+	snprintf(fqdn, sizeof(fqdn), "%s.", zone);
+	/* Made from the checked base and the overlay's checked lines in order: published as
+	 * what it is, without reading it all again, unless a newer version is served by now
+	 * (it stays an overlay on the base it has, which it holds open). */
+	rc = zg_dnssrv_publish_written(srv, fqdn, path, sn);
+	return rc == RDNS_EAGAIN ? RDNS_OK : rc;
+}
+
+int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_params_t *zp,
+                  const char *zone_dir, uint32_t *serial)
+{
+	char fqdn[96], path[4200], hash[65];
+	snprintf(fqdn, sizeof(fqdn), "%s.", zp->name);
+	snprintf(path, sizeof(path), "%s/%s.zone", zone_dir, zp->name);
+	zg_zonedb_snap_t *sn = zg_dnssrv_get(srv, fqdn);
+	*serial = sn != NULL ? sn->soa.soa[0] : 0;
+	int rc = RDNS_OK;
+	if (sn == NULL || sn->base == NULL)
+		goto cleanup; /* nothing to write */
+	if ((rc = zg_incr_write_file(sn, zp, zone_dir, NULL, hash)) != RDNS_OK)
+		goto cleanup;
+	rc = zg_incr_write_done(db, srv, zone_id, sn, zp->name, path, hash);
+cleanup:
 	if (sn != NULL)
 		zg_dnssrv_put(srv, sn);
 	return rc;

@@ -4,6 +4,7 @@
 #ifndef RDNS_ZONEGEN_INCR_H
 #define RDNS_ZONEGEN_INCR_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,8 +47,27 @@ int zg_incr_apply(db_t *db, zg_dnssrv_t *srv, long long zone_id, const char *zon
  * fsynced and renamed over path; store its content hash under its serial; publish the
  * plain file (zg_zonedb_publish_written). RDNS_OK (also
  * when the published version is a plain file already), RDNS_EIO (the file; nothing was
- * replaced), RDNS_EDB, RDNS_ENOMEM. *serial: the version written. */
+ * replaced), RDNS_EDB, RDNS_ENOMEM. *serial: the version written. On the thread that
+ * owns db: zg_incr_write_file and zg_incr_write_done in a row. */
 int zg_incr_write(db_t *db, zg_dnssrv_t *srv, long long zone_id, const db_zone_params_t *zp,
                   const char *zone_dir, uint32_t *serial);
+
+/* zg_incr_write's file alone, without PostgreSQL or the server, so that any thread may run
+ * it (zonegen/writer.c): the overlay version sn (held by the caller, an overlay: sn->base set)
+ * with zp its parameters, written to zone_dir/<name>.zone by temporary file, fsync, rename
+ * and the folder's fsync; hash: its content hash (hex). cancel (NULL: never), once set,
+ * stops the write within one 256 KiB block, and at the latest just before the rename: the
+ * file in place stays as it was. RDNS_OK (renamed), RDNS_EAGAIN (cancelled; nothing
+ * replaced), RDNS_EIO (logged; nothing replaced), RDNS_EINVAL (sn is no overlay, a base
+ * file that no longer parses), RDNS_ENOMEM. */
+int zg_incr_write_file(const zg_zonedb_snap_t *sn, const db_zone_params_t *zp, const char *zone_dir,
+                       const atomic_bool *cancel, char hash[65]);
+
+/* After zg_incr_write_file put sn's file at path, on the thread that owns db: store hash
+ * under sn's serial (only while that serial is the zone's and has none), and publish the
+ * file in sn's place unless a newer version is served already (that one stays as it is:
+ * its own file follows). RDNS_OK, RDNS_EDB, RDNS_EIO, RDNS_ENOMEM. */
+int zg_incr_write_done(db_t *db, zg_dnssrv_t *srv, long long zone_id, const zg_zonedb_snap_t *sn,
+                       const char *zone, const char *path, const char *hash);
 
 #endif

@@ -318,13 +318,19 @@ cleanup:
 }
 
 /* Make sn the zone's current snapshot; *old: the one it replaces (the caller gives it back). */
-static int install(zg_zonedb_t *db, const uint8_t *key, size_t kl, zg_zonedb_snap_t *sn,
-                   zg_zonedb_snap_t **old)
+/* Make sn the zone's snapshot; *old: the one it replaces (the caller's to give back).
+ * expect set: only if the zone's current snapshot is expect (else RDNS_EAGAIN). */
+static int install_if(zg_zonedb_t *db, const uint8_t *key, size_t kl, zg_zonedb_snap_t *sn,
+                      const zg_zonedb_snap_t *expect, zg_zonedb_snap_t **old)
 {
 	*old = NULL;
 	pthread_mutex_lock(&db->lock);
 	bool found;
 	size_t i = zone_find(db, key, kl, &found);
+	if (expect != NULL && (!found || db->zones[i].snap != expect)) {
+		pthread_mutex_unlock(&db->lock);
+		return RDNS_EAGAIN;
+	}
 	if (found) {
 		*old = db->zones[i].snap;
 		db->zones[i].snap = sn;
@@ -347,6 +353,12 @@ static int install(zg_zonedb_t *db, const uint8_t *key, size_t kl, zg_zonedb_sna
 	}
 	pthread_mutex_unlock(&db->lock);
 	return RDNS_OK;
+}
+
+static int install(zg_zonedb_t *db, const uint8_t *key, size_t kl, zg_zonedb_snap_t *sn,
+                   zg_zonedb_snap_t **old)
+{
+	return install_if(db, key, kl, sn, NULL, old);
 }
 
 int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
@@ -431,7 +443,7 @@ int zg_zonedb_publish_written(zg_zonedb_t *db, const char *zone, const char *pat
 	if (zg_journal_path(path, jpath, sizeof(jpath)) == RDNS_OK &&
 	    (rc = zg_journal_open(jpath, sn->soa.soa[0], &sn->journal)) != RDNS_OK)
 		goto cleanup;
-	if ((rc = install(db, key, kl, sn, &old)) != RDNS_OK)
+	if ((rc = install_if(db, key, kl, sn, like, &old)) != RDNS_OK)
 		goto cleanup;
 	log_zone_info("dnssrv", zone, "published serial %u from its file, IXFR history of %zu versions",
 	              sn->soa.soa[0], sn->journal != NULL ? sn->journal->n : 0);

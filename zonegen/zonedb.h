@@ -90,7 +90,9 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 
 /* Publish path, a file of our format holding exactly the records of the version like
  * (written from it: incr.c), without reading it all: like's SOA, head and record count.
- * The journal beside it as zg_zonedb_publish takes it. RDNS_OK, RDNS_EINVAL, RDNS_EIO,
+ * The journal beside it as zg_zonedb_publish takes it. Only in like's place: RDNS_EAGAIN
+ * (nothing changed) when the zone's current snapshot is another (a newer version published
+ * while the file was written, zonegen/writer.c). RDNS_OK, RDNS_EINVAL, RDNS_EIO,
  * RDNS_ENOMEM. */
 int zg_zonedb_publish_written(zg_zonedb_t *db, const char *zone, const char *path,
                               const zg_zonedb_snap_t *like);
