@@ -487,15 +487,36 @@ static void zone_create(api_req_t *r)
 	PQclear(row);
 }
 
+/* A page of zones by prefix; "next" is the last one's prefix when more follow, the cursor
+ * (?after=) of the next page. */
 static void zone_list(api_req_t *r)
 {
+	const char *after_q = api_query(r, "after");
+	char after[CORE_PREFIX_STRLEN];
+	int limit;
+	if (!api_query_limit(r, API_PROBLEM_NAMED, &limit))
+		return;
+	if (after_q) {
+		core_prefix_t p;
+		if (core_prefix_parse(after_q, &p) != RDNS_OK) {
+			api_bad_param(r, API_PROBLEM_NAMED, "after", after_q,
+			              "a zone's prefix (the \"next\" of the page before)");
+			return;
+		}
+		core_prefix_format(&p, after, sizeof(after));
+	}
 	int err;
-	PGresult *res = db_staff_zone_list(r->db, &err);
+	PGresult *res = db_staff_zone_list(r->db, after_q ? after : NULL, limit + 1, &err);
 	if (!res) {
 		api_db_error(r, err);
 		return;
 	}
-	api_json(r, 200, api_items_json(res, api_zone_json));
+	json_t *items = json_array();
+	int n = PQntuples(res);
+	for (int i = 0; i < n && i < limit; i++)
+		json_array_append_new(items, api_zone_json(res, i));
+	json_t *next = n > limit ? api_row_prefix(res, limit - 1, DB_ZONE_PREFIX) : json_null();
+	api_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
 	PQclear(res);
 }
 

@@ -14,6 +14,16 @@ have to print them), in a database that `rdns-api migrate` has just created:
 - 1,000,000 custom PTRs, one in each allocation, spread over every zone;
 - a history of 2,000,000 requests, each with its audit entry.
 
+`load_hot(dsn, div)` adds what the hot statements of the list routes, rdns-zonegen and
+rdns-verifier read and the profile leaves empty or uniform (the "largest filters" of #17):
+a reseller account (BIG_ACCOUNT) with 400,000 requests, audit entries and events of its own,
+a review queue of 100,000 requests pending review, 40,000 requests waiting for forward DNS
+with their verify_jobs (half of them due), a re-verification row for every verified record
+(1 in 50 drifted) but 1 in 100 that waits for rdns-verifier's discovery, a write bucket for
+every account and a diagnosis bucket for 1 in 10, and 2,000,000 events, all of it divided by
+div like the rest; and 10,000 zone changes waiting in 1,000 zones (a rdns-zonegen a few
+seconds behind: not divided, a backlog is the write rate times the delay). It needs the schema of migration 014 (ptr_discover).
+
 `build(dsn)` returns the time of each step and the whole; `token(n)` gives account n's
 token. Run directly (`/usr/bin/python3 bench/scale.py DSN [--small]`) to build a database
 by hand; --small builds 1/100 of everything (the shape tests use).
@@ -31,6 +41,13 @@ N_V6_ZONES = 65_536
 N_ALLOC_EACH = 250_000  # of each of the four kinds
 N_HISTORY = 2_000_000
 TEMPLATE = "host-{a}-{b}-{c}-{d}.cust.provider.example"
+# load_hot(): the reseller, and how much of each it adds at the full profile
+BIG_ACCOUNT = 7
+N_BIG = 400_000
+N_PENDING = 100_000
+N_WAITING = 40_000
+N_EVENTS = 2_000_000
+N_CHANGES = 10_000
 
 
 def secret(n):
@@ -112,9 +129,87 @@ SELECT setval(pg_get_serial_sequence('accounts', 'id'), (SELECT max(id) FROM acc
     ]
 
 
-def build(dsn, small=False, log=print, div=None):
-    """Builds the profile in the (migrated, empty) database dsn, or 1/div of it (small:
-    1/100). Returns [(step, seconds)]."""
+def _hot_steps(div):
+    big, pending, waiting = N_BIG // div, N_PENDING // div, N_WAITING // div
+    return [
+        # the reseller's history: requests for its own records, an audit entry each (1 in 10 a
+        # delete), and events
+        ("reseller requests", f"""
+INSERT INTO ptr_requests (account_id, ip, hostname, action, state, created_at, decided_at)
+SELECT {BIG_ACCOUNT}, p.ips[1 + g % cardinality(p.ips)], 'r' || g || '.reseller.example',
+       CASE WHEN g % 10 = 0 THEN 'delete' ELSE 'set' END, 'applied',
+       now() - g * interval '1 second', now() - g * interval '1 second'
+FROM (SELECT array_agg(ip ORDER BY ip) ips FROM ptr_records WHERE account_id = {BIG_ACCOUNT}) p,
+     generate_series(1, {big}) g"""),
+        ("reseller audit entries", f"""
+INSERT INTO audit_log (at, actor_id, actor_name, action, ip, object, new_value, request_id)
+SELECT r.created_at, r.account_id, 'customer-' || r.account_id,
+       CASE r.action WHEN 'delete' THEN 'ptr.delete' ELSE 'ptr.set' END, r.ip, 'ptr ' || host(r.ip),
+       r.hostname, r.id
+FROM ptr_requests r WHERE r.account_id = {BIG_ACCOUNT} AND r.hostname LIKE '%.reseller.example'"""),
+        # the review queue: one request per address (ptr_requests_one_pending), submitted and audited
+        ("requests pending review", f"""
+INSERT INTO ptr_requests (account_id, ip, hostname, state, exception_reason, created_at)
+SELECT p.account_id, p.ip, 'review.' || p.hostname, 'pending_review', 'our own name servers',
+       now() - n * interval '1 second'
+FROM (SELECT p.*, row_number() OVER (ORDER BY p.ip) n FROM ptr_records p) p
+WHERE p.n <= {pending}"""),
+        ("review audit entries", """
+INSERT INTO audit_log (at, actor_id, actor_name, action, ip, object, new_value, request_id)
+SELECT r.created_at, r.account_id, 'customer-' || r.account_id, 'request.submit', r.ip, 'request ' || r.id,
+       r.hostname, r.id
+FROM ptr_requests r WHERE r.state = 'pending_review'"""),
+        # waiting for forward DNS, each with its job; half of them due now
+        ("requests waiting", f"""
+WITH w AS (
+    INSERT INTO ptr_requests (account_id, ip, hostname, state, created_at)
+    SELECT p.account_id, p.ip, 'wait.' || p.hostname, 'waiting_forward', now() - interval '1 minute'
+    FROM (SELECT p.*, row_number() OVER (ORDER BY p.ip DESC) n FROM ptr_records p) p
+    WHERE p.n <= {waiting}
+    RETURNING id)
+INSERT INTO verify_jobs (request_id, run_at, expires_at, tries)
+SELECT w.id, now() + (CASE WHEN w.id % 2 = 0 THEN -1 ELSE 1 END) * (w.id % 3600) * interval '1 second',
+       now() + interval '1 day', 1
+FROM w"""),
+        # every verified record has its re-verification row, due over the next week, but 1 in
+        # 100, made since rdns-verifier's last discovery (queued in ptr_discover, migration 014)
+        ("re-verification rows", """
+INSERT INTO ptr_checks (ip, hostname, state, due_at, checked_at, drifted_since, finding)
+SELECT p.ip, p.hostname, CASE WHEN n % 50 = 0 THEN 'drifted' ELSE 'verified' END,
+       now() + (n % 604800) * interval '1 second', now() - interval '1 day',
+       CASE WHEN n % 50 = 0 THEN now() - interval '1 day' END,
+       CASE WHEN n % 50 = 0 THEN '{"id": "forward", "status": "fail"}'::jsonb END
+FROM (SELECT p.*, row_number() OVER (ORDER BY p.ip) n FROM ptr_records p WHERE NOT p.forced) p
+WHERE n % 100 <> 1"""),
+        ("discovered", "DELETE FROM ptr_discover d USING ptr_checks c WHERE c.ip = d.ip"),
+        # every account has written (its write bucket), 1 in 10 has asked for a diagnosis
+        ("rate buckets", """
+INSERT INTO rate_buckets (account_id, tokens, updated_at) SELECT id, 120, now() FROM accounts"""),
+        ("diagnosis buckets", """
+INSERT INTO diag_buckets (account_id, tokens, updated_at) SELECT id, 10, now() FROM accounts WHERE id % 10 = 0"""),
+        ("events", f"""
+INSERT INTO events (at, account_id, kind, ip, detail)
+SELECT now() - g * interval '1 second', CASE WHEN g % 6 = 0 THEN {BIG_ACCOUNT} ELSE 1 + g % {N_ACCOUNTS // div} END,
+       'request.applied', NULL, '{{}}'
+FROM generate_series(1, {N_EVENTS // div + big}) g"""),
+        # rdns-zonegen a few seconds behind: 10 changes waiting in each of the first zones (a
+        # backlog is the write rate times the delay, whatever the profile's size: not divided)
+        ("zone changes", f"""
+INSERT INTO zone_changes (zone_id, ip, old_hostname)
+SELECT z.id, NULL, NULL FROM (SELECT id, row_number() OVER (ORDER BY id) n FROM reverse_zones) z,
+       generate_series(1, 10) g
+WHERE z.n <= {N_CHANGES // 10}"""),
+        ("analyze", "ANALYZE"),
+    ]
+
+
+def load_hot(dsn, div=1, log=print):
+    """Adds the hot statements' data (see the top) to a database build() made at 1/div.
+    Returns [(step, seconds)]."""
+    return _run(dsn, _hot_steps(div), log)
+
+
+def _run(dsn, steps, log):
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     cur = conn.cursor()
@@ -123,7 +218,7 @@ def build(dsn, small=False, log=print, div=None):
     cur.execute("SET maintenance_work_mem = '256MB'")
     times = []
     t0 = time.monotonic()
-    for name, sql in _steps(div or (100 if small else 1)):
+    for name, sql in steps:
         t = time.monotonic()
         cur.execute(sql)
         times.append((name, time.monotonic() - t))
@@ -131,6 +226,12 @@ def build(dsn, small=False, log=print, div=None):
     times.append(("total", time.monotonic() - t0))
     conn.close()
     return times
+
+
+def build(dsn, small=False, log=print, div=None):
+    """Builds the profile in the (migrated, empty) database dsn, or 1/div of it (small:
+    1/100). Returns [(step, seconds)]."""
+    return _run(dsn, _steps(div or (100 if small else 1)), log)
 
 
 def sizes(dsn):

@@ -13,7 +13,10 @@
 
 /* clang-format off */
 /* One row per address: generate_series over the offsets keeps the page's size bounded
- * by the caller (at most API_LIMIT_MAX rows), whatever the block's. */
+ * by the caller (at most API_LIMIT_MAX rows), whatever the block's. The record by one probe
+ * per address (a lateral subquery, OFFSET 0: not pulled up into a join): joined, the
+ * generic plan reckoned a thousand addresses and hashed every record, a sequential scan of
+ * ptr_records per page (issue #17). */
 DB_STMT(st_addr_page,
 	"SELECT host(x.ip), z.id, z.name, coalesce(z.default_ptr, ''),"
 	" " DB_HOLDER_OF("x.ip") ","
@@ -21,7 +24,8 @@ DB_STMT(st_addr_page,
 	" FROM generate_series($2::bigint, $3::bigint) g"
 	" CROSS JOIN LATERAL (SELECT $1::inet + g AS ip) x"
 	DB_ZONE_JOIN("x.ip")
-	" LEFT JOIN ptr_records p ON p.ip = x.ip"
+	" LEFT JOIN LATERAL (SELECT r.hostname, r.verified_at, r.updated_at FROM ptr_records r"
+	" WHERE r.ip = x.ip OFFSET 0) p ON true"
 	" ORDER BY g",
 	3);
 
@@ -30,7 +34,9 @@ DB_STMT(st_alloc_holds,
 
 DB_STMT(st_alloc_get,
 	"SELECT l.id, l.account_id, l.prefix, " TS("l.created_at") ","
-	" (SELECT count(*) FROM ptr_records p WHERE p.ip <<= l.prefix)"
+	/* as a range of ptr_records_pkey: "ip <<= l.prefix" of the row was a sequential scan */
+	" (SELECT count(*) FROM ptr_records p WHERE p.ip >= host(l.prefix)::inet"
+	" AND p.ip <= host(broadcast(l.prefix))::inet)"
 	" FROM allocations l WHERE l.id = $1::bigint",
 	1);
 

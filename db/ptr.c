@@ -1,6 +1,7 @@
 /* ptr.c - PTR records, requests and rate limits: parameterised SQL only. */
 #include "ptr.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,15 +77,35 @@ DB_STMT(st_request_get,
 	"SELECT " REQUEST_JSON " FROM ptr_requests r WHERE r.id = $1::bigint AND ($2::bigint = 0 OR r.account_id = $2)",
 	2);
 
-DB_STMT(st_request_list,
-	"WITH page AS (SELECT * FROM ptr_requests r WHERE ($1::bigint = 0 OR r.account_id = $1)"
-	" AND ($2::text IS NULL OR r.state = $2) AND ($3::inet IS NULL OR r.ip = $3::inet)"
-	" AND ($4::bigint = 0 OR r.id < $4) ORDER BY r.id DESC LIMIT $5::int + 1)"
-	" SELECT coalesce((SELECT json_agg(x.j ORDER BY x.id DESC) FROM (SELECT r.id, " REQUEST_JSON " AS j"
-	"   FROM page r ORDER BY r.id DESC LIMIT $5::int) x), '[]'::json),"
-	" CASE WHEN (SELECT count(*) FROM page) > $5::int"
-	"   THEN (SELECT min(id) FROM (SELECT id FROM page ORDER BY id DESC LIMIT $5::int) y) END",
+/* A page of requests, newest first: the rows of cond, which bounds r.id by the cursor, in
+ * order, and the next cursor when more follow. One statement per filter, each on its own
+ * index of migration 014 with the cursor in the index condition: the generic plan of one
+ * statement with "$n IS NULL OR ..." filters scanned the whole table for
+ * ?state=pending_review. The state is a column of a few values: "state = $n ORDER BY id" has
+ * a generic plan that takes the primary key backwards with a filter (2,771 pages for a state
+ * no request is in); as the row comparison of BY_STATE, only the (..., state, id) index
+ * gives the order asked, and it is taken (as db/staff.c's BY_ACTION). */
+#define REQUEST_PAGE(cond, order, limit)                                                                     \
+	"WITH page AS (SELECT * FROM ptr_requests r WHERE " cond " ORDER BY " order " LIMIT " limit "::int + 1)" \
+	" SELECT coalesce((SELECT json_agg(x.j ORDER BY x.id DESC) FROM (SELECT r.id, " REQUEST_JSON " AS j"   \
+	"   FROM page r ORDER BY r.id DESC LIMIT " limit "::int) x), '[]'::json),"                               \
+	" CASE WHEN (SELECT count(*) FROM page) > " limit "::int"                                              \
+	"   THEN (SELECT min(id) FROM (SELECT id FROM page ORDER BY id DESC LIMIT " limit "::int) y) END"
+#define BY_STATE(state, before) "(r.state::text, r.id) < (" state "::text, " before "::bigint) AND r.state::text >= " state "::text"
+#define NEWEST   "r.id DESC"
+#define BY_STATE_ORDER "r.state DESC, r.id DESC"
+
+/* An address's history (ptr_requests_ip): short, the other filters are filters. */
+DB_STMT(st_request_list_ip,
+	REQUEST_PAGE("r.ip = $3::inet AND r.id < $4::bigint AND ($1::bigint = 0 OR r.account_id = $1)"
+	             " AND ($2::text IS NULL OR r.state = $2)", NEWEST, "$5"),
 	5);
+DB_STMT(st_request_list_account,
+	REQUEST_PAGE("r.account_id = $1::bigint AND r.id < $2::bigint", NEWEST, "$3"), 3);
+DB_STMT(st_request_list_account_state,
+	REQUEST_PAGE("r.account_id = $1::bigint AND " BY_STATE("$2", "$3"), BY_STATE_ORDER, "$4"), 4);
+DB_STMT(st_request_list_state, REQUEST_PAGE(BY_STATE("$1", "$2"), BY_STATE_ORDER, "$3"), 3);
+DB_STMT(st_request_list_all, REQUEST_PAGE("r.id < $1::bigint", NEWEST, "$2"), 2);
 
 /* A record in a list: as GET /v1/ptr/{ip} shows it, with its re-verification state
  * (ptr_checks, migration 007; a row of an older name does not count): verified (also
@@ -97,31 +118,68 @@ DB_STMT(st_request_list,
 	" 'checked_at', " TS(c ".checked_at") ", 'drifted_since', " TS(c ".drifted_since") ","              \
 	" 'finding', " c ".finding)"
 
+/* Addresses col inside prefix (cidr text or NULL: any) and after the cursor (an address or
+ * NULL), as range conditions an index takes in a generic plan (0.0.0.0/0 sorts before
+ * every address, the last IPv6 address after them all). "col <<= $n" with "$n IS NULL OR"
+ * is none: the whole index walked from its start with a filter, and a page deep in a
+ * large prefix read every record before it. */
+#define ADDR_MIN "'0.0.0.0/0'::inet"
+#define ADDR_MAX "'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'::inet"
+#define START(prefix, after)                                                                                  \
+	"greatest(coalesce(" after "::inet, " ADDR_MIN "), coalesce(host(" prefix "::cidr)::inet, " ADDR_MIN "))"
+#define IN_RANGE(col, prefix, after)                                                                         \
+	col " > coalesce(" after "::inet, " ADDR_MIN ") AND " col " >= coalesce(host(" prefix "::cidr)::inet, "  \
+	ADDR_MIN ") AND " col " <= coalesce(host(broadcast(" prefix "::cidr))::inet, " ADDR_MAX ")"
+/* Addresses col inside allocation a: from its first to its last, as a range of an index. */
+#define IN_ALLOC(col, a) col " >= host(" a ".prefix)::inet AND " col " <= host(broadcast(" a ".prefix))::inet"
+/* A customer's allocations that may hold an address in range, in prefix order, which is
+ * the order of their addresses (prefixes never overlap): from the one holding the start
+ * (the greatest prefix of the account <= the start, db/floor.h) to the prefix's end. */
+#define OWN_ALLOCS(account, prefix, after)                                                                   \
+	"(SELECT a.prefix FROM allocations a WHERE a.account_id = " account "::bigint AND a.prefix <= "          \
+	"coalesce(host(broadcast(" prefix "::cidr))::inet, " ADDR_MAX ") AND a.prefix >= coalesce((SELECT"      \
+	" f.prefix FROM allocations f WHERE f.account_id = " account "::bigint AND f.prefix <= "               \
+	START(prefix, after) " ORDER BY f.prefix DESC LIMIT 1), " ADDR_MIN "::cidr) ORDER BY a.prefix) a"
+
+/* The page's JSON (the records in page, each with its re-verification state through
+ * checks_join) and the next cursor when more follow. */
+#define PTR_PAGE(limit, checks_join)                                                                          \
+	" SELECT coalesce((SELECT json_agg(" PTR_ITEM_JSON("x", "c") " ORDER BY x.ip)"                           \
+	"   FROM (SELECT * FROM page ORDER BY ip LIMIT " limit "::int) x " checks_join "), '[]'::json),"       \
+	" CASE WHEN (SELECT count(*) FROM page) > " limit "::int"                                               \
+	"   THEN (SELECT host(max(ip)) FROM (SELECT ip FROM page ORDER BY ip LIMIT " limit "::int) y) END"
+#define ANY_CHECK   "LEFT JOIN ptr_checks c ON c.ip = x.ip AND c.hostname = x.hostname"
+#define DRIFT_CHECK "JOIN ptr_checks c ON c.ip = x.ip"
+
+/* Staff: every record in range, a range of ptr_records_pkey. */
 DB_STMT(st_ptr_list,
-	"WITH page AS (SELECT p.* FROM ptr_records p WHERE ($2::cidr IS NULL OR p.ip <<= $2::cidr)"
-	" AND ($3::inet IS NULL OR p.ip > $3::inet)"
-	" AND ($1::bigint = 0 OR EXISTS (SELECT 1 FROM allocations a WHERE a.account_id = $1 AND a.prefix >>= p.ip))"
-	" ORDER BY p.ip LIMIT $4::int + 1)"
-	" SELECT coalesce((SELECT json_agg(" PTR_ITEM_JSON("x", "c") " ORDER BY x.ip)"
-	"   FROM (SELECT * FROM page ORDER BY ip LIMIT $4::int) x"
-	"   LEFT JOIN ptr_checks c ON c.ip = x.ip AND c.hostname = x.hostname), '[]'::json),"
-	" CASE WHEN (SELECT count(*) FROM page) > $4::int"
-	"   THEN (SELECT host(max(ip)) FROM (SELECT ip FROM page ORDER BY ip LIMIT $4::int) y) END",
+	"WITH page AS (SELECT p.* FROM ptr_records p WHERE " IN_RANGE("p.ip", "$1", "$2")
+	" ORDER BY p.ip LIMIT $3::int + 1)" PTR_PAGE("$3", ANY_CHECK),
+	3);
+/* A customer: allocation by allocation in prefix order (allocations_account, migration
+ * 014), a range of ptr_records_pkey in each, merged by the incremental sort that the
+ * allocations' order allows: a page reads the allocations it spans, not every record of
+ * the prefix (an EXISTS per record read everyone's records in a shared prefix). */
+DB_STMT(st_ptr_list_own,
+	"WITH page AS (SELECT p.* FROM " OWN_ALLOCS("$1", "$2", "$3")
+	" CROSS JOIN LATERAL (SELECT p.* FROM ptr_records p WHERE " IN_RANGE("p.ip", "$2", "$3")
+	" AND " IN_ALLOC("p.ip", "a") " ORDER BY p.ip LIMIT $4::int + 1) p"
+	" ORDER BY a.prefix, p.ip LIMIT $4::int + 1)" PTR_PAGE("$4", ANY_CHECK),
 	4);
 
 /* ?state=drifted: driven by the partial index of drifted rows, not by a scan of every
- * record (they are few among many). */
+ * record (they are few among many); for a customer, allocation by allocation as above. */
 DB_STMT(st_ptr_list_drifted,
 	"WITH page AS (SELECT p.* FROM ptr_checks c JOIN ptr_records p ON p.ip = c.ip AND p.hostname = c.hostname"
-	" WHERE c.state = 'drifted' AND NOT p.forced AND ($2::cidr IS NULL OR c.ip <<= $2::cidr)"
-	" AND ($3::inet IS NULL OR c.ip > $3::inet)"
-	" AND ($1::bigint = 0 OR EXISTS (SELECT 1 FROM allocations a WHERE a.account_id = $1 AND a.prefix >>= c.ip))"
-	" ORDER BY c.ip LIMIT $4::int + 1)"
-	" SELECT coalesce((SELECT json_agg(" PTR_ITEM_JSON("x", "c") " ORDER BY x.ip)"
-	"   FROM (SELECT * FROM page ORDER BY ip LIMIT $4::int) x"
-	"   JOIN ptr_checks c ON c.ip = x.ip), '[]'::json),"
-	" CASE WHEN (SELECT count(*) FROM page) > $4::int"
-	"   THEN (SELECT host(max(ip)) FROM (SELECT ip FROM page ORDER BY ip LIMIT $4::int) y) END",
+	" WHERE c.state = 'drifted' AND NOT p.forced AND " IN_RANGE("c.ip", "$1", "$2")
+	" ORDER BY c.ip LIMIT $3::int + 1)" PTR_PAGE("$3", DRIFT_CHECK),
+	3);
+DB_STMT(st_ptr_list_drifted_own,
+	"WITH page AS (SELECT p.* FROM " OWN_ALLOCS("$1", "$2", "$3")
+	" CROSS JOIN LATERAL (SELECT p.* FROM ptr_checks c JOIN ptr_records p ON p.ip = c.ip"
+	" AND p.hostname = c.hostname WHERE c.state = 'drifted' AND NOT p.forced AND "
+	IN_RANGE("c.ip", "$2", "$3") " AND " IN_ALLOC("c.ip", "a") " ORDER BY c.ip LIMIT $4::int + 1) p"
+	" ORDER BY a.prefix, p.ip LIMIT $4::int + 1)" PTR_PAGE("$4", DRIFT_CHECK),
 	4);
 
 /* The token bucket of db/functions/100_rdns_rate_take.sql. */
@@ -358,10 +416,26 @@ PGresult *db_request_list(db_t *db, long long account, const char *state, const 
 {
 	char acct[24], before_s[24], limit_s[16];
 	snprintf(acct, sizeof(acct), "%lld", account);
-	snprintf(before_s, sizeof(before_s), "%lld", before);
+	snprintf(before_s, sizeof(before_s), "%lld", before ? before : INT64_MAX);
 	snprintf(limit_s, sizeof(limit_s), "%d", limit);
-	const char *p[5] = {acct, state, ip, before_s, limit_s};
-	return db_exec(db, &st_request_list, p, err);
+	if (ip) {
+		const char *p[5] = {acct, state, ip, before_s, limit_s};
+		return db_exec(db, &st_request_list_ip, p, err);
+	}
+	if (account && state) {
+		const char *p[4] = {acct, state, before_s, limit_s};
+		return db_exec(db, &st_request_list_account_state, p, err);
+	}
+	if (account) {
+		const char *p[3] = {acct, before_s, limit_s};
+		return db_exec(db, &st_request_list_account, p, err);
+	}
+	if (state) {
+		const char *p[3] = {state, before_s, limit_s};
+		return db_exec(db, &st_request_list_state, p, err);
+	}
+	const char *p[2] = {before_s, limit_s};
+	return db_exec(db, &st_request_list_all, p, err);
 }
 
 PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const char *after, bool drifted,
@@ -370,7 +444,11 @@ PGresult *db_ptr_list(db_t *db, long long account, const char *prefix, const cha
 	char acct[24], limit_s[16];
 	snprintf(acct, sizeof(acct), "%lld", account);
 	snprintf(limit_s, sizeof(limit_s), "%d", limit);
-	const char *p[4] = {acct, prefix, after, limit_s};
+	if (account) {
+		const char *p[4] = {acct, prefix, after, limit_s};
+		return db_exec(db, drifted ? &st_ptr_list_drifted_own : &st_ptr_list_own, p, err);
+	}
+	const char *p[3] = {prefix, after, limit_s};
 	return db_exec(db, drifted ? &st_ptr_list_drifted : &st_ptr_list, p, err);
 }
 

@@ -181,8 +181,9 @@ int db_staff_zone_delete(db_t *db, const char *name, bool force, long long staff
 
 /* One zone by name (no trailing dot, lower case); 0 or 1 rows. */
 PGresult *db_staff_zone_get(db_t *db, const char *name, int *err);
-/* All zones, by prefix (IPv4 first). */
-PGresult *db_staff_zone_list(db_t *db, int *err);
+/* A page of zones by prefix (IPv4 first): at most limit zones whose prefix sorts after
+ * after (cidr text of the last zone of the page before; NULL: from the first). */
+PGresult *db_staff_zone_list(db_t *db, const char *after, int limit, int *err);
 /* The zones whose prefix overlaps prefix, as DB_ZONE_* rows, by prefix (at most 20). */
 PGresult *db_staff_zone_overlapping(db_t *db, const char *prefix, int *err);
 

@@ -36,8 +36,12 @@ DB_STMT(st_xids_running,
         "SELECT EXISTS (SELECT 1 FROM unnest(('{' || $1 || '}')::xid8[]) x WHERE"
         " pg_xact_status(x) = 'in progress')",
         1);
-DB_STMT(st_still_dirty,
-        "SELECT EXISTS (SELECT 1 FROM zone_changes WHERE zone_id = ANY (('{' || $1 || '}')::bigint[]))", 1);
+/* One probe per zone (rdns_zone_pending: by the index whatever the statistics), not a scan
+ * of the queue for zone_id = ANY (...), which the generic plan made while it was short. */
+DB_STMT(
+    st_still_dirty,
+    "SELECT EXISTS (SELECT 1 FROM unnest(('{' || $1 || '}')::bigint[]) z(id) WHERE rdns_zone_pending(z.id))",
+    1);
 /* $2: {"serial", "at", "done": {target: result}, "keep": {target: result}}. Targets in
  * "keep" keep their previous entry (else take the one given); others are dropped. */
 DB_STMT(

@@ -335,12 +335,25 @@ export async function zones(section) {
                       el("button", {type: "submit"}, "Create zone"));
   const tbody = el("tbody");
   const detail = el("div", {class: "zone-detail"});
+  const newer = el("button", {type: "button", class: "secondary"}, "Previous");
+  const older = el("button", {type: "button", class: "secondary"}, "Next");
+  const info = el("span", {class: "muted", role: "status"});
   section.append(el("h1", {tabindex: "-1"}, "Reverse zones"), create,
     el("div", {class: "table-wrap"}, el("table", {}, el("caption", {}, "Zones"),
       el("thead", {}, el("tr", {}, ...["Zone", "Prefix", "Serial", "Rendered", "Records"].map((h) => el("th", {scope: "col"}, h)),
-                          el("th", {scope: "col"}, el("span", {class: "sr-only"}, "Actions")))), tbody)), detail);
+                          el("th", {scope: "col"}, el("span", {class: "sr-only"}, "Actions")))), tbody)),
+    el("div", {class: "pager"}, newer, info, older), detail);
+  // pages of 200 by prefix (a provider has tens of thousands of zones): cursors[i] starts page i
+  const cursors = [null];
+  let page = 0;
+  on(newer, "click", () => { if (page > 0) { page -= 1; load(); } });
+  on(older, "click", () => { if (cursors[page + 1]) { page += 1; load(); } });
   async function load() {
-    const r = await api("GET", "/v1/zones");
+    const r = await api("GET", `/v1/zones${qs({after: cursors[page], limit: 200})}`);
+    cursors[page + 1] = r.next;
+    newer.disabled = page === 0;
+    older.disabled = !r.next;
+    info.textContent = `Page ${page + 1}`;
     tbody.replaceChildren(...r.items.map((z) => {
       const b = el("button", {type: "button", class: "small", "aria-label": `Open zone ${z.name}`}, "Open");
       on(b, "click", () => open(z.name));

@@ -71,9 +71,11 @@ BEGIN
         -- The record belongs to the address's customer, also when staff set it.
         INSERT INTO ptr_records AS p (ip, zone_id, hostname, account_id, verified_at, forced, updated_at)
         VALUES (p_ip, v_zone, p_hostname, v_holder, CASE WHEN p_forced THEN NULL ELSE now() END, p_forced, now())
-        ON CONFLICT (ip) DO UPDATE SET zone_id = EXCLUDED.zone_id, hostname = EXCLUDED.hostname,
-            account_id = EXCLUDED.account_id, verified_at = EXCLUDED.verified_at, forced = EXCLUDED.forced,
-            updated_at = EXCLUDED.updated_at
+        -- (not zone_id: a record's zone never changes, migration 014)
+        -- (not zone_id: a record's zone never changes, and the count trigger of migration
+        -- 014 fires for an UPDATE that names it)
+        ON CONFLICT (ip) DO UPDATE SET hostname = EXCLUDED.hostname, account_id = EXCLUDED.account_id,
+            verified_at = EXCLUDED.verified_at, forced = EXCLUDED.forced, updated_at = EXCLUDED.updated_at
         RETURNING p.updated_at, p.verified_at INTO o_updated_at, o_verified_at;
     END IF;
     -- A new request unless one (approved) is being applied; the audit entry; the zone's

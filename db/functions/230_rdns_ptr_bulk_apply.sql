@@ -83,9 +83,11 @@ BEGIN
     ), up AS (
         INSERT INTO ptr_records AS p (ip, zone_id, hostname, account_id, verified_at, forced, updated_at)
         SELECT b.ip, b.zone, b.hostname, b.holder, now(), false, now() FROM b WHERE b.hostname IS NOT NULL
-        ON CONFLICT (ip) DO UPDATE SET zone_id = EXCLUDED.zone_id, hostname = EXCLUDED.hostname,
-            account_id = EXCLUDED.account_id, verified_at = EXCLUDED.verified_at, forced = EXCLUDED.forced,
-            updated_at = EXCLUDED.updated_at
+        -- (not zone_id: a record's zone never changes, migration 014)
+        -- (not zone_id: a record's zone never changes, and the count trigger of migration
+        -- 014 fires for an UPDATE that names it)
+        ON CONFLICT (ip) DO UPDATE SET hostname = EXCLUDED.hostname, account_id = EXCLUDED.account_id,
+            verified_at = EXCLUDED.verified_at, forced = EXCLUDED.forced, updated_at = EXCLUDED.updated_at
         RETURNING p.ip, p.updated_at, p.verified_at
     ), req AS (
         INSERT INTO ptr_requests (account_id, ip, hostname, action, forced, state, checks)
