@@ -79,7 +79,6 @@ BEGIN
         INSERT INTO ptr_records AS p (ip, zone_id, hostname, account_id, verified_at, forced, updated_at)
         SELECT b.ip, b.zone, b.hostname, b.holder, CASE WHEN b.forced THEN NULL ELSE now() END, b.forced, now()
           FROM b
-        -- (not zone_id: a record's zone never changes, migration 014)
         -- (not zone_id: a record's zone never changes, and the count trigger of migration
         -- 014 fires for an UPDATE that names it)
         ON CONFLICT (ip) DO UPDATE SET hostname = EXCLUDED.hostname, account_id = EXCLUDED.account_id,

@@ -83,7 +83,6 @@ BEGIN
     ), up AS (
         INSERT INTO ptr_records AS p (ip, zone_id, hostname, account_id, verified_at, forced, updated_at)
         SELECT b.ip, b.zone, b.hostname, b.holder, now(), false, now() FROM b WHERE b.hostname IS NOT NULL
-        -- (not zone_id: a record's zone never changes, migration 014)
         -- (not zone_id: a record's zone never changes, and the count trigger of migration
         -- 014 fires for an UPDATE that names it)
         ON CONFLICT (ip) DO UPDATE SET hostname = EXCLUDED.hostname, account_id = EXCLUDED.account_id,

@@ -4,6 +4,7 @@
 
 CREATE OR REPLACE FUNCTION rdns_ptr_record_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM rdns_zone_records_add(ARRAY[OLD.zone_id, NEW.zone_id], ARRAY[-1, 1]::bigint[]);
+    PERFORM rdns_zone_records_add(OLD.zone_id, -1) WHERE EXISTS (SELECT 1 FROM reverse_zones WHERE id = OLD.zone_id);
+    PERFORM rdns_zone_records_add(NEW.zone_id, 1);
     RETURN NULL;
 END $$;

@@ -60,33 +60,38 @@ CREATE TABLE ptr_discover (
 
 -- Defined here because the triggers need them; their current bodies are
 -- db/functions/270 to 274.
-CREATE FUNCTION rdns_zone_records_add(p_zones bigint[], p_deltas bigint[]) RETURNS void
+CREATE FUNCTION rdns_zone_records_add(p_zone bigint, p_delta bigint) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    v_zone bigint;
-    v_delta bigint;
 BEGIN
-    FOR v_zone, v_delta IN SELECT d.z, sum(d.n) FROM unnest(p_zones, p_deltas) AS d(z, n)
-                            WHERE EXISTS (SELECT 1 FROM reverse_zones r WHERE r.id = d.z)
-                            GROUP BY d.z HAVING sum(d.n) <> 0 ORDER BY d.z LOOP
-        UPDATE zone_record_counts c SET records = c.records + v_delta
-         WHERE c.zone_id = v_zone
-           AND c.stripe = (SELECT s.stripe FROM zone_record_counts s WHERE s.zone_id = v_zone
-                            LIMIT 1 FOR UPDATE SKIP LOCKED);
-        IF NOT FOUND THEN
-            INSERT INTO zone_record_counts (zone_id, records) VALUES (v_zone, v_delta);
-        END IF;
-    END LOOP;
+    UPDATE zone_record_counts c SET records = c.records + p_delta
+     WHERE c.zone_id = p_zone
+       AND c.stripe = (SELECT s.stripe FROM zone_record_counts s WHERE s.zone_id = p_zone
+                        LIMIT 1 FOR UPDATE SKIP LOCKED);
+    IF NOT FOUND THEN
+        INSERT INTO zone_record_counts (zone_id, records) VALUES (p_zone, p_delta);
+    END IF;
 END $$;
 
-CREATE FUNCTION rdns_ptr_records_count() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION rdns_ptr_records_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_zone bigint;
+    v_n bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM rdns_zone_records_add(array_agg(s.zone_id), array_agg(s.n))
-           FROM (SELECT zone_id, count(*) AS n FROM new_records GROUP BY zone_id) s HAVING count(*) > 0;
+        -- (the zones exist: the records' foreign key)
+        FOR v_zone, v_n IN SELECT zone_id, count(*) FROM new_records GROUP BY zone_id ORDER BY zone_id LOOP
+            PERFORM rdns_zone_records_add(v_zone, v_n);
+        END LOOP;
+        IF FOUND THEN -- (an upsert that updated inserted nothing)
+            INSERT INTO ptr_discover (ip) SELECT n.ip FROM new_records n WHERE NOT n.forced
+            ON CONFLICT (ip) DO NOTHING;
+        END IF;
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM rdns_zone_records_add(array_agg(s.zone_id), array_agg(-s.n))
-           FROM (SELECT zone_id, count(*) AS n FROM old_records GROUP BY zone_id) s HAVING count(*) > 0;
+        FOR v_zone, v_n IN SELECT o.zone_id, count(*) FROM old_records o
+                            WHERE EXISTS (SELECT 1 FROM reverse_zones z WHERE z.id = o.zone_id)
+                            GROUP BY o.zone_id ORDER BY o.zone_id LOOP
+            PERFORM rdns_zone_records_add(v_zone, -v_n);
+        END LOOP;
     ELSE -- TRUNCATE
         DELETE FROM zone_record_counts;
     END IF;
@@ -95,17 +100,14 @@ END $$;
 
 CREATE FUNCTION rdns_ptr_record_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM rdns_zone_records_add(ARRAY[OLD.zone_id, NEW.zone_id], ARRAY[-1, 1]::bigint[]);
+    PERFORM rdns_zone_records_add(OLD.zone_id, -1) WHERE EXISTS (SELECT 1 FROM reverse_zones WHERE id = OLD.zone_id);
+    PERFORM rdns_zone_records_add(NEW.zone_id, 1);
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION rdns_ptr_records_discover() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION rdns_ptr_record_unforced() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO ptr_discover (ip) SELECT n.ip FROM new_records n WHERE NOT n.forced ON CONFLICT (ip) DO NOTHING;
-    ELSE
-        INSERT INTO ptr_discover (ip) VALUES (NEW.ip) ON CONFLICT (ip) DO NOTHING;
-    END IF;
+    INSERT INTO ptr_discover (ip) VALUES (NEW.ip) ON CONFLICT (ip) DO NOTHING;
     RETURN NULL;
 END $$;
 
@@ -118,12 +120,14 @@ END $$;
 -- Writers wait here for the record changes in flight and are held back until this commits:
 -- the counts below are those of the records as they are then.
 LOCK TABLE ptr_records IN SHARE ROW EXCLUSIVE MODE;
-CREATE TRIGGER ptr_records_count_insert AFTER INSERT ON ptr_records
-    REFERENCING NEW TABLE AS new_records FOR EACH STATEMENT EXECUTE FUNCTION rdns_ptr_records_count();
-CREATE TRIGGER ptr_records_count_delete AFTER DELETE ON ptr_records
-    REFERENCING OLD TABLE AS old_records FOR EACH STATEMENT EXECUTE FUNCTION rdns_ptr_records_count();
-CREATE TRIGGER ptr_records_count_truncate AFTER TRUNCATE ON ptr_records
-    FOR EACH STATEMENT EXECUTE FUNCTION rdns_ptr_records_count();
+-- (one statement trigger per event: the INSERT's counts the records and queues them for the
+-- discovery below)
+CREATE TRIGGER ptr_records_changed_insert AFTER INSERT ON ptr_records
+    REFERENCING NEW TABLE AS new_records FOR EACH STATEMENT EXECUTE FUNCTION rdns_ptr_records_changed();
+CREATE TRIGGER ptr_records_changed_delete AFTER DELETE ON ptr_records
+    REFERENCING OLD TABLE AS old_records FOR EACH STATEMENT EXECUTE FUNCTION rdns_ptr_records_changed();
+CREATE TRIGGER ptr_records_changed_truncate AFTER TRUNCATE ON ptr_records
+    FOR EACH STATEMENT EXECUTE FUNCTION rdns_ptr_records_changed();
 -- A record's zone never changes (zones do not overlap, and a zone's deletion takes its
 -- records): the apply functions no longer set zone_id on a conflict (db/functions 050, 060,
 -- 230), so this fires only for an UPDATE that names the column.
@@ -133,11 +137,9 @@ CREATE TRIGGER reverse_zones_forget_counts AFTER DELETE ON reverse_zones
     FOR EACH ROW EXECUTE FUNCTION rdns_zone_records_forget();
 INSERT INTO zone_record_counts (zone_id, records) SELECT zone_id, count(*) FROM ptr_records GROUP BY zone_id;
 
-CREATE TRIGGER ptr_records_discover_insert AFTER INSERT ON ptr_records
-    REFERENCING NEW TABLE AS new_records FOR EACH STATEMENT EXECUTE FUNCTION rdns_ptr_records_discover();
 -- (the apply functions' upserts name forced; the WHEN keeps the function for the rare row)
-CREATE TRIGGER ptr_records_discover_unforced AFTER UPDATE OF forced ON ptr_records
-    FOR EACH ROW WHEN (OLD.forced AND NOT NEW.forced) EXECUTE FUNCTION rdns_ptr_records_discover();
+CREATE TRIGGER ptr_records_unforced AFTER UPDATE OF forced ON ptr_records
+    FOR EACH ROW WHEN (OLD.forced AND NOT NEW.forced) EXECUTE FUNCTION rdns_ptr_record_unforced();
 -- what the discovery of 007 would find now
 INSERT INTO ptr_discover (ip)
 SELECT p.ip FROM ptr_records p WHERE NOT p.forced AND NOT EXISTS (SELECT 1 FROM ptr_checks c WHERE c.ip = p.ip);

@@ -611,3 +611,90 @@ def test_zone_record_counts_stay_exact(scaled):
 def scale_v6(i):
     """An address of the first IPv6 zone (2001:db8:0::/48) that bench/scale.py leaves free."""
     return int(ipaddress.ip_address("2001:db8:0:ffff::")) + i
+
+
+def percentile(samples, p):
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def test_list_routes_page_all_the_way_through(scaled):
+    """#17: the list routes with their largest filters, paged through rdns-api from the first
+    page to the last by their cursors: every row once, in order, none missing (against the
+    same query in SQL), and the statement of every page, explained with that page's cursor,
+    reads a bounded number of pages however deep (no OFFSET, no scan from the start). The
+    time of each answer is printed (p50, p99; ASan build, a shared machine: not asserted):
+    bench/README.md has the release build's figures."""
+    api = harness.Api(scaled, {"api_threads": 4})
+    conn = psycopg2.connect(scaled)
+    conn.autocommit = True
+    try:
+        api.start()
+        staff = Client(api.base, api.add_staff("pager"))
+        reseller = Client(api.base, scale.token(BIG))
+        with conn.cursor() as cur:
+            def rows(sql, args=()):
+                cur.execute(sql, args)
+                return [r for (r,) in cur.fetchall()]
+
+            v4_16 = "10.2.0.0/16"
+            routes = [
+                # what, client, path, query, cursor parameter, key of an item, reference, statement
+                ("GET /v1/audit?account=", staff, "/v1/audit", {"account": BIG}, "before", "id",
+                 rows("SELECT id FROM audit_log WHERE actor_id = %s ORDER BY id DESC", (BIG,)),
+                 ("db/staff.c", "st_audit_by_actor", lambda c: (BIG, c or FIRST, LIMIT + 1)), PER_ROW_LIST),
+                ("GET /v1/requests?state=pending_review", staff, "/v1/requests", {"state": "pending_review"},
+                 "before", "id", rows("SELECT id FROM ptr_requests WHERE state = 'pending_review' ORDER BY id DESC"),
+                 ("db/ptr.c", "st_request_list_state", lambda c: ("pending_review", c or FIRST, LIMIT)),
+                 PER_ROW_LIST),
+                ("GET /v1/zones", staff, "/v1/zones", {}, "after", "prefix",
+                 rows("SELECT z.prefix::text FROM reverse_zones z ORDER BY z.prefix"),
+                 ("db/staff.c", "st_zone_list", lambda c: (c or "0.0.0.0/0", LIMIT + 1)), PER_ROW_ZONE),
+                (f"GET /v1/ptr?prefix={v4_16}", staff, "/v1/ptr", {"prefix": v4_16}, "after", "ip",
+                 rows("SELECT host(ip) FROM ptr_records WHERE ip <<= %s ORDER BY ip", (v4_16,)),
+                 ("db/ptr.c", "st_ptr_list", lambda c: (v4_16, c, LIMIT)), PER_ROW_PTR),
+                ("GET /v1/ptr (the reseller's)", reseller, "/v1/ptr", {}, "after", "ip",
+                 rows("SELECT host(p.ip) FROM ptr_records p WHERE EXISTS (SELECT 1 FROM allocations a"
+                      " WHERE a.account_id = %s AND a.prefix >>= p.ip) ORDER BY p.ip", (BIG,)),
+                 ("db/ptr.c", "st_ptr_list_own", lambda c: (BIG, None, c, LIMIT)), PER_ROW_PTR),
+            ]
+            figures = []
+            for what, client, path, query, cursor_param, key, want, (src, stmt, args_of), per_row in routes:
+                assert len(want) > 3 * LIMIT or what == "GET /v1/ptr (the reseller's)", (what, len(want))
+                got, cursors, times, cursor = [], [None], [], None
+                for _ in range(len(want) // LIMIT + 2):
+                    t = time.monotonic()
+                    r = client.get(path, params=dict(query, **({cursor_param: cursor} if cursor else {})))
+                    times.append(time.monotonic() - t)
+                    assert r.status_code == 200, (what, r.text)
+                    body = r.json()
+                    got += [item[key] for item in body["items"]]
+                    if what == "GET /v1/zones":
+                        for z in body["items"]:  # the count is exact through the API too
+                            assert z["records"] == one(cur, "SELECT count(*) FROM ptr_records p JOIN reverse_zones"
+                                                            " z ON z.id = p.zone_id WHERE z.name = %s",
+                                                       (z["name"],)), z
+                    cursor = body["next"]
+                    if cursor is None:
+                        break
+                    cursors.append(cursor)
+                assert cursor is None, f"{what}: still a next page after {len(cursors)}"
+                assert len(got) == len(set(got)), f"{what}: {len(got) - len(set(got))} rows twice"
+                assert got == want, f"{what}: {len(got)} rows against {len(want)} (first difference at" \
+                                    f" {next(i for i, (g, w) in enumerate(zip(got + [None], want + [None])) if g != w)})"
+                worst = 0
+                for c in cursors:
+                    plan, _ = explain_statement(cur, src, stmt, args_of(c))
+                    worst = max(worst, check_bounded(f"{what} after {c}", plan, per_row * (LIMIT + 1) + ONCE))
+                while len(times) < 200:  # the first page again, for a p99 of 200 answers at least
+                    t = time.monotonic()
+                    assert client.get(path, params=query).status_code == 200
+                    times.append(time.monotonic() - t)
+                figures.append(f"{what}: {len(got)} rows in {len(cursors)} pages, at most {worst} pages read by"
+                               f" one; p50 {percentile(times, 50) * 1000:.1f} ms, p99"
+                               f" {percentile(times, 99) * 1000:.1f} ms ({len(times)} answers)")
+            print("\n" + "\n".join(figures))
+    finally:
+        conn.close()
+        api.stop()
+        api.close()
