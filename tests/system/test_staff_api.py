@@ -555,6 +555,38 @@ def test_zone_delete(staff, db):
     new_zone(staff, "10.50.1.0/24")
 
 
+def test_zones_list_pages_by_prefix(staff, db):
+    """GET /v1/zones: a page of ?limit= zones by prefix (IPv4 first), next the last one's
+    prefix while more follow, ?after= the next page; every zone once; records the zone's
+    custom PTRs (migration 014's counts)."""
+    for prefix in ("10.60.1.0/24", "10.60.2.0/24", "10.60.3.0/24", "2001:db8:60::/48"):
+        new_zone(staff, prefix)
+    sql(db, "INSERT INTO ptr_records (ip, zone_id, hostname) SELECT '10.60.2.0'::inet + g, z.id, 'p.example.com'"
+            " FROM reverse_zones z, generate_series(1, 5) g WHERE z.name = '2.60.10.in-addr.arpa'")
+    everything = staff.get("/v1/zones", params={"limit": 1000}).json()
+    assert everything["next"] is None
+    got, after = [], None
+    for _ in range(len(everything["items"]) + 1):
+        page = staff.get("/v1/zones", params={"limit": 2, **({"after": after} if after else {})}).json()
+        assert len(page["items"]) <= 2
+        got += page["items"]
+        after = page["next"]
+        if after is None:
+            break
+        assert after == page["items"][-1]["prefix"]
+    assert got == everything["items"]
+    prefixes = [z["prefix"] for z in got]
+    assert prefixes.index("10.60.1.0/24") < prefixes.index("10.60.2.0/24") < prefixes.index("2001:db8:60::/48")
+    assert next(z for z in got if z["prefix"] == "10.60.2.0/24")["records"] == 5
+    page = staff.get("/v1/zones", params={"after": "10.60.1.0/24", "limit": 1}).json()
+    assert [z["prefix"] for z in page["items"]] == ["10.60.2.0/24"] and page["next"] == "10.60.2.0/24"
+    for params in ({"after": "10.60.1.0"}, {"after": "2001:db8:60::1/48"}, {"after": "zone"}, {"limit": "0"}):
+        if params.get("after") == "10.60.1.0":  # an address is the prefix of itself
+            assert staff.get("/v1/zones", params=params).status_code == 200
+            continue
+        assert problem(staff.get("/v1/zones", params=params), 400)["parameter"] == next(iter(params))
+
+
 # ---- audit log ----
 
 def test_audit_log_filters_and_pages(api, staff, db):
