@@ -680,8 +680,9 @@ def test_list_routes_page_all_the_way_through(scaled):
                     cursors.append(cursor)
                 assert cursor is None, f"{what}: still a next page after {len(cursors)}"
                 assert len(got) == len(set(got)), f"{what}: {len(got) - len(set(got))} rows twice"
-                assert got == want, f"{what}: {len(got)} rows against {len(want)} (first difference at" \
-                                    f" {next(i for i, (g, w) in enumerate(zip(got + [None], want + [None])) if g != w)})"
+                if got != want:
+                    first = next(i for i, (g, w) in enumerate(zip(got + [None], want + [None])) if g != w)
+                    raise AssertionError(f"{what}: {len(got)} rows against {len(want)}, first difference at {first}")
                 worst = 0
                 for c in cursors:
                     plan, _ = explain_statement(cur, src, stmt, args_of(c))
