@@ -1,9 +1,10 @@
 -- rdns_reverify_claim() - claim at most p_n due re-verifications for p_lease_ms, within
 -- the global budget p_qps (0: none).
 --
--- The budget is one token bucket in reverify_budget shared by every instance: refilled at
--- p_qps a second, at most one second's worth held, each claimed record taking one token,
--- all in this one statement's transaction (the bucket row's lock orders the claimers; a
+-- The budget is one token bucket in reverify_budget shared by every instance and by the
+-- delegation re-checks (rdns_reverify_tokens, rdns_reverify_spend): refilled at p_qps a
+-- second, at most one second's worth held, each claimed record taking one token, all in
+-- this one statement's transaction (the bucket row's lock orders the claimers; a
 -- claim is a few ms, a few per second at the budgets this is for). Rows are claimed with
 -- FOR UPDATE SKIP LOCKED, and a claimed row's due_at moves to the end of the lease, so
 -- nobody else takes it meanwhile and a worker that dies leaves it due again after it.
@@ -15,18 +16,13 @@ RETURNS TABLE (o_ip inet, o_hostname text)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_n integer := p_n;
-    v_tokens double precision;
     v_got integer;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM ptr_checks WHERE due_at <= now()) THEN
         RETURN; -- nothing due: the bucket is not touched
     END IF;
     IF p_qps > 0 THEN
-        UPDATE reverify_budget
-           SET tokens = least(p_qps, tokens + p_qps * extract(epoch FROM now() - updated_at)), updated_at = now()
-         WHERE id = 1
-        RETURNING tokens INTO v_tokens;
-        v_n := least(p_n, floor(v_tokens)::integer);
+        v_n := least(p_n, rdns_reverify_tokens(p_qps));
         IF v_n <= 0 THEN
             o_ip := NULL;
             o_hostname := NULL;
@@ -43,6 +39,6 @@ BEGIN
     RETURNING c.ip, c.hostname;
     GET DIAGNOSTICS v_got = ROW_COUNT;
     IF p_qps > 0 THEN
-        UPDATE reverify_budget SET tokens = tokens - v_got WHERE id = 1;
+        PERFORM rdns_reverify_spend(v_got);
     END IF;
 END $$;
