@@ -6,7 +6,10 @@
 -- check). The prefix must lie strictly inside a reverse zone; rdns-api has checked its
 -- length (core/deleg.c). Raises 'P0002' (no_data_found) when the prefix is in no zone or
 -- not in the owner's allocation, '23P01' when it overlaps another delegation.
--- o_created: whether the delegation is new.
+-- o_created: whether the delegation is new. Its re-check state (delegation_checks,
+-- migration 013) becomes what this check found: lame when forced past failed checks
+-- (since when it already was, for the same name servers), else pass; its schedule is
+-- kept (a new one is scheduled by rdns-verifier's discovery).
 --
 -- ROW SHARE on reverse_zones and allocations, as rdns_ptr_apply: neither the zone nor the
 -- allocation is deleted until this commits (their deletions take EXCLUSIVE).
@@ -25,6 +28,7 @@ DECLARE
     v_zone bigint;
     v_holder bigint;
     v_old text[];
+    v_lame boolean;
 BEGIN
     LOCK TABLE reverse_zones, allocations IN ROW SHARE MODE;
     LOCK TABLE delegations IN EXCLUSIVE MODE;
@@ -46,6 +50,14 @@ BEGIN
         updated_at = now()
     RETURNING d.id INTO o_id;
     o_created := v_old IS NULL;
+    v_lame := coalesce(p_checks, '[]') @> '[{"status": "fail"}]';
+    INSERT INTO delegation_checks AS c (delegation_id, state, checks, checked_at, lame_since)
+    VALUES (o_id, CASE WHEN v_lame THEN 'lame' ELSE 'pass' END, coalesce(p_checks, '[]'), now(),
+            CASE WHEN v_lame THEN now() END)
+    ON CONFLICT (delegation_id) DO UPDATE SET state = EXCLUDED.state, checks = EXCLUDED.checks,
+        checked_at = EXCLUDED.checked_at,
+        lame_since = CASE WHEN v_lame AND c.state = 'lame' AND v_old = p_ns THEN c.lame_since
+                          ELSE EXCLUDED.lame_since END;
     IF v_old IS DISTINCT FROM p_ns THEN
         PERFORM rdns_zone_touch(v_zone);
     END IF;
