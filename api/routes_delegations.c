@@ -76,6 +76,14 @@ static json_t *deleg_json(const PGresult *res, int row)
 	json_object_set_new(o, "checks", api_row_json(res, row, DB_DELEG_CHECKS));
 	json_object_set_new(o, "created_at", api_row_str(res, row, DB_DELEG_CREATED_AT));
 	json_object_set_new(o, "updated_at", api_row_str(res, row, DB_DELEG_UPDATED_AT));
+	/* the last lame-delegation check: the PUT's, then rdns-verifier's re-checks */
+	json_t *last = json_null();
+	if (db_val(res, row, DB_DELEG_STATE))
+		last = json_pack("{s:o, s:o, s:o, s:o}", "state", api_row_str(res, row, DB_DELEG_STATE),
+		                 "checked_at", api_row_str(res, row, DB_DELEG_CHECKED_AT), "lame_since",
+		                 api_row_str(res, row, DB_DELEG_LAME_SINCE), "checks",
+		                 api_row_json(res, row, DB_DELEG_LAST_CHECKS));
+	json_object_set_new(o, "last_check", last ? last : json_null());
 	return o;
 }
 
@@ -103,11 +111,15 @@ static void deleg_get(api_req_t *r)
 
 static void deleg_list(api_req_t *r)
 {
-	const char *after_q = api_query(r, "after");
+	const char *after_q = api_query(r, "after"), *state_q = api_query(r, "state");
 	char after[CORE_PREFIX_STRLEN];
 	int limit;
 	if (!api_query_limit(r, API_PROBLEM_SENTENCE, &limit))
 		return;
+	if (state_q && strcmp(state_q, "lame") != 0 && strcmp(state_q, "pass") != 0) {
+		api_bad_param(r, API_PROBLEM_SENTENCE, "state", state_q, "lame or pass");
+		return;
+	}
 	if (after_q) {
 		core_prefix_t a;
 		if (core_prefix_parse(after_q, &a) != RDNS_OK) {
@@ -117,7 +129,7 @@ static void deleg_list(api_req_t *r)
 		core_prefix_format(&a, after, sizeof(after));
 	}
 	int err;
-	PGresult *res = db_deleg_list(r->db, caller_scope(r), after_q ? after : NULL, limit, &err);
+	PGresult *res = db_deleg_list(r->db, caller_scope(r), after_q ? after : NULL, state_q, limit, &err);
 	if (!res) {
 		api_db_error(r, err);
 		return;
@@ -208,20 +220,6 @@ static void put_probe(api_req_t *r)
 	j->err = vf_deleg_probe(&j->vc, j->port, j->zone, j->nsp, j->n_ns, &j->outcome);
 }
 
-/* The findings as the JSON text PTR checks have (id, status, severity, detail, next_step). */
-static char *findings_text(const vf_check_t *c, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", c[i].id, "status",
-		                                   vf_verify_status_str(c[i].status), "severity",
-		                                   vf_verify_severity_str(c[i].severity), "detail",
-		                                   c[i].detail, "next_step", c[i].next_step));
-	char *t = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	return t;
-}
-
 /* Back on the worker: refuse a lame delegation (unless forced), else publish it. */
 static void put_decide(api_req_t *r)
 {
@@ -232,10 +230,8 @@ static void put_decide(api_req_t *r)
 		            "the delegation check could not run; this is a problem on our side");
 		return;
 	}
-	vf_check_t checks[VF_DELEG_MAX_NS + 1];
 	bool ok;
-	size_t n = vf_deleg_findings(&j->outcome, checks, VF_DELEG_MAX_NS + 1, &ok);
-	char *text = findings_text(checks, n);
+	char *text = vf_deleg_findings_text(&j->outcome, &ok);
 	if (!text) {
 		api_problem(r, 503, NULL, "Service Unavailable", NULL, "%s", "out of memory; retry shortly");
 		return;

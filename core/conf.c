@@ -99,9 +99,14 @@ const conf_opt_t conf_options[] = {
      "Retry-After (staff are held to verify_max_inflight only)",
      CONF_ANY, 0, NULL, 0},
     /* delegations (issue 16) */
-    {"delegation_check_port", CONF_INT, "53", 1, 65535, OFF(delegation_check_port), "api",
-     "port on which the lame-delegation check asks a delegation's name servers for the child "
-     "zone's SOA",
+    {"delegation_check_port", CONF_INT, "53", 1, 65535, OFF(delegation_check_port), "api,verifier",
+     "port on which the lame-delegation check (a PUT's, and rdns-verifier's re-check) asks a "
+     "delegation's name servers for the child zone's SOA",
+     CONF_ANY, 0, NULL, 0},
+    {"delegation_recheck_interval", CONF_INT, "86400", 0, 315360000, OFF(delegation_recheck_interval),
+     "verifier",
+     "seconds between two lame-delegation re-checks of each published delegation (spread evenly over "
+     "the interval, within reverify_qps); 0: off",
      CONF_ANY, 0, NULL, 0},
     {"special_names", CONF_LIST,
      "localhost local localdomain internal intranet lan home corp private invalid test example onion alt "

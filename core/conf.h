@@ -40,6 +40,7 @@ typedef struct {
 	long verify_max_inflight;
 	long verify_per_account;
 	long delegation_check_port; /* delegations (issue 16) */
+	long delegation_recheck_interval;
 	conf_list_t special_names;
 	conf_list_t denied_domains;
 	/* deliverability diagnostics (issue #18) */

@@ -23,7 +23,8 @@ void db_deleg_ref_parse(const char *text, db_deleg_ref_t *out)
 #define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define DELEG_COLS                                                                                   \
 	"d.prefix, z.name, d.account_id, array_to_json(d.nameservers)::text, z.classless_label,"     \
-	" d.forced, d.checks::text, " TS("d.created_at") ", " TS("d.updated_at")
+	" d.forced, d.checks::text, " TS("d.created_at") ", " TS("d.updated_at") ","             \
+	" c.state, c.checks::text, " TS("c.checked_at") ", " TS("c.lame_since")
 
 DB_STMT(st_ctx,
 	"SELECT z.name, z.prefix, z.classless_label,"
@@ -35,15 +36,19 @@ DB_STMT(st_ctx,
 	DB_ZONE_JOIN("$1::cidr")
 	" LEFT JOIN delegations d ON d.prefix = $1::cidr",
 	1);
+#define DELEG_FROM                                                                                   \
+	" FROM delegations d JOIN reverse_zones z ON z.id = d.zone_id"                               \
+	" LEFT JOIN delegation_checks c ON c.delegation_id = d.id"
 DB_STMT(st_get,
-	"SELECT " DELEG_COLS " FROM delegations d JOIN reverse_zones z ON z.id = d.zone_id"
+	"SELECT " DELEG_COLS DELEG_FROM
 	" WHERE d.prefix = $1::cidr AND ($2::bigint IS NULL OR d.account_id = $2)",
 	2);
 DB_STMT(st_list,
-	"SELECT " DELEG_COLS " FROM delegations d JOIN reverse_zones z ON z.id = d.zone_id"
+	"SELECT " DELEG_COLS DELEG_FROM
 	" WHERE ($1::bigint IS NULL OR d.account_id = $1) AND ($2::cidr IS NULL OR d.prefix > $2::cidr)"
+	" AND ($4::text IS NULL OR c.state = $4::text)"
 	" ORDER BY d.prefix LIMIT $3::int + 1",
-	3);
+	4);
 DB_STMT(st_put,
 	"SELECT o_id, o_created FROM rdns_delegation_put($1::cidr, $2::text[], $3::bigint, $4::bigint, $5,"
 	" $6::boolean, $7::jsonb)",
@@ -99,11 +104,12 @@ PGresult *db_deleg_get(db_t *db, const char *prefix, long long account, int *err
 	return db_exec(db, &st_get, p, err);
 }
 
-PGresult *db_deleg_list(db_t *db, long long account, const char *after, int limit, int *err)
+PGresult *db_deleg_list(db_t *db, long long account, const char *after, const char *state, int limit,
+                        int *err)
 {
 	char acct[24], lim[24];
 	snprintf(lim, sizeof(lim), "%d", limit);
-	const char *p[3] = {num_or_null(acct, account), after, lim};
+	const char *p[4] = {num_or_null(acct, account), after, lim, state};
 	return db_exec(db, &st_list, p, err);
 }
 

@@ -35,13 +35,20 @@ enum {
 	DB_DELEG_CHECKS,
 	DB_DELEG_CREATED_AT,
 	DB_DELEG_UPDATED_AT,
+	/* its last lame-delegation check (delegation_checks, migration 013): NULL if none */
+	DB_DELEG_STATE,       /* pass or lame */
+	DB_DELEG_LAST_CHECKS, /* the findings, JSON text */
+	DB_DELEG_CHECKED_AT,
+	DB_DELEG_LAME_SINCE, /* NULL unless lame */
 };
 
 /* One delegation by prefix, visible to account (0: staff, any); 0 or 1 rows. */
 PGresult *db_deleg_get(db_t *db, const char *prefix, long long account, int *err);
 /* The delegations visible to account (0: all), by prefix, those after after (NULL: from
- * the start), at most limit + 1 rows (the last tells that there is a next page). */
-PGresult *db_deleg_list(db_t *db, long long account, const char *after, int limit, int *err);
+ * the start), in state state ("pass", "lame"; NULL: any), at most limit + 1 rows (the last
+ * tells that there is a next page). */
+PGresult *db_deleg_list(db_t *db, long long account, const char *after, const char *state, int limit,
+                        int *err);
 
 /* Create or replace the delegation of prefix (rdns_delegation_put: zone change mark,
  * audit). ns: a PostgreSQL text[] literal; owner 0: staff. RDNS_OK (*created), RDNS_ENOTFOUND

@@ -1,8 +1,9 @@
 /* worker.c - rdns-verifier's threads: each claims a due job (a PTR set waiting for
  * forward DNS), verifies it with verify/ and finishes it in PostgreSQL: applied,
  * expired, or due again after a backoff; with no job due, a batch of custom PTRs due for
- * re-verification, within the global budget. Any number of threads and instances share
- * the work through db/jobs.c and db/reverify.c (FOR UPDATE SKIP LOCKED under a lease). */
+ * re-verification, and a batch of delegations due for their lame-delegation re-check,
+ * within the global budget. Any number of threads and instances share the work through
+ * db/jobs.c, db/reverify.c and db/delegcheck.c (FOR UPDATE SKIP LOCKED under a lease). */
 #include "verifier/worker.h"
 
 #include <errno.h>
@@ -17,16 +18,22 @@
 #include <unistd.h>
 
 #include "core/addr.h"
+#include "core/deleg.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "db/delegcheck.h"
 #include "db/jobs.h"
 #include "db/reverify.h"
 #include "verifier/backoff.h"
+#include "verify/deleg.h"
 #include "verify/verify.h"
 
 /* Records claimed for re-verification at once (one claim and one finish statement each). */
 #define VR_REVERIFY_BATCH 64
+/* Delegations claimed for their re-check at once: each asks every address of up to 13
+ * servers within verify_deadline_ms, so fewer than records. */
+#define VR_DELEGCHECK_BATCH 8
 /* The wait when records are due but the budget is spent: short, so that the bucket
  * (one second's worth) never overflows while every thread sleeps. */
 #define VR_SPENT_NAP_MS 20
@@ -171,6 +178,88 @@ static int reverify_batch(vr_t *vr, db_t *db, size_t *done, bool *spent)
 	return RDNS_OK;
 }
 
+/* The outcome of one delegation re-check: the same probe and findings as the PUT's
+ * (verify/deleg.c); lame only on a definite failure (vf_deleg_conclude). */
+static void delegcheck_one(vr_t *vr, db_delegcheck_t *x)
+{
+	core_prefix_t p;
+	core_deleg_label_t style;
+	char zone[CORE_HOSTNAME_MAX + 2], ns[sizeof(x->ns)];
+	const char *nsp[VF_DELEG_MAX_NS];
+	size_t n = 0;
+	x->result = DB_DELEGCHECK_UNKNOWN;
+	if (core_prefix_parse(x->prefix, &p) != RDNS_OK ||
+	    core_deleg_label_parse(x->classless_label, &style) != RDNS_OK ||
+	    core_deleg_child_name(&p, style, zone, sizeof(zone)) != RDNS_OK) {
+		log_err("verifier: delegation %s: no child zone name (label '%s')", x->prefix,
+		        x->classless_label);
+		return;
+	}
+	zone[strlen(zone) - 1] = 0; /* no trailing dot */
+	snprintf(ns, sizeof(ns), "%s", x->ns);
+	for (char *save = NULL, *t = strtok_r(ns, " ", &save); t && n < VF_DELEG_MAX_NS;
+	     t = strtok_r(NULL, " ", &save))
+		nsp[n++] = t;
+	vf_deleg_outcome_t *o = calloc(1, sizeof(*o)); /* some 10 KiB: not on a thread's stack */
+	if (!o)
+		return;
+	int err = vf_deleg_probe(&vr->vc, (unsigned)vr->conf->delegation_check_port, zone, nsp, n, o);
+	if (err != RDNS_OK) {
+		log_warn("verifier: delegation %s: the check could not run: %s; trying again later",
+		         x->prefix, rdns_strerror(err));
+	} else {
+		vf_deleg_conclusion_t c = vf_deleg_conclude(o);
+		bool ok;
+		if (c != VF_DELEG_UNKNOWN && (x->checks_json = vf_deleg_findings_text(o, &ok)) != NULL)
+			x->result = c == VF_DELEG_PASS ? DB_DELEGCHECK_PASS : DB_DELEGCHECK_LAME;
+	}
+	free(o);
+}
+
+/* Claim, check and finish one batch of delegation re-checks, as reverify_batch. */
+static int delegcheck_batch(vr_t *vr, db_t *db, size_t *done, bool *spent)
+{
+	const rdns_conf_t *c = vr->conf;
+	db_delegcheck_t *batch = calloc(VR_DELEGCHECK_BATCH, sizeof(*batch));
+	size_t got = 0, n = 0;
+	long lease = VR_DELEGCHECK_BATCH * c->verify_deadline_ms + c->verifier_lease_ms;
+	*done = 0;
+	*spent = false;
+	if (!batch)
+		return RDNS_ENOMEM;
+	int err =
+	    db_delegcheck_claim(db, VR_DELEGCHECK_BATCH, (double)c->reverify_qps, lease, batch, &got, spent);
+	if (err != RDNS_OK || got == 0)
+		goto cleanup;
+	/* On a signal, the delegations not checked yet stay claimed: due again after the lease. */
+	for (; n < got && !atomic_load(&vr->stop); n++)
+		delegcheck_one(vr, &batch[n]);
+	db_delegcheck_counts_t k;
+	err = db_delegcheck_finish(db, batch, n, c->delegation_recheck_interval, c->verify_retry_min_ms,
+	                           vr->name, &k);
+	if (err != RDNS_OK) {
+		log_warn(
+		    "verifier: could not record %zu delegation re-checks (%s): %s; due again after the lease",
+		    n, rdns_strerror(err), db_last_error(db));
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (batch[i].result == DB_DELEGCHECK_UNKNOWN)
+			log_info(
+			    "verifier: delegation %s: the resolvers did not answer for its servers; trying "
+			    "again later",
+			    batch[i].prefix);
+	if (k.lame || k.recovered)
+		log_info("verifier: re-checked %zu delegation%s: %zu lame, %zu recovered, %zu still lame", n,
+		         n == 1 ? "" : "s", k.lame, k.recovered, k.still_lame);
+	*done = n;
+cleanup:
+	for (size_t i = 0; i < got; i++)
+		free(batch[i].checks_json);
+	free(batch);
+	return err;
+}
+
 static void *thread_main(void *arg)
 {
 	vr_thread_t *t = arg;
@@ -178,10 +267,13 @@ static void *thread_main(void *arg)
 	db_t *db = db_new(vr->conf->database_url);
 	int db_streak = 0;
 	struct timespec now;
-	long long next_discover = 0; /* ms, CLOCK_MONOTONIC; thread 0 only */
+	long long next_discover = 0, next_ddiscover = 0; /* ms, CLOCK_MONOTONIC; thread 0 only */
 	long discover_ms = vr->conf->reverify_interval * 1000 < VR_DISCOVER_MS
 	                       ? vr->conf->reverify_interval * 1000
 	                       : VR_DISCOVER_MS;
+	long dinterval = vr->conf->delegation_recheck_interval; /* 0: off */
+	long ddiscover_ms =
+	    dinterval > 0 && dinterval * 1000 < VR_DISCOVER_MS ? dinterval * 1000 : VR_DISCOVER_MS;
 	if (!db) {
 		log_err("verifier: thread %d: out of memory", t->index);
 		return NULL;
@@ -221,12 +313,26 @@ static void *thread_main(void *arg)
 				log_info("verifier: %ld custom PTR%s scheduled for re-verification", added,
 				         added == 1 ? "" : "s");
 		}
-		size_t done = 0;
-		bool spent = false;
+		if (t->index == 0 && dinterval > 0 && now_ms >= next_ddiscover) {
+			long added = 0;
+			next_ddiscover = now_ms + ddiscover_ms;
+			if (db_delegcheck_discover(db, dinterval, &added) != RDNS_OK)
+				log_warn("verifier: discovery of delegations to re-check failed: %s",
+				         db_last_error(db));
+			else if (added)
+				log_info("verifier: %ld delegation%s scheduled for re-checks", added,
+				         added == 1 ? "" : "s");
+		}
+		size_t done = 0, ddone = 0;
+		bool spent = false, dspent = false;
 		int rerr = reverify_batch(vr, db, &done, &spent);
-		if (rerr == RDNS_OK && done > 0)
+		/* both kinds in turn: a backlog of one never starves the other */
+		int derr = dinterval > 0 ? delegcheck_batch(vr, db, &ddone, &dspent) : RDNS_OK;
+		if ((rerr == RDNS_OK && done > 0) || (derr == RDNS_OK && ddone > 0))
 			continue;
-		nap(vr, rerr == RDNS_OK && spent ? VR_SPENT_NAP_MS : vr->conf->verifier_poll_ms);
+		nap(vr, (rerr == RDNS_OK && spent) || (derr == RDNS_OK && dspent)
+		            ? VR_SPENT_NAP_MS
+		            : vr->conf->verifier_poll_ms);
 	}
 	db_free(db);
 	return NULL;

@@ -253,3 +253,40 @@ size_t vf_deleg_findings(const vf_deleg_outcome_t *o, vf_check_t *out, size_t ma
 	}
 	return n;
 }
+
+char *vf_deleg_findings_text(const vf_deleg_outcome_t *o, bool *ok)
+{
+	vf_check_t checks[VF_DELEG_MAX_NS + 1];
+	size_t n = vf_deleg_findings(o, checks, VF_DELEG_MAX_NS + 1, ok);
+	return vf_checks_text(checks, n);
+}
+
+vf_deleg_conclusion_t vf_deleg_conclude(const vf_deleg_outcome_t *o)
+{
+	bool any_fail = false, unknown = false;
+	size_t answered = 0;
+	for (size_t i = 0; i < o->n_servers; i++) {
+		const vf_deleg_server_t *s = &o->servers[i];
+		if (s->lookup_failed) {
+			any_fail = true;
+			if (s->lookup_timeout)
+				unknown = true;
+			else
+				return VF_DELEG_LAME; /* the name has no address: a definite answer */
+			continue;
+		}
+		for (size_t k = 0; k < s->n_addrs; k++)
+			if (s->addrs[k].answer != VF_DELEG_AUTH)
+				return VF_DELEG_LAME; /* the server itself answered so (or not at all) */
+		answered++;
+	}
+	vf_check_t serials;
+	serials_finding(o, &serials);
+	if (serials.status == VF_CHECK_FAIL && answered > 0)
+		return VF_DELEG_LAME; /* the servers that answered disagree */
+	if (serials.status == VF_CHECK_FAIL)
+		any_fail = true;
+	if (unknown)
+		return VF_DELEG_UNKNOWN;
+	return any_fail ? VF_DELEG_LAME : VF_DELEG_PASS;
+}

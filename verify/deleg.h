@@ -63,4 +63,22 @@ int vf_deleg_probe(const vf_verify_conf_t *conf, unsigned port, const char *zone
  * whether none failed. */
 size_t vf_deleg_findings(const vf_deleg_outcome_t *o, vf_check_t *out, size_t max, bool *ok);
 
+/* Those findings as the JSON text of PTR checks (vf_checks_text: id, status, severity,
+ * detail, next_step), what the PUT answers and stores and the re-check stores: malloc()ed,
+ * NULL on allocation failure; *ok whether none failed. */
+char *vf_deleg_findings_text(const vf_deleg_outcome_t *o, bool *ok);
+
+/* What a periodic re-check concludes from an outcome. */
+typedef enum {
+	VF_DELEG_PASS,    /* every finding passes */
+	VF_DELEG_LAME,    /* a definite failure: a server's own answer, a name without address
+	                   * records, serials that disagree */
+	VF_DELEG_UNKNOWN, /* failures only because the resolvers did not answer for the
+	                   * servers' names: nothing said about the servers; ask again later */
+} vf_deleg_conclusion_t;
+
+/* Pure. A PUT refuses on any failed finding (the customer is there to retry); a
+ * background re-check marks a published delegation lame only on a definite one. */
+vf_deleg_conclusion_t vf_deleg_conclude(const vf_deleg_outcome_t *o);
+
 #endif

@@ -98,22 +98,21 @@ static void json_string_ascii(core_strbuf_t *b, const char *str)
 	core_strbuf_put(b, "\"", 1);
 }
 
-char *vf_verdict_checks_text(const vf_verdict_t *v)
+char *vf_checks_text(const vf_check_t *c, size_t n)
 {
 	core_strbuf_t b = {0};
 	core_strbuf_put(&b, "[", 1);
-	for (size_t i = 0; v && i < v->n && i < sizeof(v->checks) / sizeof(v->checks[0]); i++) {
-		const vf_check_t *c = &v->checks[i];
+	for (size_t i = 0; c && i < n; i++) {
 		core_strbuf_str(&b, i ? ",{\"id\":" : "{\"id\":");
-		json_string_ascii(&b, c->id ? c->id : "");
+		json_string_ascii(&b, c[i].id ? c[i].id : "");
 		core_strbuf_str(&b, ",\"status\":\"");
-		core_strbuf_str(&b, vf_verify_status_str(c->status));
+		core_strbuf_str(&b, vf_verify_status_str(c[i].status));
 		core_strbuf_str(&b, "\",\"severity\":\"");
-		core_strbuf_str(&b, vf_verify_severity_str(c->severity));
+		core_strbuf_str(&b, vf_verify_severity_str(c[i].severity));
 		core_strbuf_str(&b, "\",\"detail\":");
-		json_string_ascii(&b, c->detail);
+		json_string_ascii(&b, c[i].detail);
 		core_strbuf_str(&b, ",\"next_step\":");
-		json_string_ascii(&b, c->next_step);
+		json_string_ascii(&b, c[i].next_step);
 		core_strbuf_put(&b, "}", 1);
 	}
 	core_strbuf_put(&b, "]", 1);
@@ -122,6 +121,12 @@ char *vf_verdict_checks_text(const vf_verdict_t *v)
 		return NULL;
 	}
 	return b.p;
+}
+
+char *vf_verdict_checks_text(const vf_verdict_t *v)
+{
+	size_t max = sizeof(v->checks) / sizeof(v->checks[0]);
+	return vf_checks_text(v ? v->checks : NULL, v ? (v->n < max ? v->n : max) : 0);
 }
 
 json_t *vf_verdict_checks_json(const vf_verdict_t *v)

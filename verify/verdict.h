@@ -55,6 +55,9 @@ typedef struct {
  * "high|medium|low", "detail", "next_step"}, in order, ASCII only. What is stored
  * with a request and what a successful PUT answers, written once per PUT. */
 char *vf_verdict_checks_text(const vf_verdict_t *v);
+/* Any n findings c[0..n) as that text: the PTR checks' shape, which the lame-delegation
+ * findings share (verify/deleg.c). */
+char *vf_checks_text(const vf_check_t *c, size_t n);
 /* The same as a new jansson array (the caller owns the reference), or NULL. */
 json_t *vf_verdict_checks_json(const vf_verdict_t *v);
 
