@@ -30,7 +30,7 @@ import psycopg2
 import pytest
 
 from conftest import Client, new_account, problem, sql
-from harness import Knot, Zonegen, free_port, wait_until
+from harness import Knot, Verifier, Zonegen, free_port, wait_until
 
 Z4 = "2.0.192.in-addr.arpa"
 Z6 = "0.0.1.0.8.b.d.0.1.0.0.2.ip6.arpa"
@@ -619,3 +619,176 @@ def test_group_commit_refuses_a_delegated_change_in_place(env, race):
         env.staff.delete(f"/v1/delegations/{RACE_NET}")
         sql(env.db, "SELECT rdns_ptr_apply('192.0.2.60', NULL, NULL, %s, 'test', false, NULL, NULL, NULL)",
             race[0])
+
+
+# ---- the periodic re-check by rdns-verifier (issue 16: "again periodically by the background verifier") ----
+
+CHILD128 = "128-191.2.0.192.in-addr.arpa"  # 192.0.2.128/26, the other customer's block
+RECHECK_S = 2  # delegation_recheck_interval of this test's rdns-verifier
+
+
+class FlexAuth:
+    """ns3 on 127.0.0.2:<port>: answers every SOA question for the name asked, with AA (or
+    without, aa False) and serial; the test changes both while it runs."""
+
+    def __init__(self, port, serial):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.2", port))
+        self.sock.settimeout(0.2)
+        self.serial, self.aa, self.stop = serial, True, False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            q = dns.message.from_wire(data)
+            a = dns.message.make_response(q)
+            if self.aa:
+                a.flags |= dns.flags.AA
+                a.answer.append(dns.rrset.from_text(q.question[0].name, 60, "IN", "SOA",
+                                                    f"ns1.{FWD}. h.{FWD}. {self.serial} 3600 900 86400 60"))
+            self.sock.sendto(a.to_wire(), peer)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def recheck(env, dburl):
+    """ns3 (FlexAuth, serial 1 like the child knotd's zones) and an rdns-verifier that
+    re-checks every delegation every RECHECK_S seconds, asking the child knotd's port."""
+    if "ns3 A" not in env.child.zones[FWD + "."]:
+        env.child.set_zone(FWD, env.child.zones[FWD + "."] + "ns3 A 127.0.0.2\n")
+    env.child.set_zone(CHILD4, child_zone4(1))
+    env.child.set_zone(CHILD128, soa(CHILD128, 1))
+    fake = FlexAuth(env.child.port, 1)
+    v = Verifier(dburl, {"resolvers": f"127.0.0.1:{env.child.port}", "delegation_check_port": env.child.port,
+                         "delegation_recheck_interval": RECHECK_S, "verify_deadline_ms": 2000,
+                         "verify_timeout_ms": 300, "verify_retries": 0})
+    try:
+        v.start()
+        yield fake, v
+        assert v.stop() == 0
+    finally:
+        v.close()
+        fake.close()
+
+
+def last_check(client, prefix):
+    r = client.get(f"/v1/delegations/{prefix}")
+    assert r.status_code == 200, r.text
+    return r.json()["last_check"]
+
+
+def rechecked(client, prefix, after, state):
+    """Wait (bounded) for a check newer than after (a checked_at) in state; returns it."""
+    return wait_until(lambda: (lc := last_check(client, prefix))["checked_at"] > after and lc["state"] == state
+                      and lc, timeout=10 * RECHECK_S, interval=0.2, what=f"{prefix} re-checked: {state}")
+
+
+def kinds(client, prefix, since):
+    ev = client.get(f"/v1/events?after={since}&limit=1000").json()["items"]
+    return [e["kind"] for e in ev if e["kind"].startswith("delegation.") and e["detail"]["prefix"] == prefix]
+
+
+def audits(env, prefix, since):
+    return sql(env.db, "SELECT action, actor_name FROM audit_log WHERE object = %s AND id > %s"
+               " AND action IN ('delegation.lame', 'delegation.recover') ORDER BY id", f"delegation {prefix}", since)
+
+
+def marks(env):
+    return (sql(env.db, "SELECT coalesce(max(id), 0) FROM events")[0][0],
+            sql(env.db, "SELECT coalesce(max(id), 0) FROM audit_log")[0][0])
+
+
+def test_recheck_marks_a_lame_delegation_and_its_recovery_once(env, recheck):
+    """Published while both servers answer with serial 1; ns3 moves to serial 2: within a
+    few intervals the verifier marks it lame (findings, lame_since, ?state=lame, one event
+    and one audit entry however many checks find it so); ns3 stops answering
+    authoritatively: still lame, nothing new told; both agree again: pass, one
+    delegation.recovered event and one delegation.recover entry. It stays published."""
+    fake, v = recheck
+    c, p, ns = env.customer, "192.0.2.0/26", [NS[0], f"ns3.{FWD}"]
+    ev0, au0 = marks(env)
+    r = c.put(f"/v1/delegations/{p}", json={"nameservers": ns})
+    assert r.status_code in (200, 201), r.text
+    lc = r.json()["last_check"]
+    assert lc["state"] == "pass" and lc["lame_since"] is None and [x["status"] for x in lc["checks"]] == ["pass"] * 3
+    # re-checked while healthy: pass again, nothing told
+    lc = rechecked(c, p, lc["checked_at"], "pass")
+    assert kinds(c, p, ev0) == [] and audits(env, p, au0) == []
+
+    fake.serial = 2
+    lc = rechecked(c, p, lc["checked_at"], "lame")
+    assert lc["lame_since"] and lc["lame_since"] <= lc["checked_at"]
+    serials = [x for x in lc["checks"] if x["id"] == "delegation.serials"][0]
+    assert serials["status"] == "fail" and "from 1 to 2" in serials["detail"] and serials["next_step"]
+    assert [x["prefix"] for x in c.get("/v1/delegations?state=lame").json()["items"]] == [p]
+    assert p in [x["prefix"] for x in env.staff.get("/v1/delegations?state=lame").json()["items"]]
+    assert p not in [x["prefix"] for x in c.get("/v1/delegations?state=pass").json()["items"]]
+    assert env.other.get("/v1/delegations?state=lame").json()["items"] == []
+    problem(c.get("/v1/delegations?state=broken"), 400)
+    since = lc["lame_since"]
+
+    # no longer authoritative at all: still lame since the same time; told once only
+    fake.aa = False
+    lc = rechecked(c, p, lc["checked_at"], "lame")
+    lc = wait_until(lambda: (x := rechecked(c, p, lc["checked_at"], "lame"))
+                    and any("not authoritative" in ch["detail"] for ch in x["checks"]) and x,
+                    timeout=10 * RECHECK_S, what="the non-AA answer in the findings")
+    assert lc["lame_since"] == since
+    assert c.get(f"/v1/delegations/{p}").json()["nameservers"] == ns  # still published
+    assert kinds(c, p, ev0) == ["delegation.lame"]
+    ev = [e for e in c.get(f"/v1/events?after={ev0}&limit=1000").json()["items"] if e["kind"] == "delegation.lame"]
+    assert ev[0]["detail"]["nameservers"] == ns and ev[0]["detail"]["checks"]
+    assert [a for a, _ in audits(env, p, au0)] == ["delegation.lame"]
+    assert audits(env, p, au0)[0][1].startswith("rdns-verifier ")
+
+    fake.aa, fake.serial = True, 1
+    lc = rechecked(c, p, lc["checked_at"], "pass")
+    assert lc["lame_since"] is None and [x["status"] for x in lc["checks"]] == ["pass"] * 3
+    lc = rechecked(c, p, lc["checked_at"], "pass")  # and told once
+    assert kinds(c, p, ev0) == ["delegation.lame", "delegation.recovered"]
+    ev = [e for e in c.get(f"/v1/events?after={ev0}&limit=1000").json()["items"]
+          if e["kind"] == "delegation.recovered"]
+    assert ev[0]["detail"]["lame_since"]
+    assert [a for a, _ in audits(env, p, au0)] == ["delegation.lame", "delegation.recover"]
+    assert c.get("/v1/delegations?state=lame").json()["items"] == []
+    assert c.delete(f"/v1/delegations/{p}").status_code == 204
+
+
+def test_recheck_reports_forced_delegations(env, recheck):
+    """A delegation staff forced past failed checks is lame from its publication and is
+    re-checked like any other: shown lame (not removed) while it is, and told as recovered
+    (event to its customer, audit) once its servers agree."""
+    fake, v = recheck
+    s, p, ns = env.staff, "192.0.2.128/26", [NS[0], f"ns3.{FWD}"]
+    ev0, au0 = marks(env)
+    fake.serial = 2
+    problem(s.put(f"/v1/delegations/{p}", json={"nameservers": ns}), 422)
+    r = s.put(f"/v1/delegations/{p}", json={"nameservers": ns, "force": True})
+    assert r.status_code == 201, r.text
+    assert r.json()["forced"] is True
+    lc = r.json()["last_check"]
+    assert lc["state"] == "lame" and lc["lame_since"]
+    since = lc["lame_since"]
+    lc = rechecked(s, p, lc["checked_at"], "lame")
+    lc = rechecked(s, p, lc["checked_at"], "lame")
+    assert lc["lame_since"] == since and "from 1 to 2" in lc["checks"][2]["detail"]
+    assert p in [x["prefix"] for x in s.get("/v1/delegations?state=lame").json()["items"]]
+    assert [x["prefix"] for x in env.other.get("/v1/delegations?state=lame").json()["items"]] == [p]
+    assert kinds(s, p, ev0) == [] and audits(env, p, au0) == []  # lame since it was forced: nothing new
+
+    fake.serial = 1
+    lc = rechecked(s, p, lc["checked_at"], "pass")
+    assert lc["lame_since"] is None
+    assert s.get(f"/v1/delegations/{p}").json()["forced"] is True
+    assert kinds(env.other, p, ev0) == ["delegation.recovered"]
+    assert [a for a, _ in audits(env, p, au0)] == ["delegation.recover"]
+    assert s.delete(f"/v1/delegations/{p}").status_code == 204

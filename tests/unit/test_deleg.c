@@ -415,6 +415,57 @@ static void test_findings_wording(void **state)
 	assert_int_equal(vf_deleg_findings(&o, c, 1, &ok), 1);
 }
 
+/* What a background re-check concludes: lame on what the servers or DNS said, unknown when
+ * only the resolvers were silent about the servers' names; the findings text as a PUT's. */
+static void test_recheck_conclusion(void **state)
+{
+	(void)state;
+	vf_deleg_outcome_t o;
+	memset(&o, 0, sizeof(o));
+	snprintf(o.zone, sizeof(o.zone), "%s", "0-63.2.0.192.in-addr.arpa");
+	o.n_servers = 2;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(o.servers[i].name, sizeof(o.servers[i].name), "ns%zu.example.net", i + 1);
+		o.servers[i].n_addrs = 1;
+		o.servers[i].addrs[0] = (vf_deleg_addr_t){
+		    .addr = addr(i ? "192.0.2.54" : "192.0.2.53"), .answer = VF_DELEG_AUTH, .serial = 7};
+	}
+	assert_int_equal(vf_deleg_conclude(&o), VF_DELEG_PASS);
+	bool ok = false;
+	char *t = vf_deleg_findings_text(&o, &ok);
+	assert_true(ok);
+	assert_non_null(t);
+	assert_non_null(
+	    strstr(t, "[{\"id\":\"delegation.server\",\"status\":\"pass\",\"severity\":\"high\","));
+	assert_non_null(strstr(t, "{\"id\":\"delegation.serials\",\"status\":\"pass\""));
+	free(t);
+
+	o.servers[1].addrs[0].serial = 8; /* serials disagree */
+	assert_int_equal(vf_deleg_conclude(&o), VF_DELEG_LAME);
+	o.servers[1].addrs[0].serial = 7;
+	static const vf_deleg_answer_t lame[] = {VF_DELEG_NOT_AUTH, VF_DELEG_RCODE, VF_DELEG_TIMEOUT,
+	                                         VF_DELEG_UNREACHABLE, VF_DELEG_BADANSWER};
+	for (size_t i = 0; i < N(lame); i++) {
+		o.servers[1].addrs[0].answer = lame[i];
+		assert_int_equal(vf_deleg_conclude(&o), VF_DELEG_LAME);
+	}
+	/* ns2 has no address records: a definite answer */
+	o.servers[1] = (vf_deleg_server_t){.name = "ns2.example.net", .lookup_failed = true};
+	assert_int_equal(vf_deleg_conclude(&o), VF_DELEG_LAME);
+	/* the resolvers did not answer for ns2: nothing known about it; ns1 fine */
+	o.servers[1].lookup_timeout = true;
+	assert_int_equal(vf_deleg_conclude(&o), VF_DELEG_UNKNOWN);
+	t = vf_deleg_findings_text(&o, &ok); /* a PUT still refuses it */
+	assert_false(ok);
+	free(t);
+	/* ... but ns1 answering without AA is lame whatever ns2 is */
+	o.servers[0].addrs[0].answer = VF_DELEG_NOT_AUTH;
+	assert_int_equal(vf_deleg_conclude(&o), VF_DELEG_LAME);
+	/* nobody's name resolved in time */
+	o.servers[0] = o.servers[1];
+	assert_int_equal(vf_deleg_conclude(&o), VF_DELEG_UNKNOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(test_writer_refuses_bad_delegations),
 	    cmocka_unit_test(test_journal_diffs_delegations),
 	    cmocka_unit_test(test_findings_wording),
+	    cmocka_unit_test(test_recheck_conclusion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
