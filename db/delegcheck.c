@@ -15,8 +15,8 @@ DB_STMT(st_dc_claim,
         " FROM rdns_delegation_recheck_claim($1::integer, $2::float8, $3::integer)",
         3);
 DB_STMT(st_dc_finish,
-        "SELECT o_outcome, count(*) FROM rdns_delegation_recheck_finish($1::bigint[], $2::text[], $3::text[],"
-        " $4::text[], $5::integer, $6::integer, $7) GROUP BY o_outcome",
+        "SELECT o_id, o_outcome FROM rdns_delegation_recheck_finish($1::bigint[], $2::text[], $3::text[],"
+        " $4::text[], $5::integer, $6::integer, $7)",
         7);
 
 int db_delegcheck_discover(db_t *db, long interval_s, long *added)
@@ -91,7 +91,7 @@ static void count(db_delegcheck_counts_t *c, const char *what, size_t k)
 }
 
 int db_delegcheck_finish(db_t *db, const db_delegcheck_t *x, size_t n, long interval_s, long retry_ms,
-                         const char *worker, db_delegcheck_counts_t *counts)
+                         const char *worker, db_delegcheck_counts_t *counts, const char **outcomes)
 {
 	core_strbuf_t a[4];
 	memset(a, 0, sizeof(a));
@@ -124,8 +124,16 @@ int db_delegcheck_finish(db_t *db, const db_delegcheck_t *x, size_t n, long inte
 		free(a[k].p);
 	if (!r)
 		return err;
-	for (int row = 0; row < PQntuples(r); row++)
-		count(counts, PQgetvalue(r, row, 0), (size_t)atol(PQgetvalue(r, row, 1)));
+	for (int row = 0; row < PQntuples(r); row++) {
+		const char *word = PQgetvalue(r, row, 1);
+		count(counts, word, 1);
+		long long id = atoll(PQgetvalue(r, row, 0));
+		for (size_t i = 0; outcomes && i < n; i++)
+			if (x[i].id == id)
+				outcomes[i] = strcmp(word, "lame") == 0        ? "lame"
+				              : strcmp(word, "recovered") == 0 ? "recovered"
+				                                               : NULL;
+	}
 	PQclear(r);
 	return RDNS_OK;
 }

@@ -39,9 +39,10 @@ typedef struct {
 /* Record the outcomes of n claimed re-checks in one transaction
  * (rdns_delegation_recheck_finish): next check interval_s from now, an unknown one
  * retry_ms from now; becoming lame and recovering audited (actor worker) and told as
- * events. RDNS_OK with *counts, or an rdns_err_t (nothing recorded: due again after the
- * lease). */
+ * events. RDNS_OK with *counts and, when outcomes is not NULL (n entries, NULL-filled by
+ * the caller), outcomes[i] "lame" or "recovered" for those that changed state; or an
+ * rdns_err_t (nothing recorded: due again after the lease). */
 int db_delegcheck_finish(db_t *db, const db_delegcheck_t *x, size_t n, long interval_s, long retry_ms,
-                         const char *worker, db_delegcheck_counts_t *counts);
+                         const char *worker, db_delegcheck_counts_t *counts, const char **outcomes);
 
 #endif

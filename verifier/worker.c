@@ -235,8 +235,9 @@ static int delegcheck_batch(vr_t *vr, db_t *db, size_t *done, bool *spent)
 	for (; n < got && !atomic_load(&vr->stop); n++)
 		delegcheck_one(vr, &batch[n]);
 	db_delegcheck_counts_t k;
+	const char *changed[VR_DELEGCHECK_BATCH] = {NULL};
 	err = db_delegcheck_finish(db, batch, n, c->delegation_recheck_interval, c->verify_retry_min_ms,
-	                           vr->name, &k);
+	                           vr->name, &k, changed);
 	if (err != RDNS_OK) {
 		log_warn(
 		    "verifier: could not record %zu delegation re-checks (%s): %s; due again after the lease",
@@ -244,7 +245,12 @@ static int delegcheck_batch(vr_t *vr, db_t *db, size_t *done, bool *spent)
 		goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (batch[i].result == DB_DELEGCHECK_UNKNOWN)
+		if (changed[i])
+			log_info("verifier: delegation %s (%s): %s", batch[i].prefix, batch[i].ns,
+			         strcmp(changed[i], "lame") == 0
+			             ? "lame now (audited, event delegation.lame)"
+			             : "recovered (audited, event delegation.recovered)");
+		else if (batch[i].result == DB_DELEGCHECK_UNKNOWN)
 			log_info(
 			    "verifier: delegation %s: the resolvers did not answer for its servers; trying "
 			    "again later",

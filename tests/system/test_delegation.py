@@ -759,6 +759,9 @@ def test_recheck_marks_a_lame_delegation_and_its_recovery_once(env, recheck):
           if e["kind"] == "delegation.recovered"]
     assert ev[0]["detail"]["lame_since"]
     assert [a for a, _ in audits(env, p, au0)] == ["delegation.lame", "delegation.recover"]
+    log = v.log()
+    assert log.count(f"delegation {p} ({' '.join(ns)}): lame now") == 1, log[-3000:]
+    assert log.count(f"delegation {p} ({' '.join(ns)}): recovered") == 1, log[-3000:]
     assert c.get("/v1/delegations?state=lame").json()["items"] == []
     assert c.delete(f"/v1/delegations/{p}").status_code == 204
 
