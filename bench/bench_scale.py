@@ -42,6 +42,12 @@ N_GET = 50_000        # (token, address) pairs the GETs cycle over
 N_PUT = 4096          # addresses (of as many accounts) the PUTs cycle over
 N_NOTIFY = int(os.environ.get("RDNS_BENCH_NOTIFY_CHANGES", "20"))
 N_DURING = 10         # changes made during a reconcile pass (at most)
+# RDNS_BENCH_SCALE_ONLY=S3,S4: run only those tables (S0, the build, always; S4 needs S3's daemon)
+ONLY = {s.strip().upper() for s in os.environ.get("RDNS_BENCH_SCALE_ONLY", "").split(",") if s.strip()}
+
+
+def wanted(name):
+    return not ONLY or name in ONLY
 
 ACC = scale.N_ACCOUNTS // DIV
 EACH = scale.N_ALLOC_EACH // DIV
@@ -488,12 +494,15 @@ def run(pg):
     t_start = time.monotonic()
     e = setup(pg)
     tables = [build_table(e)]
-    guarded(tables, "S1", bench_get, e)
-    guarded(tables, "S2", bench_put, e)
+    if wanted("S1"):
+        guarded(tables, "S1", bench_get, e)
+    if wanted("S2"):
+        guarded(tables, "S2", bench_put, e)
     e.api.stop()
     stop_proc(e.knot.proc)
-    guarded(tables, "S3", bench_coldstart, pg, e)
-    if getattr(e, "zg", None):
+    if wanted("S3") or wanted("S4"):
+        guarded(tables, "S3", bench_coldstart, pg, e)
+    if getattr(e, "zg", None) and wanted("S4"):
         guarded(tables, "S4", bench_notify, e)
         e.zg.stop()
     log(f"scale: the profile's benchmarks took {time.monotonic() - t_start:.0f} s")
