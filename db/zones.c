@@ -87,6 +87,16 @@ DB_STMT(
     "id = $1",
     4);
 
+/* #17: the same for the zones of a batch rendered in one transaction (zg_render_batch):
+ * arrays of ids, serials, hashes ("": NULL) and last seqs, one element per zone. */
+DB_STMT(st_render_done_many,
+        "WITH b AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])"
+        " AS b(id, serial, hash, seq)),"
+        " seen AS (DELETE FROM zone_changes c USING b WHERE c.zone_id = b.id AND c.seq <= b.seq)"
+        " UPDATE reverse_zones z SET serial = b.serial, content_hash = decode(nullif(b.hash, ''), 'hex'),"
+        " rendered_at = now() FROM b WHERE z.id = b.id",
+        4);
+
 /* #19: the changes a render's snapshot sees, by address (migration 010). */
 DB_STMT(st_change_kinds,
         "SELECT count(*) FILTER (WHERE ip IS NULL), count(DISTINCT ip) FROM zone_changes"
@@ -441,6 +451,71 @@ int db_zone_render_commit(db_t *db, long long id, uint32_t serial, const char *c
 		return again_if_conflict(err);
 	PQclear(r);
 	return again_if_conflict(db_commit(db));
+}
+
+/* A PostgreSQL array literal of n decimal or hex elements (no quoting needed), malloc'd. */
+static char *array_lit(size_t n, size_t each, void (*put)(char *out, size_t len, size_t i, const void *arg),
+                       const void *arg)
+{
+	size_t cap = 3 + n * (each + 1);
+	char *s = malloc(cap), *o = s;
+	if (!s)
+		return NULL;
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*o++ = ',';
+		put(o, cap - (size_t)(o - s), i, arg);
+		o += strlen(o);
+	}
+	*o++ = '}';
+	*o = 0;
+	return s;
+}
+
+static void put_id(char *o, size_t len, size_t i, const void *arg)
+{
+	snprintf(o, len, "%lld", ((const db_zone_done_t *)arg)[i].id);
+}
+
+static void put_serial(char *o, size_t len, size_t i, const void *arg)
+{
+	snprintf(o, len, "%u", ((const db_zone_done_t *)arg)[i].serial);
+}
+
+static void put_hash(char *o, size_t len, size_t i, const void *arg)
+{
+	/* hex digits only; "" is written "" (an empty element: NULL after nullif) */
+	const char *h = ((const db_zone_done_t *)arg)[i].content_hash;
+	snprintf(o, len, "%s", h[0] ? h : "\"\"");
+}
+
+static void put_seq(char *o, size_t len, size_t i, const void *arg)
+{
+	snprintf(o, len, "%lld", ((const db_zone_done_t *)arg)[i].last_seq);
+}
+
+int db_zone_render_commit_many(db_t *db, const db_zone_done_t *v, size_t n)
+{
+	if (n == 0)
+		return again_if_conflict(db_commit(db));
+	char *lits[4] = {array_lit(n, 20, put_id, v), array_lit(n, 10, put_serial, v),
+	                 array_lit(n, 64, put_hash, v), array_lit(n, 20, put_seq, v)};
+	int rc = RDNS_ENOMEM;
+	if (lits[0] && lits[1] && lits[2] && lits[3]) {
+		const char *p[4] = {lits[0], lits[1], lits[2], lits[3]};
+		int err;
+		PGresult *r = db_exec(db, &st_render_done_many, p, &err);
+		if (r) {
+			PQclear(r);
+			rc = again_if_conflict(db_commit(db));
+		} else {
+			rc = again_if_conflict(err);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		free(lits[i]);
+	return rc;
 }
 
 int db_zones_listen(db_t *db)

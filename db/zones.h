@@ -107,6 +107,18 @@ int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg);
 int db_zone_render_commit(db_t *db, long long id, uint32_t serial, const char *content_hash,
                           long long last_seq);
 
+/* #17: one zone of a batch rendered in one transaction, as db_zone_render_commit takes it. */
+typedef struct {
+	long long id;
+	uint32_t serial;
+	const char *content_hash; /* hex, "": NULL (not known yet) */
+	long long last_seq;
+} db_zone_done_t;
+
+/* db_zone_render_commit for the n zones of v in one statement, then COMMIT (n == 0: the
+ * COMMIT only). RDNS_OK, RDNS_EAGAIN, RDNS_ENOMEM or a db_exec() error. */
+int db_zone_render_commit_many(db_t *db, const db_zone_done_t *v, size_t n);
+
 /* #19: one address's change as the render's snapshot sees it (migration 010). */
 typedef struct {
 	core_addr_t ip;

@@ -3,6 +3,7 @@
 #include "daemon.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -720,6 +721,9 @@ static int incr_due(zg_t *z, long long *next)
 	return RDNS_OK;
 }
 
+static int render_outcome(zg_t *z, long long id, int rc, zg_render_result_t *res, long long dur_ms,
+                          bool batch, bool *gone);
+
 /* Render one zone and carry the result out: publish, post-write command, NOTIFY.
  * *gone: set when the zone no longer exists (its change rows are then deleted). */
 static int render_one(zg_t *z, long long id, bool force, bool *gone)
@@ -738,6 +742,17 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	zg_render_alive_t alive = {render_alive, z};
 	zg_journal_limits_t hist = {.versions = z->conf->ixfr_history, .bytes = z->conf->ixfr_history_bytes};
 	int rc = zg_render_zone(z->db, id, z->conf->zone_dir, force, &alive, &hist, &res);
+	return render_outcome(z, id, rc, &res, now_ms() - t0, false, gone);
+}
+
+/* What becomes of a render of zone id that returned rc (zg_render_zone's, or its outcome
+ * in a batch) and took dur_ms: publish, post-write command, NOTIFY, or the retry list.
+ * batch: the zone was one of a batch whose caller has renewed the lease from the batch's
+ * commit and proves the session alive once, then NOTIFYs every zone written. */
+static int render_outcome(zg_t *z, long long id, int rc, zg_render_result_t *res, long long dur_ms,
+                          bool batch, bool *gone)
+{
+	long long t0 = now_ms() - dur_ms;
 	if (rc == RDNS_ENOTFOUND) {
 		incr_forget(z, id);
 		/* Deleted: what is left in zone_changes is the deletion's own mark. */
@@ -752,9 +767,9 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	if (rc != RDNS_OK) {
 		char idtext[32];
 		snprintf(idtext, sizeof(idtext), "id %lld", id);
-		log_zone_err("zonegen", res.name[0] ? res.name : idtext, "render failed (%s); will try again",
-		             rdns_strerror(rc));
-		zg_metrics_render(res.name[0] ? res.name : idtext, "failed",
+		log_zone_err("zonegen", res->name[0] ? res->name : idtext,
+		             "render failed (%s); will try again", rdns_strerror(rc));
+		zg_metrics_render(res->name[0] ? res->name : idtext, "failed",
 		                  (uint64_t)(now_ms() - t0) * 1000000, 0);
 		z->failures++;
 		retry_add(z, id);
@@ -765,23 +780,26 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 	 * commit was a round trip on it. */
 	if (!leading(z))
 		return RDNS_EDB;
-	lease_renew(z, now_ms());
-	zg_metrics_render(res.name,
-	                  res.changed   ? "changed"
-	                  : res.written ? "rewritten"
-	                                : "unchanged",
-	                  (uint64_t)(now_ms() - t0) * 1000000, res.serial);
+	if (!batch)
+		lease_renew(z, now_ms());
+	zg_metrics_render(res->name,
+	                  res->changed   ? "changed"
+	                  : res->written ? "rewritten"
+	                                 : "unchanged",
+	                  (uint64_t)(now_ms() - t0) * 1000000, res->serial);
 	int pub = RDNS_OK;
-	if (res.written) {
+	if (res->written) {
 		char hist_text[96] = "";
-		if (res.journaled)
+		if (res->journaled)
 			snprintf(hist_text, sizeof(hist_text), "; IXFR from %u: %zu deleted, %zu added",
-			         res.diff.from, res.diff.deleted, res.diff.added);
-		log_zone_info("zonegen", res.name, "serial %u, %llu records, written in %lld ms%s%s",
-		              res.serial, (unsigned long long)res.records, now_ms() - t0,
-		              res.changed ? "" : " (content unchanged)", hist_text);
-		pub = publish(z, &res);
-		post_write(z, &res);
+			         res->diff.from, res->diff.deleted, res->diff.added);
+		log_zone_info("zonegen", res->name, "serial %u, %llu records, written in %lld ms%s%s",
+		              res->serial, (unsigned long long)res->records, now_ms() - t0,
+		              res->changed ? "" : " (content unchanged)", hist_text);
+		pub = publish(z, res);
+		post_write(z, res);
+		if (batch)
+			goto published;
 		/* Publishing a large zone (checking its file) and the post-write command can
 		 * outlast the lease renewed above; the secondaries ask for the SOA as soon as
 		 * the NOTIFY arrives, and must not find the primary refusing. Prove the
@@ -790,10 +808,11 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 		if (db_zones_ping(z->db) != RDNS_OK || !leading(z))
 			return RDNS_EDB;
 		lease_renew(z, t_ping);
-		notify_zone(z, &res);
-	} else if (!is_published(z, res.name)) {
-		pub = publish(z, &res);
+		notify_zone(z, res);
+	} else if (!is_published(z, res->name)) {
+		pub = publish(z, res);
 	}
+published:
 	if (pub != RDNS_OK) {
 		z->failures++;
 		retry_add(z, id);
@@ -801,11 +820,61 @@ static int render_one(zg_t *z, long long id, bool force, bool *gone)
 		return pub;
 	}
 	retry_remove(z, id);
-	incr_note(z, id, &res);
+	incr_note(z, id, res);
 	return RDNS_OK;
 }
 
 static bool take_notifies(zg_t *z);
+
+/* #17: zones rendered together (zg_render_batch): one transaction, one fsync of the folder. */
+#define ZG_RENDER_BATCH 128
+
+/* Render the n zones of ids as one batch and carry each result out as render_one does
+ * (one proof of the session for all before their NOTIFYs); a zone the batch hands back
+ * (RDNS_EAGAIN), or every zone when the batch's transaction failed but the session
+ * lives, is rendered alone. out[i]: zone i's outcome. RDNS_EDB: the session is gone. */
+static int render_batch(zg_t *z, const long long *ids, size_t n, bool force, bool *gone, int *out)
+{
+	static zg_render_result_t res[ZG_RENDER_BATCH];
+	int rcs[ZG_RENDER_BATCH];
+	assert(n <= ZG_RENDER_BATCH);
+	long long t0 = now_ms();
+	zg_render_alive_t alive = {render_alive, z};
+	zg_journal_limits_t hist = {.versions = z->conf->ixfr_history, .bytes = z->conf->ixfr_history_bytes};
+	zg_render_batch_stats_t st;
+	int rc = zg_render_batch(z->db, ids, n, z->conf->zone_dir, force, &alive, &hist, res, rcs, &st);
+	long long t1 = now_ms();
+	if (rc == RDNS_EDB)
+		return rc;
+	if (rc == RDNS_OK && leading(z))
+		lease_renew(z, t1); /* the batch's commit was the last round trip */
+	log_debug("zonegen: batch of %zu zones: %u written, %u fsyncs, %u transaction(s) in %lld ms%s", n,
+	          st.renamed, st.fsyncs, st.commits, t1 - t0, rc == RDNS_OK ? "" : "; rendered alone");
+	long long share = (t1 - t0) / (long long)n;
+	bool any_written = false;
+	for (size_t i = 0; i < n; i++) {
+		if (rc != RDNS_OK || rcs[i] == RDNS_EAGAIN) {
+			out[i] = render_one(z, ids[i], force, gone);
+		} else {
+			out[i] = render_outcome(z, ids[i], rcs[i], &res[i], share, true, gone);
+			any_written |= out[i] == RDNS_OK && res[i].written;
+		}
+		if (out[i] == RDNS_EDB)
+			return RDNS_EDB;
+	}
+	if (!any_written)
+		return RDNS_OK;
+	/* As render_one before its NOTIFY: the secondaries ask for the SOA as soon as it
+	 * arrives and must not find the primary refusing. */
+	long long t_ping = now_ms();
+	if (db_zones_ping(z->db) != RDNS_OK || !leading(z))
+		return RDNS_EDB;
+	lease_renew(z, t_ping);
+	for (size_t i = 0; i < n; i++)
+		if (rc == RDNS_OK && rcs[i] != RDNS_EAGAIN && out[i] == RDNS_OK && res[i].written)
+			notify_zone(z, &res[i]);
+	return RDNS_OK;
+}
 
 /* Render every zone (all) or the dirty ones. A pass over every zone takes seconds when
  * there are many (82k zones: ~1 ms each, issue #17); a change notified on the way is not
@@ -841,11 +910,26 @@ static int render_list(zg_t *z, bool all, bool force)
 	bool gone = false, took = false;
 	if (z->rendered)
 		z->rendered[0] = 0;
-	for (size_t i = 0; i < n && rc != RDNS_EDB; i++) {
-		rc = render_one(z, ids[i], force, &gone);
-		if (rc == RDNS_OK && z->rendered && !took && o + 24 < z->rendered_len)
-			o += (size_t)snprintf(z->rendered + o, z->rendered_len - o, "%s%lld", o ? "," : "",
-			                      ids[i]);
+	for (size_t i = 0; i < n && rc != RDNS_EDB;) {
+		/* the zones up to the next one served from the difference (#19), which renders alone */
+		long long batch[ZG_RENDER_BATCH];
+		int out[ZG_RENDER_BATCH];
+		size_t k = 0;
+		while (i + k < n && k < ZG_RENDER_BATCH && incr_find(z, ids[i + k]) == NULL)
+			batch[k] = ids[i + k], k++;
+		if (k >= 2) {
+			rc = render_batch(z, batch, k, force, &gone, out);
+		} else {
+			k = 1;
+			rc = out[0] = render_one(z, ids[i], force, &gone);
+		}
+		for (size_t j = 0; j < k && rc != RDNS_EDB; j++)
+			if (out[j] == RDNS_OK && z->rendered && !took && o + 24 < z->rendered_len)
+				o += (size_t)snprintf(z->rendered + o, z->rendered_len - o, "%s%lld",
+				                      o ? "," : "", ids[i + j]);
+		i += k;
+		if (rc != RDNS_EDB)
+			rc = out[k - 1];
 		if (all && rc != RDNS_EDB && z->listening && take_notifies(z)) {
 			rc = render_list(z, false, false);
 			/* z->rendered lists the dirty pass's zones now: the caller watches their

@@ -283,12 +283,12 @@ static int write_failed(pass_t *p, const char *what, int e)
 
 /* Step 1: open the snapshot and load the zone's parameters. The head gets the serial
  * the pass writes first: the stored one (keep_serial) or the next one. */
-static int load_params(pass_t *p)
+static int load_params(pass_t *p, bool begin)
 {
 	zg_render_result_t *res = p->res;
 	const db_zone_params_t *zp = &p->zp;
 	int rc;
-	if ((rc = db_zone_render_begin(p->db)) != RDNS_OK)
+	if (begin && (rc = db_zone_render_begin(p->db)) != RDNS_OK)
 		return rc;
 	if ((rc = db_zone_params(p->db, p->zone_id, &p->zp)) != RDNS_OK)
 		return rc;
@@ -529,7 +529,7 @@ static int render_pass(db_t *db, long long zone_id, const char *zone_dir, bool f
 	            .hist = hist};
 	memset(res, 0, sizeof(*res));
 	res->zone_id = zone_id;
-	int rc = load_params(&p);
+	int rc = load_params(&p, true);
 	if (rc == RDNS_OK)
 		rc = write_temp(&p);
 	if (rc == RDNS_OK)
@@ -558,4 +558,186 @@ int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force
 			rc = render_pass(db, zone_id, zone_dir, force, &keep, alive, hist, res);
 	}
 	return rc; /* RDNS_EAGAIN: changed under us three times in a row; try on the next round */
+}
+
+/* #17: one zone of a batch between its write and the batch's commit. */
+typedef struct {
+	pass_t p;
+	int fd; /* the temporary file, kept open for the fsync at the end of the writes (-1: none) */
+	int rc; /* RDNS_OK while the zone is in the batch */
+} batch_zone_t;
+
+static void batch_zone_drop(batch_zone_t *b)
+{
+	if (b->p.f)
+		fclose(b->p.f);
+	b->p.f = NULL;
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	if (b->p.tmp[0])
+		unlink(b->p.tmp);
+	b->p.tmp[0] = 0;
+	free(b->p.fbuf);
+	b->p.fbuf = NULL;
+}
+
+/* Steps 1 to 3 of one zone of a batch, in the batch's transaction: its temporary file
+ * written and flushed (not yet fsynced), its serial decided. The file's FILE (and its
+ * 256 KiB buffer) goes: only its descriptor is kept. The zone's own outcome goes to
+ * b->rc; what is returned stops the batch (the session or its transaction failed). */
+static int batch_write_one(batch_zone_t *b, bool force)
+{
+	pass_t *p = &b->p;
+	int rc = load_params(p, false);
+	if (rc == RDNS_OK)
+		rc = write_temp(p);
+	/* Steps 1 and 2 ran statements: one that failed has taken the transaction with it. */
+	bool stop = rc == RDNS_EDB || rc == RDNS_EAGAIN || rc == RDNS_ENOMEM ||
+	            PQtransactionStatus(db_conn(p->db)) == PQTRANS_INERROR;
+	if (stop) {
+		batch_zone_drop(b);
+		b->rc = rc;
+		return rc == RDNS_OK || rc == RDNS_EINVAL || rc == RDNS_EIO || rc == RDNS_ENOTFOUND
+		           ? RDNS_EAGAIN
+		           : rc;
+	}
+	if (rc == RDNS_OK)
+		rc = decide_serial(p, force); /* no statement: RDNS_EAGAIN is this zone's alone */
+	if (rc == RDNS_OK && p->replace) {
+		if (fflush(p->f) != 0) {
+			rc = write_failed(p, "writing", errno);
+		} else if ((b->fd = dup(fileno(p->f))) < 0) {
+			rc = write_failed(p, "keeping open", errno);
+		} else {
+			int closed = fclose(p->f);
+			p->f = NULL;
+			if (closed != 0)
+				rc = write_failed(p, "closing", errno);
+		}
+	}
+	if (rc != RDNS_OK || !p->replace) {
+		batch_zone_drop(b); /* nothing to put in place: the temporary file goes */
+	} else {
+		free(p->fbuf); /* its FILE is closed: only the descriptor stays */
+		p->fbuf = NULL;
+	}
+	b->rc = rc;
+	return RDNS_OK;
+}
+
+int zg_render_batch(db_t *db, const long long *ids, size_t n, const char *zone_dir, bool force,
+                    const zg_render_alive_t *alive, const zg_journal_limits_t *hist, zg_render_result_t *res,
+                    int *rcs, zg_render_batch_stats_t *st)
+{
+	batch_zone_t *bz = calloc(n ? n : 1, sizeof(*bz));
+	db_zone_done_t *done = calloc(n ? n : 1, sizeof(*done));
+	zg_render_batch_stats_t stats = {0};
+	int rc = RDNS_OK;
+	if (!bz || !done) {
+		free(bz);
+		free(done);
+		return RDNS_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].zone_id = ids[i];
+		bz[i].fd = -1;
+		bz[i].rc = RDNS_EAGAIN;
+		bz[i].p = (pass_t){.db = db,
+		                   .zone_id = ids[i],
+		                   .zone_dir = zone_dir,
+		                   .res = &res[i],
+		                   .alive = alive,
+		                   .hist = hist};
+	}
+	/* One snapshot for the whole batch: each zone's records as in the single render. */
+	if ((rc = db_zone_render_begin(db)) != RDNS_OK)
+		goto cleanup;
+	for (size_t i = 0; i < n && rc == RDNS_OK; i++) {
+		rc = batch_write_one(&bz[i], force);
+		if (alive && alive->fn)
+			alive->fn(alive->arg); /* each zone's statements were round trips on the session */
+	}
+	if (rc != RDNS_OK)
+		goto cleanup;
+	/* Durable together: by now the kernel has been writing the batch's files back, and
+	 * one fsync after another finds most of their data (and the journal transaction that
+	 * holds their inodes) on disk already; each file's own errors still reach us. */
+	for (size_t i = 0; i < n; i++) {
+		batch_zone_t *b = &bz[i];
+		if (b->rc != RDNS_OK || b->fd < 0)
+			continue;
+		stats.fsyncs++;
+		if (fsync(b->fd) != 0) {
+			b->rc = write_failed(&b->p, "fsync of", errno);
+			batch_zone_drop(b);
+			continue;
+		}
+		close(b->fd);
+		b->fd = -1;
+	}
+	/* The journals, before the commit as in commit_and_rename (a journal that ends past the
+	 * file in place after a crash here is not trusted). */
+	for (size_t i = 0; i < n; i++) {
+		zg_render_result_t *r = &res[i];
+		if (bz[i].rc != RDNS_OK || !bz[i].p.replace || !r->changed || hist == NULL)
+			continue;
+		char jpath[4200];
+		if (zg_journal_path(r->path, jpath, sizeof(jpath)) == RDNS_OK &&
+		    zg_journal_update(jpath, r->path, bz[i].p.tmp, hist, &r->diff) == RDNS_OK)
+			r->journaled = r->diff.to == r->serial;
+	}
+	/* Every serial of the batch committed at once, before any of its files is renamed: a
+	 * crash between the commit and a rename leaves that zone's old file under a committed
+	 * serial and hash, and the next render of the same content puts that serial in place. */
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (bz[i].rc != RDNS_OK)
+			continue;
+		done[nd++] = (db_zone_done_t){.id = ids[i],
+		                              .serial = res[i].serial,
+		                              .content_hash = bz[i].p.hash,
+		                              .last_seq = bz[i].p.zp.last_seq};
+	}
+	if ((rc = db_zone_render_commit_many(db, done, nd)) != RDNS_OK)
+		goto cleanup;
+	stats.commits = 1;
+	for (size_t i = 0; i < n; i++) {
+		batch_zone_t *b = &bz[i];
+		zg_render_result_t *r = &res[i];
+		if (b->rc != RDNS_OK || !b->p.replace)
+			continue;
+		if (rename(b->p.tmp, r->path) != 0) {
+			/* committed but not in place: rendered again (same content, same serial) */
+			log_zone_err("render", r->name, "rename of %s to %s failed: %s", b->p.tmp, r->path,
+			             strerror(errno));
+			b->rc = RDNS_EIO;
+			batch_zone_drop(b);
+			continue;
+		}
+		b->p.tmp[0] = 0;
+		r->written = true;
+		stats.renamed++;
+	}
+	/* One fsync of the folder for every rename of the batch; the renames are durable before
+	 * anything is published or announced (the caller does that after this returns). */
+	if (stats.renamed > 0) {
+		stats.fsyncs++;
+		fsync_dir(zone_dir);
+	}
+cleanup:
+	for (size_t i = 0; i < n; i++) {
+		batch_zone_drop(&bz[i]);
+		rcs[i] = rc == RDNS_OK ? bz[i].rc : rc;
+		if (rc != RDNS_OK)
+			res[i].written = false;
+		db_zone_params_free(&bz[i].p.zp);
+	}
+	db_rollback(db);
+	free(bz);
+	free(done);
+	if (st)
+		*st = stats;
+	return rc;
 }

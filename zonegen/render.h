@@ -57,6 +57,28 @@ typedef struct {
 int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force,
                    const zg_render_alive_t *alive, const zg_journal_limits_t *hist, zg_render_result_t *res);
 
+/* What a batch cost (zg_render_batch): for the log and the tests. */
+typedef struct {
+	unsigned fsyncs;  /* of files and of the folder */
+	unsigned commits; /* transactions committed: 1, or 0 when the batch failed */
+	unsigned renamed; /* files put in place */
+} zg_render_batch_stats_t;
+
+/* #17: render the n zones of ids as zg_render_zone would, but together: one REPEATABLE
+ * READ snapshot, each zone's temporary file written, then all of them fsynced, the
+ * journals updated, every serial committed in one transaction, every file renamed, and
+ * the folder fsynced once. The durability argument of zg_render_zone holds per zone: a
+ * file is renamed only once its content is durable and its serial committed.
+ * Returns RDNS_OK when the batch's transaction committed; then rcs[i] is zone i's
+ * outcome as zg_render_zone's (RDNS_OK: res[i] filled; RDNS_ENOTFOUND: deleted;
+ * RDNS_EIO, RDNS_EINVAL: failed, nothing of it committed unless the rename failed;
+ * RDNS_EAGAIN: render it alone with zg_render_zone). Otherwise nothing was committed
+ * and every rcs[i] is the batch's error: RDNS_EAGAIN (a conflict: render them alone),
+ * RDNS_EDB (the session), RDNS_ENOMEM. force, alive, hist: as zg_render_zone's. */
+int zg_render_batch(db_t *db, const long long *ids, size_t n, const char *zone_dir, bool force,
+                    const zg_render_alive_t *alive, const zg_journal_limits_t *hist, zg_render_result_t *res,
+                    int *rcs, zg_render_batch_stats_t *st);
+
 /* The serial in the SOA of an rdns zone file; false if unreadable. */
 bool zg_render_file_serial(const char *path, uint32_t *serial);
 

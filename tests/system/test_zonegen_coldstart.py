@@ -1,0 +1,182 @@
+"""rdns-zonegen's cold start over many zones (issue #17): zones are rendered in batches, one
+transaction and one fsync of the folder per batch instead of per zone, and a kill -9 at any
+point of such a start leaves every zone file the old or the new complete version, no serial
+in a file that PostgreSQL has not committed, and after a restart every zone served at the
+serial PostgreSQL holds."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import dns.message
+import dns.query
+import psycopg2
+
+from harness import BIN, Zonegen, wait_until
+
+N_ZONES = 600      # IPv4 /24 zones, each with a template: 256 PTRs a file
+N_CUSTOM = 2000    # custom PTRs spread over them
+SERIAL_RE = re.compile(r"^\S+ \d+ IN SOA \S+ \S+ (\d+) ", re.M)
+
+
+def make_zones(dburl, tmpl):
+    with psycopg2.connect(dburl) as c, c.cursor() as cur:
+        cur.execute("SELECT count(*) FROM reverse_zones WHERE name LIKE '%.20.in-addr.arpa'")
+        if cur.fetchone()[0]:
+            return
+        cur.execute("INSERT INTO reverse_zones (name, prefix, nameservers, soa_mname, soa_rname, default_ptr)"
+                    " SELECT (z %% 256) || '.' || (z / 256) || '.20.in-addr.arpa',"
+                    " set_masklen('20.0.0.0'::inet + (z::bigint * 256), 24)::cidr, ARRAY['ns1.example.net'],"
+                    " 'ns1.example.net', 'hostmaster.example.net', %s"
+                    " FROM generate_series(0, %s) z ORDER BY z", (tmpl, N_ZONES - 1))
+        cur.execute("INSERT INTO ptr_records (ip, zone_id, hostname)"
+                    " SELECT '20.0.0.0'::inet + (k::bigint * 73 %% (%s * 256)), z.id, 'c' || k || '.example.com'"
+                    " FROM generate_series(1, %s) k JOIN reverse_zones z"
+                    " ON z.prefix >>= '20.0.0.0'::inet + (k::bigint * 73 %% (%s * 256))"
+                    " ON CONFLICT DO NOTHING", (N_ZONES, N_CUSTOM, N_ZONES))
+
+
+def zones(dburl):
+    """{name: (serial, content_hash is set)} as PostgreSQL holds them."""
+    with psycopg2.connect(dburl) as c, c.cursor() as cur:
+        cur.execute("SELECT name, serial, content_hash IS NOT NULL FROM reverse_zones WHERE name LIKE '%%.20.in-addr.arpa'")
+        return {n: (s, h) for n, s, h in cur.fetchall()}
+
+
+def xacts(dburl):
+    with psycopg2.connect(dburl) as c, c.cursor() as cur:
+        cur.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        return cur.fetchone()[0]
+
+
+def read_zone(path):
+    """(serial, version) of one of our zone files: version 'v1' or 'v2' when every default
+    PTR has that template, and the file is complete (256 PTRs, SOA, NS); AssertionError else."""
+    with open(path) as f:
+        text = f.read()
+    m = SERIAL_RE.search(text)
+    assert m, f"{path}: no SOA:\n{text[:500]}"
+    ptrs = [ln for ln in text.splitlines() if " IN PTR " in ln]
+    assert len(ptrs) == 256, f"{path}: {len(ptrs)} PTRs (torn file?)"
+    defaults = {ln.split(" IN PTR ")[1].split("-")[0] for ln in ptrs if "example.com." not in ln}
+    assert len(defaults) == 1 and defaults <= {"v1", "v2"}, f"{path}: mixed versions {defaults}"
+    return int(m.group(1)), defaults.pop()
+
+
+def soa_serial(port, zone):
+    r = dns.query.udp(dns.message.make_query(zone + ".", "SOA"), "127.0.0.1", port=port, timeout=1.0)
+    return r.answer[0][0].serial if r.answer else None
+
+
+def test_cold_start_renders_in_batches(api, dburl):
+    """The batch property: N zones written with far fewer than N transactions and folder
+    fsyncs (strace counts the fsyncs of --once --full; pg_stat_database the commits)."""
+    make_zones(dburl, "v1-{dashed}.example.net")
+    zg = Zonegen(dburl, {"log_level": "debug"})
+    try:
+        x0 = xacts(dburl)
+        trace = os.path.join(zg.dir, "strace.txt")
+        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o",
+                            trace, os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once", "--full"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300,
+                           env=dict(zg.env, ASAN_OPTIONS=zg.env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"))
+        assert r.returncode == 0, r.stderr[-3000:]
+        x1 = xacts(dburl)
+        with open(trace) as f:
+            calls = f.read().splitlines()
+        fsyncs = [ln for ln in calls if re.search(r"\bf(data)?sync\(", ln) and "= 0" in ln]
+        renames = [ln for ln in calls if re.search(r"\brename(at2?)?\(", ln) and ".zone" in ln and "= 0" in ln]
+        files = [n for n in os.listdir(zg.zone_dir) if n.endswith(".20.in-addr.arpa.zone")]
+        assert len(files) == N_ZONES
+        assert len(renames) == N_ZONES, len(renames)
+        for n in files[:20]:
+            subprocess.run(["named-checkzone", "-q", n[:-5], os.path.join(zg.zone_dir, n)], check=True)
+        # Each file once (its content durable before its rename), plus one fsync of the
+        # folder per batch of up to 128 zones instead of one per zone.
+        batches = -(-N_ZONES // 128)
+        assert len(fsyncs) <= N_ZONES + batches + 5, (len(fsyncs), N_ZONES)
+        dir_fsyncs = len(fsyncs) - N_ZONES
+        assert dir_fsyncs < N_ZONES // 20, (dir_fsyncs, fsyncs[-5:])
+        # One transaction per batch, not per zone (the rest: the leader lock, the zone list).
+        assert x1 - x0 < N_ZONES // 20, (x1 - x0, N_ZONES)
+        batch_lines = re.findall(r"batch of (\d+) zones: (\d+) written, (\d+) fsyncs, (\d+) transaction", r.stderr)
+        assert sum(int(b[0]) for b in batch_lines) == N_ZONES, batch_lines
+        assert all(int(b[3]) == 1 for b in batch_lines), batch_lines
+        z = zones(dburl)
+        assert all(h for _, h in z.values())
+        for n in files:
+            serial, version = read_zone(os.path.join(zg.zone_dir, n))
+            assert version == "v1" and serial == z[n[:-5]][0], n
+    finally:
+        zg.close()
+
+
+def test_kill9_during_a_batched_cold_start_leaves_old_or_new_files_then_everything_served(api, dburl):
+    """kill -9 of --once --full at several points of a cold start that changes every zone:
+    each file is the old or the new version, whole, and carries a serial PostgreSQL had
+    committed (never one it has not: committed before the rename); no temporary file
+    survives a restart; the daemon then serves every zone at PostgreSQL's serial."""
+    zg = Zonegen(dburl)
+    try:
+        make_zones(dburl, "v1-{dashed}.example.net")
+        zg.run("--once", "--full", timeout=300)  # version v1 in place
+        before = zones(dburl)
+        assert len(before) == N_ZONES
+        with psycopg2.connect(dburl) as c, c.cursor() as cur:
+            cur.execute("UPDATE reverse_zones SET default_ptr = 'v2-{dashed}.example.net'"
+                        " WHERE name LIKE '%%.20.in-addr.arpa'")
+            cur.execute("SELECT rdns_zone_touch(id) FROM reverse_zones WHERE name LIKE '%%.20.in-addr.arpa'")
+        zg.args = ["--once", "--full"]
+        seen_mixed = False
+        # kill when the first batch, then about half, then most zones have been committed
+        for frac in (1, N_ZONES // 2, N_ZONES - 100):
+            zg.start()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and zg.proc.poll() is None:
+                done = sum(1 for n, (s, _) in zones(dburl).items() if s != before[n][0])
+                if done >= frac:
+                    break
+            zg.proc.send_signal(signal.SIGKILL)
+            zg.proc.wait()
+            zg.proc = None
+            now = zones(dburl)
+            versions = {}
+            for n in now:
+                serial, version = read_zone(zg.zone_path(n))
+                versions[version] = versions.get(version, 0) + 1
+                # the file's serial is one PostgreSQL committed: the old one, or the one of now
+                assert serial in (before[n][0], now[n][0]), (n, serial, before[n][0], now[n][0])
+                if version == "v2":
+                    assert serial == now[n][0] != before[n][0], n
+                else:
+                    assert serial == before[n][0], n
+            seen_mixed |= len(versions) == 2
+            sample = [n for n in now][:: N_ZONES // 10]
+            for n in sample:
+                subprocess.run(["kzonecheck", "-o", n, zg.zone_path(n)], check=True, stdout=subprocess.DEVNULL)
+            # the serials already committed stay (a later start may only pick higher ones)
+            before_kill = now
+            assert all(now[n][0] >= before[n][0] for n in now)
+        assert seen_mixed, "no kill landed mid-way: the start was too quick to interrupt"
+        temps = [n for n in os.listdir(zg.zone_dir) if n.startswith(".")]
+        # the daemon: removes the temporary files, renders what is left, serves it all
+        zg.args = []
+        zg.start().wait_leader(timeout=60)
+        wait_until(lambda: all(read_zone(zg.zone_path(n))[1] == "v2" for n in before), timeout=120, interval=0.5,
+                   what="every zone at v2")
+        final = zones(dburl)
+        for n in before:
+            serial, _ = read_zone(zg.zone_path(n))
+            assert serial == final[n][0] and final[n][1], n
+            d = (final[n][0] - before[n][0]) % 2**32
+            assert 0 < d < 2**31, (n, before[n][0], final[n][0])
+            assert final[n][0] == before_kill[n][0] or before_kill[n][0] == before[n][0], n
+        wait_until(lambda: all(soa_serial(zg.port, n) == final[n][0] for n in list(before)[::7]), timeout=30,
+                   what="every zone served at PostgreSQL's serial")
+        if temps:
+            assert "left by an interrupted render" in zg.log()
+        assert not [n for n in os.listdir(zg.zone_dir) if n.startswith(".")]
+        zg.stop()
+    finally:
+        zg.close()
