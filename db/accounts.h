@@ -47,6 +47,9 @@ int db_token_match(const PGresult *r, int row, int col, const db_token_key_t *k,
 /* Refresh k's last_used_at if it is stale and no other request is doing it. */
 void db_token_touch(db_t *db, const db_token_key_t *k);
 
+/* db_token_touch for n tokens in one statement (duplicates allowed). */
+void db_token_touch_many(db_t *db, const db_token_key_t *const *keys, size_t n);
+
 /* The same check through another statement whose $1 is the token id and whose first
  * five columns are those of the token lookup (hash, account id, role, name, stale),
  * with arg as $2: one round trip for the token and what the request needs next. On
