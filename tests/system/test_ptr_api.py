@@ -1243,6 +1243,32 @@ def test_token_last_used_refresh_never_makes_a_request_wait(env):
         holder.close()
 
 
+def test_token_last_used_refresh_of_many_tokens_at_once(env):
+    """Many tokens on their first use in a minute at the same moment (a provider's many
+    accounts): each answered, each refreshed, whether rdns-api looks them up in one batch
+    (one UPDATE for the batch's stale tokens, issue #17) or one by one."""
+    toks = [make_token_for(env, env.a_id) for _ in range(24)]
+    ids = [t for t, _ in toks]
+    sql(env.dburl, "UPDATE api_tokens SET last_used_at = now() - interval '2 minutes' WHERE id = ANY(%s)", (ids,))
+    codes = []
+    start = threading.Barrier(len(toks))
+
+    def get(token):
+        c = Client(env.api.base, token)
+        start.wait(timeout=30)
+        for _ in range(3):
+            codes.append(c.get("/v1/ptr/192.0.2.5").status_code)
+
+    threads = [threading.Thread(target=get, args=(tok,)) for _, tok in toks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert codes == [200] * (3 * len(toks)), collections.Counter(codes)
+    assert sql(env.dburl, "SELECT count(*) FROM api_tokens WHERE id = ANY(%s) AND last_used_at > now() - interval '10 seconds'",
+               (ids,)) == [(len(toks),)]
+
+
 def test_concurrent_reads_share_a_statement_and_each_sees_only_its_own(env, api_factory):
     """Token and address lookups that are ready at the same moment run as one statement
     (api/batch.c, st_auth_ctx_batch). Each caller still gets exactly what it gets alone:

@@ -304,6 +304,7 @@ def test_hot_statements_read_a_bounded_number_of_pages(scaled):
                 # the token (every request), the GET and PUT lookups
                 ("token lookup", "db/accounts.c", "st_token_get", (BIG,), ONCE),
                 ("token last_used_at", "db/accounts.c", "st_token_touch", (BIG,), ONCE),
+                ("a lookup batch's stale tokens", "db/accounts.c", "st_token_touch_many", ("{6,7,8}",), 3 * ONCE),
                 ("PTR context", "db/ptr.c", "st_ctx", (big_ip,), ONCE),
                 ("PTR GET, token and context", "db/ptr.c", "st_auth_ctx", (BIG, big_ip), ONCE),
                 ("shared GET lookups", "db/ptr.c", "st_auth_ctx_batch", ("{6,7}", "{%s,%s}" % (V4_29, big_ip)),
