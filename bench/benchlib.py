@@ -130,6 +130,8 @@ class Pg:
                        os.path.join(self.dir, "log"), "start"], check=False)
         if r.returncode != 0:
             raise RuntimeError("pg_ctl start failed: " + r.stdout)
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            cpu_root(int(f.readline()))
 
     def _run(self, argv, check=True):
         if self.user:
@@ -383,11 +385,20 @@ def pgbench(db_url, script_path, clients=64, threads=2, duration=8, log_dir=None
     return out
 
 
+_cpu_roots = set()  # processes not started as our children (the postmaster) whose trees are ours
+
+
+def cpu_root(pid):
+    """Count pid and its descendants in cpu_ticks() (a daemon that left our process tree)."""
+    _cpu_roots.add(pid)
+
+
 def cpu_ticks():
-    """CPU time (user + system, in clock ticks) used so far by live processes and the children
-    they have reaped (so PostgreSQL backends that exited count under the postmaster), by
-    command name."""
-    out = {}
+    """CPU time (user + system, in clock ticks) used so far by our processes and the
+    children they have reaped (so PostgreSQL backends that exited count under the
+    postmaster), by command name. Ours: this process's descendants and those of cpu_root()
+    pids; other sessions' clusters and daemons on a shared machine are not counted."""
+    stats, parent = {}, {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -396,9 +407,17 @@ def cpu_ticks():
                 st = f.read()
         except OSError:
             continue
-        name = st[st.index("(") + 1:st.rindex(")")]
         fields = st.rsplit(")", 1)[1].split()
-        out[name] = out.get(name, 0) + sum(int(x) for x in fields[11:15])
+        stats[int(pid)] = (st[st.index("(") + 1:st.rindex(")")], sum(int(x) for x in fields[11:15]))
+        parent[int(pid)] = int(fields[1])
+    roots = _cpu_roots | {os.getpid()}
+    out = {}
+    for pid, (name, ticks) in stats.items():
+        p, hops = pid, 0
+        while p not in roots and p > 1 and hops < 64:
+            p, hops = parent.get(p, 0), hops + 1
+        if p in roots:
+            out[name] = out.get(name, 0) + ticks
     return out
 
 
