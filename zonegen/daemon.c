@@ -21,6 +21,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/strset.h"
 #include "core/tsigkey.h"
 #include "db/db.h"
 #include "db/zones.h"
@@ -42,8 +43,7 @@
  * stops serving before another can start, even when it is too busy or too slow to notice at once. */
 #define ZG_LEASE_MS 800
 
-#define MAX_KEYS      CORE_TSIG_KEYS_MAX
-#define MAX_PUBLISHED 4096
+#define MAX_KEYS CORE_TSIG_KEYS_MAX
 
 /* #19: a large zone whose PTR changes are served from the difference (zonegen/incr.c). */
 typedef struct {
@@ -80,10 +80,9 @@ typedef struct {
 	 * whether or not they have change rows left. */
 	long long *retry;
 	size_t n_retry, cap_retry;
-	char *published[MAX_PUBLISHED]; /* zone names (no trailing dot) served right now */
-	size_t n_published;
-	int pending_notifies; /* --once: outcomes still to come */
-	char *rendered;       /* ids rendered by the last render_list, "1,2,3" */
+	core_strset_t published; /* zone names (no trailing dot) served right now */
+	int pending_notifies;    /* --once: outcomes still to come */
+	char *rendered;          /* ids rendered by the last render_list, "1,2,3" */
 	size_t rendered_len;
 	int failures;      /* renders and publishes that failed since the start */
 	bool took_changes; /* a pass over every zone rendered the dirty ones on the way */
@@ -320,10 +319,7 @@ static int writer_abandon(zg_t *z, long long id);
 
 static bool is_published(zg_t *z, const char *name)
 {
-	for (size_t i = 0; i < z->n_published; i++)
-		if (strcmp(z->published[i], name) == 0)
-			return true;
-	return false;
+	return core_strset_has(&z->published, name);
 }
 
 static int publish(zg_t *z, const zg_render_result_t *res)
@@ -337,39 +333,31 @@ static int publish(zg_t *z, const zg_render_result_t *res)
 		log_zone_err("zonegen", res->name, "cannot publish %s: %s", res->path, rdns_strerror(rc));
 		return rc;
 	}
-	if (!is_published(z, res->name) && z->n_published < MAX_PUBLISHED) {
-		char *dup = strdup(res->name);
-		if (dup)
-			z->published[z->n_published++] = dup;
+	if (core_strset_add(&z->published, res->name) != RDNS_OK) {
+		/* served but not remembered: a deletion of the zone would not stop it */
+		log_zone_err("zonegen", res->name, "out of memory remembering a published zone");
+		zg_dnssrv_unpublish(z->srv, fqdn);
+		return RDNS_ENOMEM;
 	}
 	return RDNS_OK;
 }
 
 static void unpublish_all(zg_t *z)
 {
-	for (size_t i = 0; i < z->n_published; i++) {
-		if (z->srv) {
-			char fqdn[96];
-			snprintf(fqdn, sizeof(fqdn), "%s.", z->published[i]);
-			zg_dnssrv_unpublish(z->srv, fqdn);
-		}
-		free(z->published[i]);
+	size_t pos = 0;
+	const char *name;
+	while (z->srv && (name = core_strset_next(&z->published, &pos)) != NULL) {
+		char fqdn[96];
+		snprintf(fqdn, sizeof(fqdn), "%s.", name);
+		zg_dnssrv_unpublish(z->srv, fqdn);
 	}
-	z->n_published = 0;
-}
-
-static bool in_all(const db_zone_list_t *all, const char *name)
-{
-	for (size_t j = 0; j < all->n; j++)
-		if (strcmp(all->v[j].name, name) == 0)
-			return true;
-	return false;
+	core_strset_clear(&z->published);
 }
 
 /* Remove the zone files in zone_dir ("<name>.zone", name an in-addr.arpa or ip6.arpa
  * zone: only files we write) of zones not in all: left by a zone deleted while no
  * daemon served it, or deleted under --once, which publishes nothing. */
-static void remove_gone_files(zg_t *z, const db_zone_list_t *all)
+static void remove_gone_files(zg_t *z, const core_strset_t *all)
 {
 	DIR *d = opendir(z->conf->zone_dir);
 	if (!d)
@@ -386,7 +374,7 @@ static void remove_gone_files(zg_t *z, const db_zone_list_t *all)
 		size_t nl = l - 5;
 		bool ours = (nl > 13 && strcmp(name + nl - 13, ".in-addr.arpa") == 0) ||
 		            (nl > 9 && strcmp(name + nl - 9, ".ip6.arpa") == 0);
-		if (!ours || in_all(all, name))
+		if (!ours || core_strset_has(all, name))
 			continue;
 		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
 			log_info("zonegen: zone %s deleted; file %s/%s removed", name, z->conf->zone_dir,
@@ -401,25 +389,33 @@ static void remove_gone_files(zg_t *z, const db_zone_list_t *all)
 /* Stop serving (and remove the file of) every zone that is not in all (db_zones_all). */
 static void drop_gone(zg_t *z, const db_zone_list_t *all)
 {
-	for (size_t i = 0; i < z->n_published;) {
-		if (in_all(all, z->published[i])) {
-			i++;
-			continue;
+	core_strset_t names = CORE_STRSET_INIT;
+	for (size_t j = 0; j < all->n; j++) {
+		if (core_strset_add(&names, all->v[j].name) != RDNS_OK) {
+			core_strset_clear(&names); /* (next pass: nothing is dropped on a guess) */
+			log_err("zonegen: out of memory listing the zones; deleted zones dropped later");
+			return;
 		}
+	}
+	size_t pos = 0;
+	const char *name;
+	while ((name = core_strset_next(&z->published, &pos)) != NULL) {
+		if (core_strset_has(&names, name))
+			continue;
 		/* its file must not come back after remove_gone_files */
 		const zg_writer_job_t *cur = zg_writer_current(z->writer);
-		if (cur != NULL && strcmp(cur->zp.name, z->published[i]) == 0 &&
+		if (cur != NULL && strcmp(cur->zp.name, name) == 0 &&
 		    writer_abandon(z, cur->zone_id) == RDNS_EDB)
 			z->leader = false;
 		char fqdn[96];
-		snprintf(fqdn, sizeof(fqdn), "%s.", z->published[i]);
+		snprintf(fqdn, sizeof(fqdn), "%s.", name);
 		if (z->srv)
 			zg_dnssrv_unpublish(z->srv, fqdn);
-		log_info("zonegen: zone %s deleted; no longer served", z->published[i]);
-		free(z->published[i]);
-		z->published[i] = z->published[--z->n_published];
+		log_info("zonegen: zone %s deleted; no longer served", name);
+		core_strset_del_at(&z->published, &pos);
 	}
-	remove_gone_files(z, all);
+	remove_gone_files(z, &names);
+	core_strset_clear(&names);
 }
 
 /* ---- #19: large zones' PTR changes served from the difference ---- */
@@ -1355,7 +1351,7 @@ int zg_daemon_run(const rdns_conf_t *conf)
 				catch_up = true;
 			}
 		}
-		if (!leading(&z) && (was_leader || z.n_published > 0)) {
+		if (!leading(&z) && (was_leader || z.published.n > 0)) {
 			/* A standby must not serve what may be stale, nor announce it. */
 			zg_lease_watch(z.lease, 0);
 			if (z.srv)

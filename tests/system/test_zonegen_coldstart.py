@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import dns.message
+import dns.rcode
 import dns.query
 import psycopg2
 
@@ -69,6 +70,15 @@ def soa_serial(port, zone):
     return r.answer[0][0].serial if r.answer else None
 
 
+def migrate(dburl):
+    """The schema, without an rdns-api running on the database (rdns-api migrate)."""
+    migrator = Api(dburl, {})
+    try:
+        migrator.run("migrate")
+    finally:
+        migrator.close()
+
+
 def quiet_database(dburl):
     """Nothing but the process under test commits in this database: no rdns-api (this test
     asks for none), autovacuum off for its tables and its running workers finished, so the
@@ -96,11 +106,7 @@ def _autovacuum_running(dburl):
 def test_cold_start_renders_in_batches(dburl):
     """The batch property: N zones written with far fewer than N transactions and folder
     fsyncs (strace counts the fsyncs of --once --full; pg_stat_database the commits)."""
-    migrator = Api(dburl, {})
-    try:
-        migrator.run("migrate")
-    finally:
-        migrator.close()
+    migrate(dburl)
     make_zones(dburl, "v1-{dashed}.example.net")
     quiet_database(dburl)
     zg = Zonegen(dburl, {"log_level": "debug"})
@@ -213,6 +219,49 @@ def test_kill9_during_a_batched_cold_start_leaves_old_or_new_files_then_everythi
         if temps:
             assert "left by an interrupted render" in zg.log()
         assert not [n for n in os.listdir(zg.zone_dir) if n.startswith(".")]
+        zg.stop()
+    finally:
+        zg.close()
+
+
+N_MANY = 4200  # more zones than the daemon's old fixed list of published zones (4,096)
+
+
+def test_daemon_keeps_track_of_every_zone_it_serves(dburl):
+    """The daemon remembers every zone it serves, however many: the zones past the 4,096th
+    are not published again on every reconcile, and deleting one of them stops serving it
+    (with a fixed list of 4,096 it was served on, from memory, until the daemon restarted)."""
+    migrate(dburl)
+    with psycopg2.connect(dburl) as c, c.cursor() as cur:
+        cur.execute("INSERT INTO reverse_zones (name, prefix, nameservers, soa_mname, soa_rname, default_ptr)"
+                    " SELECT (z %% 256) || '.' || (z / 256) || '.21.in-addr.arpa',"
+                    " set_masklen('21.0.0.0'::inet + (z::bigint * 256), 24)::cidr, ARRAY['ns1.example.net'],"
+                    " 'ns1.example.net', 'hostmaster.example.net', 'h-{dashed}.example.net'"
+                    " FROM generate_series(0, %s) z ORDER BY z", (N_MANY - 1,))
+        cur.execute("SELECT name FROM reverse_zones WHERE name LIKE '%%.21.in-addr.arpa' ORDER BY id DESC LIMIT 3")
+        last = [r[0] for r in cur.fetchall()]
+    c.close()
+    zg = Zonegen(dburl, {"reconcile_interval": 1})
+    try:
+        zg.start().wait_leader(timeout=60)
+        wait_until(lambda: all(soa_serial(zg.port, n) for n in last), timeout=120, interval=0.5,
+                   what="the last zones served")
+        # reconcile passes: each zone published once, not again on every pass
+        passes = lambda: len(re.findall(r"reconcile: \d+ zones checked", zg.log()))  # noqa: E731
+        p0 = passes()
+        wait_until(lambda: passes() >= p0 + 2, timeout=60, what="two reconcile passes")
+        for n in last:
+            assert len(re.findall(rf"zone {re.escape(n)}: published serial", zg.log())) == 1, n
+        gone = last[0]
+        with psycopg2.connect(dburl) as c, c.cursor() as cur:
+            cur.execute("DELETE FROM reverse_zones WHERE name = %s", (gone,))
+        c.close()
+        wait_until(lambda: f"zone {gone} deleted; no longer served" in zg.log(), timeout=30,
+                   what="the deleted zone dropped")
+        r = dns.query.udp(dns.message.make_query(gone + ".", "SOA"), "127.0.0.1", port=zg.port, timeout=1.0)
+        assert r.rcode() == dns.rcode.REFUSED and not r.answer, r
+        assert not os.path.exists(zg.zone_path(gone))
+        assert soa_serial(zg.port, last[1]) and soa_serial(zg.port, "0.0.21.in-addr.arpa")
         zg.stop()
     finally:
         zg.close()
