@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -81,6 +82,7 @@ typedef struct {
 	long long *retry;
 	size_t n_retry, cap_retry;
 	core_strset_t published; /* zone names (no trailing dot) served right now */
+	size_t fd_warned_zones;  /* fd_budget_check said so at this many zones */
 	int pending_notifies;    /* --once: outcomes still to come */
 	char *rendered;          /* ids rendered by the last render_list, "1,2,3" */
 	size_t rendered_len;
@@ -384,6 +386,24 @@ static void remove_gone_files(zg_t *z, const core_strset_t *all)
 		(void)unlinkat(dirfd(d), jname, 0); /* its history, if any */
 	}
 	closedir(d);
+}
+
+/* Each zone served holds its file open (and its IXFR history's, once it has one: zonedb.c),
+ * so the open-file limit bounds the zones this daemon can serve. Said once per count of
+ * zones that goes over it, with what to do, rather than as a string of "cannot open"
+ * errors (main.c raises the soft limit to the hard one at start). */
+static void fd_budget_check(zg_t *z, size_t zones)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	size_t need = 2 * zones + 256; /* zone files, histories, sockets and batch temp files */
+	if (need <= rl.rlim_cur || zones <= z->fd_warned_zones)
+		return;
+	z->fd_warned_zones = zones;
+	log_err("zonegen: %zu zones need up to %zu open files, the limit is %llu: zones past it cannot be "
+	        "served; raise it (systemd: LimitNOFILE= in a drop-in; the unit we ship sets 1048576)",
+	        zones, need, (unsigned long long)rl.rlim_cur);
 }
 
 /* Stop serving (and remove the file of) every zone that is not in all (db_zones_all). */
@@ -882,8 +902,10 @@ static int render_list(zg_t *z, bool all, bool force)
 	int err = all ? db_zones_all(z->db, &l) : db_zones_dirty(z->db, &l);
 	if (err != RDNS_OK)
 		return err;
-	if (all)
+	if (all) {
 		drop_gone(z, &l); /* zones that are gone: stop serving them */
+		fd_budget_check(z, l.n);
+	}
 	/* The zones to render: the list, then the failed ones it does not hold. */
 	size_t n = l.n;
 	long long *ids = malloc((l.n + z->n_retry + 1) * sizeof(*ids));

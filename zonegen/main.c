@@ -1,12 +1,24 @@
 /* main.c - rdns-zonegen: renders reverse zones, sends NOTIFY, serves SOA/AXFR. */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "zonegen/daemon.h"
 #include "zonegen/metrics.h"
+
+/* Every zone served holds an open file (zonedb.c): a provider's tens of thousands of zones
+ * need more than the usual soft limit of 1024, so take what the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 static void usage(FILE *f)
 {
@@ -52,6 +64,7 @@ int main(int argc, char **argv)
 	} else {
 		int err;
 		zg_metrics_http_t *mh = NULL;
+		raise_nofile();
 		ret = 1;
 		if (zg_metrics_init(&conf) == RDNS_OK &&
 		    ((mh = zg_metrics_http_start(conf.metrics_listen, &err)) || err == RDNS_OK))

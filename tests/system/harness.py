@@ -278,6 +278,7 @@ class Daemon:
                 f.write(f"{k} = {v}\n")
         self.log_path = os.path.join(self.dir, "stderr.log")
         self.args = list(args)
+        self.preexec = None  # run in the child before exec (a resource limit, say)
         self.env = dict(os.environ, **SAN_ENV, **(env or {}))
         self.proc = None
 
@@ -293,7 +294,7 @@ class Daemon:
     def start(self):
         self.proc = subprocess.Popen([os.path.join(BIN, self.name), "-c", self.conf_path] + self.args,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log_path, "a"),
-                                     env=self.env)
+                                     env=self.env, preexec_fn=self.preexec)
         return self
 
     def log(self):

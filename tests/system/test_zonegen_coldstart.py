@@ -5,6 +5,7 @@ in a file that PostgreSQL has not committed, and after a restart every zone serv
 serial PostgreSQL holds."""
 import os
 import re
+import resource
 import signal
 import subprocess
 import time
@@ -242,6 +243,9 @@ def test_daemon_keeps_track_of_every_zone_it_serves(dburl):
         last = [r[0] for r in cur.fetchall()]
     c.close()
     zg = Zonegen(dburl, {"reconcile_interval": 1})
+    # the usual soft limit on open files, below the zones' count (each zone served holds
+    # its file open): the daemon takes the hard limit
+    zg.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
     try:
         zg.start().wait_leader(timeout=60)
         wait_until(lambda: all(soa_serial(zg.port, n) for n in last), timeout=120, interval=0.5,
@@ -262,6 +266,16 @@ def test_daemon_keeps_track_of_every_zone_it_serves(dburl):
         assert r.rcode() == dns.rcode.REFUSED and not r.answer, r
         assert not os.path.exists(zg.zone_path(gone))
         assert soa_serial(zg.port, last[1]) and soa_serial(zg.port, "0.0.21.in-addr.arpa")
+        assert "open files" not in zg.log()
+        zg.stop()
+        # a hard limit too low for the zones: said once, with the remedy
+        zg.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (2048, 2048))
+        zg.start().wait_leader(timeout=60)
+        since = lambda: zg.log()[zg._log_mark:]  # noqa: E731 - this start's log
+        wait_until(lambda: len(re.findall(r"reconcile: \d+ zones checked", since())) >= 2, timeout=60,
+                   what="reconcile passes under the low limit")
+        said = re.findall(r"zones need up to \d+ open files, the limit is 2048.*LimitNOFILE", since())
+        assert len(said) == 1, said
         zg.stop()
     finally:
         zg.close()
