@@ -305,9 +305,30 @@ static int apply_functions(db_t *db)
 	return RDNS_OK;
 }
 
+/* The migrations of this program a database lacks: missing[i] for db_migrations[i].
+ * Every number, not only those above the newest applied: two branches' migrations can land
+ * in either order, and one numbered below a migration already applied must still run. */
+static int missing_migrations(db_t *db, bool *missing, size_t n)
+{
+	PGresult *r = PQexec(db->conn, "SELECT version FROM schema_migrations");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		int rc = result_error(db, r);
+		PQclear(r);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		missing[i] = true;
+		for (int k = 0; k < PQntuples(r) && missing[i]; k++)
+			missing[i] = atoi(PQgetvalue(r, k, 0)) != db_migrations[i].version;
+	}
+	PQclear(r);
+	return RDNS_OK;
+}
+
 int db_migrate(db_t *db, FILE *out)
 {
 	int rc = db_ensure(db);
+	bool *missing = NULL;
 	if (rc != RDNS_OK)
 		return rc;
 	/* One migrator at a time across all processes. */
@@ -326,7 +347,8 @@ int db_migrate(db_t *db, FILE *out)
 		goto cleanup;
 	}
 	int newest = 0;
-	for (const db_sql_file_t *m = db_migrations; m->name; m++)
+	size_t n_mig = 0;
+	for (const db_sql_file_t *m = db_migrations; m->name; m++, n_mig++)
 		newest = m->version;
 	if (have > newest) {
 		/* A newer binary's schema: its functions are newer than ours too. */
@@ -335,9 +357,23 @@ int db_migrate(db_t *db, FILE *out)
 		rc = 0;
 		goto cleanup;
 	}
-	for (const db_sql_file_t *m = db_migrations; m->name; m++) {
-		if (m->version <= have)
+	if ((missing = calloc(n_mig + 1, sizeof(*missing))) == NULL) {
+		rc = RDNS_ENOMEM;
+		goto cleanup;
+	}
+	if ((rc = missing_migrations(db, missing, n_mig)) != RDNS_OK)
+		goto cleanup;
+	size_t last = n_mig; /* the last one to apply: it commits with the current functions */
+	for (size_t i = 0; i < n_mig; i++)
+		if (missing[i])
+			last = i;
+	for (size_t i = 0; i < n_mig; i++) {
+		const db_sql_file_t *m = &db_migrations[i];
+		if (!missing[i])
 			continue;
+		if (m->version < have)
+			log_warn("db: migration %03d_%s was never applied, though %d was: applying it now",
+			         m->version, m->name, have);
 		if ((rc = db_begin(db)) != RDNS_OK)
 			goto cleanup;
 		if ((rc = db_simple(db, m->sql)) != RDNS_OK) {
@@ -358,9 +394,9 @@ int db_migrate(db_t *db, FILE *out)
 			goto cleanup;
 		}
 		PQclear(r);
-		/* The newest schema commits with the current functions: no session sees it
-		 * with a migration's older function bodies. */
-		if (m->version == newest && (rc = apply_functions(db)) != RDNS_OK) {
+		/* The last schema change commits with the current functions: no session sees
+		 * it with a migration's older function bodies. */
+		if (i == last && (rc = apply_functions(db)) != RDNS_OK) {
 			db_rollback(db);
 			goto cleanup;
 		}
@@ -383,6 +419,7 @@ int db_migrate(db_t *db, FILE *out)
 	}
 	rc = applied;
 cleanup:
+	free(missing);
 	if (db->conn && !db->broken)
 		(void)db_simple(db, "SELECT pg_advisory_unlock(" DB_LOCK_STR(DB_LOCK_MIGRATE) ")");
 	return rc;

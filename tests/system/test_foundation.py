@@ -31,6 +31,26 @@ def test_migrations_apply_and_reapply_is_noop(pg):
         a.close()
 
 
+def test_migrate_applies_a_migration_numbered_below_the_newest_applied(pg):
+    """Two branches' migrations can land in either order: a database that has 014 but
+    never had 013 (013 merged after 014 had been applied) gets 013 from the next migrate,
+    not "up to date" (it only looked above the newest number applied)."""
+    url = pg.create_db("rdns_migrate_gap")
+    a = Api(url)
+    try:
+        a.run("migrate")
+        pg.psql("DROP TABLE delegation_checks; DELETE FROM schema_migrations WHERE version = 13", "rdns_migrate_gap")
+        r = a.run("migrate")
+        assert "applied 013_delegation_checks" in r.stdout, r.stdout
+        assert "was never applied" in r.stderr, r.stderr
+        assert pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'delegation_checks'",
+                       "rdns_migrate_gap") == "1"
+        again = a.run("migrate").stdout
+        assert "up to date" in again and "applied" not in again
+    finally:
+        a.close()
+
+
 def test_overlapping_allocation_is_impossible(pg, dburl, api):
     conn = psycopg2.connect(dburl)
     conn.autocommit = True
