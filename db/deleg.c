@@ -58,6 +58,12 @@ DB_STMT(st_zone_delegations,
 	"SELECT d.prefix, d.nameservers, z.classless_label FROM delegations d"
 	" JOIN reverse_zones z ON z.id = d.zone_id WHERE d.zone_id = $1::bigint ORDER BY d.prefix",
 	1);
+/* #17: the same for the zones of a batch ($1: a bigint[] literal), led by the zone's id. */
+DB_STMT(st_zones_delegations,
+	"SELECT d.prefix, d.nameservers, z.classless_label, d.zone_id FROM delegations d"
+	" JOIN reverse_zones z ON z.id = d.zone_id WHERE d.zone_id = ANY ($1::bigint[])"
+	" ORDER BY d.zone_id, d.prefix",
+	1);
 /* clang-format on */
 
 static const char *num_or_null(char *buf, long long v)
@@ -179,4 +185,10 @@ PGresult *db_zone_delegations(db_t *db, long long zone_id, int *err)
 	snprintf(id, sizeof(id), "%lld", zone_id);
 	const char *p[1] = {id};
 	return db_exec(db, &st_zone_delegations, p, err);
+}
+
+PGresult *db_zones_delegations(db_t *db, const char *ids_lit, int *err)
+{
+	const char *p[1] = {ids_lit};
+	return db_exec(db, &st_zones_delegations, p, err);
 }

@@ -76,4 +76,8 @@ char *db_text_array(const char *const *v, size_t n);
  * prefix, nameservers (text[] as PostgreSQL prints it), the zone's classless_label. */
 PGresult *db_zone_delegations(db_t *db, long long zone_id, int *err);
 
+/* #17: the delegations of the zones of ids_lit ("{1,2,3}", db_zone_ids_lit) in one
+ * statement, by zone and prefix: db_zone_delegations' columns and then the zone's id. */
+PGresult *db_zones_delegations(db_t *db, const char *ids_lit, int *err);
+
 #endif

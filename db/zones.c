@@ -57,8 +57,20 @@ DB_STMT(
     st_zone_params,
     "SELECT name, prefix, nameservers, coalesce(default_ptr, ''), array_to_string(notify, ' '), soa_mname,"
     " soa_rname, soa_refresh, soa_retry, soa_expire, soa_minimum, ttl, serial, encode(content_hash, 'hex'),"
-    " (SELECT coalesce(max(seq), 0) FROM zone_changes WHERE zone_id = $1) FROM reverse_zones WHERE id = $1",
+    " (SELECT coalesce(max(seq), 0) FROM zone_changes WHERE zone_id = $1),"
+    " EXISTS (SELECT 1 FROM delegations d WHERE d.zone_id = $1) FROM reverse_zones WHERE id = $1",
     1);
+/* #17: the same for the zones of a batch, each row led by its zone's position in $1 (from 1);
+ * a zone that does not exist has no row. */
+DB_STMT(st_zone_params_many,
+        "SELECT b.o, z.name, z.prefix, z.nameservers, coalesce(z.default_ptr, ''), array_to_string(z.notify, "
+        "' '),"
+        " z.soa_mname, z.soa_rname, z.soa_refresh, z.soa_retry, z.soa_expire, z.soa_minimum, z.ttl, z.serial,"
+        " encode(z.content_hash, 'hex'), (SELECT coalesce(max(seq), 0) FROM zone_changes c WHERE c.zone_id = "
+        "z.id),"
+        " EXISTS (SELECT 1 FROM delegations d WHERE d.zone_id = z.id)"
+        " FROM unnest($1::bigint[]) WITH ORDINALITY b(id, o) JOIN reverse_zones z ON z.id = b.id",
+        1);
 /* The columns of st_zone_params. */
 enum {
 	ZP_NAME,
@@ -76,6 +88,7 @@ enum {
 	ZP_SERIAL,
 	ZP_CONTENT_HASH,
 	ZP_LAST_SEQ,
+	ZP_DELEGATED,
 };
 DB_STMT(
     st_render_done,
@@ -249,20 +262,54 @@ static size_t split_array(char *lit, const char **out, size_t max)
 	return n;
 }
 
-/* Copy column col of r's first row to *o and advance *o past it. */
-static const char *take(char **o, const PGresult *r, int col)
+/* Copy column col of r's row to *o and advance *o past it. */
+static const char *take(char **o, const PGresult *r, int row, int col)
 {
 	char *s = *o;
-	size_t l = (size_t)PQgetlength(r, 0, col);
-	memcpy(s, PQgetvalue(r, 0, col), l);
+	size_t l = (size_t)PQgetlength(r, row, col);
+	memcpy(s, PQgetvalue(r, row, col), l);
 	s[l] = 0;
 	*o += l + 1;
 	return s;
 }
 
-static uint32_t u32(const PGresult *r, int col)
+static uint32_t u32(const PGresult *r, int row, int col)
 {
-	return (uint32_t)strtoul(PQgetvalue(r, 0, col), NULL, 10);
+	return (uint32_t)strtoul(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* zp from row of a result with st_zone_params' columns (from column base on). RDNS_OK
+ * or RDNS_ENOMEM; zp is zeroed first. */
+static int params_from_row(const PGresult *r, int row, int base, db_zone_params_t *zp)
+{
+	memset(zp, 0, sizeof(*zp));
+	/* The text columns, and the names once more to be split in place. */
+	static const int text[] = {ZP_NAME,      ZP_PREFIX,    ZP_NAMESERVERS,  ZP_DEFAULT_PTR, ZP_NOTIFY,
+	                           ZP_SOA_MNAME, ZP_SOA_RNAME, ZP_CONTENT_HASH, ZP_NAMESERVERS};
+	size_t size = 0;
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		size += (size_t)PQgetlength(r, row, base + text[i]) + 1;
+	char *o = zp->text_ = malloc(size);
+	if (!o)
+		return RDNS_ENOMEM;
+	zp->name = take(&o, r, row, base + ZP_NAME);
+	zp->prefix = take(&o, r, row, base + ZP_PREFIX);
+	zp->nameservers = take(&o, r, row, base + ZP_NAMESERVERS);
+	zp->n_ns = split_array((char *)take(&o, r, row, base + ZP_NAMESERVERS), zp->ns, DB_ZONE_MAX_NS);
+	zp->default_ptr = take(&o, r, row, base + ZP_DEFAULT_PTR);
+	zp->notify = take(&o, r, row, base + ZP_NOTIFY);
+	zp->soa_mname = take(&o, r, row, base + ZP_SOA_MNAME);
+	zp->soa_rname = take(&o, r, row, base + ZP_SOA_RNAME);
+	zp->content_hash = take(&o, r, row, base + ZP_CONTENT_HASH);
+	zp->refresh = u32(r, row, base + ZP_REFRESH);
+	zp->retry = u32(r, row, base + ZP_RETRY);
+	zp->expire = u32(r, row, base + ZP_EXPIRE);
+	zp->minimum = u32(r, row, base + ZP_MINIMUM);
+	zp->ttl = u32(r, row, base + ZP_TTL);
+	zp->serial = u32(r, row, base + ZP_SERIAL);
+	zp->last_seq = strtoll(PQgetvalue(r, row, base + ZP_LAST_SEQ), NULL, 10);
+	zp->delegated = PQgetvalue(r, row, base + ZP_DELEGATED)[0] == 't';
+	return RDNS_OK;
 }
 
 int db_zone_params(db_t *db, long long id, db_zone_params_t *zp)
@@ -275,39 +322,51 @@ int db_zone_params(db_t *db, long long id, db_zone_params_t *zp)
 	PGresult *r = db_exec(db, &st_zone_params, p, &err);
 	if (!r)
 		return again_if_conflict(err);
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return RDNS_ENOTFOUND;
-	}
-	/* The text columns, and the names once more to be split in place. */
-	static const int text[] = {ZP_NAME,      ZP_PREFIX,    ZP_NAMESERVERS,  ZP_DEFAULT_PTR, ZP_NOTIFY,
-	                           ZP_SOA_MNAME, ZP_SOA_RNAME, ZP_CONTENT_HASH, ZP_NAMESERVERS};
-	size_t size = 0;
-	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
-		size += (size_t)PQgetlength(r, 0, text[i]) + 1;
-	char *o = zp->text_ = malloc(size);
-	if (!o) {
-		PQclear(r);
-		return RDNS_ENOMEM;
-	}
-	zp->name = take(&o, r, ZP_NAME);
-	zp->prefix = take(&o, r, ZP_PREFIX);
-	zp->nameservers = take(&o, r, ZP_NAMESERVERS);
-	zp->n_ns = split_array((char *)take(&o, r, ZP_NAMESERVERS), zp->ns, DB_ZONE_MAX_NS);
-	zp->default_ptr = take(&o, r, ZP_DEFAULT_PTR);
-	zp->notify = take(&o, r, ZP_NOTIFY);
-	zp->soa_mname = take(&o, r, ZP_SOA_MNAME);
-	zp->soa_rname = take(&o, r, ZP_SOA_RNAME);
-	zp->content_hash = take(&o, r, ZP_CONTENT_HASH);
-	zp->refresh = u32(r, ZP_REFRESH);
-	zp->retry = u32(r, ZP_RETRY);
-	zp->expire = u32(r, ZP_EXPIRE);
-	zp->minimum = u32(r, ZP_MINIMUM);
-	zp->ttl = u32(r, ZP_TTL);
-	zp->serial = u32(r, ZP_SERIAL);
-	zp->last_seq = strtoll(PQgetvalue(r, 0, ZP_LAST_SEQ), NULL, 10);
+	int rc = PQntuples(r) == 1 ? params_from_row(r, 0, 0, zp) : RDNS_ENOTFOUND;
 	PQclear(r);
-	return RDNS_OK;
+	return rc;
+}
+
+static char *array_lit(size_t n, size_t each, void (*put)(char *out, size_t len, size_t i, const void *arg),
+                       const void *arg);
+
+static void put_ll(char *o, size_t len, size_t i, const void *arg)
+{
+	snprintf(o, len, "%lld", ((const long long *)arg)[i]);
+}
+
+char *db_zone_ids_lit(const long long *ids, size_t n)
+{
+	return array_lit(n, 20, put_ll, ids);
+}
+
+int db_zone_params_many(db_t *db, const long long *ids, size_t n, db_zone_params_t *zp, int *rcs)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&zp[i], 0, sizeof(zp[i]));
+		rcs[i] = RDNS_ENOTFOUND;
+	}
+	if (n == 0)
+		return RDNS_OK;
+	char *lit = db_zone_ids_lit(ids, n);
+	if (!lit)
+		return RDNS_ENOMEM;
+	const char *p[1] = {lit};
+	int err;
+	PGresult *r = db_exec(db, &st_zone_params_many, p, &err);
+	free(lit);
+	if (!r)
+		return again_if_conflict(err);
+	int rc = RDNS_OK;
+	for (int row = 0; row < PQntuples(r) && rc == RDNS_OK; row++) {
+		long long o = strtoll(PQgetvalue(r, row, 0), NULL, 10); /* the ordinality, from 1 */
+		if (o < 1 || (size_t)o > n || rcs[o - 1] != RDNS_ENOTFOUND)
+			continue;
+		if ((rc = params_from_row(r, row, 1, &zp[o - 1])) == RDNS_OK)
+			rcs[o - 1] = RDNS_OK;
+	}
+	PQclear(r);
+	return rc;
 }
 
 void db_zone_params_free(db_zone_params_t *zp)
@@ -346,18 +405,34 @@ static bool inet_from_binary(const unsigned char *p, size_t len, core_addr_t *a)
 	return true;
 }
 
-/* One row of the binary COPY: (ip inet, hostname text). RDNS_OK, RDNS_ENOTFOUND
- * for the end-of-data marker, RDNS_EDB for anything malformed. */
-static int parse_row(const unsigned char *p, size_t len, core_addr_t *a, const char **host, size_t *host_len)
+static uint64_t get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/* One row of the binary COPY: ([zone_id bigint,] ip inet, hostname text), the zone id when
+ * zone is not NULL. RDNS_OK, RDNS_ENOTFOUND for the end-of-data marker, RDNS_EDB for
+ * anything malformed. */
+static int parse_row(const unsigned char *p, size_t len, long long *zone, core_addr_t *a, const char **host,
+                     size_t *host_len)
 {
 	if (len < 2)
 		return RDNS_EDB;
 	if (p[0] == 0xff && p[1] == 0xff)
 		return len == 2 ? RDNS_ENOTFOUND : RDNS_EDB;
-	if (p[0] != 0 || p[1] != 2 || len < 2 + 4)
+	if (p[0] != 0 || p[1] != (zone ? 3 : 2) || len < 2 + 4)
 		return RDNS_EDB;
 	size_t o = 2;
-	uint32_t l = get32(p + o);
+	uint32_t l;
+	if (zone) {
+		if (len < o + 4 + 8 || get32(p + o) != 8)
+			return RDNS_EDB;
+		*zone = (long long)get64(p + o + 4);
+		o += 4 + 8;
+		if (len - o < 4)
+			return RDNS_EDB;
+	}
+	l = get32(p + o);
 	o += 4;
 	if (l > len - o || !inet_from_binary(p + o, l, a))
 		return RDNS_EDB;
@@ -373,16 +448,10 @@ static int parse_row(const unsigned char *p, size_t len, core_addr_t *a, const c
 	return RDNS_OK;
 }
 
-/* Binary COPY of the inet column: the server does not format addresses as text and we
- * do not parse them back (both showed in profiles of a 1,000,000-record render). */
-int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg)
+/* Run the binary COPY sql and hand each row to one (rows without a zone id) or many
+ * (rows led by one). */
+static int copy_records(db_t *db, const char *sql, db_zone_record_fn one, db_zone_records_fn many, void *arg)
 {
-	char sql[256];
-	/* COPY takes no parameters; id is our own integer, not request data. */
-	snprintf(sql, sizeof(sql),
-	         "COPY (SELECT ip, hostname FROM ptr_records WHERE zone_id = %lld ORDER BY ip) TO STDOUT"
-	         " (FORMAT binary)",
-	         id);
 	PGconn *c = db_conn(db);
 	PGresult *r = PQexec(c, sql);
 	if (PQresultStatus(r) != PGRES_COPY_OUT) {
@@ -410,14 +479,16 @@ int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg)
 				header = true;
 			}
 		}
+		long long zone = 0;
 		core_addr_t a;
 		const char *h;
 		size_t hl;
-		if (rc == RDNS_OK && (ended || (rc = parse_row(p, left, &a, &h, &hl)) == RDNS_ENOTFOUND)) {
+		if (rc == RDNS_OK && (ended || (rc = parse_row(p, left, many ? &zone : NULL, &a, &h, &hl)) ==
+		                                   RDNS_ENOTFOUND)) {
 			rc = ended ? RDNS_EDB : RDNS_OK; /* nothing may follow the end marker */
 			ended = true;
 		} else if (rc == RDNS_OK) {
-			rc = fn(arg, &a, h, hl);
+			rc = many ? many(arg, zone, &a, h, hl) : one(arg, &a, h, hl);
 		}
 		PQfreemem(buf);
 	}
@@ -434,6 +505,45 @@ int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg)
 			rc = RDNS_EDB;
 		PQclear(r);
 	}
+	return rc;
+}
+
+/* Binary COPY of the inet column: the server does not format addresses as text and we
+ * do not parse them back (both showed in profiles of a 1,000,000-record render). */
+int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg)
+{
+	char sql[256];
+	/* COPY takes no parameters; id is our own integer, not request data. */
+	snprintf(sql, sizeof(sql),
+	         "COPY (SELECT ip, hostname FROM ptr_records WHERE zone_id = %lld ORDER BY ip) TO STDOUT"
+	         " (FORMAT binary)",
+	         id);
+	return copy_records(db, sql, fn, NULL, arg);
+}
+
+int db_zone_records_many(db_t *db, const long long *ids, size_t n, db_zone_records_fn fn, void *arg)
+{
+	if (n == 0)
+		return RDNS_OK;
+	char *lit = db_zone_ids_lit(ids, n);
+	if (!lit)
+		return RDNS_ENOMEM;
+	/* One index scan of ptr_records_zone per zone, in the order of ids (a nested loop over
+	 * the array; the subquery's ORDER BY keeps it from being flattened into one scan
+	 * that a sort would have to order again); the caller checks the order it gets. */
+	static const char fmt[] = "COPY (SELECT p.zone_id, p.ip, p.hostname FROM unnest('%s'::bigint[]) b(id)"
+	                          " CROSS JOIN LATERAL (SELECT zone_id, ip, hostname FROM ptr_records"
+	                          " WHERE zone_id = b.id ORDER BY ip) p) TO STDOUT (FORMAT binary)";
+	size_t len = sizeof(fmt) + strlen(lit);
+	char *sql = malloc(len);
+	int rc = RDNS_ENOMEM;
+	if (sql) {
+		/* our own integers, not request data (COPY takes no parameters) */
+		snprintf(sql, len, fmt, lit);
+		rc = copy_records(db, sql, NULL, fn, arg);
+	}
+	free(sql);
+	free(lit);
 	return rc;
 }
 

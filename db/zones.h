@@ -84,6 +84,7 @@ typedef struct {
 	uint32_t serial;          /* the serial in place */
 	const char *content_hash; /* hex SHA-256 of the last rendered content, "" if none */
 	long long last_seq;       /* the newest change this snapshot sees (0: none) */
+	bool delegated;           /* the zone has delegations (db_zone_delegations) */
 	char *text_;              /* owns the strings */
 } db_zone_params_t;
 
@@ -91,6 +92,15 @@ typedef struct {
  * db_exec() error. *zp is zeroed first, so db_zone_params_free() may always follow. */
 int db_zone_params(db_t *db, long long id, db_zone_params_t *zp);
 void db_zone_params_free(db_zone_params_t *zp);
+
+/* #17: db_zone_params for the n zones of ids in one statement: zp[i] and rcs[i] for ids[i],
+ * RDNS_OK or RDNS_ENOTFOUND (each zp[i] zeroed first: db_zone_params_free may always
+ * follow). RDNS_OK, RDNS_ENOMEM, RDNS_EAGAIN or a db_exec() error (then the rcs[i] that
+ * are not RDNS_OK say nothing). */
+int db_zone_params_many(db_t *db, const long long *ids, size_t n, db_zone_params_t *zp, int *rcs);
+
+/* "{1,2,3}": the PostgreSQL array literal of n zone ids, malloc'd; NULL: no memory. */
+char *db_zone_ids_lit(const long long *ids, size_t n);
 
 /* Called for each of a zone's records, in address order; host is not NUL-terminated.
  * Anything but RDNS_OK stops the stream (what is left is read and dropped) and is
@@ -100,6 +110,15 @@ typedef int (*db_zone_record_fn)(void *arg, const core_addr_t *ip, const char *h
 /* Stream the zone's records (COPY, binary: memory stays flat however many there are)
  * to fn. RDNS_OK, fn's error, or RDNS_EDB (the COPY failed or its data is malformed). */
 int db_zone_records(db_t *db, long long id, db_zone_record_fn fn, void *arg);
+
+/* #17: as db_zone_record_fn, with the zone the record belongs to. */
+typedef int (*db_zone_records_fn)(void *arg, long long zone_id, const core_addr_t *ip, const char *host,
+                                  size_t host_len);
+
+/* The records of the n zones of ids in one COPY: zone by zone in the order of ids, each
+ * zone's in address order (a zone without records has none in the stream). As
+ * db_zone_records otherwise. */
+int db_zone_records_many(db_t *db, const long long *ids, size_t n, db_zone_records_fn fn, void *arg);
 
 /* Record the render (serial, content hash ("": NULL, not known yet), rendered_at), mark the changes up to
  * last_seq rendered, and COMMIT. A change committed after the snapshot keeps the zone

@@ -138,15 +138,11 @@ static size_t split_ns(char *text, const char **ns)
 	return n;
 }
 
-static int load_delegations(db_t *db, long long zone_id, const core_prefix_t *zone, const char *name,
-                            delegs_t *d)
+/* d from rows first .. first + rows - 1 of res (db_zone_delegations' columns), which d
+ * does not own. */
+static int delegs_fill(delegs_t *d, const PGresult *res, int first, int rows, const core_prefix_t *zone,
+                       const char *name)
 {
-	int err;
-	memset(d, 0, sizeof(*d));
-	d->res = db_zone_delegations(db, zone_id, &err);
-	if (!d->res)
-		return err;
-	int rows = PQntuples(d->res);
 	if (rows == 0)
 		return RDNS_OK;
 	d->v = calloc((size_t)rows, sizeof(*d->v));
@@ -154,13 +150,13 @@ static int load_delegations(db_t *db, long long zone_id, const core_prefix_t *zo
 	d->ns = calloc((size_t)rows * DELEG_NS_MAX, sizeof(*d->ns));
 	if (!d->v || !d->ns_text || !d->ns)
 		return RDNS_ENOMEM;
-	for (int i = 0; i < rows; i++) {
+	for (int i = first; i < first + rows; i++) {
 		core_zonefile_deleg_t *e = &d->v[d->n];
-		const char *pfx = PQgetvalue(d->res, i, 0);
+		const char *pfx = PQgetvalue(res, i, 0);
 		bool ok = core_prefix_parse(pfx, &e->prefix) == RDNS_OK &&
 		          core_deleg_check(zone, &e->prefix, &e->kind) == RDNS_OK &&
-		          core_deleg_label_parse(PQgetvalue(d->res, i, 2), &e->style) == RDNS_OK;
-		d->ns_text[d->n] = strdup(PQgetvalue(d->res, i, 1));
+		          core_deleg_label_parse(PQgetvalue(res, i, 2), &e->style) == RDNS_OK;
+		d->ns_text[d->n] = strdup(PQgetvalue(res, i, 1));
 		if (!d->ns_text[d->n])
 			return RDNS_ENOMEM;
 		const char **ns = d->ns + d->n * DELEG_NS_MAX;
@@ -176,6 +172,17 @@ static int load_delegations(db_t *db, long long zone_id, const core_prefix_t *zo
 		d->n++;
 	}
 	return RDNS_OK;
+}
+
+static int load_delegations(db_t *db, long long zone_id, const core_prefix_t *zone, const char *name,
+                            delegs_t *d)
+{
+	int err;
+	memset(d, 0, sizeof(*d));
+	d->res = db_zone_delegations(db, zone_id, &err);
+	if (!d->res)
+		return err;
+	return delegs_fill(d, d->res, 0, PQntuples(d->res), zone, name);
 }
 
 /* What the record stream writes to, and whom it tells that the session is alive. */
@@ -269,6 +276,11 @@ typedef struct {
 	FILE *f;               /* open on tmp until the commit */
 	char *fbuf;            /* f's buffer */
 	char hash[65];         /* hex SHA-256 of the content written */
+	/* #17, in a batch: the zone's delegations are rows dg_first.. of dg_res (none: no
+	 * rows), fetched with the batch's (dg_given); outside one write_open asks for them. */
+	bool dg_given;
+	const PGresult *dg_res;
+	int dg_first, dg_rows;
 } pass_t;
 
 /* A write to the temporary file failed: say which zone, which file and why (ENOSPC,
@@ -281,17 +293,25 @@ static int write_failed(pass_t *p, const char *what, int e)
 	return RDNS_EIO;
 }
 
+static int setup_head(pass_t *p);
+
 /* Step 1: open the snapshot and load the zone's parameters. The head gets the serial
  * the pass writes first: the stored one (keep_serial) or the next one. */
 static int load_params(pass_t *p, bool begin)
 {
-	zg_render_result_t *res = p->res;
-	const db_zone_params_t *zp = &p->zp;
 	int rc;
 	if (begin && (rc = db_zone_render_begin(p->db)) != RDNS_OK)
 		return rc;
 	if ((rc = db_zone_params(p->db, p->zone_id, &p->zp)) != RDNS_OK)
 		return rc;
+	return setup_head(p);
+}
+
+/* The rest of step 1, once p->zp is loaded: the names, the prefix, the head. */
+static int setup_head(pass_t *p)
+{
+	zg_render_result_t *res = p->res;
+	const db_zone_params_t *zp = &p->zp;
 	snprintf(res->name, sizeof(res->name), "%s", zp->name);
 	snprintf(res->notify, sizeof(res->notify), "%s", zp->notify);
 	if (core_prefix_parse(zp->prefix, &p->prefix) != RDNS_OK) {
@@ -316,20 +336,38 @@ static int load_params(pass_t *p, bool begin)
 	return RDNS_OK;
 }
 
-/* Step 2: write the zone to a temporary file beside the zone file, hashing all of it
- * but the serial as it goes. The file stays open (p->f) for the next steps. */
-static int write_temp(pass_t *p)
+/* Step 2's writer: the temporary file's zone writer, with the hash of what passes. */
+typedef struct {
+	FILE *tee_f;
+	core_zonefile_w_t *w;
+	EVP_MD_CTX *md;
+	char *teebuf;
+	delegs_t dg;
+	tee_t tee;
+	sink_t sink;
+} wr_t;
+
+static void wr_free(wr_t *wr)
+{
+	if (wr->tee_f)
+		fclose(wr->tee_f); /* flushes into p->f through md: before md goes */
+	core_zonefile_w_free(wr->w);
+	delegs_free(&wr->dg);
+	EVP_MD_CTX_free(wr->md);
+	free(wr->teebuf);
+	memset(wr, 0, sizeof(*wr));
+}
+
+/* Step 2a: create the temporary file beside the zone file and write its head and
+ * delegations; the records go to wr->sink (add_record) next. wr_free() in any case. */
+static int write_open(pass_t *p, wr_t *wr)
 {
 	zg_render_result_t *res = p->res;
 	const db_zone_params_t *zp = &p->zp;
 	const char *tmpl = zp->default_ptr;
-	FILE *tee_f = NULL;
-	core_zonefile_w_t *w = NULL;
-	EVP_MD_CTX *md = NULL;
-	char *teebuf = NULL;
-	delegs_t dg = {0};
 	int rc;
 
+	memset(wr, 0, sizeof(*wr));
 	snprintf(p->tmp, sizeof(p->tmp), "%s/.%s.zone.XXXXXX", p->zone_dir, res->name);
 	int fd = mkstemp(p->tmp);
 	if (fd < 0) {
@@ -348,85 +386,89 @@ static int write_temp(pass_t *p)
 	/* glibc ignores the size when no buffer is given (it uses st_blksize, 4 KiB):
 	 * give it one, or a million-record zone takes tens of thousands of write()s. */
 	p->fbuf = malloc(ZG_RENDER_BUF);
-	teebuf = malloc(ZG_RENDER_BUF);
-	if (!p->fbuf || !teebuf) {
-		rc = RDNS_ENOMEM;
-		goto cleanup;
-	}
+	wr->teebuf = malloc(ZG_RENDER_BUF);
+	if (!p->fbuf || !wr->teebuf)
+		return RDNS_ENOMEM;
 	setvbuf(p->f, p->fbuf, _IOFBF, ZG_RENDER_BUF);
-	md = EVP_MD_CTX_new();
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		rc = RDNS_ENOMEM;
-		goto cleanup;
-	}
+	wr->md = EVP_MD_CTX_new();
+	if (!wr->md || !EVP_DigestInit_ex(wr->md, EVP_sha256(), NULL))
+		return RDNS_ENOMEM;
 	/* The hash covers everything but the serial: the head's parameters and every record. */
 	const core_zone_head_t *h = &p->head;
 	char params[8192];
 	size_t pl = zg_render_params_text(zp, params, sizeof(params));
-	EVP_DigestUpdate(md, params, pl);
+	EVP_DigestUpdate(wr->md, params, pl);
 	res->params_fp = zg_render_params_fp(params, pl);
 	if ((rc = core_zonefile_head(p->f, h)) != RDNS_OK) {
 		if (rc == RDNS_EIO)
 			write_failed(p, "writing", errno);
 		else
 			log_zone_err("render", res->name, "bad SOA/NS data: %s", rdns_strerror(rc));
-		goto cleanup;
+		return rc;
 	}
-	tee_t tee = {p->f, md, &p->io_errno};
+	wr->tee = (tee_t){p->f, wr->md, &p->io_errno};
 	cookie_io_functions_t io = {.write = tee_write, .close = tee_close};
-	tee_f = fopencookie(&tee, "w", io);
-	if (!tee_f) {
-		rc = RDNS_ENOMEM;
-		goto cleanup;
-	}
-	setvbuf(tee_f, teebuf, _IOFBF, ZG_RENDER_BUF);
-	w = core_zonefile_w_new(tee_f, &p->prefix, tmpl[0] ? tmpl : NULL, h->ttl);
-	if (!w) {
-		rc = RDNS_EINVAL;
-		goto cleanup;
-	}
+	wr->tee_f = fopencookie(&wr->tee, "w", io);
+	if (!wr->tee_f)
+		return RDNS_ENOMEM;
+	setvbuf(wr->tee_f, wr->teebuf, _IOFBF, ZG_RENDER_BUF);
+	wr->w = core_zonefile_w_new(wr->tee_f, &p->prefix, tmpl[0] ? tmpl : NULL, h->ttl);
+	if (!wr->w)
+		return RDNS_EINVAL;
 	/* in the render's snapshot, as the records are */
-	if ((rc = load_delegations(p->db, p->zone_id, &p->prefix, res->name, &dg)) != RDNS_OK ||
-	    (rc = core_zonefile_w_delegations(w, dg.v, dg.n)) != RDNS_OK) {
+	if (p->dg_given)
+		rc = delegs_fill(&wr->dg, p->dg_res, p->dg_first, p->dg_rows, &p->prefix, res->name);
+	else
+		rc = load_delegations(p->db, p->zone_id, &p->prefix, res->name, &wr->dg);
+	if (rc == RDNS_OK)
+		rc = core_zonefile_w_delegations(wr->w, wr->dg.v, wr->dg.n);
+	if (rc != RDNS_OK) {
 		if (rc == RDNS_EINVAL)
 			log_zone_err("render", res->name, "%s", "the delegations overlap");
-		goto cleanup;
+		return rc;
 	}
-	sink_t sink = {.w = w, .alive = p->alive};
-	if ((rc = db_zone_records(p->db, p->zone_id, add_record, &sink)) != RDNS_OK) {
+	wr->sink = (sink_t){.w = wr->w, .alive = p->alive};
+	return RDNS_OK;
+}
+
+/* Step 2b: the records are in: finish the file (still open on p->f) and its hash. */
+static int write_close(pass_t *p, wr_t *wr)
+{
+	zg_render_result_t *res = p->res;
+	int rc;
+	if ((rc = core_zonefile_w_finish(wr->w)) != RDNS_OK) {
 		if (rc == RDNS_EIO)
 			write_failed(p, "writing", errno);
-		goto cleanup;
+		return rc;
 	}
-	if ((rc = core_zonefile_w_finish(w)) != RDNS_OK) {
-		if (rc == RDNS_EIO)
-			write_failed(p, "writing", errno);
-		goto cleanup;
-	}
-	core_zonefile_w_stats(w, &res->records, NULL);
-	if (core_zonefile_w_occluded(w))
+	core_zonefile_w_stats(wr->w, &res->records, NULL);
+	if (core_zonefile_w_occluded(wr->w))
 		log_zone_debug("render", res->name,
 		               "%llu custom PTRs kept for delegated blocks, not rendered",
-		               (unsigned long long)core_zonefile_w_occluded(w));
-	int closed = fclose(tee_f);
-	tee_f = NULL;
-	if (closed != 0) {
-		rc = write_failed(p, "writing", errno);
-		goto cleanup;
-	}
+		               (unsigned long long)core_zonefile_w_occluded(wr->w));
+	int closed = fclose(wr->tee_f);
+	wr->tee_f = NULL;
+	if (closed != 0)
+		return write_failed(p, "writing", errno);
 	unsigned char digest[32];
 	unsigned dlen = 0;
-	EVP_DigestFinal_ex(md, digest, &dlen);
+	EVP_DigestFinal_ex(wr->md, digest, &dlen);
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(p->hash + 2 * i, 3, "%02x", digest[i]);
-	rc = RDNS_OK;
-cleanup:
-	if (tee_f)
-		fclose(tee_f); /* flushes into p->f through md: before md goes */
-	core_zonefile_w_free(w);
-	delegs_free(&dg);
-	EVP_MD_CTX_free(md);
-	free(teebuf);
+	return RDNS_OK;
+}
+
+/* Step 2: write the zone to a temporary file beside the zone file, hashing all of it
+ * but the serial as it goes. The file stays open (p->f) for the next steps. */
+static int write_temp(pass_t *p)
+{
+	wr_t wr;
+	int rc = write_open(p, &wr);
+	if (rc == RDNS_OK && (rc = db_zone_records(p->db, p->zone_id, add_record, &wr.sink)) == RDNS_EIO)
+		write_failed(p, "writing", errno);
+	if (rc == RDNS_OK)
+		rc = write_close(p, &wr);
+	wr_free(&wr);
 	return rc;
 }
 
@@ -582,28 +624,61 @@ static void batch_zone_drop(batch_zone_t *b)
 	b->p.fbuf = NULL;
 }
 
-/* Steps 1 to 3 of one zone of a batch, in the batch's transaction: its temporary file
- * written and flushed (not yet fsynced), its serial decided. The file's FILE (and its
- * 256 KiB buffer) goes: only its descriptor is kept. The zone's own outcome goes to
- * b->rc; what is returned stops the batch (the session or its transaction failed). */
-static int batch_write_one(batch_zone_t *b, bool force)
+/* #17: the batch's record stream (one COPY), zone by zone in the order of their ids:
+ * the zone at k has its temporary file open on wr while its records arrive. */
+typedef struct {
+	batch_zone_t *bz;
+	const long long *ids; /* the batch's ids, sorted */
+	const size_t *ord;    /* ord[k]: the bz of ids[k] */
+	size_t n, k;
+	bool open; /* bz[ord[k]] is being written (wr) */
+	bool force;
+	const zg_render_alive_t *alive;
+	wr_t wr;
+} stream_t;
+
+/* The zone at st->k failed on its own (rc, logged): it leaves the batch, the stream
+ * goes on without it. */
+static void stream_zone_failed(stream_t *st, int rc)
 {
-	pass_t *p = &b->p;
-	int rc = load_params(p, false);
-	if (rc == RDNS_OK)
-		rc = write_temp(p);
-	/* Steps 1 and 2 ran statements: one that failed has taken the transaction with it. */
-	bool stop = rc == RDNS_EDB || rc == RDNS_EAGAIN || rc == RDNS_ENOMEM ||
-	            PQtransactionStatus(db_conn(p->db)) == PQTRANS_INERROR;
-	if (stop) {
-		batch_zone_drop(b);
-		b->rc = rc;
-		return rc == RDNS_OK || rc == RDNS_EINVAL || rc == RDNS_EIO || rc == RDNS_ENOTFOUND
-		           ? RDNS_EAGAIN
-		           : rc;
+	batch_zone_t *b = &st->bz[st->ord[st->k]];
+	wr_free(&st->wr);
+	st->open = false;
+	batch_zone_drop(b);
+	b->rc = rc;
+}
+
+/* Step 2a for the zone at st->k, if it is still in the batch. What is returned stops the
+ * stream (RDNS_ENOMEM); the zone's own failures go to its rc. */
+static int stream_enter(stream_t *st)
+{
+	batch_zone_t *b = &st->bz[st->ord[st->k]];
+	if (b->rc != RDNS_OK)
+		return RDNS_OK;
+	int rc = write_open(&b->p, &st->wr);
+	if (rc == RDNS_OK) {
+		st->open = true;
+		return RDNS_OK;
 	}
+	stream_zone_failed(st, rc);
+	return rc == RDNS_ENOMEM ? rc : RDNS_OK;
+}
+
+/* Steps 2b and 3 for the zone at st->k (its records are in): the file finished and
+ * flushed (not yet fsynced), its serial decided; its FILE (and the 256 KiB buffer) goes,
+ * only its descriptor is kept, or the file itself goes when nothing is to replace the
+ * zone file. */
+static int stream_leave(stream_t *st)
+{
+	batch_zone_t *b = &st->bz[st->ord[st->k]];
+	pass_t *p = &b->p;
+	if (!st->open)
+		return RDNS_OK;
+	int rc = write_close(p, &st->wr);
+	wr_free(&st->wr);
+	st->open = false;
 	if (rc == RDNS_OK)
-		rc = decide_serial(p, force); /* no statement: RDNS_EAGAIN is this zone's alone */
+		rc = decide_serial(p, st->force); /* no statement: RDNS_EAGAIN is this zone's alone */
 	if (rc == RDNS_OK && p->replace) {
 		if (fflush(p->f) != 0) {
 			rc = write_failed(p, "writing", errno);
@@ -623,7 +698,165 @@ static int batch_write_one(batch_zone_t *b, bool force)
 		p->fbuf = NULL;
 	}
 	b->rc = rc;
+	if (st->alive && st->alive->fn)
+		st->alive->fn(st->alive->arg); /* the session streams on */
+	return rc == RDNS_ENOMEM ? rc : RDNS_OK;
+}
+
+/* From the zone at st->k to the one of zone (leaving and entering those between, which
+ * have no records). RDNS_ERANGE: zone is not next in the batch's order. */
+static int stream_seek(stream_t *st, long long zone)
+{
+	int rc;
+	while (st->k < st->n && st->ids[st->k] < zone) {
+		if ((rc = stream_leave(st)) != RDNS_OK)
+			return rc;
+		if (++st->k < st->n && (rc = stream_enter(st)) != RDNS_OK)
+			return rc;
+	}
+	return st->k < st->n && st->ids[st->k] == zone ? RDNS_OK : RDNS_ERANGE;
+}
+
+/* db_zone_records_many() callback: a record into the file of its zone. */
+static int stream_record(void *arg, long long zone, const core_addr_t *a, const char *h, size_t hl)
+{
+	stream_t *st = arg;
+	int rc = stream_seek(st, zone);
+	if (rc != RDNS_OK || !st->open)
+		return rc;
+	if (add_record(&st->wr.sink, a, h, hl) == RDNS_EIO) {
+		write_failed(&st->bz[st->ord[st->k]].p, "writing", errno);
+		stream_zone_failed(st, RDNS_EIO);
+	}
 	return RDNS_OK;
+}
+
+typedef struct {
+	long long id;
+	size_t i;
+} id_at_t;
+
+static int id_at_cmp(const void *a, const void *b)
+{
+	const id_at_t *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id ? 1 : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The delegations of the zones of the batch that have any, in one statement, handed to
+ * each zone's pass as its rows of *dres (which the caller clears). */
+static int batch_delegations(db_t *db, batch_zone_t *bz, const long long *sorted, const size_t *ord, size_t n,
+                             PGresult **dres)
+{
+	long long *ids = malloc((n ? n : 1) * sizeof(*ids));
+	size_t m = 0;
+	if (!ids)
+		return RDNS_ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		pass_t *p = &bz[ord[k]].p;
+		p->dg_given = true; /* none unless the statement below finds some */
+		if (bz[ord[k]].rc == RDNS_OK && p->zp.delegated && (m == 0 || ids[m - 1] != sorted[k]))
+			ids[m++] = sorted[k];
+	}
+	int rc = RDNS_OK;
+	if (m > 0) {
+		char *lit = db_zone_ids_lit(ids, m);
+		int err = RDNS_ENOMEM;
+		if (!lit || !(*dres = db_zones_delegations(db, lit, &err))) {
+			rc = err == RDNS_EEXIST ? RDNS_EAGAIN : err;
+		} else {
+			/* by zone id, as the zones are sorted: one walk hands out the rows */
+			int rows = PQntuples(*dres);
+			size_t k = 0;
+			for (int r = 0; r < rows;) {
+				long long id = strtoll(PQgetvalue(*dres, r, 3), NULL, 10);
+				int first = r;
+				while (r < rows && strtoll(PQgetvalue(*dres, r, 3), NULL, 10) == id)
+					r++;
+				while (k < n && sorted[k] < id)
+					k++;
+				for (; k < n && sorted[k] == id; k++) {
+					pass_t *p = &bz[ord[k]].p;
+					p->dg_res = *dres;
+					p->dg_first = first;
+					p->dg_rows = r - first;
+				}
+			}
+		}
+		free(lit);
+	}
+	free(ids);
+	return rc;
+}
+
+/* Steps 1 and 2 of every zone of the batch, and step 3 of each as its file is done, in
+ * the batch's transaction and O(1) round trips: one statement for every zone's
+ * parameters, one for the delegations of the zones that have any, one COPY of every
+ * zone's records (zone by zone) that the files are written from as it streams. The
+ * zones' own outcomes go to bz[i].rc; what is returned stops the batch (RDNS_EAGAIN:
+ * render the zones alone). */
+static int batch_write(db_t *db, batch_zone_t *bz, const long long *ids, size_t n, bool force,
+                       const zg_render_alive_t *alive)
+{
+	size_t cap = n ? n : 1;
+	db_zone_params_t *zp = calloc(cap, sizeof(*zp));
+	int *prc = calloc(cap, sizeof(*prc));
+	id_at_t *by_id = calloc(cap, sizeof(*by_id));
+	long long *sorted = calloc(cap, sizeof(*sorted));
+	size_t *ord = calloc(cap, sizeof(*ord));
+	PGresult *dres = NULL;
+	stream_t st = {0};
+	int rc = RDNS_ENOMEM;
+	if (!zp || !prc || !by_id || !sorted || !ord)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++)
+		by_id[i] = (id_at_t){ids[i], i};
+	qsort(by_id, n, sizeof(*by_id), id_at_cmp);
+	for (size_t k = 0; k < n; k++) {
+		sorted[k] = by_id[k].id;
+		ord[k] = by_id[k].i;
+	}
+	if ((rc = db_zone_params_many(db, sorted, n, zp, prc)) != RDNS_OK)
+		goto cleanup;
+	for (size_t k = 0; k < n; k++) {
+		batch_zone_t *b = &bz[ord[k]];
+		b->p.zp = zp[k]; /* the pass owns it now */
+		memset(&zp[k], 0, sizeof(zp[k]));
+		if (k > 0 && sorted[k] == sorted[k - 1])
+			b->rc = RDNS_EAGAIN; /* twice in the batch: the records go to the first; alone */
+		else if (prc[k] != RDNS_OK)
+			b->rc = prc[k];
+		else
+			b->rc = setup_head(&b->p);
+	}
+	if ((rc = batch_delegations(db, bz, sorted, ord, n, &dres)) != RDNS_OK)
+		goto cleanup;
+	st = (stream_t){.bz = bz, .ids = sorted, .ord = ord, .n = n, .force = force, .alive = alive};
+	if (n > 0 && (rc = stream_enter(&st)) != RDNS_OK)
+		goto cleanup;
+	rc = db_zone_records_many(db, sorted, n, stream_record, &st);
+	/* the zones after the last one with records */
+	if (rc == RDNS_OK && n > 0 && (rc = stream_seek(&st, sorted[n - 1])) == RDNS_OK)
+		rc = stream_leave(&st);
+	if (rc == RDNS_ERANGE) {
+		log_err("render: the batch's records came out of order: its zones rendered alone");
+		rc = RDNS_EAGAIN;
+	}
+	if (rc == RDNS_OK && PQtransactionStatus(db_conn(db)) == PQTRANS_INERROR)
+		rc = RDNS_EAGAIN;
+cleanup:
+	if (st.open)
+		stream_zone_failed(&st, rc);
+	for (size_t k = 0; zp && k < n; k++)
+		db_zone_params_free(&zp[k]);
+	PQclear(dres);
+	for (size_t i = 0; i < n; i++)
+		bz[i].p.dg_res = NULL;
+	free(zp);
+	free(prc);
+	free(by_id);
+	free(sorted);
+	free(ord);
+	return rc;
 }
 
 int zg_render_batch(db_t *db, const long long *ids, size_t n, const char *zone_dir, bool force,
@@ -654,12 +887,7 @@ int zg_render_batch(db_t *db, const long long *ids, size_t n, const char *zone_d
 	/* One snapshot for the whole batch: each zone's records as in the single render. */
 	if ((rc = db_zone_render_begin(db)) != RDNS_OK)
 		goto cleanup;
-	for (size_t i = 0; i < n && rc == RDNS_OK; i++) {
-		rc = batch_write_one(&bz[i], force);
-		if (alive && alive->fn)
-			alive->fn(alive->arg); /* each zone's statements were round trips on the session */
-	}
-	if (rc != RDNS_OK)
+	if ((rc = batch_write(db, bz, ids, n, force, alive)) != RDNS_OK)
 		goto cleanup;
 	/* Durable together: by now the kernel has been writing the batch's files back, and
 	 * one fsync after another finds most of their data (and the journal transaction that
