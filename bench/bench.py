@@ -41,8 +41,10 @@ def main(argv):
     tables, broken = [], []
     start = time.monotonic()
     try:
-        log("starting a private PostgreSQL cluster")
-        pg = Pg()
+        # the provider profile's database is sized for (bench_scale.SHARED_BUFFERS)
+        sb = bench_scale.SHARED_BUFFERS if "scale" in names else "256MB"
+        log(f"starting a private PostgreSQL cluster (shared_buffers {sb})")
+        pg = Pg(shared_buffers=sb)
         for n in names:
             try:
                 tables += SUITES[n](pg)

@@ -108,7 +108,7 @@ class Pg:
     commits do not wait for the WAL flush (synchronous_commit = off). Every benchmark
     and its baseline use this same cluster, so the settings are the same on both sides."""
 
-    def __init__(self):
+    def __init__(self, shared_buffers="256MB"):
         self.dir = tempfile.mkdtemp(prefix="rdns-bench-pg-")
         self.data = os.path.join(self.dir, "data")
         self.port = free_port(udp_too=False)
@@ -123,7 +123,7 @@ class Pg:
                    "--locale=C", "-D", self.data])
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
             f.write(f"listen_addresses = ''\nport = {self.port}\nunix_socket_directories = '{self.dir}'\n"
-                    "synchronous_commit = off\nshared_buffers = 256MB\nmax_connections = 300\n"
+                    f"synchronous_commit = off\nshared_buffers = {shared_buffers}\nmax_connections = 300\n"
                     "max_wal_size = 4GB\ncheckpoint_timeout = 30min\nwork_mem = 16MB\n"
                     "maintenance_work_mem = 256MB\n")
         r = self._run([f"{PG_BIN}/pg_ctl", "-w", "-t", "60", "-D", self.data, "-l",
