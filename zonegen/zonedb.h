@@ -36,7 +36,7 @@ typedef struct zg_zonedb_snap zg_zonedb_snap_t;
 
 struct zg_zonedb_snap {
 	int refs; /* private: atomic */
-	int fd;   /* private: read it with zg_zonedb_reader_* */
+	zg_fdc_t file; /* private: read it with zg_zonedb_reader_* (an overlay: unused, its base's) */
 	zg_wire_zrr_t soa;
 	size_t records; /* including the SOA */
 	/* private: the apex's records are the first apex_rrs lines (ours always are),
@@ -153,6 +153,7 @@ typedef struct zg_zonedb_iter zg_zonedb_iter_t;
  * snapshot are independent (pread on the shared file). */
 struct zg_zonedb_reader {
 	int fd;
+	zg_fdc_t *held; /* the version's file, given back by zg_zonedb_reader_done */
 	off_t off;
 	char *buf;
 	size_t cap;
@@ -164,8 +165,16 @@ struct zg_zonedb_reader {
 	size_t line_len;
 };
 
-/* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's and bounds the line length. */
+/* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's and bounds the line length. The
+ * version's file is held open until zg_zonedb_reader_done (a file that cannot be opened:
+ * reads fail with RDNS_EIO). sn is a plain snapshot (base NULL). */
 void zg_zonedb_reader_init(zg_zonedb_reader_t *rd, const zg_zonedb_snap_t *sn, char *buf, size_t cap);
+
+/* Gives back what zg_zonedb_reader_init (or _init_file) holds; any reader, any number of times. */
+void zg_zonedb_reader_done(zg_zonedb_reader_t *rd);
+
+/* The same reader over a file kept by an fdcache entry (an IXFR history), from off. */
+void zg_zonedb_reader_init_file(zg_zonedb_reader_t *rd, zg_fdc_t *file, off_t off, char *buf, size_t cap);
 
 /* The same reader over any file of our format (a zone file, an IXFR journal),
  * from offset off. */
