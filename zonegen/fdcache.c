@@ -2,10 +2,12 @@
  * bounded set of idle descriptors (see fdcache.h). */
 #include "zonegen/fdcache.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,18 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static zg_fdc_t *head, *tail; /* idle: most recently used first */
 static size_t n_open, limit;
 static atomic_ulong seq;
+static atomic_bool warned; /* a pin could not be made */
+
+/* The first pin that cannot be made is worth a warning: such files each keep a descriptor. */
+static void no_pin(const char *path, const char *what, int err)
+{
+	if (!atomic_exchange(&warned, true))
+		log_warn("zonegen: cannot pin %s (%s: %s): it stays open, one descriptor per zone version "
+		         "(like it, later ones are logged at debug)",
+		         path, what, strerror(err));
+	else
+		log_debug("zonegen: cannot pin %s (%s: %s): the file stays open", path, what, strerror(err));
+}
 
 static void unlist(zg_fdc_t *c)
 {
@@ -61,7 +75,7 @@ static void shed(size_t keep)
 	}
 }
 
-int zg_fdc_init(zg_fdc_t *c, int fd, const char *path)
+void zg_fdc_init(zg_fdc_t *c, int fd, const char *path)
 {
 	*c = (zg_fdc_t){.fd = fd};
 	const char *slash = strrchr(path, '/');
@@ -70,21 +84,24 @@ int zg_fdc_init(zg_fdc_t *c, int fd, const char *path)
 	const char *base = slash ? slash + 1 : path;
 	size_t len = dl + sizeof("/" ZG_FDC_PIN_DIR "/") + strlen(base) + 48;
 	char *pin = malloc(len);
-	if (pin == NULL)
-		return RDNS_ENOMEM;
-	snprintf(pin, len, "%.*s/" ZG_FDC_PIN_DIR, (int)dl, dir);
-	if (mkdir(pin, 0700) != 0 && errno != EEXIST) {
-		log_debug("zonegen: cannot make %s (%s): the file stays open", pin, strerror(errno));
-		free(pin);
-		pin = NULL;
+	if (pin == NULL) {
+		no_pin(path, "no memory", ENOMEM);
 	} else {
+		snprintf(pin, len, "%.*s/" ZG_FDC_PIN_DIR, (int)dl, dir);
+		if (mkdir(pin, 0700) != 0 && errno != EEXIST) {
+			no_pin(path, pin, errno);
+			free(pin);
+			pin = NULL;
+		}
+	}
+	if (pin != NULL) {
 		size_t pl = strlen(pin);
 		snprintf(pin + pl, len - pl, "/%s.%ld.%lu", base, (long)getpid(), atomic_fetch_add(&seq, 1));
 		/* the inode fd has open, whatever the name path holds by now */
 		char proc[64];
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		if (linkat(AT_FDCWD, proc, AT_FDCWD, pin, AT_SYMLINK_FOLLOW) != 0) {
-			log_debug("zonegen: cannot pin %s (%s): the file stays open", path, strerror(errno));
+			no_pin(path, "link", errno);
 			free(pin);
 			pin = NULL;
 		}
@@ -98,7 +115,6 @@ int zg_fdc_init(zg_fdc_t *c, int fd, const char *path)
 			shed(limit);
 	}
 	pthread_mutex_unlock(&lock);
-	return RDNS_OK;
 }
 
 int zg_fdc_get(zg_fdc_t *c)
@@ -142,6 +158,7 @@ void zg_fdc_put(zg_fdc_t *c)
 void zg_fdc_drop(zg_fdc_t *c)
 {
 	pthread_mutex_lock(&lock);
+	assert(c->users == 0);
 	unlist(c);
 	if (c->fd >= 0) {
 		close(c->fd);
@@ -172,6 +189,25 @@ size_t zg_fdc_open_count(void)
 	return n;
 }
 
+/* Whether the pin name "<file>.<pid>.<seq>" is of a process that is gone (or of this
+ * one: a restart that got the same pid; at start nothing of ours is pinned yet). */
+static bool pin_orphaned(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	if (dot == NULL || dot == name)
+		return true;
+	const char *p = dot - 1;
+	while (p > name && *p != '.')
+		p--;
+	char *end;
+	long pid = strtol(p + 1, &end, 10);
+	if (*p != '.' || end != dot || pid <= 0)
+		return true; /* not a name of ours: nobody's */
+	if (pid == (long)getpid())
+		return true;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 void zg_fdc_clean(const char *dir)
 {
 	char path[4200];
@@ -181,8 +217,9 @@ void zg_fdc_clean(const char *dir)
 		return;
 	struct dirent *e;
 	size_t n = 0;
+	/* another process on the same folder (rdns-zonegen --once beside the daemon) keeps its own */
 	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && unlinkat(dirfd(d), e->d_name, 0) == 0)
+		if (e->d_name[0] != '.' && pin_orphaned(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) == 0)
 			n++;
 	closedir(d);
 	if (n)

@@ -15,10 +15,10 @@
 #include <stddef.h>
 
 typedef struct zg_fdc zg_fdc_t;
-struct zg_fdc { /* embedded in its owner; private */
-	int fd;               /* -1: closed, open pin to read */
-	int users;            /* zg_fdc_get not yet given back */
-	char *pin;            /* NULL: fd is kept for good */
+struct zg_fdc {                /* embedded in its owner; private */
+	int fd;                /* -1: closed, open pin to read */
+	int users;             /* zg_fdc_get not yet given back */
+	char *pin;             /* NULL: fd is kept for good */
 	zg_fdc_t *prev, *next; /* the idle list: fd open, no users */
 	bool idle;
 };
@@ -26,16 +26,19 @@ struct zg_fdc { /* embedded in its owner; private */
 /* The pins' folder below dir. */
 #define ZG_FDC_PIN_DIR ".pinned"
 
-/* Adopts fd, open on the file at path, and pins that file. RDNS_OK (a pin that cannot be
- * made leaves fd kept), RDNS_ENOMEM (fd left to the caller). */
-int zg_fdc_init(zg_fdc_t *c, int fd, const char *path);
+/* An entry with no file (what zg_fdc_drop accepts, like an initialised one). */
+#define ZG_FDC_NONE ((zg_fdc_t){.fd = -1})
+
+/* Adopts fd, open on the file at path, and pins that file. Where a pin cannot be made (or
+ * there is no memory for its name) fd is kept open for good; c owns fd either way. */
+void zg_fdc_init(zg_fdc_t *c, int fd, const char *path);
 
 /* The descriptor, opened again if it was closed, held until zg_fdc_put: -1 with errno set
  * when it cannot be opened. */
 int zg_fdc_get(zg_fdc_t *c);
 void zg_fdc_put(zg_fdc_t *c);
 
-/* Closes and unpins (no users left). c may be zeroed or never initialised with fd -1. */
+/* Closes and unpins (no users left). c may be ZG_FDC_NONE. */
 void zg_fdc_drop(zg_fdc_t *c);
 
 /* At most max descriptors of idle versions stay open (0: no limit, the default). */
