@@ -397,11 +397,11 @@ static int copy(sink_t *k, int fd, off_t from, off_t to)
 	return RDNS_OK;
 }
 
-/* The records of the overlay version sn below its apex: the base file's lines from body
+/* The records of the overlay version sn below its apex: the base file's lines (fd) from body
  * on, with the overlay's names replaced, as a render writes them. */
-static int splice_overlay(sink_t *k, const zg_zonedb_snap_t *sn, off_t body, off_t end)
+static int splice_overlay(sink_t *k, const zg_zonedb_snap_t *sn, int fd, off_t body, off_t end)
 {
-	int fd = sn->base->fd, rc;
+	int rc;
 	fline_t *l = malloc(sizeof(*l));
 	if (l == NULL)
 		return RDNS_ENOMEM;
@@ -431,9 +431,9 @@ out:
 	return rc;
 }
 
-/* The offset of the base file's first record below the apex (its head: comments, then
+/* The offset of the base file's (fd) first record below the apex (its head: comments, then
  * the apex's records, ours always first). */
-static int body_start(const zg_zonedb_snap_t *base, off_t end, off_t *body)
+static int body_start(const zg_zonedb_snap_t *base, int fd, off_t end, off_t *body)
 {
 	fline_t *l = malloc(sizeof(*l));
 	if (l == NULL)
@@ -442,10 +442,10 @@ static int body_start(const zg_zonedb_snap_t *base, off_t end, off_t *body)
 	off_t p = 0;
 	for (;; p += (off_t)l->len) {
 		char c;
-		ssize_t got = pread(base->fd, &c, 1, p);
+		ssize_t got = pread(fd, &c, 1, p);
 		if (got == 1 && c == ';') { /* a comment line */
 			char buf[1024];
-			got = pread(base->fd, buf, sizeof(buf), p);
+			got = pread(fd, buf, sizeof(buf), p);
 			char *nl = got > 0 ? memchr(buf, '\n', (size_t)got) : NULL;
 			if (nl == NULL) {
 				rc = RDNS_EINVAL;
@@ -454,7 +454,7 @@ static int body_start(const zg_zonedb_snap_t *base, off_t end, off_t *body)
 			l->len = (size_t)(nl - buf) + 1;
 			continue;
 		}
-		if ((rc = line_at(base->fd, p, end, l)) != RDNS_OK)
+		if ((rc = line_at(fd, p, end, l)) != RDNS_OK)
 			break;
 		if (l->len == 0 ||
 		    !zg_wire_name_equal(l->owner, l->owner_len, base->soa.owner, base->soa.owner_len))
@@ -472,7 +472,7 @@ int zg_incr_write_file(const zg_zonedb_snap_t *sn, const db_zone_params_t *zp, c
 	FILE *f = NULL;
 	char *fbuf = NULL;
 	sink_t k = {.cancel = cancel};
-	int rc = RDNS_ENOMEM;
+	int rc = RDNS_ENOMEM, bfd = -1;
 	hash[0] = 0;
 	if (sn->base == NULL)
 		return RDNS_EINVAL;
@@ -486,11 +486,12 @@ int zg_incr_write_file(const zg_zonedb_snap_t *sn, const db_zone_params_t *zp, c
 		goto cleanup;
 	struct stat st;
 	off_t body;
-	if (fstat(sn->base->fd, &st) != 0) {
+	/* the base's file, held until the new one is written */
+	if ((bfd = zg_zonedb_file_get(sn)) < 0 || fstat(bfd, &st) != 0) {
 		rc = RDNS_EIO;
 		goto cleanup;
 	}
-	if ((rc = body_start(sn->base, st.st_size, &body)) != RDNS_OK)
+	if ((rc = body_start(sn->base, bfd, st.st_size, &body)) != RDNS_OK)
 		goto cleanup;
 	snprintf(tmp, sizeof(tmp), "%s/.%s.zone.XXXXXX", zone_dir, zp->name);
 	int fd = mkstemp(tmp);
@@ -515,7 +516,7 @@ int zg_incr_write_file(const zg_zonedb_snap_t *sn, const db_zone_params_t *zp, c
 	core_zone_head_t h = head_of(zp, fqdn, serial);
 	if ((rc = core_zonefile_head(f, &h)) != RDNS_OK)
 		goto io;
-	if ((rc = splice_overlay(&k, sn, body, st.st_size)) != RDNS_OK) {
+	if ((rc = splice_overlay(&k, sn, bfd, body, st.st_size)) != RDNS_OK) {
 		if (rc != RDNS_EIO)
 			goto cleanup;
 		goto io;
@@ -553,6 +554,8 @@ io:
 	log_zone_err("zonegen", zp->name, "writing %s failed: %s", tmp[0] ? tmp : path, strerror(errno));
 	rc = RDNS_EIO;
 cleanup:
+	if (bfd >= 0)
+		zg_zonedb_file_put(sn);
 	if (f != NULL)
 		fclose(f);
 	if (tmp[0])

@@ -330,8 +330,7 @@ void zg_journal_free(zg_journal_t *j)
 {
 	if (j == NULL)
 		return;
-	if (j->fd >= 0)
-		close(j->fd);
+	zg_fdc_drop(&j->file);
 	free(j->e);
 	free(j);
 }
@@ -347,14 +346,14 @@ long zg_journal_find(const zg_journal_t *j, uint32_t serial)
 }
 
 /* Check every entry; false when anything does not match. */
-static int check_entries(zg_journal_t *j, bool *ok)
+static int check_entries(zg_journal_t *j, int fd, bool *ok)
 {
 	int rc = RDNS_ENOMEM;
 	char *line = NULL;
 	size_t cap = 0, ecap = 0;
 	char *chunk = malloc(64 * 1024);
 	*ok = false;
-	int dfd = dup(j->fd);
+	int dfd = dup(fd); /* for this pass only */
 	FILE *f = dfd >= 0 ? fdopen(dfd, "r") : NULL;
 	if (f == NULL) {
 		if (dfd >= 0)
@@ -424,13 +423,18 @@ static int journal_load(const char *path, zg_journal_t **out)
 	zg_journal_t *j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return RDNS_ENOMEM;
-	j->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (j->fd < 0) {
+	j->file = ZG_FDC_NONE;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		zg_journal_free(j);
 		return RDNS_OK;
 	}
 	bool ok;
-	int rc = check_entries(j, &ok);
+	int rc = check_entries(j, fd, &ok);
+	if (rc == RDNS_OK && ok)
+		zg_fdc_init(&j->file, fd, path); /* pinned: the path may hold a newer one when it is read */
+	else
+		close(fd);
 	if (rc != RDNS_OK || !ok) {
 		if (rc == RDNS_OK)
 			log_warn(
@@ -555,8 +559,12 @@ int zg_journal_append(const char *journal_path, const char *body, size_t body_le
 	rc = fputs(JOURNAL_MAGIC, tf) == EOF ? RDNS_EIO : RDNS_OK;
 	if (rc == RDNS_OK && j != NULL && keep_from < upto) {
 		const zg_journal_entry_t *last = &j->e[upto - 1];
-		rc = copy_range(j->fd, j->e[keep_from].off,
-		                (size_t)(last->off - j->e[keep_from].off) + last->len, tf);
+		int jfd = zg_fdc_get(&j->file);
+		rc = jfd < 0 ? RDNS_EIO
+		             : copy_range(jfd, j->e[keep_from].off,
+		                          (size_t)(last->off - j->e[keep_from].off) + last->len, tf);
+		if (jfd >= 0)
+			zg_fdc_put(&j->file);
 	}
 	if (rc == RDNS_OK &&
 	    (fwrite(head, 1, (size_t)hl, tf) != (size_t)hl || fwrite(body, 1, body_len, tf) != body_len))

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "zonegen/fdcache.h"
+
 /*
  * The journal file, text in the zone files' own line format:
  *
@@ -92,10 +94,10 @@ typedef struct {
 	size_t deleted, added;
 } zg_journal_entry_t;
 
-/* A checked journal, open: the entries stay readable through fd, whatever
- * happens to the path afterwards. Read-only once opened. */
+/* A checked journal: the entries stay readable through file (pinned, opened on demand:
+ * zg_fdc_get/zg_fdc_put), whatever happens to the path afterwards. Read-only once opened. */
 typedef struct {
-	int fd;
+	zg_fdc_t file;
 	zg_journal_entry_t *e; /* oldest first, chained */
 	size_t n;
 } zg_journal_t;

@@ -76,31 +76,41 @@ static void zone_text(const zg_zonedb_snap_t *sn, char *buf, size_t len)
  * difference sequences from journal_entry on, then the SOA. */
 static int send_xfr(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entry, xfr_t *x)
 {
+	/* the file read is held open from here to the end of the transfer */
 	zg_zonedb_reader_t rd;
 	zg_zonedb_iter_t it;
 	if (journal_entry < 0)
 		zg_zonedb_iter_init(&it, sn, x->rbuf, sizeof(x->rbuf));
 	else
-		zg_zonedb_reader_init_fd(&rd, sn->journal->fd, sn->journal->e[journal_entry].off, x->rbuf,
-		                         sizeof(x->rbuf));
+		zg_zonedb_reader_init_file(&rd, &sn->journal->file, sn->journal->e[journal_entry].off,
+		                           x->rbuf, sizeof(x->rbuf));
 	int rc = begin_xfr(r, x);
 	if (rc == RDNS_OK)
 		rc = put_xfr(r, x, &sn->soa);
-	if (rc != RDNS_OK)
-		return rc == RDNS_EIO ? RDNS_EIO : RDNS_ESPACE;
+	if (rc != RDNS_OK) {
+		rc = rc == RDNS_EIO ? RDNS_EIO : RDNS_ESPACE;
+		goto cleanup;
+	}
 	int got;
 	while ((got = journal_entry < 0 ? zg_zonedb_iter_next(&it, &x->rr)
 	                                : zg_zonedb_reader_next(&rd, &x->rr)) == 1) {
 		if (journal_entry < 0 && x->rr.type == ZG_TYPE_SOA)
 			continue; /* it went first and goes last */
 		if ((rc = put_xfr(r, x, &x->rr)) != RDNS_OK)
-			return rc;
+			goto cleanup;
 	}
-	if (got < 0)
-		return RDNS_EINVAL; /* the file was checked at publish and cannot change */
+	if (got < 0) {
+		rc = RDNS_EINVAL; /* the file was checked at publish and cannot change */
+		goto cleanup;
+	}
 	rc = put_xfr(r, x, &sn->soa);
 	if (rc == RDNS_OK)
 		rc = flush_xfr(r, x);
+cleanup:
+	if (journal_entry < 0)
+		zg_zonedb_iter_done(&it);
+	else
+		zg_zonedb_reader_done(&rd);
 	return rc;
 }
 

@@ -73,8 +73,7 @@ static void snap_free(zg_zonedb_snap_t *sn)
 	}
 	ovl_free(sn->ovl, sn->n_ovl);
 	free(sn->soa_line);
-	if (sn->fd >= 0)
-		close(sn->fd);
+	zg_fdc_drop(&sn->file);
 	zg_journal_free(sn->journal);
 	index_free(sn->index);
 	pthread_mutex_destroy(&sn->index_lock);
@@ -177,9 +176,42 @@ bool zg_zonedb_in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, si
 	return false;
 }
 
+/* The file a version reads: its own, or its base's for an overlay. (Its cache entry opens
+ * and closes; the version itself stays as it is.) */
+static zg_fdc_t *snap_file(const zg_zonedb_snap_t *sn)
+{
+	const zg_zonedb_snap_t *f = sn->base != NULL ? sn->base : sn;
+	return (zg_fdc_t *)&f->file;
+}
+
+int zg_zonedb_file_get(const zg_zonedb_snap_t *sn)
+{
+	return zg_fdc_get(snap_file(sn));
+}
+
+void zg_zonedb_file_put(const zg_zonedb_snap_t *sn)
+{
+	zg_fdc_put(snap_file(sn));
+}
+
 void zg_zonedb_reader_init(zg_zonedb_reader_t *rd, const zg_zonedb_snap_t *sn, char *buf, size_t cap)
 {
-	zg_zonedb_reader_init_fd(rd, sn->fd, 0, buf, cap);
+	zg_zonedb_reader_init_file(rd, snap_file(sn), 0, buf, cap);
+}
+
+void zg_zonedb_reader_init_file(zg_zonedb_reader_t *rd, zg_fdc_t *file, off_t off, char *buf, size_t cap)
+{
+	int fd = zg_fdc_get(file);
+	zg_zonedb_reader_init_fd(rd, fd, off, buf, cap); /* fd -1: reads fail with RDNS_EIO */
+	rd->held = fd >= 0 ? file : NULL;
+}
+
+void zg_zonedb_reader_done(zg_zonedb_reader_t *rd)
+{
+	if (rd->held != NULL)
+		zg_fdc_put(rd->held);
+	rd->held = NULL;
+	rd->fd = -1;
 }
 
 void zg_zonedb_reader_init_fd(zg_zonedb_reader_t *rd, int fd, off_t off, char *buf, size_t cap)
@@ -262,7 +294,7 @@ int zg_zonedb_reader_next_line(zg_zonedb_reader_t *rd, const char **line, size_t
 static int validate_file(zg_zonedb_snap_t *sn, const uint8_t *apex, size_t alen)
 {
 	int rc = RDNS_ENOMEM;
-	zg_zonedb_reader_t rd;
+	zg_zonedb_reader_t rd = {.fd = -1};
 	zg_wire_zrr_t *rr = malloc(sizeof(*rr));
 	char *buf = malloc(ZG_ZONEDB_LINE_MAX);
 	if (rr == NULL || buf == NULL)
@@ -312,6 +344,7 @@ static int validate_file(zg_zonedb_snap_t *sn, const uint8_t *apex, size_t alen)
 	sn->records = n;
 	rc = RDNS_OK;
 cleanup:
+	zg_zonedb_reader_done(&rd);
 	free(rr);
 	free(buf);
 	return rc;
@@ -375,13 +408,16 @@ int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
 	if (sn == NULL)
 		return RDNS_ENOMEM;
 	sn->refs = 1;
+	sn->file = ZG_FDC_NONE;
 	pthread_mutex_init(&sn->index_lock, NULL);
-	sn->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (sn->fd < 0) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		log_zone_err("dnssrv", zone, "cannot open %s: %s", path, strerror(errno));
 		rc = RDNS_EIO;
 		goto cleanup;
 	}
+	/* pinned now: the name may hold another version by the time this one is read */
+	zg_fdc_init(&sn->file, fd, path);
 	rc = validate_file(sn, key, kl);
 	if (rc != RDNS_OK) {
 		log_zone_err("dnssrv", zone, "%s: %s", path,
@@ -403,8 +439,7 @@ int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
 	rc = RDNS_OK;
 cleanup:
 	if (sn != NULL) {
-		if (sn->fd >= 0)
-			close(sn->fd);
+		zg_fdc_drop(&sn->file);
 		zg_journal_free(sn->journal);
 		pthread_mutex_destroy(&sn->index_lock);
 		free(sn);
@@ -425,13 +460,16 @@ int zg_zonedb_publish_written(zg_zonedb_t *db, const char *zone, const char *pat
 	if (sn == NULL)
 		return RDNS_ENOMEM;
 	sn->refs = 1;
+	sn->file = ZG_FDC_NONE;
 	pthread_mutex_init(&sn->index_lock, NULL);
-	sn->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (sn->fd < 0) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		log_zone_err("dnssrv", zone, "cannot open %s: %s", path, strerror(errno));
 		rc = RDNS_EIO;
 		goto cleanup;
 	}
+	/* pinned now: the name may hold another version by the time this one is read */
+	zg_fdc_init(&sn->file, fd, path);
 	/* what validate_file would find: the version's SOA first, then the head's records */
 	const zg_zonedb_snap_t *b = like->base != NULL ? like->base : like;
 	sn->soa = like->soa;
@@ -542,7 +580,7 @@ static int index_build(const zg_zonedb_snap_t *sn, zg_zonedb_index_t **out)
 	uint8_t *prev = malloc(ZG_WIRE_NAME_MAX);
 	size_t prev_len = 0;
 	char *buf = malloc(ZG_ZONEDB_LINE_MAX);
-	zg_zonedb_reader_t rd;
+	zg_zonedb_reader_t rd = {.fd = -1};
 	size_t alen = sn->soa.owner_len;
 	if (ix == NULL || rr == NULL || prev == NULL || buf == NULL)
 		goto cleanup;
@@ -578,6 +616,7 @@ static int index_build(const zg_zonedb_snap_t *sn, zg_zonedb_index_t **out)
 	ix = NULL;
 	rc = RDNS_OK;
 cleanup:
+	zg_zonedb_reader_done(&rd);
 	index_free(ix);
 	free(rr);
 	free(prev);
@@ -586,12 +625,12 @@ cleanup:
 }
 
 /* The record on the line at off. */
-static int read_record(const zg_zonedb_snap_t *sn, uint64_t off, zg_wire_zrr_t *rr)
+static int read_record(int fd, uint64_t off, zg_wire_zrr_t *rr)
 {
 	char line[4096]; /* our lines are under 1 KiB: three names of at most 254 characters */
 	ssize_t got;
 	do
-		got = pread(sn->fd, line, sizeof(line), (off_t)off);
+		got = pread(fd, line, sizeof(line), (off_t)off);
 	while (got < 0 && errno == EINTR);
 	if (got <= 0)
 		return RDNS_EIO;
@@ -631,6 +670,7 @@ static int file_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, z
 			else
 				out[(*n)++] = *rr;
 		}
+		zg_zonedb_reader_done(&rd);
 		free(buf);
 		free(rr);
 		return rc;
@@ -646,6 +686,11 @@ static int file_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, z
 	zg_wire_zrr_t *rr = malloc(sizeof(*rr));
 	if (rr == NULL)
 		return RDNS_ENOMEM;
+	int fd = zg_zonedb_file_get(sn); /* held for the whole lookup */
+	if (fd < 0) {
+		free(rr);
+		return RDNS_EIO;
+	}
 	uint64_t h = name_hash(name, nlen);
 	size_t lo = 0, hi = ix->n;
 	while (lo < hi) {
@@ -658,7 +703,7 @@ static int file_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, z
 	/* every entry of the hash; names that only share it are told apart by reading the line */
 	for (size_t i = lo; i < ix->n && ix->e[i].h == h; i++) {
 		const ient_t *e = &ix->e[i];
-		if ((rc = read_record(sn, e->off >> 1, rr)) != RDNS_OK)
+		if ((rc = read_record(fd, e->off >> 1, rr)) != RDNS_OK)
 			break;
 		if (e->off & 1) {
 			if (zg_zonedb_in_zone(rr->owner, rr->owner_len, name, nlen))
@@ -674,6 +719,7 @@ static int file_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, z
 		}
 		out[(*n)++] = *rr;
 	}
+	zg_zonedb_file_put(sn);
 	free(rr);
 	return rc;
 }
@@ -734,7 +780,7 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 	sn = calloc(1, sizeof(*sn));
 	if (sn != NULL) {
 		sn->refs = 1;
-		sn->fd = -1;
+		sn->file = ZG_FDC_NONE; /* it reads its base's */
 		pthread_mutex_init(&sn->index_lock, NULL);
 	}
 	add = calloc(n ? n : 1, sizeof(*add));
@@ -795,11 +841,6 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 		sn->ovl[sn->n_ovl++] = add[b];
 		add[b++].line = NULL; /* moved */
 	}
-	sn->fd = dup(base->fd);
-	if (sn->fd < 0) {
-		rc = RDNS_EIO;
-		goto cleanup;
-	}
 	sn->records = base->records;
 	sn->apex_rrs = base->apex_rrs;
 	sn->apex_first = base->apex_first;
@@ -820,7 +861,7 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 cleanup:
 	ovl_free(add, n);
 	if (sn != NULL)
-		snap_free(sn); /* (its fd may be -1 still) */
+		snap_free(sn);
 	zg_zonedb_put(db, cur);
 	return rc;
 }
@@ -829,7 +870,12 @@ void zg_zonedb_iter_init(zg_zonedb_iter_t *it, const zg_zonedb_snap_t *sn, char 
 {
 	memset(it, 0, sizeof(*it));
 	it->sn = sn;
-	zg_zonedb_reader_init_fd(&it->rd, sn->fd, 0, buf, cap);
+	zg_zonedb_reader_init(&it->rd, sn, buf, cap);
+}
+
+void zg_zonedb_iter_done(zg_zonedb_iter_t *it)
+{
+	zg_zonedb_reader_done(&it->rd);
 }
 
 /* The base's next record into the lookahead, unless there is one. */
@@ -910,6 +956,7 @@ static int any_below(const zg_zonedb_snap_t *sn, const uint8_t *name, size_t nle
 				*found = true;
 				break;
 			}
+		zg_zonedb_iter_done(&it);
 		rc = got < 0 ? RDNS_EIO : RDNS_OK;
 	}
 	free(buf);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "zonegen/fdcache.h"
 #include "zonegen/journal.h"
 #include "zonegen/wire.h"
 
@@ -35,7 +36,7 @@ typedef struct {
 typedef struct zg_zonedb_snap zg_zonedb_snap_t;
 
 struct zg_zonedb_snap {
-	int refs; /* private: atomic */
+	int refs;      /* private: atomic */
 	zg_fdc_t file; /* private: read it with zg_zonedb_reader_* (an overlay: unused, its base's) */
 	zg_wire_zrr_t soa;
 	size_t records; /* including the SOA */
@@ -142,6 +143,12 @@ int zg_zonedb_cut(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wir
 /* Whether the uncompressed wire name is apex or below it (any case, label-aligned). */
 bool zg_zonedb_in_zone(const uint8_t *name, size_t nlen, const uint8_t *apex, size_t alen);
 
+/* The descriptor of the file sn reads (an overlay: its base's), held open until
+ * zg_zonedb_file_put (which only a successful get is given back with); -1 with errno when it
+ * cannot be opened. For readers of their own (incr.c). */
+int zg_zonedb_file_get(const zg_zonedb_snap_t *sn);
+void zg_zonedb_file_put(const zg_zonedb_snap_t *sn);
+
 /* The records of a version in zone order, as an AXFR sends them and a file of it holds
  * them: the SOA first, then the base file's records with the overlay's names replaced
  * (a plain snapshot: its file's records). line/line_len: the record's text, valid until
@@ -150,7 +157,7 @@ typedef struct zg_zonedb_reader zg_zonedb_reader_t;
 typedef struct zg_zonedb_iter zg_zonedb_iter_t;
 
 /* The records of a snapshot in file order, comments skipped. Readers of one
- * snapshot are independent (pread on the shared file). */
+ * snapshot are independent (pread on the shared file, held by each). */
 struct zg_zonedb_reader {
 	int fd;
 	zg_fdc_t *held; /* the version's file, given back by zg_zonedb_reader_done */
@@ -166,8 +173,8 @@ struct zg_zonedb_reader {
 };
 
 /* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's and bounds the line length. The
- * version's file is held open until zg_zonedb_reader_done (a file that cannot be opened:
- * reads fail with RDNS_EIO). sn is a plain snapshot (base NULL). */
+ * version's file (an overlay's: its base's) is held open until zg_zonedb_reader_done (a
+ * file that cannot be opened: reads fail with RDNS_EIO). */
 void zg_zonedb_reader_init(zg_zonedb_reader_t *rd, const zg_zonedb_snap_t *sn, char *buf, size_t cap);
 
 /* Gives back what zg_zonedb_reader_init (or _init_file) holds; any reader, any number of times. */
@@ -202,8 +209,12 @@ struct zg_zonedb_iter {
 	size_t line_len;
 };
 
-/* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's. */
+/* buf of cap bytes (ZG_ZONEDB_LINE_MAX) is the caller's. The version's file is held open
+ * until zg_zonedb_iter_done. */
 void zg_zonedb_iter_init(zg_zonedb_iter_t *it, const zg_zonedb_snap_t *sn, char *buf, size_t cap);
+
+/* Gives back the file zg_zonedb_iter_init holds; any number of times. */
+void zg_zonedb_iter_done(zg_zonedb_iter_t *it);
 
 /* 1 with the next record in *rr (its text in it->line), 0 at the end; RDNS_EINVAL,
  * RDNS_ERANGE or RDNS_EIO as zg_zonedb_reader_next. */

@@ -845,7 +845,7 @@ static void test_plan(void **state)
 {
 	zg_zonedb_snap_t sn = {0};
 	zg_journal_entry_t e[2] = {{.from = 10, .to = 11}, {.from = 11, .to = 12}};
-	zg_journal_t j = {.fd = -1, .e = e, .n = 2};
+	zg_journal_t j = {.file = ZG_FDC_NONE, .e = e, .n = 2};
 	sn.soa.soa[0] = 12;
 	long entry;
 	struct {

@@ -69,6 +69,7 @@ static void records(zg_zonedb_t *db, char *out, size_t len)
 	while ((got = zg_zonedb_iter_next(&it, &rr)) == 1)
 		o += (size_t)snprintf(out + o, len - o, "%.*s\n", (int)it.line_len, it.line);
 	assert_int_equal(got, 0);
+	zg_zonedb_iter_done(&it);
 	free(buf);
 	zg_zonedb_put(db, sn);
 }
