@@ -28,6 +28,7 @@
 #include "db/zones.h"
 #include "zonegen/acl.h"
 #include "zonegen/dnssrv.h"
+#include "zonegen/fdcache.h"
 #include "zonegen/incr.h"
 #include "zonegen/lease.h"
 #include "zonegen/metrics.h"
@@ -82,7 +83,6 @@ typedef struct {
 	long long *retry;
 	size_t n_retry, cap_retry;
 	core_strset_t published; /* zone names (no trailing dot) served right now */
-	size_t fd_warned_zones;  /* fd_budget_check said so at this many zones */
 	int pending_notifies;    /* --once: outcomes still to come */
 	char *rendered;          /* ids rendered by the last render_list, "1,2,3" */
 	size_t rendered_len;
@@ -388,22 +388,21 @@ static void remove_gone_files(zg_t *z, const core_strset_t *all)
 	closedir(d);
 }
 
-/* Each zone served holds its file open (and its IXFR history's, once it has one: zonedb.c),
- * so the open-file limit bounds the zones this daemon can serve. Said once per count of
- * zones that goes over it, with what to do, rather than as a string of "cannot open"
- * errors (main.c raises the soft limit to the hard one at start). */
-static void fd_budget_check(zg_t *z, size_t zones)
+/* The published versions' files are opened on demand (fdcache.c): descriptors of the
+ * versions nobody is reading are kept up to half the open-file limit (at least 64), the
+ * rest is for sockets, transfers in progress, renders and their temp files. */
+static void fd_cache_setup(const char *zone_dir)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return;
-	size_t need = 2 * zones + 256; /* zone files, histories, sockets and batch temp files */
-	if (need <= rl.rlim_cur || zones <= z->fd_warned_zones)
-		return;
-	z->fd_warned_zones = zones;
-	log_err("zonegen: %zu zones need up to %zu open files, the limit is %llu: zones past it cannot be "
-	        "served; raise it (systemd: LimitNOFILE= in a drop-in; the unit we ship sets 1048576)",
-	        zones, need, (unsigned long long)rl.rlim_cur);
+	size_t max = 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		size_t half = rl.rlim_cur == RLIM_INFINITY ? (size_t)1 << 20 : (size_t)(rl.rlim_cur / 2);
+		if (half > max)
+			max = half;
+	}
+	zg_fdc_clean(zone_dir); /* the pins of an earlier process (before the first publish) */
+	zg_fdc_set_limit(max);
+	log_debug("zonegen: at most %zu zone files kept open while idle", max);
 }
 
 /* Stop serving (and remove the file of) every zone that is not in all (db_zones_all). */
@@ -904,7 +903,6 @@ static int render_list(zg_t *z, bool all, bool force)
 		return err;
 	if (all) {
 		drop_gone(z, &l); /* zones that are gone: stop serving them */
-		fd_budget_check(z, l.n);
 	}
 	/* The zones to render: the list, then the failed ones it does not hold. */
 	size_t n = l.n;
@@ -1081,6 +1079,7 @@ static int setup(zg_t *z, const rdns_conf_t *conf, bool serve)
 		return RDNS_ECONFIG;
 	}
 	remove_stale_temps(conf->zone_dir);
+	fd_cache_setup(conf->zone_dir);
 	z->rendered_len = 64 * 1024;
 	z->rendered = calloc(1, z->rendered_len);
 	if (!z->rendered)

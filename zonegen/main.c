@@ -9,8 +9,8 @@
 #include "zonegen/daemon.h"
 #include "zonegen/metrics.h"
 
-/* Every zone served holds an open file (zonedb.c): a provider's tens of thousands of zones
- * need more than the usual soft limit of 1024, so take what the hard limit allows. */
+/* Half the soft limit is for the zone files of idle versions (fdcache.c), the rest for
+ * sockets and transfers: take what the hard limit allows. */
 static void raise_nofile(void)
 {
 	struct rlimit rl;
