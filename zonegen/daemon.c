@@ -841,7 +841,8 @@ published:
 
 static bool take_notifies(zg_t *z);
 
-/* #17: zones rendered together (zg_render_batch): one transaction, one fsync of the folder. */
+/* #17: zones rendered together (zg_render_batch): one transaction, one syncfs for the files,
+ * one fsync of the folder. */
 #define ZG_RENDER_BATCH 128
 
 /* Render the n zones of ids as one batch and carry each result out as render_one does
@@ -863,8 +864,10 @@ static int render_batch(zg_t *z, const long long *ids, size_t n, bool force, boo
 		return rc;
 	if (rc == RDNS_OK && leading(z))
 		lease_renew(z, t1); /* the batch's commit was the last round trip */
-	log_debug("zonegen: batch of %zu zones: %u written, %u fsyncs, %u transaction(s) in %lld ms%s", n,
-	          st.renamed, st.fsyncs, st.commits, t1 - t0, rc == RDNS_OK ? "" : "; rendered alone");
+	log_debug(
+	    "zonegen: batch of %zu zones: %u written, %u fsyncs, %u syncfs, %u transaction(s) in %lld ms%s",
+	    n, st.renamed, st.fsyncs, st.syncfs, st.commits, t1 - t0,
+	    rc == RDNS_OK ? "" : "; rendered alone");
 	long long share = (t1 - t0) / (long long)n;
 	bool any_written = false;
 	for (size_t i = 0; i < n; i++) {

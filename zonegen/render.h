@@ -60,14 +60,17 @@ int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force
 /* What a batch cost (zg_render_batch): for the log and the tests. */
 typedef struct {
 	unsigned fsyncs;  /* of files and of the folder */
+	unsigned syncfs;  /* of the zone folder's filesystem: one for the batch's files, or 0 */
 	unsigned commits; /* transactions committed: 1, or 0 when the batch failed */
 	unsigned renamed; /* files put in place */
 } zg_render_batch_stats_t;
 
 /* #17: render the n zones of ids as zg_render_zone would, but together: one REPEATABLE
- * READ snapshot, each zone's temporary file written, then all of them fsynced, the
- * journals updated, every serial committed in one transaction, every file renamed, and
- * the folder fsynced once. The durability argument of zg_render_zone holds per zone: a
+ * READ snapshot, each zone's temporary file written, then all of them made durable
+ * together (one syncfs() of the zone folder's filesystem when there are two or more;
+ * should it fail, an fsync of each file tells which of them failed), the journals
+ * updated, every serial committed in one transaction, every file renamed, and the
+ * folder fsynced once. The durability argument of zg_render_zone holds per zone: a
  * file is renamed only once its content is durable and its serial committed.
  * Returns RDNS_OK when the batch's transaction committed; then rcs[i] is zone i's
  * outcome as zg_render_zone's (RDNS_OK: res[i] filled; RDNS_ENOTFOUND: deleted;

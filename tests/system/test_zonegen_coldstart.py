@@ -107,8 +107,8 @@ def _autovacuum_running(dburl):
 
 
 def test_cold_start_renders_in_batches(dburl):
-    """The batch property: N zones written with far fewer than N transactions and folder
-    fsyncs (strace counts the fsyncs of --once --full; pg_stat_database the commits)."""
+    """The batch property: N zones written with far fewer than N transactions, syncs and
+    folder fsyncs (strace counts the syncs of --once --full; pg_stat_database the commits)."""
     migrate(dburl)
     make_zones(dburl, "v1-{dashed}.example.net")
     quiet_database(dburl)
@@ -116,7 +116,7 @@ def test_cold_start_renders_in_batches(dburl):
     try:
         x0 = xacts(dburl)
         trace = os.path.join(zg.dir, "strace.txt")
-        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o",
+        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2", "-o",
                             trace, os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once", "--full"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300,
                            env=dict(zg.env, ASAN_OPTIONS=zg.env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"))
@@ -125,23 +125,31 @@ def test_cold_start_renders_in_batches(dburl):
         with open(trace) as f:
             calls = f.read().splitlines()
         fsyncs = [ln for ln in calls if re.search(r"\bf(data)?sync\(", ln) and "= 0" in ln]
+        syncfs = [ln for ln in calls if re.search(r"\bsyncfs\(", ln) and "= 0" in ln]
         renames = [ln for ln in calls if re.search(r"\brename(at2?)?\(", ln) and ".zone" in ln and "= 0" in ln]
         files = [n for n in os.listdir(zg.zone_dir) if n.endswith(".20.in-addr.arpa.zone")]
         assert len(files) == N_ZONES
         assert len(renames) == N_ZONES, len(renames)
         for n in files[:20]:
             subprocess.run(["named-checkzone", "-q", n[:-5], os.path.join(zg.zone_dir, n)], check=True)
-        # Each file once (its content durable before its rename), plus one fsync of the
-        # folder per batch of up to 128 zones instead of one per zone.
+        # The files of a batch of up to 128 zones made durable by one syncfs (before their
+        # renames), the folder by one fsync per batch: not one fsync per zone.
         batches = -(-N_ZONES // 128)
-        assert len(fsyncs) <= N_ZONES + batches + 5, (len(fsyncs), N_ZONES)
-        dir_fsyncs = len(fsyncs) - N_ZONES
-        assert dir_fsyncs < N_ZONES // 20, (dir_fsyncs, fsyncs[-5:])
+        assert batches <= len(syncfs) <= batches + 2, (len(syncfs), batches)
+        assert len(fsyncs) <= batches + 5, (len(fsyncs), fsyncs[-5:])
+        # every rename after a syncfs, at most a batch of them after each
+        run = None
+        for ln in calls:
+            if re.search(r"\bsyncfs\(", ln):
+                run = 0
+            elif re.search(r"\brename(at2?)?\(", ln) and ".zone" in ln:
+                assert run is not None and run < 128, (run, ln)
+                run += 1
         # One transaction per batch, not per zone (the rest: the leader lock, the zone list).
         assert x1 - x0 < N_ZONES // 20, (x1 - x0, N_ZONES)
-        batch_lines = re.findall(r"batch of (\d+) zones: (\d+) written, (\d+) fsyncs, (\d+) transaction", r.stderr)
+        batch_lines = re.findall(r"batch of (\d+) zones: (\d+) written, (\d+) fsyncs, (\d+) syncfs, (\d+) transaction", r.stderr)
         assert sum(int(b[0]) for b in batch_lines) == N_ZONES, batch_lines
-        assert all(int(b[3]) == 1 for b in batch_lines), batch_lines
+        assert all(int(b[4]) == 1 for b in batch_lines), batch_lines
         z = zones(dburl)
         assert all(h for _, h in z.values())
         for n in files:
@@ -155,6 +163,49 @@ def test_cold_start_renders_in_batches(dburl):
             for (t,) in cur.fetchall():
                 cur.execute(f"ALTER TABLE {t} RESET (autovacuum_enabled)")
         c.close()
+
+
+SYNCFS_EIO_C = r"""
+#include <errno.h>
+int syncfs(int fd) { (void)fd; errno = EIO; return -1; }
+"""
+
+
+def test_a_failing_syncfs_falls_back_to_an_fsync_of_each_file(dburl, tmp_path):
+    """A writeback error syncfs reports (here every syncfs fails with EIO: a shim preloaded
+    into rdns-zonegen) is not taken for success: the batch's files are fsynced one by one,
+    each reporting its own error, and every zone is still written whole, its serial
+    committed before its rename."""
+    migrate(dburl)
+    make_zones(dburl, "v1-{dashed}.example.net")
+    src = tmp_path / "syncfs_eio.c"
+    src.write_text(SYNCFS_EIO_C)
+    shim = str(tmp_path / "syncfs_eio.so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, str(src)], check=True)
+    zg = Zonegen(dburl, {"log_level": "debug"})
+    try:
+        trace = os.path.join(zg.dir, "strace.txt")
+        env = dict(zg.env, LD_PRELOAD=shim,
+                   ASAN_OPTIONS=zg.env.get("ASAN_OPTIONS", "") + ":detect_leaks=0:verify_asan_link_order=0")
+        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,rename,renameat,renameat2", "-o", trace,
+                            os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once", "--full"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert "syncfs of the filesystem of" in r.stderr and "fsyncing the batch's" in r.stderr, r.stderr[-2000:]
+        with open(trace) as f:
+            calls = f.read().splitlines()
+        fsyncs = [ln for ln in calls if re.search(r"\bfsync\(", ln) and "= 0" in ln]
+        renames = [ln for ln in calls if re.search(r"\brename(at2?)?\(", ln) and ".zone" in ln and "= 0" in ln]
+        assert len(renames) == N_ZONES, len(renames)
+        assert len(fsyncs) >= N_ZONES, (len(fsyncs), N_ZONES)  # each file's own, and the folder's
+        z = zones(dburl)
+        files = [n for n in os.listdir(zg.zone_dir) if n.endswith(".20.in-addr.arpa.zone")]
+        assert len(files) == N_ZONES
+        for n in files:
+            serial, version = read_zone(os.path.join(zg.zone_dir, n))
+            assert version == "v1" and serial == z[n[:-5]][0], n
+    finally:
+        zg.close()
 
 
 def test_kill9_during_a_batched_cold_start_leaves_old_or_new_files_then_everything_served(api, dburl):
