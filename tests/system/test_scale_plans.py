@@ -259,6 +259,7 @@ PER_ROW_LIST = 3        # audit entries, requests, events
 PER_ROW_PTR = 6         # records, each with its re-verification row
 PER_ROW_DRIFTED = 9     # drifted rows, each with its record and its row again
 PER_ROW_ZONE = 12       # zones, each with its pending probe and its record count
+PER_ZONE_DONE = 6       # a zone's serial committed: its row through the key, its changes
 PER_ADDRESS = 12        # GET /v1/addresses: zone, holder and record of each address
 ONCE = 30
 
@@ -296,6 +297,8 @@ def test_hot_statements_read_a_bounded_number_of_pages(scaled):
             mid_zone = q("SELECT prefix::text FROM reverse_zones ORDER BY prefix OFFSET 2000 LIMIT 1")
             dirty = q("SELECT zone_id FROM zone_changes ORDER BY seq LIMIT 1")
             last_seq = q("SELECT max(seq) FROM zone_changes WHERE zone_id = %s", (dirty,))
+            batch_ids = q("SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM reverse_zones ORDER BY id"
+                          " OFFSET 100 LIMIT 128) s")
             big_alloc = q("SELECT id FROM allocations WHERE account_id = %s ORDER BY prefix LIMIT 1", (BIG,))
             big_prefix = q("SELECT prefix::text FROM allocations WHERE id = %s", (big_alloc,))
             req = q("SELECT id FROM ptr_requests WHERE account_id = %s ORDER BY id DESC LIMIT 1", (BIG,))
@@ -380,6 +383,13 @@ def test_hot_statements_read_a_bounded_number_of_pages(scaled):
                 ("changed addresses", "db/zones.c", "st_change_addrs", (dirty, last_seq), ONCE),
                 ("zone delegations", "db/deleg.c", "st_zone_delegations", (dirty,), ONCE),
                 ("render done", "db/zones.c", "st_render_done", (dirty, 7, "", last_seq), 2 * ONCE),
+                # a batch of 128 zones' serials committed (zg_render_batch): HOT updates, a few
+                # pages a zone (a full page put each new version elsewhere with an entry in every
+                # index, the GiST exclusion constraint's overlap search among them: 141 a zone
+                # at the full profile)
+                ("a batch's renders done", "db/zones.c", "st_render_done_many",
+                 (batch_ids, [7] * len(batch_ids), [""] * len(batch_ids), [0] * len(batch_ids)),
+                 PER_ZONE_DONE * len(batch_ids) + ONCE),
                 ("content hash", "db/zones.c", "st_store_hash", (dirty, 7, "00"), ONCE),
                 ("still dirty", "db/zones.c", "st_still_dirty", (f"{dirty},{zone}",), ONCE),
                 ("zone gone", "db/zones.c", "st_forget", (dirty,), ONCE),
