@@ -138,8 +138,11 @@ cleanup:
 
 int zg_query_respond(zg_query_t *r, unsigned rcode, const zg_zonedb_snap_t *sn)
 {
-	if (sn != NULL)
-		return respond_rrs(r, rcode, rcode == ZG_RCODE_NOERROR, &sn->soa, 1, NULL, 0);
+	if (sn != NULL) {
+		zg_wire_zrr_t soa;
+		zg_zonedb_soa_rr(&sn->soa, &soa);
+		return respond_rrs(r, rcode, rcode == ZG_RCODE_NOERROR, &soa, 1, NULL, 0);
+	}
 	return respond_rrs(r, rcode, false, NULL, 0, NULL, 0);
 }
 
@@ -363,7 +366,7 @@ static int answer_lookup(zg_query_t *r, zg_zonedb_snap_t *sn)
 	}
 	/* RFC 2308 §3: NXDOMAIN and NODATA carry the SOA, with TTL min(SOA TTL, MINIMUM) */
 	zg_wire_zrr_t *soa = &rrs[ZG_ZONEDB_NAME_RRS];
-	*soa = sn->soa;
+	zg_zonedb_soa_rr(&sn->soa, soa);
 	if (soa->soa[4] < soa->ttl)
 		soa->ttl = soa->soa[4];
 	rc = respond_rrs(r, exists ? ZG_RCODE_NOERROR : ZG_RCODE_NXDOMAIN, true, NULL, 0, soa, 1);

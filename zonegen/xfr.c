@@ -23,6 +23,7 @@ typedef struct {
 	char rbuf[ZG_ZONEDB_LINE_MAX];
 	zg_wire_ct_t ct[CT_SIZE];
 	zg_wire_zrr_t rr;
+	zg_wire_zrr_t soa; /* the version's, first and last */
 	zg_wire_msg_t m;
 	unsigned sent;  /* messages */
 	size_t records; /* records */
@@ -84,9 +85,10 @@ static int send_xfr(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entr
 	else
 		zg_zonedb_reader_init_file(&rd, &sn->journal->file, sn->journal->e[journal_entry].off,
 		                           x->rbuf, sizeof(x->rbuf));
+	zg_zonedb_soa_rr(&sn->soa, &x->soa);
 	int rc = begin_xfr(r, x);
 	if (rc == RDNS_OK)
-		rc = put_xfr(r, x, &sn->soa);
+		rc = put_xfr(r, x, &x->soa);
 	if (rc != RDNS_OK) {
 		rc = rc == RDNS_EIO ? RDNS_EIO : RDNS_ESPACE;
 		goto cleanup;
@@ -103,7 +105,7 @@ static int send_xfr(zg_query_t *r, const zg_zonedb_snap_t *sn, long journal_entr
 		rc = RDNS_EINVAL; /* the file was checked at publish and cannot change */
 		goto cleanup;
 	}
-	rc = put_xfr(r, x, &sn->soa);
+	rc = put_xfr(r, x, &x->soa);
 	if (rc == RDNS_OK)
 		rc = flush_xfr(r, x);
 cleanup:

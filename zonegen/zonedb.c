@@ -13,7 +13,7 @@
 #include "core/log.h"
 
 typedef struct {
-	uint8_t key[ZG_WIRE_NAME_MAX]; /* lower-cased wire name */
+	uint8_t *key; /* lower-cased wire name, of its own size (#17: 24 bytes a zone here, not 272) */
 	size_t key_len;
 	zg_zonedb_snap_t *snap;
 } zone_t;
@@ -60,6 +60,38 @@ static void ovl_free(zg_zonedb_ovl_t *ovl, size_t n)
 	free(ovl);
 }
 
+int zg_zonedb_soa_set(zg_zonedb_soa_t *s, const zg_wire_zrr_t *rr)
+{
+	uint8_t *b = malloc(rr->owner_len + rr->name1_len + rr->name2_len + 1);
+	if (b == NULL)
+		return RDNS_ENOMEM;
+	memcpy(b, rr->owner, rr->owner_len);
+	memcpy(b + rr->owner_len, rr->name1, rr->name1_len);
+	memcpy(b + rr->owner_len + rr->name1_len, rr->name2, rr->name2_len);
+	*s = (zg_zonedb_soa_t){.owner = b,
+	                       .name1 = b + rr->owner_len,
+	                       .name2 = b + rr->owner_len + rr->name1_len,
+	                       .owner_len = rr->owner_len,
+	                       .name1_len = rr->name1_len,
+	                       .name2_len = rr->name2_len,
+	                       .ttl = rr->ttl};
+	memcpy(s->soa, rr->soa, sizeof(s->soa));
+	return RDNS_OK;
+}
+
+void zg_zonedb_soa_rr(const zg_zonedb_soa_t *s, zg_wire_zrr_t *rr)
+{
+	rr->type = ZG_TYPE_SOA;
+	rr->ttl = s->ttl;
+	memcpy(rr->owner, s->owner, s->owner_len);
+	rr->owner_len = s->owner_len;
+	memcpy(rr->name1, s->name1, s->name1_len);
+	rr->name1_len = s->name1_len;
+	memcpy(rr->name2, s->name2, s->name2_len);
+	rr->name2_len = s->name2_len;
+	memcpy(rr->soa, s->soa, sizeof(rr->soa));
+}
+
 static void snap_free(zg_zonedb_snap_t *sn)
 {
 	if (sn == NULL)
@@ -72,6 +104,7 @@ static void snap_free(zg_zonedb_snap_t *sn)
 			snap_free(b);
 	}
 	ovl_free(sn->ovl, sn->n_ovl);
+	free(sn->soa.owner);
 	free(sn->soa_line);
 	zg_fdc_drop(&sn->file);
 	zg_journal_free(sn->journal);
@@ -93,8 +126,10 @@ void zg_zonedb_free(zg_zonedb_t *db)
 {
 	if (db == NULL)
 		return;
-	for (size_t i = 0; i < db->n_zones; i++)
+	for (size_t i = 0; i < db->n_zones; i++) {
 		zg_zonedb_put(db, db->zones[i].snap);
+		free(db->zones[i].key);
+	}
 	free(db->zones);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
@@ -326,7 +361,8 @@ static int validate_file(zg_zonedb_snap_t *sn, const uint8_t *apex, size_t alen)
 				rc = RDNS_EINVAL;
 				goto cleanup;
 			}
-			sn->soa = *rr;
+			if ((rc = zg_zonedb_soa_set(&sn->soa, rr)) != RDNS_OK)
+				goto cleanup;
 		} else if (rr->type == ZG_TYPE_SOA) {
 			rc = RDNS_EINVAL;
 			goto cleanup;
@@ -368,18 +404,25 @@ static int install_if(zg_zonedb_t *db, const uint8_t *key, size_t kl, zg_zonedb_
 		*old = db->zones[i].snap;
 		db->zones[i].snap = sn;
 	} else {
-		if (db->n_zones == db->cap_zones) {
+		uint8_t *k = malloc(kl);
+		if (k != NULL && db->n_zones == db->cap_zones) {
 			size_t nc = db->cap_zones ? db->cap_zones * 2 : 16;
 			zone_t *nz = realloc(db->zones, nc * sizeof(*nz));
 			if (nz == NULL) {
-				pthread_mutex_unlock(&db->lock);
-				return RDNS_ENOMEM;
+				free(k);
+				k = NULL;
+			} else {
+				db->zones = nz;
+				db->cap_zones = nc;
 			}
-			db->zones = nz;
-			db->cap_zones = nc;
+		}
+		if (k == NULL) {
+			pthread_mutex_unlock(&db->lock);
+			return RDNS_ENOMEM;
 		}
 		memmove(&db->zones[i + 1], &db->zones[i], (db->n_zones - i) * sizeof(*db->zones));
-		memcpy(db->zones[i].key, key, kl);
+		memcpy(k, key, kl);
+		db->zones[i].key = k;
 		db->zones[i].key_len = kl;
 		db->zones[i].snap = sn;
 		db->n_zones++;
@@ -442,6 +485,7 @@ cleanup:
 		zg_fdc_drop(&sn->file);
 		zg_journal_free(sn->journal);
 		pthread_mutex_destroy(&sn->index_lock);
+		free(sn->soa.owner);
 		free(sn);
 	}
 	return rc;
@@ -472,7 +516,10 @@ int zg_zonedb_publish_written(zg_zonedb_t *db, const char *zone, const char *pat
 	zg_fdc_init(&sn->file, fd, path);
 	/* what validate_file would find: the version's SOA first, then the head's records */
 	const zg_zonedb_snap_t *b = like->base != NULL ? like->base : like;
-	sn->soa = like->soa;
+	zg_wire_zrr_t soa;
+	zg_zonedb_soa_rr(&like->soa, &soa);
+	if ((rc = zg_zonedb_soa_set(&sn->soa, &soa)) != RDNS_OK)
+		goto cleanup;
 	sn->records = like->records;
 	sn->apex_rrs = b->apex_rrs;
 	sn->apex_first = true;
@@ -505,6 +552,7 @@ void zg_zonedb_unpublish(zg_zonedb_t *db, const char *zone)
 	size_t i = zone_find(db, key, kl, &found);
 	if (found) {
 		old = db->zones[i].snap;
+		free(db->zones[i].key);
 		memmove(&db->zones[i], &db->zones[i + 1], (db->n_zones - i - 1) * sizeof(*db->zones));
 		db->n_zones--;
 	}
@@ -787,12 +835,15 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 	if (sn == NULL || add == NULL)
 		goto cleanup;
 	/* The new SOA: of this zone, a newer serial (RFC 1982). */
-	if (zg_wire_zrr_parse(soa_line, soa_len, &sn->soa) != RDNS_OK || sn->soa.type != ZG_TYPE_SOA ||
-	    !zg_wire_name_equal(sn->soa.owner, sn->soa.owner_len, key, kl) ||
-	    (int32_t)(sn->soa.soa[0] - cur->soa.soa[0]) <= 0) {
+	zg_wire_zrr_t soa;
+	if (zg_wire_zrr_parse(soa_line, soa_len, &soa) != RDNS_OK || soa.type != ZG_TYPE_SOA ||
+	    !zg_wire_name_equal(soa.owner, soa.owner_len, key, kl) ||
+	    (int32_t)(soa.soa[0] - cur->soa.soa[0]) <= 0) {
 		rc = RDNS_EINVAL;
 		goto cleanup;
 	}
+	if (zg_zonedb_soa_set(&sn->soa, &soa) != RDNS_OK)
+		goto cleanup;
 	if ((sn->soa_line = malloc(soa_len + 1)) == NULL)
 		goto cleanup;
 	memcpy(sn->soa_line, soa_line, soa_len);
@@ -903,7 +954,7 @@ int zg_zonedb_iter_next(zg_zonedb_iter_t *it, zg_wire_zrr_t *rr)
 			return RDNS_EINVAL;
 		it->started = true;
 		it->la_has = false;
-		*rr = sn->soa;
+		zg_zonedb_soa_rr(&sn->soa, rr);
 		it->line = sn->base != NULL ? sn->soa_line : it->rd.line;
 		it->line_len = sn->base != NULL ? sn->soa_line_len : it->rd.line_len;
 		return 1;
@@ -990,7 +1041,7 @@ int zg_zonedb_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_
 		return rc;
 	for (size_t i = 0; i < *n; i++)
 		if (out[i].type == ZG_TYPE_SOA)
-			out[i] = sn->soa; /* the apex: this version's SOA */
+			zg_zonedb_soa_rr(&sn->soa, &out[i]); /* the apex: this version's SOA */
 	if (*n > 0)
 		return RDNS_OK;
 	/* No records of its own: it exists iff some name below it owns one in this version. */

@@ -35,11 +35,28 @@ typedef struct {
 
 typedef struct zg_zonedb_snap zg_zonedb_snap_t;
 
+/* A version's SOA as it is kept: the fields of its zg_wire_zrr_t with the three names in
+ * one allocation of their own size (owner; name1 and name2 point into it). A version of
+ * every zone is kept, and a zg_wire_zrr_t is 824 bytes, most of a zone's memory at 81,920
+ * zones (#17); zg_zonedb_soa_rr() gives the record back where one is needed. */
+typedef struct {
+	uint8_t *owner, *name1, *name2;
+	size_t owner_len, name1_len, name2_len;
+	uint32_t ttl;
+	uint32_t soa[5]; /* serial refresh retry expire minimum */
+} zg_zonedb_soa_t;
+
+/* Keep rr (an SOA) in *s, which owns nothing yet: RDNS_OK or RDNS_ENOMEM. */
+int zg_zonedb_soa_set(zg_zonedb_soa_t *s, const zg_wire_zrr_t *rr);
+
+/* The record *s keeps, whole. */
+void zg_zonedb_soa_rr(const zg_zonedb_soa_t *s, zg_wire_zrr_t *rr);
+
 struct zg_zonedb_snap {
-	int refs;      /* private: atomic */
-	zg_fdc_t file; /* private: read it with zg_zonedb_reader_* (an overlay: unused, its base's) */
-	zg_wire_zrr_t soa;
-	size_t records; /* including the SOA */
+	int refs;            /* private: atomic */
+	zg_fdc_t file;       /* private: read it with zg_zonedb_reader_* (an overlay: unused, its base's) */
+	zg_zonedb_soa_t soa; /* owns soa.owner */
+	size_t records;      /* including the SOA */
 	/* private: the apex's records are the first apex_rrs lines (ours always are),
 	 * so apex lookups (SOA, NS: what secondaries ask) never need the index */
 	size_t apex_rrs;

@@ -1,5 +1,6 @@
 /* test_zonedb_overlay.c - zonedb's overlay versions (#19): the records in zone order with the
  * replaced names, lookups (own records, SOA, empty non-terminals), stacking and refusals. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,11 +39,29 @@ static int setup(void **state)
 	return fclose(f);
 }
 
+/* The zone file and the folder of pins fdcache keeps beside it (dir/.pinned/): the
+ * folder is left empty once every version is freed, and left over otherwise. */
 static int teardown(void **state)
 {
 	(void)state;
+	char pins[sizeof(dir) + 16];
+	snprintf(pins, sizeof(pins), "%s/.pinned", dir);
+	DIR *d = opendir(pins);
+	int left = 0;
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char p[sizeof(pins) + 256];
+		snprintf(p, sizeof(p), "%s/%s", pins, e->d_name);
+		unlink(p);
+		left++;
+	}
+	if (d != NULL) {
+		closedir(d);
+		rmdir(pins);
+	}
 	unlink(path);
-	return rmdir(dir);
+	return rmdir(dir) == 0 && left == 0 ? 0 : -1;
 }
 
 static zg_zonedb_ovl_t ovl(const char *owner, const char *line)
