@@ -42,14 +42,20 @@ BIG = scale.BIG_ACCOUNT  # the reseller of scale.load_hot(): the largest account
 LIMIT = 100  # a page as the routes read it: the default limit, and one row more
 
 
-@pytest.fixture(scope="module")
-def scaled(pg):
-    url = pg.create_db("rdns_scale_plans")
+def migrated_db(pg, name):
+    """A new database of the harness's cluster at the current schema."""
+    url = pg.create_db(name)
     migrator = harness.Api(url)
     try:
         migrator.run("migrate")
     finally:
         migrator.close()
+    return url
+
+
+@pytest.fixture(scope="module")
+def scaled(pg):
+    url = migrated_db(pg, "rdns_scale_plans")
     scale.build(url, div=DIV, log=lambda *a: None)
     scale.load_hot(url, div=DIV, log=lambda *a: None)
     return url
@@ -632,12 +638,7 @@ def test_a_bulk_insert_into_a_fresh_install_counts_zones_in_linear_time(pg):
     not by a sequential scan of the rows it has added so far (quadratic in zones: 1M PTRs
     over 81,920 zones took 306 s instead of 64). One INSERT of a PTR in each of 3,000 zones;
     the transaction's own statistics count the rows of zone_record_counts it read."""
-    url = pg.create_db("rdns_counts_fresh")
-    migrator = harness.Api(url)
-    try:
-        migrator.run("migrate")
-    finally:
-        migrator.close()
+    url = migrated_db(pg, "rdns_counts_fresh")
     n = 3000
     conn = psycopg2.connect(url)
     try:
