@@ -867,6 +867,7 @@ int zg_render_batch(db_t *db, const long long *ids, size_t n, const char *zone_d
 	db_zone_done_t *done = calloc(n ? n : 1, sizeof(*done));
 	zg_render_batch_stats_t stats = {0};
 	int rc = RDNS_OK;
+	int sync_fd = -1;
 	if (!bz || !done) {
 		free(bz);
 		free(done);
@@ -887,6 +888,9 @@ int zg_render_batch(db_t *db, const long long *ids, size_t n, const char *zone_d
 	/* One snapshot for the whole batch: each zone's records as in the single render. */
 	if ((rc = db_zone_render_begin(db)) != RDNS_OK)
 		goto cleanup;
+	/* The folder opened before any file of the batch is written: syncfs() on it reports
+	 * the writeback errors of the filesystem since this open, so of every file below. */
+	sync_fd = open(zone_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if ((rc = batch_write(db, bz, ids, n, force, alive)) != RDNS_OK)
 		goto cleanup;
 	/* Durable together: one syncfs() for every file of the batch instead of an fsync each.
@@ -894,17 +898,15 @@ int zg_render_batch(db_t *db, const long long *ids, size_t n, const char *zone_d
 	 * 81,920 of them were most of a cold start's time (bench/README.md, S3); syncfs writes
 	 * back every dirty inode of the filesystem and waits once. It reports (Linux 5.8+) any
 	 * writeback error of the filesystem since the descriptor it is given was opened (the
-	 * batch's first file, opened before the others): on an error, each file's own fsync then
-	 * says which of them failed, as without syncfs. A batch of one file fsyncs it alone. */
-	size_t nsync = 0, first = n;
-	for (size_t i = 0; i < n; i++) {
-		if (bz[i].rc == RDNS_OK && bz[i].fd >= 0 && nsync++ == 0)
-			first = i;
-	}
+	 * folder's, above): on an error, each file's own fsync then says which of them failed,
+	 * as without syncfs. A batch of one file (or no folder descriptor) fsyncs each alone. */
+	size_t nsync = 0;
+	for (size_t i = 0; i < n; i++)
+		nsync += bz[i].rc == RDNS_OK && bz[i].fd >= 0;
 	bool synced = false;
-	if (nsync >= 2) {
+	if (nsync >= 2 && sync_fd >= 0) {
 		stats.syncfs++;
-		synced = syncfs(bz[first].fd) == 0;
+		synced = syncfs(sync_fd) == 0;
 		if (!synced)
 			log_warn("render: syncfs of the filesystem of %s failed (%s): fsyncing the batch's "
 			         "%zu files one by one",
@@ -982,6 +984,8 @@ cleanup:
 			res[i].written = false;
 		db_zone_params_free(&bz[i].p.zp);
 	}
+	if (sync_fd >= 0)
+		close(sync_fd);
 	db_rollback(db);
 	free(bz);
 	free(done);
