@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -82,28 +83,27 @@ void zg_fdc_init(zg_fdc_t *c, int fd, const char *path)
 	size_t dl = slash ? (size_t)(slash - path) : 1;
 	const char *dir = slash ? path : ".";
 	const char *base = slash ? slash + 1 : path;
-	size_t len = dl + sizeof("/" ZG_FDC_PIN_DIR "/") + strlen(base) + 48;
-	char *pin = malloc(len);
-	if (pin == NULL) {
-		no_pin(path, "no memory", ENOMEM);
+	/* the name is kept in an allocation of its own size: one per zone version (#17) */
+	char name[PATH_MAX + 64];
+	char *pin = NULL;
+	int n = snprintf(name, sizeof(name), "%.*s/" ZG_FDC_PIN_DIR, (int)dl, dir);
+	if (n < 0 || (size_t)n >= sizeof(name)) {
+		no_pin(path, "name too long", ENAMETOOLONG);
+	} else if (mkdir(name, 0700) != 0 && errno != EEXIST) {
+		no_pin(path, name, errno);
 	} else {
-		snprintf(pin, len, "%.*s/" ZG_FDC_PIN_DIR, (int)dl, dir);
-		if (mkdir(pin, 0700) != 0 && errno != EEXIST) {
-			no_pin(path, pin, errno);
-			free(pin);
-			pin = NULL;
-		}
-	}
-	if (pin != NULL) {
-		size_t pl = strlen(pin);
-		snprintf(pin + pl, len - pl, "/%s.%ld.%lu", base, (long)getpid(), atomic_fetch_add(&seq, 1));
+		int m = snprintf(name + n, sizeof(name) - (size_t)n, "/%s.%ld.%lu", base, (long)getpid(),
+		                 atomic_fetch_add(&seq, 1));
 		/* the inode fd has open, whatever the name path holds by now */
 		char proc[64];
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, pin, AT_SYMLINK_FOLLOW) != 0) {
+		if (m < 0 || (size_t)m >= sizeof(name) - (size_t)n)
+			no_pin(path, "name too long", ENAMETOOLONG);
+		else if (linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) != 0)
 			no_pin(path, "link", errno);
-			free(pin);
-			pin = NULL;
+		else if ((pin = strdup(name)) == NULL) {
+			no_pin(path, "no memory", ENOMEM);
+			(void)unlink(name);
 		}
 	}
 	c->pin = pin;

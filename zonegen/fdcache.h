@@ -17,10 +17,10 @@
 typedef struct zg_fdc zg_fdc_t;
 struct zg_fdc {                /* embedded in its owner; private */
 	int fd;                /* -1: closed, open pin to read */
-	int users;             /* zg_fdc_get not yet given back */
+	unsigned users : 31;   /* zg_fdc_get not yet given back */
+	unsigned idle : 1;     /* on the idle list (a bit: one is embedded in each zone's version) */
 	char *pin;             /* NULL: fd is kept for good */
 	zg_fdc_t *prev, *next; /* the idle list: fd open, no users */
-	bool idle;
 };
 
 /* The pins' folder below dir. */

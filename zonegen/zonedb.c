@@ -12,6 +12,10 @@
 #include "core/err.h"
 #include "core/log.h"
 
+/* A version of every zone is kept (82k at a provider, #17): malloc gives 136 bytes a 144-byte
+ * chunk, 248 took 256. */
+_Static_assert(sizeof(void *) != 8 || sizeof(zg_zonedb_snap_t) <= 136, "a version grew: see zonedb.h");
+
 typedef struct {
 	uint8_t *key; /* lower-cased wire name, of its own size (#17: 24 bytes a zone here, not 272) */
 	size_t key_len;
@@ -62,6 +66,9 @@ static void ovl_free(zg_zonedb_ovl_t *ovl, size_t n)
 
 int zg_zonedb_soa_set(zg_zonedb_soa_t *s, const zg_wire_zrr_t *rr)
 {
+	if (rr->owner_len > ZG_WIRE_NAME_MAX || rr->name1_len > ZG_WIRE_NAME_MAX ||
+	    rr->name2_len > ZG_WIRE_NAME_MAX)
+		return RDNS_EINVAL; /* (not a wire name: the parser never gives one) */
 	uint8_t *b = malloc(rr->owner_len + rr->name1_len + rr->name2_len + 1);
 	if (b == NULL)
 		return RDNS_ENOMEM;
@@ -69,11 +76,9 @@ int zg_zonedb_soa_set(zg_zonedb_soa_t *s, const zg_wire_zrr_t *rr)
 	memcpy(b + rr->owner_len, rr->name1, rr->name1_len);
 	memcpy(b + rr->owner_len + rr->name1_len, rr->name2, rr->name2_len);
 	*s = (zg_zonedb_soa_t){.owner = b,
-	                       .name1 = b + rr->owner_len,
-	                       .name2 = b + rr->owner_len + rr->name1_len,
-	                       .owner_len = rr->owner_len,
-	                       .name1_len = rr->name1_len,
-	                       .name2_len = rr->name2_len,
+	                       .owner_len = (uint8_t)rr->owner_len,
+	                       .name1_len = (uint8_t)rr->name1_len,
+	                       .name2_len = (uint8_t)rr->name2_len,
 	                       .ttl = rr->ttl};
 	memcpy(s->soa, rr->soa, sizeof(s->soa));
 	return RDNS_OK;
@@ -85,9 +90,9 @@ void zg_zonedb_soa_rr(const zg_zonedb_soa_t *s, zg_wire_zrr_t *rr)
 	rr->ttl = s->ttl;
 	memcpy(rr->owner, s->owner, s->owner_len);
 	rr->owner_len = s->owner_len;
-	memcpy(rr->name1, s->name1, s->name1_len);
+	memcpy(rr->name1, s->owner + s->owner_len, s->name1_len);
 	rr->name1_len = s->name1_len;
-	memcpy(rr->name2, s->name2, s->name2_len);
+	memcpy(rr->name2, s->owner + s->owner_len + s->name1_len, s->name2_len);
 	rr->name2_len = s->name2_len;
 	memcpy(rr->soa, s->soa, sizeof(rr->soa));
 }
@@ -109,7 +114,6 @@ static void snap_free(zg_zonedb_snap_t *sn)
 	zg_fdc_drop(&sn->file);
 	zg_journal_free(sn->journal);
 	index_free(sn->index);
-	pthread_mutex_destroy(&sn->index_lock);
 	free(sn);
 }
 
@@ -452,7 +456,6 @@ int zg_zonedb_publish(zg_zonedb_t *db, const char *zone, const char *path)
 		return RDNS_ENOMEM;
 	sn->refs = 1;
 	sn->file = ZG_FDC_NONE;
-	pthread_mutex_init(&sn->index_lock, NULL);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		log_zone_err("dnssrv", zone, "cannot open %s: %s", path, strerror(errno));
@@ -484,7 +487,6 @@ cleanup:
 	if (sn != NULL) {
 		zg_fdc_drop(&sn->file);
 		zg_journal_free(sn->journal);
-		pthread_mutex_destroy(&sn->index_lock);
 		free(sn->soa.owner);
 		free(sn);
 	}
@@ -505,7 +507,6 @@ int zg_zonedb_publish_written(zg_zonedb_t *db, const char *zone, const char *pat
 		return RDNS_ENOMEM;
 	sn->refs = 1;
 	sn->file = ZG_FDC_NONE;
-	pthread_mutex_init(&sn->index_lock, NULL);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		log_zone_err("dnssrv", zone, "cannot open %s: %s", path, strerror(errno));
@@ -672,6 +673,34 @@ cleanup:
 	return rc;
 }
 
+/* The locks that build the indexes, a few for all versions (a version's own mutex was 40
+ * bytes of each zone's memory, #17); a version's index, once built, is read without one. */
+#define INDEX_LOCKS 16
+static pthread_mutex_t index_locks[INDEX_LOCKS] = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER};
+
+/* sn's index, built on first use: RDNS_OK, or index_build's error (tried again next time). */
+static int index_get(zg_zonedb_snap_t *sn, const zg_zonedb_index_t **ix)
+{
+	*ix = __atomic_load_n(&sn->index, __ATOMIC_ACQUIRE);
+	if (*ix != NULL)
+		return RDNS_OK;
+	int rc = RDNS_OK;
+	pthread_mutex_t *lk = &index_locks[((uintptr_t)sn / sizeof(*sn)) % INDEX_LOCKS];
+	pthread_mutex_lock(lk);
+	zg_zonedb_index_t *built = sn->index;
+	if (built == NULL && (rc = index_build(sn, &built)) == RDNS_OK)
+		__atomic_store_n(&sn->index, built, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(lk);
+	*ix = built;
+	return rc;
+}
+
 /* The record on the line at off. */
 static int read_record(int fd, uint64_t off, zg_wire_zrr_t *rr)
 {
@@ -723,12 +752,8 @@ static int file_lookup(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, z
 		free(rr);
 		return rc;
 	}
-	pthread_mutex_lock(&sn->index_lock);
-	if (sn->index == NULL)
-		rc = index_build(sn, &sn->index);
-	const zg_zonedb_index_t *ix = sn->index;
-	pthread_mutex_unlock(&sn->index_lock);
-	if (rc != RDNS_OK)
+	const zg_zonedb_index_t *ix;
+	if ((rc = index_get(sn, &ix)) != RDNS_OK)
 		return rc;
 
 	zg_wire_zrr_t *rr = malloc(sizeof(*rr));
@@ -829,15 +854,14 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 	if (sn != NULL) {
 		sn->refs = 1;
 		sn->file = ZG_FDC_NONE; /* it reads its base's */
-		pthread_mutex_init(&sn->index_lock, NULL);
 	}
 	add = calloc(n ? n : 1, sizeof(*add));
 	if (sn == NULL || add == NULL)
 		goto cleanup;
 	/* The new SOA: of this zone, a newer serial (RFC 1982). */
 	zg_wire_zrr_t soa;
-	if (zg_wire_zrr_parse(soa_line, soa_len, &soa) != RDNS_OK || soa.type != ZG_TYPE_SOA ||
-	    !zg_wire_name_equal(soa.owner, soa.owner_len, key, kl) ||
+	if (soa_len > UINT16_MAX || zg_wire_zrr_parse(soa_line, soa_len, &soa) != RDNS_OK ||
+	    soa.type != ZG_TYPE_SOA || !zg_wire_name_equal(soa.owner, soa.owner_len, key, kl) ||
 	    (int32_t)(soa.soa[0] - cur->soa.soa[0]) <= 0) {
 		rc = RDNS_EINVAL;
 		goto cleanup;
@@ -848,7 +872,7 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 		goto cleanup;
 	memcpy(sn->soa_line, soa_line, soa_len);
 	sn->soa_line[soa_len] = 0;
-	sn->soa_line_len = soa_len;
+	sn->soa_line_len = (uint16_t)soa_len;
 	/* The names given, checked and sorted. */
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = ovl_copy(&add[i], &ovl[i])) != RDNS_OK)
@@ -873,6 +897,10 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 		}
 	/* Merged with the current overlay: the names given win. */
 	size_t cn = cur->base != NULL ? cur->n_ovl : 0;
+	if (cn + n > UINT32_MAX) {
+		rc = RDNS_ERANGE;
+		goto cleanup;
+	}
 	sn->ovl = calloc(cn + n ? cn + n : 1, sizeof(*sn->ovl));
 	if (sn->ovl == NULL) {
 		rc = RDNS_ENOMEM;
@@ -905,7 +933,8 @@ int zg_zonedb_publish_overlay(zg_zonedb_t *db, const char *zone, const zg_zonedb
 		goto cleanup;
 	log_zone_info("dnssrv", zone,
 	              "published serial %u: serial %u with %zu names replaced, IXFR history of %zu versions",
-	              sn->soa.soa[0], base->soa.soa[0], sn->n_ovl, sn->journal != NULL ? sn->journal->n : 0);
+	              sn->soa.soa[0], base->soa.soa[0], (size_t)sn->n_ovl,
+	              sn->journal != NULL ? sn->journal->n : 0);
 	sn = NULL;
 	zg_zonedb_put(db, old);
 	rc = RDNS_OK;
@@ -1071,12 +1100,8 @@ int zg_zonedb_cut(zg_zonedb_snap_t *sn, const uint8_t *name, size_t nlen, zg_wir
 	size_t alen = sn->soa.owner_len;
 	if (nlen <= alen)
 		return RDNS_OK; /* the apex (or not below it): no cut above it in this zone */
-	pthread_mutex_lock(&sn->index_lock);
-	if (sn->index == NULL)
-		rc = index_build(sn, &sn->index);
-	bool cuts = rc == RDNS_OK && sn->index->cuts;
-	pthread_mutex_unlock(&sn->index_lock);
-	if (rc != RDNS_OK || !cuts)
+	const zg_zonedb_index_t *ix;
+	if ((rc = index_get(sn, &ix)) != RDNS_OK || !ix->cuts)
 		return rc;
 	/* the label offsets of name, to walk its ancestors from the apex down */
 	size_t at[128], k = 0;

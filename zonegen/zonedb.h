@@ -36,12 +36,13 @@ typedef struct {
 typedef struct zg_zonedb_snap zg_zonedb_snap_t;
 
 /* A version's SOA as it is kept: the fields of its zg_wire_zrr_t with the three names in
- * one allocation of their own size (owner; name1 and name2 point into it). A version of
- * every zone is kept, and a zg_wire_zrr_t is 824 bytes, most of a zone's memory at 81,920
- * zones (#17); zg_zonedb_soa_rr() gives the record back where one is needed. */
+ * one allocation of their own size (owner, then name1 and name2; a wire name is at most 255
+ * bytes). A version of every zone is kept, and a zg_wire_zrr_t is 824 bytes, most of a
+ * zone's memory at 81,920 zones (#17); zg_zonedb_soa_rr() gives the record back where one is
+ * needed. */
 typedef struct {
-	uint8_t *owner, *name1, *name2;
-	size_t owner_len, name1_len, name2_len;
+	uint8_t *owner; /* owner_len bytes, then name1's and name2's */
+	uint8_t owner_len, name1_len, name2_len;
 	uint32_t ttl;
 	uint32_t soa[5]; /* serial refresh retry expire minimum */
 } zg_zonedb_soa_t;
@@ -52,31 +53,34 @@ int zg_zonedb_soa_set(zg_zonedb_soa_t *s, const zg_wire_zrr_t *rr);
 /* The record *s keeps, whole. */
 void zg_zonedb_soa_rr(const zg_zonedb_soa_t *s, zg_wire_zrr_t *rr);
 
+/* (#17: a version of each of a provider's 82k zones is kept, so its fields are packed: 136
+ * bytes, not 248) */
 struct zg_zonedb_snap {
-	int refs;            /* private: atomic */
-	zg_fdc_t file;       /* private: read it with zg_zonedb_reader_* (an overlay: unused, its base's) */
-	zg_zonedb_soa_t soa; /* owns soa.owner */
-	size_t records;      /* including the SOA */
+	int refs; /* private: atomic */
 	/* private: the apex's records are the first apex_rrs lines (ours always are),
 	 * so apex lookups (SOA, NS: what secondaries ask) never need the index */
-	size_t apex_rrs;
+	uint32_t apex_rrs;
+	uint32_t n_ovl; /* an overlay's names (below) */
+	uint16_t soa_line_len;
 	bool apex_first;
-	/* private: the owner-name index of zg_zonedb_lookup, built on first use */
-	pthread_mutex_t index_lock;
-	zg_zonedb_index_t *index;
-	/* the IXFR history ending at this version (<zone>.ixfr, checked at publish); NULL: none */
-	zg_journal_t *journal;
 	/* every record below the apex is a PTR (no zone cut, no CNAME): what a version made
 	 * from the difference of single addresses (incr.c) can start from */
 	bool ptrs_only;
+	zg_fdc_t file;       /* private: read it with zg_zonedb_reader_* (an overlay: unused, its base's) */
+	zg_zonedb_soa_t soa; /* owns soa.owner */
+	size_t records;      /* including the SOA */
+	/* private: the owner-name index of zg_zonedb_lookup, built on first use (under a lock
+	 * of the store's, one of a few shared by all versions: a mutex each was 40 bytes a zone) */
+	zg_zonedb_index_t *index;
+	/* the IXFR history ending at this version (<zone>.ixfr, checked at publish); NULL: none */
+	zg_journal_t *journal;
 	/* An overlay version (zg_zonedb_publish_overlay): the zone file of base (held) with
-	 * the names of ovl (sorted in our files' order) replaced and soa as its SOA (soa_line:
-	 * its text). base is NULL for a version that is a zone file as it is. */
+	 * the n_ovl names of ovl (sorted in our files' order) replaced and soa as its SOA
+	 * (soa_line: its text, soa_line_len bytes). base is NULL for a version that is a zone
+	 * file as it is. */
 	zg_zonedb_snap_t *base;
 	zg_zonedb_ovl_t *ovl;
-	size_t n_ovl;
 	char *soa_line;
-	size_t soa_line_len;
 };
 
 /* An empty store; NULL when out of memory. */
