@@ -118,8 +118,14 @@ unit: deps-build $(UNIT_BIN)
 	  grep -E '^\[  (PASSED|FAILED)' $$t.log | sed "s|^|$$(basename $$t): |"; done; \
 	  echo "unit: $$total programs, $$fail failed"; [ $$fail -eq 0 ]
 
+# The system tests run as TEST_JOBS pytest-xdist workers, a test module to a worker (its
+# fixtures are the module's: a database, daemons); the slowest modules are handed out first
+# (tests/system/conftest.py). TEST_JOBS=1 (or no python3-pytest-xdist) runs them in one.
+TEST_JOBS ?= 2
 system: all asan
-	cd tests/system && RDNS_BUILD=$(CURDIR)/build $(PYTHON) -m pytest -q -ra $(PYTEST_ARGS)
+	@if [ "$(TEST_JOBS)" -gt 1 ] && $(PYTHON) -c 'import xdist' 2>/dev/null; then \
+	  par="-n $(TEST_JOBS) --dist loadfile"; else par=""; fi; \
+	cd tests/system && RDNS_BUILD=$(CURDIR)/build $(PYTHON) -m pytest -q -ra $$par $(PYTEST_ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory -j2 all asan $(UNIT_BIN)

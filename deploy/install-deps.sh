@@ -6,7 +6,7 @@ kind=${1:-test}
 
 BUILD="make gcc pkg-config libpq-dev libjansson-dev libldns-dev libinih-dev libgnutls28-dev libspf2-dev"
 RUN="postgresql-15 postgresql-client-15 curl knot"
-TEST="libcmocka-dev systemd knot knot-dnsutils knot-dnssecutils knot-resolver bind9 bind9-utils bind9-dnsutils nsd pdns-server pdns-backend-sqlite3 python3-pytest python3-dnspython python3-requests python3-psycopg2 python3-yaml python3-selenium chromium chromium-driver prometheus curl procps iproute2 ca-certificates"
+TEST="libcmocka-dev systemd knot knot-dnsutils knot-dnssecutils knot-resolver bind9 bind9-utils bind9-dnsutils nsd pdns-server pdns-backend-sqlite3 python3-pytest python3-pytest-xdist python3-dnspython python3-requests python3-psycopg2 python3-yaml python3-selenium chromium chromium-driver prometheus curl procps iproute2 ca-certificates"
 FUZZ="clang libclang-rt-14-dev clang-format"
 BENCH="wrk hyperfine bind9-dnsutils time"
 

@@ -24,24 +24,39 @@ SAN_ENV = {
 }
 
 
+# Ports for our daemons come from a range of this process's own below the kernel's ephemeral
+# range (32768-60999 by default), walked in turn: a port asked for by bind(0) and closed could
+# be handed out again by the next call, to this process or to another pytest worker (-n 2),
+# before the daemon it was meant for had bound it. Each worker (PYTEST_XDIST_WORKER gw0, gw1,
+# ...) has 3,000 ports of 20000-31999 to itself, and outgoing connections never get one.
+_PORT_SPAN = 3000
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_port_base = 20000 + _PORT_SPAN * (int(_worker[2:]) % 4 if _worker[2:].isdigit() else 0)
+_port_next = _port_base + (os.getpid() * 7919) % _PORT_SPAN
+
+
 def free_port(host="127.0.0.1", udp_too=True):
-    """A port free on host for TCP (and UDP) right now."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        s.bind((host, 0))
-        port = s.getsockname()[1]
-        s.close()
-        if not udp_too:
-            return port
-        u = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    """A port free on host for TCP (and UDP) right now, not handed out by this process in its
+    last 3,000 calls nor ever by another worker."""
+    global _port_next
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(_PORT_SPAN):
+        port = _port_next
+        _port_next = _port_base + (port + 1 - _port_base) % _PORT_SPAN
+        kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp_too else (socket.SOCK_STREAM,)
+        socks = []
         try:
-            u.bind((host, port))
+            for kind in kinds:
+                s = socket.socket(family, kind)
+                socks.append(s)
+                s.bind((host, port))
             return port
         except OSError:
             continue
         finally:
-            u.close()
-    raise RuntimeError("no free port")
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no free port in {_port_base}-{_port_base + _PORT_SPAN - 1}")
 
 
 def bind_same_port(specs, tries=200):
