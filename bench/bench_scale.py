@@ -29,7 +29,7 @@ import psycopg2
 import bench_api
 import scale
 from bench_zonegen import NotifyListener, soa
-from benchlib import (Api, Knot, Table, Zonegen, cpu_ticks, cpu_us_per, fmt, guarded, log, median, pct, pgbench,
+from benchlib import (Api, Knot, Table, Zonegen, cpu_root, cpu_ticks, cpu_us_per, fmt, guarded, log, median, pct, pgbench,
                       stop_proc, tempdir, wait_until, wrk)
 
 DIV = int(os.environ.get("RDNS_BENCH_SCALE_DIV", "1"))
@@ -126,6 +126,14 @@ def setup(pg):
         e.db = REUSE
         e.build = []
         log("scale: using the database RDNS_BENCH_SCALE_DSN names (no build)")
+        # its cluster is not our child: its postmaster (a backend's parent) is a root of the
+        # processes whose CPU the tables count, when it runs on this machine
+        backend = sql(e.db, "SELECT pg_backend_pid()")[0][0]
+        try:
+            with open(f"/proc/{backend}/stat") as f:
+                cpu_root(int(f.read().rsplit(")", 1)[1].split()[1]))
+        except OSError:
+            log("scale: the RDNS_BENCH_SCALE_DSN cluster is not on this machine: no PostgreSQL CPU counted")
     else:
         e.db = pg.create_db("bench_scale")
         Api(e.db).run("migrate")
