@@ -30,12 +30,19 @@ class Trickle:
         self.connects = 0  # connections opened
         self.closed = 0  # of them, seen closed by the server
         self.rounds = 0  # trickle rounds done
+        self.connect_error = None  # the last connect that failed
         self._stop = threading.Event()
         self._th = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self):
         self._th.start()
-        wait_until(lambda: self.rounds >= 1 and self.connects >= self.n, timeout=10, what="attack under way")
+        # (30 s: on a loaded machine, with another worker's suite beside this one, 10 s were
+        # once not enough; the message says how far the attack got)
+        try:
+            wait_until(lambda: self.rounds >= 1 and self.connects >= self.n, timeout=30, what="attack under way")
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}: {self.connects} connects, {self.closed} closed, {self.rounds} rounds, "
+                               f"last connect error {self.connect_error!r}") from None
         time.sleep(0.3)  # the server has accepted (or closed) what is queued
         return self
 
@@ -53,7 +60,8 @@ class Trickle:
                     s.settimeout(1.0)
                     try:
                         s.connect(("127.0.0.1", self.port))
-                    except OSError:
+                    except OSError as e:
+                        self.connect_error = e
                         s.close()
                         break
                     self.connects += 1
