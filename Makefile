@@ -119,8 +119,9 @@ unit: deps-build $(UNIT_BIN)
 	  echo "unit: $$total programs, $$fail failed"; [ $$fail -eq 0 ]
 
 # The system tests run as TEST_JOBS pytest-xdist workers, a test module to a worker (its
-# fixtures are the module's: a database, daemons); the slowest modules are handed out first
-# (tests/system/conftest.py). TEST_JOBS=1 (or no python3-pytest-xdist) runs them in one.
+# fixtures are the module's: a database, daemons; each worker has its own PostgreSQL cluster,
+# knotd and ports, tests/system/harness.py), at most 4. TEST_JOBS=1 (or no
+# python3-pytest-xdist) runs them in one process.
 TEST_JOBS ?= 2
 system: all asan
 	@if [ "$(TEST_JOBS)" -gt 1 ] && $(PYTHON) -c 'import xdist' 2>/dev/null; then \

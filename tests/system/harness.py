@@ -28,7 +28,8 @@ SAN_ENV = {
 # range (32768-60999 by default), walked in turn: a port asked for by bind(0) and closed could
 # be handed out again by the next call, to this process or to another pytest worker (-n 2),
 # before the daemon it was meant for had bound it. Each worker (PYTEST_XDIST_WORKER gw0, gw1,
-# ...) has 3,000 ports of 20000-31999 to itself, and outgoing connections never get one.
+# gw2, gw3; a fifth would share gw0's) has 3,000 ports of 20000-31999 to itself, and outgoing
+# connections never get one.
 _PORT_SPAN = 3000
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _port_base = 20000 + _PORT_SPAN * (int(_worker[2:]) % 4 if _worker[2:].isdigit() else 0)
