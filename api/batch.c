@@ -155,11 +155,13 @@ static void lead(group_t *g, db_t *db, waiter_t *me)
 	}
 	next = call_next_leader(g, me);
 	pthread_mutex_unlock(&g->mu);
-	for (size_t i = 0; i < n; i++) /* the woken do not queue on the lock */
-		if (b[i] != me)
-			futex_wake(&b[i]->word);
+	/* The next leader first: the group's connection waits for it, and the members' wake-ups
+	 * (one system call each) are not on that path. The woken do not queue on the lock. */
 	if (next)
 		futex_wake(next);
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != me)
+			futex_wake(&b[i]->word);
 }
 
 static void group_run(group_t *g, db_t *db, void *item)

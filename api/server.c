@@ -722,10 +722,8 @@ static bool dispatch_request(api_conn_t *c)
 	c->state = C_BUSY;
 	c->deadline = 0;
 	api_handle(r);
-	if (r->parked) {
-		set_events(c, 0); /* nothing is read meanwhile; a reset still shows (EPOLLHUP/ERR) */
+	if (r->parked) /* still watched for reading: see on_event (an epoll_ctl less each way) */
 		return true;
-	}
 	return respond(c);
 }
 
@@ -1004,6 +1002,14 @@ static void on_event(api_conn_t *c, uint32_t ev)
 			conn_close(c);
 			return;
 		}
+	}
+	if (c->state == C_BUSY) {
+		/* A parked request's client sent more (pipelining): nothing is read until its
+		 * answer is out, and a reset still shows (EPOLLHUP/ERR). Only now, not on every
+		 * park: most clients send nothing while they wait, and the answer's resume sets
+		 * EPOLLIN back (a no-op when it was never taken away). */
+		set_events(c, 0);
+		return;
 	}
 	if (ev & EPOLLOUT) {
 		if (c->state == C_WRITE)

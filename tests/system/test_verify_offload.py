@@ -197,3 +197,40 @@ def test_client_gone_while_verifying(api_factory, silent, tenants):
     assert r.status_code == 422, r.text
     api.stop()  # exit code 0: no leak report
     assert "ERROR: AddressSanitizer" not in api.log() and "runtime error" not in api.log()
+
+
+def test_requests_sent_while_a_verification_is_parked_are_answered_after_it(api_factory, silent, tenants):
+    """A parked PUT's connection stays watched for reading (an epoll_ctl less each way); what
+    its client sends meanwhile (a pipelined PUT in the same write, a GET written while the
+    first waits) is read only once the answer before it is out, and answered in order."""
+    a_tok, _ = tenants
+    api = slow_api(api_factory, silent, verify_max_inflight=64, verify_timeout_ms=700, verify_deadline_ms=700)
+    body = b'{"hostname": "parked.verify-a.example.com"}'
+
+    def put_req(i):
+        return (f"PUT /v1/ptr/198.51.100.{30 + i} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {a_tok}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+    get = f"GET /v1/ptr/198.51.100.40 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {a_tok}\r\n\r\n".encode()
+    s = connect(api.port, timeout=10)
+    t0 = time.monotonic()
+    s.sendall(put_req(0) + put_req(1))  # the second waits in the buffer while the first is parked
+    time.sleep(0.3)
+    s.sendall(get)  # EPOLLIN on a parked connection
+    data, got = b"", []
+    while len(got) < 3 and time.monotonic() - t0 < 10:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+        try:
+            got = parse_responses(data)
+        except ValueError:
+            continue
+    s.close()
+    assert [r.status for r in got] == [422, 422, 200], data[:600]
+    # each PUT waited out its own verification, one after the other
+    assert time.monotonic() - t0 >= 1.3
+    assert requests.get(api.base + "/healthz", timeout=1).status_code == 200
+    api.stop()
+    assert "ERROR: AddressSanitizer" not in api.log() and "runtime error" not in api.log()
