@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "core/text.h"
+
 #define CHUNK_LINE_MAX 256  /* chunk-size and its extensions, without the CRLF */
 #define TRAILER_MAX    4096 /* the whole trailer section */
 
@@ -746,39 +748,6 @@ h1_rc_t h1_chunked_feed(h1_chunked_t *c, const char *in, size_t len, size_t *use
 
 /* ---- targets and query strings ---- */
 
-/* RFC 3629 4: well-formed UTF-8, no overlong forms, no surrogates, at most U+10FFFF */
-static bool utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t k;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3;
-		else
-			return false;
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++)
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-		unsigned char d = p[i + 1];
-		if ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) || (c == 0xf0 && d < 0x90) ||
-		    (c == 0xf4 && d > 0x8f))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 /* Decodes one byte of percent-encoded text at s[*i..n): '%XX' but "%00", and '+' as a
  * space when plus. *i is advanced. *lit is set to the bytes it stands for (1 or 3). */
 static size_t decode_at(const char *s, size_t n, size_t *i, bool plus, char lit[3])
@@ -839,7 +808,7 @@ bool h1_target_path(const char *target, size_t target_len, char *path, size_t ca
 		o += k;
 	}
 	path[o] = '\0';
-	if (!utf8_valid((const unsigned char *)path, o)) {
+	if (!core_text_utf8_valid(path, o)) {
 		path[0] = '\0';
 		fail(err, 400, "the decoded path is not UTF-8");
 		return false;

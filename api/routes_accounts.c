@@ -66,20 +66,117 @@ static void account_create(api_req_t *r)
 	PQclear(row);
 }
 
-static void account_list(api_req_t *r)
+/* ?ids= of GET /v1/accounts: the accounts a screen shows, at most this many. */
+#define ACCOUNT_IDS_MAX 200
+
+/* ?ids= as ids (comma-separated, api_parse_id each) into ids; answers 400 and returns
+ * false when it is not such a list. */
+static bool query_ids(api_req_t *r, const char *v, long long ids[ACCOUNT_IDS_MAX], size_t *n)
 {
-	const char *role = api_query(r, "role");
-	if (role && !role_ok(role)) {
-		api_bad_param(r, API_PROBLEM_NAMED, "role", role, "a role: use customer or staff");
+	char one[24];
+	*n = 0;
+	for (const char *p = v;; p++) {
+		size_t len = strcspn(p, ",");
+		if (*n == ACCOUNT_IDS_MAX || len == 0 || len >= sizeof(one)) {
+			api_bad_param(r, API_PROBLEM_NAMED, "ids", v,
+			              "a list of at most %d account ids separated by commas",
+			              ACCOUNT_IDS_MAX);
+			return false;
+		}
+		memcpy(one, p, len);
+		one[len] = 0;
+		if (!api_parse_id(one, &ids[*n])) {
+			api_bad_param(r, API_PROBLEM_NAMED, "ids", v,
+			              "a list of at most %d account ids separated by commas",
+			              ACCOUNT_IDS_MAX);
+			return false;
+		}
+		++*n;
+		p += len;
+		if (!*p)
+			return true;
+	}
+}
+
+/* Text of a name prefix or cursor: what an account name could begin with (UTF-8, 1 to 200
+ * characters); answers 400 and returns false when it is not. */
+static bool query_name(api_req_t *r, const char *name, const char *v, const char *what)
+{
+	if (v[0] && core_text_utf8_valid(v, strlen(v)) && api_utf8_chars(v) <= 200)
+		return true;
+	api_bad_param(r, API_PROBLEM_NAMED, name, v, "%s", what);
+	return false;
+}
+
+/* The page of res (limit + 1 rows were asked for): {"items", "next"}, next being key_col
+ * of the page's last row when another row follows (the cursor of the next page), else null. */
+static json_t *account_page(const PGresult *res, int limit, bool by_name)
+{
+	json_t *items = json_array();
+	int n = PQntuples(res);
+	for (int i = 0; i < n && i < limit; i++)
+		json_array_append_new(items, api_account_json(res, i));
+	json_t *next = json_null();
+	if (n > limit)
+		next = by_name ? api_row_str(res, limit - 1, DB_ACCT_NAME)
+		               : api_row_int(res, limit - 1, DB_ACCT_ID);
+	return json_pack("{s:o, s:o}", "items", items, "next", next);
+}
+
+/* ?q=: a page of the accounts whose name begins with q, by name (byte order); the cursor is
+ * the last name of the page before. The panel's account picker. */
+static void account_search(api_req_t *r, const char *q, int limit)
+{
+	const char *after = api_query(r, "after");
+	if (api_query(r, "role") || api_query(r, "ids")) {
+		api_bad_param(r, API_PROBLEM_NAMED, "q", q,
+		              "combinable with ?role= or ?ids=: give one of them");
 		return;
 	}
+	if (!query_name(r, "q", q, "the start of an account name (1 to 200 characters)") ||
+	    (after && !query_name(r, "after", after, "an account name (the \"next\" of the page before)")))
+		return;
 	int err;
-	PGresult *res = db_staff_account_list(r->db, role, &err);
+	PGresult *res = db_staff_account_search(r->db, q, after, limit + 1, &err);
 	if (!res) {
 		api_db_error(r, err);
 		return;
 	}
-	api_json(r, 200, api_items_json(res, api_account_json));
+	api_json(r, 200, account_page(res, limit, true));
+	PQclear(res);
+}
+
+/* A page of accounts by id; "next" is the last one's id when more follow, the cursor
+ * (?after=) of the next page. ?role= and ?ids= filter, ?q= searches by name. */
+static void account_list(api_req_t *r)
+{
+	db_account_filter_t f = {.role = api_query(r, "role")};
+	const char *q = api_query(r, "q"), *ids_q = api_query(r, "ids");
+	long long ids[ACCOUNT_IDS_MAX];
+	if (!api_query_limit(r, API_PROBLEM_NAMED, &f.limit))
+		return;
+	if (q) {
+		account_search(r, q, f.limit);
+		return;
+	}
+	if (f.role && !role_ok(f.role)) {
+		api_bad_param(r, API_PROBLEM_NAMED, "role", f.role, "a role: use customer or staff");
+		return;
+	}
+	if (!api_query_id(r, API_PROBLEM_NAMED, "after", "an account id (the \"next\" of the page before)",
+	                  &f.after))
+		return;
+	if (ids_q && !query_ids(r, ids_q, ids, &f.n_ids))
+		return;
+	f.ids = ids;
+	f.limit++; /* one more tells whether there is a next page */
+	int err;
+	PGresult *res = db_staff_account_list(r->db, &f, &err);
+	if (!res) {
+		api_db_error(r, err);
+		return;
+	}
+	api_json(r, 200, account_page(res, f.limit - 1, false));
 	PQclear(res);
 }
 
@@ -91,7 +188,7 @@ static void account_get(api_req_t *r)
 	int err;
 	PGresult *acct = NULL, *allocs = NULL, *tokens = NULL;
 	if (!(acct = db_staff_account_get(r->db, id, &err)) ||
-	    !(allocs = db_staff_allocation_list(r->db, id, &err)) ||
+	    !(allocs = db_staff_allocation_list(r->db, &(db_alloc_filter_t){.account_id = id}, &err)) ||
 	    !(tokens = db_staff_token_list(r->db, id, &err))) {
 		api_db_error(r, err);
 		goto cleanup;

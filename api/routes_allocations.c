@@ -72,31 +72,49 @@ static void allocation_create(api_req_t *r)
 	PQclear(row);
 }
 
+/* A page of allocations by prefix; "next" is the last one's prefix when more follow, the
+ * cursor (?after=) of the next page. ?account_id= and ?ip= (the web panel's lookup, issue
+ * 15: who holds this address) filter, each with the cursor and with the other. */
 static void allocation_list(api_req_t *r)
 {
-	long long account_id = 0;
-	if (!api_query_id(r, API_PROBLEM_NAMED, "account_id", "a positive integer", &account_id))
+	db_alloc_filter_t f = {0};
+	const char *ip_q = api_query(r, "ip"), *after_q = api_query(r, "after");
+	char ip[CORE_ADDR_STRLEN], after[CORE_PREFIX_STRLEN];
+	if (!api_query_limit(r, API_PROBLEM_NAMED, &f.limit) ||
+	    !api_query_id(r, API_PROBLEM_NAMED, "account_id", "a positive integer", &f.account_id))
 		return;
-	int err;
-	const char *ip_q = api_query(r, "ip");
-	PGresult *res;
-	if (ip_q) { /* the web panel's lookup (issue 15): who holds this address */
+	if (ip_q) {
 		core_addr_t a;
-		char ip[CORE_ADDR_STRLEN];
 		if (core_addr_parse(ip_q, &a) != RDNS_OK) {
 			api_bad_param(r, API_PROBLEM_NAMED, "ip", ip_q, "an IP address");
 			return;
 		}
 		core_addr_format(&a, ip, sizeof(ip));
-		res = db_allocation_containing(r->db, ip, &err);
-	} else {
-		res = db_staff_allocation_list(r->db, account_id, &err);
+		f.ip = ip;
 	}
+	if (after_q) {
+		core_prefix_t p;
+		if (core_prefix_parse(after_q, &p) != RDNS_OK) {
+			api_bad_param(r, API_PROBLEM_NAMED, "after", after_q,
+			              "an allocation's prefix (the \"next\" of the page before)");
+			return;
+		}
+		core_prefix_format(&p, after, sizeof(after));
+		f.after = after;
+	}
+	int limit = f.limit++; /* one more tells whether there is a next page */
+	int err;
+	PGresult *res = db_staff_allocation_list(r->db, &f, &err);
 	if (!res) {
 		api_db_error(r, err);
 		return;
 	}
-	api_json(r, 200, api_items_json(res, api_allocation_json));
+	json_t *items = json_array();
+	int n = PQntuples(res);
+	for (int i = 0; i < n && i < limit; i++)
+		json_array_append_new(items, api_allocation_json(res, i));
+	json_t *next = n > limit ? api_row_prefix(res, limit - 1, DB_ALLOC_PREFIX) : json_null();
+	api_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
 	PQclear(res);
 }
 

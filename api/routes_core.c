@@ -41,7 +41,8 @@ static void openapi(api_req_t *r)
 static void me(api_req_t *r)
 {
 	int err;
-	PGresult *res = db_staff_allocation_list(r->db, r->caller.account_id, &err);
+	PGresult *res =
+	    db_staff_allocation_list(r->db, &(db_alloc_filter_t){.account_id = r->caller.account_id}, &err);
 	if (!res) {
 		api_db_error(r, err);
 		return;

@@ -1,7 +1,8 @@
-/* text.c - free-text names that people read (account names): what they may hold. */
+/* text.c - free-text names that people read (account names): what they may hold, and how
+ * they sort. */
 #include "text.h"
 
-#include <stdbool.h>
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,4 +111,88 @@ const char *core_text_name_problem(const char *s, size_t max_chars, char why[COR
 		return why;
 	}
 	return NULL;
+}
+
+bool core_text_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t k;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			return false;
+		if (n - i <= k)
+			return false;
+		for (size_t j = 1; j <= k; j++)
+			if ((p[i + j] & 0xc0) != 0x80)
+				return false;
+		unsigned char d = p[i + 1];
+		if ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) || (c == 0xf0 && d < 0x90) ||
+		    (c == 0xf4 && d > 0x8f))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* The UTF-8 of code point c (not a surrogate, at most U+10FFFF) at out; its length. */
+static size_t put_cp(uint32_t c, char *out)
+{
+	unsigned char *o = (unsigned char *)out;
+	if (c < 0x80) {
+		o[0] = (unsigned char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		o[0] = (unsigned char)(0xc0 | c >> 6);
+		o[1] = (unsigned char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		o[0] = (unsigned char)(0xe0 | c >> 12);
+		o[1] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+		o[2] = (unsigned char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xf0 | c >> 18);
+	o[1] = (unsigned char)(0x80 | (c >> 12 & 0x3f));
+	o[2] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+	o[3] = (unsigned char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+size_t core_text_prefix_end(const char *prefix, char *out, size_t cap)
+{
+	size_t n = strlen(prefix);
+	assert(cap >= n + 2);
+	(void)cap;
+	/* the start of each code point's bytes is where the next one ends */
+	while (n > 0) {
+		size_t start = n - 1;
+		while (start > 0 && ((unsigned char)prefix[start] & 0xc0) == 0x80)
+			start--;
+		const unsigned char *p = (const unsigned char *)prefix + start;
+		uint32_t c = next_cp(&p);
+		if (c < 0x10ffff) {
+			c = c == 0xd7ff ? 0xe000 : c + 1; /* (U+D800-DFFF are not characters) */
+			memcpy(out, prefix, start);
+			size_t len = start + put_cp(c, out + start);
+			out[len] = 0;
+			return len;
+		}
+		n = start; /* nothing follows U+10FFFF: the range ends where the one before ends */
+	}
+	out[0] = 0;
+	return 0;
 }

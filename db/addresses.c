@@ -1,5 +1,6 @@
-/* addresses.c - every address of a block with its record, and allocations by id or by an
- * address they hold: the reads of the web panel (issue 15). */
+/* addresses.c - every address of a block with its record, and allocations by id or by a
+ * prefix they hold: the reads of the web panel (issue 15). (The allocation holding an
+ * address is a filter of the staff list, db/staff.c.) */
 #include "addresses.h"
 
 #include <stdio.h>
@@ -38,12 +39,6 @@ DB_STMT(st_alloc_get,
 	" (SELECT count(*) FROM ptr_records p WHERE p.ip >= host(l.prefix)::inet"
 	" AND p.ip <= host(broadcast(l.prefix))::inet)"
 	" FROM allocations l WHERE l.id = $1::bigint",
-	1);
-
-DB_STMT(st_alloc_containing,
-	"SELECT l.id, l.account_id, l.prefix, " TS("l.created_at")
-	" FROM (SELECT * FROM allocations WHERE prefix <= $1::inet ORDER BY prefix DESC LIMIT 1) l" /* floor.h */
-	" WHERE l.prefix >>= $1::inet",
 	1);
 /* clang-format on */
 
@@ -99,10 +94,4 @@ PGresult *db_allocation_get(db_t *db, long long id, int *err)
 	snprintf(i, sizeof(i), "%lld", id);
 	const char *p[1] = {i};
 	return db_exec(db, &st_alloc_get, p, err);
-}
-
-PGresult *db_allocation_containing(db_t *db, const char *ip, int *err)
-{
-	const char *p[1] = {ip};
-	return db_exec(db, &st_alloc_containing, p, err);
 }

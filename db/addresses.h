@@ -1,5 +1,5 @@
 /* addresses.h - what the web panel reads besides the staff and PTR data: every address of a
- * block with its record, and allocations by id or by an address they hold (issue 15). */
+ * block with its record, and allocations by id or by a prefix they hold (issue 15). */
 #ifndef RDNS_DB_ADDRESSES_H
 #define RDNS_DB_ADDRESSES_H
 
@@ -28,8 +28,5 @@ int db_allocation_holds(db_t *db, long long account, const char *prefix);
  * empty result when there is no such allocation. */
 PGresult *db_allocation_get(db_t *db, long long id, int *err);
 enum { DB_ALLOC_RECORDS = 4 };
-
-/* The allocation holding ip (canonical text), DB_ALLOC_* columns; empty when none. */
-PGresult *db_allocation_containing(db_t *db, const char *ip, int *err);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/revname.h"
+#include "core/text.h"
 #include "db/accounts.h"
 
 /* A timestamptz as ISO 8601 UTC text with milliseconds. */
@@ -69,8 +70,36 @@ DB_STMT(st_audit_all,
         "SELECT " AUDIT_COLS " FROM audit_log g WHERE g.id < $1::bigint ORDER BY g.id DESC LIMIT $2", 2);
 
 DB_STMT(st_account_get, "SELECT " ACCT_COLS " FROM accounts a WHERE a.id = $1", 1);
+/* Pages of accounts (GET /v1/accounts), one statement per filter on its index with the cursor
+ * in the index condition: by id (the primary key, $n the id to stay above, 0 for the first
+ * page), by role and id (migration 016), a list of ids (the panel's names of the accounts on
+ * its screen: a probe each), by name in the C collation from a prefix (migration 016: $1 the
+ * prefix, $2 the end of its range, core_text_prefix_end; $n the name to stay above, '' for the
+ * first page). */
 DB_STMT(st_account_list,
-        "SELECT " ACCT_COLS " FROM accounts a WHERE $1::text IS NULL OR a.role = $1 ORDER BY a.id", 1);
+        "SELECT " ACCT_COLS " FROM accounts a WHERE a.id > $1::bigint ORDER BY a.id LIMIT $2", 2);
+/* (the row comparison, as BY_ACTION above: "role = $1 ... ORDER BY id" had a generic plan
+ * that walked the primary key with a filter, all 10,000 accounts at 1/20 of the profile, 113
+ * pages, for an empty page of staff accounts) */
+DB_STMT(st_account_list_role,
+        "SELECT " ACCT_COLS
+        " FROM accounts a WHERE (a.role, a.id) > ($1::text, $2::bigint) AND a.role <= $1::text"
+        " ORDER BY a.role, a.id LIMIT $3",
+        3);
+DB_STMT(st_account_list_ids,
+        "SELECT " ACCT_COLS " FROM accounts a WHERE a.id = ANY ($1::bigint[]) AND a.id > $2::bigint"
+        " AND ($3::text IS NULL OR a.role = $3) ORDER BY a.id LIMIT $4",
+        4);
+#define NAME_C "a.name COLLATE \"C\""
+DB_STMT(st_account_search,
+        "SELECT " ACCT_COLS " FROM accounts a WHERE " NAME_C " >= $1::text AND " NAME_C " < $2::text"
+        " AND " NAME_C " > $3::text ORDER BY " NAME_C " LIMIT $4",
+        4);
+/* a prefix whose range has no end (all U+10FFFF): every name from it on begins with it */
+DB_STMT(st_account_search_open,
+        "SELECT " ACCT_COLS " FROM accounts a WHERE " NAME_C " >= $1::text AND " NAME_C " > $2::text"
+        " ORDER BY " NAME_C " LIMIT $3",
+        3);
 
 DB_STMT(st_token_list, "SELECT " TOKEN_COLS " FROM api_tokens t WHERE t.account_id = $1 ORDER BY t.id", 1);
 /* Revocations of staff tokens one at a time: each sees the others' commits before it
@@ -87,10 +116,30 @@ DB_STMT(st_token_revoke,
 
 DB_STMT(st_alloc_insert,
         "INSERT INTO allocations AS l (account_id, prefix) VALUES ($1, $2) RETURNING " ALLOC_COLS, 2);
+/* Pages of allocations by prefix (GET /v1/allocations) from the cursor (the last prefix of the
+ * page before), one statement per filter on its index: all (allocations_prefix), an
+ * account's (allocations_account, (account_id, prefix)); a first page has a statement of its
+ * own, as no cidr sorts before 0.0.0.0/0, which may be allocated. LIMIT NULL is no limit. The
+ * allocation holding an address is a floor lookup (db/floor.h), one row at most, which the
+ * other filters then filter. */
+DB_STMT(st_alloc_list_first, "SELECT " ALLOC_COLS " FROM allocations l ORDER BY l.prefix LIMIT $1", 1);
 DB_STMT(st_alloc_list,
+        "SELECT " ALLOC_COLS " FROM allocations l WHERE l.prefix > $1::cidr ORDER BY l.prefix LIMIT $2", 2);
+DB_STMT(st_alloc_list_account_first,
+        "SELECT " ALLOC_COLS " FROM allocations l WHERE l.account_id = $1::bigint ORDER BY l.prefix LIMIT $2",
+        2);
+DB_STMT(st_alloc_list_account,
+        "SELECT " ALLOC_COLS " FROM allocations l WHERE l.account_id = $1::bigint AND l.prefix > $2::cidr"
+        " ORDER BY l.prefix LIMIT $3",
+        3);
+/* clang-format off */
+DB_STMT(st_alloc_list_ip,
         "SELECT " ALLOC_COLS
-        " FROM allocations l WHERE $1::bigint IS NULL OR l.account_id = $1 ORDER BY l.prefix",
-        1);
+        " FROM (SELECT * FROM allocations WHERE prefix <= $1::inet ORDER BY prefix DESC LIMIT 1) l" /* floor.h */
+        " WHERE l.prefix >>= $1::inet AND ($2::bigint IS NULL OR l.account_id = $2)"
+        " AND ($3::cidr IS NULL OR l.prefix > $3)",
+        3);
+/* clang-format on */
 DB_STMT(st_alloc_overlap,
         "SELECT " ALLOC_COLS " FROM allocations l WHERE l.prefix && $1::cidr ORDER BY l.prefix LIMIT 20", 1);
 DB_STMT(st_alloc_delete, "SELECT rdns_allocation_delete($1, $2, $3)", 3);
@@ -242,10 +291,63 @@ PGresult *db_staff_account_get(db_t *db, long long id, int *err)
 	return db_exec(db, &st_account_get, p, err);
 }
 
-PGresult *db_staff_account_list(db_t *db, const char *role, int *err)
+/* A PostgreSQL bigint[] literal of v[0..n), "{1,2,3}". Free with free(). */
+static char *id_array(const long long *v, size_t n)
 {
-	const char *p[1] = {role};
+	char *out = malloc(n * 21 + 3), *p = out;
+	if (!out)
+		return NULL;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%lld", i ? "," : "", v[i]);
+	*p++ = '}';
+	*p = 0;
+	return out;
+}
+
+PGresult *db_staff_account_list(db_t *db, const db_account_filter_t *f, int *err)
+{
+	char after[24], limit[24];
+	num(after, f->after);
+	num(limit, f->limit);
+	if (f->n_ids) {
+		char *ids = id_array(f->ids, f->n_ids);
+		if (!ids) {
+			*err = RDNS_ENOMEM;
+			return NULL;
+		}
+		const char *p[4] = {ids, after, f->role, limit};
+		PGresult *r = db_exec(db, &st_account_list_ids, p, err);
+		free(ids);
+		return r;
+	}
+	if (f->role) {
+		const char *p[3] = {f->role, after, limit};
+		return db_exec(db, &st_account_list_role, p, err);
+	}
+	const char *p[2] = {after, limit};
 	return db_exec(db, &st_account_list, p, err);
+}
+
+PGresult *db_staff_account_search(db_t *db, const char *prefix, const char *after, int limit, int *err)
+{
+	char lim[24];
+	size_t cap = strlen(prefix) + 2;
+	char *end = malloc(cap);
+	if (!end) {
+		*err = RDNS_ENOMEM;
+		return NULL;
+	}
+	PGresult *r;
+	if (core_text_prefix_end(prefix, end, cap)) {
+		const char *p[4] = {prefix, end, after ? after : "", num(lim, limit)};
+		r = db_exec(db, &st_account_search, p, err);
+	} else {
+		const char *p[3] = {prefix, after ? after : "", num(lim, limit)};
+		r = db_exec(db, &st_account_search_open, p, err);
+	}
+	free(end);
+	return r;
 }
 
 PGresult *db_staff_token_list(db_t *db, long long account_id, int *err)
@@ -367,11 +469,28 @@ int db_staff_allocation_create(db_t *db, long long account_id, const char *prefi
 	return finish(db, err, row);
 }
 
-PGresult *db_staff_allocation_list(db_t *db, long long account_id, int *err)
+PGresult *db_staff_allocation_list(db_t *db, const db_alloc_filter_t *f, int *err)
 {
-	char ids[24];
-	const char *p[1] = {num_or_null(ids, account_id)};
-	return db_exec(db, &st_alloc_list, p, err);
+	char account[24], limit[24];
+	const char *lim = f->limit > 0 ? num(limit, f->limit) : NULL;
+	if (f->ip) {
+		const char *p[3] = {f->ip, num_or_null(account, f->account_id), f->after};
+		return db_exec(db, &st_alloc_list_ip, p, err);
+	}
+	if (f->account_id && f->after) {
+		const char *p[3] = {num(account, f->account_id), f->after, lim};
+		return db_exec(db, &st_alloc_list_account, p, err);
+	}
+	if (f->account_id) {
+		const char *p[2] = {num(account, f->account_id), lim};
+		return db_exec(db, &st_alloc_list_account_first, p, err);
+	}
+	if (f->after) {
+		const char *p[2] = {f->after, lim};
+		return db_exec(db, &st_alloc_list, p, err);
+	}
+	const char *p[1] = {lim};
+	return db_exec(db, &st_alloc_list_first, p, err);
 }
 
 PGresult *db_staff_allocation_overlapping(db_t *db, const char *prefix, int *err)

@@ -86,8 +86,20 @@ PGresult *db_staff_audit_list(db_t *db, const db_audit_filter_t *f, int *err);
 
 /* One account (0 or 1 rows). */
 PGresult *db_staff_account_get(db_t *db, long long id, int *err);
-/* All accounts, or those of one role (role NULL: all), by id. */
-PGresult *db_staff_account_list(db_t *db, const char *role, int *err);
+/* Filters of db_staff_account_list(); NULL / 0 means "any". */
+typedef struct {
+	const char *role;     /* "customer" or "staff" */
+	const long long *ids; /* only these (n_ids of them, positive; a few hundred at most) */
+	size_t n_ids;
+	long long after; /* only ids above this one (a page cursor; 0: from the first) */
+	int limit;       /* rows returned, 1 or more */
+} db_account_filter_t;
+
+/* Accounts matching f by id, at most f->limit rows. */
+PGresult *db_staff_account_list(db_t *db, const db_account_filter_t *f, int *err);
+/* Accounts whose name begins with prefix (valid UTF-8, not empty), by name in byte order
+ * (the C collation), at most limit rows, those after the name after (NULL: from the first). */
+PGresult *db_staff_account_search(db_t *db, const char *prefix, const char *after, int limit, int *err);
 
 /* Unit of work: create an account (db_account_create) and audit "account.create"
  * ("account <id>"; new_value audit_new, the JSON text of what was asked). *row: the
@@ -116,8 +128,16 @@ int db_staff_token_revoke(db_t *db, long long id, long long staff_id, const char
  * overlaps another allocation (see db_staff_allocation_overlapping). */
 int db_staff_allocation_create(db_t *db, long long account_id, const char *prefix, long long staff_id,
                                const char *staff_name, PGresult **row);
-/* Allocations, of one account (account_id > 0) or all (0), by prefix. */
-PGresult *db_staff_allocation_list(db_t *db, long long account_id, int *err);
+/* Filters of db_staff_allocation_list(); NULL / 0 means "any". */
+typedef struct {
+	long long account_id; /* the holder */
+	const char *ip;       /* only the allocation holding this address (inet text) */
+	const char *after;    /* only prefixes after this one (cidr text: a page cursor) */
+	int limit;            /* rows returned; 0: all */
+} db_alloc_filter_t;
+
+/* Allocations matching f by prefix (IPv4 first), at most f->limit rows. */
+PGresult *db_staff_allocation_list(db_t *db, const db_alloc_filter_t *f, int *err);
 /* The allocations that overlap prefix, by prefix (at most 20). */
 PGresult *db_staff_allocation_overlapping(db_t *db, const char *prefix, int *err);
 /* Unit of work: delete an allocation with rdns_allocation_delete(), which resets the

@@ -6,11 +6,99 @@ import {age, badge, clear, el, field, localText, on, status, time} from "./dom.j
 
 const QUEUE_POLL_MS = 3000;
 
-async function accountNames() {
-  const r = await api("GET", "/v1/accounts");
-  const m = new Map();
-  for (const a of r.items) m.set(a.id, a.name);
-  return m;
+// Account names by id, for the ids a screen shows: fetched with GET /v1/accounts?ids= (200
+// a request) when first needed and kept for the session (names do not change). A provider
+// has 200,000 accounts: too many to fetch all of them for a name beside an id.
+const NAMES_PER_REQUEST = 200;
+const nameCache = new Map();
+
+async function accountNames(ids) {
+  const want = [...new Set(ids)].filter((id) => Number.isInteger(id) && id > 0 && !nameCache.has(id));
+  for (let i = 0; i < want.length; i += NAMES_PER_REQUEST) {
+    const chunk = want.slice(i, i + NAMES_PER_REQUEST);
+    const r = await api("GET", `/v1/accounts${qs({ids: chunk.join(","), limit: NAMES_PER_REQUEST})}`);
+    for (const a of r.items) nameCache.set(a.id, a.name);
+  }
+  return nameCache;
+}
+
+const ID_RE = /^[1-9][0-9]{0,17}$/;
+const PICK_LIMIT = 20;
+
+// An account field: an account id, typed, or picked from the accounts whose name begins with
+// what is typed (GET /v1/accounts?q=, PICK_LIMIT of them in a datalist); a status line under
+// it names the account of the id typed, or says how many names match. Returns field()'s
+// {wrap, input, error} and resolve(): the id (an exact name typed and not picked counts), or
+// null when the field is empty, or throws a Problem-like Error with what is wrong.
+function accountField(label, name) {
+  const f = field(label, name, {placeholder: "an account id, or the start of a name", autocomplete: "off"});
+  const list = el("datalist", {id: `${f.input.id}-names`});
+  const said = el("p", {class: "muted account-said", id: `${f.input.id}-said`, role: "status"});
+  f.input.setAttribute("list", list.id);
+  f.input.setAttribute("aria-describedby", `${said.id} ${f.error.id}`);
+  f.wrap.insertBefore(said, f.error);
+  f.wrap.append(list);
+  let seq = 0;
+  let timer = null;
+  async function update() {
+    const v = f.input.value.trim();
+    const mine = ++seq;
+    if (!v) {
+      said.textContent = "";
+      list.replaceChildren();
+      return;
+    }
+    if (ID_RE.test(v)) {
+      const names = await accountNames([Number(v)]);
+      if (mine === seq) said.textContent = names.has(Number(v)) ? `Account ${v}: ${names.get(Number(v))}` : `No account ${v}.`;
+      return;
+    }
+    const r = await api("GET", `/v1/accounts${qs({q: v, limit: PICK_LIMIT})}`);
+    if (mine !== seq) return;
+    for (const a of r.items) nameCache.set(a.id, a.name);
+    list.replaceChildren(...r.items.map((a) => el("option", {value: String(a.id)}, `${a.name} (${a.role})`)));
+    said.textContent = r.items.length
+      ? `${r.items.length}${r.next ? " or more" : ""} ${r.items.length === 1 && !r.next ? "account begins" : "accounts begin"} with "${v}": pick one from the list.`
+      : `No account name begins with "${v}".`;
+  }
+  on(f.input, "input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => update().catch((e) => { said.textContent = e.message; }), 150);
+  });
+  f.resolve = async () => {
+    const v = f.input.value.trim();
+    if (!v) return null;
+    if (ID_RE.test(v)) return Number(v);
+    const r = await api("GET", `/v1/accounts${qs({q: v, limit: 2})}`);
+    const exact = r.items.find((a) => a.name === v);
+    if (exact) return exact.id;
+    throw new Error(`No account is named "${v}": type its id, or the start of its name and pick it from the list.`);
+  };
+  return f;
+}
+
+// Previous / Next buttons over pages of a cursor-paged list route: cursors[i] starts page i.
+// load(cursor) fetches and shows a page and returns its "next".
+function pager(load) {
+  const prev = el("button", {type: "button", class: "secondary"}, "Previous");
+  const next = el("button", {type: "button", class: "secondary"}, "Next");
+  const info = el("span", {class: "muted", role: "status"});
+  const p = {wrap: el("div", {class: "pager"}, prev, info, next), page: 0, cursors: [null]};
+  p.show = async () => {
+    const n = await load(p.cursors[p.page]);
+    p.cursors[p.page + 1] = n;
+    prev.disabled = p.page === 0;
+    next.disabled = !n;
+    info.textContent = `Page ${p.page + 1}`;
+  };
+  p.restart = () => {
+    p.page = 0;
+    p.cursors.length = 1;
+    return p.show();
+  };
+  on(prev, "click", () => { if (p.page > 0) { p.page -= 1; p.show(); } });
+  on(next, "click", () => { if (p.cursors[p.page + 1]) { p.page += 1; p.show(); } });
+  return p;
 }
 
 function form(cls, ...children) {
@@ -29,7 +117,7 @@ export async function queue(section) {
   section.append(el("h1", {tabindex: "-1"}, "Review queue"),
                  el("p", {}, "Exceptions customers asked for: the name failed the forward check. Approve to apply it anyway, or reject; the note is shown to the customer."),
                  live, box);
-  let names = await accountNames();
+  const names = nameCache;
   const shown = new Map(); // request id -> card
   let timer = null;
 
@@ -64,11 +152,13 @@ export async function queue(section) {
     return c;
   }
 
-  async function refresh() {
+  // the first load's problem is the view's (a customer's 403 shown as the view), later ones
+  // are shown in the status line while polling goes on
+  async function refresh(first) {
     try {
       const r = await api("GET", "/v1/requests?state=pending_review&limit=200");
       const ids = new Set(r.items.map((q) => q.id));
-      if (r.items.some((q) => !names.has(q.account_id))) names = await accountNames();
+      await accountNames(r.items.filter((q) => !shown.has(q.id)).map((q) => q.account_id));
       for (const [id, c] of shown) if (!ids.has(id)) { c.remove(); shown.delete(id); }
       for (const q of [...r.items].reverse()) {
         if (shown.has(q.id)) continue;
@@ -78,6 +168,7 @@ export async function queue(section) {
       }
       live.textContent = `${shown.size} pending · updated ${localText(new Date()).slice(11)}`;
     } catch (e) {
+      if (first) throw e;
       if (e instanceof Problem && e.status === 401) return stop();
       live.textContent = `Could not update: ${e.message}`;
     }
@@ -87,7 +178,7 @@ export async function queue(section) {
     if (timer) clearInterval(timer);
     timer = null;
   }
-  await refresh();
+  await refresh(true);
   timer = setInterval(refresh, QUEUE_POLL_MS);
   return {leave: stop};
 }
@@ -109,7 +200,7 @@ export async function lookup(section) {
       return;
     }
     try {
-      const [owner, names] = await Promise.all([api("GET", `/v1/allocations${qs({ip})}`), accountNames()]);
+      const owner = await api("GET", `/v1/allocations${qs({ip})}`);
       let rec = null;
       try {
         rec = await api("GET", `/v1/ptr/${encodeURIComponent(ip)}`);
@@ -120,6 +211,7 @@ export async function lookup(section) {
       const [hist, audit] = await Promise.all([api("GET", `/v1/requests${qs({ip: canon, limit: 20})}`),
                                                api("GET", `/v1/audit${qs({ip: canon, limit: 20})}`)]);
       const a = owner.items[0];
+      const names = await accountNames([a && a.account_id, ...hist.items.map((q) => q.account_id)]);
       out.append(el("h2", {}, canon),
         el("dl", {class: "facts"},
            el("dt", {}, "Owner"), el("dd", {class: "account-name"}, a ? `${names.get(a.account_id) || "?"} (account ${a.account_id}, allocation ${a.prefix})` : "not allocated"),
@@ -146,21 +238,28 @@ export async function accounts(section) {
   const create = form(null, el("h2", {}, "New account"), name.wrap, role.wrap, msg, el("button", {type: "submit"}, "Create account"));
   const tbody = el("tbody");
   const detail = el("div", {class: "account-detail"});
+  // pages of 100 by id (a provider has 200,000 accounts)
+  const pages = pager((after) => page(after));
   section.append(el("h1", {tabindex: "-1"}, "Accounts and tokens"), create,
                  el("div", {class: "table-wrap"}, el("table", {},
                     el("caption", {}, "Accounts"),
                     el("thead", {}, el("tr", {}, el("th", {scope: "col"}, "Id"), el("th", {scope: "col"}, "Name"),
                                         el("th", {scope: "col"}, "Role"), el("th", {scope: "col"}, "Created"),
                                         el("th", {scope: "col"}, el("span", {class: "sr-only"}, "Actions")))), tbody)),
-                 detail);
+                 pages.wrap, detail);
   async function load() {
-    const r = await api("GET", "/v1/accounts");
+    await pages.show();
+  }
+  async function page(after) {
+    const r = await api("GET", `/v1/accounts${qs({after, limit: 100})}`);
+    for (const a of r.items) nameCache.set(a.id, a.name);
     tbody.replaceChildren(...r.items.map((a) => {
       const b = el("button", {type: "button", class: "small", "aria-label": `Open account ${a.id}`}, "Open");
       on(b, "click", () => open(a.id));
       return el("tr", {"data-account": a.id}, el("td", {}, String(a.id)), el("td", {class: "account-name"}, a.name),
                 el("td", {}, a.role), el("td", {}, time(a.created_at)), el("td", {}, b));
     }));
+    return r.next;
   }
   async function open(id) {
     const a = await api("GET", `/v1/accounts/${id}`);
@@ -241,28 +340,33 @@ export async function accounts(section) {
 // ---- allocations ----
 
 export async function allocations(section) {
-  const names = await accountNames();
-  const acct = field("Account", "account_id", {type: "select", options: [...names].map(([id, n]) => [String(id), `${n} (${id})`])});
+  const acct = accountField("Account", "account_id");
   const prefix = field("Prefix", "prefix", {placeholder: "192.0.2.0/26", required: true});
   const msg = el("p", {class: "form-error", role: "alert"});
-  const create = form(null, el("h2", {}, "New allocation"), acct.wrap, prefix.wrap, msg, el("button", {type: "submit"}, "Allocate"));
+  const done = el("div");
+  const create = form(null, el("h2", {}, "New allocation"), acct.wrap, prefix.wrap, msg, el("button", {type: "submit"}, "Allocate"), done);
   const tbody = el("tbody");
+  // pages of 100 by prefix, IPv4 first (a provider has 1,000,000 allocations)
+  const pages = pager(page);
   section.append(el("h1", {tabindex: "-1"}, "Allocations"), create,
     el("div", {class: "table-wrap"}, el("table", {}, el("caption", {}, "Allocations"),
       el("thead", {}, el("tr", {}, el("th", {scope: "col"}, "Prefix"), el("th", {scope: "col"}, "Account"), el("th", {scope: "col"}, "Created"),
-                          el("th", {scope: "col"}, el("span", {class: "sr-only"}, "Actions")))), tbody)));
-  async function load() {
-    const r = await api("GET", "/v1/allocations");
+                          el("th", {scope: "col"}, el("span", {class: "sr-only"}, "Actions")))), tbody)),
+    pages.wrap);
+  async function page(after) {
+    const r = await api("GET", `/v1/allocations${qs({after, limit: 100})}`);
+    const names = await accountNames(r.items.map((a) => a.account_id));
+    const who = (id) => names.get(id) || `account ${id}`;
     tbody.replaceChildren(...r.items.map((a) => {
       const del = el("button", {type: "button", class: "small danger", "aria-label": `Delete allocation ${a.prefix}`}, "Delete");
-      const tr = el("tr", {"data-allocation": a.id}, el("td", {}, a.prefix), el("td", {class: "account-name"}, names.get(a.account_id) || String(a.account_id)),
+      const tr = el("tr", {"data-allocation": a.id}, el("td", {}, a.prefix), el("td", {class: "account-name"}, who(a.account_id)),
                     el("td", {}, time(a.created_at)), el("td", {}, del));
       on(del, "click", async () => {
         const d = await api("GET", `/v1/allocations/${a.id}`);
         const yes = el("button", {type: "button", class: "danger"}, "Delete it");
         const no = el("button", {type: "button", class: "secondary"}, "Keep it");
         const row = el("tr", {class: "confirm-row"}, el("td", {colspan: 4},
-          el("p", {role: "alert"}, `Delete ${a.prefix} of ${names.get(a.account_id) || a.account_id}? `,
+          el("p", {role: "alert"}, `Delete ${a.prefix} of ${who(a.account_id)}? `,
              d.records === 1 ? "1 custom PTR will be reset." : `${d.records} custom PTRs will be reset.`), yes, " ", no));
         tr.after(row);
         no.focus();
@@ -270,7 +374,7 @@ export async function allocations(section) {
         on(yes, "click", async () => {
           try {
             await api("DELETE", `/v1/allocations/${a.id}`);
-            await load();
+            await pages.show();
           } catch (e) {
             row.firstChild.append(status(e.message, "error"));
           }
@@ -278,19 +382,36 @@ export async function allocations(section) {
       });
       return tr;
     }));
+    return r.next;
   }
   on(create, "submit", async (ev) => {
     ev.preventDefault();
     clearProblem({account_id: acct, prefix}, msg);
+    clear(done);
+    let id;
     try {
-      await api("POST", "/v1/allocations", {account_id: Number(acct.input.value), prefix: prefix.input.value.trim()});
+      id = await acct.resolve();
+    } catch (e) {
+      acct.error.textContent = e.message;
+      acct.input.setAttribute("aria-invalid", "true");
+      return;
+    }
+    if (id === null) {
+      acct.error.textContent = "Type an account id, or the start of a name and pick it from the list.";
+      acct.input.setAttribute("aria-invalid", "true");
+      return;
+    }
+    try {
+      const a = await api("POST", "/v1/allocations", {account_id: id, prefix: prefix.input.value.trim()});
       prefix.input.value = "";
-      await load();
+      const names = await accountNames([a.account_id]);
+      done.append(status(`Allocated ${a.prefix} to ${names.get(a.account_id) || `account ${a.account_id}`}.`, "ok"));
+      await pages.show();
     } catch (e) {
       if (e instanceof Problem) showProblem(e, {account_id: acct, prefix}, msg);
     }
   });
-  await load();
+  await pages.show();
   return null;
 }
 
@@ -425,9 +546,8 @@ function auditTable(items) {
 }
 
 export async function audit(section) {
-  const names = await accountNames();
   const ip = field("Address", "ip", {placeholder: "192.0.2.10"});
-  const account = field("Account", "account", {type: "select", options: [["", "any"], ...[...names].map(([id, n]) => [String(id), `${n} (${id})`])]});
+  const account = accountField("Account (empty: any)", "account");
   const action = field("Action", "action", {placeholder: "ptr.set, request.approve ..."});
   const msg = el("p", {class: "form-error", role: "alert"});
   const fm = form("filters", ip.wrap, account.wrap, action.wrap, el("button", {type: "submit"}, "Filter"), msg);
@@ -442,7 +562,14 @@ export async function audit(section) {
   async function load() {
     clearProblem(fields, msg);
     try {
-      const r = await api("GET", `/v1/audit${qs({ip: ip.input.value.trim(), account: account.input.value,
+      let who;
+      try {
+        who = await account.resolve();
+      } catch (e) {
+        account.error.textContent = e.message;
+        return;
+      }
+      const r = await api("GET", `/v1/audit${qs({ip: ip.input.value.trim(), account: who,
                                                   action: action.input.value.trim(), before: cursors[page], limit: 50})}`);
       out.replaceChildren(auditTable(r.items));
       cursors[page + 1] = r.next;

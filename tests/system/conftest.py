@@ -147,6 +147,22 @@ def field_errors(r):
     return {e["field"]: e["error"] for e in body.get("errors", [])}
 
 
+def all_items(client, path, params=None):
+    """Every item of a paged list route ({"items", "next"}), following "next" as ?after= to
+    the last page."""
+    params, items, cursors = dict(params or {}), [], set()
+    while True:
+        r = client.get(path, params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        items += body["items"]
+        if body["next"] is None:
+            return items
+        assert body["next"] not in cursors, f"{path}: the cursor {body['next']} came twice"
+        cursors.add(body["next"])
+        params["after"] = body["next"]
+
+
 def new_account(staff, name, role="customer"):
     r = staff.post("/v1/accounts", json={"name": name, "role": role})
     assert r.status_code == 201, r.text

@@ -29,7 +29,7 @@ import dns.zone
 import psycopg2
 import pytest
 
-from conftest import Client, new_account, problem, sql
+from conftest import Client, all_items, new_account, problem, sql
 from harness import Knot, Verifier, Zonegen, free_port, wait_until
 
 Z4 = "2.0.192.in-addr.arpa"
@@ -400,7 +400,7 @@ def test_allocation_deletion_removes_its_delegation(env):
         env.child.set_zone(CHILD6, child_zone6())
         assert env.customer.put("/v1/delegations/2001:db8:100:200::/56",
                                 json={"nameservers": NS}).status_code == 201
-    alloc = [a for a in s.get("/v1/allocations").json()["items"] if a["prefix"] == "2001:db8:100:200::/56"][0]
+    alloc = [a for a in all_items(s, "/v1/allocations") if a["prefix"] == "2001:db8:100:200::/56"][0]
     assert s.delete(f"/v1/allocations/{alloc['id']}").status_code == 204
     assert sql(env.db, "SELECT count(*) FROM delegations WHERE prefix = '2001:db8:100:200::/56'")[0][0] == 0
     rows = sql(env.db, "SELECT detail->>'allocation' FROM audit_log WHERE action = 'delegation.delete'"

@@ -19,7 +19,7 @@ import dns.reversename
 import pytest
 import requests
 
-from conftest import Client
+from conftest import Client, all_items
 from harness import BUILD, ROOT, Zonegen, wait_until
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -600,13 +600,40 @@ def test_staff_lookup_zones_allocations_and_accounts(env, browser):
     assert env.staff.get("/v1/zones/113.0.203.in-addr.arpa").status_code == 200
     shot(d, "staff-zones")
     go(d, "allocations")
-    # create one for B by the form; an overlapping one is refused with the API's detail
-    from selenium.webdriver.support.ui import Select
-    Select(css(d, "section.view select[name=account_id]")[0]).select_by_value(str(env.b_id))
+    # create one for B by the form, B picked from the names that begin with what is typed
+    # (a datalist of GET /v1/accounts?q=); an overlapping one is refused with the API's detail
+    acct = css(d, "section.view input[name=account_id]")[0]
+    acct.send_keys("cust-")
+    names = wait(d, lambda: {o.get_attribute("value"): o.get_attribute("textContent") for o in
+                             css(d, f"datalist#{acct.get_attribute('list')} option")}, "the names that match")
+    assert names.get(str(env.b_id)) == "cust-b (customer)" and names.get(str(env.a_id)) == f"{A_NAME} (customer)"
+    said = css(d, f"#{acct.get_attribute('list').replace('-names', '-said')}")[0]
+    assert said.get_attribute("id") in acct.get_attribute("aria-describedby").split()
+    wait(d, lambda: 'begin with "cust-"' in said.text, "how many match")
+    acct.clear()
+    acct.send_keys(str(env.b_id))  # what picking B's option puts in the field
+    wait(d, lambda: said.text == f"Account {env.b_id}: cust-b", "B named beside its id")
     pf = css(d, "section.view input[name=prefix]")[0]
     pf.send_keys("203.0.113.16/28" + Keys.ENTER)
     wait(d, lambda: [r for r in css(d, "tr[data-allocation]") if "203.0.113.16/28" in r.text and "cust-b" in r.text],
          "the new allocation")
+    wait(d, lambda: "Allocated 203.0.113.16/28 to cust-b." in text(d, "section.view > form"), "the form's status")
+    assert [a["account_id"] for a in env.staff.get("/v1/allocations", params={"ip": "203.0.113.17"}).json()["items"]] \
+        == [env.b_id]
+    # an exact name typed and not picked is that account; a name nobody has is refused in the field
+    acct.clear()
+    acct.send_keys("cust-b")
+    pf.send_keys("203.0.113.32/28" + Keys.ENTER)
+    wait(d, lambda: "Allocated 203.0.113.32/28 to cust-b." in text(d, "section.view > form"), "by the exact name")
+    acct.clear()
+    acct.send_keys("nobody-of-that-name")
+    pf.send_keys("203.0.113.48/28" + Keys.ENTER)
+    err = wait(d, lambda: [e for e in css(d, "section.view .field-error") if e.text], "the unknown name")[0]
+    assert "nobody-of-that-name" in err.text and acct.get_attribute("aria-invalid") == "true"
+    assert env.staff.get("/v1/allocations", params={"ip": "203.0.113.49"}).json()["items"] == []
+    pf.clear()
+    acct.clear()
+    acct.send_keys(str(env.b_id))
     pf.send_keys("203.0.113.20/30" + Keys.ENTER)
     err = wait(d, lambda: [e for e in css(d, "section.view .form-error, section.view .field-error") if e.text],
                "the overlap")[0]
@@ -625,6 +652,46 @@ def test_staff_lookup_zones_allocations_and_accounts(env, browser):
     assert_no_script_ran(d)
     name.send_keys(f"evil {XSS}" + Keys.ENTER)  # the same again: 409, shown in the form
     wait(d, lambda: [e for e in css(d, "section.view .form-error, section.view .field-error") if e.text], "the 409")
+
+
+def test_allocations_page_by_page_with_names_of_what_is_shown(env, browser):
+    """The allocations page shows 100 at a time (a provider has 1,000,000): Next and Previous
+    walk GET /v1/allocations by its cursor, every allocation once; the account column is
+    filled with the names of the accounts on the page only (?ids=), never by fetching every
+    account."""
+    d = browser
+    many = env.staff.post("/v1/accounts", json={"name": "many-allocs", "role": "customer"}).json()
+    for i in range(130):  # IPv6, after every IPv4 allocation of the suite
+        r = env.staff.post("/v1/allocations", json={"account_id": many["id"], "prefix": f"2001:db8:300:{i:x}::/64"})
+        assert r.status_code == 201, r.text
+    everything = all_items(env.staff, "/v1/allocations")
+    assert 100 < len(everything) <= 200
+    go(d, "lookup")
+    d.execute_script("performance.clearResourceTimings()")
+    go(d, "allocations")
+    pager = lambda: {b.text: b for b in css(d, "section.view .pager button")}  # noqa: E731
+    wait(d, lambda: len(css(d, "tr[data-allocation]")) == 100, "a full first page")
+    first = [e.get_attribute("data-allocation") for e in css(d, "tr[data-allocation]")]
+    assert not pager()["Previous"].is_enabled() and pager()["Next"].is_enabled()
+    assert text(d, "section.view .pager [role=status]") == "Page 1"
+    pager()["Next"].click()
+    wait(d, lambda: text(d, "section.view .pager [role=status]") == "Page 2", "the second page")
+    wait(d, lambda: len(css(d, "tr[data-allocation]")) == len(everything) - 100, "the rest")
+    second = [e.get_attribute("data-allocation") for e in css(d, "tr[data-allocation]")]
+    assert not pager()["Next"].is_enabled() and pager()["Previous"].is_enabled()
+    assert first + second == [str(a["id"]) for a in everything]  # by prefix, each once
+    rows = {r.get_attribute("data-allocation"): r for r in css(d, "tr[data-allocation]")}
+    mine = [a for a in everything if a["account_id"] == many["id"] and str(a["id"]) in rows]
+    assert mine and all(rows[str(a["id"])].find_element(By.CSS_SELECTOR, ".account-name").text == "many-allocs"
+                        for a in mine)
+    shot(d, "staff-allocations-page-2")
+    pager()["Previous"].click()
+    wait(d, lambda: [e.get_attribute("data-allocation") for e in css(d, "tr[data-allocation]")] == first,
+         "back to the first page")
+    asked = [u for u in d.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+             if "/v1/accounts" in u]
+    assert asked and all("ids=" in u for u in asked), asked
+    assert_no_script_ran(d)
 
 
 def test_token_shown_once_and_revoked_token_ends_the_session(env, browser):

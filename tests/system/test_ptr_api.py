@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 import harness
-from conftest import Client
+from conftest import Client, all_items
 from harness import bind_same_port, wait_until
 
 # Knot is shared by the whole session: these zone names belong to this module only.
@@ -1028,7 +1028,7 @@ def test_allocation_delete_racing_puts(env):
     survives in the deleted allocation (db/migrations/003: table locks, not row locks)."""
     net = "192.0.2.64/28"
     _, _, token = make_customer(env, "ptr-cust-race", [net])
-    alloc = [a["id"] for a in env.staff.get("/v1/allocations").json()["items"] if a["prefix"] == net][0]
+    alloc = [a["id"] for a in all_items(env.staff, "/v1/allocations") if a["prefix"] == net][0]
     codes = [[] for _ in range(8)]
     started = threading.Barrier(9)
 

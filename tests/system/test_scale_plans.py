@@ -308,6 +308,13 @@ def test_hot_statements_read_a_bounded_number_of_pages(scaled):
             big_alloc = q("SELECT id FROM allocations WHERE account_id = %s ORDER BY prefix LIMIT 1", (BIG,))
             big_prefix = q("SELECT prefix::text FROM allocations WHERE id = %s", (big_alloc,))
             req = q("SELECT id FROM ptr_requests WHERE account_id = %s ORDER BY id DESC LIMIT 1", (BIG,))
+            mid_account = q("SELECT id FROM accounts ORDER BY id OFFSET %s LIMIT 1", (scale.N_ACCOUNTS // DIV // 2,))
+            mid_name = q("SELECT name FROM accounts WHERE name LIKE 'customer-%%' ORDER BY name COLLATE \"C\""
+                         " OFFSET %s LIMIT 1", (scale.N_ACCOUNTS // DIV // 2,))
+            mid_alloc = q("SELECT prefix::text FROM allocations l ORDER BY l.prefix OFFSET %s LIMIT 1",
+                          (4 * scale.N_ALLOC_EACH // DIV // 2,))
+            no_alloc = q("SELECT max(id) + 1 FROM accounts")
+            many_ids = "{%s}" % ",".join(str(i) for i in range(1, 400, 2))  # the panel's ?ids=, 200 of them
             L = LIMIT + 1
             cases = [
                 # the token (every request), the GET and PUT lookups
@@ -379,7 +386,36 @@ def test_hot_statements_read_a_bounded_number_of_pages(scaled):
                 ("a page of addresses", "db/addresses.c", "st_addr_page", ("10.0.0.0", 0, 255), PER_ADDRESS * 256),
                 ("allocation held", "db/addresses.c", "st_alloc_holds", (BIG, big_prefix), ONCE),
                 ("one allocation", "db/addresses.c", "st_alloc_get", (big_alloc,), ONCE),
-                ("allocation of an address", "db/addresses.c", "st_alloc_containing", (big_ip,), ONCE),
+                ("allocation of an address", "db/staff.c", "st_alloc_list_ip", (big_ip, None, None), ONCE),
+                ("allocation of an address, filtered", "db/staff.c", "st_alloc_list_ip",
+                 (big_ip, BIG, "0.0.0.0/0"), ONCE),
+                # GET /v1/allocations: every allocation by prefix, an account's (the panel's pages)
+                ("allocations", "db/staff.c", "st_alloc_list_first", (L,), PER_ROW_LIST * L + ONCE),
+                ("allocations, deep page", "db/staff.c", "st_alloc_list", (mid_alloc, L), PER_ROW_LIST * L + ONCE),
+                ("reseller's allocations", "db/staff.c", "st_alloc_list_account_first", (BIG, L), ONCE),
+                ("reseller's allocations, next page", "db/staff.c", "st_alloc_list_account", (BIG, big_prefix, L),
+                 ONCE),
+                ("allocations of an account with none", "db/staff.c", "st_alloc_list_account_first",
+                 (no_alloc, L), ONCE),
+                # GET /v1/accounts: by id, by role (the few staff accounts: read past every customer
+                # by the primary key), by ids (the panel's names), by name prefix (its picker)
+                ("accounts", "db/staff.c", "st_account_list", (0, L), PER_ROW_LIST * L + ONCE),
+                ("accounts, deep page", "db/staff.c", "st_account_list", (mid_account, L), PER_ROW_LIST * L + ONCE),
+                ("staff accounts", "db/staff.c", "st_account_list_role", ("staff", 0, L), ONCE),
+                ("customer accounts, deep page", "db/staff.c", "st_account_list_role", ("customer", mid_account, L),
+                 PER_ROW_LIST * L + ONCE),
+                ("accounts by ids", "db/staff.c", "st_account_list_ids", (many_ids, 0, None, L),
+                 PER_ROW_LIST * L + ONCE),
+                ("staff accounts by ids", "db/staff.c", "st_account_list_ids", (many_ids, 0, "staff", L),
+                 PER_ROW_LIST * 200 + ONCE),
+                ("accounts by name", "db/staff.c", "st_account_search", ("customer-", "customer.", "", L),
+                 PER_ROW_LIST * L + ONCE),
+                ("accounts by name, deep page", "db/staff.c", "st_account_search",
+                 ("customer-", "customer.", mid_name, L), PER_ROW_LIST * L + ONCE),
+                ("accounts by a name nobody has", "db/staff.c", "st_account_search", ("nobody", "nobodz", "", L),
+                 ONCE),
+                ("accounts by a name prefix with no end", "db/staff.c", "st_account_search_open",
+                 ("\U0010FFFF", "", L), ONCE),
                 ("delegation context", "db/deleg.c", "st_ctx", (big_prefix,), ONCE),
                 ("a customer's delegations", "db/deleg.c", "st_list", (BIG, None, L, None), ONCE),
                 ("lame delegations", "db/deleg.c", "st_list", (None, None, L, "lame"), ONCE),
@@ -703,6 +739,17 @@ def test_list_routes_page_all_the_way_through(scaled):
                  "before", "id", rows("SELECT id FROM ptr_requests WHERE state = 'pending_review' ORDER BY id DESC"),
                  ("db/ptr.c", "st_request_list_state", lambda c: ("pending_review", c or FIRST, LIMIT)),
                  PER_ROW_LIST),
+                ("GET /v1/accounts", staff, "/v1/accounts", {}, "after", "id",
+                 rows("SELECT id FROM accounts ORDER BY id"),
+                 ("db/staff.c", "st_account_list", lambda c: (c or 0, LIMIT + 1)), PER_ROW_LIST),
+                ("GET /v1/accounts?q=customer-1", staff, "/v1/accounts", {"q": "customer-1"}, "after", "name",
+                 sorted(rows("SELECT name FROM accounts WHERE starts_with(name, 'customer-1')"),
+                        key=lambda n: n.encode()),
+                 ("db/staff.c", "st_account_search", lambda c: ("customer-1", "customer-2", c or "", LIMIT + 1)),
+                 PER_ROW_LIST),
+                ("GET /v1/allocations", staff, "/v1/allocations", {}, "after", "prefix",
+                 rows("SELECT l.prefix::text FROM allocations l ORDER BY l.prefix"),
+                 ("db/staff.c", "st_alloc_list", lambda c: (c or "0.0.0.0/0", LIMIT + 1)), PER_ROW_LIST),
                 ("GET /v1/zones", staff, "/v1/zones", {}, "after", "prefix",
                  rows("SELECT z.prefix::text FROM reverse_zones z ORDER BY z.prefix"),
                  ("db/staff.c", "st_zone_list", lambda c: (c or "0.0.0.0/0", LIMIT + 1)), PER_ROW_ZONE),

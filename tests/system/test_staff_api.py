@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import Client, field_errors, new_account, problem, sql  # noqa: F401
+from conftest import Client, all_items, field_errors, new_account, problem, sql  # noqa: F401
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -106,7 +106,7 @@ def test_account_get_shows_allocations_and_tokens_but_no_secrets(staff, db):
 def test_account_create_rejects_bad_bodies(staff, body, field):
     errors = field_errors(staff.post("/v1/accounts", json=body))
     assert field in errors
-    assert "ok-name" not in [a["name"] for a in staff.get("/v1/accounts").json()["items"]]
+    assert "ok-name" not in [a["name"] for a in all_items(staff, "/v1/accounts")]
 
 
 def test_account_create_conflicts_and_media_types(staff):
@@ -188,6 +188,111 @@ def test_revoked_staff_token_gets_401(api, staff):
     problem(ops.post("/v1/accounts", json={"name": "via-revoked", "role": "customer"}), 401)
 
 
+def pages(client, path, params, limit):
+    """The pages of a list route at ?limit=limit from the first to the last: [(items, next)].
+    Checks that each page is at most limit long and that next is the page's last key."""
+    out, after = [], None
+    for _ in range(1000):
+        r = client.get(path, params=dict(params, limit=limit, **({"after": after} if after is not None else {})))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert set(body) == {"items", "next"} and len(body["items"]) <= limit
+        out.append((body["items"], body["next"]))
+        after = body["next"]
+        if after is None:
+            return out
+        assert len(body["items"]) == limit
+    raise AssertionError(f"{path} {params}: no last page")
+
+
+def test_accounts_page_by_id_all_the_way_through(staff, db):
+    """GET /v1/accounts: pages of ?limit= accounts by id, next the page's last id while more
+    follow (null on the last page, also when it is full), ?after= the next page; every
+    account once, with ?role= too, as the database has them."""
+    for i in range(13):
+        new_account(staff, f"pager-{i:02}", "staff" if i % 4 == 0 else "customer")
+    for params in ({}, {"role": "customer"}, {"role": "staff"}):
+        want = [r[0] for r in sql(db, "SELECT id FROM accounts WHERE %s::text IS NULL OR role = %s ORDER BY id",
+                                  params.get("role"), params.get("role"))]
+        assert len(want) > 3
+        for limit in (1, 3, len(want)):
+            got = pages(staff, "/v1/accounts", params, limit)
+            ids = [a["id"] for items, _ in got for a in items]
+            assert ids == want, (params, limit)
+            assert all(nxt == items[-1]["id"] for items, nxt in got[:-1])
+            assert len(got) == -(-len(want) // limit), (params, limit)  # no empty last page
+            if params:
+                assert all(a["role"] == params["role"] for items, _ in got for a in items)
+    first = staff.get("/v1/accounts", params={"limit": 2}).json()
+    assert first["next"] == first["items"][1]["id"]
+    after = staff.get("/v1/accounts", params={"limit": 2, "after": first["next"]}).json()
+    assert after["items"][0]["id"] > first["next"]
+    assert staff.get("/v1/accounts", params={"after": 10**17}).json() == {"items": [], "next": None}
+
+
+def test_accounts_by_ids(staff, db):
+    """?ids=: the accounts of those ids (the panel's names of what it shows), by id, unknown
+    ones left out; with ?role= and the cursor."""
+    made = [new_account(staff, f"named-{i}", "staff" if i == 2 else "customer") for i in range(5)]
+    ids = [a["id"] for a in made]
+    picked = f"{ids[3]},{ids[0]},987654,{ids[2]},{ids[0]}"
+    body = staff.get("/v1/accounts", params={"ids": picked}).json()
+    assert body == {"items": [made[0], made[2], made[3]], "next": None}
+    assert staff.get("/v1/accounts", params={"ids": picked, "role": "customer"}).json()["items"] == [made[0],
+                                                                                                   made[3]]
+    got = pages(staff, "/v1/accounts", {"ids": ",".join(map(str, ids))}, 2)
+    assert [a for items, _ in got for a in items] == made and len(got) == 3
+    assert staff.get("/v1/accounts", params={"ids": picked, "after": ids[2]}).json()["items"] == [made[3]]
+    many = ",".join(str(i) for i in range(1, 201))
+    assert staff.get("/v1/accounts", params={"ids": many, "limit": 1000}).status_code == 200
+
+
+def test_accounts_search_by_name_prefix(staff, db):
+    """?q=: the accounts whose name begins with q, by name in byte (code point) order, paged
+    by name; exact at the edges of the prefix's range (the last code point raised by one,
+    core_text_prefix_end) and for a prefix with no end (U+10FFFF)."""
+    names = ["find-a", "find-b", "find-ab", "find-", "find-\u00fc", "find-\u00fcber", "find-z",
+             "find-\U0001F600", "find-\uffff", "find-\U0010FFFF", "find-\U0010FFFFz", "find.", "finder",
+             "Find-upper", "find-\u00fd", "\U0010FFFF", "\U0010FFFF\U0010FFFF", "\U0010FFFFx"]
+    for n in names:
+        new_account(staff, n)
+    everyone = [r[0] for r in sql(db, "SELECT name FROM accounts")]
+
+    def want(q):
+        return sorted((n for n in everyone if n.startswith(q)), key=lambda n: n.encode())
+
+    for q in ("find-", "find", "find-\u00fc", "find-\U0010FFFF", "\U0010FFFF", "find-a", "Find", "nobody"):
+        for limit in (1, 2, 100):
+            got = pages(staff, "/v1/accounts", {"q": q}, limit)
+            assert [a["name"] for items, _ in got for a in items] == want(q), (q, limit)
+            assert all(nxt == items[-1]["name"] for items, nxt in got[:-1])
+    assert len(want("find-")) == 12
+    one = staff.get("/v1/accounts", params={"q": "find-\u00fcb"}).json()
+    assert [a["name"] for a in one["items"]] == ["find-\u00fcber"] and one["next"] is None
+    assert set(one["items"][0]) == {"id", "name", "role", "created_at"}
+
+
+@pytest.mark.parametrize("params", [
+    {"after": "0"}, {"after": "-1"}, {"after": "abc"}, {"after": ""}, {"after": "1.5"},
+    {"limit": "0"}, {"limit": "1001"}, {"limit": "ten"}, {"limit": ""},
+    {"role": "admin"},
+    {"ids": ""}, {"ids": "1,,2"}, {"ids": "1,"}, {"ids": ",1"}, {"ids": "a"}, {"ids": "0"}, {"ids": "1;2"},
+    {"ids": ",".join(str(i) for i in range(1, 202))},
+    {"q": ""}, {"q": "x" * 201}, {"q": "find", "role": "customer"}, {"q": "find", "ids": "1"},
+])
+def test_accounts_list_rejects_bad_parameters(staff, params):
+    body = problem(staff.get("/v1/accounts", params=params), 400)
+    assert body["parameter"] == next(iter(params))
+
+
+def test_accounts_search_rejects_what_no_name_is(staff):
+    # bytes that are not UTF-8, in the name prefix and in its cursor
+    for query in ("q=%FF", "q=find%C3", "q=%ED%A0%80", "q=find&after=%FF"):
+        body = problem(staff.get(f"/v1/accounts?{query}"), 400)
+        assert body["parameter"] == ("after" if "after" in query else "q")
+    assert staff.get("/v1/accounts", params={"q": "x" * 200}).status_code == 200
+
+
 # ---- every route is for staff only ----
 
 STAFF_ROUTES = [
@@ -217,7 +322,7 @@ def test_customers_get_403_and_anonymous_401_on_every_staff_route(api, staff, an
         assert "staff" in b["detail"]
         problem(anon.req(method, path, **kw), 401)
     assert sql(db, "SELECT count(*) FROM audit_log")[0][0] == before
-    assert "sneaky" not in [a["name"] for a in staff.get("/v1/accounts").json()["items"]]
+    assert "sneaky" not in [a["name"] for a in all_items(staff, "/v1/accounts")]
 
 
 # ---- allocations ----
@@ -249,6 +354,69 @@ def test_allocations_create_list(staff, db):
 
     rows = audit_rows(db, "allocation.create", f"allocation {al['id']}")
     assert len(rows) == 1 and rows[0][2] == "198.51.100.0/25" and rows[0][3] == {"account": a["id"]}
+
+
+def test_allocations_page_by_prefix_all_the_way_through(staff, db):
+    """GET /v1/allocations: pages of ?limit= allocations by prefix (IPv4 first), next the
+    page's last prefix while more follow, ?after= the next page; every allocation once, with
+    ?account_id= (by (account, prefix)) too, as the database has them."""
+    owners = [new_account(staff, f"paged-alloc-{i}") for i in range(3)]
+    for i in range(12):
+        o = owners[i % 3]["id"]
+        assert staff.post("/v1/allocations", json={"account_id": o, "prefix": f"100.70.{i}.0/24"}).status_code == 201
+        assert staff.post("/v1/allocations", json={"account_id": o,
+                                                   "prefix": f"2001:db8:70:{i:x}00::/56"}).status_code == 201
+    cases = [({}, sql(db, "SELECT l.prefix::text FROM allocations l ORDER BY l.prefix"))]
+    for o in owners:
+        cases.append(({"account_id": o["id"]},
+                      sql(db, "SELECT l.prefix::text FROM allocations l WHERE l.account_id = %s ORDER BY l.prefix",
+                          o["id"])))
+    for params, rows in cases:
+        want = [r[0] for r in rows]
+        assert len(want) >= 8
+        for limit in (1, 3, len(want)):
+            got = pages(staff, "/v1/allocations", params, limit)
+            assert [a["prefix"] for items, _ in got for a in items] == want, (params, limit)
+            assert all(nxt == items[-1]["prefix"] for items, nxt in got[:-1])
+            assert len(got) == -(-len(want) // limit)
+            if params:
+                assert all(a["account_id"] == params["account_id"] for items, _ in got for a in items)
+    page = staff.get("/v1/allocations", params={"after": "100.70.10.0/24", "account_id": owners[1]["id"],
+                                                "limit": 1}).json()
+    assert [a["prefix"] for a in page["items"]] == ["2001:db8:70:100::/56"]
+    assert page["next"] == "2001:db8:70:100::/56"
+    # an address is the prefix of itself (a /32, which sorts after the /24 it starts), as for zones
+    page = staff.get("/v1/allocations", params={"after": "100.70.11.0", "limit": 1}).json()
+    assert [a["prefix"] for a in page["items"]] == [r[0] for r in sql(
+        db, "SELECT l.prefix::text FROM allocations l WHERE l.prefix > '100.70.11.0/32' ORDER BY l.prefix LIMIT 1")]
+    assert page["items"][0]["prefix"] != "100.70.11.0/24"
+
+
+def test_allocation_of_an_address_with_the_other_filters(staff):
+    """?ip=: the one allocation holding the address (the panel's lookup), in the same page
+    shape (next null), filtered further by ?account_id= and ?after=."""
+    a = new_account(staff, "holder-a")
+    b = new_account(staff, "holder-b")
+    al = staff.post("/v1/allocations", json={"account_id": a["id"], "prefix": "100.71.0.0/25"}).json()
+    staff.post("/v1/allocations", json={"account_id": b["id"], "prefix": "100.71.0.128/25"})
+    assert staff.get("/v1/allocations", params={"ip": "100.71.0.77"}).json() == {"items": [al], "next": None}
+    assert staff.get("/v1/allocations", params={"ip": "100.71.0.77", "account_id": a["id"]}).json()["items"] == [al]
+    assert staff.get("/v1/allocations", params={"ip": "100.71.0.77", "account_id": b["id"]}).json() == {
+        "items": [], "next": None}
+    assert staff.get("/v1/allocations", params={"ip": "100.71.0.77", "after": "100.70.0.0/16"}).json()["items"] == [al]
+    assert staff.get("/v1/allocations", params={"ip": "100.71.0.77", "after": "100.71.0.0/25"}).json()["items"] == []
+    assert staff.get("/v1/allocations", params={"ip": "100.71.1.1"}).json() == {"items": [], "next": None}
+
+
+@pytest.mark.parametrize("params", [
+    {"after": "nonsense"}, {"after": "100.70.0.1/24"}, {"after": "100.70.0.0/33"}, {"after": ""},
+    {"after": "2001:db8::/129"},
+    {"limit": "0"}, {"limit": "1001"}, {"limit": "ten"}, {"limit": "-5"},
+    {"account_id": "x"}, {"ip": "100.70.0.0/24"},
+])
+def test_allocations_list_rejects_bad_parameters(staff, params):
+    body = problem(staff.get("/v1/allocations", params=params), 400)
+    assert body["parameter"] == next(iter(params))
 
 
 def test_allocation_overlap_is_409_naming_the_existing_one(staff):
@@ -305,7 +473,7 @@ def test_allocation_delete_resets_custom_ptrs_inside_it(staff, db):
     assert sql(db, "SELECT state FROM ptr_requests WHERE ip = '203.0.113.11'") == [("superseded",)]
     assert sql(db, "SELECT count(*) FROM zone_changes WHERE zone_id = %s", zone_id)[0][0] >= 1
     assert staff.get(f"/v1/zones/{zone['name']}").json()["records"] == 1
-    assert al not in staff.get("/v1/allocations").json()["items"]
+    assert al not in all_items(staff, "/v1/allocations")
     resets = sql(db, "SELECT host(ip), old_value, actor_name, detail FROM audit_log WHERE action = 'ptr.reset'"
                      " AND detail->>'allocation' = %s ORDER BY ip", str(al["id"]))
     assert resets == [("203.0.113.10", "mail.customer.example.com", "staff-admin", {"allocation": al["id"]}),

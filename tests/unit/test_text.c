@@ -1,5 +1,7 @@
-/* test_text.c - unit tests for core/text: what an account name may hold. */
+/* test_text.c - unit tests for core/text: what an account name may hold, UTF-8, and the end
+ * of a name prefix's range. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -86,11 +88,76 @@ static void test_name_length(void **state)
 	assert_null(core_text_name_problem(s, 200, why));
 }
 
+static const struct {
+	const char *in;
+	bool valid;
+} utf8[] = {
+    {"", true},
+    {"plain", true},
+    {"M\xc3\xbcller", true},
+    {"\xe6\x97\xa5", true},
+    {"\xf0\x9f\x98\x80", true},
+    {"\xf4\x8f\xbf\xbf", true},  /* U+10FFFF */
+    {"\xed\x9f\xbf", true},      /* U+D7FF */
+    {"\xc3", false},             /* cut short */
+    {"\xc0\xaf", false},         /* overlong '/' */
+    {"\xe0\x80\xaf", false},     /* overlong */
+    {"\xed\xa0\x80", false},     /* U+D800, a surrogate */
+    {"\xf4\x90\x80\x80", false}, /* past U+10FFFF */
+    {"\xff", false},
+    {"a\x80", false}, /* a lone continuation byte */
+};
+
+static void test_utf8_valid(void **state)
+{
+	for (size_t i = 0; i < N(utf8); i++)
+		if (core_text_utf8_valid(utf8[i].in, strlen(utf8[i].in)) != utf8[i].valid)
+			fail_msg("case %zu: '%s' should be %s", i, utf8[i].in,
+			         utf8[i].valid ? "valid" : "invalid");
+}
+
+static const struct {
+	const char *prefix;
+	const char *end; /* "" when there is none */
+} ends[] = {
+    {"acme", "acmf"},
+    {"a", "b"},
+    {"customer-1", "customer-2"},
+    {"z", "{"},
+    {"\x7f", "\xc2\x80"},                       /* one byte to two */
+    {"M\xc3\xbc", "M\xc3\xbd"},                 /* U+00FC to U+00FD */
+    {"\xdf\xbf", "\xe0\xa0\x80"},               /* U+07FF to U+0800 */
+    {"\xed\x9f\xbf", "\xee\x80\x80"},           /* U+D7FF to U+E000, past the surrogates */
+    {"\xef\xbf\xbf", "\xf0\x90\x80\x80"},       /* U+FFFF to U+10000 */
+    {"ab\xf4\x8f\xbf\xbf", "ac"},               /* a trailing U+10FFFF dropped */
+    {"a\xf4\x8f\xbf\xbf\xf4\x8f\xbf\xbf", "b"}, /* two */
+    {"\xf4\x8f\xbf\xbf", ""},                   /* all U+10FFFF: none */
+    {"", ""},
+};
+
+static void test_prefix_end(void **state)
+{
+	for (size_t i = 0; i < N(ends); i++) {
+		char out[16];
+		memset(out, 'x', sizeof(out));
+		size_t len = core_text_prefix_end(ends[i].prefix, out, strlen(ends[i].prefix) + 2);
+		if (len != strlen(ends[i].end) || strcmp(out, ends[i].end) != 0)
+			fail_msg("case %zu: got '%s' (%zu), want '%s'", i, out, len, ends[i].end);
+		if (!core_text_utf8_valid(out, len))
+			fail_msg("case %zu: the end is not UTF-8", i);
+		/* it sorts after the prefix and after the prefix with anything after it */
+		if (len && (strcmp(out, ends[i].prefix) <= 0))
+			fail_msg("case %zu: the end does not sort after the prefix", i);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_name_table),
 	    cmocka_unit_test(test_name_length),
+	    cmocka_unit_test(test_utf8_valid),
+	    cmocka_unit_test(test_prefix_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
