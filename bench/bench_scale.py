@@ -169,7 +169,8 @@ def setup(pg):
     wait_until(lambda: "NOERROR" in subprocess.run(["kdig", "-p", str(knot.port), "@127.0.0.1", f"a0.{DOMAIN}", "A"],
                                                    stdout=subprocess.PIPE, text=True).stdout, what="forward zone")
     e.knot = knot
-    e.api = Api(e.db, {"resolvers": f"127.0.0.1:{knot.port}", "verify_timeout_ms": 1000, "verify_retries": 1})
+    e.api = Api(e.db, {"resolvers": f"127.0.0.1:{knot.port}", "verify_timeout_ms": 1000, "verify_retries": 1,
+                               **dict(kv.split("=", 1) for kv in os.environ.get("RDNS_BENCH_API_EXTRA", "").split() if kv)})
     e.api.start()
     e.dir = e.api.dir
     e.staff_id = sql(e.db, "INSERT INTO accounts (name, role) VALUES ('bench-staff-' || md5(random()::text), "
