@@ -316,6 +316,12 @@ def bench_put(e):
           f"{ratio:.2f}", ">= 5.00", ratio >= 5)
     t.row("changes/s per round", " ".join(fmt(r["ok_rate"], nd=0) for r in ours),
           " ".join(fmt(r["ok_rate"], nd=0) for r in base))
+    # each of our rounds against the PowerDNS round right after it: the machine's speed drifts
+    # (this shared kind ran the same build 30% apart within ten minutes), less so within a pair
+    paired = [r["ok_rate"] / p["ok_rate"] for r, p in zip(ours, base) if p["ok_rate"]]
+    if paired:
+        t.row("ratio per round (ours / the PowerDNS round after it); median", " ".join(f"{x:.2f}" for x in paired),
+              "-", f"{median(paired):.2f}")
     t.row("errors: non-200 + socket errors, all rounds", f"{bad} + {socks}", "-", "-", "0", bad == 0 and socks == 0)
     t.row("accounts that made changes; requests applied / made", f"{accounts[0]:,}; {accounts[1]:,} / {accounts[2]:,}")
     t.row("PUT latency p50 / p99, best round", f"{o['p50_us'] / 1000:.1f} / {o['p99_us'] / 1000:.1f} ms",
