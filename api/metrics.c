@@ -21,7 +21,7 @@ static const uint64_t batch_sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 static struct {
 	core_metrics_t *reg;
 	core_metric_t *requests, *duration, *refused;
-	core_metric_t *checks, *verifications, *verify_duration, *verify_refused;
+	core_metric_t *checks, *verifications, *verify_duration, *verify_refused, *verify_inline;
 	core_metric_t *batch_size, *batch_failed;
 	core_metric_t *diag_findings; /* issue #18 */
 	core_metric_t *db_errors, *db_reconnects;
@@ -86,6 +86,11 @@ int api_metrics_init(const rdns_conf_t *conf)
 	                    "Verifications not started: busy (verify_max_inflight, 503), account "
 	                    "(verify_per_account, 429).",
 	                    L_reason, NULL, 0, 1);
+	M.verify_inline =
+	    core_metric_new(m, C, "rdns_api_verify_inline_total",
+	                    "Verifications tried on the HTTP worker first (verify_inline_ms): answered "
+	                    "there, or handed_off to a verification thread to run again.",
+	                    L_outcome, NULL, 0, 1);
 	M.batch_size =
 	    core_metric_new(m, H, "rdns_api_batch_size",
 	                    "Items per group commit (group ptr: PTR changes) or grouped lookup (group "
@@ -116,6 +121,8 @@ int api_metrics_init(const rdns_conf_t *conf)
 	core_metric_l1(M.verifications, "error");
 	core_metric_l1(M.verify_refused, "busy");
 	core_metric_l1(M.verify_refused, "account");
+	core_metric_l1(M.verify_inline, "answered");
+	core_metric_l1(M.verify_inline, "handed_off");
 	core_metric_l1(M.batch_size, "ptr");
 	core_metric_l1(M.batch_size, "auth");
 	core_metric_l1(M.batch_failed, "ptr");
@@ -209,6 +216,12 @@ void api_metrics_verify(const vf_verdict_t *v, int rc, uint64_t ns)
 void api_metrics_verify_refused(const char *reason)
 {
 	core_series_add(core_metric_l1(M.verify_refused, reason), 1);
+}
+
+void api_metrics_verify_inline(bool answered)
+{
+	if (M.reg)
+		core_series_add(core_metric_l1(M.verify_inline, answered ? "answered" : "handed_off"), 1);
 }
 
 void api_metrics_diag(const char *const *ids, const char *const *statuses, size_t n)

@@ -27,6 +27,9 @@ void api_metrics_refused(unsigned status, const char *reason);
 void api_metrics_verify(const vf_verdict_t *v, int rc, uint64_t ns);
 /* A verification not started: "busy" (verify_max_inflight), "account" (verify_per_account). */
 void api_metrics_verify_refused(const char *reason);
+/* A verification tried on the HTTP worker first (verify_inline_ms): answered there, or
+ * handed to a verification thread to run again. */
+void api_metrics_verify_inline(bool answered);
 /* A finished diagnosis (issue #18): the status of each of its n findings, by id
  * ("ptr_published", ...) and status ("pass", "warn", "fail", "skip"). */
 void api_metrics_diag(const char *const *ids, const char *const *statuses, size_t n);

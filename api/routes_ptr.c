@@ -330,6 +330,39 @@ static void put_decide(api_req_t *r)
 	free(checks_text);
 }
 
+/* A verification tried on this worker first, its queries given verify_inline_ms in all
+ * and no retry: a resolver that has the name cached answers within a millisecond, and the
+ * hand-off to a verification thread and back costs more than that (issue #17, S2: 35 us
+ * of rdns-api's CPU a PUT, a third of it; bench/README). The verdict is kept only when its
+ * lookup settled (vf_verdict_t.dns_unsettled): the same checks on the same answers as a
+ * verification thread would run. Otherwise it is dropped and the whole verification runs
+ * again there, with the full timeouts, retries and deadline, so a name that is slow to
+ * resolve holds this worker's other connections up for verify_inline_ms at most. True:
+ * answered here (r owns the job). */
+static bool put_verify_inline(api_req_t *r, put_job_t *j)
+{
+	long ms = r->conf->verify_inline_ms;
+	if (ms <= 0)
+		return false;
+	vf_verify_conf_t quick = j->vc;
+	quick.query_timeout_ms = quick.deadline_ms = (int)ms;
+	quick.retries = 0;
+	uint64_t t0 = core_metrics_now_ns();
+	int err = vf_verify(&quick, &j->a, j->hostname, j->force, &j->v);
+	if (err != RDNS_OK || j->v.dns_unsettled) {
+		api_metrics_verify_inline(false);
+		memset(&j->v, 0, sizeof(j->v));
+		return false;
+	}
+	api_metrics_verify_inline(true);
+	api_metrics_verify(&j->v, err, core_metrics_now_ns() - t0);
+	j->err = RDNS_OK;
+	r->job = j;
+	r->job_free = free;
+	put_decide(r);
+	return true;
+}
+
 static void ptr_put(api_req_t *r)
 {
 	core_addr_t a;
@@ -356,6 +389,8 @@ static void ptr_put(api_req_t *r)
 	job->force = force;
 	job->wait = body.wait;
 	vf_verify_conf_from(r->conf, &job->vc);
+	if (put_verify_inline(r, job))
+		return;
 	if (!api_offload(r, job, free, put_verify, put_decide))
 		return; /* answered 429 or 503; r frees the job */
 }

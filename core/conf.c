@@ -88,6 +88,10 @@ const conf_opt_t conf_options[] = {
      "retries of a forward-check query", CONF_ANY, 0, NULL, 0},
     {"verify_deadline_ms", CONF_INT, "5000", 100, 120000, OFF(verify_deadline_ms), "api,verifier",
      "deadline of one whole verification", CONF_ANY, 0, NULL, 0},
+    {"verify_inline_ms", CONF_INT, "2", 0, 50, OFF(verify_inline_ms), "api",
+     "a verification is first tried on the HTTP worker, its queries given this long in all and no "
+     "retry; one not settled by then runs again, whole, on a verification thread (0: always there)",
+     CONF_ANY, 0, NULL, 0},
     {"verify_threads", CONF_INT, "32", 1, 1024, OFF(verify_threads), "api",
      "threads that run verifications (their DNS queries), off the HTTP workers", CONF_ANY, 0, NULL, 0},
     {"verify_max_inflight", CONF_INT, "256", 1, 65536, OFF(verify_max_inflight), "api",

@@ -36,6 +36,7 @@ typedef struct {
 	long verify_timeout_ms;
 	long verify_retries;
 	long verify_deadline_ms;
+	long verify_inline_ms;
 	long verify_threads;
 	long verify_max_inflight;
 	long verify_per_account;

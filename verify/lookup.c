@@ -260,6 +260,12 @@ bool vf_lookup_retryable(const vf_lookup_t *l)
 	return false;
 }
 
+bool vf_lookup_settled(const vf_lookup_t *l)
+{
+	return l->matched || l->chain_state != VF_CHAIN_OK || l->kind == VF_LOOKUP_ADDRS ||
+	       l->kind == VF_LOOKUP_NXDOMAIN || l->kind == VF_LOOKUP_NODATA;
+}
+
 bool vf_lookup_conclusive(const vf_lookup_t *l)
 {
 	if (l->matched)

@@ -99,4 +99,10 @@ bool vf_lookup_retryable(const vf_lookup_t *l);
  * Pure. */
 bool vf_lookup_conclusive(const vf_lookup_t *l);
 
+/* Whether the lookup ended on answers that settle it, matched or not: addresses (the one
+ * asked about or others), NXDOMAIN, NODATA, a CNAME loop or a chain too long. Not: a
+ * timeout or the deadline, an error rcode, answers that do not parse, resolvers that cannot
+ * be reached, after any of which another try could end otherwise. Pure. */
+bool vf_lookup_settled(const vf_lookup_t *l);
+
 #endif

@@ -48,6 +48,10 @@ typedef struct {
 	/* the forward check failed on a definite answer about the name (vf_lookup_conclusive):
 	 * re-verification calls a record drifted only then, never for a resolver's trouble */
 	bool forward_conclusive;
+	/* the forward check's lookup ended without an answer that settles it (a timeout, the
+	 * deadline, an unreachable resolver, an error rcode, a bad reply): another try, with
+	 * more time or retries, could end otherwise. False when the check did not query. */
+	bool dns_unsettled;
 } vf_verdict_t;
 
 /* The checks as compact JSON text (malloc()ed; NULL on allocation failure): an

@@ -127,6 +127,7 @@ static int check_forward(run_t *run, vf_check_t *c)
 	vf_findings_forward(&o, c);
 	run->v->forward_retryable = c->status == VF_CHECK_FAIL && o.lookup && vf_lookup_retryable(o.lookup);
 	run->v->forward_conclusive = c->status == VF_CHECK_FAIL && o.lookup && vf_lookup_conclusive(o.lookup);
+	run->v->dns_unsettled = o.lookup && !vf_lookup_settled(o.lookup);
 	return RDNS_OK;
 }
 

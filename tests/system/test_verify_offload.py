@@ -234,3 +234,28 @@ def test_requests_sent_while_a_verification_is_parked_are_answered_after_it(api_
     assert requests.get(api.base + "/healthz", timeout=1).status_code == 200
     api.stop()
     assert "ERROR: AddressSanitizer" not in api.log() and "runtime error" not in api.log()
+
+
+def test_a_verification_unsettled_on_the_worker_runs_again_whole_on_a_thread(api_factory, silent, tenants):
+    """With a resolver that never answers, the try on the HTTP worker ends after
+    verify_inline_ms (counted handed_off) and the verification runs again on a verification
+    thread with its own timeouts and deadline: the PUT is answered 422 (the forward check timed
+    out) after the whole verify_deadline_ms, not after the worker's few milliseconds."""
+    a_tok, _ = tenants
+    api = slow_api(api_factory, silent, verify_max_inflight=64, verify_timeout_ms=400, verify_deadline_ms=400,
+                   verify_inline_ms=5, metrics_allow="127.0.0.1/32")
+
+    def inline(outcome):
+        text = requests.get(api.base + "/metrics", timeout=5).text
+        line = f'rdns_api_verify_inline_total{{outcome="{outcome}"}} '
+        return float(next(x for x in text.splitlines() if x.startswith(line)).split()[-1])
+
+    before = inline("handed_off"), inline("answered")
+    r, took = put(api.base, a_tok, 50)
+    assert r.status_code == 422, r.text
+    forward = next(c for c in r.json()["checks"] if c["id"] == "forward")
+    assert forward["status"] == "fail", forward
+    assert took >= 0.39, took
+    assert (inline("handed_off") - before[0], inline("answered") - before[1]) == (1, 0)
+    api.stop()
+    assert "ERROR: AddressSanitizer" not in api.log() and "runtime error" not in api.log()
