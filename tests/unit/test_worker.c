@@ -22,22 +22,24 @@ static void test_retryable_table(void **state)
 		int rcode;
 		bool matched;
 		vf_chain_state_t chain;
-		bool want, conclusive;
+		bool want, conclusive,
+		    settled; /* settled: vf_lookup_settled (verify_inline_ms keeps the verdict) */
 	} cases[] = {
 	    /* what propagation fixes */
-	    {VF_LOOKUP_NXDOMAIN, 0, false, VF_CHAIN_OK, true, true},
-	    {VF_LOOKUP_NODATA, 0, false, VF_CHAIN_OK, true, true},
-	    {VF_LOOKUP_ADDRS, 0, false, VF_CHAIN_OK, true, true}, /* the address missing from the answer */
-	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_OK, true, false},
-	    {VF_LOOKUP_RCODE, VF_RCODE_SERVFAIL, false, VF_CHAIN_OK, true, false},
+	    {VF_LOOKUP_NXDOMAIN, 0, false, VF_CHAIN_OK, true, true, true},
+	    {VF_LOOKUP_NODATA, 0, false, VF_CHAIN_OK, true, true, true},
+	    {VF_LOOKUP_ADDRS, 0, false, VF_CHAIN_OK, true, true,
+	     true}, /* the address missing from the answer */
+	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_OK, true, false, false},
+	    {VF_LOOKUP_RCODE, VF_RCODE_SERVFAIL, false, VF_CHAIN_OK, true, false, false},
 	    /* what it does not */
-	    {VF_LOOKUP_ADDRS, 0, true, VF_CHAIN_OK, false, false}, /* confirmed: nothing to wait for */
-	    {VF_LOOKUP_RCODE, VF_RCODE_REFUSED, false, VF_CHAIN_OK, false, false},
-	    {VF_LOOKUP_RCODE, 4 /* NOTIMP */, false, VF_CHAIN_OK, false, false},
-	    {VF_LOOKUP_BADANSWER, 0, false, VF_CHAIN_OK, false, false},
-	    {VF_LOOKUP_UNREACHABLE, 0, false, VF_CHAIN_OK, false, false},
-	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_LOOP, false, true},
-	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_TOOLONG, false, true},
+	    {VF_LOOKUP_ADDRS, 0, true, VF_CHAIN_OK, false, false, true}, /* confirmed: nothing to wait for */
+	    {VF_LOOKUP_RCODE, VF_RCODE_REFUSED, false, VF_CHAIN_OK, false, false, false},
+	    {VF_LOOKUP_RCODE, 4 /* NOTIMP */, false, VF_CHAIN_OK, false, false, false},
+	    {VF_LOOKUP_BADANSWER, 0, false, VF_CHAIN_OK, false, false, false},
+	    {VF_LOOKUP_UNREACHABLE, 0, false, VF_CHAIN_OK, false, false, false},
+	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_LOOP, false, true, true},
+	    {VF_LOOKUP_TIMEOUT, 0, false, VF_CHAIN_TOOLONG, false, true, true},
 	};
 	for (size_t i = 0; i < N(cases); i++) {
 		vf_lookup_t l;
@@ -51,6 +53,8 @@ static void test_retryable_table(void **state)
 			         cases[i].rcode, cases[i].matched, cases[i].chain, cases[i].want);
 		if (vf_lookup_conclusive(&l) != cases[i].conclusive)
 			fail_msg("case %zu: conclusive should be %d", i, cases[i].conclusive);
+		if (vf_lookup_settled(&l) != cases[i].settled)
+			fail_msg("case %zu: settled should be %d", i, cases[i].settled);
 	}
 }
 
