@@ -244,6 +244,23 @@ bool api_query_id(api_req_t *r, api_problem_style_t style, const char *name, con
 	return false;
 }
 
+bool api_query_prefix(api_req_t *r, api_problem_style_t style, const char *name, const char *what, char *buf,
+                      const char **out)
+{
+	const char *v = api_query(r, name);
+	core_prefix_t p;
+	*out = NULL;
+	if (!v)
+		return true;
+	if (core_prefix_parse(v, &p) != RDNS_OK) {
+		api_bad_param(r, style, name, v, "%s", what);
+		return false;
+	}
+	core_prefix_format(&p, buf, CORE_PREFIX_STRLEN);
+	*out = buf;
+	return true;
+}
+
 bool api_query_limit(api_req_t *r, api_problem_style_t style, int *limit)
 {
 	const char *v = api_query(r, "limit");

@@ -83,6 +83,12 @@ bool api_path_id(api_req_t *r, const char *seg, const char *what, long long *id)
  * Answers 400 (api_bad_param with what) and returns false when it is not one. */
 bool api_query_id(api_req_t *r, api_problem_style_t style, const char *name, const char *what, long long *id);
 
+/* ?name= as a prefix (core_prefix_parse) in canonical text into buf (CORE_PREFIX_STRLEN
+ * bytes); *out is buf, or NULL when the parameter is absent. Answers 400 (api_bad_param
+ * with what) and returns false when it is not one. */
+bool api_query_prefix(api_req_t *r, api_problem_style_t style, const char *name, const char *what, char *buf,
+                      const char **out);
+
 /* ?limit= into *limit: API_LIMIT_DEFAULT when absent, else an id up to API_LIMIT_MAX.
  * Answers 400 ("an integer from 1 to 1000") and returns false when it is not. */
 bool api_query_limit(api_req_t *r, api_problem_style_t style, int *limit);

@@ -78,7 +78,7 @@ static void allocation_create(api_req_t *r)
 static void allocation_list(api_req_t *r)
 {
 	db_alloc_filter_t f = {0};
-	const char *ip_q = api_query(r, "ip"), *after_q = api_query(r, "after");
+	const char *ip_q = api_query(r, "ip");
 	char ip[CORE_ADDR_STRLEN], after[CORE_PREFIX_STRLEN];
 	if (!api_query_limit(r, API_PROBLEM_NAMED, &f.limit) ||
 	    !api_query_id(r, API_PROBLEM_NAMED, "account_id", "a positive integer", &f.account_id))
@@ -92,16 +92,9 @@ static void allocation_list(api_req_t *r)
 		core_addr_format(&a, ip, sizeof(ip));
 		f.ip = ip;
 	}
-	if (after_q) {
-		core_prefix_t p;
-		if (core_prefix_parse(after_q, &p) != RDNS_OK) {
-			api_bad_param(r, API_PROBLEM_NAMED, "after", after_q,
-			              "an allocation's prefix (the \"next\" of the page before)");
-			return;
-		}
-		core_prefix_format(&p, after, sizeof(after));
-		f.after = after;
-	}
+	if (!api_query_prefix(r, API_PROBLEM_NAMED, "after",
+	                      "an allocation's prefix (the \"next\" of the page before)", after, &f.after))
+		return;
 	int limit = f.limit++; /* one more tells whether there is a next page */
 	int err;
 	PGresult *res = db_staff_allocation_list(r->db, &f, &err);

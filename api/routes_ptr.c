@@ -417,8 +417,7 @@ static void ptr_delete(api_req_t *r)
 
 static void ptr_list(api_req_t *r)
 {
-	const char *prefix_q = api_query(r, "prefix"), *after_q = api_query(r, "after"),
-	           *state_q = api_query(r, "state");
+	const char *after_q = api_query(r, "after"), *state_q = api_query(r, "state"), *prefix_p;
 	char prefix[CORE_PREFIX_STRLEN], after[CORE_ADDR_STRLEN];
 	int limit;
 	if (!api_query_limit(r, API_PROBLEM_SENTENCE, &limit))
@@ -428,15 +427,9 @@ static void ptr_list(api_req_t *r)
 		              "drifted (the only state to filter on)");
 		return;
 	}
-	if (prefix_q) {
-		core_prefix_t p;
-		if (core_prefix_parse(prefix_q, &p) != RDNS_OK) {
-			api_bad_param(r, API_PROBLEM_SENTENCE, "prefix", prefix_q,
-			              "an address or an address/length without host bits");
-			return;
-		}
-		core_prefix_format(&p, prefix, sizeof(prefix));
-	}
+	if (!api_query_prefix(r, API_PROBLEM_SENTENCE, "prefix",
+	                      "an address or an address/length without host bits", prefix, &prefix_p))
+		return;
 	if (after_q) {
 		core_addr_t a;
 		if (core_addr_parse(after_q, &a) != RDNS_OK) {
@@ -446,9 +439,8 @@ static void ptr_list(api_req_t *r)
 		core_addr_format(&a, after, sizeof(after));
 	}
 	int err;
-	PGresult *res =
-	    db_ptr_list(r->db, r->caller.staff ? 0 : r->caller.account_id, prefix_q ? prefix : NULL,
-	                after_q ? after : NULL, state_q != NULL, limit, &err);
+	PGresult *res = db_ptr_list(r->db, r->caller.staff ? 0 : r->caller.account_id, prefix_p,
+	                            after_q ? after : NULL, state_q != NULL, limit, &err);
 	api_page(r, res, err, false);
 }
 

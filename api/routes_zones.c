@@ -491,22 +491,16 @@ static void zone_create(api_req_t *r)
  * (?after=) of the next page. */
 static void zone_list(api_req_t *r)
 {
-	const char *after_q = api_query(r, "after");
 	char after[CORE_PREFIX_STRLEN];
 	int limit;
 	if (!api_query_limit(r, API_PROBLEM_NAMED, &limit))
 		return;
-	if (after_q) {
-		core_prefix_t p;
-		if (core_prefix_parse(after_q, &p) != RDNS_OK) {
-			api_bad_param(r, API_PROBLEM_NAMED, "after", after_q,
-			              "a zone's prefix (the \"next\" of the page before)");
-			return;
-		}
-		core_prefix_format(&p, after, sizeof(after));
-	}
+	const char *after_p;
+	if (!api_query_prefix(r, API_PROBLEM_NAMED, "after",
+	                      "a zone's prefix (the \"next\" of the page before)", after, &after_p))
+		return;
 	int err;
-	PGresult *res = db_staff_zone_list(r->db, after_q ? after : NULL, limit + 1, &err);
+	PGresult *res = db_staff_zone_list(r->db, after_p, limit + 1, &err);
 	if (!res) {
 		api_db_error(r, err);
 		return;
