@@ -1254,9 +1254,11 @@ static void arm_render(long long *render_at, long long next_start)
  * changes, and notifies only when it has none; one whose statement began before a render
  * committed saw the rows that render was about to delete, and stays silent. Looking for
  * pending changes right after the render (as the loop does) finds it only if it has
- * committed by then. It has written its PTR row before that look, so it holds a
- * transaction id: the ids in progress just after the render's commit include it. The
- * daemon looks for pending changes in the zones rendered once all of those have ended. */
+ * committed by then. It holds a transaction id before that look's snapshot (rdns_ptr_apply
+ * writes its record in an earlier statement; the batch functions, whose one statement
+ * writes and looks, take their id before it), so the ids in progress just after the
+ * render's commit include it. The daemon looks for pending changes in the zones rendered
+ * once all of those have ended. */
 typedef struct {
 	char *xids;   /* in progress after the last render's commit; NULL: nothing to watch */
 	char *ids;    /* the zones rendered since the watch began, "1,2,3" */

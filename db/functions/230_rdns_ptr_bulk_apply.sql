@@ -73,6 +73,15 @@ BEGIN
         UPDATE ptr_requests SET state = 'superseded', decided_at = now()
          WHERE state IN ('pending_review', 'waiting_forward') AND ip IN (SELECT p_ips[i] FROM unnest(v_idx) AS i);
     END IF;
+    -- The transaction's id before the statement below, whose snapshot is taken before its
+    -- first row is written (and would give it one): a render of a zone that commits after
+    -- that snapshot deletes the change mark it saw (so woken stays silent), and rdns-zonegen
+    -- then waits only for the transactions that held an id at the render's commit before it
+    -- looks for the changes that came meanwhile (daemon.c, late_watch_t). Without an id yet,
+    -- this one's change would wait for the reconcile. (A nextval() of the statement's
+    -- defaults gives one in 32 calls; the single rdns_ptr_apply writes its record in a
+    -- statement before its look.)
+    PERFORM pg_current_xact_id();
     RETURN QUERY
     WITH b AS MATERIALIZED (
         SELECT v.idx, p_ips[v.idx] AS ip, p_hostnames[v.idx] AS hostname,

@@ -604,6 +604,77 @@ def test_change_committed_after_the_render_that_hid_it_is_served(env, dburl):
         wait_until(lambda: ptr_answer(env.zg.port, "2001:db8:200::99") is None, timeout=30, what="cleaned up")
 
 
+@pytest.mark.parametrize("call", [
+    "rdns_ptr_apply_batch(ARRAY[%(ip)s]::inet[], ARRAY[%(name)s], ARRAY[NULL]::bigint[], ARRAY[%(actor)s]::bigint[],"
+    " ARRAY['zg-test'], ARRAY[true], ARRAY['[]'], ARRAY[NULL])",
+    "rdns_ptr_bulk_apply(ARRAY[%(ip)s]::inet[], ARRAY[%(name)s], NULL, %(actor)s, 'zg-test', ARRAY['[]'], false)"],
+    ids=["apply_batch", "bulk_apply"])
+def test_batched_change_whose_statement_began_before_the_render_is_served(env, dburl, call):
+    """The same for rdns_ptr_apply_batch (and rdns_ptr_bulk_apply), whose one statement both writes the change and
+    looks for pending changes: its snapshot is taken before its first row gives the
+    transaction an id, so a render that commits between the two, and the daemon's look at
+    the transactions in progress right after it, would not see it in progress, and the
+    change would wait for the reconcile. The batch holds its id before that statement.
+    Triggers hold the statement's first row (before it is written) until the render has
+    committed, and 0.5 s more."""
+    staff_id = env.staff.get("/v1/me").json()["account_id"]
+    before = db_serial(dburl, Z6)
+    tables = ("ptr_records", "ptr_requests", "audit_log", "zone_changes")
+    with psycopg2.connect(dburl) as c, c.cursor() as cur:
+        cur.execute(f"""CREATE FUNCTION test_hold_first_row() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF current_setting('application_name') = 'late-batch'
+                   AND current_setting('test.held', true) IS DISTINCT FROM 'yes' THEN
+                    PERFORM set_config('test.held', 'yes', true);
+                    RAISE NOTICE 'held: id % (%)', coalesce(pg_current_xact_id_if_assigned()::text, 'none'), TG_TABLE_NAME;
+                    FOR i IN 1..300 LOOP
+                        EXIT WHEN (SELECT serial FROM reverse_zones WHERE name = '{Z6}') <> {before};
+                        PERFORM pg_sleep(0.1);
+                    END LOOP;
+                    PERFORM pg_sleep(0.5);
+                END IF;
+                RETURN NEW;
+            END $$""")
+        for t in tables:
+            cur.execute(f"CREATE TRIGGER test_hold_first_row BEFORE INSERT ON {t}"
+                        " FOR EACH ROW EXECUTE FUNCTION test_hold_first_row()")
+    late = psycopg2.connect(dburl, application_name="late-batch")
+    try:
+        _big_zone(dburl, 150000)  # its render starts at once and takes a while
+        with psycopg2.connect(dburl) as c, c.cursor() as cur:
+            # A nextval() that writes its sequence's WAL record (the first after a
+            # checkpoint, then one in 32) gives its transaction an id: the checkpoint that
+            # the COPY above may have set going done, these leave the batch's ids to the
+            # next 31, so that without the fix its first row comes with no id.
+            cur.execute("CHECKPOINT")
+            cur.execute("SELECT nextval(pg_get_serial_sequence('ptr_requests', 'id')),"
+                        " nextval(pg_get_serial_sequence('audit_log', 'id')),"
+                        " nextval(pg_get_serial_sequence('zone_changes', 'seq'))")
+        time.sleep(0.2)
+        with late.cursor() as cur:
+            cur.execute("SELECT count(*) FROM zone_changes z JOIN reverse_zones r ON r.id = z.zone_id"
+                        " WHERE r.name = %s", (Z6,))
+            assert cur.fetchone()[0] > 0, "the render was over before the batch began: a bigger zone needed"
+            cur.execute("SELECT o_request FROM " + call,
+                        {"ip": "2001:db8:200::98", "name": "late-batch.example.com", "actor": staff_id})
+            assert cur.fetchone()[0] is not None
+        held = [n for n in late.notices if "held: id" in n]
+        assert len(held) == 1 and "id none" not in held[0], f"the batch wrote its first row without an id: {held}"
+        assert db_serial(dburl, Z6) != before, "the trigger gave up waiting for the render"
+        late.commit()
+        wait_until(lambda: ptr_answer(env.zg.port, "2001:db8:200::98") == "late-batch.example.com.",
+                   timeout=10, interval=0.05, what="the late batched change served")
+    finally:
+        late.close()
+        with psycopg2.connect(dburl) as c, c.cursor() as cur:
+            for t in tables:
+                cur.execute(f"DROP TRIGGER test_hold_first_row ON {t}")
+            cur.execute("DROP FUNCTION test_hold_first_row()")
+            cur.execute("DELETE FROM ptr_records WHERE hostname LIKE 'bulk%%' OR hostname = 'late-batch.example.com'")
+            cur.execute("SELECT rdns_zone_touch(id) FROM reverse_zones WHERE name = %s", (Z6,))
+        wait_until(lambda: ptr_answer(env.zg.port, "2001:db8:200::98") is None, timeout=30, what="cleaned up")
+
+
 def test_tsig_transfers(env, dburl):
     env.zg.stop()
     zg = Zonegen(dburl, {"tsig_keys": f"xfr-key:hmac-sha256:{TSIG_SECRET}", "transfer_tsig_key": "xfr-key"},
