@@ -899,12 +899,18 @@ int zg_render_batch(db_t *db, const long long *ids, size_t n, const char *zone_d
 	 * back every dirty inode of the filesystem and waits once. It reports (Linux 5.8+) any
 	 * writeback error of the filesystem since the descriptor it is given was opened (the
 	 * folder's, above): on an error, each file's own fsync then says which of them failed,
-	 * as without syncfs. A batch of one file (or no folder descriptor) fsyncs each alone. */
+	 * as without syncfs. But syncfs also waits for whatever else is dirty on that filesystem
+	 * (a PostgreSQL checkpoint's writes, logs, a backup): with 3 GB of another writer's
+	 * data pending, a syncfs for two zone files took ~1 s where their two fsyncs took 1 ms.
+	 * So only a batch of at least ZG_SYNCFS_MIN files, whose fsyncs would cost about as much
+	 * as a syncfs on a quiet disk, takes one (a cold start's, a reconcile after a template
+	 * change); the few zones a change dirties fsync each alone, and their change-to-NOTIFY
+	 * time does not depend on the rest of the machine. */
 	size_t nsync = 0;
 	for (size_t i = 0; i < n; i++)
 		nsync += bz[i].rc == RDNS_OK && bz[i].fd >= 0;
 	bool synced = false;
-	if (nsync >= 2 && sync_fd >= 0) {
+	if (nsync >= ZG_SYNCFS_MIN && sync_fd >= 0) {
 		stats.syncfs++;
 		synced = syncfs(sync_fd) == 0;
 		if (!synced)

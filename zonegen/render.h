@@ -57,6 +57,10 @@ typedef struct {
 int zg_render_zone(db_t *db, long long zone_id, const char *zone_dir, bool force,
                    const zg_render_alive_t *alive, const zg_journal_limits_t *hist, zg_render_result_t *res);
 
+/* The fewest files of a batch made durable by one syncfs() instead of an fsync each
+ * (render.c: a syncfs also waits for every other writer's dirty data on the filesystem). */
+#define ZG_SYNCFS_MIN 64
+
 /* What a batch cost (zg_render_batch): for the log and the tests. */
 typedef struct {
 	unsigned fsyncs;  /* of files and of the folder */
@@ -67,7 +71,7 @@ typedef struct {
 
 /* #17: render the n zones of ids as zg_render_zone would, but together: one REPEATABLE
  * READ snapshot, each zone's temporary file written, then all of them made durable
- * together (one syncfs() of the zone folder's filesystem when there are two or more;
+ * together (one syncfs() of the zone folder's filesystem when there are ZG_SYNCFS_MIN or more;
  * should it fail, an fsync of each file tells which of them failed), the journals
  * updated, every serial committed in one transaction, every file renamed, and the
  * folder fsynced once. The durability argument of zg_render_zone holds per zone: a

@@ -165,6 +165,47 @@ def test_cold_start_renders_in_batches(dburl):
         c.close()
 
 
+def test_a_few_changed_zones_are_fsynced_each_not_by_a_syncfs(dburl):
+    """A syncfs waits for every other writer's dirty data on the filesystem (~1 s for 3 GB
+    where two fsyncs took 1 ms): the zones a change dirties, fewer than ZG_SYNCFS_MIN (64),
+    are rendered as a batch but fsynced one by one."""
+    migrate(dburl)
+    make_zones(dburl, "v1-{dashed}.example.net")
+    zg = Zonegen(dburl, {"log_level": "debug"})
+    try:
+        env = dict(zg.env, ASAN_OPTIONS=zg.env.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+        r = subprocess.run([os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once", "--full"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        with psycopg2.connect(dburl) as c, c.cursor() as cur:
+            cur.execute("SELECT id FROM reverse_zones WHERE name LIKE '%%.20.in-addr.arpa' ORDER BY id LIMIT 5")
+            for (zid,) in cur.fetchall():
+                cur.execute("UPDATE ptr_records SET hostname = 'few-' || hostname WHERE zone_id = %s", (zid,))
+                cur.execute("INSERT INTO ptr_records (ip, zone_id, hostname) SELECT host(prefix)::inet + 250, id,"
+                            " 'few.example.com' FROM reverse_zones WHERE id = %s ON CONFLICT (ip) DO UPDATE"
+                            " SET hostname = 'few2.example.com'", (zid,))
+                cur.execute("SELECT rdns_zone_touch(%s)", (zid,))
+        c.close()
+        trace = os.path.join(zg.dir, "strace-few.txt")
+        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2",
+                            "-o", trace, os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        with open(trace) as f:
+            calls = f.read().splitlines()
+        batch_lines = re.findall(r"batch of (\d+) zones: (\d+) written, (\d+) fsyncs, (\d+) syncfs", r.stderr)
+        assert batch_lines == [("5", "5", "6", "0")], (batch_lines, r.stderr[-2000:])  # 5 files, the folder
+        assert not [ln for ln in calls if re.search(r"\bsyncfs\(", ln)], calls
+        fsyncs = [ln for ln in calls if re.search(r"\bfsync\(", ln) and "= 0" in ln]
+        renames = [ln for ln in calls if re.search(r"\brename(at2?)?\(", ln) and ".zone" in ln and "= 0" in ln]
+        assert len(renames) == 5 and len(fsyncs) >= 6, (renames, fsyncs)
+        # each file fsynced before any rename (its serial committed in between)
+        first_rename = next(i for i, ln in enumerate(calls) if ln in renames)
+        assert sum(1 for ln in calls[:first_rename] if ln in fsyncs) >= 5, calls
+    finally:
+        zg.close()
+
+
 SYNCFS_EIO_C = r"""
 #include <errno.h>
 int syncfs(int fd) { (void)fd; errno = EIO; return -1; }
