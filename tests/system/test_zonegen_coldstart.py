@@ -106,6 +106,23 @@ def _autovacuum_running(dburl):
     return n > 0
 
 
+def run_once(zg, *args, trace=None, syscalls="fsync,fdatasync,syncfs,rename,renameat,renameat2", env=None,
+             asan=""):
+    """rdns-zonegen --once with args, under strace (its syscalls, to trace) when trace is
+    given; (the completed process, the traced lines or [])."""
+    env = dict(zg.env, **(env or {}))
+    env["ASAN_OPTIONS"] = zg.env.get("ASAN_OPTIONS", "") + ":detect_leaks=0" + asan
+    cmd = [os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once", *args]
+    if trace:
+        cmd = ["strace", "-f", "-qq", "-e", f"trace={syscalls}", "-o", trace, *cmd]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    if not trace:
+        return r, []
+    with open(trace) as f:
+        return r, f.read().splitlines()
+
+
 def test_cold_start_renders_in_batches(dburl):
     """The batch property: N zones written with far fewer than N transactions, syncs and
     folder fsyncs (strace counts the syncs of --once --full; pg_stat_database the commits)."""
@@ -115,15 +132,8 @@ def test_cold_start_renders_in_batches(dburl):
     zg = Zonegen(dburl, {"log_level": "debug"})
     try:
         x0 = xacts(dburl)
-        trace = os.path.join(zg.dir, "strace.txt")
-        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2", "-o",
-                            trace, os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once", "--full"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300,
-                           env=dict(zg.env, ASAN_OPTIONS=zg.env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"))
-        assert r.returncode == 0, r.stderr[-3000:]
+        r, calls = run_once(zg, "--full", trace=os.path.join(zg.dir, "strace.txt"))
         x1 = xacts(dburl)
-        with open(trace) as f:
-            calls = f.read().splitlines()
         fsyncs = [ln for ln in calls if re.search(r"\bf(data)?sync\(", ln) and "= 0" in ln]
         syncfs = [ln for ln in calls if re.search(r"\bsyncfs\(", ln) and "= 0" in ln]
         renames = [ln for ln in calls if re.search(r"\brename(at2?)?\(", ln) and ".zone" in ln and "= 0" in ln]
@@ -173,10 +183,7 @@ def test_a_few_changed_zones_are_fsynced_each_not_by_a_syncfs(dburl):
     make_zones(dburl, "v1-{dashed}.example.net")
     zg = Zonegen(dburl, {"log_level": "debug"})
     try:
-        env = dict(zg.env, ASAN_OPTIONS=zg.env.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
-        r = subprocess.run([os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once", "--full"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, env=env)
-        assert r.returncode == 0, r.stderr[-3000:]
+        run_once(zg, "--full")
         with psycopg2.connect(dburl) as c, c.cursor() as cur:
             cur.execute("SELECT id FROM reverse_zones WHERE name LIKE '%%.20.in-addr.arpa' ORDER BY id LIMIT 5")
             for (zid,) in cur.fetchall():
@@ -186,13 +193,7 @@ def test_a_few_changed_zones_are_fsynced_each_not_by_a_syncfs(dburl):
                             " SET hostname = 'few2.example.com'", (zid,))
                 cur.execute("SELECT rdns_zone_touch(%s)", (zid,))
         c.close()
-        trace = os.path.join(zg.dir, "strace-few.txt")
-        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2",
-                            "-o", trace, os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, env=env)
-        assert r.returncode == 0, r.stderr[-3000:]
-        with open(trace) as f:
-            calls = f.read().splitlines()
+        r, calls = run_once(zg, trace=os.path.join(zg.dir, "strace-few.txt"))
         batch_lines = re.findall(r"batch of (\d+) zones: (\d+) written, (\d+) fsyncs, (\d+) syncfs", r.stderr)
         assert batch_lines == [("5", "5", "6", "0")], (batch_lines, r.stderr[-2000:])  # 5 files, the folder
         assert not [ln for ln in calls if re.search(r"\bsyncfs\(", ln)], calls
@@ -225,16 +226,10 @@ def test_a_failing_syncfs_falls_back_to_an_fsync_of_each_file(dburl, tmp_path):
     subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, str(src)], check=True)
     zg = Zonegen(dburl, {"log_level": "debug"})
     try:
-        trace = os.path.join(zg.dir, "strace.txt")
-        env = dict(zg.env, LD_PRELOAD=shim,
-                   ASAN_OPTIONS=zg.env.get("ASAN_OPTIONS", "") + ":detect_leaks=0:verify_asan_link_order=0")
-        r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,rename,renameat,renameat2", "-o", trace,
-                            os.path.join(BIN, "rdns-zonegen"), "-c", zg.conf_path, "--once", "--full"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300, env=env)
-        assert r.returncode == 0, r.stderr[-3000:]
+        r, calls = run_once(zg, "--full", trace=os.path.join(zg.dir, "strace.txt"),
+                            syscalls="fsync,rename,renameat,renameat2", env={"LD_PRELOAD": shim},
+                            asan=":verify_asan_link_order=0")
         assert "syncfs of the filesystem of" in r.stderr and "fsyncing the batch's" in r.stderr, r.stderr[-2000:]
-        with open(trace) as f:
-            calls = f.read().splitlines()
         fsyncs = [ln for ln in calls if re.search(r"\bfsync\(", ln) and "= 0" in ln]
         renames = [ln for ln in calls if re.search(r"\brename(at2?)?\(", ln) and ".zone" in ln and "= 0" in ln]
         assert len(renames) == N_ZONES, len(renames)
