@@ -52,7 +52,7 @@ N_B2B = int(os.environ.get("RDNS_BENCH_B2B_CHANGES", "150"))
 N_AXFR = 10
 N_SECONDARY = int(os.environ.get("RDNS_BENCH_SECONDARY_CHANGES", "200"))
 # PowerDNS looks at the NOTIFYs it queued about once a second: fewer changes, the same figures.
-N_PDNS = int(os.environ.get("RDNS_BENCH_PDNS_CHANGES", "40"))
+N_PDNS = int(os.environ.get("RDNS_BENCH_PDNS_CHANGES", "20"))
 # Only these of B1-B5 (comma-separated; default all), e.g. RDNS_BENCH_ZONEGEN_ONLY=B4.
 ONLY = set(filter(None, os.environ.get("RDNS_BENCH_ZONEGEN_ONLY", "").upper().split(",")))
 # B4's zone and the examples' other one (created so that the secondaries find both).
@@ -660,7 +660,7 @@ def bench_secondary(e, zg, secs, ref_sec):
 # ---------------------------------------------------------------- B5 one change in the 1M zone
 
 
-N_BIG_CHANGES = int(os.environ.get("RDNS_BENCH_BIG_CHANGES", "5"))
+N_BIG_CHANGES = int(os.environ.get("RDNS_BENCH_BIG_CHANGES", "3"))
 KNOT_XFR = re.compile(r"(AXFR|IXFR), incoming, remote [^,]+, finished, ([\d.]+) seconds, (\d+) messages, "
                       r"(\d+) bytes")
 
