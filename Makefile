@@ -2,7 +2,8 @@
 # make            build build/rdns-api, build/rdns-zonegen and build/rdns-verifier
 # make test       install deps, run unit tests (ASan+UBSan) and system tests
 # make run        install deps, start the whole system on a private PostgreSQL and knotd (deploy/run.sh)
-# make bench      run the benchmarks in bench/
+# make bench      run the benchmarks in bench/ (about 6 minutes; not the soak)
+# make soak       the 10-minute soak of bench/ (mixed traffic with attackers, issue #13)
 # make install    binaries, units, users, sample config, examples (PREFIX, DESTDIR); make uninstall
 
 CC      ?= cc
@@ -34,7 +35,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(patsubst build/gen/%,gen/%,$(2)))
 REL_OBJ  := $(call obj,build/obj,$(LIB_SRC))
 SAN_OBJ  := $(call obj,build/asan,$(LIB_SRC))
 
-.PHONY: FORCE all install uninstall deps deps-build deps-run fuzz-deps test unit system run bench fuzz format format-check clean asan
+.PHONY: FORCE all install uninstall deps deps-build deps-run fuzz-deps test unit system run bench soak fuzz format format-check clean asan
 all: build/rdns-api build/rdns-zonegen build/rdns-verifier
 
 deps:
@@ -139,6 +140,10 @@ run: deps-run all
 bench: all build/metrics_cost
 	@./deploy/install-deps.sh bench
 	./bench/run.sh
+
+soak: all
+	@./deploy/install-deps.sh bench
+	./bench/run.sh soak
 
 # bench A1's companion: what counting costs per request, alone (bench/metrics_cost.c)
 build/metrics_cost: bench/metrics_cost.c build/librdns.a
