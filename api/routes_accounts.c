@@ -188,7 +188,8 @@ static void account_get(api_req_t *r)
 	int err;
 	PGresult *acct = NULL, *allocs = NULL, *tokens = NULL;
 	if (!(acct = db_staff_account_get(r->db, id, &err)) ||
-	    !(allocs = db_staff_allocation_list(r->db, &(db_alloc_filter_t){.account_id = id}, &err)) ||
+	    !(allocs = db_staff_allocation_list(
+	          r->db, &(db_alloc_filter_t){.account_id = id, .limit = API_EMBED_ALLOCS + 1}, &err)) ||
 	    !(tokens = db_staff_token_list(r->db, id, &err))) {
 		api_db_error(r, err);
 		goto cleanup;
@@ -198,7 +199,7 @@ static void account_get(api_req_t *r)
 		goto cleanup;
 	}
 	json_t *body = api_account_json(acct, 0);
-	json_object_set_new(body, "allocations", api_rows_json(allocs, api_allocation_json));
+	api_embed_allocations(body, allocs);
 	json_object_set_new(body, "tokens", api_rows_json(tokens, api_token_json));
 	api_json(r, 200, body);
 cleanup:

@@ -1,4 +1,5 @@
-/* routes_allocations.c - staff routes for IP allocations: who holds which prefix (/v1/allocations). */
+/* routes_allocations.c - IP allocations, who holds which prefix (/v1/allocations): staff
+ * routes, and the list for customers too (their own). */
 #include <stdio.h>
 
 #include "api/bodies.h"
@@ -74,7 +75,9 @@ static void allocation_create(api_req_t *r)
 
 /* A page of allocations by prefix; "next" is the last one's prefix when more follow, the
  * cursor (?after=) of the next page. ?account_id= and ?ip= (the web panel's lookup, issue
- * 15: who holds this address) filter, each with the cursor and with the other. */
+ * 15: who holds this address) filter, each with the cursor and with the other. A
+ * customer lists only their own (the pages after GET /v1/me's first): ?account_id= of
+ * another account is 403, and ?ip= answers only an allocation of theirs. */
 static void allocation_list(api_req_t *r)
 {
 	db_alloc_filter_t f = {0};
@@ -83,6 +86,15 @@ static void allocation_list(api_req_t *r)
 	if (!api_query_limit(r, API_PROBLEM_NAMED, &f.limit) ||
 	    !api_query_id(r, API_PROBLEM_NAMED, "account_id", "a positive integer", &f.account_id))
 		return;
+	if (!r->caller.staff) {
+		if (f.account_id && f.account_id != r->caller.account_id) {
+			api_problem(r, 403, NULL, "Forbidden", NULL,
+			            "account_id %lld is not yours: customers list their own allocations",
+			            f.account_id);
+			return;
+		}
+		f.account_id = r->caller.account_id;
+	}
 	if (ip_q) {
 		core_addr_t a;
 		if (core_addr_parse(ip_q, &a) != RDNS_OK) {
@@ -150,7 +162,7 @@ static void allocation_delete(api_req_t *r)
 
 const api_route_t api_routes_allocations[] = {
     {"POST", "/v1/allocations", API_AUTH_STAFF, true, allocation_create},
-    {"GET", "/v1/allocations", API_AUTH_STAFF, false, allocation_list},
+    {"GET", "/v1/allocations", API_AUTH_ANY, false, allocation_list},
     {"GET", "/v1/allocations/*", API_AUTH_STAFF, false, allocation_get},
     {"DELETE", "/v1/allocations/*", API_AUTH_STAFF, false, allocation_delete},
     {NULL, NULL, 0, false, NULL},

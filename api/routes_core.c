@@ -41,18 +41,19 @@ static void openapi(api_req_t *r)
 static void me(api_req_t *r)
 {
 	int err;
-	PGresult *res =
-	    db_staff_allocation_list(r->db, &(db_alloc_filter_t){.account_id = r->caller.account_id}, &err);
+	PGresult *res = db_staff_allocation_list(
+	    r->db, &(db_alloc_filter_t){.account_id = r->caller.account_id, .limit = API_EMBED_ALLOCS + 1},
+	    &err);
 	if (!res) {
 		api_db_error(r, err);
 		return;
 	}
-	api_json(r, 200,
-	         json_pack("{s:I, s:s, s:s, s:I, s:o, s:I}", "account_id", (json_int_t)r->caller.account_id,
-	                   "name", r->caller.name, "role", r->caller.staff ? "staff" : "customer", "token_id",
-	                   (json_int_t)r->caller.token_id, "allocations",
-	                   api_rows_json(res, api_allocation_json), "verify_deadline_ms",
-	                   (json_int_t)r->conf->verify_deadline_ms));
+	json_t *body = json_pack("{s:I, s:s, s:s, s:I, s:I}", "account_id", (json_int_t)r->caller.account_id,
+	                         "name", r->caller.name, "role", r->caller.staff ? "staff" : "customer",
+	                         "token_id", (json_int_t)r->caller.token_id, "verify_deadline_ms",
+	                         (json_int_t)r->conf->verify_deadline_ms);
+	api_embed_allocations(body, res);
+	api_json(r, 200, body);
 	PQclear(res);
 }
 

@@ -114,6 +114,18 @@ json_t *api_rows_json(const PGresult *res, api_row_fn f)
 	return items;
 }
 
+void api_embed_allocations(json_t *obj, const PGresult *res)
+{
+	int n = PQntuples(res);
+	json_t *items = json_array();
+	for (int i = 0; i < n && i < API_EMBED_ALLOCS; i++)
+		json_array_append_new(items, api_allocation_json(res, i));
+	json_object_set_new(obj, "allocations", items);
+	json_object_set_new(obj, "allocations_next",
+	                    n > API_EMBED_ALLOCS ? api_row_prefix(res, API_EMBED_ALLOCS - 1, DB_ALLOC_PREFIX)
+	                                         : json_null());
+}
+
 json_t *api_items_json(const PGresult *res, api_row_fn f)
 {
 	return json_pack("{s:o}", "items", api_rows_json(res, f));

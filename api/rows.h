@@ -32,6 +32,14 @@ json_t *api_token_json(const PGresult *res, int row);
 json_t *api_zone_json(const PGresult *res, int row);
 json_t *api_audit_json(const PGresult *res, int row);
 
+/* An account's allocations as GET /v1/me and GET /v1/accounts/{id} embed them: at most
+ * API_EMBED_ALLOCS, the first by prefix; the rest are GET /v1/allocations's pages (a
+ * reseller may hold thousands). res: db_staff_allocation_list with limit
+ * API_EMBED_ALLOCS + 1. Sets "allocations" and "allocations_next" (the cursor, after=, of
+ * the next page; null when the list is whole) in obj. */
+#define API_EMBED_ALLOCS 100
+void api_embed_allocations(json_t *obj, const PGresult *res);
+
 /* The JSON text of an audit value: compact, keys sorted; NULL for NULL. Free with free(). */
 char *api_json_text(const json_t *v);
 

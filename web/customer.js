@@ -300,12 +300,30 @@ export async function addresses(section, me) {
     }
   };
   let first = null;
-  for (const a of allocs) {
-    const b = el("button", {type: "button", class: "tab", "aria-pressed": "false", "data-prefix": a.prefix}, a.prefix);
-    on(b, "click", () => show(a, b));
-    picker.append(b);
-    first = first || [a, b];
-  }
+  const add = (list) => {
+    for (const a of list) {
+      const b = el("button", {type: "button", class: "tab", "aria-pressed": "false", "data-prefix": a.prefix}, a.prefix);
+      on(b, "click", () => show(a, b));
+      picker.insertBefore(b, more);
+      first = first || [a, b];
+    }
+  };
+  // /v1/me holds the first 100 allocations; the rest come a page at a time
+  let after = me.allocations_next;
+  const more = el("button", {type: "button", class: "tab", "data-more": "1"}, "More allocations…");
+  more.hidden = !after;
+  picker.append(more);
+  on(more, "click", async () => {
+    try {
+      const r = await api("GET", `/v1/allocations${qs({after, limit: 100})}`);
+      add(r.items);
+      after = r.next;
+      more.hidden = !after;
+    } catch (e) {
+      clear(box).append(status(e.message, "error"));
+    }
+  });
+  add(allocs);
   await show(...first);
   return null;
 }

@@ -313,7 +313,8 @@ export async function accounts(section) {
       }));
     };
     clear(detail).append(el("h2", {}, "Account ", el("span", {class: "account-name"}, a.name), ` (${a.role}, id ${a.id})`),
-      el("p", {}, "Allocations: ", a.allocations.length ? list(a.allocations.map((x) => x.prefix)) : "none"),
+      el("p", {}, "Allocations: ", a.allocations.length ? list(a.allocations.map((x) => x.prefix)) : "none",
+        a.allocations_next ? ` and more after ${a.allocations_next} (the first ${a.allocations.length} by prefix)` : ""),
       el("div", {class: "table-wrap"}, el("table", {}, el("caption", {}, "Tokens"),
         el("thead", {}, el("tr", {}, el("th", {scope: "col"}, "Id"), el("th", {scope: "col"}, "Created"), el("th", {scope: "col"}, "Last used"),
                             el("th", {scope: "col"}, "Revoked"), el("th", {scope: "col"}, el("span", {class: "sr-only"}, "Actions")))), tokBody)),

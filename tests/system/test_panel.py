@@ -817,6 +817,33 @@ def test_customer_bulk_changes_from_a_csv_file(env, browser):
     assert_no_script_ran(d)
 
 
+def test_a_customer_with_more_than_100_allocations_pages_through_them(env, browser):
+    """/v1/me embeds the first 100 allocations; the addresses view offers the rest a page
+    at a time (GET /v1/allocations as the customer), each a tab, in prefix order."""
+    staff = env.staff
+    acct = staff.post("/v1/accounts", json={"name": "reseller-panel", "role": "customer"}).json()["id"]
+    prefixes = [f"100.81.{i}.0/24" for i in range(130)]
+    for p in prefixes:
+        r = staff.post("/v1/allocations", json={"account_id": acct, "prefix": p})
+        assert r.status_code == 201, r.text
+    token = staff.post(f"/v1/accounts/{acct}/tokens", json={}).json()["token"]
+    d = browser
+    login(d, env, token)
+    go(d, "addresses")
+    tabs = lambda: [b.get_attribute("data-prefix") for b in css(d, ".tabs button[data-prefix]")]  # noqa: E731
+    wait(d, lambda: len(tabs()) == 100, "the first 100 allocations")
+    assert tabs() == prefixes[:100]
+    more = css(d, ".tabs button[data-more]")[0]
+    assert more.is_displayed()
+    more.click()
+    wait(d, lambda: len(tabs()) == 130, "the other 30")
+    assert tabs() == prefixes
+    assert not more.is_displayed()
+    css(d, f".tabs button[data-prefix='{prefixes[120]}']")[0].click()
+    wait(d, lambda: prefixes[120] in text(d, ".block h2"), "the 121st allocation shown")
+    assert_no_script_ran(d)
+
+
 def test_no_console_errors_and_no_payload_ran(browser):
     d = browser
     assert_no_script_ran(d)

@@ -61,7 +61,7 @@ def test_account_create_list_get(staff, db):
 
     r = staff.get(f"/v1/accounts/{acct['id']}")
     assert r.status_code == 200
-    assert r.json() == dict(acct, allocations=[], tokens=[])
+    assert r.json() == dict(acct, allocations=[], allocations_next=None, tokens=[])
 
     # Audited, by the staff member who did it.
     rows = audit_rows(db, "account.create", f"account {acct['id']}")
@@ -78,7 +78,7 @@ def test_account_get_shows_allocations_and_tokens_but_no_secrets(staff, db):
     assert r.status_code == 200
     body = r.json()
     assert alloc["prefix"] == "198.18.7.0/24"
-    assert body["allocations"] == [alloc]
+    assert body["allocations"] == [alloc] and body["allocations_next"] is None
     assert [t["id"] for t in body["tokens"]] == [tok["id"]]
     assert body["tokens"][0]["revoked_at"] is None and ISO_UTC.match(body["tokens"][0]["created_at"])
     secret = tok["token"].split("_", 2)[2]
@@ -302,7 +302,6 @@ STAFF_ROUTES = [
     ("POST", "/v1/accounts/1/tokens", {}),
     ("DELETE", "/v1/tokens/1", None),
     ("POST", "/v1/allocations", {"account_id": 1, "prefix": "192.0.2.0/24"}),
-    ("GET", "/v1/allocations", None),
     ("DELETE", "/v1/allocations/1", None),
     ("POST", "/v1/zones", dict(ZONE, prefix="100.64.0.0/24")),
     ("GET", "/v1/zones", None),
@@ -390,6 +389,65 @@ def test_allocations_page_by_prefix_all_the_way_through(staff, db):
     assert [a["prefix"] for a in page["items"]] == [r[0] for r in sql(
         db, "SELECT l.prefix::text FROM allocations l WHERE l.prefix > '100.70.11.0/32' ORDER BY l.prefix LIMIT 1")]
     assert page["items"][0]["prefix"] != "100.70.11.0/24"
+
+
+def test_me_and_account_embed_the_first_100_allocations_and_page_on(api, staff, db):
+    """GET /v1/me and GET /v1/accounts/{id} embed an account's first 100 allocations by
+    prefix (a reseller may hold thousands: the whole list was one answer), allocations_next
+    the 100th's prefix; GET /v1/allocations pages on from it, for the customer too: every
+    allocation once, in the database's order."""
+    acct, cust = new_client(api, staff, "reseller-co")
+    for i in range(130):
+        r = staff.post("/v1/allocations", json={"account_id": acct["id"], "prefix": f"100.77.{i // 64}.{(i % 64) * 4}/30"})
+        assert r.status_code == 201, r.text
+    for i in range(20):
+        r = staff.post("/v1/allocations", json={"account_id": acct["id"], "prefix": f"2001:db8:77:{i:x}::/64"})
+        assert r.status_code == 201, r.text
+    want = [r[0] for r in sql(db, "SELECT l.prefix::text FROM allocations l WHERE l.account_id = %s ORDER BY l.prefix",
+                              acct["id"])]
+    assert len(want) == 150
+    me = cust.get("/v1/me")
+    assert me.status_code == 200, me.text
+    detail = staff.get(f"/v1/accounts/{acct['id']}").json()
+    for body in (me.json(), detail):
+        assert [a["prefix"] for a in body["allocations"]] == want[:100]
+        assert body["allocations_next"] == want[99]
+    for client, params in ((cust, {}), (staff, {"account_id": acct["id"]})):
+        got, after = [], me.json()["allocations_next"]
+        for _ in range(10):
+            page = client.get("/v1/allocations", params=dict(params, after=after, limit=30)).json()
+            got += page["items"]
+            after = page["next"]
+            if after is None:
+                break
+        assert [a["prefix"] for a in got] == want[100:]
+        assert all(a["account_id"] == acct["id"] for a in got)
+    # one more allocation than 100 or exactly 100: next only when more follow
+    small, small_cust = new_client(api, staff, "hundred-co")
+    for i in range(100):
+        assert staff.post("/v1/allocations", json={"account_id": small["id"],
+                                                   "prefix": f"100.78.{i}.0/24"}).status_code == 201
+    body = small_cust.get("/v1/me").json()
+    assert len(body["allocations"]) == 100 and body["allocations_next"] is None
+
+
+def test_a_customer_lists_only_their_own_allocations(api, staff, db):
+    """GET /v1/allocations for a customer: their own only (no other account's prefix, with any
+    filter), account_id of another account is 403, ip finds only an allocation of theirs."""
+    mine, cust = new_client(api, staff, "own-allocs")
+    other = new_account(staff, "other-allocs")
+    a = staff.post("/v1/allocations", json={"account_id": mine["id"], "prefix": "100.79.1.0/24"}).json()
+    staff.post("/v1/allocations", json={"account_id": other["id"], "prefix": "100.79.2.0/24"})
+    assert all_items(cust, "/v1/allocations") == [a]
+    assert cust.get("/v1/allocations", params={"account_id": mine["id"]}).json() == {"items": [a], "next": None}
+    b = problem(cust.get("/v1/allocations", params={"account_id": other["id"]}), 403)
+    assert str(other["id"]) in b["detail"]
+    assert cust.get("/v1/allocations", params={"ip": "100.79.2.7"}).json() == {"items": [], "next": None}
+    assert cust.get("/v1/allocations", params={"ip": "100.79.1.7"}).json()["items"] == [a]
+    problem(cust.get("/v1/allocations", params={"limit": "0"}), 400)
+    # still staff only: the other routes of /v1/allocations
+    problem(cust.post("/v1/allocations", json={"account_id": mine["id"], "prefix": "100.79.3.0/24"}), 403)
+    problem(cust.get(f"/v1/allocations/{a['id']}"), 403)
 
 
 def test_allocation_of_an_address_with_the_other_filters(staff):
