@@ -148,6 +148,15 @@ def wait(d, pred, what, timeout=TIMEOUT):
     raise AssertionError(f"timed out waiting for {what} ({last}); page text:\n{text(d)[:3000]}")
 
 
+def stale(element):
+    """Whether element has left the page (its part was drawn again)."""
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+
+
 def css(d, sel):
     return d.find_elements(By.CSS_SELECTOR, sel)
 
@@ -576,7 +585,11 @@ def test_staff_lookup_zones_allocations_and_accounts(env, browser):
                and env.staff.get(f"/v1/zones/{V4_ZONE}").json()["notify_status"]["targets"][target]["state"] != "pending",
                timeout=20, what="the NOTIFY outcome")
     row_ = wait(d, lambda: css(d, f"tr[data-zone='{V4_ZONE}']"), "the zone")[0]
+    # the detail drawn after the save may already show the target; wait for the one this
+    # click draws, or its fields go stale under the steps below
+    before = css(d, ".zone-detail h2")[0]
     row_.find_element(By.TAG_NAME, "button").click()
+    wait(d, lambda: stale(before), "the zone's detail drawn again")
     st = wait(d, lambda: [r for r in css(d, ".zone-detail tbody tr") if target in r.text], "the target's status")[0]
     assert " ago)" in st.text and ("refused" in st.text or "acked" in st.text or "failed" in st.text), st.text
     # a bad field: the problem's errors next to it
