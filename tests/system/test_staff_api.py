@@ -413,13 +413,7 @@ def test_me_and_account_embed_the_first_100_allocations_and_page_on(api, staff, 
         assert [a["prefix"] for a in body["allocations"]] == want[:100]
         assert body["allocations_next"] == want[99]
     for client, params in ((cust, {}), (staff, {"account_id": acct["id"]})):
-        got, after = [], me.json()["allocations_next"]
-        for _ in range(10):
-            page = client.get("/v1/allocations", params=dict(params, after=after, limit=30)).json()
-            got += page["items"]
-            after = page["next"]
-            if after is None:
-                break
+        got = all_items(client, "/v1/allocations", dict(params, after=me.json()["allocations_next"], limit=30))
         assert [a["prefix"] for a in got] == want[100:]
         assert all(a["account_id"] == acct["id"] for a in got)
     # one more allocation than 100 or exactly 100: next only when more follow
