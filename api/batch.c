@@ -289,8 +289,60 @@ int api_batch_lookup(db_t *db, db_ptr_lookup_t *l)
 	return l->err;
 }
 
+/* Write rate takes (rate_limit_writes): one per PTR change, before its verification. */
+
+static bool same_bucket(const void *a, const void *b)
+{
+	const db_rate_take_t *x = a, *y = b;
+	return x->account == y->account || x->limit != y->limit; /* one limit a statement */
+}
+
+static void rate_alone(db_t *db, void *item)
+{
+	db_rate_take_t *t = item;
+	t->err = db_rate_hit(db, t->account, t->limit, &t->retry_after);
+}
+
+static int rate_together(db_t *db, void *const *items, size_t n)
+{
+	db_rate_take_t *const *q = (db_rate_take_t *const *)items;
+	int rc = db_rate_hit_many(db, q, n);
+	if (rc != RDNS_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) /* no bucket in the answer: its own call says why */
+		if (q[i]->err == RDNS_EDB)
+			rate_alone(db, q[i]);
+	return RDNS_OK;
+}
+
+static group_t rates = {
+    .what = "rate",
+    .items = "rate takes",
+    .verb = "taking",
+    .max = API_BATCH_MAX,
+    .max_running = 1,
+    .clash = same_bucket,
+    .together = rate_together,
+    .alone = rate_alone,
+    .session_sql = GENERIC_PLANS "SET application_name = 'rdns-rates'",
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+};
+
+int api_batch_rate(db_t *db, long long account, long limit, int *retry_after)
+{
+	*retry_after = 0;
+	if (limit <= 0)
+		return RDNS_OK;
+	db_rate_take_t t = {.account = account, .limit = limit};
+	group_run(&rates, db, &t);
+	*retry_after = t.retry_after;
+	return t.err;
+}
+
 void api_batch_close(void)
 {
+	db_free(rates.conn);
+	rates.conn = NULL;
 	db_free(changes.conn);
 	changes.conn = NULL;
 	db_free(lookups.conn);

@@ -21,6 +21,13 @@ int api_batch_apply(db_t *db, db_ptr_change_t *c);
  * address. Returns l->err: RDNS_OK (l->who, l->ctx filled), RDNS_EDENIED or RDNS_EDB. */
 int api_batch_lookup(db_t *db, db_ptr_lookup_t *l);
 
+/* Take one write from account's rate bucket as db_rate_hit would (limit 0: none is
+ * taken), together with the takes other workers have ready at the same moment: one
+ * statement (db_rate_hit_many) for up to API_BATCH_MAX accounts, one batch at a time, an
+ * account at most once in a batch. RDNS_OK, RDNS_ELIMIT (*retry_after: seconds until the
+ * next write) or another rdns_err_t. */
+int api_batch_rate(db_t *db, long long account, long limit, int *retry_after);
+
 /* Close the connections the groups opened; once no worker runs (after MHD stopped). */
 void api_batch_close(void);
 

@@ -125,8 +125,10 @@ int api_metrics_init(const rdns_conf_t *conf)
 	core_metric_l1(M.verify_inline, "handed_off");
 	core_metric_l1(M.batch_size, "ptr");
 	core_metric_l1(M.batch_size, "auth");
+	core_metric_l1(M.batch_size, "rate");
 	core_metric_l1(M.batch_failed, "ptr");
 	core_metric_l1(M.batch_failed, "auth");
+	core_metric_l1(M.batch_failed, "rate");
 	db_metrics_set(M.db_errors, M.db_reconnects);
 	return RDNS_OK;
 }

@@ -146,7 +146,7 @@ static bool rate_limited(api_req_t *r)
 	if (r->caller.staff)
 		return false;
 	int retry = 0;
-	int err = db_rate_hit(r->db, r->caller.account_id, r->conf->rate_limit_writes, &retry);
+	int err = api_batch_rate(r->db, r->caller.account_id, r->conf->rate_limit_writes, &retry);
 	if (err == RDNS_OK)
 		return false;
 	if (err == RDNS_ELIMIT) {

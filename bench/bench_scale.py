@@ -9,7 +9,8 @@ the profile), then measures on it:
 S1 GET /v1/ptr/{ip} over addresses spread across the zones, each with the token of the
    account that holds it, against pgbench running st_auth_ctx (db/ptr.c) with the same
    spread of addresses and tokens;
-S2 verified PUTs from many accounts against PowerDNS (bench_api's baseline);
+S2 verified PUTs from many accounts against PowerDNS (bench_api's baseline), without a write
+   rate limit (as A2) and, in rounds of their own, with the default one;
 S3 rdns-zonegen --once --full on the whole database against psql \\copy of the statements
    that produce every record it writes (custom PTRs, the default PTRs of every address
    without one, SOA and NS of every zone); the daemon from start to the last zone published;
@@ -41,6 +42,7 @@ REUSE = os.environ.get("RDNS_BENCH_SCALE_DSN")  # libpq DSN of a database built 
 DUR = int(os.environ.get("RDNS_BENCH_DURATION", "8"))
 DUR_GET = max(2, DUR * 3 // 4)
 ROUNDS = 3
+RATE_LIMIT = 120  # rate_limit_writes' default
 DOMAIN = "scale.example.com"
 N_GET = 50_000        # (token, address) pairs the GETs cycle over
 N_PUT = 4096          # addresses (of as many accounts) the PUTs cycle over
@@ -128,7 +130,8 @@ def setup(pg):
         log("scale: using the database RDNS_BENCH_SCALE_DSN names (no build)")
         # its cluster is not our child: its postmaster (a backend's parent) is a root of the
         # processes whose CPU the tables count, when it runs on this machine
-        backend = sql(e.db, "SELECT pg_backend_pid()")[0][0]
+        # (the checkpointer: the query's own backend may be gone once sql() has closed it)
+        backend = sql(e.db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")[0][0]
         try:
             with open(f"/proc/{backend}/stat") as f:
                 cpu_root(int(f.read().rsplit(")", 1)[1].split()[1]))
@@ -302,19 +305,36 @@ def bench_put(e):
                 conns=conns, threads=conns, duration=max(2, DUR // 2))
         calib[conns] = r["codes"].get(204, 0) / (r["duration_us"] / 1e6)
     pc = max(calib, key=calib.get)
-    ours, base = [], []
-    for i in range(ROUNDS):
-        tag = "ca" if i % 2 == 0 else "ba"
-        log(f"S2 PUT: round {i + 1}/{ROUNDS}: rdns-api wrk -c64 {DUR} s, then PowerDNS wrk -c{pc} {DUR} s")
+    # The same rdns-api with the default write rate limit (a provider's configuration; the
+    # other rounds run without one, as A2 and PowerDNS do): every PUT also takes a token from
+    # its account's bucket. S2 leaves each account ~25 changes a minute, below the limit.
+    rl = Api(e.db, {**{k: v for k, v in e.api.conf.items() if k not in ("database_url", "api_listen")},
+                    "rate_limit_writes": RATE_LIMIT})
+    ours, base, limited = [], [], []
+    # Our rounds' variants: each starts with the one name the round before it did not set,
+    # so that every PUT is a change (the warm-up set b and a)
+    variants = ["ca", "bc", "ab"] * ROUNDS
+
+    def our_round(api, tag):
         c0 = cpu_ticks()
-        o = wrk(e.api.base, "wrk_scale_put.lua", [lines, DOMAIN, tag, 2], duration=DUR)
+        o = wrk(api.base, "wrk_scale_put.lua", [lines, DOMAIN, tag, 2], duration=DUR)
         o["cpu"] = cpu_us_per(c0, cpu_ticks(), o["requests"], ("rdns-api", "postgres"))
         o["ok_rate"] = o["codes"].get(200, 0) / (o["duration_us"] / 1e6)
-        ours.append(o)
-        r = wrk(pd.base, "wrk_pdns.lua", [pd.KEY, bench_api.NET, bench_api.N_ADDR, bench_api.DOMAIN, tag, pc],
-                conns=pc, threads=pc, duration=DUR)
-        r["ok_rate"] = r["codes"].get(204, 0) / (r["duration_us"] / 1e6)
-        base.append(r)
+        return o
+    try:
+        rl.start()
+        for i in range(ROUNDS):
+            tag = "ca" if i % 2 == 0 else "ba"
+            log(f"S2 PUT: round {i + 1}/{ROUNDS}: rdns-api wrk -c64 {DUR} s, then PowerDNS wrk -c{pc} {DUR} s, "
+                f"then rdns-api with rate_limit_writes = {RATE_LIMIT} {DUR} s")
+            ours.append(our_round(e.api, variants[2 * i]))
+            r = wrk(pd.base, "wrk_pdns.lua", [pd.KEY, bench_api.NET, bench_api.N_ADDR, bench_api.DOMAIN, tag, pc],
+                    conns=pc, threads=pc, duration=DUR)
+            r["ok_rate"] = r["codes"].get(204, 0) / (r["duration_us"] / 1e6)
+            base.append(r)
+            limited.append(our_round(rl, variants[2 * i + 1]))
+    finally:
+        rl.stop()
     stop_proc(pd.proc)
     # No rdns-zonegen runs during S2, so its ~100,000 changes stay queued in zone_changes. A
     # running one would have taken them within seconds: on a kept database (RDNS_BENCH_SCALE_DSN)
@@ -351,6 +371,17 @@ def bench_put(e):
     t.row("PUT latency p50 / p99, best round", f"{o['p50_us'] / 1000:.1f} / {o['p99_us'] / 1000:.1f} ms",
           f"{b['p50_us'] / 1000:.1f} / {b['p99_us'] / 1000:.1f} ms")
     t.row("CPU per change: rdns-api + postgres", f"{o['cpu']['rdns-api']:.0f} + {o['cpu']['postgres']:.0f} us")
+    lo = max(limited, key=lambda r: r["ok_rate"])
+    lbad = sum(int(r["requests"]) - r["codes"].get(200, 0) for r in limited)
+    lsocks = sum(int(r["err_connect"] + r["err_read"] + r["err_write"] + r["err_timeout"]) for r in limited)
+    lpaired = [r["ok_rate"] / p["ok_rate"] for r, p in zip(limited, base) if p["ok_rate"]]
+    t.row(f"with rate_limit_writes = {RATE_LIMIT} (the default): changes/s, best round",
+          fmt(lo["ok_rate"], nd=0), fmt(b["ok_rate"], nd=0),
+          f"{lo['ok_rate'] / b['ok_rate']:.2f}" if b["ok_rate"] else "-")
+    t.row("  per round; ratio to the PowerDNS round before it, median", " ".join(fmt(r["ok_rate"], nd=0) for r in limited),
+          "-", f"{median(lpaired):.2f}" if lpaired else "-")
+    t.row("  errors (non-200, 429 included, + socket); CPU per change", f"{lbad} + {lsocks}; {lo['cpu']['rdns-api']:.0f} + "
+          f"{lo['cpu']['postgres']:.0f} us", "-", "-", "0", lbad == 0 and lsocks == 0)
     t.emit()
     return t
 

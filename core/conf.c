@@ -37,7 +37,8 @@ const conf_opt_t conf_options[] = {
     {"api_listen", CONF_STR, "127.0.0.1:8053", 0, 0, OFF(api_listen), "api",
      "HTTP listen address ip:port ([v6]:port for IPv6)", CONF_ENDPOINT, LISTEN, NULL, 0},
     {"api_threads", CONF_INT, "32", 1, 512, OFF(api_threads), "api",
-     "HTTP worker threads; each holds one PostgreSQL connection (plus two per instance: lookups, changes)",
+     "HTTP worker threads; each holds one PostgreSQL connection (plus three per instance: lookups, changes, "
+     "rate takes)",
      CONF_ANY, 0, NULL, 0},
     {"api_max_connections", CONF_INT, "1024", 1, 65536, OFF(api_max_connections), "api",
      "maximum concurrent HTTP connections", CONF_ANY, 0, NULL, 0},

@@ -61,10 +61,10 @@ int db_bulk_context(db_t *db, const char *const *ips, size_t n, db_bulk_ctx_t *c
 	if (!r)
 		return err;
 	for (int row = 0; row < PQntuples(r); row++) {
-		long long i = atoll(PQgetvalue(r, row, 0));
-		if (i < 1 || (size_t)i > n)
+		long i = db_row_item(r, row, n);
+		if (i < 0)
 			continue;
-		db_bulk_ctx_t *c = &ctx[i - 1];
+		db_bulk_ctx_t *c = &ctx[i];
 		c->in_zone = !PQgetisnull(r, row, 1);
 		copy(c->zone, sizeof(c->zone), r, row, 1);
 		copy(c->default_ptr, sizeof(c->default_ptr), r, row, 2);
@@ -105,10 +105,10 @@ int db_bulk_apply(db_t *db, db_bulk_item_t *it, size_t n, long long owner, long 
 		it[i].delegation.prefix[0] = 0;
 	}
 	for (int row = 0; row < PQntuples(r); row++) {
-		long long i = atoll(PQgetvalue(r, row, 0));
-		if (i < 1 || (size_t)i > n)
+		long i = db_row_item(r, row, n);
+		if (i < 0)
 			continue;
-		db_bulk_item_t *x = &it[i - 1];
+		db_bulk_item_t *x = &it[i];
 		if (PQgetisnull(r, row, 1)) { /* not applied: delegated since the lookup */
 			db_deleg_ref_parse(db_val(r, row, 4), &x->delegation);
 			continue;

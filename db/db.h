@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/metrics.h"
 #include "core/strbuf.h"
@@ -97,6 +98,14 @@ void db_array_elem(core_strbuf_t *a, size_t i, const char *v);
 static inline const char *db_val(const PGresult *r, int row, int col)
 {
 	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* The item a row of a batch statement answers: column 0 is its 1-based position among
+ * the statement's n items (WITH ORDINALITY); its 0-based index, or -1 when out of range. */
+static inline long db_row_item(const PGresult *r, int row, size_t n)
+{
+	long long i = atoll(PQgetvalue(r, row, 0));
+	return i >= 1 && (size_t)i <= n ? (long)(i - 1) : -1;
 }
 
 #endif

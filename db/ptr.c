@@ -184,6 +184,7 @@ DB_STMT(st_ptr_list_drifted_own,
 
 /* The token bucket of db/functions/100_rdns_rate_take.sql. */
 DB_STMT(st_rate, "SELECT o_allowed, o_retry_after FROM rdns_rate_take($1::bigint, $2::integer)", 2);
+DB_STMT(st_rate_many, "SELECT o_idx, o_allowed, o_retry_after FROM rdns_rate_take_many($1::bigint[], $2::integer)", 2);
 /* clang-format on */
 
 static void copy_val(char *dst, size_t len, const PGresult *r, int row, int col)
@@ -267,10 +268,10 @@ int db_ptr_auth_context_batch(db_t *db, db_ptr_lookup_t *const *q, size_t n)
 	if (!r)
 		return err;
 	for (int row = 0; row < PQntuples(r); row++) {
-		long long i = atoll(PQgetvalue(r, row, 0));
-		if (i < 1 || (size_t)i > n)
+		long i = db_row_item(r, row, n);
+		if (i < 0)
 			continue;
-		db_ptr_lookup_t *l = q[i - 1];
+		db_ptr_lookup_t *l = q[i];
 		bool stale;
 		if (db_token_match(r, row, 1, l->key, &l->who, &stale) != RDNS_OK)
 			continue;
@@ -489,4 +490,44 @@ int db_rate_hit(db_t *db, long long account, long limit, int *retry_after)
 		*retry_after = 1;
 	PQclear(r);
 	return allowed ? RDNS_OK : RDNS_ELIMIT;
+}
+
+int db_rate_hit_many(db_t *db, db_rate_take_t *const *q, size_t n)
+{
+	if (n == 0)
+		return RDNS_OK;
+	core_strbuf_t ids = {0};
+	core_strbuf_str(&ids, "{");
+	for (size_t i = 0; i < n; i++) {
+		q[i]->err = RDNS_EDB; /* until its row says otherwise */
+		q[i]->retry_after = 0;
+		char acct[24];
+		snprintf(acct, sizeof(acct), "%s%lld", i ? "," : "", q[i]->account);
+		core_strbuf_str(&ids, acct);
+	}
+	core_strbuf_str(&ids, "}");
+	if (ids.failed) {
+		free(ids.p);
+		return RDNS_ENOMEM;
+	}
+	char lim[24];
+	snprintf(lim, sizeof(lim), "%ld", q[0]->limit);
+	const char *p[2] = {ids.p, lim};
+	int err;
+	PGresult *r = db_exec(db, &st_rate_many, p, &err);
+	free(ids.p);
+	if (!r)
+		return err;
+	for (int row = 0; row < PQntuples(r); row++) {
+		long i = db_row_item(r, row, n);
+		if (i < 0)
+			continue;
+		db_rate_take_t *t = q[i];
+		t->retry_after = atoi(PQgetvalue(r, row, 2));
+		if (t->retry_after < 1)
+			t->retry_after = 1;
+		t->err = PQgetvalue(r, row, 1)[0] == 't' ? RDNS_OK : RDNS_ELIMIT;
+	}
+	PQclear(r);
+	return RDNS_OK;
 }

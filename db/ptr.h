@@ -122,4 +122,17 @@ int db_request_decide(db_t *db, long long id, long long staff, const char *staff
  * seconds until the next write when the bucket is empty (limit 0: unlimited). */
 int db_rate_hit(db_t *db, long long account, long limit, int *retry_after);
 
+/* One take of db_rate_hit, as rdns-api's rate group gathers them (api/batch.c). */
+typedef struct {
+	long long account;
+	long limit; /* > 0 */
+	int err;    /* RDNS_OK, RDNS_ELIMIT (retry_after set) or another rdns_err_t */
+	int retry_after;
+} db_rate_take_t;
+
+/* n takes for distinct accounts with one limit in one statement (rdns_rate_take_many),
+ * each with what db_rate_hit would give it. RDNS_OK: each has its err (RDNS_EDB for an
+ * account whose bucket could not be found); otherwise nothing was taken. */
+int db_rate_hit_many(db_t *db, db_rate_take_t *const *q, size_t n);
+
 #endif

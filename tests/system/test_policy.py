@@ -244,3 +244,86 @@ def test_rate_limit_refills_continuously(api_factory, staff, db):
     assert writes(client, ip, 2) == 0
     time.sleep(1.2)
     assert writes(client, ip, 3) == 1
+
+
+def test_rate_take_many_is_rate_take_for_each_account(staff, db):
+    """rdns_rate_take_many, the rate group's statement, gives each account what
+    rdns_rate_take would: a new bucket starts full, an empty one refuses with the seconds
+    until a token, an account that does not exist has no row and breaks nothing."""
+    fresh, low = new_account(staff, "rate-many-fresh")["id"], new_account(staff, "rate-many-low")["id"]
+    sql(db, "INSERT INTO rate_buckets (account_id, tokens, updated_at) VALUES (%s, 0.2, clock_timestamp())", low)
+    nobody = sql(db, "SELECT max(id) + 1000 FROM accounts")[0][0]
+    rows = sql(db, "SELECT o_idx, o_allowed, o_retry_after FROM rdns_rate_take_many(%s::bigint[], 6) ORDER BY 1",
+               [fresh, nobody, low])
+    # 6 a minute: a token every 10 s, and 0.8 of one is missing: 8 s
+    assert rows == [(1, True, 0), (3, False, 8)], rows
+    buckets = dict(sql(db, "SELECT account_id, tokens FROM rate_buckets WHERE account_id IN (%s, %s, %s)",
+                       fresh, low, nobody))
+    assert buckets[fresh] == 5 and 0.2 <= buckets[low] < 0.3 and nobody not in buckets, buckets
+    # the same account alone, as rdns_rate_take: the refill it wrote, nothing taken
+    assert sql(db, "SELECT o_allowed FROM rdns_rate_take(%s, 6)", low) == [(False,)]
+
+
+def test_rate_takes_of_many_accounts_share_batches_and_stay_exact(api_factory, staff, db, dburl):
+    """The write rate limit runs in the rate group (api/batch.c): the takes that wait while a
+    batch runs go in one statement, an account at most once in each. Each account still
+    gets exactly its limit, however its writes fall into batches. A row lock on one
+    account's bucket holds the group's first batch, so the others queue behind it."""
+    import re
+    import time
+    import psycopg2
+    from harness import wait_until
+    limit, per_account = 5, 8
+    prefix = "198.18.212.0/24"
+    assert staff.post("/v1/zones", json=dict(ZONE, prefix=prefix)).status_code == 201
+    api = api_factory({"rate_limit_writes": limit, "api_threads": 32})
+    clients = []
+    for k in range(12):
+        acct = new_account(staff, f"rate-batch-{k}")
+        r = staff.post("/v1/allocations", json={"account_id": acct["id"], "prefix": f"198.18.212.{16 * k}/28"})
+        assert r.status_code == 201, r.text
+        clients.append((acct["id"], Client(api.base, new_token(staff, acct)["token"]), f"198.18.212.{16 * k + 1}"))
+    holder_id, holder, holder_ip = clients[0]
+    assert holder.delete(f"/v1/ptr/{holder_ip}").status_code in (204, 404)  # its bucket exists now
+    lock = psycopg2.connect(dburl)
+    codes = {acct: [] for acct, _, _ in clients}
+    try:
+        with lock.cursor() as cur:
+            cur.execute("SELECT 1 FROM rate_buckets WHERE account_id = %s FOR UPDATE", (holder_id,))
+        held = threading.Thread(target=lambda: codes[holder_id].append(holder.delete(f"/v1/ptr/{holder_ip}").status_code))
+        held.start()
+        wait_until(lambda: sql(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rdns-rates'"
+                                   " AND wait_event_type = 'Lock'")[0][0] == 1, what="the rate batch on the lock")
+
+        def writer(acct, token, ip):  # two of these an account: its writes also meet in the queue
+            client = Client(api.base, token)
+            for _ in range(per_account // 2):
+                codes[acct].append(client.delete(f"/v1/ptr/{ip}").status_code)
+        threads = [threading.Thread(target=writer, args=(acct, client.s.headers["Authorization"].split()[1], ip))
+                   for acct, client, ip in clients[1:] for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)  # every other account's first writes queue behind the held batch
+        lock.commit()
+        for t in threads + [held]:
+            t.join(30)
+            assert not t.is_alive()
+    finally:
+        lock.close()
+    for acct, _, _ in clients[1:]:
+        assert set(codes[acct]) <= {204, 404, 429}, codes[acct]
+        assert sum(c != 429 for c in codes[acct]) == limit, (acct, codes[acct])
+    assert codes[holder_id] and codes[holder_id][0] in (204, 404)
+    text = Client(api.base, staff.s.headers["Authorization"].split()[1]).get("/metrics").text
+
+    def series(name, **labels):
+        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        m = re.search(rf"^{name}\{{{re.escape(want)}\}} (\S+)$", text, re.M)
+        assert m, (name, labels)
+        return float(m.group(1))
+    takes = 2 + per_account * (len(clients) - 1)
+    assert series("rdns_api_batch_size_sum", group="rate") == takes
+    batches = series("rdns_api_batch_size_count", group="rate")
+    alone = series("rdns_api_batch_size_bucket", group="rate", le="1")
+    assert batches - alone >= 1, (batches, alone)  # one statement took several accounts' writes
+    assert series("rdns_api_batch_failures_total", group="rate") == 0

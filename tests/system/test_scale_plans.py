@@ -515,6 +515,8 @@ def test_hot_functions_read_a_bounded_number_of_pages(scaled):
                 ("approval", "SELECT rdns_request_decide(%s, 1, 's', true, NULL)", (pending,), per_statement),
                 ("cancel", "SELECT rdns_request_cancel(%s, NULL, 1, 's')", (pending,), per_statement),
                 ("rate take", "SELECT * FROM rdns_rate_take(%s, 120)", (BIG,), per_statement),
+                ("batched rate takes", "SELECT * FROM rdns_rate_take_many(ARRAY[%s, %s + 1]::bigint[], 120)",
+                 (BIG, BIG), per_statement),
                 ("bulk rate take", "SELECT * FROM rdns_rate_take_n(%s, 120, 10)", (BIG,), per_statement),
                 ("diagnosis rate take", "SELECT * FROM rdns_diag_take(%s, 10)", (BIG,), per_statement),
                 ("audit entry", "SELECT rdns_audit(1, 's', 'zone.update', NULL, 'zone x', NULL, NULL, NULL, NULL)",
