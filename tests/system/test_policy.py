@@ -327,3 +327,19 @@ def test_rate_takes_of_many_accounts_share_batches_and_stay_exact(api_factory, s
     alone = series("rdns_api_batch_size_bucket", group="rate", le="1")
     assert batches - alone >= 1, (batches, alone)  # one statement took several accounts' writes
     assert series("rdns_api_batch_failures_total", group="rate") == 0
+
+
+def test_rate_takes_survive_their_session_being_killed(api_factory, staff, db):
+    """The rate group's own session ended under it (a failover, an operator's
+    pg_terminate_backend): the next take reconnects and the bucket stays exact."""
+    limit = 5
+    client, ip = rate_env(api_factory, staff, db, limit, 213)
+    assert writes(client, ip, 2) == 2
+    # (other tests' instances may share this database: every rate session goes)
+    killed, at = sql(db, "SELECT count(pg_terminate_backend(pid)), clock_timestamp() FROM pg_stat_activity"
+                         " WHERE application_name = 'rdns-rates' AND datname = current_database()")[0]
+    assert killed >= 1
+    assert writes(client, ip, limit - 2) == limit - 2
+    problem(client.delete(f"/v1/ptr/{ip}"), 429)
+    assert sql(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rdns-rates'"
+                   " AND datname = current_database() AND backend_start > %s", at)[0][0] == 1
