@@ -1,4 +1,4 @@
-/* batch.c - group commit of verified PTR sets and grouped lookups (see batch.h).
+/* batch.c - group commit of verified PTR sets, grouped lookups and rate takes (see batch.h).
  *
  * Leader/follower: a worker queues its item; if fewer than the group's limit of batches
  * are running it becomes a leader, takes the queue (in arrival order; for changes, one
@@ -289,7 +289,8 @@ int api_batch_lookup(db_t *db, db_ptr_lookup_t *l)
 	return l->err;
 }
 
-/* Write rate takes (rate_limit_writes): one per PTR change, before its verification. */
+/* Write rate takes (rate_limit_writes): one per customer's PTR write, a PUT's before its
+ * verification. */
 
 static bool same_bucket(const void *a, const void *b)
 {

@@ -1,5 +1,5 @@
-/* batch.h - group commit of verified PTR sets, and grouped token and address lookups,
- * across rdns-api's worker threads. */
+/* batch.h - group commit of verified PTR sets, grouped token and address lookups and
+ * grouped write rate takes, across rdns-api's worker threads. */
 #ifndef RDNS_API_BATCH_H
 #define RDNS_API_BATCH_H
 
