@@ -273,10 +273,10 @@ def test_rate_takes_of_many_accounts_share_batches_and_stay_exact(api_factory, s
     batch runs go in one statement, an account at most once in each. Each account still
     gets exactly its limit, however its writes fall into batches. A row lock on one
     account's bucket holds the group's first batch, so the others queue behind it."""
-    import re
     import time
     import psycopg2
     from harness import wait_until
+    from test_metrics import parse, val
     limit, per_account = 5, 8
     prefix = "198.18.212.0/24"
     assert staff.post("/v1/zones", json=dict(ZONE, prefix=prefix)).status_code == 201
@@ -318,13 +318,10 @@ def test_rate_takes_of_many_accounts_share_batches_and_stay_exact(api_factory, s
         assert set(codes[acct]) <= {204, 404, 429}, codes[acct]
         assert sum(c != 429 for c in codes[acct]) == limit, (acct, codes[acct])
     assert codes[holder_id] and codes[holder_id][0] in (204, 404)
-    text = Client(api.base, staff.s.headers["Authorization"].split()[1]).get("/metrics").text
+    samples = parse(Client(api.base, staff.s.headers["Authorization"].split()[1]).get("/metrics").text)
 
     def series(name, **labels):
-        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        m = re.search(rf"^{name}\{{{re.escape(want)}\}} (\S+)$", text, re.M)
-        assert m, (name, labels)
-        return float(m.group(1))
+        return val(samples, name, **labels)
     takes = 2 + per_account * (len(clients) - 1)
     assert series("rdns_api_batch_size_sum", group="rate") == takes
     batches = series("rdns_api_batch_size_count", group="rate")
